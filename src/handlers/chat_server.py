@@ -1,0 +1,107 @@
+"""The running server: its listening sockets, the room, the live connections, and shutdown.
+
+One ``ChatServer`` per event loop and no module-level state, so tests can run several side by
+side.  Connections ask ``admit`` before they are served and ``forget`` when they end, so the
+count that ``--max-clients`` limits is always exact.
+
+Shutdown plan: stop listening, tell every client ``INFO server-shutdown`` and close them
+gracefully; whoever has not gone after ``grace`` seconds (a client that stopped reading) is
+aborted.  While shutting down, departures are not announced: nobody is left to hear them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import protocol
+from handlers.broadcast import Room
+from handlers.client_handler import ClientHandler
+from utils.config import Settings
+
+log = logging.getLogger("chat.server")
+
+
+class ChatServer:
+    __slots__ = ("settings", "loop", "room", "shutting_down", "ports", "_listeners", "_connections", "_all_gone")
+
+    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+        self.settings = settings
+        self.loop = loop
+        self.room: Room[ClientHandler] = Room()
+        self.shutting_down = False
+        self.ports: list[int] = []
+        self._listeners: list[asyncio.AbstractServer] = []
+        self._connections: set[ClientHandler] = set()
+        self._all_gone: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        """Listen on the configured address; OSError if that is impossible (e.g. port in use)."""
+        backlog = min(max(self.settings.max_clients, 128), 65535)
+        sockets = open_listening_sockets(self.settings.host, self.settings.port, backlog)
+        for sock in sockets:
+            listener = await self.loop.create_server(
+                lambda: ClientHandler(self), sock=sock, backlog=backlog
+            )
+            self._listeners.append(listener)
+        self.ports = sorted({sock.getsockname()[1] for sock in sockets})
+
+    def admit(self, connection: ClientHandler) -> str | None:
+        """Register a new connection, or return the error code it is refused with."""
+        if self.shutting_down or len(self._connections) >= self.settings.max_clients:
+            return "server-full"
+        self._connections.add(connection)
+        return None
+
+    def forget(self, connection: ClientHandler) -> bool:
+        """Unregister a connection that has ended; False if it was never admitted."""
+        if connection not in self._connections:
+            return False
+        self._connections.remove(connection)
+        if not self._connections and self._all_gone is not None and not self._all_gone.done():
+            self._all_gone.set_result(None)
+        return True
+
+    async def shutdown(self, grace: float = 1.5) -> None:
+        self.shutting_down = True
+        for listener in self._listeners:
+            listener.close()
+        for connection in list(self._connections):
+            connection.close(protocol.INFO_SERVER_SHUTDOWN)
+        if self._connections:
+            self._all_gone = self.loop.create_future()
+            try:
+                await asyncio.wait_for(self._all_gone, grace)
+            except asyncio.TimeoutError:
+                for connection in list(self._connections):
+                    connection.abort()
+
+
+def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:
+    """Bind every address of ``host`` to one port (``port`` 0: the first bind picks it).
+
+    With no host, one dual-stack socket serves IPv4 and IPv6 where the system has them, so
+    ``nc localhost 4000`` works whichever address ``localhost`` resolves to first.
+    """
+    if host is None:
+        if socket.has_dualstack_ipv6():
+            return [socket.create_server(("", port), family=socket.AF_INET6, backlog=backlog, dualstack_ipv6=True)]
+        return [socket.create_server(("", port), backlog=backlog)]
+    addresses = []
+    for family, _, _, _, address in socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    ):
+        if (family, address[0]) not in [(f, a[0]) for f, a in addresses]:
+            addresses.append((family, address))
+    sockets: list[socket.socket] = []
+    for family, address in addresses:
+        if sockets:  # later addresses share the port the first one got
+            address = (address[0], sockets[0].getsockname()[1], *address[2:])
+        try:
+            sockets.append(socket.create_server(address, family=family, backlog=backlog))
+        except OSError as problem:
+            if not sockets:
+                raise
+            log.warning("Not listening on %s: %s", address[0], problem.strerror or problem)
+    return sockets

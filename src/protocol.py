@@ -1,0 +1,270 @@
+"""The algokart-chat wire protocol, with no I/O: bytes in, lines out; replies in, bytes out.
+
+Nothing here touches a socket, a clock, asyncio or global mutable state, so every rule of
+docs/PROTOCOL.md can be tested directly, thousands of cases a second.
+
+Framing plan.  ``LineReader.feed`` takes whatever bytes arrived and returns the events they
+complete: a ``str`` for each line (decoded, stripped; ``""`` for a blank line), ``LINE_TOO_LONG``
+for a line over the limit, and ``TelnetReply`` for the refusals telnet negotiation needs.
+
+Guarantees:
+- Work is O(n) in bytes received however the input is split: each byte is scanned once by
+  ``bytes.find``, never rescanned, so a slow drip of bytes cannot make us burn CPU.
+- The reader holds at most ``max_line_bytes`` of one unterminated line.  A longer line yields
+  ``LINE_TOO_LONG`` once and its bytes are dropped up to the next LF.
+- Undecodable bytes become U+FFFD; no input makes this module raise.
+- Telnet IAC sequences are removed (state survives across reads), so ``telnet host 4000`` works.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final, NamedTuple, Union
+
+# --- telnet (RFC 854): the few bytes we must recognise ------------------------------------------
+_IAC: Final = 0xFF
+_SE: Final = 0xF0
+_SB: Final = 0xFA
+_WILL, _WONT, _DO, _DONT = 0xFB, 0xFC, 0xFD, 0xFE
+
+# Telnet parser states.
+_DATA, _COMMAND, _OPTION_WILL, _OPTION_DO, _OPTION_OTHER, _SUBNEG, _SUBNEG_IAC = range(7)
+
+
+class LineTooLong:
+    """Event: a line exceeded the byte limit; it is being discarded up to its LF."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "LINE_TOO_LONG"
+
+
+LINE_TOO_LONG: Final = LineTooLong()
+
+
+class TelnetReply(NamedTuple):
+    """Event: bytes to send back so a telnet client is not left waiting for an answer."""
+
+    data: bytes
+
+
+Event = Union[str, LineTooLong, TelnetReply]
+
+
+class LineReader:
+    """Turns a byte stream into line events; see the module docstring for the guarantees."""
+
+    __slots__ = ("max_line_bytes", "_partial", "_discarding", "_telnet_state")
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max_line_bytes = max_line_bytes
+        self._partial = bytearray()  # start of a line whose LF has not arrived yet
+        self._discarding = False  # inside an over-long line, dropping bytes up to its LF
+        self._telnet_state = _DATA
+
+    def feed(self, data: bytes) -> list[Event]:
+        events: list[Event] = []
+        if self._telnet_state != _DATA or b"\xff" in data:
+            data = self._strip_telnet(data, events)
+        limit = self.max_line_bytes
+        partial = self._partial
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            if self._discarding:
+                self._discarding = False
+            elif partial:
+                if len(partial) + end - start > limit:
+                    events.append(LINE_TOO_LONG)
+                else:
+                    partial += data[start:end]
+                    events.append(_decode(bytes(partial)))
+                partial.clear()
+            elif end - start > limit:
+                events.append(LINE_TOO_LONG)
+            else:
+                events.append(_decode(data[start:end]))
+            start = end + 1
+        if start < len(data) and not self._discarding:
+            if len(partial) + len(data) - start > limit:
+                events.append(LINE_TOO_LONG)
+                partial.clear()
+                self._discarding = True
+            else:
+                partial += data[start:]
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of stream: an unterminated last line still counts as a line."""
+        if not self._partial or self._discarding:
+            return []
+        line = _decode(bytes(self._partial))
+        self._partial.clear()
+        return [line]
+
+    def _strip_telnet(self, data: bytes, events: list[Event]) -> bytes:
+        """Remove IAC sequences; answer WILL with DONT and DO with WONT (we support no options)."""
+        kept = bytearray()
+        state = self._telnet_state
+        position, size = 0, len(data)
+        while position < size:
+            if state == _DATA or state == _SUBNEG:
+                found = data.find(b"\xff", position)
+                if state == _DATA:
+                    kept += data[position : found if found >= 0 else size]
+                if found < 0:
+                    break
+                position = found + 1
+                state = _COMMAND if state == _DATA else _SUBNEG_IAC
+                continue
+            byte = data[position]
+            position += 1
+            if state == _COMMAND:
+                if byte == _IAC:  # IAC IAC is a literal 0xFF; never valid UTF-8, so it decodes to U+FFFD
+                    kept.append(_IAC)
+                    state = _DATA
+                elif byte == _WILL:
+                    state = _OPTION_WILL
+                elif byte == _DO:
+                    state = _OPTION_DO
+                elif byte in (_WONT, _DONT):
+                    state = _OPTION_OTHER
+                elif byte == _SB:
+                    state = _SUBNEG
+                else:  # a two-byte command: IP (Ctrl+C), AYT, NOP, ...
+                    state = _DATA
+            elif state == _SUBNEG_IAC:
+                state = _DATA if byte == _SE else _SUBNEG
+            else:  # the option byte of WILL / WONT / DO / DONT
+                if state == _OPTION_WILL:
+                    events.append(TelnetReply(bytes((_IAC, _DONT, byte))))
+                elif state == _OPTION_DO:
+                    events.append(TelnetReply(bytes((_IAC, _WONT, byte))))
+                state = _DATA
+        self._telnet_state = state
+        return bytes(kept)
+
+
+def _decode(raw: bytes) -> str:
+    # bytes.strip() removes exactly the ASCII whitespace: space, \t, \n, \r, \v, \f.
+    return raw.strip().decode("utf-8", "replace")
+
+
+# --- commands -----------------------------------------------------------------------------------
+class Command(NamedTuple):
+    """A parsed line: ``verb`` upper-cased (ASCII only), ``argument`` the rest, inner spacing kept."""
+
+    verb: str
+    argument: str
+
+
+_WORD_SEPARATOR: Final = re.compile(r"[ \t]+")
+
+
+def parse_command(line: str) -> Command:
+    """Split a non-blank stripped line into its command word and the rest of the line."""
+    verb, argument = split_word(line)
+    # Only ASCII case-folding: "logın".upper() would otherwise become "LOGIN".
+    return Command(verb.upper() if verb.isascii() else verb, argument)
+
+
+def split_word(text: str) -> tuple[str, str]:
+    """``"bob  hi  there"`` -> ``("bob", "hi  there")``: the first word and the rest."""
+    parts = _WORD_SEPARATOR.split(text, 1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
+
+
+# --- usernames ----------------------------------------------------------------------------------
+MAX_USERNAME_CHARS: Final = 32
+_ASCII_USERNAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def is_valid_username(name: str) -> bool:
+    """1-32 characters, each a letter, a decimal digit, ``_``, ``-`` or ``.`` (Unicode letters too)."""
+    if name.isascii():
+        return _ASCII_USERNAME.fullmatch(name) is not None
+    return 0 < len(name) <= MAX_USERNAME_CHARS and all(
+        char.isalpha() or char.isdecimal() or char in "_-." for char in name
+    )
+
+
+def username_key(name: str) -> str:
+    """The identity of a name: equal keys mean the same user (case and width forms ignored)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+# --- message text -------------------------------------------------------------------------------
+# C0 controls except tab, DEL and C1 controls: nothing that could move a terminal's cursor.
+_UNSAFE_CHARACTERS: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Remove control characters, turn tabs into spaces, trim the ends; inner spacing stays."""
+    return _UNSAFE_CHARACTERS.sub("", text).replace("\t", " ").strip(" ")
+
+
+# --- replies and events the server sends --------------------------------------------------------
+OK: Final = b"OK\n"
+PONG: Final = b"PONG\n"
+GOODBYE: Final = b"Goodbye!\n"
+INFO_IDLE_TIMEOUT: Final = b"INFO idle-timeout\n"
+INFO_SERVER_SHUTDOWN: Final = b"INFO server-shutdown\n"
+
+# Every error code the server sends, in the words of docs/PROTOCOL.md.
+ERROR_CODES: Final = (
+    "username-taken",
+    "invalid-username",
+    "already-logged-in",
+    "not-logged-in",
+    "empty-message",
+    "no-such-user",
+    "unknown-command",
+    "line-too-long",
+    "server-full",
+    "too-many-connections",
+)
+
+
+def error(code: str) -> bytes:
+    """``ERR <code>`` as a wire line."""
+    return b"ERR " + code.encode("ascii") + b"\n"
+
+
+HELP: Final = b"".join(
+    b"INFO " + text.encode("ascii") + b"\n"
+    for text in (
+        "Commands:",
+        "LOGIN <username> - log in (1-32 letters, digits, _ - .)",
+        "MSG <text> - send a message to everyone else",
+        "DM <username> <text> - send a private message",
+        "WHO - list the users online",
+        "PING - check the connection (answer: PONG)",
+        "HELP - show this help",
+        "QUIT or EXIT - disconnect",
+    )
+)
+
+
+def message_prefix(sender: str) -> bytes:
+    """Everything before the text of a broadcast from ``sender``: computed once per login."""
+    return b"MSG " + sender.encode("utf-8") + b" "
+
+
+def direct_prefix(sender: str) -> bytes:
+    return b"DM " + sender.encode("utf-8") + b" "
+
+
+def with_text(prefix: bytes, text: str) -> bytes:
+    return prefix + text.encode("utf-8") + b"\n"
+
+
+def user_line(name: str) -> bytes:
+    return b"USER " + name.encode("utf-8") + b"\n"
+
+
+def disconnected(name: str) -> bytes:
+    return b"INFO " + name.encode("utf-8") + b" disconnected\n"

@@ -1,0 +1,132 @@
+"""Server settings: one table of options, each a command-line flag with an environment twin.
+
+A flag beats the environment, which beats the default.  An empty environment variable counts as
+unset.  Every value is checked here, so a bad one stops the server before it binds anything,
+with one line that names the setting (``SettingsError``); ``--help`` lists them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, NoReturn, Sequence
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str | None
+    port: int
+    idle_timeout: float
+    max_clients: int
+    log_level: int
+    max_line_bytes: int
+
+
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    wanted = f"a whole number from {low}" + (f" to {high}" if high is not None else " up")
+
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[0-9]+", raw) or int(raw) < low or (high is not None and int(raw) > high):
+            raise ValueError(f"expected {wanted}")
+        return int(raw)
+
+    return parse
+
+
+def _seconds(raw: str) -> float:
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", raw):
+        raise ValueError("expected a number of seconds, such as 60 or 0.5 (0 turns it off)")
+    return float(raw)
+
+
+def _host(raw: str) -> str | None:
+    if any(char.isspace() for char in raw):
+        raise ValueError("expected a host name or IP address")
+    return raw or None
+
+
+def _log_level(raw: str) -> int:
+    name = raw.upper()
+    if name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return int(logging.getLevelName(name))
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    env: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+
+    @property
+    def field(self) -> str:
+        return self.flag[2:].replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--host", "HOST", _host, "", "address to listen on (default: all interfaces)"),
+    Option("--port", "PORT", _whole_number(0, 65535), "4000", "TCP port; 0 picks a free one"),
+    Option(
+        "--idle-timeout", "IDLE_TIMEOUT", _seconds, "60",
+        "seconds without a complete line before a connection is closed; 0 = never",
+    ),
+    Option(
+        "--max-clients", "MAX_CLIENTS", _whole_number(1), "10000",
+        "most connections at once; the next one gets ERR server-full",
+    ),
+    Option("--log-level", "LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    Option(
+        "--max-line-bytes", "MAX_LINE_BYTES", _whole_number(64, 1 << 24), "8192",
+        "longest line accepted, in bytes before the LF; longer ones get ERR line-too-long",
+    ),
+)
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is a single line (still exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog=prog,
+        description="algokart-chat: a multi-user TCP chat server (protocol: docs/PROTOCOL.md).",
+        epilog="A flag beats its environment variable, which beats the default.",
+    )
+    for option in OPTIONS:
+        default = f"default {option.default}" if option.default else "no default"
+        parser.add_argument(
+            option.flag,
+            metavar=option.env,
+            help=f"{option.help} [env {option.env}, {default}]",
+        )
+    return parser
+
+
+def load_settings(
+    argv: Sequence[str] | None, environ: Mapping[str, str], prog: str | None = None
+) -> Settings:
+    """Settings from flags, then environment, then defaults; SettingsError names a bad one."""
+    flags = vars(build_parser(prog).parse_args(argv))
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw, source = flags[option.field], option.flag
+        if raw is None:
+            raw, source = environ.get(option.env, ""), option.env
+        if raw == "":
+            raw, source = option.default, f"default of {option.flag}"
+        try:
+            values[option.field] = option.parse(raw)
+        except ValueError as problem:
+            raise SettingsError(f"invalid {source} value {raw!r}: {problem}") from None
+    return Settings(**values)

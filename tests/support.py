@@ -1,0 +1,198 @@
+"""Shared test helpers: the real server in a subprocess on port 0, and a line client.
+
+Tests synchronise on replies, never on sleeps: ``Client.sync()`` sends PING and returns the
+lines that arrived before the PONG.  The socket timeout is only a guard against a hang.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import unittest
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+SERVER = SRC / "server.py"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+TIMEOUT = 15.0  # a guard against hangs, never a way to wait for something
+_names = itertools.count(1)
+
+
+def unique_name(prefix: str = "user") -> str:
+    return f"{prefix}{next(_names)}"
+
+
+class ServerProcess:
+    """``python src/server.py --port 0 ...`` with its port read from the startup line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, port_flag: bool = True) -> None:
+        command = [sys.executable, str(SERVER)]
+        if port_flag:
+            command += ["--port", "0"]
+        command += list(args)
+        environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
+        environment.update(env or {})
+        environment["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+            cwd=str(ROOT), text=True, encoding="utf-8",
+        )
+        self.log: list[str] = []
+        self._log_changed = threading.Condition()
+        self.port = 0
+        first = self.process.stdout.readline()  # type: ignore[union-attr]
+        match = re.fullmatch(r"Chat server started on port (\d+).*\n", first)
+        if not match:
+            self.process.kill()
+            _, errors = self.process.communicate(timeout=TIMEOUT)
+            raise RuntimeError(f"server did not start: {first!r} {errors!r}")
+        self.log.append(first.rstrip("\n"))
+        self.port = int(match.group(1))
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:  # type: ignore[union-attr]
+            with self._log_changed:
+                self.log.append(line.rstrip("\n"))
+                self._log_changed.notify_all()
+
+    def wait_for_log(self, pattern: str) -> str:
+        """The first log line matching ``pattern``, waiting for it if need be."""
+        regex = re.compile(pattern)
+        with self._log_changed:
+            found = self._log_changed.wait_for(
+                lambda: next((line for line in self.log if regex.search(line)), None), TIMEOUT
+            )
+        if found is None:
+            raise AssertionError(f"no log line matches {pattern!r}: {self.log[-20:]}")
+        return found
+
+    def client(self) -> Client:
+        return Client(self.port)
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=TIMEOUT)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._drainer.join(TIMEOUT)  # it ends at the end of the server's output
+            self.process.stdout.close()  # type: ignore[union-attr]
+            self.process.stderr.close()  # type: ignore[union-attr]
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+ENV_SETTINGS = (
+    "HOST", "PORT", "IDLE_TIMEOUT", "MAX_CLIENTS", "LOG_LEVEL", "MAX_LINE_BYTES", "RATE_LIMIT",
+    "RATE_BURST", "MAX_SEND_BUFFER", "MAX_PER_IP", "TLS_PORT", "TLS_CERT", "TLS_KEY",
+)
+
+
+class Client:
+    """A blocking line client for tests; every read is bounded by TIMEOUT."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", sock: socket.socket | None = None) -> None:
+        self.sock = sock if sock is not None else socket.create_connection((host, port), timeout=TIMEOUT)
+        self.sock.settimeout(TIMEOUT)
+        self._buffer = b""
+        self.name = ""
+
+    def send(self, *lines: str) -> None:
+        self.sock.sendall("".join(line + "\n" for line in lines).encode("utf-8"))
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read_line(self) -> str:
+        """The next line without its LF; AssertionError if the server closes first."""
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"connection closed; unterminated rest: {self._buffer!r}")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode("utf-8")
+
+    def read_lines(self, count: int) -> list[str]:
+        return [self.read_line() for _ in range(count)]
+
+    def expect(self, *lines: str) -> None:
+        got = self.read_lines(len(lines))
+        if got != list(lines):
+            raise AssertionError(f"expected {list(lines)!r}, got {got!r}")
+
+    def sync(self) -> list[str]:
+        """Send PING; return every line that arrived before its PONG."""
+        self.send("PING")
+        before = []
+        while (line := self.read_line()) != "PONG":
+            before.append(line)
+        return before
+
+    def login(self, name: str | None = None) -> Client:
+        self.name = name or unique_name()
+        self.send(f"LOGIN {self.name}")
+        self.expect("OK")
+        return self
+
+    def read_until_closed(self) -> list[str]:
+        """Every remaining line, up to the server closing the connection."""
+        data = self._buffer
+        self._buffer = b""
+        while chunk := self.sock.recv(65536):
+            data += chunk
+        lines = data.split(b"\n")
+        if lines[-1]:
+            raise AssertionError(f"unterminated last line {lines[-1]!r}")
+        return [line.decode("utf-8") for line in lines[:-1]]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ServerTestCase(unittest.TestCase):
+    """One server per test class; ``server_args`` are its extra flags."""
+
+    server_args: Sequence[str] = ()
+    server: ServerProcess
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = ServerProcess(*cls.server_args)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.stop()
+
+    def connect(self) -> Client:
+        client = self.server.client()
+        self.addCleanup(client.close)
+        return client
+
+    def logged_in(self, name: str | None = None) -> Client:
+        return self.connect().login(name)

@@ -1,0 +1,61 @@
+"""Unit tests of the settings: flags beat the environment, which beats the defaults."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+from utils.config import SettingsError, load_settings
+
+
+class SettingsTest(unittest.TestCase):
+    def test_defaults(self) -> None:
+        settings = load_settings([], {})
+        self.assertEqual((settings.host, settings.port, settings.idle_timeout), (None, 4000, 60.0))
+        self.assertEqual((settings.max_clients, settings.log_level), (10000, logging.INFO))
+        self.assertEqual(settings.max_line_bytes, 8192)
+
+    def test_flag_beats_environment_beats_default(self) -> None:
+        self.assertEqual(load_settings([], {"PORT": "5000"}).port, 5000)
+        self.assertEqual(load_settings(["--port", "6000"], {"PORT": "5000"}).port, 6000)
+        self.assertEqual(load_settings([], {"PORT": ""}).port, 4000)
+
+    def test_every_setting_from_flags_and_environment(self) -> None:
+        flags = load_settings(
+            ["--host", "127.0.0.1", "--idle-timeout", "0.5", "--max-clients", "3", "--log-level", "debug"], {}
+        )
+        environment = load_settings(
+            [], {"HOST": "127.0.0.1", "IDLE_TIMEOUT": "0.5", "MAX_CLIENTS": "3", "LOG_LEVEL": "debug"}
+        )
+        self.assertEqual(flags, environment)
+        self.assertEqual((flags.host, flags.idle_timeout, flags.max_clients), ("127.0.0.1", 0.5, 3))
+        self.assertEqual(flags.log_level, logging.DEBUG)
+
+    def test_bad_values_name_the_setting(self) -> None:
+        cases = [
+            (["--port", "70000"], {}, "--port"), (["--port", "4k"], {}, "--port"),
+            ([], {"PORT": "-1"}, "PORT"), ([], {"IDLE_TIMEOUT": "soon"}, "IDLE_TIMEOUT"),
+            (["--idle-timeout", "nan"], {}, "--idle-timeout"), (["--max-clients", "0"], {}, "--max-clients"),
+            ([], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"), (["--max-line-bytes", "10"], {}, "--max-line-bytes"),
+        ]
+        for argv, environ, name in cases:
+            with self.subTest(argv=argv, environ=environ):
+                with self.assertRaises(SettingsError) as caught:
+                    load_settings(argv, environ)
+                self.assertIn(name, str(caught.exception))
+                self.assertNotIn("\n", str(caught.exception))
+
+    def test_unknown_flag_is_one_line_and_status_2(self) -> None:
+        errors = io.StringIO()
+        with contextlib.redirect_stderr(errors), self.assertRaises(SystemExit) as caught:
+            load_settings(["--bogus"], {}, prog="server.py")
+        self.assertEqual(caught.exception.code, 2)
+        self.assertEqual(len(errors.getvalue().splitlines()), 1)
+        self.assertIn("--bogus", errors.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,108 @@
+"""The server as a process: settings, startup failures, exit statuses, graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+from support import ENV_SETTINGS, ROOT, SERVER, TIMEOUT, ServerProcess
+
+
+def run_server(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the server to completion (for runs that must fail at once)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(SERVER), *args], capture_output=True, text=True, env=environment,
+        cwd=str(ROOT), timeout=TIMEOUT,
+    )
+
+
+class StartupTest(unittest.TestCase):
+    def test_port_from_the_environment(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            free_port = probe.getsockname()[1]
+        with ServerProcess(env={"PORT": str(free_port)}, port_flag=False) as server:
+            self.assertEqual(server.port, free_port)
+            with server.client() as client:
+                self.assertEqual(client.sync(), [])
+
+    def test_flag_beats_environment(self) -> None:
+        with ServerProcess(env={"PORT": "1"}) as server:  # --port 0 wins over PORT=1
+            self.assertNotEqual(server.port, 1)
+
+    def test_host_setting(self) -> None:
+        with ServerProcess("--host", "127.0.0.1") as server, server.client() as client:
+            self.assertEqual(client.sync(), [])
+
+    def test_port_in_use_exits_1_with_one_line(self) -> None:
+        with ServerProcess() as server:
+            result = run_server("--host", "127.0.0.1", "--port", str(server.port))
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn(str(server.port), result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+
+    def test_bad_settings_exit_2_with_one_line_naming_it(self) -> None:
+        cases = [
+            (["--port", "99999"], {}, "--port"), ([], {"PORT": "abc"}, "PORT"),
+            (["--idle-timeout", "-1"], {}, "--idle-timeout"), ([], {"MAX_CLIENTS": "many"}, "MAX_CLIENTS"),
+            (["--log-level", "chatty"], {}, "--log-level"), (["--nonsense"], {}, "--nonsense"),
+        ]
+        for args, env, name in cases:
+            with self.subTest(args=args, env=env):
+                result = run_server(*args, env=env)
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                self.assertIn(name, result.stderr)
+
+    def test_help_lists_every_setting(self) -> None:
+        result = run_server("--help")
+        self.assertEqual(result.returncode, 0)
+        for name in ("--host", "HOST", "--port", "PORT", "--idle-timeout", "IDLE_TIMEOUT",
+                     "--max-clients", "MAX_CLIENTS", "--log-level", "LOG_LEVEL"):
+            self.assertIn(name, result.stdout)
+
+
+class ShutdownTest(unittest.TestCase):
+    def shut_down_with(self, signum: int) -> None:
+        server = ServerProcess()
+        try:
+            clients = [server.client() for _ in range(3)]
+            clients[0].login()
+            clients[1].login()
+            for client in clients:
+                client.sync()
+            stalled = server.client()  # a client that never reads what it is sent
+            stalled.login()
+            stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            started = time.monotonic()
+            status = server.stop(signum)
+            elapsed = time.monotonic() - started
+            self.assertEqual(status, 0)
+            self.assertLess(elapsed, 2.0)
+            for client in clients:
+                self.assertEqual(client.read_until_closed(), ["INFO server-shutdown"])
+                client.close()
+            stalled.close()
+            self.assertEqual(server.log[-1], "Server stopped")
+        finally:
+            server.stop()
+
+    @unittest.skipIf(sys.platform == "win32", "a child's Ctrl+C cannot be sent from here on Windows")
+    def test_ctrl_c(self) -> None:
+        self.shut_down_with(signal.SIGINT)
+
+    @unittest.skipIf(sys.platform == "win32", "no SIGTERM delivery to a child on Windows")
+    def test_sigterm(self) -> None:
+        self.shut_down_with(signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    unittest.main()

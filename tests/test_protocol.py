@@ -1,0 +1,141 @@
+"""Unit tests of the pure protocol module: framing, parsing, names, text, replies."""
+
+from __future__ import annotations
+
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+import protocol
+from protocol import LINE_TOO_LONG, Command, LineReader, TelnetReply
+
+
+def feed_all(chunks: list[bytes], limit: int = 8192) -> list[protocol.Event]:
+    reader = LineReader(limit)
+    events: list[protocol.Event] = []
+    for chunk in chunks:
+        events += reader.feed(chunk)
+    return events
+
+
+class FramingTest(unittest.TestCase):
+    def test_lines_end_in_lf_and_a_cr_before_it_is_dropped(self) -> None:
+        self.assertEqual(feed_all([b"PING\nWHO\r\n"]), ["PING", "WHO"])
+
+    def test_a_line_split_across_many_reads(self) -> None:
+        self.assertEqual(feed_all([b"MS", b"G he", b"llo", b"\r", b"\n"]), ["MSG hello"])
+
+    def test_several_lines_in_one_read_and_a_partial_tail(self) -> None:
+        reader = LineReader(100)
+        self.assertEqual(reader.feed(b"A\nB\nC"), ["A", "B"])
+        self.assertEqual(reader.feed(b"D\n"), ["CD"])
+
+    def test_leading_and_trailing_whitespace_is_removed_blank_lines_are_empty(self) -> None:
+        self.assertEqual(feed_all([b"  \t MSG  a  b \t\r\n", b"\n", b"   \n"]), ["MSG  a  b", "", ""])
+
+    def test_undecodable_bytes_become_replacement_characters(self) -> None:
+        self.assertEqual(feed_all([b"MSG \xc3\x28 ok \x80\n"]), ["MSG \ufffd( ok \ufffd"])
+
+    def test_utf8_split_inside_a_character(self) -> None:
+        encoded = "MSG héllo ✓\n".encode()
+        self.assertEqual(feed_all([encoded[:6], encoded[6:13], encoded[13:]]), ["MSG héllo ✓"])
+
+    def test_unterminated_last_line_is_returned_by_finish(self) -> None:
+        reader = LineReader(100)
+        self.assertEqual(reader.feed(b"PING\nQU"), ["PING"])
+        self.assertEqual(reader.finish(), ["QU"])
+        self.assertEqual(reader.finish(), [])
+
+    def test_line_at_the_limit_passes_one_over_is_refused(self) -> None:
+        self.assertEqual(feed_all([b"x" * 10 + b"\n"], limit=10), ["x" * 10])
+        self.assertEqual(feed_all([b"x" * 11 + b"\nPING\n"], limit=10), [LINE_TOO_LONG, "PING"])
+
+    def test_long_line_reported_once_and_discarded_up_to_its_lf(self) -> None:
+        reader = LineReader(10)
+        self.assertEqual(reader.feed(b"y" * 6), [])
+        self.assertEqual(reader.feed(b"y" * 6), [LINE_TOO_LONG])
+        self.assertEqual(reader.feed(b"y" * 1000), [])
+        self.assertEqual(reader.feed(b"yy\nPING\n"), ["PING"])
+        self.assertEqual(reader.finish(), [])
+
+    def test_reader_never_holds_more_than_the_limit(self) -> None:
+        reader = LineReader(10)
+        for _ in range(1000):
+            reader.feed(b"z" * 7)
+            self.assertLessEqual(len(reader._partial), 10)
+
+    def test_telnet_negotiation_is_stripped_and_refused(self) -> None:
+        # IAC DO ECHO, IAC WILL NAWS, IAC SB NAWS ... IAC SE, IAC IP (Ctrl+C), IAC IAC
+        data = b"\xff\xfd\x01PI\xff\xfb\x1fNG\xff\xfa\x1f\x00\x50\xff\xff\x00\x18\xff\xf0\n\xff\xf4\n"
+        self.assertEqual(
+            feed_all([data]),
+            [TelnetReply(b"\xff\xfc\x01"), TelnetReply(b"\xff\xfe\x1f"), "PING", ""],
+        )
+
+    def test_telnet_sequences_split_across_reads(self) -> None:
+        data = b"MS\xff\xfd\x06G \xff\xfa\x18\x01\xff\xf0hi\xff\xf4\n"
+        everywhere = [feed_all([data[:i], data[i:]]) for i in range(len(data) + 1)]
+        for events in everywhere:
+            self.assertEqual(events, [TelnetReply(b"\xff\xfc\x06"), "MSG hi"])
+
+
+class ParseTest(unittest.TestCase):
+    def test_verb_is_case_insensitive_and_arguments_keep_inner_spacing(self) -> None:
+        self.assertEqual(protocol.parse_command("msg  hello   world"), Command("MSG", "hello   world"))
+        self.assertEqual(protocol.parse_command("Ping"), Command("PING", ""))
+        self.assertEqual(protocol.parse_command("DM\tbob\t hi"), Command("DM", "bob\t hi"))
+
+    def test_only_ascii_case_folding(self) -> None:
+        self.assertEqual(protocol.parse_command("logın x").verb, "logın")
+
+    def test_split_word(self) -> None:
+        self.assertEqual(protocol.split_word("bob  hi  there"), ("bob", "hi  there"))
+        self.assertEqual(protocol.split_word("bob"), ("bob", ""))
+
+
+class UsernameTest(unittest.TestCase):
+    def test_valid_names(self) -> None:
+        for name in ("a", "Naman", "x_y-z.9", "a" * 32, "José", "名前", "ａｌｉｃｅ"):
+            self.assertTrue(protocol.is_valid_username(name), name)
+
+    def test_invalid_names(self) -> None:
+        for name in ("", "a" * 33, "é" * 33, "a b", "a\tb", "bob!", "a/b", "e\u0301", "💬", "x\x00", "１½"):
+            self.assertFalse(protocol.is_valid_username(name), name)
+
+    def test_key_ignores_case_and_width(self) -> None:
+        self.assertEqual(protocol.username_key("ＡＬＩＣＥ"), protocol.username_key("alice"))
+        self.assertEqual(protocol.username_key("Straße"), protocol.username_key("STRASSE"))
+        self.assertNotEqual(protocol.username_key("alice"), protocol.username_key("alice2"))
+
+
+class TextTest(unittest.TestCase):
+    def test_control_characters_removed_tabs_become_spaces(self) -> None:
+        self.assertEqual(protocol.clean_text("a\tb\x1b[2Jc\x7fd\x85e\x9bf\x00g"), "a b[2Jcdefg")
+
+    def test_inner_spacing_kept_ends_trimmed(self) -> None:
+        self.assertEqual(protocol.clean_text("\x01 hi   there \x02"), "hi   there")
+
+    def test_nothing_printable_is_empty(self) -> None:
+        self.assertEqual(protocol.clean_text("\x01\x02 \t"), "")
+
+    def test_unicode_text_kept(self) -> None:
+        self.assertEqual(protocol.clean_text("héllo ✓ 名前"), "héllo ✓ 名前")
+
+
+class ReplyTest(unittest.TestCase):
+    def test_wire_lines(self) -> None:
+        self.assertEqual(protocol.with_text(protocol.message_prefix("Naman"), "hi all"), b"MSG Naman hi all\n")
+        self.assertEqual(protocol.with_text(protocol.direct_prefix("José"), "é"), "DM José é\n".encode())
+        self.assertEqual(protocol.user_line("Yudi"), b"USER Yudi\n")
+        self.assertEqual(protocol.disconnected("Naman"), b"INFO Naman disconnected\n")
+        self.assertEqual(protocol.error("no-such-user"), b"ERR no-such-user\n")
+
+    def test_help_is_info_lines(self) -> None:
+        lines = protocol.HELP.decode().splitlines()
+        self.assertGreater(len(lines), 5)
+        self.assertTrue(all(line.startswith("INFO ") for line in lines))
+        for verb in ("LOGIN", "MSG", "DM", "WHO", "PING", "QUIT", "EXIT", "HELP"):
+            self.assertIn(verb, protocol.HELP.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()
