@@ -65,9 +65,19 @@ class LineReader:
         self._telnet_state = _DATA
 
     def feed(self, data: bytes) -> list[Event]:
+        """The events completed by ``data``, in stream order."""
         events: list[Event] = []
-        if self._telnet_state != _DATA or b"\xff" in data:
-            data = self._strip_telnet(data, events)
+        if self._telnet_state == _DATA and b"\xff" not in data:
+            self._frame(data, events)
+            return events
+        for piece in self._strip_telnet(data):
+            if type(piece) is TelnetReply:
+                events.append(piece)
+            else:
+                self._frame(piece, events)
+        return events
+
+    def _frame(self, data: bytes, events: list[Event]) -> None:
         limit = self.max_line_bytes
         partial = self._partial
         start = 0
@@ -96,7 +106,6 @@ class LineReader:
                 self._discarding = True
             else:
                 partial += data[start:]
-        return events
 
     def finish(self) -> list[Event]:
         """End of stream: an unterminated last line still counts as a line."""
@@ -106,8 +115,12 @@ class LineReader:
         self._partial.clear()
         return [line]
 
-    def _strip_telnet(self, data: bytes, events: list[Event]) -> bytes:
-        """Remove IAC sequences; answer WILL with DONT and DO with WONT (we support no options)."""
+    def _strip_telnet(self, data: bytes) -> list[bytes | TelnetReply]:
+        """Split out IAC sequences; answer WILL with DONT and DO with WONT (we support no options).
+
+        Returns the data bytes and the replies in stream order.
+        """
+        pieces: list[bytes | TelnetReply] = []
         kept = bytearray()
         state = self._telnet_state
         position, size = 0, len(data)
@@ -140,13 +153,15 @@ class LineReader:
             elif state == _SUBNEG_IAC:
                 state = _DATA if byte == _SE else _SUBNEG
             else:  # the option byte of WILL / WONT / DO / DONT
-                if state == _OPTION_WILL:
-                    events.append(TelnetReply(bytes((_IAC, _DONT, byte))))
-                elif state == _OPTION_DO:
-                    events.append(TelnetReply(bytes((_IAC, _WONT, byte))))
+                if state != _OPTION_OTHER:
+                    pieces.append(bytes(kept))
+                    kept.clear()
+                    refusal = _DONT if state == _OPTION_WILL else _WONT
+                    pieces.append(TelnetReply(bytes((_IAC, refusal, byte))))
                 state = _DATA
         self._telnet_state = state
-        return bytes(kept)
+        pieces.append(bytes(kept))
+        return pieces
 
 
 def _decode(raw: bytes) -> str:

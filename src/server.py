@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stdout)
+    raise_open_file_limit()
     try:
         asyncio.run(serve(settings))
     except StartupError as problem:
@@ -58,6 +59,27 @@ async def serve(settings: Settings) -> None:
     log.info("Shutting down...")
     await server.shutdown()
     log.info("Server stopped")
+
+
+def raise_open_file_limit() -> None:
+    """POSIX: lift the soft limit on open files to the hard limit, for --max-clients connections."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return
+    # macOS refuses RLIM_INFINITY and anything over OPEN_MAX (10240) for the soft limit.
+    targets = (hard,) if hard != resource.RLIM_INFINITY else (1 << 20, 10240)
+    for target in targets:
+        if soft >= target:
+            return
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return
+        except (ValueError, OSError):
+            continue
 
 
 def install_stop_handlers(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:

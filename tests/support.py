@@ -16,7 +16,7 @@ import sys
 import threading
 import unittest
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -35,7 +35,10 @@ def unique_name(prefix: str = "user") -> str:
 class ServerProcess:
     """``python src/server.py --port 0 ...`` with its port read from the startup line."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, port_flag: bool = True) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, port_flag: bool = True,
+        preexec: Callable[[], None] | None = None,
+    ) -> None:
         command = [sys.executable, str(SERVER)]
         if port_flag:
             command += ["--port", "0"]
@@ -45,7 +48,7 @@ class ServerProcess:
         environment["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
-            cwd=str(ROOT), text=True, encoding="utf-8",
+            cwd=str(ROOT), text=True, encoding="utf-8", preexec_fn=preexec,
         )
         self.log: list[str] = []
         self._log_changed = threading.Condition()

@@ -2,7 +2,10 @@
 
 One ``ChatServer`` per event loop and no module-level state, so tests can run several side by
 side.  Connections ask ``admit`` before they are served and ``forget`` when they end, so the
-count that ``--max-clients`` limits is always exact.
+counts that ``--max-clients`` and ``--max-per-ip`` limit are always exact.
+
+Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
+that once per episode instead of once per retry.
 
 Shutdown plan: stop listening, tell every client ``INFO server-shutdown`` and close them
 gracefully; whoever has not gone after ``grace`` seconds (a client that stopped reading) is
@@ -12,8 +15,11 @@ aborted.  While shutting down, departures are not announced: nobody is left to h
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
+from collections import Counter
+from typing import Any
 
 import protocol
 from handlers.broadcast import Room
@@ -24,7 +30,10 @@ log = logging.getLogger("chat.server")
 
 
 class ChatServer:
-    __slots__ = ("settings", "loop", "room", "shutting_down", "ports", "_listeners", "_connections", "_all_gone")
+    __slots__ = (
+        "settings", "loop", "room", "shutting_down", "ports", "_listeners", "_connections", "_per_ip",
+        "_all_gone", "_out_of_descriptors",
+    )
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = settings
@@ -34,10 +43,13 @@ class ChatServer:
         self.ports: list[int] = []
         self._listeners: list[asyncio.AbstractServer] = []
         self._connections: set[ClientHandler] = set()
+        self._per_ip: Counter[str] = Counter()
         self._all_gone: asyncio.Future[None] | None = None
+        self._out_of_descriptors = False
 
     async def start(self) -> None:
         """Listen on the configured address; OSError if that is impossible (e.g. port in use)."""
+        self.loop.set_exception_handler(self._on_loop_error)
         backlog = min(max(self.settings.max_clients, 128), 65535)
         sockets = open_listening_sockets(self.settings.host, self.settings.port, backlog)
         for sock in sockets:
@@ -51,7 +63,12 @@ class ChatServer:
         """Register a new connection, or return the error code it is refused with."""
         if self.shutting_down or len(self._connections) >= self.settings.max_clients:
             return "server-full"
+        address = connection.peer[0] if connection.peer else ""
+        if self.settings.max_per_ip and self._per_ip[address] >= self.settings.max_per_ip:
+            return "too-many-connections"
         self._connections.add(connection)
+        self._per_ip[address] += 1
+        self._out_of_descriptors = False
         return None
 
     def forget(self, connection: ClientHandler) -> bool:
@@ -59,6 +76,10 @@ class ChatServer:
         if connection not in self._connections:
             return False
         self._connections.remove(connection)
+        address = connection.peer[0] if connection.peer else ""
+        self._per_ip[address] -= 1
+        if not self._per_ip[address]:
+            del self._per_ip[address]
         if not self._connections and self._all_gone is not None and not self._all_gone.done():
             self._all_gone.set_result(None)
         return True
@@ -76,6 +97,16 @@ class ChatServer:
             except asyncio.TimeoutError:
                 for connection in list(self._connections):
                     connection.abort()
+
+
+    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        problem = context.get("exception")
+        if isinstance(problem, OSError) and problem.errno in (errno.EMFILE, errno.ENFILE):
+            if not self._out_of_descriptors:
+                self._out_of_descriptors = True
+                log.error("Out of file descriptors: new connections wait until some close (%s)", problem.strerror)
+            return
+        loop.default_exception_handler(context)
 
 
 def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:

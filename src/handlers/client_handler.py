@@ -8,6 +8,14 @@ outbox, and one ``_flush`` per event-loop iteration hands everything queued for 
 to the transport in a single write.  A broadcast therefore costs one list append per recipient,
 and the same encoded bytes object is shared by all of them.
 
+Flow control, both ways:
+- Input: each line costs a token (``--rate-limit``, ``--rate-burst``).  Out of tokens, the
+  handler keeps the lines it already has, calls ``pause_reading`` and resumes when a token is
+  due: nothing is dropped or reordered, and TCP pushes back on the flooder.
+- Output: the transport's high-water mark is ``--max-send-buffer``; when a client falls that
+  far behind, asyncio calls ``pause_writing`` and the client is disconnected.  The server never
+  waits on one client's socket.
+
 Every way a connection ends goes through ``_leave_room``, so other users hear
 ``INFO <name> disconnected`` exactly once, and the name is free again at once.
 """
@@ -20,6 +28,7 @@ from typing import TYPE_CHECKING, Callable
 
 import protocol
 from protocol import LINE_TOO_LONG, TelnetReply
+from utils.token_bucket import TokenBucket
 
 if TYPE_CHECKING:
     from handlers.chat_server import ChatServer
@@ -30,7 +39,8 @@ log = logging.getLogger("chat.connection")
 class ClientHandler(asyncio.Protocol):
     __slots__ = (
         "name", "peer", "_server", "_loop", "_transport", "_reader", "_outbox", "_closing",
-        "_last_line_at", "_idle_timer", "_message_prefix", "_direct_prefix",
+        "_last_line_at", "_idle_timer", "_message_prefix", "_direct_prefix", "_bucket", "_backlog",
+        "_at_eof",
     )
 
     def __init__(self, server: ChatServer) -> None:
@@ -44,6 +54,9 @@ class ClientHandler(asyncio.Protocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._message_prefix = b""
         self._direct_prefix = b""
+        self._bucket: TokenBucket | None = None
+        self._backlog: list[protocol.Event] | None = None  # lines held back while throttled
+        self._at_eof = False
         self.name: str | None = None
         self.peer: tuple[str, int] | None = None
 
@@ -60,24 +73,38 @@ class ClientHandler(asyncio.Protocol):
             transport.close()
             return
         log.info("New connection from %s", self.peer)
-        self._last_line_at = self._loop.time()
-        if self._server.settings.idle_timeout:
-            self._idle_timer = self._loop.call_at(
-                self._last_line_at + self._server.settings.idle_timeout, self._check_idle
-            )
+        settings = self._server.settings
+        transport.set_write_buffer_limits(high=settings.max_send_buffer)
+        self._last_line_at = now = self._loop.time()
+        if settings.rate_limit:
+            self._bucket = TokenBucket(settings.rate_limit, settings.rate_burst, now)
+        if settings.idle_timeout:
+            self._idle_timer = self._loop.call_at(now + settings.idle_timeout, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
         events = self._reader.feed(data)
-        if events:
+        if self._backlog is not None:  # throttled (an SSL transport may still hand us data)
+            self._backlog += events
+        elif events:
             self._handle_events(events)
 
     def eof_received(self) -> bool:
-        if not self._closing:
+        self._at_eof = True
+        if self._backlog is not None:
+            self._backlog += self._reader.finish()
+        elif not self._closing:
             self._handle_events(self._reader.finish())
             self.close()
         return True  # we close the transport ourselves, after flushing our replies
+
+    def pause_writing(self) -> None:
+        """asyncio: more than --max-send-buffer bytes are waiting for this client to read them."""
+        if not self._closing:
+            log.warning("Disconnecting %s: it fell %d bytes behind", self.peer, self._server.settings.max_send_buffer)
+            self._leave_room()
+            self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
@@ -145,8 +172,12 @@ class ClientHandler(asyncio.Protocol):
     # --- commands -------------------------------------------------------------------------------
     def _handle_events(self, events: list[protocol.Event]) -> None:
         now = self._loop.time()
-        for event in events:
+        bucket = self._bucket
+        for index, event in enumerate(events):
             if self._closing:
+                return
+            if bucket is not None and type(event) is not TelnetReply and not bucket.take(now):
+                self._throttle(events[index:])
                 return
             if type(event) is str:
                 self._last_line_at = now  # only a complete line counts as activity
@@ -156,6 +187,23 @@ class ClientHandler(asyncio.Protocol):
                 self.deliver(protocol.error("line-too-long"))
             elif isinstance(event, TelnetReply):
                 self.deliver(event.data)
+
+    def _throttle(self, held_back: list[protocol.Event]) -> None:
+        assert self._bucket is not None and self._transport is not None
+        self._backlog = held_back
+        self._transport.pause_reading()
+        self._loop.call_later(self._bucket.delay(), self._unthrottle)
+
+    def _unthrottle(self) -> None:
+        held_back, self._backlog = self._backlog, None
+        if self._closing or held_back is None:
+            return
+        self._handle_events(held_back)
+        if self._backlog is None and not self._closing:
+            if self._at_eof:
+                self.close()
+            else:
+                self._transport.resume_reading()  # type: ignore[union-attr]
 
     def _handle_line(self, line: str) -> None:
         verb, argument = protocol.parse_command(line)

@@ -26,6 +26,10 @@ class Settings:
     max_clients: int
     log_level: int
     max_line_bytes: int
+    rate_limit: float
+    rate_burst: int
+    max_send_buffer: int
+    max_per_ip: int
 
 
 def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -39,10 +43,13 @@ def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(raw: str) -> float:
-    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", raw):
-        raise ValueError("expected a number of seconds, such as 60 or 0.5 (0 turns it off)")
-    return float(raw)
+def _decimal(expected: str) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", raw):
+            raise ValueError(f"expected {expected} (0 turns it off)")
+        return float(raw)
+
+    return parse
 
 
 def _host(raw: str) -> str | None:
@@ -75,7 +82,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--host", "HOST", _host, "", "address to listen on (default: all interfaces)"),
     Option("--port", "PORT", _whole_number(0, 65535), "4000", "TCP port; 0 picks a free one"),
     Option(
-        "--idle-timeout", "IDLE_TIMEOUT", _seconds, "60",
+        "--idle-timeout", "IDLE_TIMEOUT", _decimal("a number of seconds, such as 60 or 0.5"), "60",
         "seconds without a complete line before a connection is closed; 0 = never",
     ),
     Option(
@@ -86,6 +93,22 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--max-line-bytes", "MAX_LINE_BYTES", _whole_number(64, 1 << 24), "8192",
         "longest line accepted, in bytes before the LF; longer ones get ERR line-too-long",
+    ),
+    Option(
+        "--rate-limit", "RATE_LIMIT", _decimal("a number of lines per second, such as 20 or 0.5"), "20",
+        "lines per second each connection may send before the server stops reading it; 0 = off",
+    ),
+    Option(
+        "--rate-burst", "RATE_BURST", _whole_number(1), "100",
+        "lines a connection may send at once before --rate-limit applies",
+    ),
+    Option(
+        "--max-send-buffer", "MAX_SEND_BUFFER", _whole_number(1024), "1048576",
+        "bytes of unsent output a client may fall behind before it is disconnected",
+    ),
+    Option(
+        "--max-per-ip", "MAX_PER_IP", _whole_number(0), "0",
+        "most connections from one IP address; the next gets ERR too-many-connections; 0 = no limit",
     ),
 )
 

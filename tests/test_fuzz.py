@@ -1,0 +1,190 @@
+"""Deterministic fuzzing of the pure core and of the connection handler, with no sockets.
+
+Every case is seeded, so a failure names its seed and replays exactly.  The framer must never
+raise, never hold more than its limit, and give the same events however the input is split.
+The handler, fed hostile bytes through fake transports, must never raise and only ever send
+lines that docs/PROTOCOL.md allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import unittest
+from typing import Any
+
+import support  # noqa: F401  (puts src/ on sys.path)
+from handlers.chat_server import ChatServer
+from handlers.client_handler import ClientHandler
+from protocol import LineReader
+from utils.config import load_settings
+from utils.token_bucket import TokenBucket
+
+VALID_SESSION = (
+    b"LOGIN Naman\r\nMSG hi everyone!\nMSG  how are  you?\n\nWHO\nDM Yudi secret\tstuff\n"
+    b"PING\nHELP\nlogin again\nFROB\n\xff\xfd\x06MSG telnet\xff\xf4\nMSG caf\xc3\xa9 \xe2\x9c\x93\nQUIT\n"
+)
+COMMANDS = [b"LOGIN", b"MSG", b"DM", b"WHO", b"PING", b"HELP", b"QUIT", b"EXIT", b"login", b"Msg", b"FROB"]
+NOISE = [b"\xff", b"\xff\xfa", b"\xff\xf0", b"\xfd", b"\r", b"\n", b"\t", b" ", b"\x00", b"\x1b[2J",
+         b"\xc3", b"\xe2\x9c", b"\x80", "ＡＬＩＣＥ".encode(), b"a" * 40, b"\x7f", b"\xc2\x9b"]
+
+
+def split_randomly(data: bytes, rng: random.Random) -> list[bytes]:
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 12)))) if len(data) > 1 else []
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    pieces = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        where = rng.randint(0, len(pieces))
+        choice = rng.random()
+        if choice < 0.4:
+            pieces[where:where] = rng.choice(NOISE)
+        elif choice < 0.7 and pieces:
+            del pieces[where : where + rng.randint(1, 5)]
+        else:
+            pieces[where:where] = rng.choice(COMMANDS) + b" " + rng.choice(NOISE) + b"\n"
+    return bytes(pieces)
+
+
+def events_of(chunks: list[bytes], limit: int) -> list[Any]:
+    reader = LineReader(limit)
+    events = []
+    for chunk in chunks:
+        events += reader.feed(chunk)
+        assert len(reader._partial) <= limit
+    return events + reader.finish()
+
+
+class FramerFuzzTest(unittest.TestCase):
+    def test_every_split_point_of_a_valid_session(self) -> None:
+        whole = events_of([VALID_SESSION], 8192)
+        self.assertIn("MSG telnet", whole)
+        for cut in range(len(VALID_SESSION) + 1):
+            self.assertEqual(events_of([VALID_SESSION[:cut], VALID_SESSION[cut:]], 8192), whole, cut)
+        for a in range(0, len(VALID_SESSION), 7):
+            for b in range(a, len(VALID_SESSION), 5):
+                chunks = [VALID_SESSION[:a], VALID_SESSION[a:b], VALID_SESSION[b:]]
+                self.assertEqual(events_of(chunks, 8192), whole, (a, b))
+
+    def test_random_bytes_split_anywhere(self) -> None:
+        for seed in range(2000):
+            rng = random.Random(seed)
+            data = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))
+            limit = rng.choice((64, 100, 8192))
+            with self.subTest(seed=seed):
+                self.assertEqual(events_of(split_randomly(data, rng), limit), events_of([data], limit))
+
+    def test_mutated_valid_sessions_split_anywhere(self) -> None:
+        for seed in range(2000):
+            rng = random.Random(seed)
+            data = mutate(VALID_SESSION, rng)
+            with self.subTest(seed=seed):
+                self.assertEqual(events_of(split_randomly(data, rng), 64), events_of([data], 64))
+
+
+class FakeTransport(asyncio.Transport):
+    """Records what the handler writes; closes like a real transport, via the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: ClientHandler, peer: tuple[str, int]) -> None:
+        super().__init__()
+        self.loop, self.protocol, self.peer = loop, protocol, peer
+        self.written = bytearray()
+        self.closing = False
+        self.reading = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.peer if name == "peername" else default
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        assert not self.closing, "write after close"
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.loop.call_soon(self.protocol.connection_lost, None)
+
+    abort = close
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+
+SERVER_LINE = re.compile(
+    r"OK|PONG|Goodbye!|ERR [a-z-]+|INFO .*|USER [^ ]+|(MSG|DM) [^ ]+ [^\x00-\x08\x0a-\x1f\x7f-\x9f]+"
+)
+
+
+class HandlerFuzzTest(unittest.TestCase):
+    """Several fake clients feed mutated sessions to one in-process server."""
+
+    def test_hostile_sessions_never_raise_and_only_send_protocol_lines(self) -> None:
+        settings = load_settings(["--rate-limit", "0", "--max-line-bytes", "64", "--idle-timeout", "0"], {})
+        for seed in range(300):
+            with self.subTest(seed=seed):
+                self.run_session(settings, random.Random(seed))
+
+    def run_session(self, settings: Any, rng: random.Random) -> None:
+        loop = asyncio.new_event_loop()
+        errors: list[dict[str, Any]] = []
+        try:
+            server = ChatServer(settings, loop)
+            loop.set_exception_handler(lambda _loop, context: errors.append(context))
+            transports = []
+            for number in range(3):
+                handler = ClientHandler(server)
+                transport = FakeTransport(loop, handler, ("127.0.0.1", 1000 + number))
+                handler.connection_made(transport)
+                transports.append(transport)
+            feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng)
+                     for n in range(3)]
+            while any(feeds):
+                number = rng.randrange(3)
+                if feeds[number]:
+                    chunk = feeds[number].pop(0)
+                    if not transports[number].closing:
+                        transports[number].protocol.data_received(chunk)
+                loop.run_until_complete(asyncio.sleep(0))
+            for transport in transports:
+                if not transport.closing:
+                    transport.protocol.eof_received()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(asyncio.sleep(0))
+            self.assertEqual(errors, [])
+            self.assertEqual(len(server.room), 0)
+            for transport in transports:
+                text = re.sub(rb"\xff[\xfb-\xfe].", b"", bytes(transport.written), flags=re.DOTALL)
+                for line in text.decode("utf-8").split("\n")[:-1]:
+                    self.assertRegex(line, SERVER_LINE)
+        finally:
+            loop.close()
+
+
+class TokenBucketTest(unittest.TestCase):
+    def test_burst_then_rate(self) -> None:
+        bucket = TokenBucket(rate=10, burst=3, now=0.0)
+        self.assertEqual([bucket.take(0.0) for _ in range(4)], [True, True, True, False])
+        self.assertAlmostEqual(bucket.delay(), 0.1)
+        self.assertFalse(bucket.take(0.05))
+        self.assertTrue(bucket.take(0.1))
+        self.assertFalse(bucket.take(0.1))
+
+    def test_never_more_than_the_burst(self) -> None:
+        bucket = TokenBucket(rate=100, burst=2, now=0.0)
+        self.assertEqual([bucket.take(1000.0) for _ in range(3)], [True, True, False])
+
+
+if __name__ == "__main__":
+    unittest.main()

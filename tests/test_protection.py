@@ -1,0 +1,238 @@
+"""End-to-end tests of the protections: long lines, floods, slow readers, connection limits, telnet.
+
+Memory and descriptor checks read /proc, so they run on Linux and are skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+from pathlib import Path
+
+from support import Client, ServerProcess, ServerTestCase, unique_name
+
+ON_LINUX = Path("/proc/self/status").exists()
+MIB = 1024 * 1024
+
+
+def status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def open_descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class LineLengthTest(ServerTestCase):
+    @unittest.skipUnless(ON_LINUX, "reads the server's memory from /proc")
+    def test_a_64_mb_line_costs_no_memory_and_stalls_nobody(self) -> None:
+        pid = self.server.process.pid
+        alice, bob, flooder = self.logged_in(), self.logged_in(), self.connect()
+        before = status_kib(pid, "VmRSS")
+        chunk = b"x" * MIB
+
+        def send_the_line() -> None:
+            for _ in range(64):
+                flooder.send_bytes(chunk)
+
+        sender = threading.Thread(target=send_the_line)
+        sender.start()
+        self.assertEqual(flooder.read_line(), "ERR line-too-long")
+        chats = 0
+        while sender.is_alive() or chats < 3:  # other users keep chatting meanwhile
+            alice.send(f"MSG still here {chats}")
+            bob.expect(f"MSG {alice.name} still here {chats}")
+            chats += 1
+        sender.join()
+        flooder.send_bytes(b"tail of the long line\nPING\n")
+        self.assertEqual(flooder.read_line(), "PONG")
+        grown = status_kib(pid, "VmHWM") - before
+        self.assertLess(grown, 4 * 1024, f"peak RSS grew by {grown} KiB")
+
+    def test_long_line_is_answered_once_and_the_connection_stays_usable(self) -> None:
+        client = self.logged_in()
+        client.send_bytes(b"MSG " + b"y" * 9000 + b"\n")
+        client.send_bytes(b"z" * 5000)
+        client.send_bytes(b"z" * 5000 + b"\r\n")
+        client.expect("ERR line-too-long", "ERR line-too-long")
+        self.assertEqual(client.sync(), [])
+
+    def test_a_line_at_the_limit_passes(self) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        text = "t" * (8192 - len("MSG "))
+        alice.send(f"MSG {text}")
+        bob.expect(f"MSG {alice.name} {text}")
+
+
+class SlowReaderTest(ServerTestCase):
+    server_args = ("--rate-limit", "0")
+
+    def test_a_reader_that_never_reads_is_dropped_and_the_fast_one_gets_everything(self) -> None:
+        sender, fast = self.logged_in(), self.logged_in()
+        slow = self.connect()
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.login()
+        pid = self.server.process.pid
+        before = status_kib(pid, "VmRSS") if ON_LINUX else 0
+        line_count, filler = 100_000, "f" * 1000  # about 100 MB of broadcasts
+
+        def send_everything() -> None:
+            batch = 500
+            for start in range(0, line_count, batch):
+                sender.send(*(f"MSG {number} {filler}" for number in range(start, start + batch)))
+
+        threading.Thread(target=send_everything, daemon=True).start()
+        expected = 0
+        dropped = False
+        prefix = f"MSG {sender.name} "
+        while expected < line_count:
+            line = fast.read_line()
+            if line == f"INFO {slow.name} disconnected":
+                dropped = True
+                continue
+            self.assertTrue(line.startswith(prefix), line[:80])
+            number, _ = line[len(prefix):].split(" ", 1)
+            self.assertEqual(int(number), expected)
+            expected += 1
+        self.assertTrue(dropped or f"INFO {slow.name} disconnected" in fast.sync())
+        if ON_LINUX:
+            grown = status_kib(pid, "VmHWM") - before
+            self.assertLess(grown, 32 * 1024, f"peak RSS grew by {grown} KiB")
+        self.server.wait_for_log(r"^Disconnecting .* fell 1048576 bytes behind$")
+
+
+class FloodTest(ServerTestCase):
+    server_args = ("--rate-limit", "50", "--rate-burst", "50")
+
+    def test_a_flood_is_slowed_down_never_dropped_and_nobody_else_waits(self) -> None:
+        flooder, reader, pinger = self.logged_in(), self.logged_in(), self.logged_in()
+        flooder.sync()  # spends one token; the burst is then 49 + whatever refills
+        started = time.monotonic()
+        flooder.send(*(f"MSG flood {number}" for number in range(300)))
+        latencies: list[float] = []
+        done = threading.Event()
+
+        def ping_throughout() -> None:
+            while not done.is_set():
+                sent = time.monotonic()
+                pinger.sync()
+                latencies.append(time.monotonic() - sent)
+
+        pinging = threading.Thread(target=ping_throughout)
+        pinging.start()
+        try:
+            received = [reader.read_line() for _ in range(300)]
+            elapsed = time.monotonic() - started
+        finally:
+            done.set()
+            pinging.join()
+        self.assertEqual(received, [f"MSG {flooder.name} flood {number}" for number in range(300)])
+        self.assertGreaterEqual(elapsed, (300 - 51) / 50)  # the rate, after the burst
+        self.assertGreater(len(latencies), 10)
+        self.assertLess(max(latencies), 0.5)
+
+    def test_throttled_lines_are_still_answered_before_the_close_at_end_of_file(self) -> None:
+        client = self.connect()
+        client.send(*(["PING"] * 120))
+        client.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(client.read_until_closed(), ["PONG"] * 120)
+
+
+class ConnectionLimitTest(ServerTestCase):
+    server_args = ("--max-per-ip", "2", "--max-clients", "4")
+
+    def test_per_ip_limit(self) -> None:
+        first, second = self.connect(), self.connect()
+        first.sync()
+        second.sync()
+        third = self.connect()
+        self.assertEqual(third.read_until_closed(), ["ERR too-many-connections"])
+        if sys.platform.startswith("linux"):  # all of 127/8 is loopback there
+            other = socket.socket()
+            other.bind(("127.0.0.2", 0))
+            other.connect(("127.0.0.1", self.server.port))
+            with Client(self.server.port, sock=other) as from_elsewhere:
+                self.assertEqual(from_elsewhere.sync(), [])
+        second.send("QUIT")
+        second.read_until_closed()
+        self.server.wait_for_log(r"Connection closed")
+        self.assertEqual(self.connect().sync(), [])
+
+
+class DescriptorTest(ServerTestCase):
+    @unittest.skipUnless(ON_LINUX, "counts the server's descriptors in /proc")
+    def test_300_connect_disconnect_cycles_leak_nothing(self) -> None:
+        pid = self.server.process.pid
+        watcher = self.logged_in()
+        baseline = open_descriptors(pid)
+        for cycle in range(300):
+            with self.server.client() as client:
+                # Each way of leaving ends with the server closing its side, so once the client
+                # has read to the end, the server's descriptor is closed too.
+                if cycle % 3 == 0:
+                    client.send(f"LOGIN {unique_name()}", "MSG bye", "QUIT")
+                elif cycle % 3 == 1:
+                    client.send(f"LOGIN {unique_name()}", "PING")
+                    client.sock.shutdown(socket.SHUT_WR)
+                else:
+                    client.send("PING", "EXIT")
+                client.read_until_closed()
+        self.assertEqual(open_descriptors(pid), baseline)
+        self.assertEqual(len([line for line in watcher.sync() if line.endswith(" disconnected")]), 200)
+
+
+@unittest.skipUnless(ON_LINUX, "sets the server's descriptor limit with resource.setrlimit")
+class OutOfDescriptorsTest(unittest.TestCase):
+    def test_running_out_logs_once_and_recovers(self) -> None:
+        import resource
+
+        def low_limit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+        server = ServerProcess(preexec=low_limit)
+        clients: list[Client] = []
+        try:
+            for _ in range(90):
+                client = server.client()
+                client.send("PING")
+                clients.append(client)
+            server.wait_for_log("Out of file descriptors")
+            for client in clients[:45]:
+                client.close()
+            for client in clients[45:]:
+                client.expect("PONG")
+            self.assertEqual(len([line for line in server.log if "Out of file descriptors" in line]), 1)
+        finally:
+            for client in clients:
+                client.close()
+            server.stop()
+
+
+class TelnetTest(ServerTestCase):
+    def test_negotiation_is_refused_and_stripped(self) -> None:
+        client = self.connect()
+        # IAC DO TIMING-MARK (telnet's Ctrl+C asks this), IAC WILL NAWS, IAC SB NAWS ... IAC SE
+        client.send_bytes(b"\xff\xfd\x06\xff\xfb\x1f\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0PI")
+        client.send_bytes(b"\xff\xf4NG\r\n")  # IAC IP (Ctrl+C) in the middle of a line
+        data = b""
+        while not data.endswith(b"PONG\n"):
+            data += client.sock.recv(100)
+        self.assertEqual(data, b"\xff\xfc\x06\xff\xfe\x1fPONG\n")
+
+    def test_ctrl_c_in_telnet_breaks_nothing(self) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        alice.send_bytes(b"MSG hel\xff\xf4lo\r\n\xff\xf4\xff\xfd\x06")
+        bob.expect(f"MSG {alice.name} hello")
+        self.assertEqual(alice.sock.recv(3), b"\xff\xfc\x06")
+        self.assertEqual(alice.sync(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
