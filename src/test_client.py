@@ -1,0 +1,357 @@
+"""Terminal client for algokart-chat: ``python src/test_client.py [--host H] [--port P] [--user NAME]``.
+
+What the user types is sent as is; what the server sends is shown as it arrives.
+
+- Interactive (stdin is a terminal): a ``> `` prompt with line editing and history (readline
+  where it exists; on Windows a small console editor).  A server line that arrives while the user
+  is typing gets its own row above the prompt and the half-typed line is redrawn intact.  Colour
+  when stdout is a terminal and NO_COLOR is unset.  A hidden keep-alive PING after 25 s of
+  silence keeps a reader from the server's idle timeout.  QUIT, EXIT, Ctrl+D and Ctrl+C leave
+  with status 0; the server going away is one line on stderr and status 1.
+- Scripted (stdin is a pipe or file): every line is sent, every server line is printed exactly
+  as received, and at end of input the client sends QUIT and waits for the server to close, so
+  no reply is lost.
+
+Exit status: 0 after QUIT (typed, end of input, Ctrl+D, Ctrl+C), 1 when the connection cannot be
+made or is lost, 2 for bad flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+try:
+    import readline
+except ImportError:  # Windows, or a Python built without it
+    readline = None  # type: ignore[assignment]
+
+PROG = "test_client.py"
+PROMPT = "> "
+KEEPALIVE_SECONDS = 25.0  # well inside the server's default 60 s idle timeout
+QUIT_WAIT_SECONDS = 5.0  # how long to wait for the server to close after QUIT
+HISTORY_FILE = Path.home() / ".algokart_chat_history"
+COLOURS = {"DM": "\x1b[1;35m", "INFO": "\x1b[2m", "ERR": "\x1b[31m", "MSG": "", "USER": "\x1b[36m"}
+RESET = "\x1b[0m"
+
+
+class Connection:
+    """The socket, with a reader that calls ``on_line`` for every line the server sends."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closed = threading.Event()  # the server closed the connection (or it broke)
+        self.quit_sent = False
+        self._send_lock = threading.Lock()
+        self.last_sent = time.monotonic()
+
+    def send(self, data: bytes) -> bool:
+        """Send bytes; False if the connection is gone."""
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        words = data.split(None, 1)
+        if words and words[0].upper() in (b"QUIT", b"EXIT"):
+            self.quit_sent = True
+        try:
+            with self._send_lock:
+                self.sock.sendall(data)
+                self.last_sent = time.monotonic()
+            return True
+        except OSError:
+            return False
+
+    def read_lines(self, on_line: Callable[[bytes], None]) -> None:
+        """Call ``on_line`` with each line (LF included) until the server closes; then set ``closed``."""
+        pending = b""
+        try:
+            while chunk := self.sock.recv(65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    on_line(line + b"\n")
+        except OSError:
+            pass
+        finally:
+            if pending:
+                on_line(pending)
+            self.closed.set()
+
+    def quit_and_wait(self) -> None:
+        if not self.quit_sent:
+            self.send(b"QUIT\n")
+        self.closed.wait(QUIT_WAIT_SECONDS)
+
+
+# --- scripted mode ------------------------------------------------------------------------------
+def run_scripted(connection: Connection) -> int:
+    out = sys.stdout.buffer
+    finished = threading.Event()  # end of input, or the server closed the connection
+
+    def print_raw(line: bytes) -> None:
+        out.write(line)
+        out.flush()
+
+    def receive() -> None:
+        connection.read_lines(print_raw)
+        finished.set()
+
+    def send_input() -> None:
+        for line in input_lines(sys.stdin.fileno()):
+            if not connection.send(line) or connection.quit_sent:
+                break
+        finished.set()
+
+    receiver = threading.Thread(target=receive, daemon=True)
+    receiver.start()
+    threading.Thread(target=send_input, daemon=True).start()
+    finished.wait()
+    if connection.closed.is_set() and not connection.quit_sent:
+        print(f"{PROG}: the server closed the connection", file=sys.stderr)
+        return 1
+    connection.quit_and_wait()
+    receiver.join(QUIT_WAIT_SECONDS)
+    return 0
+
+
+def input_lines(fd: int) -> Iterator[bytes]:
+    """Lines read straight from a file descriptor: no buffered-reader lock for exit to trip over."""
+    pending = b""
+    while chunk := os.read(fd, 65536):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        yield from (line + b"\n" for line in lines)
+    if pending:
+        yield pending
+
+
+# --- interactive mode ---------------------------------------------------------------------------
+class Screen:
+    """Writes server lines above the prompt without garbling what the user is typing."""
+
+    def __init__(self, colour: bool, current_input: Callable[[], str]) -> None:
+        self.colour = colour
+        self.current_input = current_input
+        self.prompting = False  # True while the main thread is in the prompt call
+        self.shown_a_line = threading.Event()
+        self.lock = threading.Lock()
+        self.hidden_pongs: collections.deque[bool] = collections.deque()  # one entry per PING sent
+
+    def show(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line == "PONG" and self.hidden_pongs and self.hidden_pongs.popleft():
+            return
+        if self.colour:
+            code = COLOURS.get(line.split(" ", 1)[0], "")
+            line = f"{code}{line}{RESET}" if code else line
+        with self.lock:
+            redraw = f"{PROMPT}{self.current_input()}" if self.prompting else ""
+            sys.stdout.write(f"\r\x1b[K{line}\n{redraw}")
+            sys.stdout.flush()
+        self.shown_a_line.set()
+
+
+class WindowsLineEditor:
+    """A minimal line editor on ``msvcrt`` so incoming lines can redraw what is being typed."""
+
+    def __init__(self) -> None:
+        import msvcrt
+
+        self._msvcrt = msvcrt
+        self.buffer = ""
+
+    def input(self, prompt: str) -> str:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        self.buffer = ""
+        while True:
+            char = self._msvcrt.getwch()
+            if char in ("\r", "\n"):
+                sys.stdout.write("\n")
+                line, self.buffer = self.buffer, ""
+                return line
+            if char == "\x03":
+                raise KeyboardInterrupt
+            if char in ("\x1a", "\x04") and not self.buffer:
+                raise EOFError
+            if char in ("\x00", "\xe0"):  # arrow and function keys: two characters, ignored
+                self._msvcrt.getwch()
+            elif char == "\b":
+                if self.buffer:
+                    self.buffer = self.buffer[:-1]
+                    sys.stdout.write("\b \b")
+            elif char.isprintable():
+                self.buffer += char
+                sys.stdout.write(char)
+            sys.stdout.flush()
+
+
+def run_interactive(connection: Connection, logging_in: bool) -> int:
+    if readline is not None:
+        current_input: Callable[[], str] = readline.get_line_buffer
+        read_line: Callable[[str], str] = input
+        load_history()
+    elif sys.platform == "win32":
+        editor = WindowsLineEditor()
+        current_input, read_line = (lambda: editor.buffer), editor.input
+    else:
+        current_input, read_line = (lambda: ""), input
+    screen = Screen(use_colour(), current_input)
+    at_prompt = threading.Event()  # Ctrl+C (or the receiver's wake-up) interrupts only the prompt
+    wake_prompt = prompt_interrupter(at_prompt)
+
+    def receive() -> None:
+        leave_interrupts_to_the_main_thread()
+        connection.read_lines(screen.show)
+        if not connection.quit_sent:
+            wake_prompt()  # the server went away: leave the prompt
+
+    threading.Thread(target=receive, daemon=True).start()
+    threading.Thread(target=keep_alive, args=(connection, screen), daemon=True).start()
+    if logging_in:  # show the answer to --user before the first prompt
+        screen.shown_a_line.wait(QUIT_WAIT_SECONDS)
+    try:
+        at_prompt.set()
+        while not connection.closed.is_set() and not connection.quit_sent:
+            screen.prompting = True
+            line = read_line(PROMPT)
+            screen.prompting = False
+            if line.strip().upper() == "PING":
+                screen.hidden_pongs.append(False)
+            if not connection.send(line.encode("utf-8", "replace")):
+                break
+    except (EOFError, KeyboardInterrupt):  # Ctrl+D (Ctrl+Z on Windows), Ctrl+C, or the wake-up
+        pass
+    finally:
+        at_prompt.clear()
+        screen.prompting = False
+        save_history()
+    if connection.closed.is_set() and not connection.quit_sent:
+        sys.stdout.write("\r\x1b[K")
+        sys.stdout.flush()
+        print(f"{PROG}: the server closed the connection", file=sys.stderr)
+        return 1
+    if not connection.quit_sent:
+        sys.stdout.write("\n")
+    connection.quit_and_wait()
+    return 0
+
+
+def keep_alive(connection: Connection, screen: Screen) -> None:
+    leave_interrupts_to_the_main_thread()
+    while not connection.closed.wait(1.0):
+        if time.monotonic() - connection.last_sent >= KEEPALIVE_SECONDS and not connection.quit_sent:
+            screen.hidden_pongs.append(True)
+            connection.send(b"PING\n")
+
+
+def leave_interrupts_to_the_main_thread() -> None:
+    """Block SIGINT in this helper thread, so Ctrl+C always wakes the main thread's prompt."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
+    """Make Ctrl+C raise KeyboardInterrupt only at the prompt; return a way to do that from a thread."""
+    if not hasattr(signal, "pthread_kill"):
+        # Windows: the editor blocks in getwch(), which nothing interrupts; leave at once.
+        def leave() -> None:
+            print(f"\n{PROG}: the server closed the connection", file=sys.stderr)
+            os._exit(1)
+
+        return leave
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        if at_prompt.is_set():
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    main_thread = threading.main_thread().ident
+    return lambda: signal.pthread_kill(main_thread, signal.SIGINT)  # type: ignore[arg-type]
+
+
+def use_colour() -> bool:
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return False
+    if sys.platform == "win32":
+        try:  # turn on ANSI escape handling in the Windows console
+            import ctypes
+
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            handle = kernel32.GetStdHandle(-11)
+            mode = ctypes.c_uint32()
+            kernel32.GetConsoleMode(handle, ctypes.byref(mode))
+            return bool(kernel32.SetConsoleMode(handle, mode.value | 0x0004))
+        except (AttributeError, OSError):
+            return False
+    return True
+
+
+def load_history() -> None:
+    try:
+        readline.read_history_file(HISTORY_FILE)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+
+
+def save_history() -> None:
+    if readline is not None:
+        try:
+            readline.write_history_file(HISTORY_FILE)
+        except OSError:
+            pass
+
+
+# --- start --------------------------------------------------------------------------------------
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=PROG, description="Terminal client for algokart-chat.")
+    parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1",
+                        help="server address [env HOST, default 127.0.0.1]")
+    parser.add_argument("--port", type=int, default=None, help="server port [env PORT, default 4000]")
+    parser.add_argument("--user", metavar="NAME", help="send LOGIN NAME on connect")
+    arguments = parser.parse_args(argv)
+    if arguments.port is None:
+        environment_port = os.environ.get("PORT") or "4000"
+        if not environment_port.isdigit():
+            parser.error(f"invalid PORT value {environment_port!r}")
+        arguments.port = int(environment_port)
+    if not 0 < arguments.port < 65536:
+        parser.error(f"port {arguments.port} is out of range 1-65535")
+    return arguments
+
+
+def connect(host: str, port: int) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=10)
+    sock.settimeout(None)
+    return sock
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    try:
+        sock = connect(arguments.host, arguments.port)
+    except OSError as problem:
+        reason = problem.strerror or str(problem) or type(problem).__name__
+        print(f"{PROG}: cannot connect to {arguments.host}:{arguments.port}: {reason}", file=sys.stderr)
+        return 1
+    connection = Connection(sock)
+    try:
+        if arguments.user:
+            connection.send(f"LOGIN {arguments.user}\n".encode("utf-8"))
+        if sys.stdin.isatty():
+            return run_interactive(connection, logging_in=bool(arguments.user))
+        return run_scripted(connection)
+    finally:
+        sock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""The terminal client, src/test_client.py: scripted through pipes, interactive in a real pty."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+from typing import Callable
+
+from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerTestCase, unique_name
+
+CLIENT = SRC / "test_client.py"
+
+
+def client_environment(**extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS and k != "NO_COLOR"}
+    environment.update(extra)
+    return environment
+
+
+def run_client(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, str(CLIENT), *args], input=stdin, capture_output=True, timeout=TIMEOUT,
+        env=env or client_environment(), cwd=str(ROOT),
+    )
+
+
+class ScriptedClientTest(ServerTestCase):
+    def test_every_reply_arrives_then_quit_and_exit_0(self) -> None:
+        watcher = self.logged_in()
+        name = unique_name("bot")
+        result = run_client("--port", str(self.server.port),
+                            stdin=f"LOGIN {name}\nMSG hi\nWHO\nDM {watcher.name} olá ✓\nPING\n".encode())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual(lines[0], "OK")
+        self.assertIn(f"USER {name}", lines)
+        self.assertEqual(lines[-2:], ["PONG", "Goodbye!"])
+        self.assertEqual(result.stderr, b"")
+        watcher.expect(f"MSG {name} hi", f"DM {name} olá ✓", f"INFO {name} disconnected")
+
+    def test_server_lines_are_printed_exactly_as_received(self) -> None:
+        sender = self.logged_in()
+        name = unique_name()
+        process = subprocess.Popen(
+            [sys.executable, str(CLIENT), "--port", str(self.server.port), "--user", name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=client_environment(),
+        )
+        assert process.stdin is not None and process.stdout is not None
+        self.assertEqual(process.stdout.readline(), b"OK\n")
+        sender.send(f"DM {name} tab\there [1m ünïcödé")
+        self.assertEqual(process.stdout.readline(), f"DM {sender.name} tab here [1m ünïcödé\n".encode())
+        process.stdin.close()
+        self.assertEqual(process.stdout.read(), b"Goodbye!\n")
+        self.assertEqual(process.wait(TIMEOUT), 0)
+        process.stdout.close()
+
+    def test_quit_in_the_script_ends_it_with_status_0(self) -> None:
+        result = run_client("--port", str(self.server.port), stdin=b"PING\nQUIT\nPING\n")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stdout, b"PONG\nGoodbye!\n")
+
+    def test_host_and_port_from_the_environment(self) -> None:
+        result = run_client(stdin=b"PING\n", env=client_environment(HOST="127.0.0.1", PORT=str(self.server.port)))
+        self.assertEqual(result.stdout, b"PONG\nGoodbye!\n")
+
+
+class ClientErrorTest(unittest.TestCase):
+    def test_refused_connection_is_one_line_and_status_1(self) -> None:
+        import socket
+
+        with socket.socket() as probe:  # a port with nobody listening
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        result = run_client("--port", str(port))
+        self.assertEqual(result.returncode, 1)
+        errors = result.stderr.decode()
+        self.assertEqual(len(errors.splitlines()), 1, errors)
+        self.assertIn(f"127.0.0.1:{port}", errors)
+        self.assertIn("refused", errors.lower())
+
+    def test_unknown_host(self) -> None:
+        result = run_client("--host", "no-such-host.invalid", "--port", "4000")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.decode().splitlines()), 1)
+        self.assertIn("no-such-host.invalid:4000", result.stderr.decode())
+
+    def test_bad_flags_exit_2(self) -> None:
+        for args in (["--port", "many"], ["--bogus"], ["--port", "70000"]):
+            with self.subTest(args=args):
+                result = run_client(*args)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn(b"error", result.stderr)
+                self.assertNotIn(b"Traceback", result.stderr)
+
+
+class ServerGoesAwayTest(unittest.TestCase):
+    def test_server_shutdown_while_connected(self) -> None:
+        from support import ServerProcess
+
+        server = ServerProcess()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, str(CLIENT), "--port", str(server.port), "--user", unique_name()],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_environment(),
+            )
+            assert process.stdout is not None and process.stderr is not None
+            self.assertEqual(process.stdout.readline(), b"OK\n")
+            server.stop()
+            self.assertEqual(process.stdout.read(), b"INFO server-shutdown\n")
+            self.assertEqual(process.wait(TIMEOUT), 1)
+            self.assertEqual(process.stderr.read(), b"test_client.py: the server closed the connection\n")
+            for stream in (process.stdin, process.stdout, process.stderr):
+                stream.close()  # type: ignore[union-attr]
+        finally:
+            server.stop()
+
+
+class Screen:
+    """Just enough of a terminal to know what a person would see: text, CR, LF, BS, erase, moves."""
+
+    ESCAPE = re.compile(r"\x1b\[([?0-9;]*)([A-Za-z@])|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+
+    def __init__(self, output: str) -> None:
+        self.rows: list[list[str]] = [[]]
+        row = column = 0
+        position = 0
+        while position < len(output):
+            char = output[position]
+            found = self.ESCAPE.match(output, position) if char == "\x1b" else None
+            if found:
+                position = found.end()
+                argument, command = found.group(1) or "", found.group(2)
+                count = int(argument) if argument.isdigit() else 1
+                if command == "K":
+                    del self.rows[row][column:]
+                elif command == "C":
+                    column += count
+                elif command == "D":
+                    column = max(0, column - count)
+                continue
+            position += 1
+            if char == "\r":
+                column = 0
+            elif char == "\n":
+                row += 1
+                if row == len(self.rows):
+                    self.rows.append([])
+            elif char == "\b":
+                column = max(0, column - 1)
+            elif char.isprintable():
+                line = self.rows[row]
+                line.extend(" " * (column - len(line) + 1))
+                line[column] = char
+                column += 1
+
+    @property
+    def lines(self) -> list[str]:
+        return ["".join(row).rstrip() for row in self.rows]
+
+
+@unittest.skipIf(sys.platform == "win32", "needs a POSIX pseudo-terminal")
+class InteractiveClientTest(ServerTestCase):
+    """The client in a real pseudo-terminal, as a person would use it."""
+
+    def start(self, *args: str, colour: bool = False) -> tuple[int, int]:
+        import pty
+
+        self.home = tempfile.mkdtemp()
+        extra = {"HOME": self.home, "TERM": "xterm"}
+        if not colour:
+            extra["NO_COLOR"] = "1"
+        environment = client_environment(**extra)
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the client, with the pty as its terminal
+            os.execve(sys.executable, [sys.executable, str(CLIENT), "--port", str(self.server.port), *args], environment)
+        self.output = ""
+        self.addCleanup(self.reap, pid, fd)
+        return pid, fd
+
+    def reap(self, pid: int, fd: int) -> None:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+
+    def wait_for_screen(self, fd: int, ready: Callable[[list[str]], bool]) -> list[str]:
+        deadline = time.monotonic() + TIMEOUT
+        while not ready(Screen(self.output).lines):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"screen never got there: {Screen(self.output).lines!r}")
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    self.output += os.read(fd, 65536).decode("utf-8", "replace")
+                except OSError:  # the client exited and the pty closed
+                    break
+        return Screen(self.output).lines
+
+    def wait_for_prompt(self, fd: int) -> list[str]:
+        """Wait for the prompt, with readline reading keys (the terminal out of canonical mode).
+
+        A Ctrl+D typed before that would be taken by the terminal driver, not by readline.
+        """
+        import termios
+
+        return self.wait_for_screen(
+            fd, lambda lines: lines[-1] == ">" and not termios.tcgetattr(fd)[3] & termios.ICANON
+        )
+
+    def exit_status(self, pid: int, fd: int) -> int:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    chunk = b""
+                self.output += chunk.decode("utf-8", "replace")
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+        raise AssertionError("the client did not exit")
+
+    def test_incoming_line_while_typing_leaves_both_intact(self) -> None:
+        name = unique_name("typist")
+        pid, fd = self.start("--user", name)
+        other = self.logged_in()
+        self.wait_for_screen(fd, lambda lines: "OK" in lines)
+        self.wait_for_prompt(fd)
+        os.write(fd, b"MSG half a li")
+        self.wait_for_screen(fd, lambda lines: lines[-1] == "> MSG half a li")
+        other.send("MSG an interruption")
+        lines = self.wait_for_screen(fd, lambda lines: f"MSG {other.name} an interruption" in lines)
+        self.assertEqual(lines[-2:], [f"MSG {other.name} an interruption", "> MSG half a li"])
+        os.write(fd, b"ne\r")
+        other.expect(f"MSG {name} half a line")
+        os.write(fd, b"QUIT\r")
+        self.assertEqual(self.exit_status(pid, fd), 0)
+        self.assertIn("Goodbye!", Screen(self.output).lines)
+        self.assertIn("QUIT", (Path(self.home) / ".algokart_chat_history").read_text())
+
+    def test_ctrl_d_sends_quit_and_exits_0(self) -> None:
+        name = unique_name()
+        pid, fd = self.start("--user", name)
+        watcher = self.logged_in()
+        self.wait_for_screen(fd, lambda lines: "OK" in lines)
+        self.wait_for_prompt(fd)
+        os.write(fd, b"\x04")
+        self.assertEqual(self.exit_status(pid, fd), 0)
+        watcher.expect(f"INFO {name} disconnected")
+        self.assertNotIn("Traceback", self.output)
+
+    def test_ctrl_c_sends_quit_and_exits_0(self) -> None:
+        name = unique_name()
+        pid, fd = self.start("--user", name)
+        watcher = self.logged_in()
+        self.wait_for_screen(fd, lambda lines: "OK" in lines)
+        self.wait_for_prompt(fd)
+        os.write(fd, b"half typed\x03")
+        self.assertEqual(self.exit_status(pid, fd), 0)
+        watcher.expect(f"INFO {name} disconnected")
+        self.assertNotIn("Traceback", self.output)
+
+    def test_colours_tell_line_kinds_apart(self) -> None:
+        name = unique_name()
+        pid, fd = self.start("--user", name, colour=True)
+        other = self.logged_in()
+        self.wait_for_screen(fd, lambda lines: "OK" in lines)
+        other.send(f"DM {name} secret")
+        os.write(fd, b"FROB\r")
+        self.wait_for_screen(fd, lambda lines: "ERR unknown-command" in lines and f"DM {other.name} secret" in lines)
+        self.assertIn(f"\x1b[1;35mDM {other.name} secret\x1b[0m", self.output)
+        self.assertIn("\x1b[31mERR unknown-command\x1b[0m", self.output)
+        self.wait_for_prompt(fd)
+        os.write(fd, b"\x04")
+        self.assertEqual(self.exit_status(pid, fd), 0)
+
+
+class KeepAliveTest(unittest.TestCase):
+    def test_keep_alive_pongs_are_hidden_the_users_are_not(self) -> None:
+        spec = importlib.util.spec_from_file_location("chat_terminal_client", CLIENT)
+        assert spec is not None and spec.loader is not None
+        client = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(client)
+        screen = client.Screen(colour=False, current_input=lambda: "")
+        written: list[str] = []
+        original_write = sys.stdout.write
+        sys.stdout.write = written.append  # type: ignore[method-assign]
+        try:
+            screen.hidden_pongs.extend([True, False])  # a keep-alive PING, then the user's
+            screen.show(b"PONG\n")
+            screen.show(b"PONG\n")
+        finally:
+            sys.stdout.write = original_write  # type: ignore[method-assign]
+        self.assertEqual(len(written), 1)
+        self.assertIn("PONG", written[0])
+        self.assertLess(client.KEEPALIVE_SECONDS, 60)
+
+
+if __name__ == "__main__":
+    unittest.main()
