@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -14,27 +16,60 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Spawned:
-    """A server started on port 0 (``command`` must print "... started on port N" first)."""
+    """A server process on a port of its own choosing (found in its first line of output,
+    "... started on port N") or, with ``port``, on that port once it accepts connections."""
 
-    def __init__(self, command: Sequence[str]) -> None:
+    def __init__(self, command: Sequence[str], port: int | None = None) -> None:
         self.process = subprocess.Popen(list(command), stdout=subprocess.PIPE, text=True)
-        first = self.process.stdout.readline()  # type: ignore[union-attr]
-        found = re.search(r"started on port (\d+)", first)
-        if not found:
-            self.process.kill()
-            raise RuntimeError(f"server did not start: {first!r}")
-        self.port = int(found.group(1))
         self.pid = self.process.pid
-        # Keep reading its log so the pipe never fills and blocks it.
+        if port is None:
+            first = self.process.stdout.readline()  # type: ignore[union-attr]
+            found = re.search(r"started on port (\d+)", first)
+            if not found:
+                self.stop()
+                raise RuntimeError(f"server did not start: {first!r}")
+            port = int(found.group(1))
+        else:
+            self._wait_until_listening(port)
+        self.port = port
+        # Keep reading its output so the pipe never fills and blocks it.
         threading.Thread(target=self.process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+
+    def _wait_until_listening(self, port: int) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"server did not start listening on port {port}")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait()
+        self.process.stdout.close()  # type: ignore[union-attr]
 
 
-def chat_server(*args: str) -> Spawned:
-    return Spawned([sys.executable, str(ROOT / "src" / "server.py"), "--port", "0", *args])
+def chat_server(*args: str, quiet: bool = False) -> Spawned:
+    """The real server.  ``quiet``: --log-level WARNING (no per-connection log lines), on a port
+    picked here, since the startup line is then not printed."""
+    command = [sys.executable, str(ROOT / "src" / "server.py"), *args]
+    if not quiet:
+        return Spawned([*command, "--port", "0"])
+    port = free_port()
+    return Spawned([*command, "--port", str(port), "--log-level", "WARNING"], port)
+
+
+def null_server() -> Spawned:
+    return Spawned([sys.executable, str(ROOT / "bench" / "null_server.py"), "--port", "0"])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def rss_kib(pid: int | None, field: str = "VmRSS") -> int | None:

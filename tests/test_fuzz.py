@@ -121,6 +121,9 @@ class FakeTransport(asyncio.Transport):
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
 
+    def get_write_buffer_size(self) -> int:
+        return 0
+
 
 SERVER_LINE = re.compile(
     r"OK|PONG|Goodbye!|ERR [a-z-]+|INFO .*|USER [^ ]+|(MSG|DM) [^ ]+ [^\x00-\x08\x0a-\x1f\x7f-\x9f]+"

@@ -265,7 +265,11 @@ class InteractiveClientTest(ServerTestCase):
         watcher = self.logged_in()
         self.wait_for_screen(fd, lambda lines: "OK" in lines)
         self.wait_for_prompt(fd)
-        os.write(fd, b"half typed\x03")
+        os.write(fd, b"half typed")
+        # As a person would: Ctrl+C after the text is on screen.  (CPython's readline acts on a
+        # SIGINT that lands while it is busy with a key only at the next key.)
+        self.wait_for_screen(fd, lambda lines: lines[-1] == "> half typed")
+        os.write(fd, b"\x03")
         self.assertEqual(self.exit_status(pid, fd), 0)
         watcher.expect(f"INFO {name} disconnected")
         self.assertNotIn("Traceback", self.output)

@@ -4,6 +4,11 @@ One ``ChatServer`` per event loop and no module-level state, so tests can run se
 side.  Connections ask ``admit`` before they are served and ``forget`` when they end, so the
 counts that ``--max-clients`` and ``--max-per-ip`` limit are always exact.
 
+Idle plan: every connection has the same timeout, so the one that has been quiet longest always
+expires first.  Connections are kept in a dict ordered by their last complete line
+(``note_activity`` moves one to the end, O(1)), and one timer watches the oldest: no timer per
+connection, and each sweep touches only the expired ones.
+
 Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
 that once per episode instead of once per retry.
 
@@ -32,7 +37,7 @@ log = logging.getLogger("chat.server")
 class ChatServer:
     __slots__ = (
         "settings", "loop", "room", "shutting_down", "ports", "_listeners", "_connections", "_per_ip",
-        "_all_gone", "_out_of_descriptors",
+        "_all_gone", "_out_of_descriptors", "_idle_timer",
     )
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -42,10 +47,11 @@ class ChatServer:
         self.shutting_down = False
         self.ports: list[int] = []
         self._listeners: list[asyncio.AbstractServer] = []
-        self._connections: set[ClientHandler] = set()
+        self._connections: dict[ClientHandler, None] = {}  # ordered by last activity, oldest first
         self._per_ip: Counter[str] = Counter()
         self._all_gone: asyncio.Future[None] | None = None
         self._out_of_descriptors = False
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Listen on the configured address; OSError if that is impossible (e.g. port in use)."""
@@ -66,16 +72,41 @@ class ChatServer:
         address = connection.peer[0] if connection.peer else ""
         if self.settings.max_per_ip and self._per_ip[address] >= self.settings.max_per_ip:
             return "too-many-connections"
-        self._connections.add(connection)
+        self._connections[connection] = None
         self._per_ip[address] += 1
         self._out_of_descriptors = False
+        if self._idle_timer is None and self.settings.idle_timeout:
+            self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
         return None
+
+    def note_activity(self, connection: ClientHandler) -> None:
+        """``connection`` just received a complete line: it is now the last to expire."""
+        del self._connections[connection]
+        self._connections[connection] = None
+
+    def _sweep_idle(self) -> None:
+        """Close every connection idle for --idle-timeout; wake again when the next one would be."""
+        self._idle_timer = None
+        timeout, now = self.settings.idle_timeout, self.loop.time()
+        expired = []
+        for connection in self._connections:
+            deadline = connection.last_line_at + timeout
+            if deadline > now:
+                self._idle_timer = self.loop.call_at(deadline, self._sweep_idle)
+                break
+            if not connection.closing:
+                expired.append(connection)
+        else:
+            if self._connections:  # all expired and closing: look again once they are gone
+                self._idle_timer = self.loop.call_at(now + timeout, self._sweep_idle)
+        for connection in expired:
+            connection.time_out()
 
     def forget(self, connection: ClientHandler) -> bool:
         """Unregister a connection that has ended; False if it was never admitted."""
         if connection not in self._connections:
             return False
-        self._connections.remove(connection)
+        del self._connections[connection]
         address = connection.peer[0] if connection.peer else ""
         self._per_ip[address] -= 1
         if not self._per_ip[address]:
@@ -86,6 +117,8 @@ class ChatServer:
 
     async def shutdown(self, grace: float = 1.5) -> None:
         self.shutting_down = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         for listener in self._listeners:
             listener.close()
         for connection in list(self._connections):

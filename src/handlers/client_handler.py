@@ -5,8 +5,11 @@ one command, and the command's replies go to this connection while its effects g
 
 Output plan: nothing is written to the socket while a command runs.  ``deliver`` appends to an
 outbox, and one ``_flush`` per event-loop iteration hands everything queued for this connection
-to the transport in a single write.  A broadcast therefore costs one list append per recipient,
-and the same encoded bytes object is shared by all of them.
+to the transport in a single write.  Consecutive MSG lines from one read are joined and handed to
+the room as one payload, so a burst of k broadcasts costs one list append per recipient, not k,
+and all recipients share the same bytes.  Order is kept: the batch is published before this
+connection does anything else that others can see (a DM, leaving) and at the end of every read,
+and no other connection runs in between, so every recipient sees the same sequence.
 
 Flow control, both ways:
 - Input: each line costs a token (``--rate-limit``, ``--rate-burst``).  Out of tokens, the
@@ -35,36 +38,49 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chat.connection")
 
+CLOSE_GRACE_SECONDS = 5.0
+
 
 class ClientHandler(asyncio.Protocol):
+    # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
-        "name", "peer", "_server", "_loop", "_transport", "_reader", "_outbox", "_closing",
-        "_last_line_at", "_idle_timer", "_message_prefix", "_direct_prefix", "_bucket", "_backlog",
-        "_at_eof",
+        "name", "last_line_at", "_server", "_loop", "_transport", "_reader", "_outbox", "_unpublished",
+        "_closing", "_message_prefix", "_bucket", "_backlog", "_at_eof",
     )
 
     def __init__(self, server: ChatServer) -> None:
+        self.name: str | None = None
+        self.last_line_at = 0.0  # loop time of the last complete line: ChatServer's idle clock
         self._server = server
         self._loop = server.loop
-        self._transport: asyncio.Transport | None = None
+        self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
         self._reader = protocol.LineReader(server.settings.max_line_bytes)
-        self._outbox: list[bytes] = []
+        self._outbox: list[bytes] | None = None  # queued for the next write; None when empty
+        self._unpublished: list[bytes] | None = None  # this read's broadcasts, not yet in the room
         self._closing = False
-        self._last_line_at = 0.0
-        self._idle_timer: asyncio.TimerHandle | None = None
         self._message_prefix = b""
-        self._direct_prefix = b""
         self._bucket: TokenBucket | None = None
         self._backlog: list[protocol.Event] | None = None  # lines held back while throttled
         self._at_eof = False
-        self.name: str | None = None
-        self.peer: tuple[str, int] | None = None
+
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        """``(host, port)`` as the seed's logs show it; IPv4 seen through a dual-stack socket stays IPv4."""
+        address = self._transport.get_extra_info("peername") if self._transport else None
+        if not isinstance(address, tuple) or len(address) < 2:
+            return None  # e.g. a peer that is already gone
+        host, port = str(address[0]), int(address[1])
+        return (host[7:] if host.startswith("::ffff:") and "." in host else host), port
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
 
     # --- asyncio callbacks ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self.peer = peer_address(transport.get_extra_info("peername"))
+        self.last_line_at = now = self._loop.time()
         refusal = self._server.admit(self)
         if refusal is not None:
             log.warning("Refused connection from %s: %s", self.peer, refusal)
@@ -75,11 +91,8 @@ class ClientHandler(asyncio.Protocol):
         log.info("New connection from %s", self.peer)
         settings = self._server.settings
         transport.set_write_buffer_limits(high=settings.max_send_buffer)
-        self._last_line_at = now = self._loop.time()
         if settings.rate_limit:
             self._bucket = TokenBucket(settings.rate_limit, settings.rate_burst, now)
-        if settings.idle_timeout:
-            self._idle_timer = self._loop.call_at(now + settings.idle_timeout, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
@@ -108,9 +121,7 @@ class ClientHandler(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        self._outbox.clear()
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._outbox = None
         if self._server.forget(self):
             self._leave_room()
             log.info("Connection closed: %s", self.peer)
@@ -119,21 +130,24 @@ class ClientHandler(asyncio.Protocol):
     def deliver(self, data: bytes) -> None:
         """Queue bytes for this client; they are written once this loop iteration is over."""
         outbox = self._outbox
-        if not outbox:
-            if self._closing:
-                return
+        if outbox is not None:
+            outbox.append(data)
+        elif not self._closing:
+            self._outbox = [data]
             self._loop.call_soon(self._flush)
-        outbox.append(data)
 
     def _flush(self) -> None:
-        outbox = self._outbox
-        if outbox and self._transport is not None and not self._transport.is_closing():
+        outbox, self._outbox = self._outbox, None
+        if outbox and not self._transport.is_closing():
             self._transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
-        outbox.clear()
 
     # --- ending the connection ------------------------------------------------------------------
     def close(self, farewell: bytes | None = None) -> None:
-        """Leave the room, send ``farewell`` after everything queued, then close gracefully."""
+        """Leave the room, send ``farewell`` after everything queued, then close gracefully.
+
+        A client that does not read what is left within CLOSE_GRACE_SECONDS is aborted, so a
+        stalled reader cannot keep its descriptor forever.
+        """
         if self._closing:
             return
         self._leave_room()
@@ -141,14 +155,19 @@ class ClientHandler(asyncio.Protocol):
             self.deliver(farewell)
         self._flush()
         self._closing = True
-        if self._transport is not None:
-            self._transport.close()
+        self._transport.close()
+        if self._transport.get_write_buffer_size():
+            self._loop.call_later(CLOSE_GRACE_SECONDS, self._transport.abort)
 
     def abort(self) -> None:
         """Close at once, dropping whatever is still unsent."""
         self._closing = True
-        if self._transport is not None:
-            self._transport.abort()
+        self._transport.abort()
+
+    def time_out(self) -> None:
+        """ChatServer's idle sweep: no complete line for --idle-timeout seconds."""
+        log.info("Idle timeout: %s", self.peer)
+        self.close(protocol.INFO_IDLE_TIMEOUT)
 
     def _leave_room(self) -> None:
         name = self.name
@@ -160,17 +179,15 @@ class ClientHandler(asyncio.Protocol):
         if not self._server.shutting_down:
             room.broadcast(protocol.disconnected(name))
 
-    def _check_idle(self) -> None:
-        deadline = self._last_line_at + self._server.settings.idle_timeout
-        if self._loop.time() >= deadline:
-            self._idle_timer = None
-            log.info("Idle timeout: %s", self.peer)
-            self.close(protocol.INFO_IDLE_TIMEOUT)
-        else:
-            self._idle_timer = self._loop.call_at(deadline, self._check_idle)
-
     # --- commands -------------------------------------------------------------------------------
     def _handle_events(self, events: list[protocol.Event]) -> None:
+        try:
+            self._run_events(events)
+        finally:
+            if self._unpublished is not None:
+                self._publish()
+
+    def _run_events(self, events: list[protocol.Event]) -> None:
         now = self._loop.time()
         bucket = self._bucket
         for index, event in enumerate(events):
@@ -180,7 +197,9 @@ class ClientHandler(asyncio.Protocol):
                 self._throttle(events[index:])
                 return
             if type(event) is str:
-                self._last_line_at = now  # only a complete line counts as activity
+                if self.last_line_at != now:  # only a complete line counts as activity
+                    self.last_line_at = now
+                    self._server.note_activity(self)
                 if event:
                     self._handle_line(event)
             elif event is LINE_TOO_LONG:
@@ -189,7 +208,7 @@ class ClientHandler(asyncio.Protocol):
                 self.deliver(event.data)
 
     def _throttle(self, held_back: list[protocol.Event]) -> None:
-        assert self._bucket is not None and self._transport is not None
+        assert self._bucket is not None
         self._backlog = held_back
         self._transport.pause_reading()
         self._loop.call_later(self._bucket.delay(), self._unthrottle)
@@ -203,10 +222,18 @@ class ClientHandler(asyncio.Protocol):
             if self._at_eof:
                 self.close()
             else:
-                self._transport.resume_reading()  # type: ignore[union-attr]
+                self._transport.resume_reading()
+
+    def _publish(self) -> None:
+        unpublished, self._unpublished = self._unpublished, None
+        assert unpublished
+        payload = unpublished[0] if len(unpublished) == 1 else b"".join(unpublished)
+        self._server.room.broadcast(payload, exclude=self)
 
     def _handle_line(self, line: str) -> None:
         verb, argument = protocol.parse_command(line)
+        if self._unpublished is not None and verb != "MSG":
+            self._publish()
         command = _ANYTIME.get(verb)
         if command is None:
             if self.name is None:
@@ -225,7 +252,6 @@ class ClientHandler(asyncio.Protocol):
         else:
             self.name = name
             self._message_prefix = protocol.message_prefix(name)
-            self._direct_prefix = protocol.direct_prefix(name)
             self.deliver(protocol.OK)
 
     def _message(self, argument: str) -> None:
@@ -233,7 +259,11 @@ class ClientHandler(asyncio.Protocol):
         if not text:
             self.deliver(_ERR_EMPTY_MESSAGE)
             return
-        self._server.room.broadcast(protocol.with_text(self._message_prefix, text), exclude=self)
+        line = protocol.with_text(self._message_prefix, text)
+        if self._unpublished is None:
+            self._unpublished = [line]
+        else:
+            self._unpublished.append(line)
 
     def _direct(self, argument: str) -> None:
         name, rest = protocol.split_word(argument)
@@ -245,7 +275,8 @@ class ClientHandler(asyncio.Protocol):
         if not text:
             self.deliver(_ERR_EMPTY_MESSAGE)
             return
-        recipient.deliver(protocol.with_text(self._direct_prefix, text))
+        assert self.name is not None  # DM is a logged-in command
+        recipient.deliver(protocol.with_text(protocol.direct_prefix(self.name), text))
 
     def _who(self, _argument: str) -> None:
         self.deliver(b"".join(map(protocol.user_line, self._server.room.names())))
@@ -261,14 +292,6 @@ class ClientHandler(asyncio.Protocol):
 
     def _unknown(self, _argument: str) -> None:
         self.deliver(_ERR_UNKNOWN_COMMAND)
-
-
-def peer_address(address: object) -> tuple[str, int] | None:
-    """``(host, port)`` as the seed's logs show it; IPv4 seen through a dual-stack socket stays IPv4."""
-    if not isinstance(address, tuple) or len(address) < 2:
-        return None  # e.g. a Unix socket, or a peer that is already gone
-    host, port = str(address[0]), int(address[1])
-    return (host[7:] if host.startswith("::ffff:") and "." in host else host), port
 
 
 _ERR_ALREADY_LOGGED_IN = protocol.error("already-logged-in")

@@ -1,0 +1,203 @@
+"""Load generator: N clients log in, S of them send M messages each, everyone counts what arrives.
+
+    python bench/loadgen.py --port 4000 --clients 200 --senders 10 --messages 2000
+    python bench/loadgen.py --port 4000 --clients 1000 --senders 10 --rate 50 --seconds 6 --server-pid PID
+
+Senders send flat out (one write of all M lines) or paced at ``--rate`` messages a second each.
+Every message carries its send time, and ``--sample`` receivers parse every line for latency; the
+others only count newlines, so the generator stays cheap per delivery.  Reports delivered versus
+expected (loss), deliveries per second, latency p50/p99/max, login time, and the server's peak RSS
+(``/proc``, where there is one).  ``--json`` prints the same as one JSON object.  Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from common import rss_kib
+
+
+class Run:
+    """What all clients of one run share: counters and the events that end each phase."""
+
+    def __init__(self, clients: int, expected: int) -> None:
+        self.clients = clients
+        self.expected = expected
+        self.logged_in = 0
+        self.delivered = 0
+        self.latencies_ns: list[int] = []
+        self.all_logged_in = asyncio.Event()
+        self.all_delivered = asyncio.Event()
+        self.last_delivery = 0.0
+        if expected == 0:
+            self.all_delivered.set()
+
+
+class BenchClient(asyncio.Protocol):
+    __slots__ = ("run", "name", "transport", "logged_in", "measure_latency", "partial")
+
+    def __init__(self, run: Run, name: str, measure_latency: bool) -> None:
+        self.run, self.name, self.measure_latency = run, name, measure_latency
+        self.logged_in = False
+        self.partial = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(b"LOGIN " + self.name.encode() + b"\n")  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        run = self.run
+        lines = data.count(b"\n")
+        if not self.logged_in:  # the first line is the OK
+            self.logged_in = True
+            lines -= 1
+            data = data[data.index(b"\n") + 1:]
+            run.logged_in += 1
+            if run.logged_in == run.clients:
+                run.all_logged_in.set()
+        if self.measure_latency:
+            now = time.perf_counter_ns()
+            *complete, self.partial = (self.partial + data).split(b"\n")
+            for line in complete:
+                fields = line.split(b" ", 3)
+                if fields[0] == b"MSG" and len(fields) > 2 and fields[2].isdigit():
+                    run.latencies_ns.append(now - int(fields[2]))
+        if lines:
+            run.delivered += lines
+            run.last_delivery = time.perf_counter()
+            if run.delivered >= run.expected:
+                run.all_delivered.set()
+
+
+def message(padding: bytes) -> bytes:
+    return b"MSG %d %s\n" % (time.perf_counter_ns(), padding)
+
+
+async def send_paced(transport: asyncio.Transport, rate: float, seconds: float, padding: bytes) -> None:
+    started = time.perf_counter()
+    for number in range(round(rate * seconds)):
+        delay = started + number / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        transport.write(message(padding))
+
+
+async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    per_sender = round(arguments.rate * arguments.seconds) if arguments.rate else arguments.messages
+    expected = arguments.senders * per_sender * (arguments.clients - 1)
+    run = Run(arguments.clients, expected)
+    rss_before = rss_kib(arguments.server_pid)
+    connecting = asyncio.Semaphore(arguments.connect_concurrency)
+    clients: list[BenchClient] = []
+
+    refused: list[OSError] = []
+
+    async def connect(number: int) -> None:
+        measure = arguments.senders <= number < arguments.senders + arguments.sample
+        client = BenchClient(run, f"b{number}", measure)
+        async with connecting:
+            try:
+                await loop.create_connection(lambda: client, arguments.host, arguments.port)
+            except OSError as problem:
+                refused.append(problem)
+                return
+        clients.append(client)
+
+    login_started = time.perf_counter()
+    await asyncio.gather(*(connect(number) for number in range(arguments.clients)))
+    try:
+        await asyncio.wait_for(run.all_logged_in.wait(), arguments.timeout)
+    except asyncio.TimeoutError:
+        pass
+    login_seconds = time.perf_counter() - login_started
+    if run.logged_in < arguments.clients:
+        for client in clients:
+            client.transport.close()
+        return {"clients": arguments.clients, "logged_in": run.logged_in, "refused": len(refused),
+                "expected": expected, "delivered": 0, "lost": expected, "login_seconds": login_seconds}
+    clients.sort(key=lambda client: int(client.name[1:]))
+
+    padding = b"x" * arguments.size
+    send_started = time.perf_counter()
+    senders = [client.transport for client in clients[: arguments.senders]]
+    if arguments.rate:
+        await asyncio.gather(*(send_paced(t, arguments.rate, arguments.seconds, padding) for t in senders))  # type: ignore[arg-type]
+    else:
+        for transport in senders:
+            transport.write(b"".join(message(padding) for _ in range(per_sender)))  # type: ignore[attr-defined]
+    # Wait for everything, or until deliveries stop arriving for --timeout seconds.
+    while not run.all_delivered.is_set():
+        before = run.delivered
+        try:
+            await asyncio.wait_for(run.all_delivered.wait(), arguments.timeout)
+        except asyncio.TimeoutError:
+            if run.delivered == before:
+                break
+    elapsed = max(run.last_delivery - send_started, 1e-9)
+    for client in clients:
+        client.transport.close()
+    latencies = sorted(run.latencies_ns)
+
+    def percentile(fraction: float) -> float | None:
+        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] / 1e6 if latencies else None
+
+    return {
+        "clients": arguments.clients, "logged_in": run.logged_in, "refused": len(refused),
+        "senders": arguments.senders, "messages_per_sender": per_sender,
+        "expected": expected, "delivered": run.delivered, "lost": expected - run.delivered,
+        "seconds": elapsed, "deliveries_per_second": run.delivered / elapsed if expected else None,
+        "latency_ms_p50": percentile(0.50), "latency_ms_p99": percentile(0.99),
+        "latency_ms_max": latencies[-1] / 1e6 if latencies else None,
+        "login_seconds": login_seconds,
+        "server_rss_kib_before": rss_before, "server_peak_rss_kib": rss_kib(arguments.server_pid, "VmHWM"),
+    }
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=2000, help="per sender, when flat out")
+    parser.add_argument("--rate", type=float, default=0.0, help="messages/s per sender (0 = flat out)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="how long paced senders send")
+    parser.add_argument("--size", type=int, default=32, help="bytes of text after the timestamp")
+    parser.add_argument("--sample", type=int, default=20, help="receivers that measure latency")
+    parser.add_argument("--connect-concurrency", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=10.0, help="give up after this long without progress")
+    parser.add_argument("--server-pid", type=int, help="to read the server's RSS from /proc")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    return parser.parse_args(argv)
+
+
+def raise_open_file_limit() -> None:
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main() -> int:
+    raise_open_file_limit()
+    arguments = parse_arguments()
+    report = asyncio.run(generate(arguments))
+    if arguments.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>24}: {value:,.3f}" if isinstance(value, float) else f"{key:>24}: {value}")
+    return 1 if report["lost"] or report["logged_in"] < report["clients"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

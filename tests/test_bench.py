@@ -1,0 +1,31 @@
+"""The benchmark still runs: ``bench/run.py --quick`` against both servers, zero loss.
+
+It asserts no speed (speed is measured by ``python bench/run.py``, not by tests).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import unittest
+
+from support import ROOT
+
+
+class QuickBenchmarkTest(unittest.TestCase):
+    def test_every_scenario_runs_without_loss(self) -> None:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
+            capture_output=True, text=True, timeout=240, cwd=str(ROOT),
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        for scenario in ("flood", "busy room", "crowd", "login storm"):
+            self.assertIn(scenario, result.stdout)
+        loss_rows = [line.split() for line in result.stdout.splitlines() if " lost " in line]
+        self.assertEqual(len(loss_rows), 3)  # flood, busy room, crowd
+        for row in loss_rows:
+            server_lost, null_lost = row[row.index("lost") + 1 : row.index("lost") + 3]
+            self.assertEqual((server_lost, null_lost), ("0", "0"), row)
+
+if __name__ == "__main__":
+    unittest.main()
