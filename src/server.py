@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from handlers.chat_server import ChatServer
 from utils.config import Settings, SettingsError, load_settings
+from utils.tls import TLSSetupError
 
 PROG = "server.py"
 log = logging.getLogger("chat")
@@ -48,12 +49,16 @@ async def serve(settings: Settings) -> None:
     server = ChatServer(settings, loop)
     try:
         await server.start()
+    except TLSSetupError as problem:
+        raise StartupError(str(problem)) from None
     except OSError as problem:
-        where = f"{settings.host}:{settings.port}" if settings.host else f"port {settings.port}"
+        ports = " and ".join(str(p) for p in (settings.port, settings.tls_port) if p is not None)
+        where = f"{settings.host} port {ports}" if settings.host else f"port {ports}"
         raise StartupError(f"cannot listen on {where}: {problem.strerror or problem}") from None
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
-    log.info("Chat server started on port %s", ", ".join(map(str, server.ports)))
+    tls = f", TLS on port {', '.join(map(str, server.tls_ports))}" if server.tls_ports else ""
+    log.info("Chat server started on port %s%s", ", ".join(map(str, server.ports)), tls)
     log.info("Waiting for connections... (Press Ctrl+C to stop)")
     await stop.wait()
     log.info("Shutting down...")

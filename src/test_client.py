@@ -1,4 +1,4 @@
-"""Terminal client for algokart-chat: ``python src/test_client.py [--host H] [--port P] [--user NAME]``.
+"""Terminal client for algokart-chat: ``python src/test_client.py [--host H] [--port P] [--user NAME] [--tls ...]``.
 
 What the user types is sent as is; what the server sends is shown as it arrives.
 
@@ -12,8 +12,11 @@ What the user types is sent as is; what the server sends is shown as it arrives.
   as received, and at end of input the client sends QUIT and waits for the server to close, so
   no reply is lost.
 
+``--tls`` connects with TLS, verifying the server's certificate against the system store or
+``--cafile``; ``--insecure`` skips verification (for self-signed test setups) and says so on stderr.
+
 Exit status: 0 after QUIT (typed, end of input, Ctrl+D, Ctrl+C), 1 when the connection cannot be
-made or is lost, 2 for bad flags.
+made (refused, unknown host, time-out, untrusted certificate) or is lost, 2 for bad flags.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import selectors
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -44,50 +49,92 @@ RESET = "\x1b[0m"
 
 
 class Connection:
-    """The socket, with a reader that calls ``on_line`` for every line the server sends."""
+    """The socket, owned by one I/O thread (``run``); other threads only queue bytes with ``send``.
+
+    One owner matters for TLS: an ``SSLSocket`` must not be read and written from two threads.
+    """
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.closed = threading.Event()  # the server closed the connection (or it broke)
         self.quit_sent = False
-        self._send_lock = threading.Lock()
         self.last_sent = time.monotonic()
+        self._outgoing = bytearray()
+        self._lock = threading.Lock()
+        self._wakeup_reader, self._wakeup_writer = socket.socketpair()
+        for end in (sock, self._wakeup_reader, self._wakeup_writer):
+            end.setblocking(False)
 
     def send(self, data: bytes) -> bool:
-        """Send bytes; False if the connection is gone."""
+        """Queue bytes for the server (a LF is added if missing); False if the connection is gone."""
+        if self.closed.is_set():
+            return False
         if not data.endswith(b"\n"):
             data += b"\n"
         words = data.split(None, 1)
         if words and words[0].upper() in (b"QUIT", b"EXIT"):
             self.quit_sent = True
+        with self._lock:
+            self._outgoing += data
+        self.last_sent = time.monotonic()
         try:
-            with self._send_lock:
-                self.sock.sendall(data)
-                self.last_sent = time.monotonic()
-            return True
-        except OSError:
-            return False
+            self._wakeup_writer.send(b"\0")
+        except OSError:  # full (the I/O thread has wake-ups pending anyway) or closed
+            pass
+        return True
 
-    def read_lines(self, on_line: Callable[[bytes], None]) -> None:
-        """Call ``on_line`` with each line (LF included) until the server closes; then set ``closed``."""
-        pending = b""
+    def run(self, on_line: Callable[[bytes], None]) -> None:
+        """The I/O thread: send what is queued, call ``on_line`` for each line (LF included) the
+        server sends, until it closes the connection; then set ``closed``."""
+        selector = selectors.DefaultSelector()
+        selector.register(self._wakeup_reader, selectors.EVENT_READ)
+        selector.register(self.sock, selectors.EVENT_READ)
+        partial = b""
         try:
-            while chunk := self.sock.recv(65536):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
+            while True:
+                self._send_queued()
+                try:
+                    chunk = self.sock.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+                    with self._lock:
+                        writing = bool(self._outgoing)
+                    selector.modify(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0))
+                    for key, _ in selector.select():
+                        if key.fileobj is self._wakeup_reader:
+                            self._wakeup_reader.recv(4096)
+                    continue
+                if not chunk:
+                    break
+                partial += chunk
+                *lines, partial = partial.split(b"\n")
                 for line in lines:
                     on_line(line + b"\n")
         except OSError:
             pass
         finally:
-            if pending:
-                on_line(pending)
+            if partial:
+                on_line(partial)
+            selector.close()
             self.closed.set()
+
+    def _send_queued(self) -> None:
+        with self._lock:
+            if not self._outgoing:
+                return
+            try:
+                sent = self.sock.send(self._outgoing)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+                return
+            del self._outgoing[:sent]
 
     def quit_and_wait(self) -> None:
         if not self.quit_sent:
             self.send(b"QUIT\n")
         self.closed.wait(QUIT_WAIT_SECONDS)
+
+    def close(self) -> None:
+        for end in (self.sock, self._wakeup_reader, self._wakeup_writer):
+            end.close()
 
 
 # --- scripted mode ------------------------------------------------------------------------------
@@ -100,7 +147,7 @@ def run_scripted(connection: Connection) -> int:
         out.flush()
 
     def receive() -> None:
-        connection.read_lines(print_raw)
+        connection.run(print_raw)
         finished.set()
 
     def send_input() -> None:
@@ -209,7 +256,7 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
 
     def receive() -> None:
         leave_interrupts_to_the_main_thread()
-        connection.read_lines(screen.show)
+        connection.run(screen.show)
         if not connection.quit_sent:
             wake_prompt()  # the server went away: leave the prompt
 
@@ -317,6 +364,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="server address [env HOST, default 127.0.0.1]")
     parser.add_argument("--port", type=int, default=None, help="server port [env PORT, default 4000]")
     parser.add_argument("--user", metavar="NAME", help="send LOGIN NAME on connect")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS (to the server's --tls-port)")
+    parser.add_argument("--cafile", metavar="FILE", help="with --tls: trust this CA or self-signed certificate")
+    parser.add_argument("--insecure", action="store_true",
+                        help="with --tls: do not verify the server's certificate (self-signed test setups)")
     arguments = parser.parse_args(argv)
     if arguments.port is None:
         environment_port = os.environ.get("PORT") or "4000"
@@ -325,22 +376,48 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         arguments.port = int(environment_port)
     if not 0 < arguments.port < 65536:
         parser.error(f"port {arguments.port} is out of range 1-65535")
+    if (arguments.cafile or arguments.insecure) and not arguments.tls:
+        parser.error("--cafile and --insecure go with --tls")
     return arguments
 
 
-def connect(host: str, port: int) -> socket.socket:
-    sock = socket.create_connection((host, port), timeout=10)
+def connect(arguments: argparse.Namespace) -> socket.socket:
+    """A connected socket, TLS-wrapped and verified when asked; OSError (ssl.SSLError too) if not."""
+    sock = socket.create_connection((arguments.host, arguments.port), timeout=10)
+    if arguments.tls:
+        context = ssl.create_default_context(cafile=arguments.cafile)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if arguments.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            sock = context.wrap_socket(sock, server_hostname=arguments.host)
+        except OSError:
+            sock.close()
+            raise
     sock.settimeout(None)
     return sock
 
 
+def connection_problem(problem: OSError) -> str:
+    if isinstance(problem, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({problem.verify_message}); see --cafile, or --insecure for tests"
+    if isinstance(problem, ssl.SSLError):
+        return f"TLS handshake failed ({problem.reason or problem})"
+    if isinstance(problem, socket.timeout):
+        return "timed out"
+    return problem.strerror or str(problem) or type(problem).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    if arguments.insecure:
+        print(f"{PROG}: warning: --insecure: the server's certificate is not verified", file=sys.stderr)
     try:
-        sock = connect(arguments.host, arguments.port)
+        sock = connect(arguments)
     except OSError as problem:
-        reason = problem.strerror or str(problem) or type(problem).__name__
-        print(f"{PROG}: cannot connect to {arguments.host}:{arguments.port}: {reason}", file=sys.stderr)
+        print(f"{PROG}: cannot connect to {arguments.host}:{arguments.port}: {connection_problem(problem)}",
+              file=sys.stderr)
         return 1
     connection = Connection(sock)
     try:
@@ -350,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_interactive(connection, logging_in=bool(arguments.user))
         return run_scripted(connection)
     finally:
-        sock.close()
+        connection.close()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import asyncio
 import errno
 import logging
 import socket
+import ssl
 from collections import Counter
 from typing import Any
 
@@ -30,13 +31,16 @@ import protocol
 from handlers.broadcast import Room
 from handlers.client_handler import ClientHandler
 from utils.config import Settings
+from utils.tls import server_context
 
 log = logging.getLogger("chat.server")
+
+TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
 class ChatServer:
     __slots__ = (
-        "settings", "loop", "room", "shutting_down", "ports", "_listeners", "_connections", "_per_ip",
+        "settings", "loop", "room", "shutting_down", "ports", "tls_ports", "_listeners", "_connections", "_per_ip",
         "_all_gone", "_out_of_descriptors", "_idle_timer",
     )
 
@@ -46,6 +50,7 @@ class ChatServer:
         self.room: Room[ClientHandler] = Room()
         self.shutting_down = False
         self.ports: list[int] = []
+        self.tls_ports: list[int] = []
         self._listeners: list[asyncio.AbstractServer] = []
         self._connections: dict[ClientHandler, None] = {}  # ordered by last activity, oldest first
         self._per_ip: Counter[str] = Counter()
@@ -54,16 +59,34 @@ class ChatServer:
         self._idle_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
-        """Listen on the configured address; OSError if that is impossible (e.g. port in use)."""
+        """Listen on the configured port(s).
+
+        OSError if a port cannot be had (e.g. in use), TLSSetupError if the certificate or key
+        cannot be used.  Plaintext and TLS connections share the one room.
+        """
+        settings = self.settings
         self.loop.set_exception_handler(self._on_loop_error)
+        tls = None
+        if settings.tls_port is not None:
+            assert settings.tls_cert is not None and settings.tls_key is not None
+            tls = server_context(settings.tls_cert, settings.tls_key)
+        self.ports = await self._listen(settings.port, None)
+        if tls is not None:
+            assert settings.tls_port is not None
+            self.tls_ports = await self._listen(settings.tls_port, tls)
+
+    async def _listen(self, port: int, tls: ssl.SSLContext | None) -> list[int]:
         backlog = min(max(self.settings.max_clients, 128), 65535)
-        sockets = open_listening_sockets(self.settings.host, self.settings.port, backlog)
+        sockets = open_listening_sockets(self.settings.host, port, backlog)
         for sock in sockets:
+            # Handshakes run inside the event loop like any other I/O, each with its own time-out,
+            # so a silent or plaintext client on the TLS port delays nobody else's.
             listener = await self.loop.create_server(
-                lambda: ClientHandler(self), sock=sock, backlog=backlog
+                lambda: ClientHandler(self), sock=sock, backlog=backlog, ssl=tls,
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls else None,
             )
             self._listeners.append(listener)
-        self.ports = sorted({sock.getsockname()[1] for sock in sockets})
+        return sorted({sock.getsockname()[1] for sock in sockets})
 
     def admit(self, connection: ClientHandler) -> str | None:
         """Register a new connection, or return the error code it is refused with."""

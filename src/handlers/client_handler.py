@@ -104,13 +104,16 @@ class ClientHandler(asyncio.Protocol):
             self._handle_events(events)
 
     def eof_received(self) -> bool:
+        """The client will send no more: answer what it sent, then close (after the backlog, if
+        throttled; only then must the transport stay open, and TLS cannot half-close anyway)."""
         self._at_eof = True
         if self._backlog is not None:
             self._backlog += self._reader.finish()
-        elif not self._closing:
+            return True
+        if not self._closing:
             self._handle_events(self._reader.finish())
             self.close()
-        return True  # we close the transport ourselves, after flushing our replies
+        return False
 
     def pause_writing(self) -> None:
         """asyncio: more than --max-send-buffer bytes are waiting for this client to read them."""

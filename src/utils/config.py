@@ -30,6 +30,9 @@ class Settings:
     rate_burst: int
     max_send_buffer: int
     max_per_ip: int
+    tls_port: int | None
+    tls_cert: str | None
+    tls_key: str | None
 
 
 def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -50,6 +53,14 @@ def _decimal(expected: str) -> Callable[[str], float]:
         return float(raw)
 
     return parse
+
+
+def _optional_port(raw: str) -> int | None:
+    return _whole_number(0, 65535)(raw) if raw else None
+
+
+def _optional_path(raw: str) -> str | None:
+    return raw or None
 
 
 def _host(raw: str) -> str | None:
@@ -110,6 +121,9 @@ OPTIONS: tuple[Option, ...] = (
         "--max-per-ip", "MAX_PER_IP", _whole_number(0), "0",
         "most connections from one IP address; the next gets ERR too-many-connections; 0 = no limit",
     ),
+    Option("--tls-port", "TLS_PORT", _optional_port, "", "also listen for TLS on this port; 0 picks a free one"),
+    Option("--tls-cert", "TLS_CERT", _optional_path, "", "PEM certificate (chain) for --tls-port"),
+    Option("--tls-key", "TLS_KEY", _optional_path, "", "PEM private key for --tls-cert"),
 )
 
 
@@ -152,4 +166,10 @@ def load_settings(
             values[option.field] = option.parse(raw)
         except ValueError as problem:
             raise SettingsError(f"invalid {source} value {raw!r}: {problem}") from None
-    return Settings(**values)
+    settings = Settings(**values)
+    tls_files = settings.tls_cert is not None and settings.tls_key is not None
+    if settings.tls_port is not None and not tls_files:
+        raise SettingsError("--tls-port (TLS_PORT) needs both --tls-cert (TLS_CERT) and --tls-key (TLS_KEY)")
+    if settings.tls_port is None and (settings.tls_cert or settings.tls_key):
+        raise SettingsError("--tls-cert and --tls-key (TLS_CERT, TLS_KEY) need --tls-port (TLS_PORT)")
+    return settings

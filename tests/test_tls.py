@@ -1,0 +1,156 @@
+"""TLS beside plaintext: one room on two ports, handshakes that delay nobody, clear failures.
+
+The certificate under tests/tls/ is self-signed for localhost and 127.0.0.1; README says how it
+was made.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import unittest
+import warnings
+
+from support import ROOT, SRC, TIMEOUT, Client, ServerProcess, unique_name
+
+CERT = ROOT / "tests" / "tls" / "localhost.crt"
+KEY = ROOT / "tests" / "tls" / "localhost.key"
+OTHER_KEY = ROOT / "tests" / "tls" / "other.key"
+TLS_ARGS = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
+
+
+def tls_port(server: ServerProcess) -> int:
+    return int(server.log[0].rsplit(" ", 1)[1])
+
+
+def tls_client(port: int, context: ssl.SSLContext | None = None) -> Client:
+    if context is None:
+        context = ssl.create_default_context(cafile=str(CERT))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    return Client(port, sock=context.wrap_socket(raw, server_hostname="localhost"))
+
+
+class TLSTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = ServerProcess(*TLS_ARGS)
+        cls.tls_port = tls_port(cls.server)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.stop()
+
+    def test_startup_line_names_both_ports(self) -> None:
+        self.assertRegex(self.server.log[0], r"^Chat server started on port \d+, TLS on port \d+$")
+        self.assertNotEqual(self.tls_port, self.server.port)
+
+    def test_tls_and_plaintext_users_chat_in_one_room(self) -> None:
+        with tls_client(self.tls_port) as secure, self.server.client() as plain:
+            secure.login()
+            plain.login()
+            secure.send("MSG from tls")
+            plain.expect(f"MSG {secure.name} from tls")
+            plain.send(f"DM {secure.name} from plaintext")
+            secure.expect(f"DM {plain.name} from plaintext")
+            secure.send("WHO")
+            self.assertTrue({f"USER {secure.name}", f"USER {plain.name}"} <= set(secure.sync()))
+            self.assertIn(secure.sock.version(), ("TLSv1.2", "TLSv1.3"))  # type: ignore[attr-defined]
+
+    def test_a_silent_connection_on_the_tls_port_delays_no_handshake(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.tls_port)) as silent:
+            started = time.monotonic()
+            with tls_client(self.tls_port) as secure:
+                secure.login()
+                self.assertEqual(secure.sync(), [])
+            # The silent one holds its handshake open for up to 10 s; this one was not queued behind it.
+            self.assertLess(time.monotonic() - started, 5.0)
+            self.assertGreaterEqual(silent.fileno(), 0)  # still open, still silent
+
+    def test_plaintext_on_the_tls_port_hurts_nobody(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=TIMEOUT) as confused:
+            confused.sendall(b"LOGIN plain\nMSG hello?\n")
+            try:
+                while confused.recv(4096):
+                    pass  # the server answers with a TLS alert at most, then closes
+            except ConnectionResetError:
+                pass
+        with tls_client(self.tls_port) as secure, self.server.client() as plain:
+            self.assertEqual(secure.sync(), [])
+            self.assertEqual(plain.sync(), [])
+
+    def test_tls_1_1_is_refused(self) -> None:
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.load_verify_locations(str(CERT))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.minimum_version = ssl.TLSVersion.TLSv1
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            old.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this side offer TLS 1.1 at all
+        except ssl.SSLError:
+            pass
+        with self.assertRaises(ssl.SSLError) as refused:
+            tls_client(self.tls_port, old).close()
+        if refused.exception.reason in ("NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE"):
+            self.skipTest("this OpenSSL cannot even offer TLS 1.1")
+        with tls_client(self.tls_port) as secure:  # and the server is fine
+            self.assertEqual(secure.sync(), [])
+
+    def test_the_client_in_scripted_mode_over_tls(self) -> None:
+        watcher = self.server.client().login()
+        self.addCleanup(watcher.close)
+        name = unique_name("tlsbot")
+        result = subprocess.run(
+            [sys.executable, str(SRC / "test_client.py"), "--tls", "--cafile", str(CERT),
+             "--host", "localhost", "--port", str(self.tls_port)],
+            input=f"LOGIN {name}\nMSG over tls\nPING\n".encode(), capture_output=True, timeout=TIMEOUT,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, b"OK\nPONG\nGoodbye!\n")
+        watcher.expect(f"MSG {name} over tls", f"INFO {name} disconnected")
+
+    def test_client_verification_failure_and_insecure(self) -> None:
+        command = [sys.executable, str(SRC / "test_client.py"), "--tls", "--port", str(self.tls_port)]
+        refused = subprocess.run(command, input=b"PING\n", capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(refused.returncode, 1)
+        self.assertEqual(len(refused.stderr.splitlines()), 1, refused.stderr)
+        self.assertIn(b"certificate", refused.stderr)
+        insecure = subprocess.run([*command, "--insecure"], input=b"PING\n", capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(insecure.returncode, 0)
+        self.assertEqual(insecure.stdout, b"PONG\nGoodbye!\n")
+        self.assertEqual(len(insecure.stderr.splitlines()), 1)
+        self.assertIn(b"not verified", insecure.stderr)
+
+
+class TLSStartupTest(unittest.TestCase):
+    def run_server(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(SRC / "server.py"), "--port", "0", *args],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+
+    def test_unusable_certificate_or_key_exits_1_with_one_line(self) -> None:
+        cases = [
+            (("--tls-cert", str(ROOT / "tests" / "tls" / "missing.crt"), "--tls-key", str(KEY)), "missing.crt"),
+            (("--tls-cert", str(CERT), "--tls-key", str(OTHER_KEY)), "does not match"),
+            (("--tls-cert", str(ROOT / "README.md"), "--tls-key", str(ROOT / "README.md")), "PEM"),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                result = self.run_server("--tls-port", "0", *args)
+                self.assertEqual(result.returncode, 1)
+                self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                self.assertIn(words, result.stderr)
+
+    def test_tls_settings_go_together(self) -> None:
+        for args in (("--tls-port", "0"), ("--tls-cert", str(CERT), "--tls-key", str(KEY))):
+            with self.subTest(args=args):
+                result = self.run_server(*args)
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(len(result.stderr.splitlines()), 1)
+                self.assertIn("--tls-", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
