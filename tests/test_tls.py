@@ -19,7 +19,7 @@ from support import ROOT, SRC, TIMEOUT, Client, ServerProcess, unique_name
 CERT = ROOT / "tests" / "tls" / "localhost.crt"
 KEY = ROOT / "tests" / "tls" / "localhost.key"
 OTHER_KEY = ROOT / "tests" / "tls" / "other.key"
-TLS_ARGS = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
+TLS_ARGS = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY), "--max-per-ip", "3")
 
 
 def tls_port(server: ServerProcess) -> int:
@@ -58,6 +58,13 @@ class TLSTest(unittest.TestCase):
             secure.send("WHO")
             self.assertTrue({f"USER {secure.name}", f"USER {plain.name}"} <= set(secure.sync()))
             self.assertIn(secure.sock.version(), ("TLSv1.2", "TLSv1.3"))  # type: ignore[attr-defined]
+
+    def test_tls_connections_are_counted_and_logged_like_any(self) -> None:
+        with tls_client(self.tls_port) as secure:
+            secure.sync()
+            port = secure.sock.getsockname()[1]
+            self.server.wait_for_log(rf"^New connection from \('127\.0\.0\.1', {port}\)$")
+        self.server.wait_for_log(rf"^Connection closed: \('127\.0\.0\.1', {port}\)$")
 
     def test_a_silent_connection_on_the_tls_port_delays_no_handshake(self) -> None:
         with socket.create_connection(("127.0.0.1", self.tls_port)) as silent:

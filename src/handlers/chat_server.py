@@ -92,7 +92,7 @@ class ChatServer:
         """Register a new connection, or return the error code it is refused with."""
         if self.shutting_down or len(self._connections) >= self.settings.max_clients:
             return "server-full"
-        address = connection.peer[0] if connection.peer else ""
+        address = _host_of(connection)
         if self.settings.max_per_ip and self._per_ip[address] >= self.settings.max_per_ip:
             return "too-many-connections"
         self._connections[connection] = None
@@ -130,7 +130,7 @@ class ChatServer:
         if connection not in self._connections:
             return False
         del self._connections[connection]
-        address = connection.peer[0] if connection.peer else ""
+        address = _host_of(connection)
         self._per_ip[address] -= 1
         if not self._per_ip[address]:
             del self._per_ip[address]
@@ -163,6 +163,11 @@ class ChatServer:
                 log.error("Out of file descriptors: new connections wait until some close (%s)", problem.strerror)
             return
         loop.default_exception_handler(context)
+
+
+def _host_of(connection: ClientHandler) -> str:
+    peer = connection.peer
+    return peer[0] if peer else ""
 
 
 def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:

@@ -44,7 +44,7 @@ CLOSE_GRACE_SECONDS = 5.0
 class ClientHandler(asyncio.Protocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
-        "name", "last_line_at", "_server", "_loop", "_transport", "_reader", "_outbox", "_unpublished",
+        "name", "last_line_at", "_server", "_loop", "_transport", "_peername", "_reader", "_outbox", "_unpublished",
         "_closing", "_message_prefix", "_bucket", "_backlog", "_at_eof",
     )
 
@@ -54,6 +54,7 @@ class ClientHandler(asyncio.Protocol):
         self._server = server
         self._loop = server.loop
         self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
+        self._peername: object = None  # the transport's own tuple (a TLS transport forgets it on close)
         self._reader = protocol.LineReader(server.settings.max_line_bytes)
         self._outbox: list[bytes] | None = None  # queued for the next write; None when empty
         self._unpublished: list[bytes] | None = None  # this read's broadcasts, not yet in the room
@@ -66,7 +67,7 @@ class ClientHandler(asyncio.Protocol):
     @property
     def peer(self) -> tuple[str, int] | None:
         """``(host, port)`` as the seed's logs show it; IPv4 seen through a dual-stack socket stays IPv4."""
-        address = self._transport.get_extra_info("peername") if self._transport else None
+        address = self._peername
         if not isinstance(address, tuple) or len(address) < 2:
             return None  # e.g. a peer that is already gone
         host, port = str(address[0]), int(address[1])
@@ -80,6 +81,7 @@ class ClientHandler(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._peername = transport.get_extra_info("peername")
         self.last_line_at = now = self._loop.time()
         refusal = self._server.admit(self)
         if refusal is not None:
@@ -206,7 +208,7 @@ class ClientHandler(asyncio.Protocol):
                 if event:
                     self._handle_line(event)
             elif event is LINE_TOO_LONG:
-                self.deliver(protocol.error("line-too-long"))
+                self.deliver(_ERR_LINE_TOO_LONG)
             elif isinstance(event, TelnetReply):
                 self.deliver(event.data)
 
@@ -304,6 +306,7 @@ _ERR_NOT_LOGGED_IN = protocol.error("not-logged-in")
 _ERR_EMPTY_MESSAGE = protocol.error("empty-message")
 _ERR_NO_SUCH_USER = protocol.error("no-such-user")
 _ERR_UNKNOWN_COMMAND = protocol.error("unknown-command")
+_ERR_LINE_TOO_LONG = protocol.error("line-too-long")
 
 CommandMethod = Callable[[ClientHandler, str], None]
 
