@@ -245,7 +245,9 @@ ERROR_CODES: Final = (
 
 
 def error(code: str) -> bytes:
-    """``ERR <code>`` as a wire line."""
+    """``ERR <code>`` as a wire line; only the codes of ERROR_CODES exist."""
+    if code not in ERROR_CODES:
+        raise ValueError(f"no such error code: {code!r}")
     return b"ERR " + code.encode("ascii") + b"\n"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unittest
 
-import support  # noqa: F401  (puts src/ on sys.path)
+import support  # (puts src/ on sys.path)
 import protocol
 from protocol import LINE_TOO_LONG, Command, LineReader, TelnetReply
 
@@ -128,6 +128,15 @@ class ReplyTest(unittest.TestCase):
         self.assertEqual(protocol.user_line("Yudi"), b"USER Yudi\n")
         self.assertEqual(protocol.disconnected("Naman"), b"INFO Naman disconnected\n")
         self.assertEqual(protocol.error("no-such-user"), b"ERR no-such-user\n")
+
+    def test_every_error_code_is_documented(self) -> None:
+        protocol_doc = (support.ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+        readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
+        for code in protocol.ERROR_CODES:
+            self.assertIn(f"| `{code}` |", protocol_doc)
+            self.assertIn(f"ERR {code}", readme)
+        with self.assertRaises(ValueError):
+            protocol.error("no-such-code")
 
     def test_help_is_info_lines(self) -> None:
         lines = protocol.HELP.decode().splitlines()

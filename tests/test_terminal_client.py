@@ -185,6 +185,14 @@ class InteractiveClientTest(ServerTestCase):
         self.addCleanup(self.reap, pid, fd)
         return pid, fd
 
+    def start_logged_in(self, colour: bool = False) -> tuple[int, int, str]:
+        """Start the client with ``--user``; return once its OK is shown and readline reads keys."""
+        name = unique_name("typist")
+        pid, fd = self.start("--user", name, colour=colour)
+        self.wait_for_screen(fd, lambda lines: "OK" in lines)
+        self.wait_for_prompt(fd)
+        return pid, fd, name
+
     def reap(self, pid: int, fd: int) -> None:
         try:
             os.kill(pid, 9)
@@ -231,11 +239,8 @@ class InteractiveClientTest(ServerTestCase):
         raise AssertionError("the client did not exit")
 
     def test_incoming_line_while_typing_leaves_both_intact(self) -> None:
-        name = unique_name("typist")
-        pid, fd = self.start("--user", name)
+        pid, fd, name = self.start_logged_in()
         other = self.logged_in()
-        self.wait_for_screen(fd, lambda lines: "OK" in lines)
-        self.wait_for_prompt(fd)
         os.write(fd, b"MSG half a li")
         self.wait_for_screen(fd, lambda lines: lines[-1] == "> MSG half a li")
         other.send("MSG an interruption")
@@ -249,22 +254,16 @@ class InteractiveClientTest(ServerTestCase):
         self.assertIn("QUIT", (Path(self.home) / ".algokart_chat_history").read_text())
 
     def test_ctrl_d_sends_quit_and_exits_0(self) -> None:
-        name = unique_name()
-        pid, fd = self.start("--user", name)
+        pid, fd, name = self.start_logged_in()
         watcher = self.logged_in()
-        self.wait_for_screen(fd, lambda lines: "OK" in lines)
-        self.wait_for_prompt(fd)
         os.write(fd, b"\x04")
         self.assertEqual(self.exit_status(pid, fd), 0)
         watcher.expect(f"INFO {name} disconnected")
         self.assertNotIn("Traceback", self.output)
 
     def test_ctrl_c_sends_quit_and_exits_0(self) -> None:
-        name = unique_name()
-        pid, fd = self.start("--user", name)
+        pid, fd, name = self.start_logged_in()
         watcher = self.logged_in()
-        self.wait_for_screen(fd, lambda lines: "OK" in lines)
-        self.wait_for_prompt(fd)
         os.write(fd, b"half typed")
         # As a person would: Ctrl+C after the text is on screen.  (CPython's readline acts on a
         # SIGINT that lands while it is busy with a key only at the next key.)
@@ -275,10 +274,8 @@ class InteractiveClientTest(ServerTestCase):
         self.assertNotIn("Traceback", self.output)
 
     def test_colours_tell_line_kinds_apart(self) -> None:
-        name = unique_name()
-        pid, fd = self.start("--user", name, colour=True)
+        pid, fd, name = self.start_logged_in(colour=True)
         other = self.logged_in()
-        self.wait_for_screen(fd, lambda lines: "OK" in lines)
         other.send(f"DM {name} secret")
         os.write(fd, b"FROB\r")
         self.wait_for_screen(fd, lambda lines: "ERR unknown-command" in lines and f"DM {other.name} secret" in lines)
