@@ -270,8 +270,9 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
             screen.prompting = True
             line = read_line(PROMPT)
             screen.prompting = False
-            if line.strip().upper() == "PING":
-                screen.hidden_pongs.append(False)
+            words = line.split(None, 1)
+            if words and words[0].upper() == "PING":
+                screen.hidden_pongs.append(False)  # the user's own PING: its PONG is shown
             if not connection.send(line.encode("utf-8", "replace")):
                 break
     except (EOFError, KeyboardInterrupt):  # Ctrl+D (Ctrl+Z on Windows), Ctrl+C, or the wake-up
