@@ -316,12 +316,29 @@ def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
 
         return leave
 
+    main_thread = threading.main_thread().ident
+    handled = threading.Event()
+
     def on_interrupt(_signum: int, _frame: object) -> None:
+        handled.set()
         if at_prompt.is_set():
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_interrupt)
-    main_thread = threading.main_thread().ident
+    # CPython's readline checks for signals only when its select() is interrupted; a SIGINT that
+    # lands while it is busy with a key would wait for the next key.  The wake-up fd hears every
+    # signal at once: if the handler has not run shortly after, send it again to the main thread.
+    wakeups, wakeup_writer = socket.socketpair()
+    wakeup_writer.setblocking(False)
+    signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
+
+    def resend_missed_interrupts(wakeups: socket.socket, _writer_kept_open: socket.socket) -> None:
+        leave_interrupts_to_the_main_thread()
+        while received := wakeups.recv(64):  # one byte per signal: SIGINT, SIGWINCH, ...
+            if signal.SIGINT in received and not handled.wait(0.2):
+                signal.pthread_kill(main_thread, signal.SIGINT)  # type: ignore[arg-type]
+
+    threading.Thread(target=resend_missed_interrupts, args=(wakeups, wakeup_writer), daemon=True).start()
     return lambda: signal.pthread_kill(main_thread, signal.SIGINT)  # type: ignore[arg-type]
 
 
