@@ -170,7 +170,7 @@ class Screen:
 class InteractiveClientTest(ServerTestCase):
     """The client in a real pseudo-terminal, as a person would use it."""
 
-    def start(self, *args: str, colour: bool = False) -> tuple[int, int]:
+    def start(self, *args: str, colour: bool = False, port: int | None = None) -> tuple[int, int]:
         import pty
 
         self.home = tempfile.mkdtemp()
@@ -180,7 +180,8 @@ class InteractiveClientTest(ServerTestCase):
         environment = client_environment(**extra)
         pid, fd = pty.fork()
         if pid == 0:  # the child: the client, with the pty as its terminal
-            os.execve(sys.executable, [sys.executable, str(CLIENT), "--port", str(self.server.port), *args], environment)
+            port = port or self.server.port
+            os.execve(sys.executable, [sys.executable, str(CLIENT), "--port", str(port), *args], environment)
         self.output = ""
         self.addCleanup(self.reap, pid, fd)
         return pid, fd
@@ -267,6 +268,24 @@ class InteractiveClientTest(ServerTestCase):
         os.write(fd, b"half typed\x03")  # Ctrl+C while readline may still be busy with the keys
         self.assertEqual(self.exit_status(pid, fd), 0)
         watcher.expect(f"INFO {name} disconnected")
+        self.assertNotIn("Traceback", self.output)
+
+    def test_server_going_away_is_one_line_and_status_1(self) -> None:
+        from support import ServerProcess
+
+        server = ServerProcess()
+        try:
+            pid, fd = self.start("--user", unique_name(), port=server.port)
+            self.wait_for_screen(fd, lambda lines: "OK" in lines)
+            self.wait_for_prompt(fd)
+            os.write(fd, b"half")
+            self.wait_for_screen(fd, lambda lines: lines[-1] == "> half")
+        finally:
+            server.stop()
+        self.assertEqual(self.exit_status(pid, fd), 1)
+        lines = Screen(self.output).lines
+        self.assertIn("INFO server-shutdown", lines)
+        self.assertIn("test_client.py: the server closed the connection", lines)
         self.assertNotIn("Traceback", self.output)
 
     def test_colours_tell_line_kinds_apart(self) -> None:
