@@ -72,16 +72,21 @@ class StartupTest(unittest.TestCase):
 
 class ShutdownTest(unittest.TestCase):
     def shut_down_with(self, signum: int) -> None:
-        server = ServerProcess()
+        # A send buffer limit big enough that the stalled client below is not dropped before the
+        # shutdown: it must still owe megabytes, beyond what the kernel's buffers absorb, so the
+        # server has to give up on it (after 1 s) to exit in time.
+        server = ServerProcess("--rate-limit", "0", "--max-send-buffer", str(64 << 20))
         try:
             clients = [server.client() for _ in range(3)]
             clients[0].login()
             clients[1].login()
             for client in clients:
                 client.sync()
-            stalled = server.client()  # a client that never reads what it is sent
-            stalled.login()
+            stalled = server.client()  # a client that stops reading with 12 MB owed to it
             stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.login()
+            clients[0].send(*(f"MSG {'x' * 8000}" for _ in range(1500)))
+            clients[1].read_lines(1500)
             started = time.monotonic()
             status = server.stop(signum)
             elapsed = time.monotonic() - started

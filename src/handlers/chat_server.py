@@ -138,7 +138,7 @@ class ChatServer:
             self._all_gone.set_result(None)
         return True
 
-    async def shutdown(self, grace: float = 1.5) -> None:
+    async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
@@ -149,10 +149,12 @@ class ChatServer:
         if self._connections:
             self._all_gone = self.loop.create_future()
             try:
-                await asyncio.wait_for(self._all_gone, grace)
+                await asyncio.wait_for(asyncio.shield(self._all_gone), grace)
             except asyncio.TimeoutError:
                 for connection in list(self._connections):
                     connection.abort()
+                # Aborted connections are gone within a loop iteration; never hang on it, though.
+                await asyncio.wait([self._all_gone], timeout=grace)
 
 
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
