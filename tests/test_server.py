@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import unittest
 
 from support import Client, ServerProcess, ServerTestCase, unique_name
@@ -93,7 +94,8 @@ class LoginTest(ServerTestCase):
 
 def reset(client: Client) -> None:
     """Close with a TCP RST instead of a FIN."""
-    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    linger = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)  # on, 0 s: close with RST
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
     client.sock.close()
 
 
