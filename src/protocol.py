@@ -14,6 +14,9 @@ Guarantees:
   ``LINE_TOO_LONG`` once and its bytes are dropped up to the next LF.
 - Undecodable bytes become U+FFFD; no input makes this module raise.
 - Telnet IAC sequences are removed (state survives across reads), so ``telnet host 4000`` works.
+  ``telnet_sequences`` counts them, so the caller can charge them like lines (a stream of them
+  costs more per byte than text), and each option is refused at most once per connection, so
+  a flood of requests gets no flood of answers.
 """
 
 from __future__ import annotations
@@ -56,13 +59,15 @@ Event = Union[str, LineTooLong, TelnetReply]
 class LineReader:
     """Turns a byte stream into line events; see the module docstring for the guarantees."""
 
-    __slots__ = ("max_line_bytes", "_partial", "_discarding", "_telnet_state")
+    __slots__ = ("max_line_bytes", "telnet_sequences", "_partial", "_discarding", "_telnet_state", "_refused")
 
     def __init__(self, max_line_bytes: int) -> None:
         self.max_line_bytes = max_line_bytes
+        self.telnet_sequences = 0  # IAC sequences seen so far
         self._partial = bytearray()  # start of a line whose LF has not arrived yet
         self._discarding = False  # inside an over-long line, dropping bytes up to its LF
         self._telnet_state = _DATA
+        self._refused: set[bytes] | None = None  # telnet refusals already sent
 
     def feed(self, data: bytes) -> list[Event]:
         """The events completed by ``data``, in stream order."""
@@ -132,7 +137,11 @@ class LineReader:
                 if found < 0:
                     break
                 position = found + 1
-                state = _COMMAND if state == _DATA else _SUBNEG_IAC
+                if state == _DATA:
+                    self.telnet_sequences += 1
+                    state = _COMMAND
+                else:
+                    state = _SUBNEG_IAC
                 continue
             byte = data[position]
             position += 1
@@ -154,10 +163,14 @@ class LineReader:
                 state = _DATA if byte == _SE else _SUBNEG
             else:  # the option byte of WILL / WONT / DO / DONT
                 if state != _OPTION_OTHER:
-                    pieces.append(bytes(kept))
-                    kept.clear()
-                    refusal = _DONT if state == _OPTION_WILL else _WONT
-                    pieces.append(TelnetReply(bytes((_IAC, refusal, byte))))
+                    refusal = bytes((_IAC, _DONT if state == _OPTION_WILL else _WONT, byte))
+                    if self._refused is None:
+                        self._refused = set()
+                    if refusal not in self._refused:  # at most 2 x 256 of them
+                        self._refused.add(refusal)
+                        pieces.append(bytes(kept))
+                        kept.clear()
+                        pieces.append(TelnetReply(refusal))
                 state = _DATA
         self._telnet_state = state
         pieces.append(bytes(kept))

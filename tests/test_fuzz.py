@@ -184,6 +184,13 @@ class TokenBucketTest(unittest.TestCase):
         self.assertTrue(bucket.take(0.1))
         self.assertFalse(bucket.take(0.1))
 
+    def test_charge_goes_into_debt_and_repays_at_the_rate(self) -> None:
+        bucket = TokenBucket(rate=10, burst=5, now=0.0)
+        self.assertFalse(bucket.charge(25, now=0.0))  # 5 - 25 = 20 tokens owed
+        self.assertAlmostEqual(bucket.delay(), 2.1)
+        self.assertFalse(bucket.take(2.0))
+        self.assertTrue(bucket.take(2.1 + 1e-9))
+
     def test_never_more_than_the_burst(self) -> None:
         bucket = TokenBucket(rate=100, burst=2, now=0.0)
         self.assertEqual([bucket.take(1000.0) for _ in range(3)], [True, True, False])

@@ -215,6 +215,21 @@ class OutOfDescriptorsTest(unittest.TestCase):
             server.stop()
 
 
+class TelnetFloodTest(ServerTestCase):
+    server_args = ("--rate-limit", "100", "--rate-burst", "10")
+
+    def test_telnet_sequences_are_throttled_like_lines_and_refused_once(self) -> None:
+        flooder, other = self.connect(), self.logged_in()
+        started = time.monotonic()
+        flooder.send_bytes(b"\xff\xfd\x06" * 100 + b"\xff\xf1" * 100 + b"PING\n")
+        self.assertEqual(other.sync(), [])  # served at once meanwhile
+        data = b""
+        while not data.endswith(b"PONG\n"):
+            data += flooder.sock.recv(100)
+        self.assertGreaterEqual(time.monotonic() - started, (201 - 10) / 100)  # 200 sequences + PING
+        self.assertEqual(data, b"\xff\xfc\x06PONG\n")  # one refusal for a hundred requests
+
+
 class TelnetTest(ServerTestCase):
     def test_negotiation_is_refused_and_stripped(self) -> None:
         client = self.connect()

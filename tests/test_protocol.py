@@ -71,6 +71,15 @@ class FramingTest(unittest.TestCase):
             [TelnetReply(b"\xff\xfc\x01"), TelnetReply(b"\xff\xfe\x1f"), "PING", ""],
         )
 
+    def test_telnet_sequences_are_counted_and_each_option_refused_once(self) -> None:
+        reader = LineReader(100)
+        events = reader.feed(b"\xff\xfd\x06" * 50 + b"\xff\xf1" * 10 + b"\xff\xfb\x06\xff\xfd\x01PING\n")
+        self.assertEqual(events, [TelnetReply(b"\xff\xfc\x06"), TelnetReply(b"\xff\xfe\x06"),
+                                  TelnetReply(b"\xff\xfc\x01"), "PING"])
+        self.assertEqual(reader.telnet_sequences, 62)
+        self.assertEqual(reader.feed(b"\xff\xfd\x06\xff\xfa\x18\xff\xff\x01\xff\xf0\n"), [""])
+        self.assertEqual(reader.telnet_sequences, 64)  # IAC IAC inside SB is data, not a sequence
+
     def test_telnet_sequences_split_across_reads(self) -> None:
         data = b"MS\xff\xfd\x06G \xff\xfa\x18\x01\xff\xf0hi\xff\xf4\n"
         everywhere = [feed_all([data[:i], data[i:]]) for i in range(len(data) + 1)]

@@ -99,9 +99,17 @@ class ClientHandler(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
-        events = self._reader.feed(data)
+        reader = self._reader
+        telnet_sequences = reader.telnet_sequences
+        events = reader.feed(data)
+        solvent = True
+        if reader.telnet_sequences != telnet_sequences and self._bucket is not None:
+            # Telnet sequences cost a token each, like lines: a stream of them is no free ride.
+            solvent = self._bucket.charge(reader.telnet_sequences - telnet_sequences, self._loop.time())
         if self._backlog is not None:  # throttled (an SSL transport may still hand us data)
             self._backlog += events
+        elif not solvent:
+            self._throttle(events)
         elif events:
             self._handle_events(events)
 

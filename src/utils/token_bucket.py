@@ -27,6 +27,12 @@ class TokenBucket:
         self._tokens = tokens - 1.0
         return True
 
+    def charge(self, cost: int, now: float) -> bool:
+        """Spend ``cost`` tokens at once, into debt if need be; False while in debt."""
+        self._tokens = min(self.burst, self._tokens + (now - self._updated_at) * self.rate) - cost
+        self._updated_at = now
+        return self._tokens >= 0.0
+
     def delay(self) -> float:
         """Seconds until the next token, as of the last ``take``."""
         return max(0.0, (1.0 - self._tokens) / self.rate)
