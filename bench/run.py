@@ -40,7 +40,7 @@ SCENARIOS = (
              ("--clients", "200", "--senders", "0", "--connect-concurrency", "200")),
 )
 SERVERS: dict[str, Callable[[], Spawned]] = {
-    "server": lambda: chat_server("--rate-limit", "0", "--max-clients", "20000", quiet=True),
+    "server": lambda: chat_server("--host", "127.0.0.1", "--rate-limit", "0", "--max-clients", "20000", quiet=True),
     "null": null_server,
 }
 

@@ -3,15 +3,17 @@
 Nothing here touches a socket, a clock, asyncio or global mutable state, so every rule of
 docs/PROTOCOL.md can be tested directly, thousands of cases a second.
 
-Framing plan.  ``LineReader.feed`` takes whatever bytes arrived and returns the events they
-complete: a ``str`` for each line (decoded, stripped; ``""`` for a blank line), ``LINE_TOO_LONG``
-for a line over the limit, and ``TelnetReply`` for the refusals telnet negotiation needs.
+Framing plan.  ``LineReader.feed`` takes whatever bytes arrived; ``LineReader.events`` hands out
+the events they complete, all or as many as the caller can take: a ``str`` for each line
+(decoded, stripped; ``""`` for a blank line), ``LINE_TOO_LONG`` for a line over the limit, and
+``TelnetReply`` for the refusals telnet negotiation needs.
 
 Guarantees:
 - Work is O(n) in bytes received however the input is split: each byte is scanned once by
   ``bytes.find``, never rescanned, so a slow drip of bytes cannot make us burn CPU.
-- The reader holds at most ``max_line_bytes`` of one unterminated line.  A longer line yields
-  ``LINE_TOO_LONG`` once and its bytes are dropped up to the next LF.
+- The reader keeps at most ``max_line_bytes`` of one unterminated line.  A longer line yields
+  ``LINE_TOO_LONG`` once and its bytes are dropped up to the next LF.  Bytes not framed yet are
+  kept as they arrived, so a caller that stops reading while it waits holds no more than that.
 - Undecodable bytes become U+FFFD; no input makes this module raise.
 - Telnet IAC sequences are removed (state survives across reads), so ``telnet host 4000`` works.
   ``telnet_sequences`` counts them, so the caller can charge them like lines (a stream of them
@@ -57,36 +59,75 @@ Event = Union[str, LineTooLong, TelnetReply]
 
 
 class LineReader:
-    """Turns a byte stream into line events; see the module docstring for the guarantees."""
+    """Turns a byte stream into line events; see the module docstring for the guarantees.
 
-    __slots__ = ("max_line_bytes", "telnet_sequences", "_partial", "_discarding", "_telnet_state", "_refused")
+    ``feed`` stores what arrived (telnet sequences already split out); ``events`` frames it on
+    demand, as many events as the caller can take, so a caller that must wait (a throttled
+    connection) holds raw bytes, not thousands of decoded lines.
+    """
+
+    __slots__ = (
+        "max_line_bytes", "telnet_sequences", "_unframed", "_offset", "_partial", "_discarding",
+        "_ended", "_telnet_state", "_refused",
+    )
 
     def __init__(self, max_line_bytes: int) -> None:
         self.max_line_bytes = max_line_bytes
         self.telnet_sequences = 0  # IAC sequences seen so far
+        # Usually one piece at most: a list (an empty deque would cost ~600 bytes a connection).
+        self._unframed: list[bytes | TelnetReply] = []
+        self._offset = 0  # how much of _unframed[0] has been framed already
         self._partial = bytearray()  # start of a line whose LF has not arrived yet
         self._discarding = False  # inside an over-long line, dropping bytes up to its LF
+        self._ended = False  # finish() was called: no more bytes will come
         self._telnet_state = _DATA
         self._refused: set[bytes] | None = None  # telnet refusals already sent
 
-    def feed(self, data: bytes) -> list[Event]:
-        """The events completed by ``data``, in stream order."""
-        events: list[Event] = []
+    def feed(self, data: bytes) -> None:
+        """Take the bytes that arrived; ``events`` hands out what they complete."""
         if self._telnet_state == _DATA and b"\xff" not in data:
-            self._frame(data, events)
-            return events
-        for piece in self._strip_telnet(data):
+            if data:
+                self._unframed.append(data)
+        else:
+            self._unframed.extend(piece for piece in self._strip_telnet(data) if piece)
+
+    def finish(self) -> None:
+        """End of stream: an unterminated last line will still count as a line."""
+        self._ended = True
+
+    @property
+    def pending(self) -> bool:
+        """Whether ``events`` has anything to hand out (bytes not framed, or an ended last line)."""
+        return bool(self._unframed) or (self._ended and bool(self._partial) and not self._discarding)
+
+    def events(self, limit: int | None = None) -> list[Event]:
+        """The next events (all, or at most ``limit``) in stream order; [] when nothing is complete."""
+        events: list[Event] = []
+        budget = limit if limit is not None else -1  # -1: no limit
+        unframed = self._unframed
+        while unframed and budget:
+            piece = unframed[0]
             if type(piece) is TelnetReply:
                 events.append(piece)
-            else:
-                self._frame(piece, events)
+                budget -= 1
+                del unframed[0]
+                continue
+            budget, self._offset = self._frame(piece, self._offset, events, budget)
+            if self._offset < len(piece):
+                break  # the budget ran out mid-piece
+            del unframed[0]
+            self._offset = 0
+        if self._ended and not unframed and budget:
+            if self._partial and not self._discarding:
+                events.append(_decode(bytes(self._partial)))
+            self._partial.clear()
         return events
 
-    def _frame(self, data: bytes, events: list[Event]) -> None:
+    def _frame(self, data: bytes, start: int, events: list[Event], budget: int) -> tuple[int, int]:
+        """Frame ``data[start:]`` into at most ``budget`` events; return (budget left, offset reached)."""
         limit = self.max_line_bytes
         partial = self._partial
-        start = 0
-        while True:
+        while budget:
             end = data.find(b"\n", start)
             if end < 0:
                 break
@@ -99,26 +140,25 @@ class LineReader:
                     partial += data[start:end]
                     events.append(_decode(bytes(partial)))
                 partial.clear()
+                budget -= 1
             elif end - start > limit:
                 events.append(LINE_TOO_LONG)
+                budget -= 1
             else:
                 events.append(_decode(data[start:end]))
+                budget -= 1
             start = end + 1
+        else:
+            return budget, start  # out of budget: the rest waits for the next call
         if start < len(data) and not self._discarding:
             if len(partial) + len(data) - start > limit:
                 events.append(LINE_TOO_LONG)
+                budget -= 1
                 partial.clear()
                 self._discarding = True
             else:
                 partial += data[start:]
-
-    def finish(self) -> list[Event]:
-        """End of stream: an unterminated last line still counts as a line."""
-        if not self._partial or self._discarding:
-            return []
-        line = _decode(bytes(self._partial))
-        self._partial.clear()
-        return [line]
+        return budget, len(data)
 
     def _strip_telnet(self, data: bytes) -> list[bytes | TelnetReply]:
         """Split out IAC sequences; answer WILL with DONT and DO with WONT (we support no options).

@@ -49,13 +49,27 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return bytes(pieces)
 
 
-def events_of(chunks: list[bytes], limit: int) -> list[Any]:
+def events_of(chunks: list[bytes], limit: int, rng: random.Random | None = None) -> list[Any]:
+    """Every event of ``chunks``; with ``rng``, taken a few at a time as a throttled caller does."""
     reader = LineReader(limit)
-    events = []
+    events: list[Any] = []
+
+    def take_events() -> None:
+        while reader.pending:
+            batch = reader.events(rng.randint(1, 4) if rng else None)
+            assert batch or not reader.pending, "events() must make progress"
+            events.extend(batch)
+            if rng and rng.random() < 0.3:
+                break  # leave some for later, as a throttled connection does
+
     for chunk in chunks:
-        events += reader.feed(chunk)
+        reader.feed(chunk)
+        take_events()
         assert len(reader._partial) <= limit
-    return events + reader.finish()
+    reader.finish()
+    while reader.pending:
+        take_events()
+    return events
 
 
 class FramerFuzzTest(unittest.TestCase):
@@ -76,6 +90,13 @@ class FramerFuzzTest(unittest.TestCase):
             limit = rng.choice((64, 100, 8192))
             with self.subTest(seed=seed):
                 self.assertEqual(events_of(split_randomly(data, rng), limit), events_of([data], limit))
+
+    def test_events_taken_a_few_at_a_time_are_the_same_events(self) -> None:
+        for seed in range(2000):
+            rng = random.Random(seed)
+            data = mutate(VALID_SESSION, rng)
+            with self.subTest(seed=seed):
+                self.assertEqual(events_of(split_randomly(data, rng), 64, rng), events_of([data], 64))
 
     def test_mutated_valid_sessions_split_anywhere(self) -> None:
         for seed in range(2000):
@@ -178,23 +199,23 @@ class HandlerFuzzTest(unittest.TestCase):
 class TokenBucketTest(unittest.TestCase):
     def test_burst_then_rate(self) -> None:
         bucket = TokenBucket(rate=10, burst=3, now=0.0)
-        self.assertEqual([bucket.take(0.0) for _ in range(4)], [True, True, True, False])
+        self.assertEqual(bucket.available(0.0), 3)
+        self.assertTrue(bucket.charge(3, 0.0))
+        self.assertEqual(bucket.available(0.0), 0)
         self.assertAlmostEqual(bucket.delay(), 0.1)
-        self.assertFalse(bucket.take(0.05))
-        self.assertTrue(bucket.take(0.1))
-        self.assertFalse(bucket.take(0.1))
+        self.assertEqual(bucket.available(0.05), 0)
+        self.assertEqual(bucket.available(0.1 + 1e-9), 1)
 
     def test_charge_goes_into_debt_and_repays_at_the_rate(self) -> None:
         bucket = TokenBucket(rate=10, burst=5, now=0.0)
         self.assertFalse(bucket.charge(25, now=0.0))  # 5 - 25 = 20 tokens owed
         self.assertAlmostEqual(bucket.delay(), 2.1)
-        self.assertFalse(bucket.take(2.0))
-        self.assertTrue(bucket.take(2.1 + 1e-9))
+        self.assertEqual(bucket.available(2.0), 0)
+        self.assertEqual(bucket.available(2.1 + 1e-9), 1)
 
     def test_never_more_than_the_burst(self) -> None:
         bucket = TokenBucket(rate=100, burst=2, now=0.0)
-        self.assertEqual([bucket.take(1000.0) for _ in range(3)], [True, True, False])
-
+        self.assertEqual(bucket.available(1000.0), 2)
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,11 +9,21 @@ import protocol
 from protocol import LINE_TOO_LONG, Command, LineReader, TelnetReply
 
 
+def feed(reader: LineReader, data: bytes) -> list[protocol.Event]:
+    reader.feed(data)
+    return reader.events()
+
+
+def finish(reader: LineReader) -> list[protocol.Event]:
+    reader.finish()
+    return reader.events()
+
+
 def feed_all(chunks: list[bytes], limit: int = 8192) -> list[protocol.Event]:
     reader = LineReader(limit)
     events: list[protocol.Event] = []
     for chunk in chunks:
-        events += reader.feed(chunk)
+        events += feed(reader, chunk)
     return events
 
 
@@ -26,8 +36,8 @@ class FramingTest(unittest.TestCase):
 
     def test_several_lines_in_one_read_and_a_partial_tail(self) -> None:
         reader = LineReader(100)
-        self.assertEqual(reader.feed(b"A\nB\nC"), ["A", "B"])
-        self.assertEqual(reader.feed(b"D\n"), ["CD"])
+        self.assertEqual(feed(reader, b"A\nB\nC"), ["A", "B"])
+        self.assertEqual(feed(reader, b"D\n"), ["CD"])
 
     def test_leading_and_trailing_whitespace_is_removed_blank_lines_are_empty(self) -> None:
         self.assertEqual(feed_all([b"  \t MSG  a  b \t\r\n", b"\n", b"   \n"]), ["MSG  a  b", "", ""])
@@ -41,9 +51,9 @@ class FramingTest(unittest.TestCase):
 
     def test_unterminated_last_line_is_returned_by_finish(self) -> None:
         reader = LineReader(100)
-        self.assertEqual(reader.feed(b"PING\nQU"), ["PING"])
-        self.assertEqual(reader.finish(), ["QU"])
-        self.assertEqual(reader.finish(), [])
+        self.assertEqual(feed(reader, b"PING\nQU"), ["PING"])
+        self.assertEqual(finish(reader), ["QU"])
+        self.assertEqual(finish(reader), [])
 
     def test_line_at_the_limit_passes_one_over_is_refused(self) -> None:
         self.assertEqual(feed_all([b"x" * 10 + b"\n"], limit=10), ["x" * 10])
@@ -51,17 +61,45 @@ class FramingTest(unittest.TestCase):
 
     def test_long_line_reported_once_and_discarded_up_to_its_lf(self) -> None:
         reader = LineReader(10)
-        self.assertEqual(reader.feed(b"y" * 6), [])
-        self.assertEqual(reader.feed(b"y" * 6), [LINE_TOO_LONG])
-        self.assertEqual(reader.feed(b"y" * 1000), [])
-        self.assertEqual(reader.feed(b"yy\nPING\n"), ["PING"])
-        self.assertEqual(reader.finish(), [])
+        self.assertEqual(feed(reader, b"y" * 6), [])
+        self.assertEqual(feed(reader, b"y" * 6), [LINE_TOO_LONG])
+        self.assertEqual(feed(reader, b"y" * 1000), [])
+        self.assertEqual(feed(reader, b"yy\nPING\n"), ["PING"])
+        self.assertEqual(finish(reader), [])
 
     def test_reader_never_holds_more_than_the_limit(self) -> None:
         reader = LineReader(10)
         for _ in range(1000):
-            reader.feed(b"z" * 7)
+            feed(reader, b"z" * 7)
             self.assertLessEqual(len(reader._partial), 10)
+
+    def test_events_hands_out_at_most_the_limit_and_keeps_the_rest_raw(self) -> None:
+        reader = LineReader(100)
+        reader.feed(b"A\nB\nC\nD")
+        self.assertTrue(reader.pending)
+        self.assertEqual(reader.events(2), ["A", "B"])
+        self.assertEqual(reader.events(0), [])
+        self.assertEqual(reader.events(5), ["C"])
+        self.assertFalse(reader.pending)  # "D" waits for its LF
+        reader.finish()
+        self.assertTrue(reader.pending)
+        self.assertEqual(reader.events(1), ["D"])
+        self.assertFalse(reader.pending)
+
+    def test_bytes_waiting_for_a_throttled_caller_stay_raw(self) -> None:
+        import tracemalloc
+
+        reader = LineReader(8192)
+        data = b"ab\n" * 87381  # 256 KiB that frames into 87,381 str objects (about 5 MiB)
+        tracemalloc.start()
+        try:
+            reader.feed(data)
+            self.assertEqual(reader.events(10), ["ab"] * 10)
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(held, 64 * 1024)  # the read itself is shared, not copied
+        self.assertEqual(len(reader.events()), 87371)
 
     def test_telnet_negotiation_is_stripped_and_refused(self) -> None:
         # IAC DO ECHO, IAC WILL NAWS, IAC SB NAWS ... IAC SE, IAC IP (Ctrl+C), IAC IAC
@@ -73,11 +111,11 @@ class FramingTest(unittest.TestCase):
 
     def test_telnet_sequences_are_counted_and_each_option_refused_once(self) -> None:
         reader = LineReader(100)
-        events = reader.feed(b"\xff\xfd\x06" * 50 + b"\xff\xf1" * 10 + b"\xff\xfb\x06\xff\xfd\x01PING\n")
+        events = feed(reader, b"\xff\xfd\x06" * 50 + b"\xff\xf1" * 10 + b"\xff\xfb\x06\xff\xfd\x01PING\n")
         self.assertEqual(events, [TelnetReply(b"\xff\xfc\x06"), TelnetReply(b"\xff\xfe\x06"),
                                   TelnetReply(b"\xff\xfc\x01"), "PING"])
         self.assertEqual(reader.telnet_sequences, 62)
-        self.assertEqual(reader.feed(b"\xff\xfd\x06\xff\xfa\x18\xff\xff\x01\xff\xf0\n"), [""])
+        self.assertEqual(feed(reader, b"\xff\xfd\x06\xff\xfa\x18\xff\xff\x01\xff\xf0\n"), [""])
         self.assertEqual(reader.telnet_sequences, 64)  # IAC IAC inside SB is data, not a sequence
 
     def test_telnet_sequences_split_across_reads(self) -> None:

@@ -41,7 +41,7 @@ TLS_HANDSHAKE_TIMEOUT = 10.0
 class ChatServer:
     __slots__ = (
         "settings", "loop", "room", "shutting_down", "ports", "tls_ports", "_listeners", "_connections", "_per_ip",
-        "_all_gone", "_out_of_descriptors", "_idle_timer",
+        "_all_gone", "_out_of_descriptors", "_idle_timer", "_unflushed",
     )
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -57,6 +57,7 @@ class ChatServer:
         self._all_gone: asyncio.Future[None] | None = None
         self._out_of_descriptors = False
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._unflushed: list[ClientHandler] = []  # connections with output queued this iteration
 
     async def start(self) -> None:
         """Listen on the configured port(s).
@@ -101,6 +102,20 @@ class ChatServer:
         if self._idle_timer is None and self.settings.idle_timeout:
             self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
         return None
+
+    def flush_soon(self, connection: ClientHandler) -> None:
+        """Have ``connection.flush()`` called once this loop iteration is over.
+
+        One callback for all connections: a broadcast to 10,000 people schedules one, not 10,000.
+        """
+        if not self._unflushed:
+            self.loop.call_soon(self._flush_all)
+        self._unflushed.append(connection)
+
+    def _flush_all(self) -> None:
+        unflushed, self._unflushed = self._unflushed, []
+        for connection in unflushed:
+            connection.flush()
 
     def note_activity(self, connection: ClientHandler) -> None:
         """``connection`` just received a complete line: it is now the last to expire."""

@@ -4,17 +4,18 @@ Bytes arrive in ``data_received``; ``protocol.LineReader`` turns them into lines
 one command, and the command's replies go to this connection while its effects go to the room.
 
 Output plan: nothing is written to the socket while a command runs.  ``deliver`` appends to an
-outbox, and one ``_flush`` per event-loop iteration hands everything queued for this connection
-to the transport in a single write.  Consecutive MSG lines from one read are joined and handed to
+outbox, and ``flush``, called by the server once per event-loop iteration for every connection
+with output, hands everything queued for it to the transport in a single write.  Consecutive MSG lines from one read are joined and handed to
 the room as one payload, so a burst of k broadcasts costs one list append per recipient, not k,
 and all recipients share the same bytes.  Order is kept: the batch is published before this
 connection does anything else that others can see (a DM, leaving) and at the end of every read,
 and no other connection runs in between, so every recipient sees the same sequence.
 
 Flow control, both ways:
-- Input: each line costs a token (``--rate-limit``, ``--rate-burst``).  Out of tokens, the
-  handler keeps the lines it already has, calls ``pause_reading`` and resumes when a token is
-  due: nothing is dropped or reordered, and TCP pushes back on the flooder.
+- Input: each line (and each telnet sequence) costs a token (``--rate-limit``,
+  ``--rate-burst``).  Out of tokens, the handler leaves what it read unframed in the reader,
+  calls ``pause_reading`` and resumes when a token is due: nothing is dropped or reordered, at
+  most one read of raw bytes waits, and TCP pushes back on the flooder.
 - Output: the transport's high-water mark is ``--max-send-buffer``; when a client falls that
   far behind, asyncio calls ``pause_writing`` and the client is disconnected.  The server never
   waits on one client's socket.
@@ -45,7 +46,7 @@ class ClientHandler(asyncio.Protocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
         "name", "last_line_at", "_server", "_loop", "_transport", "_peername", "_reader", "_outbox", "_unpublished",
-        "_closing", "_message_prefix", "_bucket", "_backlog", "_at_eof",
+        "_closing", "_message_prefix", "_bucket", "_throttled", "_at_eof",
     )
 
     def __init__(self, server: ChatServer) -> None:
@@ -61,7 +62,7 @@ class ClientHandler(asyncio.Protocol):
         self._closing = False
         self._message_prefix = b""
         self._bucket: TokenBucket | None = None
-        self._backlog: list[protocol.Event] | None = None  # lines held back while throttled
+        self._throttled = False  # reading paused until the rate limit allows more lines
         self._at_eof = False
 
     @property
@@ -101,29 +102,24 @@ class ClientHandler(asyncio.Protocol):
             return
         reader = self._reader
         telnet_sequences = reader.telnet_sequences
-        events = reader.feed(data)
-        solvent = True
-        if reader.telnet_sequences != telnet_sequences and self._bucket is not None:
-            # Telnet sequences cost a token each, like lines: a stream of them is no free ride.
-            solvent = self._bucket.charge(reader.telnet_sequences - telnet_sequences, self._loop.time())
-        if self._backlog is not None:  # throttled (an SSL transport may still hand us data)
-            self._backlog += events
-        elif not solvent:
-            self._throttle(events)
-        elif events:
-            self._handle_events(events)
+        reader.feed(data)
+        bucket = self._bucket
+        if reader.telnet_sequences != telnet_sequences and bucket is not None:
+            # Each telnet sequence costs a token like a line: a stream of them is no free ride.
+            solvent = bucket.charge(reader.telnet_sequences - telnet_sequences, self._loop.time())
+            if not solvent and not self._throttled:
+                self._throttle(bucket.delay())
+        if not self._throttled:  # (while throttled, a TLS transport may still hand us data)
+            self._drain()
 
     def eof_received(self) -> bool:
-        """The client will send no more: answer what it sent, then close (after the backlog, if
-        throttled; only then must the transport stay open, and TLS cannot half-close anyway)."""
+        """The client will send no more: answer what it sent, then close.  The transport must
+        stay open only while lines wait for tokens (and TLS cannot half-close anyway)."""
         self._at_eof = True
-        if self._backlog is not None:
-            self._backlog += self._reader.finish()
-            return True
-        if not self._closing:
-            self._handle_events(self._reader.finish())
-            self.close()
-        return False
+        self._reader.finish()
+        if not self._throttled:
+            self._drain()
+        return self._throttled
 
     def pause_writing(self) -> None:
         """asyncio: more than --max-send-buffer bytes are waiting for this client to read them."""
@@ -147,9 +143,10 @@ class ClientHandler(asyncio.Protocol):
             outbox.append(data)
         elif not self._closing:
             self._outbox = [data]
-            self._loop.call_soon(self._flush)
+            self._server.flush_soon(self)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write everything queued in one go (ChatServer calls this once per loop iteration)."""
         outbox, self._outbox = self._outbox, None
         if outbox and not self._transport.is_closing():
             self._transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
@@ -166,7 +163,7 @@ class ClientHandler(asyncio.Protocol):
         self._leave_room()
         if farewell is not None:
             self.deliver(farewell)
-        self._flush()
+        self.flush()
         self._closing = True
         self._transport.close()
         if self._transport.get_write_buffer_size():
@@ -193,49 +190,56 @@ class ClientHandler(asyncio.Protocol):
             room.broadcast(protocol.disconnected(name))
 
     # --- commands -------------------------------------------------------------------------------
-    def _handle_events(self, events: list[protocol.Event]) -> None:
+    def _drain(self) -> None:
+        """Handle what the reader holds, as fast as the rate limit allows; close after end of file."""
         try:
-            self._run_events(events)
+            self._handle_available()
         finally:
             if self._unpublished is not None:
                 self._publish()
+        if self._at_eof and not self._throttled:
+            self.close()
 
-    def _run_events(self, events: list[protocol.Event]) -> None:
-        now = self._loop.time()
-        bucket = self._bucket
-        for index, event in enumerate(events):
-            if self._closing:
-                return
-            if bucket is not None and type(event) is not TelnetReply and not bucket.take(now):
-                self._throttle(events[index:])
-                return
-            if type(event) is str:
-                if self.last_line_at != now:  # only a complete line counts as activity
-                    self.last_line_at = now
-                    self._server.note_activity(self)
-                if event:
-                    self._handle_line(event)
-            elif event is LINE_TOO_LONG:
-                self.deliver(_ERR_LINE_TOO_LONG)
-            elif isinstance(event, TelnetReply):
-                self.deliver(event.data)
+    def _handle_available(self) -> None:
+        bucket, reader = self._bucket, self._reader
+        while reader.pending and not self._closing:
+            now = self._loop.time()
+            limit = None
+            if bucket is not None:
+                limit = bucket.available(now)
+                if not limit:
+                    self._throttle(bucket.delay())
+                    return
+            events = reader.events(limit)
+            if bucket is not None:
+                bucket.charge(len(events), now)
+            for event in events:
+                if self._closing:
+                    return
+                if type(event) is str:
+                    if self.last_line_at != now:  # only a complete line counts as activity
+                        self.last_line_at = now
+                        self._server.note_activity(self)
+                    if event:
+                        self._handle_line(event)
+                elif event is LINE_TOO_LONG:
+                    self.deliver(_ERR_LINE_TOO_LONG)
+                elif isinstance(event, TelnetReply):
+                    self.deliver(event.data)
 
-    def _throttle(self, held_back: list[protocol.Event]) -> None:
-        assert self._bucket is not None
-        self._backlog = held_back
+    def _throttle(self, seconds: float) -> None:
+        """Stop reading until a token is due: TCP then pushes back on the sender."""
+        self._throttled = True
         self._transport.pause_reading()
-        self._loop.call_later(self._bucket.delay(), self._unthrottle)
+        self._loop.call_later(seconds, self._unthrottle)
 
     def _unthrottle(self) -> None:
-        held_back, self._backlog = self._backlog, None
-        if self._closing or held_back is None:
+        self._throttled = False
+        if self._closing:
             return
-        self._handle_events(held_back)
-        if self._backlog is None and not self._closing:
-            if self._at_eof:
-                self.close()
-            else:
-                self._transport.resume_reading()
+        self._drain()
+        if not self._throttled and not self._closing:
+            self._transport.resume_reading()
 
     def _publish(self) -> None:
         unpublished, self._unpublished = self._unpublished, None
