@@ -1,4 +1,5 @@
-"""The running server: its listening sockets, the room, the live connections, and shutdown.
+"""The running server: its listening sockets, the room, the live connections, output flushing,
+idle time-outs and shutdown.
 
 One ``ChatServer`` per event loop and no module-level state, so tests can run several side by
 side.  Connections ask ``admit`` before they are served and ``forget`` when they end, so the
@@ -8,6 +9,9 @@ Idle plan: every connection has the same timeout, so the one that has been quiet
 expires first.  Connections are kept in a dict ordered by their last complete line
 (``note_activity`` moves one to the end, O(1)), and one timer watches the oldest: no timer per
 connection, and each sweep touches only the expired ones.
+
+Output: a connection with something to send asks ``flush_soon``; one callback per loop iteration
+then flushes them all, so a broadcast to N people schedules one callback, not N.
 
 Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
 that once per episode instead of once per retry.
