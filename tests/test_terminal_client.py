@@ -10,9 +10,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import unittest
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerTestCase, unique_name
 
@@ -301,12 +302,66 @@ class InteractiveClientTest(ServerTestCase):
         self.assertEqual(self.exit_status(pid, fd), 0)
 
 
+def load_client_module() -> Any:
+    """src/test_client.py as a module (its name clashes with nothing, but it is not a package)."""
+    spec = importlib.util.spec_from_file_location("chat_terminal_client", CLIENT)
+    assert spec is not None and spec.loader is not None
+    client = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(client)
+    return client
+
+
+class WindowsLineEditorTest(unittest.TestCase):
+    """The Windows console editor, driven through a scripted stand-in for ``msvcrt``."""
+
+    def editor_for(self, keys: str) -> tuple[Any, list[str]]:
+        fake = types.ModuleType("msvcrt")
+        pressed = iter(keys)
+        fake.getwch = lambda: next(pressed)  # type: ignore[attr-defined]
+        written: list[str] = []
+        self.patch_console(fake, written)
+        return load_client_module().WindowsLineEditor(), written
+
+    def patch_console(self, fake: types.ModuleType, written: list[str]) -> None:
+        saved_module, saved_write = sys.modules.get("msvcrt"), sys.stdout.write
+        sys.modules["msvcrt"] = fake
+        sys.stdout.write = written.append  # type: ignore[method-assign]
+
+        def restore() -> None:
+            sys.stdout.write = saved_write  # type: ignore[method-assign]
+            if saved_module is None:
+                sys.modules.pop("msvcrt", None)
+            else:
+                sys.modules["msvcrt"] = saved_module
+
+        self.addCleanup(restore)
+
+    def test_typing_editing_and_enter(self) -> None:
+        editor, written = self.editor_for("MSG hix\b\xe0K there\r")  # \xe0 K: an arrow key, ignored
+        self.assertEqual(editor.input("> "), "MSG hi there")
+        self.assertEqual(editor.buffer, "")
+        self.assertIn("\b \b", written)
+
+    def test_the_buffer_is_what_an_incoming_line_redraws(self) -> None:
+        editor, _ = self.editor_for("half")
+        with self.assertRaises(StopIteration):  # the fake keyboard runs out mid-line
+            editor.input("> ")
+        self.assertEqual(editor.buffer, "half")
+
+    def test_ctrl_c_and_ctrl_z(self) -> None:
+        editor, _ = self.editor_for("ab\x03")
+        with self.assertRaises(KeyboardInterrupt):
+            editor.input("> ")
+        editor, _ = self.editor_for("\x1a")
+        with self.assertRaises(EOFError):
+            editor.input("> ")
+        editor, _ = self.editor_for("a\x1a\r")  # Ctrl+Z is end of input only on an empty line
+        self.assertEqual(editor.input("> "), "a")
+
+
 class KeepAliveTest(unittest.TestCase):
     def test_keep_alive_pongs_are_hidden_the_users_are_not(self) -> None:
-        spec = importlib.util.spec_from_file_location("chat_terminal_client", CLIENT)
-        assert spec is not None and spec.loader is not None
-        client = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(client)
+        client = load_client_module()
         screen = client.Screen(colour=False, current_input=lambda: "")
         written: list[str] = []
         original_write = sys.stdout.write
