@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+from server import raise_open_file_limit  # noqa: E402  (10,000 load-generator connections need it too)
+
+__all__ = ["ROOT", "Spawned", "chat_server", "null_server", "free_port", "rss_kib", "open_descriptors",
+           "raise_open_file_limit"]
 
 
 class Spawned:

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from common import rss_kib
+from common import raise_open_file_limit, rss_kib
 
 
 class Run:
@@ -175,16 +175,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-pid", type=int, help="to read the server's RSS from /proc")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser.parse_args(argv)
-
-
-def raise_open_file_limit() -> None:
-    try:
-        import resource
-    except ImportError:
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def main() -> int:

@@ -51,8 +51,8 @@ class Identity:
 
 
 class Soak:
-    def __init__(self, host: str, port: int, seconds: float, seed: int, max_line: int) -> None:
-        self.host, self.port, self.seconds, self.max_line = host, port, seconds, max_line
+    def __init__(self, host: str, port: int, seed: int, max_line: int) -> None:
+        self.host, self.port, self.max_line = host, port, max_line
         self.rng = random.Random(seed)
         self.clock = itertools.count(1)  # logical time: the loop is single-threaded
         self.messages: dict[str, Message] = {}
@@ -197,7 +197,7 @@ async def sample_peak(pid: int | None, peak: list[int], stop: asyncio.Event) -> 
 
 
 async def soak(arguments: argparse.Namespace, pid: int | None) -> int:
-    runner = Soak(arguments.host, arguments.port, arguments.seconds, arguments.seed, arguments.max_line_bytes)
+    runner = Soak(arguments.host, arguments.port, arguments.seed, arguments.max_line_bytes)
     before = process_figures(pid)
     peak = [0, 0]
     stop = asyncio.Event()

@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 import unittest
@@ -375,6 +376,40 @@ class KeepAliveTest(unittest.TestCase):
         self.assertEqual(len(written), 1)
         self.assertIn("PONG", written[0])
         self.assertLess(client.KEEPALIVE_SECONDS, 60)
+
+    def test_a_silent_user_gets_one_hidden_ping_a_busy_one_none(self) -> None:
+        client = load_client_module()
+
+        class FakeConnection:
+            """``closed.wait`` counts ticks (three, then closed) instead of sleeping."""
+
+            def __init__(self, silent_for: float) -> None:
+                self.last_sent = time.monotonic() - silent_for
+                self.quit_sent = False
+                self.sent: list[bytes] = []
+                self.closed = self
+                self.ticks = 0
+
+            def wait(self, _timeout: float) -> bool:
+                self.ticks += 1
+                return self.ticks > 3
+
+            def send(self, data: bytes) -> bool:
+                self.sent.append(data)
+                self.last_sent = time.monotonic()
+                return True
+
+        for silent_for, expected in ((client.KEEPALIVE_SECONDS + 1, [b"PING\n"]), (0.0, [])):
+            with self.subTest(silent_for=silent_for):
+                connection = FakeConnection(silent_for)
+                screen = client.Screen(colour=False, current_input=lambda: "")
+                # On a thread of its own, as in the client: keep_alive blocks SIGINT in its thread.
+                thread = threading.Thread(target=client.keep_alive, args=(connection, screen))
+                thread.start()
+                thread.join(TIMEOUT)
+                self.assertFalse(thread.is_alive())
+                self.assertEqual(connection.sent, expected)
+                self.assertEqual(list(screen.hidden_pongs), [True] * len(expected))
 
 
 if __name__ == "__main__":

@@ -175,7 +175,6 @@ class ChatServer:
                 # Aborted connections are gone within a loop iteration; never hang on it, though.
                 await asyncio.wait([self._all_gone], timeout=grace)
 
-
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         problem = context.get("exception")
         if isinstance(problem, OSError) and problem.errno in (errno.EMFILE, errno.ENFILE):

@@ -55,8 +55,11 @@ def _decimal(expected: str) -> Callable[[str], float]:
     return parse
 
 
+_port = _whole_number(0, 65535)
+
+
 def _optional_port(raw: str) -> int | None:
-    return _whole_number(0, 65535)(raw) if raw else None
+    return _port(raw) if raw else None
 
 
 def _optional_path(raw: str) -> str | None:
@@ -91,7 +94,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("--host", "HOST", _host, "", "address to listen on (default: all interfaces)"),
-    Option("--port", "PORT", _whole_number(0, 65535), "4000", "TCP port; 0 picks a free one"),
+    Option("--port", "PORT", _port, "4000", "TCP port; 0 picks a free one"),
     Option(
         "--idle-timeout", "IDLE_TIMEOUT", _decimal("a number of seconds, such as 60 or 0.5"), "60",
         "seconds without a complete line before a connection is closed; 0 = never",
