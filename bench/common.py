@@ -9,15 +9,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-from server import raise_open_file_limit  # noqa: E402  (10,000 load-generator connections need it too)
+from server import raise_open_file_limit
 
-__all__ = ["ROOT", "Spawned", "chat_server", "null_server", "free_port", "rss_kib", "open_descriptors",
-           "raise_open_file_limit"]
+__all__ = [
+    "ROOT",
+    "Spawned",
+    "chat_server",
+    "free_port",
+    "null_server",
+    "open_descriptors",
+    "raise_open_file_limit",
+    "rss_kib",
+]
 
 
 class Spawned:
@@ -26,9 +34,11 @@ class Spawned:
 
     def __init__(self, command: Sequence[str], port: int | None = None) -> None:
         self.process = subprocess.Popen(list(command), stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None  # a PIPE
+        self._stdout = self.process.stdout
         self.pid = self.process.pid
         if port is None:
-            first = self.process.stdout.readline()  # type: ignore[union-attr]
+            first = self._stdout.readline()
             found = re.search(r"started on port (\d+)", first)
             if not found:
                 self.stop()
@@ -38,7 +48,7 @@ class Spawned:
             self._wait_until_listening(port)
         self.port = port
         # Keep reading its output so the pipe never fills and blocks it.
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+        threading.Thread(target=self._stdout.read, daemon=True).start()
 
     def _wait_until_listening(self, port: int) -> None:
         deadline = time.monotonic() + 10
@@ -54,7 +64,7 @@ class Spawned:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait()
-        self.process.stdout.close()  # type: ignore[union-attr]
+        self._stdout.close()
 
 
 def chat_server(*args: str, quiet: bool = False) -> Spawned:

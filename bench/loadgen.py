@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -39,7 +40,7 @@ class Run:
 
 
 class BenchClient(asyncio.Protocol):
-    __slots__ = ("run", "name", "transport", "logged_in", "measure_latency", "partial")
+    __slots__ = ("logged_in", "measure_latency", "name", "partial", "run", "transport")
 
     def __init__(self, run: Run, name: str, measure_latency: bool) -> None:
         self.run, self.name, self.measure_latency = run, name, measure_latency
@@ -47,8 +48,9 @@ class BenchClient(asyncio.Protocol):
         self.partial = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        transport.write(b"LOGIN " + self.name.encode() + b"\n")  # type: ignore[attr-defined]
+        transport.write(b"LOGIN " + self.name.encode() + b"\n")
 
     def data_received(self, data: bytes) -> None:
         run = self.run
@@ -56,7 +58,7 @@ class BenchClient(asyncio.Protocol):
         if not self.logged_in:  # the first line is the OK
             self.logged_in = True
             lines -= 1
-            data = data[data.index(b"\n") + 1:]
+            data = data[data.index(b"\n") + 1 :]
             run.logged_in += 1
             if run.logged_in == run.clients:
                 run.all_logged_in.set()
@@ -111,26 +113,31 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
 
     login_started = time.perf_counter()
     await asyncio.gather(*(connect(number) for number in range(arguments.clients)))
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(run.all_logged_in.wait(), arguments.timeout)
-    except asyncio.TimeoutError:
-        pass
     login_seconds = time.perf_counter() - login_started
     if run.logged_in < arguments.clients:
         for client in clients:
             client.transport.close()
-        return {"clients": arguments.clients, "logged_in": run.logged_in, "refused": len(refused),
-                "expected": expected, "delivered": 0, "lost": expected, "login_seconds": login_seconds}
+        return {
+            "clients": arguments.clients,
+            "logged_in": run.logged_in,
+            "refused": len(refused),
+            "expected": expected,
+            "delivered": 0,
+            "lost": expected,
+            "login_seconds": login_seconds,
+        }
     clients.sort(key=lambda client: int(client.name[1:]))
 
     padding = b"x" * arguments.size
     send_started = time.perf_counter()
     senders = [client.transport for client in clients[: arguments.senders]]
     if arguments.rate:
-        await asyncio.gather(*(send_paced(t, arguments.rate, arguments.seconds, padding) for t in senders))  # type: ignore[arg-type]
+        await asyncio.gather(*(send_paced(t, arguments.rate, arguments.seconds, padding) for t in senders))
     else:
         for transport in senders:
-            transport.write(b"".join(message(padding) for _ in range(per_sender)))  # type: ignore[attr-defined]
+            transport.write(b"".join(message(padding) for _ in range(per_sender)))
     # Wait for everything, or until deliveries stop arriving for --timeout seconds.
     while not run.all_delivered.is_set():
         before = run.delivered
@@ -148,14 +155,22 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
         return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] / 1e6 if latencies else None
 
     return {
-        "clients": arguments.clients, "logged_in": run.logged_in, "refused": len(refused),
-        "senders": arguments.senders, "messages_per_sender": per_sender,
-        "expected": expected, "delivered": run.delivered, "lost": expected - run.delivered,
-        "seconds": elapsed, "deliveries_per_second": run.delivered / elapsed if expected else None,
-        "latency_ms_p50": percentile(0.50), "latency_ms_p99": percentile(0.99),
+        "clients": arguments.clients,
+        "logged_in": run.logged_in,
+        "refused": len(refused),
+        "senders": arguments.senders,
+        "messages_per_sender": per_sender,
+        "expected": expected,
+        "delivered": run.delivered,
+        "lost": expected - run.delivered,
+        "seconds": elapsed,
+        "deliveries_per_second": run.delivered / elapsed if expected else None,
+        "latency_ms_p50": percentile(0.50),
+        "latency_ms_p99": percentile(0.99),
         "latency_ms_max": latencies[-1] / 1e6 if latencies else None,
         "login_seconds": login_seconds,
-        "server_rss_kib_before": rss_before, "server_peak_rss_kib": rss_kib(arguments.server_pid, "VmHWM"),
+        "server_rss_kib_before": rss_before,
+        "server_peak_rss_kib": rss_kib(arguments.server_pid, "VmHWM"),
     }
 
 

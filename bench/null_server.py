@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 
 class NullClient(asyncio.Protocol):
-    __slots__ = ("room", "transport", "name", "pending", "outbox")
+    __slots__ = ("name", "outbox", "pending", "room", "transport")
 
     def __init__(self, room: dict[NullClient, None]) -> None:
-        self.room, self.name, self.pending, self.outbox = room, b"", b"", []
+        self.room, self.name, self.pending = room, b"", b""
+        self.outbox: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -43,7 +46,7 @@ class NullClient(asyncio.Protocol):
 
     def flush(self) -> None:
         if not self.transport.is_closing():
-            self.transport.write(b"".join(self.outbox))  # type: ignore[attr-defined]
+            self.transport.write(b"".join(self.outbox))
         self.outbox.clear()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -52,9 +55,7 @@ class NullClient(asyncio.Protocol):
 
 async def main(port: int) -> None:
     room: dict[NullClient, None] = {}
-    server = await asyncio.get_running_loop().create_server(
-        lambda: NullClient(room), "127.0.0.1", port, backlog=4096
-    )
+    server = await asyncio.get_running_loop().create_server(lambda: NullClient(room), "127.0.0.1", port, backlog=4096)
     print(f"Null server started on port {server.sockets[0].getsockname()[1]}", flush=True)
     await server.serve_forever()
 
@@ -62,7 +63,5 @@ async def main(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(parser.parse_args().port))
-    except KeyboardInterrupt:
-        pass

@@ -16,8 +16,9 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from common import ROOT, Spawned, chat_server, null_server
 
@@ -30,14 +31,26 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario("flood", ("--clients", "200", "--senders", "10", "--messages", "2000"),
-             ("--clients", "20", "--senders", "2", "--messages", "200")),
-    Scenario("busy room", ("--clients", "1000", "--senders", "10", "--rate", "50", "--seconds", "6"),
-             ("--clients", "50", "--senders", "2", "--rate", "50", "--seconds", "0.5")),
-    Scenario("crowd", ("--clients", "10000", "--senders", "1", "--messages", "10", "--sample", "0"),
-             ("--clients", "300", "--senders", "1", "--messages", "5", "--sample", "0")),
-    Scenario("login storm", ("--clients", "1000", "--senders", "0", "--connect-concurrency", "1000"),
-             ("--clients", "200", "--senders", "0", "--connect-concurrency", "200")),
+    Scenario(
+        "flood",
+        ("--clients", "200", "--senders", "10", "--messages", "2000"),
+        ("--clients", "20", "--senders", "2", "--messages", "200"),
+    ),
+    Scenario(
+        "busy room",
+        ("--clients", "1000", "--senders", "10", "--rate", "50", "--seconds", "6"),
+        ("--clients", "50", "--senders", "2", "--rate", "50", "--seconds", "0.5"),
+    ),
+    Scenario(
+        "crowd",
+        ("--clients", "10000", "--senders", "1", "--messages", "10", "--sample", "0"),
+        ("--clients", "300", "--senders", "1", "--messages", "5", "--sample", "0"),
+    ),
+    Scenario(
+        "login storm",
+        ("--clients", "1000", "--senders", "0", "--connect-concurrency", "1000"),
+        ("--clients", "200", "--senders", "0", "--connect-concurrency", "200"),
+    ),
 )
 SERVERS: dict[str, Callable[[], Spawned]] = {
     "server": lambda: chat_server("--host", "127.0.0.1", "--rate-limit", "0", "--max-clients", "20000", quiet=True),
@@ -50,9 +63,20 @@ def run_scenario(scenario: Scenario, start: Callable[[], Spawned], quick: bool) 
     try:
         arguments = scenario.quick if quick else scenario.loadgen
         result = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--port", str(server.port),
-             "--server-pid", str(server.pid), "--json", *arguments],
-            capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                str(ROOT / "bench" / "loadgen.py"),
+                "--port",
+                str(server.port),
+                "--server-pid",
+                str(server.pid),
+                "--json",
+                *arguments,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         if not result.stdout.strip():
             raise RuntimeError(f"loadgen failed: {result.stderr.strip()[-500:]}")
@@ -115,15 +139,21 @@ def main() -> int:
             verdict = f"{comparison} {bound}  {'met' if met else 'MISSED'}"
             if not met:
                 failures.append(f"{scenario_name} {metric}")
-        print(f"{scenario_name:<12} {metric:<20} {number(ours):>12} {number(theirs):>12} "
-              f"{number(ratio) if ratio is not None else '-':>7}  {verdict}")
+        print(
+            f"{scenario_name:<12} {metric:<20} {number(ours):>12} {number(theirs):>12} "
+            f"{number(ratio) if ratio is not None else '-':>7}  {verdict}"
+        )
     for (scenario_name, label), report in results.items():
         if report["lost"] or report["logged_in"] < report["clients"]:
-            failures.append(f"{scenario_name} against {label}: lost {report['lost']}, "
-                            f"logged in {report['logged_in']} of {report['clients']}")
+            failures.append(
+                f"{scenario_name} against {label}: lost {report['lost']}, "
+                f"logged in {report['logged_in']} of {report['clients']}"
+            )
     if not arguments.quick and "crowd" in [s.name for s in chosen]:
         crowd_login = results["crowd", "server"]["login_seconds"]
-        print(f"crowd: {results['crowd', 'server']['clients']:,} clients logged in to the server in {crowd_login:.2f} s (target <= 3)")
+        print(
+            f"crowd: {results['crowd', 'server']['clients']:,} clients logged in to the server in {crowd_login:.2f} s (target <= 3)"
+        )
         if crowd_login > 3:
             failures.append("crowd login time")
     for failure in failures:

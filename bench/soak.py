@@ -115,8 +115,9 @@ class Soak:
             if time.monotonic() >= deadline:
                 return
 
-    async def land(self, unlanded: list[Message], pings: int, writer: asyncio.StreamWriter,
-                   pongs: asyncio.Queue[int]) -> None:
+    async def land(
+        self, unlanded: list[Message], pings: int, writer: asyncio.StreamWriter, pongs: asyncio.Queue[int]
+    ) -> None:
         """PING and wait for its PONG: everything sent before it has then been delivered."""
         writer.write(b"PING\n")
         for _ in range(pings + 1):
@@ -141,8 +142,9 @@ class Soak:
     def check(self) -> int:
         """Check every invariant; return the number of deliveries checked."""
         checked = 0
-        position = {name: {ident: index for index, ident in enumerate(who.received)}
-                    for name, who in self.identities.items()}
+        position = {
+            name: {ident: index for index, ident in enumerate(who.received)} for name, who in self.identities.items()
+        }
         for name, who in self.identities.items():
             if len(position[name]) != len(who.received):
                 self.errors.append(f"{name} received a message twice")
@@ -164,17 +166,19 @@ class Soak:
                 continue
             audience = [message.recipient] if message.recipient else list(self.identities)
             for name in audience:
-                who = self.identities.get(name)  # type: ignore[arg-type]
-                if who is None or name == message.sender:
+                listener = self.identities.get(name) if name else None
+                if listener is None or name == message.sender:
                     continue
-                if who.logged_in < message.sent and (who.left is None or who.left > message.landed):
+                if listener.logged_in < message.sent and (listener.left is None or listener.left > message.landed):
                     checked += 1
                     if message.ident not in position[name]:
                         self.errors.append(f"{name} never received {message.ident}")
-        broadcasts = {name: [i for i in who.received if self.messages.get(i) and not self.messages[i].recipient]
-                      for name, who in self.identities.items()}
+        broadcasts = {
+            name: [i for i in who.received if self.messages.get(i) and not self.messages[i].recipient]
+            for name, who in self.identities.items()
+        }
         names = sorted(broadcasts)
-        for first, second in zip(names, names[1:]):
+        for first, second in itertools.pairwise(names):
             shared = set(broadcasts[first]) & set(broadcasts[second])
             if [i for i in broadcasts[first] if i in shared] != [i for i in broadcasts[second] if i in shared]:
                 self.errors.append(f"{first} and {second} saw broadcasts in different orders")
@@ -210,11 +214,15 @@ async def soak(arguments: argparse.Namespace, pid: int | None) -> int:
     # Every client has read its connection to the end, so the server has closed them all.
     after = process_figures(pid)
     checked = runner.check()
-    print(f"soak: {arguments.clients} clients, {time.monotonic() - started:.1f} s, {runner.actions} actions, "
-          f"{len(runner.identities)} logins, {len(runner.messages)} messages, {checked} deliveries checked")
+    print(
+        f"soak: {arguments.clients} clients, {time.monotonic() - started:.1f} s, {runner.actions} actions, "
+        f"{len(runner.identities)} logins, {len(runner.messages)} messages, {checked} deliveries checked"
+    )
     if before and after:
-        print(f"server RSS: {before[0] / 1024:.1f} MiB before, {peak[0] / 1024:.1f} MiB peak, "
-              f"{after[0] / 1024:.1f} MiB after; open descriptors: {before[1]} before, {peak[1]} peak, {after[1]} after")
+        print(
+            f"server RSS: {before[0] / 1024:.1f} MiB before, {peak[0] / 1024:.1f} MiB peak, "
+            f"{after[0] / 1024:.1f} MiB after; open descriptors: {before[1]} before, {peak[1]} peak, {after[1]} after"
+        )
         if after[1] != before[1]:
             runner.errors.append(f"descriptors not back to baseline: {before[1]} -> {after[1]}")
     for problem in runner.errors[:20]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Final, NamedTuple, Union
+from typing import Final, NamedTuple, TypeAlias
 
 # --- telnet (RFC 854): the few bytes we must recognise ------------------------------------------
 _IAC: Final = 0xFF
@@ -55,7 +55,7 @@ class TelnetReply(NamedTuple):
     data: bytes
 
 
-Event = Union[str, LineTooLong, TelnetReply]
+Event: TypeAlias = str | LineTooLong | TelnetReply
 
 
 class LineReader:
@@ -67,8 +67,15 @@ class LineReader:
     """
 
     __slots__ = (
-        "max_line_bytes", "telnet_sequences", "_unframed", "_offset", "_partial", "_discarding",
-        "_ended", "_telnet_state", "_refused",
+        "_discarding",
+        "_ended",
+        "_offset",
+        "_partial",
+        "_refused",
+        "_telnet_state",
+        "_unframed",
+        "max_line_bytes",
+        "telnet_sequences",
     )
 
     def __init__(self, max_line_bytes: int) -> None:
@@ -107,7 +114,7 @@ class LineReader:
         unframed = self._unframed
         while unframed and budget:
             piece = unframed[0]
-            if type(piece) is TelnetReply:
+            if isinstance(piece, TelnetReply):
                 events.append(piece)
                 budget -= 1
                 del unframed[0]
@@ -170,7 +177,7 @@ class LineReader:
         state = self._telnet_state
         position, size = 0, len(data)
         while position < size:
-            if state == _DATA or state == _SUBNEG:
+            if state in (_DATA, _SUBNEG):
                 found = data.find(b"\xff", position)
                 if state == _DATA:
                     kept += data[position : found if found >= 0 else size]

@@ -1,24 +1,30 @@
 """Entry point: ``python src/server.py [--port N] ...`` runs the chat server (``--help`` lists all).
 
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
-server cannot start (port in use, unknown host), 2 for a bad setting.  Each failure is one line
-on stderr, never a traceback.  Logs go to stdout through ``logging``.
+server cannot start (port in use, no permission, unknown host, unusable TLS files), 2 for a bad
+setting.  Each failure is one line on stderr, never a traceback.  Logs go to stdout through
+``logging`` and ``utils.logs``, which never lets a stuck stdout stall the server or its exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
-from handlers.chat_server import ChatServer
+from handlers.chat_server import ChatServer, ListenError
 from utils.config import Settings, SettingsError, load_settings
+from utils.logs import LogPipeline, fields
 from utils.tls import TLSSetupError
+from version import __version__
 
 PROG = "server.py"
+LOG_DRAIN_SECONDS = 1.0
 log = logging.getLogger("chat")
 
 
@@ -32,16 +38,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stdout)
+    logs = LogPipeline(settings.log_level, settings.log_format == "json", sys.stdout)
     raise_open_file_limit()
+    status = 0
     try:
         asyncio.run(serve(settings))
     except StartupError as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
-        return 1
+        status = 1
     except KeyboardInterrupt:  # a second Ctrl+C while shutting down
         pass
-    return 0
+    if not logs.stop(deadline=LOG_DRAIN_SECONDS):
+        sys.stderr.flush()
+        os._exit(status)  # stdout is stuck: interpreter shutdown would wait on it forever
+    return status
 
 
 async def serve(settings: Settings) -> None:
@@ -51,19 +61,39 @@ async def serve(settings: Settings) -> None:
         await server.start()
     except TLSSetupError as problem:
         raise StartupError(str(problem)) from None
-    except OSError as problem:
-        ports = " and ".join(str(p) for p in (settings.port, settings.tls_port) if p is not None)
-        where = f"{settings.host} port {ports}" if settings.host else f"port {ports}"
-        raise StartupError(f"cannot listen on {where}: {problem.strerror or problem}") from None
+    except ListenError as problem:
+        raise StartupError(listen_error(settings.host, problem)) from None
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
     tls = f", TLS on port {', '.join(map(str, server.tls_ports))}" if server.tls_ports else ""
-    log.info("Chat server started on port %s%s", ", ".join(map(str, server.ports)), tls)
+    log.info(
+        "Chat server started on port %s%s",
+        ", ".join(map(str, server.ports)),
+        tls,
+        extra=fields("started", ports=server.ports, tls_ports=server.tls_ports, version=__version__),
+    )
     log.info("Waiting for connections... (Press Ctrl+C to stop)")
     await stop.wait()
     log.info("Shutting down...")
     await server.shutdown()
     log.info("Server stopped")
+
+
+def listen_error(host: str | None, failure: ListenError) -> str:
+    """One line that names the address, the port and the setting to change."""
+    where = f"{host or 'all interfaces'} port {failure.port}"
+    problem, setting = failure.problem, failure.setting
+    reason = problem.strerror or str(problem)
+    if isinstance(problem, socket.gaierror):
+        return f"cannot listen on {where}: unknown host ({reason}); change --host / HOST"
+    if problem.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: address already in use (another server?); change {setting}"
+    if problem.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"cannot listen on {where}: permission denied (ports below 1024 need privileges); "
+            f"change {setting} to 1024 or above"
+        )
+    return f"cannot listen on {where}: {reason}; check --host / HOST and {setting}"
 
 
 def raise_open_file_limit() -> None:
@@ -93,6 +123,7 @@ def install_stop_handlers(loop: asyncio.AbstractEventLoop, stop: Callable[[], No
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
     except (NotImplementedError, RuntimeError):  # Windows: no add_signal_handler
+
         def on_signal(_signum: int, _frame: object) -> None:
             loop.call_soon_threadsafe(stop)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import selectors
 import signal
@@ -31,13 +32,13 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 try:
     import readline
 except ImportError:  # Windows, or a Python built without it
-    readline = None  # type: ignore[assignment]
+    readline = None  # type: ignore[assignment]  # the module or None: callers check
 
 PROG = "test_client.py"
 PROMPT = "> "
@@ -77,10 +78,8 @@ class Connection:
         with self._lock:
             self._outgoing += data
         self.last_sent = time.monotonic()
-        try:
+        with contextlib.suppress(OSError):  # full (the I/O thread has wake-ups pending anyway) or closed
             self._wakeup_writer.send(b"\0")
-        except OSError:  # full (the I/O thread has wake-ups pending anyway) or closed
-            pass
         return True
 
     def run(self, on_line: Callable[[bytes], None]) -> None:
@@ -211,7 +210,8 @@ class WindowsLineEditor:
     def __init__(self) -> None:
         import msvcrt
 
-        self._msvcrt = msvcrt
+        # typeshed declares msvcrt's functions on Windows only; the tests drive a stand-in elsewhere.
+        self._getwch: Callable[[], str] = msvcrt.getwch  # type: ignore[attr-defined,unused-ignore]
         self.buffer = ""
 
     def input(self, prompt: str) -> str:
@@ -219,7 +219,7 @@ class WindowsLineEditor:
         sys.stdout.flush()
         self.buffer = ""
         while True:
-            char = self._msvcrt.getwch()
+            char = self._getwch()
             if char in ("\r", "\n"):
                 sys.stdout.write("\n")
                 line, self.buffer = self.buffer, ""
@@ -229,7 +229,7 @@ class WindowsLineEditor:
             if char in ("\x1a", "\x04") and not self.buffer:
                 raise EOFError
             if char in ("\x00", "\xe0"):  # arrow and function keys: two characters, ignored
-                self._msvcrt.getwch()
+                self._getwch()
             elif char == "\b":
                 if self.buffer:
                     self.buffer = self.buffer[:-1]
@@ -317,6 +317,7 @@ def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
         return leave
 
     main_thread = threading.main_thread().ident
+    assert main_thread is not None  # the main thread has started: we are running in it
     handled = threading.Event()
 
     def on_interrupt(_signum: int, _frame: object) -> None:
@@ -336,10 +337,10 @@ def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
         leave_interrupts_to_the_main_thread()
         while received := wakeups.recv(64):  # one byte per signal: SIGINT, SIGWINCH, ...
             if signal.SIGINT in received and not handled.wait(0.2):
-                signal.pthread_kill(main_thread, signal.SIGINT)  # type: ignore[arg-type]
+                signal.pthread_kill(main_thread, signal.SIGINT)
 
     threading.Thread(target=resend_missed_interrupts, args=(wakeups, wakeup_writer), daemon=True).start()
-    return lambda: signal.pthread_kill(main_thread, signal.SIGINT)  # type: ignore[arg-type]
+    return lambda: signal.pthread_kill(main_thread, signal.SIGINT)
 
 
 def use_colour() -> bool:
@@ -349,7 +350,7 @@ def use_colour() -> bool:
         try:  # turn on ANSI escape handling in the Windows console
             import ctypes
 
-            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]  # Windows only
             handle = kernel32.GetStdHandle(-11)
             mode = ctypes.c_uint32()
             kernel32.GetConsoleMode(handle, ctypes.byref(mode))
@@ -360,32 +361,32 @@ def use_colour() -> bool:
 
 
 def load_history() -> None:
-    try:
+    with contextlib.suppress(OSError):
         readline.read_history_file(HISTORY_FILE)
-    except OSError:
-        pass
     readline.set_history_length(1000)
 
 
 def save_history() -> None:
     if readline is not None:
-        try:
+        with contextlib.suppress(OSError):
             readline.write_history_file(HISTORY_FILE)
-        except OSError:
-            pass
 
 
 # --- start --------------------------------------------------------------------------------------
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description="Terminal client for algokart-chat.")
-    parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1",
-                        help="server address [env HOST, default 127.0.0.1]")
+    parser.add_argument(
+        "--host", default=os.environ.get("HOST") or "127.0.0.1", help="server address [env HOST, default 127.0.0.1]"
+    )
     parser.add_argument("--port", type=int, default=None, help="server port [env PORT, default 4000]")
     parser.add_argument("--user", metavar="NAME", help="send LOGIN NAME on connect")
     parser.add_argument("--tls", action="store_true", help="connect with TLS (to the server's --tls-port)")
     parser.add_argument("--cafile", metavar="FILE", help="with --tls: trust this CA or self-signed certificate")
-    parser.add_argument("--insecure", action="store_true",
-                        help="with --tls: do not verify the server's certificate (self-signed test setups)")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="with --tls: do not verify the server's certificate (self-signed test setups)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.port is None:
         environment_port = os.environ.get("PORT") or "4000"
@@ -434,13 +435,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sock = connect(arguments)
     except OSError as problem:
-        print(f"{PROG}: cannot connect to {arguments.host}:{arguments.port}: {connection_problem(problem)}",
-              file=sys.stderr)
+        print(
+            f"{PROG}: cannot connect to {arguments.host}:{arguments.port}: {connection_problem(problem)}",
+            file=sys.stderr,
+        )
         return 1
     connection = Connection(sock)
     try:
         if arguments.user:
-            connection.send(f"LOGIN {arguments.user}\n".encode("utf-8"))
+            connection.send(f"LOGIN {arguments.user}\n".encode())
         if sys.stdin.isatty():
             return run_interactive(connection, logging_in=bool(arguments.user))
         return run_scripted(connection)

@@ -15,8 +15,12 @@ import subprocess
 import sys
 import threading
 import unittest
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type checker only
+    from typing_extensions import Self
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -33,13 +37,18 @@ def unique_name(prefix: str = "user") -> str:
 
 
 class ServerProcess:
-    """``python src/server.py --port 0 ...`` with its port read from the startup line."""
+    """``python src/server.py --port 0 ...`` with its port read from the startup line.
+
+    ``log`` holds the messages of the server's log lines (time and level removed), ``raw_log``
+    the lines as printed.  ``open_files`` starts it with that limit on descriptors (POSIX).
+    """
 
     def __init__(
-        self, *args: str, env: dict[str, str] | None = None, port_flag: bool = True,
-        preexec: Callable[[], None] | None = None,
+        self, *args: str, env: dict[str, str] | None = None, port_flag: bool = True, open_files: int | None = None
     ) -> None:
         command = [sys.executable, str(SERVER)]
+        if open_files is not None:
+            command = [sys.executable, "-c", _WITH_OPEN_FILE_LIMIT, str(open_files), str(SERVER)]
         if port_flag:
             command += ["--port", "0"]
         command += list(args)
@@ -47,28 +56,48 @@ class ServerProcess:
         environment.update(env or {})
         environment["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
-            cwd=str(ROOT), text=True, encoding="utf-8", preexec_fn=preexec,
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            cwd=str(ROOT),
+            text=True,
+            encoding="utf-8",
         )
         self.log: list[str] = []
+        self.raw_log: list[str] = []
         self._log_changed = threading.Condition()
         self.port = 0
-        first = self.process.stdout.readline()  # type: ignore[union-attr]
-        match = re.fullmatch(r"Chat server started on port (\d+).*\n", first)
+        assert self.process.stdout is not None and self.process.stderr is not None  # both are PIPEs
+        self._stdout, self._stderr = self.process.stdout, self.process.stderr
+        first = self._stdout.readline()
+        match = re.search(r"Chat server started on port (\d+)", first)
         if not match:
             self.process.kill()
             _, errors = self.process.communicate(timeout=TIMEOUT)
             raise RuntimeError(f"server did not start: {first!r} {errors!r}")
-        self.log.append(first.rstrip("\n"))
+        self._append(first)
         self.port = int(match.group(1))
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
 
+    def _append(self, line: str) -> None:
+        line = line.rstrip("\n")
+        self.raw_log.append(line)
+        match = LOG_LINE.fullmatch(line)
+        self.log.append(match.group("message") if match else line)
+
     def _drain(self) -> None:
-        for line in self.process.stdout:  # type: ignore[union-attr]
+        for line in self._stdout:
             with self._log_changed:
-                self.log.append(line.rstrip("\n"))
+                self._append(line)
                 self._log_changed.notify_all()
+
+    def wait_until(self, condition: Callable[[list[str]], bool]) -> None:
+        """Wait until ``condition(log)`` holds, re-checking at every new log line."""
+        with self._log_changed:
+            if not self._log_changed.wait_for(lambda: condition(self.log), TIMEOUT):
+                raise AssertionError(f"the log never satisfied the condition: {self.log[-20:]}")
 
     def wait_for_log(self, pattern: str) -> str:
         """The first log line matching ``pattern``, waiting for it if need be."""
@@ -94,10 +123,10 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
             self._drainer.join(TIMEOUT)  # it ends at the end of the server's output
-            self.process.stdout.close()  # type: ignore[union-attr]
-            self.process.stderr.close()  # type: ignore[union-attr]
+            self._stdout.close()
+            self._stderr.close()
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -105,9 +134,35 @@ class ServerProcess:
 
 
 ENV_SETTINGS = (
-    "HOST", "PORT", "IDLE_TIMEOUT", "MAX_CLIENTS", "LOG_LEVEL", "MAX_LINE_BYTES", "RATE_LIMIT",
-    "RATE_BURST", "MAX_SEND_BUFFER", "MAX_PER_IP", "TLS_PORT", "TLS_CERT", "TLS_KEY",
+    "HOST",
+    "PORT",
+    "IDLE_TIMEOUT",
+    "MAX_CLIENTS",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "STATS_INTERVAL",
+    "MAX_LINE_BYTES",
+    "RATE_LIMIT",
+    "RATE_BURST",
+    "MAX_SEND_BUFFER",
+    "MAX_PER_IP",
+    "TLS_PORT",
+    "TLS_CERT",
+    "TLS_KEY",
 )
+
+# A text log line: "2026-11-24T10:15:02Z INFO  message".
+LOG_LINE = re.compile(r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<level>[A-Z]+) +(?P<message>.*)")
+
+# Runs the server with a lower limit on open files (argv: the limit, the script, its arguments).
+_WITH_OPEN_FILE_LIMIT = """
+import resource, runpy, sys
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+sys.argv = sys.argv[2:]
+sys.path.insert(0, __import__("os").path.dirname(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 class Client:
@@ -171,7 +226,7 @@ class Client:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

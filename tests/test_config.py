@@ -8,6 +8,7 @@ import logging
 import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
+
 from utils.config import SettingsError, load_settings
 
 
@@ -36,10 +37,14 @@ class SettingsTest(unittest.TestCase):
 
     def test_bad_values_name_the_setting(self) -> None:
         cases = [
-            (["--port", "70000"], {}, "--port"), (["--port", "4k"], {}, "--port"),
-            ([], {"PORT": "-1"}, "PORT"), ([], {"IDLE_TIMEOUT": "soon"}, "IDLE_TIMEOUT"),
-            (["--idle-timeout", "nan"], {}, "--idle-timeout"), (["--max-clients", "0"], {}, "--max-clients"),
-            ([], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"), (["--max-line-bytes", "10"], {}, "--max-line-bytes"),
+            (["--port", "70000"], {}, "--port"),
+            (["--port", "4k"], {}, "--port"),
+            ([], {"PORT": "-1"}, "PORT"),
+            ([], {"IDLE_TIMEOUT": "soon"}, "IDLE_TIMEOUT"),
+            (["--idle-timeout", "nan"], {}, "--idle-timeout"),
+            (["--max-clients", "0"], {}, "--max-clients"),
+            ([], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+            (["--max-line-bytes", "10"], {}, "--max-line-bytes"),
         ]
         for argv, environ, name in cases:
             with self.subTest(argv=argv, environ=environ):

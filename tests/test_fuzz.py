@@ -15,6 +15,7 @@ import unittest
 from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
+
 from handlers.chat_server import ChatServer
 from handlers.client_handler import ClientHandler
 from protocol import LineReader
@@ -26,13 +27,30 @@ VALID_SESSION = (
     b"PING\nHELP\nlogin again\nFROB\n\xff\xfd\x06MSG telnet\xff\xf4\nMSG caf\xc3\xa9 \xe2\x9c\x93\nQUIT\n"
 )
 COMMANDS = [b"LOGIN", b"MSG", b"DM", b"WHO", b"PING", b"HELP", b"QUIT", b"EXIT", b"login", b"Msg", b"FROB"]
-NOISE = [b"\xff", b"\xff\xfa", b"\xff\xf0", b"\xfd", b"\r", b"\n", b"\t", b" ", b"\x00", b"\x1b[2J",
-         b"\xc3", b"\xe2\x9c", b"\x80", "ＡＬＩＣＥ".encode(), b"a" * 40, b"\x7f", b"\xc2\x9b"]
+NOISE = [
+    b"\xff",
+    b"\xff\xfa",
+    b"\xff\xf0",
+    b"\xfd",
+    b"\r",
+    b"\n",
+    b"\t",
+    b" ",
+    b"\x00",
+    b"\x1b[2J",
+    b"\xc3",
+    b"\xe2\x9c",
+    b"\x80",
+    "ＡＬＩＣＥ".encode(),
+    b"a" * 40,
+    b"\x7f",
+    b"\xc2\x9b",
+]
 
 
 def split_randomly(data: bytes, rng: random.Random) -> list[bytes]:
     cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 12)))) if len(data) > 1 else []
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -119,7 +137,7 @@ class FakeTransport(asyncio.Transport):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self.peer if name == "peername" else default
 
-    def write(self, data: bytes) -> None:  # type: ignore[override]
+    def write(self, data: bytes) -> None:  # type: ignore[override]  # takes bytes only, as the server writes
         assert not self.closing, "write after close"
         self.written += data
 
@@ -172,8 +190,7 @@ class HandlerFuzzTest(unittest.TestCase):
                 transport = FakeTransport(loop, handler, ("127.0.0.1", 1000 + number))
                 handler.connection_made(transport)
                 transports.append(transport)
-            feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng)
-                     for n in range(3)]
+            feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng) for n in range(3)]
             while any(feeds):
                 number = rng.randrange(3)
                 if feeds[number]:
@@ -216,6 +233,7 @@ class TokenBucketTest(unittest.TestCase):
     def test_never_more_than_the_burst(self) -> None:
         bucket = TokenBucket(rate=100, burst=2, now=0.0)
         self.assertEqual(bucket.available(1000.0), 2)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -12,14 +12,21 @@ import unittest
 
 from support import ENV_SETTINGS, ROOT, SERVER, TIMEOUT, ServerProcess
 
+from handlers.client_handler import CLOSE_GRACE_SECONDS
+
 
 def run_server(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the server to completion (for runs that must fail at once)."""
     environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, str(SERVER), *args], capture_output=True, text=True, env=environment,
-        cwd=str(ROOT), timeout=TIMEOUT,
+        [sys.executable, str(SERVER), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=str(ROOT),
+        timeout=TIMEOUT,
+        check=False,
     )
 
 
@@ -51,9 +58,12 @@ class StartupTest(unittest.TestCase):
 
     def test_bad_settings_exit_2_with_one_line_naming_it(self) -> None:
         cases = [
-            (["--port", "99999"], {}, "--port"), ([], {"PORT": "abc"}, "PORT"),
-            (["--idle-timeout", "-1"], {}, "--idle-timeout"), ([], {"MAX_CLIENTS": "many"}, "MAX_CLIENTS"),
-            (["--log-level", "chatty"], {}, "--log-level"), (["--nonsense"], {}, "--nonsense"),
+            (["--port", "99999"], {}, "--port"),
+            ([], {"PORT": "abc"}, "PORT"),
+            (["--idle-timeout", "-1"], {}, "--idle-timeout"),
+            ([], {"MAX_CLIENTS": "many"}, "MAX_CLIENTS"),
+            (["--log-level", "chatty"], {}, "--log-level"),
+            (["--nonsense"], {}, "--nonsense"),
         ]
         for args, env, name in cases:
             with self.subTest(args=args, env=env):
@@ -65,8 +75,18 @@ class StartupTest(unittest.TestCase):
     def test_help_lists_every_setting(self) -> None:
         result = run_server("--help")
         self.assertEqual(result.returncode, 0)
-        for name in ("--host", "HOST", "--port", "PORT", "--idle-timeout", "IDLE_TIMEOUT",
-                     "--max-clients", "MAX_CLIENTS", "--log-level", "LOG_LEVEL"):
+        for name in (
+            "--host",
+            "HOST",
+            "--port",
+            "PORT",
+            "--idle-timeout",
+            "IDLE_TIMEOUT",
+            "--max-clients",
+            "MAX_CLIENTS",
+            "--log-level",
+            "LOG_LEVEL",
+        ):
             self.assertIn(name, result.stdout)
 
 
@@ -91,12 +111,19 @@ class ShutdownTest(unittest.TestCase):
             status = server.stop(signum)
             elapsed = time.monotonic() - started
             self.assertEqual(status, 0)
-            self.assertLess(elapsed, 2.0)
+            # The stalled reader was given up on by the shutdown's own 1 s grace, not after the
+            # 5 s a closing connection normally gets (a generous bound: the machine may be busy).
+            self.assertIn("Aborting 1 connections that did not read their last lines within 1 s", server.log)
+            self.assertLess(elapsed, CLOSE_GRACE_SECONDS)
             for client in clients:
                 self.assertEqual(client.read_until_closed(), ["INFO server-shutdown"])
                 client.close()
             stalled.close()
             self.assertEqual(server.log[-1], "Server stopped")
+            self.assertLess(
+                server.log.index("Aborting 1 connections that did not read their last lines within 1 s"),
+                len(server.log) - 1,
+            )
         finally:
             server.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unittest
 
 import support  # (puts src/ on sys.path)
+
 import protocol
 from protocol import LINE_TOO_LONG, Command, LineReader, TelnetReply
 
@@ -112,8 +113,9 @@ class FramingTest(unittest.TestCase):
     def test_telnet_sequences_are_counted_and_each_option_refused_once(self) -> None:
         reader = LineReader(100)
         events = feed(reader, b"\xff\xfd\x06" * 50 + b"\xff\xf1" * 10 + b"\xff\xfb\x06\xff\xfd\x01PING\n")
-        self.assertEqual(events, [TelnetReply(b"\xff\xfc\x06"), TelnetReply(b"\xff\xfe\x06"),
-                                  TelnetReply(b"\xff\xfc\x01"), "PING"])
+        self.assertEqual(
+            events, [TelnetReply(b"\xff\xfc\x06"), TelnetReply(b"\xff\xfe\x06"), TelnetReply(b"\xff\xfc\x01"), "PING"]
+        )
         self.assertEqual(reader.telnet_sequences, 62)
         self.assertEqual(feed(reader, b"\xff\xfd\x06\xff\xfa\x18\xff\xff\x01\xff\xf0\n"), [""])
         self.assertEqual(reader.telnet_sequences, 64)  # IAC IAC inside SB is data, not a sequence

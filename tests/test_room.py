@@ -5,6 +5,7 @@ from __future__ import annotations
 import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
+
 from handlers.broadcast import Room
 
 
@@ -51,8 +52,9 @@ class RoomTest(unittest.TestCase):
             self.room.join(inbox, f"user{number}")
         self.room.broadcast("one", exclude=inboxes[1])
         self.room.broadcast("two")
-        self.assertEqual([inbox.received for inbox in inboxes],
-                         [["one", "two"], ["two"], ["one", "two"], ["one", "two"]])
+        self.assertEqual(
+            [inbox.received for inbox in inboxes], [["one", "two"], ["two"], ["one", "two"], ["one", "two"]]
+        )
         self.assertEqual(len(self.room), 4)
 
 

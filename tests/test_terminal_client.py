@@ -13,8 +13,9 @@ import threading
 import time
 import types
 import unittest
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerTestCase, unique_name
 
@@ -29,8 +30,13 @@ def client_environment(**extra: str) -> dict[str, str]:
 
 def run_client(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, str(CLIENT), *args], input=stdin, capture_output=True, timeout=TIMEOUT,
-        env=env or client_environment(), cwd=str(ROOT),
+        [sys.executable, str(CLIENT), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=env or client_environment(),
+        cwd=str(ROOT),
+        check=False,
     )
 
 
@@ -38,8 +44,11 @@ class ScriptedClientTest(ServerTestCase):
     def test_every_reply_arrives_then_quit_and_exit_0(self) -> None:
         watcher = self.logged_in()
         name = unique_name("bot")
-        result = run_client("--port", str(self.server.port),
-                            stdin=f"LOGIN {name}\nMSG hi\nWHO\nDM {watcher.name} olá ✓\nPING\n".encode())
+        result = run_client(
+            "--port",
+            str(self.server.port),
+            stdin=f"LOGIN {name}\nMSG hi\nWHO\nDM {watcher.name} olá ✓\nPING\n".encode(),
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = result.stdout.decode().splitlines()
         self.assertEqual(lines[0], "OK")
@@ -53,7 +62,9 @@ class ScriptedClientTest(ServerTestCase):
         name = unique_name()
         process = subprocess.Popen(
             [sys.executable, str(CLIENT), "--port", str(self.server.port), "--user", name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=client_environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=client_environment(),
         )
         assert process.stdin is not None and process.stdout is not None
         self.assertEqual(process.stdout.readline(), b"OK\n")
@@ -111,7 +122,10 @@ class ServerGoesAwayTest(unittest.TestCase):
         try:
             process = subprocess.Popen(
                 [sys.executable, str(CLIENT), "--port", str(server.port), "--user", unique_name()],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=client_environment(),
             )
             assert process.stdout is not None and process.stderr is not None
             self.assertEqual(process.stdout.readline(), b"OK\n")
@@ -120,7 +134,8 @@ class ServerGoesAwayTest(unittest.TestCase):
             self.assertEqual(process.wait(TIMEOUT), 1)
             self.assertEqual(process.stderr.read(), b"test_client.py: the server closed the connection\n")
             for stream in (process.stdin, process.stdout, process.stderr):
-                stream.close()  # type: ignore[union-attr]
+                if stream is not None:
+                    stream.close()
         finally:
             server.stop()
 
@@ -318,7 +333,7 @@ class WindowsLineEditorTest(unittest.TestCase):
     def editor_for(self, keys: str) -> tuple[Any, list[str]]:
         fake = types.ModuleType("msvcrt")
         pressed = iter(keys)
-        fake.getwch = lambda: next(pressed)  # type: ignore[attr-defined]
+        fake.getwch = lambda: next(pressed)  # type: ignore[attr-defined]  # a stand-in module, built here
         written: list[str] = []
         self.patch_console(fake, written)
         return load_client_module().WindowsLineEditor(), written
@@ -326,10 +341,10 @@ class WindowsLineEditorTest(unittest.TestCase):
     def patch_console(self, fake: types.ModuleType, written: list[str]) -> None:
         saved_module, saved_write = sys.modules.get("msvcrt"), sys.stdout.write
         sys.modules["msvcrt"] = fake
-        sys.stdout.write = written.append  # type: ignore[method-assign]
+        sys.stdout.write = written.append  # type: ignore[method-assign]  # capture, restored below
 
         def restore() -> None:
-            sys.stdout.write = saved_write  # type: ignore[method-assign]
+            sys.stdout.write = saved_write  # type: ignore[method-assign]  # restore
             if saved_module is None:
                 sys.modules.pop("msvcrt", None)
             else:
@@ -366,13 +381,13 @@ class KeepAliveTest(unittest.TestCase):
         screen = client.Screen(colour=False, current_input=lambda: "")
         written: list[str] = []
         original_write = sys.stdout.write
-        sys.stdout.write = written.append  # type: ignore[method-assign]
+        sys.stdout.write = written.append  # type: ignore[method-assign]  # capture, restored below
         try:
             screen.hidden_pongs.extend([True, False])  # a keep-alive PING, then the user's
             screen.show(b"PONG\n")
             screen.show(b"PONG\n")
         finally:
-            sys.stdout.write = original_write  # type: ignore[method-assign]
+            sys.stdout.write = original_write  # type: ignore[method-assign]  # restore
         self.assertEqual(len(written), 1)
         self.assertIn("PONG", written[0])
         self.assertLess(client.KEEPALIVE_SECONDS, 60)

@@ -6,11 +6,11 @@ was made.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
 import sys
-import time
 import unittest
 import warnings
 
@@ -34,9 +34,12 @@ def tls_client(port: int, context: ssl.SSLContext | None = None) -> Client:
 
 
 class TLSTest(unittest.TestCase):
+    server: ServerProcess
+    tls_port: int
+
     @classmethod
     def setUpClass(cls) -> None:
-        cls.server = ServerProcess(*TLS_ARGS)
+        cls.server = ServerProcess(*TLS_ARGS, "--log-level", "debug")
         cls.tls_port = tls_port(cls.server)
 
     @classmethod
@@ -57,24 +60,26 @@ class TLSTest(unittest.TestCase):
             secure.expect(f"DM {plain.name} from plaintext")
             secure.send("WHO")
             self.assertTrue({f"USER {secure.name}", f"USER {plain.name}"} <= set(secure.sync()))
-            self.assertIn(secure.sock.version(), ("TLSv1.2", "TLSv1.3"))  # type: ignore[attr-defined]
+            assert isinstance(secure.sock, ssl.SSLSocket)
+            self.assertIn(secure.sock.version(), ("TLSv1.2", "TLSv1.3"))
 
     def test_tls_connections_are_counted_and_logged_like_any(self) -> None:
         with tls_client(self.tls_port) as secure:
             secure.sync()
             port = secure.sock.getsockname()[1]
-            self.server.wait_for_log(rf"^New connection from \('127\.0\.0\.1', {port}\)$")
-        self.server.wait_for_log(rf"^Connection closed: \('127\.0\.0\.1', {port}\)$")
+            self.server.wait_for_log(rf"^New connection from 127\.0\.0\.1:{port}$")
+        self.server.wait_for_log(rf"^Connection closed: 127\.0\.0\.1:{port} \(closed\)$")
 
     def test_a_silent_connection_on_the_tls_port_delays_no_handshake(self) -> None:
         with socket.create_connection(("127.0.0.1", self.tls_port)) as silent:
-            started = time.monotonic()
             with tls_client(self.tls_port) as secure:
                 secure.login()
                 self.assertEqual(secure.sync(), [])
-            # The silent one holds its handshake open for up to 10 s; this one was not queued behind it.
-            self.assertLess(time.monotonic() - started, 5.0)
-            self.assertGreaterEqual(silent.fileno(), 0)  # still open, still silent
+            # The silent one's handshake is still pending (the server closes it only at its 10 s
+            # deadline), so this one was not queued behind it.
+            silent.setblocking(False)
+            with self.assertRaises(BlockingIOError):
+                silent.recv(1)  # b"" would mean the server had given up on it already
 
     def test_plaintext_on_the_tls_port_hurts_nobody(self) -> None:
         with socket.create_connection(("127.0.0.1", self.tls_port), timeout=TIMEOUT) as confused:
@@ -95,10 +100,8 @@ class TLSTest(unittest.TestCase):
             warnings.simplefilter("ignore", DeprecationWarning)
             old.minimum_version = ssl.TLSVersion.TLSv1
             old.maximum_version = ssl.TLSVersion.TLSv1_1
-        try:
+        with contextlib.suppress(ssl.SSLError):
             old.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this side offer TLS 1.1 at all
-        except ssl.SSLError:
-            pass
         with self.assertRaises(ssl.SSLError) as refused:
             tls_client(self.tls_port, old).close()
         if refused.exception.reason in ("NO_CIPHERS_AVAILABLE", "NO_PROTOCOLS_AVAILABLE"):
@@ -111,9 +114,21 @@ class TLSTest(unittest.TestCase):
         self.addCleanup(watcher.close)
         name = unique_name("tlsbot")
         result = subprocess.run(
-            [sys.executable, str(SRC / "test_client.py"), "--tls", "--cafile", str(CERT),
-             "--host", "localhost", "--port", str(self.tls_port)],
-            input=f"LOGIN {name}\nMSG over tls\nPING\n".encode(), capture_output=True, timeout=TIMEOUT,
+            [
+                sys.executable,
+                str(SRC / "test_client.py"),
+                "--tls",
+                "--cafile",
+                str(CERT),
+                "--host",
+                "localhost",
+                "--port",
+                str(self.tls_port),
+            ],
+            input=f"LOGIN {name}\nMSG over tls\nPING\n".encode(),
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout, b"OK\nPONG\nGoodbye!\n")
@@ -121,11 +136,13 @@ class TLSTest(unittest.TestCase):
 
     def test_client_verification_failure_and_insecure(self) -> None:
         command = [sys.executable, str(SRC / "test_client.py"), "--tls", "--port", str(self.tls_port)]
-        refused = subprocess.run(command, input=b"PING\n", capture_output=True, timeout=TIMEOUT)
+        refused = subprocess.run(command, input=b"PING\n", capture_output=True, timeout=TIMEOUT, check=False)
         self.assertEqual(refused.returncode, 1)
         self.assertEqual(len(refused.stderr.splitlines()), 1, refused.stderr)
         self.assertIn(b"certificate", refused.stderr)
-        insecure = subprocess.run([*command, "--insecure"], input=b"PING\n", capture_output=True, timeout=TIMEOUT)
+        insecure = subprocess.run(
+            [*command, "--insecure"], input=b"PING\n", capture_output=True, timeout=TIMEOUT, check=False
+        )
         self.assertEqual(insecure.returncode, 0)
         self.assertEqual(insecure.stdout, b"PONG\nGoodbye!\n")
         self.assertEqual(len(insecure.stderr.splitlines()), 1)
@@ -134,8 +151,13 @@ class TLSTest(unittest.TestCase):
 
 class TLSStartupTest(unittest.TestCase):
     def run_server(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(SRC / "server.py"), "--port", "0", *args],
-                              capture_output=True, text=True, timeout=TIMEOUT)
+        return subprocess.run(
+            [sys.executable, str(SRC / "server.py"), "--port", "0", *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
 
     def test_unusable_certificate_or_key_exits_1_with_one_line(self) -> None:
         cases = [

@@ -16,6 +16,11 @@ then flushes them all, so a broadcast to N people schedules one callback, not N.
 Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
 that once per episode instead of once per retry.
 
+Logs for operators: ``Stats`` counts lines in and out, slow readers dropped and refusals, and one
+INFO line sums them up every ``--stats-interval`` seconds.  A refused connection is logged once
+per reason; more of the same before the next stats line (or within REFUSAL_SUMMARY_SECONDS when
+stats are off) become one line with a count, so a flood of refusals cannot flood the log.
+
 Shutdown plan: stop listening, tell every client ``INFO server-shutdown`` and close them
 gracefully; whoever has not gone after ``grace`` seconds (a client that stopped reading) is
 aborted.  While shutting down, departures are not announced: nobody is left to hear them.
@@ -35,17 +40,55 @@ import protocol
 from handlers.broadcast import Room
 from handlers.client_handler import ClientHandler
 from utils.config import Settings
+from utils.logs import fields
 from utils.tls import server_context
 
 log = logging.getLogger("chat.server")
 
 TLS_HANDSHAKE_TIMEOUT = 10.0
+REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
+
+
+class Stats:
+    """What happened since the last stats line."""
+
+    __slots__ = ("lines_in", "lines_out", "refused", "slow_readers_dropped")
+
+    def __init__(self) -> None:
+        self.lines_in = 0
+        self.lines_out = 0
+        self.slow_readers_dropped = 0
+        self.refused = 0
+
+
+class ListenError(Exception):
+    """A port could not be had: which setting chose it, the port, and the system's reason."""
+
+    def __init__(self, setting: str, port: int, problem: OSError) -> None:
+        super().__init__(f"{setting} {port}: {problem}")
+        self.setting, self.port, self.problem = setting, port, problem
 
 
 class ChatServer:
     __slots__ = (
-        "settings", "loop", "room", "shutting_down", "ports", "tls_ports", "_listeners", "_connections", "_per_ip",
-        "_all_gone", "_out_of_descriptors", "_idle_timer", "_unflushed",
+        "_all_gone",
+        "_connections",
+        "_idle_timer",
+        "_listeners",
+        "_out_of_descriptors",
+        "_per_ip",
+        "_refusal_timer",
+        "_refusals_unlogged",
+        "_stats_since",
+        "_stats_timer",
+        "_unflushed",
+        "loop",
+        "ports",
+        "room",
+        "settings",
+        "shutting_down",
+        "stats",
+        "tls_ports",
     )
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -62,11 +105,16 @@ class ChatServer:
         self._out_of_descriptors = False
         self._idle_timer: asyncio.TimerHandle | None = None
         self._unflushed: list[ClientHandler] = []  # connections with output queued this iteration
+        self.stats = Stats()
+        self._stats_since = loop.time()
+        self._stats_timer: asyncio.TimerHandle | None = None
+        self._refusals_unlogged: Counter[str] = Counter()  # reason -> refusals not logged yet
+        self._refusal_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Listen on the configured port(s).
 
-        OSError if a port cannot be had (e.g. in use), TLSSetupError if the certificate or key
+        ListenError if a port cannot be had (e.g. in use), TLSSetupError if the certificate or key
         cannot be used.  Plaintext and TLS connections share the one room.
         """
         settings = self.settings
@@ -75,19 +123,28 @@ class ChatServer:
         if settings.tls_port is not None:
             assert settings.tls_cert is not None and settings.tls_key is not None
             tls = server_context(settings.tls_cert, settings.tls_key)
-        self.ports = await self._listen(settings.port, None)
+        self.ports = await self._listen(settings.port, None, "--port / PORT")
         if tls is not None:
             assert settings.tls_port is not None
-            self.tls_ports = await self._listen(settings.tls_port, tls)
+            self.tls_ports = await self._listen(settings.tls_port, tls, "--tls-port / TLS_PORT")
+        if settings.stats_interval:
+            self._stats_since = self.loop.time()
+            self._stats_timer = self.loop.call_later(settings.stats_interval, self._log_stats)
 
-    async def _listen(self, port: int, tls: ssl.SSLContext | None) -> list[int]:
+    async def _listen(self, port: int, tls: ssl.SSLContext | None, setting: str) -> list[int]:
         backlog = min(max(self.settings.max_clients, 128), 65535)
-        sockets = open_listening_sockets(self.settings.host, port, backlog)
+        try:
+            sockets = open_listening_sockets(self.settings.host, port, backlog)
+        except OSError as problem:
+            raise ListenError(setting, port, problem) from None
         for sock in sockets:
             # Handshakes run inside the event loop like any other I/O, each with its own time-out,
             # so a silent or plaintext client on the TLS port delays nobody else's.
             listener = await self.loop.create_server(
-                lambda: ClientHandler(self), sock=sock, backlog=backlog, ssl=tls,
+                lambda: ClientHandler(self),
+                sock=sock,
+                backlog=backlog,
+                ssl=tls,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls else None,
             )
             self._listeners.append(listener)
@@ -106,6 +163,54 @@ class ChatServer:
         if self._idle_timer is None and self.settings.idle_timeout:
             self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
         return None
+
+    def note_refusal(self, reason: str, peer: str) -> None:
+        """Log a refused connection: the first of each reason at once, the rest as one count."""
+        self.stats.refused += 1
+        if reason in self._refusals_unlogged:
+            self._refusals_unlogged[reason] += 1
+            log.debug("Refused connection from %s: %s", peer, reason)
+            return
+        log.warning("Refused connection from %s: %s", peer, reason, extra=fields("refused", peer=peer, reason=reason))
+        self._refusals_unlogged[reason] = 0
+        if self._refusal_timer is None:
+            self._refusal_timer = self.loop.call_later(self._refusal_interval, self._log_refusals)
+
+    @property
+    def _refusal_interval(self) -> float:
+        return self.settings.stats_interval or REFUSAL_SUMMARY_SECONDS
+
+    def _log_refusals(self) -> None:
+        self._refusal_timer = None
+        counts = {reason: count for reason, count in self._refusals_unlogged.items() if count}
+        self._refusals_unlogged.clear()
+        for reason, count in counts.items():
+            message = "Refused %d more connections in the last %g s: %s"
+            extra = fields("refused", reason=reason, count=count)
+            log.warning(message, count, self._refusal_interval, reason, extra=extra)
+            self._refusals_unlogged[reason] = 0  # still refusing: keep counting instead of logging each
+        if counts:
+            self._refusal_timer = self.loop.call_later(self._refusal_interval, self._log_refusals)
+
+    def _log_stats(self) -> None:
+        now = self.loop.time()
+        seconds, stats = max(now - self._stats_since, 1e-9), self.stats
+        self.stats, self._stats_since = Stats(), now
+        self._stats_timer = self.loop.call_later(self.settings.stats_interval, self._log_stats)
+        values = {
+            "connections": len(self._connections),
+            "users": len(self.room),
+            "lines_in_per_s": round(stats.lines_in / seconds, 1),
+            "lines_out_per_s": round(stats.lines_out / seconds, 1),
+            "slow_readers_dropped": stats.slow_readers_dropped,
+            "refused": stats.refused,
+        }
+        log.info(
+            "Stats: %(connections)d connections, %(users)d users, %(lines_in_per_s).1f lines/s in, "
+            "%(lines_out_per_s).1f lines/s out, %(slow_readers_dropped)d slow readers dropped, %(refused)d refused",
+            values,
+            extra=fields("stats", **values),
+        )
 
     def flush_soon(self, connection: ClientHandler) -> None:
         """Have ``connection.flush()`` called once this loop iteration is over.
@@ -159,17 +264,31 @@ class ChatServer:
 
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        for timer in (self._idle_timer, self._stats_timer, self._refusal_timer):
+            if timer is not None:
+                timer.cancel()
         for listener in self._listeners:
             listener.close()
+        if self._connections:
+            log.info(
+                "Closing %d connections (%d users)",
+                len(self._connections),
+                len(self.room),
+                extra=fields("shutdown", connections=len(self._connections), users=len(self.room)),
+            )
         for connection in list(self._connections):
-            connection.close(protocol.INFO_SERVER_SHUTDOWN)
+            connection.close(protocol.INFO_SERVER_SHUTDOWN, "server-shutdown")
         if self._connections:
             self._all_gone = self.loop.create_future()
             try:
                 await asyncio.wait_for(asyncio.shield(self._all_gone), grace)
             except asyncio.TimeoutError:
+                log.info(
+                    "Aborting %d connections that did not read their last lines within %g s",
+                    len(self._connections),
+                    grace,
+                    extra=fields("shutdown-abort", connections=len(self._connections)),
+                )
                 for connection in list(self._connections):
                     connection.abort()
                 # Aborted connections are gone within a loop iteration; never hang on it, though.
@@ -180,7 +299,11 @@ class ChatServer:
         if isinstance(problem, OSError) and problem.errno in (errno.EMFILE, errno.ENFILE):
             if not self._out_of_descriptors:
                 self._out_of_descriptors = True
-                log.error("Out of file descriptors: new connections wait until some close (%s)", problem.strerror)
+                log.error(
+                    "Out of file descriptors: new connections wait until some close (%s)",
+                    problem.strerror,
+                    extra=fields("out-of-descriptors"),
+                )
             return
         loop.default_exception_handler(context)
 
@@ -200,12 +323,12 @@ def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[so
         if socket.has_dualstack_ipv6():
             return [socket.create_server(("", port), family=socket.AF_INET6, backlog=backlog, dualstack_ipv6=True)]
         return [socket.create_server(("", port), backlog=backlog)]
-    addresses = []
-    for family, _, _, _, address in socket.getaddrinfo(
+    addresses: list[tuple[socket.AddressFamily, tuple[Any, ...]]] = []
+    for found_family, _, _, _, found_address in socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     ):
-        if (family, address[0]) not in [(f, a[0]) for f, a in addresses]:
-            addresses.append((family, address))
+        if (found_family, found_address[0]) not in [(f, a[0]) for f, a in addresses]:
+            addresses.append((found_family, found_address))
     sockets: list[socket.socket] = []
     for family, address in addresses:
         if sockets:  # later addresses share the port the first one got

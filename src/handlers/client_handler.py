@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import protocol
 from protocol import LINE_TOO_LONG, TelnetReply
+from utils.logs import fields, format_peer
 from utils.token_bucket import TokenBucket
 
 if TYPE_CHECKING:
@@ -45,8 +47,21 @@ CLOSE_GRACE_SECONDS = 5.0
 class ClientHandler(asyncio.Protocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
-        "name", "last_line_at", "_server", "_loop", "_transport", "_peername", "_reader", "_outbox", "_unpublished",
-        "_closing", "_message_prefix", "_bucket", "_throttled", "_at_eof",
+        "_at_eof",
+        "_bucket",
+        "_closing",
+        "_end_reason",
+        "_loop",
+        "_message_prefix",
+        "_outbox",
+        "_peername",
+        "_reader",
+        "_server",
+        "_throttled",
+        "_transport",
+        "_unpublished",
+        "last_line_at",
+        "name",
     )
 
     def __init__(self, server: ChatServer) -> None:
@@ -60,6 +75,7 @@ class ClientHandler(asyncio.Protocol):
         self._outbox: list[bytes] | None = None  # queued for the next write; None when empty
         self._unpublished: list[bytes] | None = None  # this read's broadcasts, not yet in the room
         self._closing = False
+        self._end_reason: str | None = None  # why the connection ended, for the logs
         self._message_prefix = b""
         self._bucket: TokenBucket | None = None
         self._throttled = False  # reading paused until the rate limit allows more lines
@@ -75,6 +91,11 @@ class ClientHandler(asyncio.Protocol):
         return (host[7:] if host.startswith("::ffff:") and "." in host else host), port
 
     @property
+    def peer_text(self) -> str:
+        """The peer for log lines: ``127.0.0.1:5000``, ``[::1]:5000``."""
+        return format_peer(self.peer)
+
+    @property
     def closing(self) -> bool:
         return self._closing
 
@@ -86,12 +107,12 @@ class ClientHandler(asyncio.Protocol):
         self.last_line_at = now = self._loop.time()
         refusal = self._server.admit(self)
         if refusal is not None:
-            log.warning("Refused connection from %s: %s", self.peer, refusal)
+            self._server.note_refusal(refusal, self.peer_text)
             self._closing = True
             transport.write(protocol.error(refusal))
             transport.close()
             return
-        log.info("New connection from %s", self.peer)
+        log.debug("New connection from %s", self.peer_text, extra=fields("connect", peer=self.peer_text))
         settings = self._server.settings
         transport.set_write_buffer_limits(high=settings.max_send_buffer)
         if settings.rate_limit:
@@ -124,16 +145,33 @@ class ClientHandler(asyncio.Protocol):
     def pause_writing(self) -> None:
         """asyncio: more than --max-send-buffer bytes are waiting for this client to read them."""
         if not self._closing:
-            log.warning("Disconnecting %s: it fell %d bytes behind", self.peer, self._server.settings.max_send_buffer)
+            behind = self._server.settings.max_send_buffer
+            log.warning(
+                "Disconnecting %s%s: it fell %d bytes behind",
+                self.peer_text,
+                f" ({self.name})" if self.name else "",
+                behind,
+                extra=fields("fell-behind", peer=self.peer_text, user=self.name, bytes=behind),
+            )
+            self._server.stats.slow_readers_dropped += 1
+            self._end_reason = "fell-behind"
             self._leave_room()
             self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._outbox = None
+        if self._end_reason is None:
+            self._end_reason = "closed" if exc is None else "reset"
         if self._server.forget(self):
             self._leave_room()
-            log.info("Connection closed: %s", self.peer)
+            reason = self._end_reason
+            log.debug(
+                "Connection closed: %s (%s)",
+                self.peer_text,
+                reason,
+                extra=fields("disconnect", peer=self.peer_text, reason=reason),
+            )
 
     # --- output ---------------------------------------------------------------------------------
     def deliver(self, data: bytes) -> None:
@@ -149,17 +187,20 @@ class ClientHandler(asyncio.Protocol):
         """Write everything queued in one go (ChatServer calls this once per loop iteration)."""
         outbox, self._outbox = self._outbox, None
         if outbox and not self._transport.is_closing():
-            self._transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
+            data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+            self._server.stats.lines_out += data.count(b"\n")
+            self._transport.write(data)
 
     # --- ending the connection ------------------------------------------------------------------
-    def close(self, farewell: bytes | None = None) -> None:
+    def close(self, farewell: bytes | None = None, reason: str = "closed") -> None:
         """Leave the room, send ``farewell`` after everything queued, then close gracefully.
 
         A client that does not read what is left within CLOSE_GRACE_SECONDS is aborted, so a
-        stalled reader cannot keep its descriptor forever.
+        stalled reader cannot keep its descriptor forever.  ``reason`` is for the logs.
         """
         if self._closing:
             return
+        self._end_reason = reason
         self._leave_room()
         if farewell is not None:
             self.deliver(farewell)
@@ -176,18 +217,21 @@ class ClientHandler(asyncio.Protocol):
 
     def time_out(self) -> None:
         """ChatServer's idle sweep: no complete line for --idle-timeout seconds."""
-        log.info("Idle timeout: %s", self.peer)
-        self.close(protocol.INFO_IDLE_TIMEOUT)
+        self.close(protocol.INFO_IDLE_TIMEOUT, "idle")
 
     def _leave_room(self) -> None:
         name = self.name
         if name is None:
             return
         self.name = None
-        room = self._server.room
-        room.leave(name)
-        if not self._server.shutting_down:
-            room.broadcast(protocol.disconnected(name))
+        server = self._server
+        server.room.leave(name)
+        if not server.shutting_down:  # (at shutdown nobody is left to hear it, or to read the logs of 10,000)
+            server.room.broadcast(protocol.disconnected(name))
+            reason = self._end_reason or "closed"
+            log.info(
+                "Leave: %s (%s)", name, reason, extra=fields("leave", user=name, peer=self.peer_text, reason=reason)
+            )
 
     # --- commands -------------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -211,6 +255,7 @@ class ClientHandler(asyncio.Protocol):
                     self._throttle(bucket.delay())
                     return
             events = reader.events(limit)
+            self._server.stats.lines_in += len(events)
             if bucket is not None:
                 bucket.charge(len(events), now)
             for event in events:
@@ -270,6 +315,7 @@ class ClientHandler(asyncio.Protocol):
             self.name = name
             self._message_prefix = protocol.message_prefix(name)
             self.deliver(protocol.OK)
+            log.info("Login: %s from %s", name, self.peer_text, extra=fields("login", user=name, peer=self.peer_text))
 
     def _message(self, argument: str) -> None:
         text = protocol.clean_text(argument)
@@ -305,7 +351,7 @@ class ClientHandler(asyncio.Protocol):
         self.deliver(protocol.HELP)
 
     def _quit(self, _argument: str) -> None:
-        self.close(protocol.GOODBYE)
+        self.close(protocol.GOODBYE, "quit")
 
     def _unknown(self, _argument: str) -> None:
         self.deliver(_ERR_UNKNOWN_COMMAND)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NoReturn, Sequence
+from typing import Any, NoReturn
+
+from version import __version__
 
 
 class SettingsError(Exception):
@@ -25,6 +28,8 @@ class Settings:
     idle_timeout: float
     max_clients: int
     log_level: int
+    log_format: str
+    stats_interval: float
     max_line_bytes: int
     rate_limit: float
     rate_burst: int
@@ -72,6 +77,12 @@ def _host(raw: str) -> str | None:
     return raw or None
 
 
+def _log_format(raw: str) -> str:
+    if raw.lower() not in ("text", "json"):
+        raise ValueError("expected text or json")
+    return raw.lower()
+
+
 def _log_level(raw: str) -> int:
     name = raw.upper()
     if name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -96,32 +107,67 @@ OPTIONS: tuple[Option, ...] = (
     Option("--host", "HOST", _host, "", "address to listen on (default: all interfaces)"),
     Option("--port", "PORT", _port, "4000", "TCP port; 0 picks a free one"),
     Option(
-        "--idle-timeout", "IDLE_TIMEOUT", _decimal("a number of seconds, such as 60 or 0.5"), "60",
+        "--idle-timeout",
+        "IDLE_TIMEOUT",
+        _decimal("a number of seconds, such as 60 or 0.5"),
+        "60",
         "seconds without a complete line before a connection is closed; 0 = never",
     ),
     Option(
-        "--max-clients", "MAX_CLIENTS", _whole_number(1), "10000",
+        "--max-clients",
+        "MAX_CLIENTS",
+        _whole_number(1),
+        "10000",
         "most connections at once; the next one gets ERR server-full",
     ),
     Option("--log-level", "LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     Option(
-        "--max-line-bytes", "MAX_LINE_BYTES", _whole_number(64, 1 << 24), "8192",
+        "--log-format",
+        "LOG_FORMAT",
+        _log_format,
+        "text",
+        "text (time, level, message) or json (one object per line, for log shippers)",
+    ),
+    Option(
+        "--stats-interval",
+        "STATS_INTERVAL",
+        _decimal("a number of seconds, such as 60"),
+        "60",
+        "seconds between INFO stats lines (connections, users, lines/s, drops, refusals); 0 = off",
+    ),
+    Option(
+        "--max-line-bytes",
+        "MAX_LINE_BYTES",
+        _whole_number(64, 1 << 24),
+        "8192",
         "longest line accepted, in bytes before the LF; longer ones get ERR line-too-long",
     ),
     Option(
-        "--rate-limit", "RATE_LIMIT", _decimal("a number of lines per second, such as 20 or 0.5"), "20",
+        "--rate-limit",
+        "RATE_LIMIT",
+        _decimal("a number of lines per second, such as 20 or 0.5"),
+        "20",
         "lines per second each connection may send before the server stops reading it; 0 = off",
     ),
     Option(
-        "--rate-burst", "RATE_BURST", _whole_number(1), "100",
+        "--rate-burst",
+        "RATE_BURST",
+        _whole_number(1),
+        "100",
         "lines a connection may send at once before --rate-limit applies",
     ),
     Option(
-        "--max-send-buffer", "MAX_SEND_BUFFER", _whole_number(1024), "1048576",
+        "--max-send-buffer",
+        "MAX_SEND_BUFFER",
+        _whole_number(1024),
+        "1048576",
         "bytes of unsent output a client may fall behind before it is disconnected",
     ),
     Option(
-        "--max-per-ip", "MAX_PER_IP", _whole_number(0), "0",
+        "--max-per-ip",
+        "MAX_PER_IP",
+        _whole_number(0),
+        "0",
         "most connections from one IP address; the next gets ERR too-many-connections; 0 = no limit",
     ),
     Option("--tls-port", "TLS_PORT", _optional_port, "", "also listen for TLS on this port; 0 picks a free one"),
@@ -143,6 +189,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="algokart-chat: a multi-user TCP chat server (protocol: docs/PROTOCOL.md).",
         epilog="A flag beats its environment variable, which beats the default.",
     )
+    parser.add_argument("--version", action="version", version=f"algokart-chat {__version__}")
     for option in OPTIONS:
         default = f"default {option.default}" if option.default else "no default"
         parser.add_argument(
@@ -153,9 +200,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def load_settings(
-    argv: Sequence[str] | None, environ: Mapping[str, str], prog: str | None = None
-) -> Settings:
+def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str], prog: str | None = None) -> Settings:
     """Settings from flags, then environment, then defaults; SettingsError names a bad one."""
     flags = vars(build_parser(prog).parse_args(argv))
     values: dict[str, Any] = {}

@@ -15,12 +15,12 @@ class TLSSetupError(Exception):
 
 
 def server_context(cert_file: str, key_file: str) -> ssl.SSLContext:
-    for flag, path in (("--tls-cert", cert_file), ("--tls-key", key_file)):
+    for setting, path in (("--tls-cert / TLS_CERT", cert_file), ("--tls-key / TLS_KEY", key_file)):
         try:
             with open(path, "rb"):
                 pass
         except OSError as problem:
-            raise TLSSetupError(f"cannot read {flag} {path}: {problem.strerror or problem}") from None
+            raise TLSSetupError(f"cannot read {path}: {problem.strerror or problem}; check {setting}") from None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:

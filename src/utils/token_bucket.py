@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 class TokenBucket:
-    __slots__ = ("rate", "burst", "_tokens", "_updated_at")
+    __slots__ = ("_tokens", "_updated_at", "burst", "rate")
 
     def __init__(self, rate: float, burst: int, now: float) -> None:
         self.rate = rate

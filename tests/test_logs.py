@@ -1,0 +1,222 @@
+"""Logs and commands an operator uses: log formats, peers, stats, refusals, version, start-up errors."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import re
+import socket
+import unittest
+
+from support import LOG_LINE, ROOT, ServerProcess, ServerTestCase, unique_name
+
+from handlers.chat_server import ListenError
+from server import listen_error
+from test_process import run_server
+from utils.logs import JsonFormatter, LogPipeline, TextFormatter, fields, format_peer
+from version import __version__
+
+
+def record(message: str, level: int = logging.INFO, extra: dict[str, object] | None = None) -> logging.LogRecord:
+    made = logging.makeLogRecord({"msg": message, "levelno": level, "levelname": logging.getLevelName(level)})
+    made.created = 1795515302.25  # 2026-11-24T10:15:02.250Z
+    for key, value in (extra or {}).items():
+        setattr(made, key, value)
+    return made
+
+
+class FormatTest(unittest.TestCase):
+    def test_peers_are_host_colon_port(self) -> None:
+        self.assertEqual(format_peer(("127.0.0.1", 5000)), "127.0.0.1:5000")
+        self.assertEqual(format_peer(("::1", 5000)), "[::1]:5000")
+        self.assertEqual(format_peer(None), "-")
+
+    def test_text_lines_have_utc_time_and_level(self) -> None:
+        self.assertEqual(TextFormatter().format(record("hello")), "2026-11-24T10:15:02Z INFO  hello")
+        self.assertEqual(
+            TextFormatter().format(record("careful", logging.WARNING)), "2026-11-24T10:15:02Z WARNING careful"
+        )
+
+    def test_json_lines_carry_event_and_fields(self) -> None:
+        line = JsonFormatter().format(record("Login: zoë", extra=fields("login", user="zoë", peer="[::1]:4")))
+        self.assertEqual(
+            json.loads(line),
+            {
+                "time": "2026-11-24T10:15:02.250Z",
+                "level": "INFO",
+                "event": "login",
+                "message": "Login: zoë",
+                "user": "zoë",
+                "peer": "[::1]:4",
+            },
+        )
+        self.assertEqual(json.loads(JsonFormatter().format(record("plain")))["event"], "log")
+
+
+class LogPipelineTest(unittest.TestCase):
+    def setUp(self) -> None:
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+
+        def restore() -> None:
+            root.handlers[:] = handlers
+            root.setLevel(level)
+
+        self.addCleanup(restore)
+
+    def test_everything_logged_is_written_before_stop_returns(self) -> None:
+        read_end, write_end = os.pipe()
+        with open(write_end, "w") as output, open(read_end, "rb") as reader:
+            pipeline = LogPipeline(logging.INFO, False, output)
+            for number in range(100):
+                logging.getLogger("chat.test").info("line %d", number)
+            self.assertTrue(pipeline.stop(deadline=5.0))
+            output.close()
+            lines = reader.read().decode().splitlines()
+        self.assertEqual([LOG_LINE.sub(r"\g<message>", line) for line in lines], [f"line {n}" for n in range(100)])
+        self.assertTrue(all(LOG_LINE.fullmatch(line) for line in lines))
+
+    def test_a_stuck_output_never_blocks_the_caller(self) -> None:
+        read_end, write_end = os.pipe()  # nobody reads: the pipe fills after ~64 KiB
+        with open(write_end, "w") as output, open(read_end, "rb"):
+            pipeline = LogPipeline(logging.INFO, False, output)
+            for number in range(50_000):  # megabytes: far more than the pipe and the queue hold
+                logging.getLogger("chat.test").info("line %d %s", number, "x" * 100)
+            self.assertFalse(pipeline.stop(deadline=0.2))
+
+
+class ListenErrorTest(unittest.TestCase):
+    def test_each_failure_names_the_address_the_port_and_the_setting(self) -> None:
+        cases = [
+            (OSError(errno.EADDRINUSE, "Address in use"), "address already in use"),
+            (OSError(errno.EACCES, "Permission denied"), "permission denied (ports below 1024 need privileges)"),
+            (socket.gaierror(-2, "Name or service not known"), "unknown host"),
+            (OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"), "Cannot assign requested address"),
+        ]
+        for problem, words in cases:
+            with self.subTest(words=words):
+                line = listen_error("10.9.8.7", ListenError("--port / PORT", 80, problem))
+                self.assertIn("10.9.8.7 port 80", line)
+                self.assertIn(words, line)
+                self.assertIn("--host / HOST" if isinstance(problem, socket.gaierror) else "--port / PORT", line)
+                self.assertNotIn("\n", line)
+
+
+class StartupFailureTest(unittest.TestCase):
+    def test_port_in_use_is_one_line_and_status_1(self) -> None:
+        with socket.create_server(("127.0.0.1", 0)) as taken:
+            port = taken.getsockname()[1]
+            result = run_server("--host", "127.0.0.1", "--port", str(port))
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(
+            result.stderr,
+            f"server.py: error: cannot listen on 127.0.0.1 port {port}: address already in use (another server?); "
+            "change --port / PORT\n",
+        )
+
+    def test_a_missing_tls_file_is_one_line_and_status_1(self) -> None:
+        missing = str(ROOT / "tests" / "tls" / "missing.crt")
+        key = str(ROOT / "tests" / "tls" / "localhost.key")
+        result = run_server("--port", "0", "--tls-port", "0", "--tls-cert", missing, "--tls-key", key)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn(f"cannot read {missing}", result.stderr)
+        self.assertIn("--tls-cert / TLS_CERT", result.stderr)
+
+    def test_version_comes_from_one_place(self) -> None:
+        result = run_server("--version")
+        self.assertEqual((result.returncode, result.stdout), (0, f"algokart-chat {__version__}\n"))
+        pyproject = (ROOT / "pyproject.toml").read_text()
+        self.assertIn('dynamic = ["version"]', pyproject)
+        self.assertIn('version = { attr = "version.__version__" }', pyproject)
+
+
+class TextLogTest(ServerTestCase):
+    def test_every_line_has_time_and_level_and_users_are_named(self) -> None:
+        with self.logged_in() as alice:
+            alice.send("QUIT")
+            alice.read_until_closed()
+        self.server.wait_for_log(rf"^Login: {alice.name} from 127\.0\.0\.1:\d+$")
+        self.server.wait_for_log(rf"^Leave: {alice.name} \(quit\)$")
+        for line in self.server.raw_log:
+            self.assertRegex(line, LOG_LINE)
+        self.assertFalse([line for line in self.server.log if "New connection" in line])  # DEBUG only
+
+
+class StatsLogTest(ServerTestCase):
+    server_args = ("--stats-interval", "1", "--max-clients", "2")
+
+    def test_stats_lines_count_and_refusals_are_summarised(self) -> None:
+        first, second = self.logged_in(), self.logged_in()
+        first.send("MSG hello")
+        second.expect(f"MSG {first.name} hello")
+        self.server.wait_for_log(
+            r"^Stats: 2 connections, 2 users, [\d.]+ lines/s in, [\d.]+ lines/s out, 0 slow readers dropped, \d+ refused$"
+        )
+        for _ in range(4):
+            with self.connect() as refused:
+                self.assertEqual(refused.read_until_closed(), ["ERR server-full"])
+        # The first refusal gets a line of its own; the rest are counted into one line per interval.
+        self.server.wait_until(lambda log: sum(map(refusals_in, log)) == 4)
+        self.server.wait_until(lambda log: sum(map(refused_in_stats, log)) == 4)
+        self.assertLess(len([line for line in self.server.log if line.startswith("Refused connection")]), 4)
+
+
+def refusals_in(line: str) -> int:
+    if line.startswith("Refused connection from 127.0.0.1:"):
+        return 1
+    summary = re.fullmatch(r"Refused (\d+) more connections in the last 1 s: server-full", line)
+    return int(summary.group(1)) if summary else 0
+
+
+def refused_in_stats(line: str) -> int:
+    stats = re.fullmatch(r"Stats: .* (\d+) refused", line)
+    return int(stats.group(1)) if stats else 0
+
+
+class JsonLogTest(ServerTestCase):
+    server_args = ("--log-format", "json", "--log-level", "debug")
+
+    def test_one_json_object_per_line_with_event_peer_and_user(self) -> None:
+        name = unique_name()
+        with self.connect() as client:
+            client.login(name)
+            port = client.sock.getsockname()[1]
+            client.send("QUIT")
+            client.read_until_closed()
+        self.server.wait_for_log('"event": "disconnect"')
+        events = [json.loads(line) for line in self.server.raw_log]
+        self.assertTrue(all({"time", "level", "event", "message"} <= set(event) for event in events))
+        self.assertIn(
+            {"event": "login", "user": name, "peer": f"127.0.0.1:{port}"},
+            [pick(e, "event", "user", "peer") for e in events],
+        )
+        self.assertIn(
+            {"event": "leave", "user": name, "reason": "quit"}, [pick(e, "event", "user", "reason") for e in events]
+        )
+        self.assertEqual(events[0]["event"], "started")
+        self.assertFalse([event for event in events if "selector" in event["message"].lower()])
+
+
+def pick(document: dict[str, object], *keys: str) -> dict[str, object]:
+    return {key: document[key] for key in keys if key in document}
+
+
+class DebugLogTest(unittest.TestCase):
+    def test_debug_shows_connections_but_not_asyncio_chatter(self) -> None:
+        server = ServerProcess("--log-level", "debug", env={"PYTHONASYNCIODEBUG": ""})
+        try:
+            with server.client() as client:
+                client.sync()
+                port = client.sock.getsockname()[1]
+            server.wait_for_log(rf"^Connection closed: 127\.0\.0\.1:{port} \(closed\)$")
+            self.assertIn(f"New connection from 127.0.0.1:{port}", server.log)
+            self.assertFalse([line for line in server.log if "selector" in line.lower()], server.log)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
