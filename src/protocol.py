@@ -259,12 +259,47 @@ _ASCII_USERNAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 def is_valid_username(name: str) -> bool:
-    """1-32 characters, each a letter, a decimal digit, ``_``, ``-`` or ``.`` (Unicode letters too)."""
+    """1-32 characters, each a letter, a decimal digit, ``_``, ``-`` or ``.`` (Unicode letters too),
+    with all letters from one script (see ``letter_scripts``), so ``Аlice`` with a Cyrillic ``А``
+    cannot pose as ``Alice``."""
     if name.isascii():
         return _ASCII_USERNAME.fullmatch(name) is not None
-    return 0 < len(name) <= MAX_USERNAME_CHARS and all(
-        char.isalpha() or char.isdecimal() or char in "_-." for char in name
+    return (
+        0 < len(name) <= MAX_USERNAME_CHARS
+        and all(char.isalpha() or char.isdecimal() or char in "_-." for char in name)
+        and _one_script(letter_scripts(name))
     )
+
+
+# Scripts that are written together: Japanese mixes kanji (CJK) with both kana, Korean mixes
+# hanja with hangul, Chinese may add bopomofo; each may also carry Latin (as in UTS #39's
+# "highly restrictive" level).  Any other mix, such as Latin with Cyrillic or Greek, is refused.
+_WRITTEN_TOGETHER: Final = (
+    frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "CJK", "HANGUL"}),
+    frozenset({"LATIN", "CJK", "BOPOMOFO"}),
+)
+_SCRIPT_ALIASES: Final = {"KATAKANA-HIRAGANA": "KATAKANA", "IDEOGRAPHIC": "CJK"}
+
+
+def letter_scripts(name: str) -> set[str]:
+    """The scripts of the letters of ``name``: the first word of each letter's Unicode name, after
+    NFKC (so fullwidth ``Ａ`` is LATIN).  Digits, ``_``, ``-`` and ``.`` belong to every script.
+
+    A practical rule, not Unicode's Script property (which the standard library lacks): a few
+    letters are named after something else (``MODIFIER LETTER ...``) and count as a script of
+    their own, so a name that mixes them with others is refused.
+    """
+    scripts = set()
+    for char in unicodedata.normalize("NFKC", name):
+        if char.isalpha():
+            word = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+            scripts.add(_SCRIPT_ALIASES.get(word, word))
+    return scripts
+
+
+def _one_script(scripts: set[str]) -> bool:
+    return len(scripts) <= 1 or any(scripts <= together for together in _WRITTEN_TOGETHER)
 
 
 def username_key(name: str) -> str:
@@ -273,12 +308,15 @@ def username_key(name: str) -> str:
 
 
 # --- message text -------------------------------------------------------------------------------
-# C0 controls except tab, DEL and C1 controls: nothing that could move a terminal's cursor.
-_UNSAFE_CHARACTERS: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# C0 controls except tab, DEL and C1 controls: nothing that could move a terminal's cursor.  And the
+# bidirectional marks, embeddings, overrides and isolates, so a message cannot reorder what the next
+# line on a reader's terminal shows ("Trojan Source").  ZWJ (U+200D), used by emoji sequences, stays.
+_UNSAFE_CHARACTERS: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str) -> str:
-    """Remove control characters, turn tabs into spaces, trim the ends; inner spacing stays."""
+    """Remove control and bidi-control characters, turn tabs into spaces, trim the ends; inner
+    spacing stays."""
     return _UNSAFE_CHARACTERS.sub("", text).replace("\t", " ").strip(" ")
 
 
@@ -287,6 +325,7 @@ OK: Final = b"OK\n"
 PONG: Final = b"PONG\n"
 GOODBYE: Final = b"Goodbye!\n"
 INFO_IDLE_TIMEOUT: Final = b"INFO idle-timeout\n"
+INFO_LOGIN_TIMEOUT: Final = b"INFO login-timeout\n"
 INFO_SERVER_SHUTDOWN: Final = b"INFO server-shutdown\n"
 
 # Every error code the server sends, in the words of docs/PROTOCOL.md.

@@ -185,7 +185,8 @@ class Screen:
     def __init__(self, colour: bool, current_input: Callable[[], str]) -> None:
         self.colour = colour
         self.current_input = current_input
-        self.prompting = False  # True while the main thread is in the prompt call
+        self.prompting = False  # True while the prompt is on screen and the user can type
+        self.editing: Callable[[], bool] = lambda: True  # False once the line editor has let go
         self.shown_a_line = threading.Event()
         self.lock = threading.Lock()
         self.hidden_pongs: collections.deque[bool] = collections.deque()  # one entry per PING sent
@@ -198,7 +199,7 @@ class Screen:
             code = COLOURS.get(line.split(" ", 1)[0], "")
             line = f"{code}{line}{RESET}" if code else line
         with self.lock:
-            redraw = f"{PROMPT}{self.current_input()}" if self.prompting else ""
+            redraw = f"{PROMPT}{self.current_input()}" if self.prompting and self.editing() else ""
             sys.stdout.write(f"\r\x1b[K{line}\n{redraw}")
             sys.stdout.flush()
         self.shown_a_line.set()
@@ -251,6 +252,7 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
     else:
         current_input, read_line = (lambda: ""), input
     screen = Screen(use_colour(), current_input)
+    readline_draws_prompt = readline is not None and track_readline_prompt(screen)
     at_prompt = threading.Event()  # Ctrl+C (or the receiver's wake-up) interrupts only the prompt
     wake_prompt = prompt_interrupter(at_prompt)
 
@@ -267,7 +269,8 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
     try:
         at_prompt.set()
         while not connection.closed.is_set() and not connection.quit_sent:
-            screen.prompting = True
+            if not readline_draws_prompt:
+                screen.prompting = True
             line = read_line(PROMPT)
             screen.prompting = False
             words = line.split(None, 1)
@@ -290,6 +293,42 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
         sys.stdout.write("\n")
     connection.quit_and_wait()
     return 0
+
+
+def track_readline_prompt(screen: Screen) -> bool:
+    """Redraw the prompt only while GNU readline really shows it; False where that cannot be known.
+
+    readline draws the prompt between its startup and pre-input hooks, so the screen's lock is held
+    across them: a server line lands either before the prompt exists (no redraw; readline draws it)
+    or after (redraw).  Once a line is entered, readline gives the terminal back to canonical mode
+    before it returns, which ``editing`` sees, so a line arriving then is not followed by a stray
+    prompt either.
+    """
+    assert readline is not None
+    if "libedit" in (readline.__doc__ or "") or not hasattr(readline, "set_pre_input_hook"):
+        return False
+    try:
+        import termios
+
+        terminal = sys.stdin.fileno()
+        termios.tcgetattr(terminal)
+    except (ImportError, OSError, ValueError):
+        return False
+
+    def editing() -> bool:
+        try:
+            return not termios.tcgetattr(terminal)[3] & termios.ICANON
+        except termios.error:
+            return False
+
+    def prompt_drawn() -> None:
+        screen.prompting = True
+        screen.lock.release()
+
+    screen.editing = editing
+    readline.set_startup_hook(screen.lock.acquire)
+    readline.set_pre_input_hook(prompt_drawn)
+    return True
 
 
 def keep_alive(connection: Connection, screen: Screen) -> None:

@@ -6,6 +6,7 @@ lines that arrived before the PONG.  The socket timeout is only a guard against 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
@@ -17,7 +18,7 @@ import threading
 import unittest
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type checker only
     from typing_extensions import Self
@@ -137,6 +138,7 @@ ENV_SETTINGS = (
     "HOST",
     "PORT",
     "IDLE_TIMEOUT",
+    "LOGIN_TIMEOUT",
     "MAX_CLIENTS",
     "LOG_LEVEL",
     "LOG_FORMAT",
@@ -254,3 +256,43 @@ class ServerTestCase(unittest.TestCase):
 
     def logged_in(self, name: str | None = None) -> Client:
         return self.connect().login(name)
+
+
+class FakeTransport(asyncio.Transport):
+    """Records what the handler writes; closes like a real transport, via the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: asyncio.Protocol, peer: tuple[str, int]) -> None:
+        super().__init__()
+        self.loop, self.protocol, self.peer = loop, protocol, peer
+        self.written = bytearray()
+        self.closing = False
+        self.reading = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.peer if name == "peername" else default
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]  # takes bytes only, as the server writes
+        assert not self.closing, "write after close"
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.loop.call_soon(self.protocol.connection_lost, None)
+
+    abort = close
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0

@@ -14,7 +14,7 @@ import re
 import unittest
 from typing import Any
 
-import support  # noqa: F401  (puts src/ on sys.path)
+from support import FakeTransport
 
 from handlers.chat_server import ChatServer
 from handlers.client_handler import ClientHandler
@@ -122,46 +122,6 @@ class FramerFuzzTest(unittest.TestCase):
             data = mutate(VALID_SESSION, rng)
             with self.subTest(seed=seed):
                 self.assertEqual(events_of(split_randomly(data, rng), 64), events_of([data], 64))
-
-
-class FakeTransport(asyncio.Transport):
-    """Records what the handler writes; closes like a real transport, via the loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: ClientHandler, peer: tuple[str, int]) -> None:
-        super().__init__()
-        self.loop, self.protocol, self.peer = loop, protocol, peer
-        self.written = bytearray()
-        self.closing = False
-        self.reading = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self.peer if name == "peername" else default
-
-    def write(self, data: bytes) -> None:  # type: ignore[override]  # takes bytes only, as the server writes
-        assert not self.closing, "write after close"
-        self.written += data
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        if not self.closing:
-            self.closing = True
-            self.loop.call_soon(self.protocol.connection_lost, None)
-
-    abort = close
-
-    def pause_reading(self) -> None:
-        self.reading = False
-
-    def resume_reading(self) -> None:
-        self.reading = True
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def get_write_buffer_size(self) -> int:
-        return 0
 
 
 SERVER_LINE = re.compile(

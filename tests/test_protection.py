@@ -197,7 +197,7 @@ class DescriptorTest(ServerTestCase):
 @unittest.skipUnless(ON_LINUX, "sets the server's descriptor limit with resource.setrlimit")
 class OutOfDescriptorsTest(unittest.TestCase):
     def test_running_out_logs_once_and_recovers(self) -> None:
-        server = ServerProcess(open_files=64)
+        server = ServerProcess("--max-per-ip", "0", open_files=64)
         clients: list[Client] = []
         try:
             for _ in range(90):

@@ -150,6 +150,14 @@ class UsernameTest(unittest.TestCase):
         for name in ("", "a" * 33, "é" * 33, "a b", "a\tb", "bob!", "a/b", "e\u0301", "💬", "x\x00", "１½"):
             self.assertFalse(protocol.is_valid_username(name), name)
 
+    def test_names_in_one_script_pass_mixed_scripts_do_not(self) -> None:
+        for name in ("Алиса", "Zoë_2", "ΑΒΓ-1", "山田たろう", "김민수", "ｔａｒｏ", "Иван.2"):
+            self.assertTrue(protocol.is_valid_username(name), name)
+        for name in ("\u0410lice", "Ωmega", "pаypal", "Алиса\u0391"):  # Cyrillic А in Latin, Greek with Latin ...
+            self.assertFalse(protocol.is_valid_username(name), name)
+        self.assertEqual(protocol.letter_scripts("Zoë_2.-"), {"LATIN"})
+        self.assertEqual(protocol.letter_scripts("_-.123"), set())
+
     def test_key_ignores_case_and_width(self) -> None:
         self.assertEqual(protocol.username_key("ＡＬＩＣＥ"), protocol.username_key("alice"))
         self.assertEqual(protocol.username_key("Straße"), protocol.username_key("STRASSE"))
@@ -165,6 +173,12 @@ class TextTest(unittest.TestCase):
 
     def test_nothing_printable_is_empty(self) -> None:
         self.assertEqual(protocol.clean_text("\x01\x02 \t"), "")
+
+    def test_bidirectional_controls_removed_emoji_and_marks_kept(self) -> None:
+        trojan = "a\u202eb\u202dc\u2066d\u2069e\u200ef\u200fg\u061ch\u202ai\u202bj\u202ck\u2067l\u2068m"
+        self.assertEqual(protocol.clean_text(trojan), "abcdefghijklm")
+        family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # ZWJ emoji sequence
+        self.assertEqual(protocol.clean_text(f"e\u0301 {family}"), f"e\u0301 {family}")
 
     def test_unicode_text_kept(self) -> None:
         self.assertEqual(protocol.clean_text("héllo ✓ 名前"), "héllo ✓ 名前")

@@ -28,12 +28,13 @@ MemberT = TypeVar("MemberT", bound=Member)
 
 
 class Room(Generic[MemberT]):
-    __slots__ = ("_members", "_names")
+    __slots__ = ("_members", "_names", "changes")
 
     def __init__(self) -> None:
         # Both keyed by username_key(name); dicts keep insertion order, which is login order.
         self._members: dict[str, MemberT] = {}
         self._names: dict[str, str] = {}
+        self.changes = 0  # counts joins and leaves: whatever is built from names() is stale when it moves
 
     def __len__(self) -> int:
         return len(self._members)
@@ -45,12 +46,14 @@ class Room(Generic[MemberT]):
             return False
         self._members[key] = member
         self._names[key] = name
+        self.changes += 1
         return True
 
     def leave(self, name: str) -> None:
         key = username_key(name)
         del self._members[key]
         del self._names[key]
+        self.changes += 1
 
     def find(self, name: str) -> MemberT | None:
         return self._members.get(username_key(name))

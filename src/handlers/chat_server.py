@@ -73,8 +73,11 @@ class ChatServer:
     __slots__ = (
         "_all_gone",
         "_connections",
+        "_departures",
+        "_guests",
         "_idle_timer",
         "_listeners",
+        "_login_timer",
         "_out_of_descriptors",
         "_per_ip",
         "_refusal_timer",
@@ -82,6 +85,8 @@ class ChatServer:
         "_stats_since",
         "_stats_timer",
         "_unflushed",
+        "_who_changes",
+        "_who_reply",
         "loop",
         "ports",
         "room",
@@ -104,8 +109,13 @@ class ChatServer:
         self._all_gone: asyncio.Future[None] | None = None
         self._out_of_descriptors = False
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._guests: dict[ClientHandler, None] = {}  # not logged in yet, in connection order
+        self._login_timer: asyncio.TimerHandle | None = None
         self._unflushed: list[ClientHandler] = []  # connections with output queued this iteration
         self.stats = Stats()
+        self._departures: list[bytes] = []  # INFO <name> disconnected, noticed this iteration
+        self._who_reply = b""  # WHO's reply, built once per change of the room
+        self._who_changes = -1
         self._stats_since = loop.time()
         self._stats_timer: asyncio.TimerHandle | None = None
         self._refusals_unlogged: Counter[str] = Counter()  # reason -> refusals not logged yet
@@ -162,6 +172,11 @@ class ChatServer:
         self._out_of_descriptors = False
         if self._idle_timer is None and self.settings.idle_timeout:
             self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
+        if self.settings.login_timeout:
+            self._guests[connection] = None
+            if self._login_timer is None:
+                deadline = connection.connected_at + self.settings.login_timeout
+                self._login_timer = self.loop.call_at(deadline, self._sweep_guests)
         return None
 
     def note_refusal(self, reason: str, peer: str) -> None:
@@ -226,10 +241,56 @@ class ChatServer:
         for connection in unflushed:
             connection.flush()
 
+    def announce_departure(self, name: str) -> None:
+        """Tell everyone still in the room that ``name`` left, at the end of this loop iteration.
+
+        Departures noticed together (10,000 users whose network went down) go out as one payload
+        to those still there, so a mass departure costs O(users), not O(users squared).  Whatever
+        the leaver sent before leaving has been broadcast already, so it still comes first.
+        """
+        if not self._departures:
+            self.loop.call_soon(self._announce_departures)
+        self._departures.append(protocol.disconnected(name))
+
+    def _announce_departures(self) -> None:
+        lines, self._departures = self._departures, []
+        if not self.shutting_down:
+            self.room.broadcast(lines[0] if len(lines) == 1 else b"".join(lines))
+
+    def who_reply(self) -> bytes:
+        """``USER <name>`` lines in login order, built once per change of the room and shared."""
+        if self._who_changes != self.room.changes:
+            self._who_reply = b"".join(map(protocol.user_line, self.room.names()))
+            self._who_changes = self.room.changes
+        return self._who_reply
+
     def note_activity(self, connection: ClientHandler) -> None:
         """``connection`` just received a complete line: it is now the last to expire."""
         del self._connections[connection]
         self._connections[connection] = None
+
+    def note_login(self, connection: ClientHandler) -> None:
+        """``connection`` logged in: the login timeout no longer applies to it."""
+        self._guests.pop(connection, None)
+
+    def _sweep_guests(self) -> None:
+        """Close every connection not logged in --login-timeout after connecting.
+
+        Same plan as the idle sweep: guests are kept in connection order, which is deadline order,
+        so one timer watches the oldest.  What a guest sends does not move its deadline.
+        """
+        self._login_timer = None
+        timeout, now = self.settings.login_timeout, self.loop.time()
+        expired = []
+        for connection in self._guests:
+            deadline = connection.connected_at + timeout
+            if deadline > now:
+                self._login_timer = self.loop.call_at(deadline, self._sweep_guests)
+                break
+            expired.append(connection)
+        for connection in expired:
+            del self._guests[connection]
+            connection.login_timed_out()
 
     def _sweep_idle(self) -> None:
         """Close every connection idle for --idle-timeout; wake again when the next one would be."""
@@ -254,6 +315,7 @@ class ChatServer:
         if connection not in self._connections:
             return False
         del self._connections[connection]
+        self._guests.pop(connection, None)
         address = _host_of(connection)
         self._per_ip[address] -= 1
         if not self._per_ip[address]:
@@ -264,7 +326,7 @@ class ChatServer:
 
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
-        for timer in (self._idle_timer, self._stats_timer, self._refusal_timer):
+        for timer in (self._idle_timer, self._login_timer, self._stats_timer, self._refusal_timer):
             if timer is not None:
                 timer.cancel()
         for listener in self._listeners:

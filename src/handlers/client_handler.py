@@ -21,13 +21,18 @@ Flow control, both ways:
   waits on one client's socket.
 
 Every way a connection ends goes through ``_leave_room``, so other users hear
-``INFO <name> disconnected`` exactly once, and the name is free again at once.
+``INFO <name> disconnected`` exactly once (ChatServer sends the departures of one loop iteration
+together), and the name is free again at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -42,6 +47,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("chat.connection")
 
 CLOSE_GRACE_SECONDS = 5.0
+# The kernel's send buffer per connection: plenty for chat lines, and a bound on what the kernel
+# holds for a client that stops reading (without it Linux grows it up to 4 MiB).
+SOCKET_SEND_BUFFER = 64 * 1024
+WHO_BYTES_PER_TOKEN = 1024
+_RESET_ON_CLOSE = struct.pack("hh" if sys.platform == "win32" else "ii", 1, 0)  # SO_LINGER on, 0 s
 
 
 class ClientHandler(asyncio.Protocol):
@@ -54,12 +64,14 @@ class ClientHandler(asyncio.Protocol):
         "_loop",
         "_message_prefix",
         "_outbox",
+        "_paid_for",
         "_peername",
         "_reader",
         "_server",
         "_throttled",
         "_transport",
         "_unpublished",
+        "connected_at",
         "last_line_at",
         "name",
     )
@@ -67,6 +79,7 @@ class ClientHandler(asyncio.Protocol):
     def __init__(self, server: ChatServer) -> None:
         self.name: str | None = None
         self.last_line_at = 0.0  # loop time of the last complete line: ChatServer's idle clock
+        self.connected_at = 0.0  # loop time of the connection: ChatServer's login clock
         self._server = server
         self._loop = server.loop
         self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
@@ -74,6 +87,7 @@ class ClientHandler(asyncio.Protocol):
         self._reader = protocol.LineReader(server.settings.max_line_bytes)
         self._outbox: list[bytes] | None = None  # queued for the next write; None when empty
         self._unpublished: list[bytes] | None = None  # this read's broadcasts, not yet in the room
+        self._paid_for: list[protocol.Event] | None = None  # framed and charged, waiting out a debt
         self._closing = False
         self._end_reason: str | None = None  # why the connection ended, for the logs
         self._message_prefix = b""
@@ -104,7 +118,7 @@ class ClientHandler(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._peername = transport.get_extra_info("peername")
-        self.last_line_at = now = self._loop.time()
+        self.connected_at = self.last_line_at = now = self._loop.time()
         refusal = self._server.admit(self)
         if refusal is not None:
             self._server.note_refusal(refusal, self.peer_text)
@@ -113,6 +127,7 @@ class ClientHandler(asyncio.Protocol):
             transport.close()
             return
         log.debug("New connection from %s", self.peer_text, extra=fields("connect", peer=self.peer_text))
+        self._set_socket_option(socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
         settings = self._server.settings
         transport.set_write_buffer_limits(high=settings.max_send_buffer)
         if settings.rate_limit:
@@ -156,7 +171,17 @@ class ClientHandler(asyncio.Protocol):
             self._server.stats.slow_readers_dropped += 1
             self._end_reason = "fell-behind"
             self._leave_room()
+            # Reset, not a graceful close: the kernel drops what this client never read instead of
+            # keeping it (in FIN-WAIT-1) for as long as the client keeps its end open.
+            self._set_socket_option(socket.SO_LINGER, _RESET_ON_CLOSE)
             self.abort()
+
+    def _set_socket_option(self, option: int, value: int | bytes) -> None:
+        sock = self._transport.get_extra_info("socket")
+        # The peer may be gone already, or the platform may refuse: neither is worth a failure.
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, value)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
@@ -219,6 +244,10 @@ class ClientHandler(asyncio.Protocol):
         """ChatServer's idle sweep: no complete line for --idle-timeout seconds."""
         self.close(protocol.INFO_IDLE_TIMEOUT, "idle")
 
+    def login_timed_out(self) -> None:
+        """ChatServer's login sweep: not logged in --login-timeout seconds after connecting."""
+        self.close(protocol.INFO_LOGIN_TIMEOUT, "login-timeout")
+
     def _leave_room(self) -> None:
         name = self.name
         if name is None:
@@ -227,7 +256,7 @@ class ClientHandler(asyncio.Protocol):
         server = self._server
         server.room.leave(name)
         if not server.shutting_down:  # (at shutdown nobody is left to hear it, or to read the logs of 10,000)
-            server.room.broadcast(protocol.disconnected(name))
+            server.announce_departure(name)
             reason = self._end_reason or "closed"
             log.info(
                 "Leave: %s (%s)", name, reason, extra=fields("leave", user=name, peer=self.peer_text, reason=reason)
@@ -246,20 +275,27 @@ class ClientHandler(asyncio.Protocol):
 
     def _handle_available(self) -> None:
         bucket, reader = self._bucket, self._reader
-        while reader.pending and not self._closing:
+        while (reader.pending or self._paid_for) and not self._closing:
             now = self._loop.time()
-            limit = None
-            if bucket is not None:
-                limit = bucket.available(now)
-                if not limit:
-                    self._throttle(bucket.delay())
-                    return
-            events = reader.events(limit)
-            self._server.stats.lines_in += len(events)
-            if bucket is not None:
-                bucket.charge(len(events), now)
-            for event in events:
+            if self._paid_for:  # framed and charged before a costly reply put us in debt
+                events, self._paid_for = self._paid_for, None
+            else:
+                limit = None
+                if bucket is not None:
+                    limit = bucket.available(now)
+                    if not limit:
+                        self._throttle(bucket.delay())
+                        return
+                events = reader.events(limit)
+                self._server.stats.lines_in += len(events)
+                if bucket is not None:
+                    bucket.charge(len(events), now)
+            for index, event in enumerate(events):
                 if self._closing:
+                    return
+                if bucket is not None and bucket.in_debt:  # a long WHO cost more than its line
+                    self._paid_for = events[index:]
+                    self._throttle(bucket.delay())
                     return
                 if type(event) is str:
                     if self.last_line_at != now:  # only a complete line counts as activity
@@ -313,6 +349,7 @@ class ClientHandler(asyncio.Protocol):
             self.deliver(_ERR_USERNAME_TAKEN)
         else:
             self.name = name
+            self._server.note_login(self)
             self._message_prefix = protocol.message_prefix(name)
             self.deliver(protocol.OK)
             log.info("Login: %s from %s", name, self.peer_text, extra=fields("login", user=name, peer=self.peer_text))
@@ -342,7 +379,11 @@ class ClientHandler(asyncio.Protocol):
         recipient.deliver(protocol.with_text(protocol.direct_prefix(self.name), text))
 
     def _who(self, _argument: str) -> None:
-        self.deliver(b"".join(map(protocol.user_line, self._server.room.names())))
+        reply = self._server.who_reply()
+        self.deliver(reply)
+        if self._bucket is not None and len(reply) >= WHO_BYTES_PER_TOKEN:
+            # A long reply costs more than a line: one more token per whole KiB beyond the line's own.
+            self._bucket.charge(len(reply) // WHO_BYTES_PER_TOKEN, self._loop.time())
 
     def _ping(self, _argument: str) -> None:
         self.deliver(protocol.PONG)

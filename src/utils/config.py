@@ -26,6 +26,7 @@ class Settings:
     host: str | None
     port: int
     idle_timeout: float
+    login_timeout: float
     max_clients: int
     log_level: int
     log_format: str
@@ -114,6 +115,13 @@ OPTIONS: tuple[Option, ...] = (
         "seconds without a complete line before a connection is closed; 0 = never",
     ),
     Option(
+        "--login-timeout",
+        "LOGIN_TIMEOUT",
+        _decimal("a number of seconds, such as 30 or 0.5"),
+        "30",
+        "seconds a connection may stay without logging in (whatever it sends) before it is closed; 0 = never",
+    ),
+    Option(
         "--max-clients",
         "MAX_CLIENTS",
         _whole_number(1),
@@ -167,7 +175,7 @@ OPTIONS: tuple[Option, ...] = (
         "--max-per-ip",
         "MAX_PER_IP",
         _whole_number(0),
-        "0",
+        "32",
         "most connections from one IP address; the next gets ERR too-many-connections; 0 = no limit",
     ),
     Option("--tls-port", "TLS_PORT", _optional_port, "", "also listen for TLS on this port; 0 picks a free one"),

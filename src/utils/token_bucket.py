@@ -33,6 +33,11 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._updated_at) * self.rate)
         self._updated_at = now
 
+    @property
+    def in_debt(self) -> bool:
+        """Whether more was spent than there was, as of the last call."""
+        return self._tokens < 0.0
+
     def delay(self) -> float:
         """Seconds until the next whole token, as of the last call."""
         return max(0.0, (1.0 - self._tokens) / self.rate)

@@ -1,0 +1,127 @@
+"""The connection handler and ChatServer in-process, over fake transports: what a test over real
+sockets cannot see (how often the room is walked, what a reply costs in tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+import unittest
+from collections.abc import Sequence
+from typing import Any
+
+from support import FakeTransport
+
+from handlers.broadcast import Room
+from handlers.chat_server import ChatServer
+from handlers.client_handler import ClientHandler
+from utils.config import load_settings
+
+
+class CountingRoom(Room[ClientHandler]):
+    """A room that counts its broadcasts."""
+
+    __slots__ = ("broadcasts",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broadcasts = 0
+
+    def broadcast(self, payload: Any, exclude: ClientHandler | None = None) -> None:
+        self.broadcasts += 1
+        super().broadcast(payload, exclude)
+
+
+class InProcessServer:
+    def __init__(self, *flags: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.server = ChatServer(load_settings(["--idle-timeout", "0", *flags], {}), self.loop)
+        self.room = CountingRoom()
+        self.server.room = self.room
+        self.transports: list[FakeTransport] = []
+
+    def connect(self, *lines: str) -> FakeTransport:
+        handler = ClientHandler(self.server)
+        transport = FakeTransport(self.loop, handler, ("127.0.0.1", 1000 + len(self.transports)))
+        handler.connection_made(transport)
+        self.transports.append(transport)
+        self.send(transport, *lines)
+        return transport
+
+    def send(self, transport: FakeTransport, *lines: str) -> None:
+        if lines:
+            assert isinstance(transport.protocol, ClientHandler)
+            transport.protocol.data_received("".join(line + "\n" for line in lines).encode())
+
+    def settle(self) -> None:
+        for _ in range(3):
+            self.loop.run_until_complete(asyncio.sleep(0))
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def lines_of(transport: FakeTransport) -> list[str]:
+    return bytes(transport.written).decode().splitlines()
+
+
+class MassDepartureTest(unittest.TestCase):
+    def test_departures_of_one_iteration_are_one_broadcast_to_those_still_there(self) -> None:
+        chat = InProcessServer("--max-per-ip", "0")
+        self.addCleanup(chat.close)
+        users = [chat.connect(f"LOGIN u{number}") for number in range(60)]
+        chat.settle()
+        leaving, staying = users[:50], users[50:]
+        broadcasts_before = chat.room.broadcasts
+        for transport in leaving:  # 50 connections lost in the same loop iteration
+            transport.closing = True
+            transport.protocol.connection_lost(ConnectionResetError())
+        chat.settle()
+        self.assertEqual(chat.room.broadcasts - broadcasts_before, 1)
+        expected = ["OK"] + [f"INFO u{number} disconnected" for number in range(50)]
+        for transport in staying:
+            self.assertEqual(lines_of(transport), expected)
+        for transport in leaving:
+            self.assertEqual(lines_of(transport), ["OK"])
+
+    def test_a_leavers_last_messages_come_before_its_departure(self) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        alice, bob = chat.connect("LOGIN alice"), chat.connect("LOGIN bob")
+        chat.settle()
+        chat.send(alice, "MSG one", "MSG two")
+        alice.protocol.eof_received()
+        chat.settle()
+        self.assertEqual(lines_of(bob), ["OK", "MSG alice one", "MSG alice two", "INFO alice disconnected"])
+
+
+class WhoTest(unittest.TestCase):
+    def test_the_reply_is_built_once_per_change_and_shared(self) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        chat.connect("LOGIN alice")
+        first = chat.server.who_reply()
+        self.assertIs(chat.server.who_reply(), first)
+        chat.connect("LOGIN bob")
+        self.assertEqual(chat.server.who_reply(), b"USER alice\nUSER bob\n")
+
+    def test_a_long_reply_costs_a_token_per_kib(self) -> None:
+        chat = InProcessServer("--max-per-ip", "0", "--rate-limit", "0.001", "--rate-burst", "10")
+        self.addCleanup(chat.close)
+        for number in range(40):  # 40 x 38 bytes: a 1,520-byte reply, one token more than a line
+            chat.connect(f"LOGIN {'n' * 30}{number:02d}")
+        asker = chat.connect("LOGIN asker", "WHO", *(["PING"] * 10))
+        chat.settle()
+        replies = lines_of(asker)
+        self.assertEqual(replies[0], "OK")
+        # A burst of 10 frames LOGIN, WHO and 8 PINGs and pays 10 tokens for them; the WHO's extra
+        # token puts the bucket in debt, so the PINGs wait (paid for, in order) until it is repaid.
+        self.assertEqual(replies[42:], [])
+        self.assertFalse(asker.reading)
+        self.assertEqual(names(replies[1:42]), [f"{'n' * 30}{number:02d}" for number in range(40)] + ["asker"])
+
+
+def names(lines: Sequence[str]) -> list[str]:
+    return [line.split(" ", 1)[1] for line in lines if line.startswith("USER ")]
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,97 @@
+"""Hostile patterns that must cost the server little (issue 12), end to end over real sockets.
+
+Each test scales one pattern down to a few seconds; bench/soak.py's "hostile" scenario measures the
+full-size figures.
+"""
+
+from __future__ import annotations
+
+import socket
+import unittest
+
+from support import Client, ServerTestCase, unique_name
+
+
+class LoginTimeoutTest(ServerTestCase):
+    # Long enough that the logged-in user below logs in well inside it, however busy the machine.
+    server_args = ("--login-timeout", "2", "--log-level", "debug")
+
+    def test_a_guest_is_closed_whatever_it_sends_a_user_is_not(self) -> None:
+        guest, user = self.connect(), self.logged_in()
+        port = guest.sock.getsockname()[1]
+        guest.send("PING", "", "HELP")
+        try:
+            while (line := guest.read_line()) != "INFO login-timeout":
+                # PING, HELP and blank lines keep a connection active, but do not log it in.
+                self.assertTrue(line == "PONG" or line.startswith("INFO "), line)
+                if line.startswith("INFO QUIT"):  # the last line of HELP
+                    guest.send("PING", "", "HELP")
+        except ConnectionResetError:
+            pass  # our last lines crossed the server's close: its log says why it closed
+        self.server.wait_for_log(rf"^Connection closed: 127\.0\.0\.1:{port} \(login-timeout\)$")
+        self.assertEqual(user.sync(), [])
+
+
+class DefaultPerAddressLimitTest(ServerTestCase):
+    server_args = ()  # the defaults: 32 connections per address
+
+    def test_one_address_cannot_take_every_slot(self) -> None:
+        hog = [self.connect() for _ in range(32)]
+        for client in hog:
+            client.sync()
+        with self.connect() as refused:
+            self.assertEqual(refused.read_until_closed(), ["ERR too-many-connections"])
+        other = socket.socket()
+        try:
+            other.bind(("127.0.0.2", 0))
+        except OSError:
+            other.close()
+            self.skipTest("127.0.0.2 is not a local address here")
+        other.connect(("127.0.0.1", self.server.port))
+        with Client(self.server.port, sock=other) as elsewhere:
+            elsewhere.login(unique_name())
+            self.assertEqual(elsewhere.sync(), [])
+
+
+class MixedScriptNameTest(ServerTestCase):
+    def test_a_look_alike_name_is_refused(self) -> None:
+        alice = self.logged_in(f"Alice{unique_name('x')}")
+        lookalike = self.connect()
+        lookalike.send("LOGIN \u0410" + alice.name[1:])  # Cyrillic А
+        lookalike.expect("ERR invalid-username")
+        lookalike.login("Алиса")
+        alice.send("WHO")
+        self.assertIn("USER Алиса", alice.sync())
+
+
+class BidiTextTest(ServerTestCase):
+    def test_bidi_overrides_never_reach_other_users(self) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        alice.send("MSG access \u202egranted\u202c \u2066ok\u2069")
+        bob.expect(f"MSG {alice.name} access granted ok")
+        alice.send(f"DM {bob.name} \u200fhi\u200e")
+        bob.expect(f"DM {alice.name} hi")
+
+
+class DroppedReaderTest(ServerTestCase):
+    server_args = ("--rate-limit", "0", "--max-send-buffer", "65536")
+
+    def test_a_dropped_slow_reader_is_reset_and_its_unread_data_discarded(self) -> None:
+        sender = self.logged_in()
+        slow = self.connect()
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.login()
+        watcher = self.logged_in()
+        filler = "f" * 1000
+        number = 0
+        while f"INFO {slow.name} disconnected" not in watcher.sync():  # flood until it is dropped
+            sender.send(*(f"MSG {number + i} {filler}" for i in range(100)))
+            number += 100
+        # A graceful close would keep every unsent byte in the kernel and deliver it all, then EOF.
+        with self.assertRaises(ConnectionResetError):
+            while slow.sock.recv(65536):
+                pass
+
+
+if __name__ == "__main__":
+    unittest.main()
