@@ -119,6 +119,46 @@ class WhoTest(unittest.TestCase):
         self.assertEqual(names(replies[1:42]), [f"{'n' * 30}{number:02d}" for number in range(40)] + ["asker"])
 
 
+class BacklogTest(unittest.TestCase):
+    def test_a_paused_transport_gets_shared_payloads_later_in_order(self) -> None:
+        chat = InProcessServer("--rate-limit", "0", "--max-send-buffer", "4096")
+        self.addCleanup(chat.close)
+        first, second, sender = chat.connect("LOGIN first"), chat.connect("LOGIN second"), chat.connect("LOGIN s")
+        chat.settle()
+        for transport in (first, second):
+            transport.protocol.pause_writing()  # what asyncio calls when the transport is full
+        chat.send(sender, "MSG one")
+        chat.settle()
+        chat.send(sender, "MSG two")
+        chat.settle()
+        self.assertEqual(lines_of(first), ["OK"])
+        # Both backlogs refer to the very same bytes: a client far behind costs references, not copies.
+        first_backlog, second_backlog = (transport.protocol._backlog for transport in (first, second))  # type: ignore[attr-defined]  # what is inside
+        self.assertEqual([a is b for a, b in zip(first_backlog, second_backlog, strict=True)], [True, True])
+        first.protocol.resume_writing()
+        self.assertEqual(lines_of(first), ["OK", "MSG s one", "MSG s two"])
+        self.assertEqual(lines_of(second), ["OK"])
+
+    def test_a_client_too_far_behind_is_dropped_and_the_rest_keep_their_backlog(self) -> None:
+        chat = InProcessServer("--rate-limit", "0", "--max-send-buffer", "4096")
+        self.addCleanup(chat.close)
+        slow, late, sender = chat.connect("LOGIN slow"), chat.connect("LOGIN late"), chat.connect("LOGIN s")
+        chat.settle()
+        slow.protocol.pause_writing()
+        late.protocol.pause_writing()
+        for number in range(30):  # 30 x ~110 bytes plus bookkeeping: more than 4096 behind
+            chat.send(sender, f"MSG {number} {'x' * 100}")
+            chat.settle()
+            if number == 10:
+                late.protocol.resume_writing()
+        self.assertTrue(slow.closing)
+        self.assertFalse(late.closing)
+        received = lines_of(late)
+        self.assertEqual(received.count("INFO slow disconnected"), 1)
+        received.remove("INFO slow disconnected")
+        self.assertEqual(received, ["OK"] + [f"MSG s {number} {'x' * 100}" for number in range(30)])
+
+
 def names(lines: Sequence[str]) -> list[str]:
     return [line.split(" ", 1)[1] for line in lines if line.startswith("USER ")]
 

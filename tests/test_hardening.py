@@ -7,7 +7,9 @@ full-size figures.
 from __future__ import annotations
 
 import socket
+import sys
 import unittest
+from pathlib import Path
 
 from support import Client, ServerTestCase, unique_name
 
@@ -91,6 +93,45 @@ class DroppedReaderTest(ServerTestCase):
         with self.assertRaises(ConnectionResetError):
             while slow.sock.recv(65536):
                 pass
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in KiB (Linux only)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "reads the server's memory from /proc")
+class NonReaderMemoryTest(ServerTestCase):
+    server_args = ("--rate-limit", "0", "--max-per-ip", "0", "--log-level", "debug")
+    NON_READERS = 200
+
+    def test_non_readers_cost_little_at_the_peak_and_memory_comes_back(self) -> None:
+        sender, watcher = self.logged_in(), self.logged_in()
+        non_readers = []
+        for _ in range(self.NON_READERS):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", self.server.port))
+            non_readers.append(Client(self.server.port, sock=sock).login())
+        watcher.sync()
+        pid = self.server.process.pid
+        before = memory_kib(pid, "VmRSS")
+        dropped, number, filler = 0, 0, "f" * 1000
+        while dropped < self.NON_READERS:  # flood until every non-reader has fallen behind and gone
+            sender.send(*(f"MSG {number + i} {filler}" for i in range(20)))
+            number += 20
+            dropped += sum(line.endswith(" disconnected") for line in watcher.sync())
+        peak_per_non_reader = (memory_kib(pid, "VmHWM") - before) / self.NON_READERS
+        self.assertLessEqual(peak_per_non_reader, 128)
+        for client in non_readers:
+            client.close()
+        # Memory comes back: glibc keeps freed memory in the heap unless asked; the server asks it
+        # (once for the whole wave, a second after the drops) and says so at DEBUG.
+        self.server.wait_for_log(r"^Gave free memory back to the system$")
+        self.assertLessEqual((memory_kib(pid, "VmRSS") - before) / self.NON_READERS, 16)
 
 
 if __name__ == "__main__":

@@ -82,10 +82,10 @@ class SlowReaderTest(ServerTestCase):
         pid = self.server.process.pid
         before = status_kib(pid, "VmRSS") if ON_LINUX else 0
         line_count, filler = 100_000, "f" * 1000  # about 100 MB of broadcasts
-        # The sender never gets more than `window` lines (~250 KB) ahead of what the fast reader has
-        # actually received, so the fast one can never fall --max-send-buffer (1 MiB) behind,
+        # The sender never gets more than `window` lines (~100 KB) ahead of what the fast reader has
+        # actually received, so the fast one can never fall --max-send-buffer (256 KiB) behind,
         # however the machine schedules the three of us.  Only the slow one can.
-        batch, window = 125, 250
+        batch, window = 50, 100
         expected = 0
         dropped = False
         prefix = f"MSG {sender.name} "
@@ -110,7 +110,7 @@ class SlowReaderTest(ServerTestCase):
         if ON_LINUX:
             grown = status_kib(pid, "VmHWM") - before
             self.assertLess(grown, 32 * 1024, f"peak RSS grew by {grown} KiB")
-        self.server.wait_for_log(rf"^Disconnecting 127\.0\.0\.1:\d+ \({slow.name}\): it fell 1048576 bytes behind$")
+        self.server.wait_for_log(rf"^Disconnecting 127\.0\.0\.1:\d+ \({slow.name}\): it fell 262144 bytes behind$")
 
 
 class FloodTest(ServerTestCase):

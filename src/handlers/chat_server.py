@@ -21,6 +21,9 @@ INFO line sums them up every ``--stats-interval`` seconds.  A refused connection
 per reason; more of the same before the next stats line (or within REFUSAL_SUMMARY_SECONDS when
 stats are off) become one line with a count, so a flood of refusals cannot flood the log.
 
+Memory: dropping slow readers frees their transport buffers; a second after such a drop the
+server asks the C library to give free heap pages back (``utils.memory``), once for the whole wave.
+
 Shutdown plan: stop listening, tell every client ``INFO server-shutdown`` and close them
 gracefully; whoever has not gone after ``grace`` seconds (a client that stopped reading) is
 aborted.  While shutting down, departures are not announced: nobody is left to hear them.
@@ -41,12 +44,14 @@ from handlers.broadcast import Room
 from handlers.client_handler import ClientHandler
 from utils.config import Settings
 from utils.logs import fields
+from utils.memory import find_malloc_trim
 from utils.tls import server_context
 
 log = logging.getLogger("chat.server")
 
 TLS_HANDSHAKE_TIMEOUT = 10.0
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
+MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
 
 
 class Stats:
@@ -78,6 +83,8 @@ class ChatServer:
         "_idle_timer",
         "_listeners",
         "_login_timer",
+        "_malloc_trim",
+        "_memory_timer",
         "_out_of_descriptors",
         "_per_ip",
         "_refusal_timer",
@@ -120,6 +127,8 @@ class ChatServer:
         self._stats_timer: asyncio.TimerHandle | None = None
         self._refusals_unlogged: Counter[str] = Counter()  # reason -> refusals not logged yet
         self._refusal_timer: asyncio.TimerHandle | None = None
+        self._malloc_trim = find_malloc_trim()
+        self._memory_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Listen on the configured port(s).
@@ -257,6 +266,17 @@ class ChatServer:
         if not self.shutting_down:
             self.room.broadcast(lines[0] if len(lines) == 1 else b"".join(lines))
 
+    def release_memory_soon(self) -> None:
+        """Much memory was just freed (a slow reader dropped): give it back to the system soon."""
+        if self._malloc_trim is not None and self._memory_timer is None:
+            self._memory_timer = self.loop.call_later(MEMORY_RELEASE_DELAY, self._release_memory)
+
+    def _release_memory(self) -> None:
+        self._memory_timer = None
+        if self._malloc_trim is not None:
+            self._malloc_trim()
+            log.debug("Gave free memory back to the system", extra=fields("memory-released"))
+
     def who_reply(self) -> bytes:
         """``USER <name>`` lines in login order, built once per change of the room and shared."""
         if self._who_changes != self.room.changes:
@@ -326,7 +346,8 @@ class ChatServer:
 
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
-        for timer in (self._idle_timer, self._login_timer, self._stats_timer, self._refusal_timer):
+        timers = (self._idle_timer, self._login_timer, self._stats_timer, self._refusal_timer, self._memory_timer)
+        for timer in timers:
             if timer is not None:
                 timer.cancel()
         for listener in self._listeners:

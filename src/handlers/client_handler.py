@@ -16,9 +16,10 @@ Flow control, both ways:
   ``--rate-burst``).  Out of tokens, the handler leaves what it read unframed in the reader,
   calls ``pause_reading`` and resumes when a token is due: nothing is dropped or reordered, at
   most one read of raw bytes waits, and TCP pushes back on the flooder.
-- Output: the transport's high-water mark is ``--max-send-buffer``; when a client falls that
-  far behind, asyncio calls ``pause_writing`` and the client is disconnected.  The server never
-  waits on one client's socket.
+- Output: the transport holds at most TRANSPORT_HIGH_WATER bytes; once asyncio calls
+  ``pause_writing``, payloads wait in a backlog of references to the bytes all recipients share,
+  and ``resume_writing`` feeds them on.  A client more than ``--max-send-buffer`` bytes behind is
+  reset.  The server never waits on one client's socket.
 
 Every way a connection ends goes through ``_leave_room``, so other users hear
 ``INFO <name> disconnected`` exactly once (ChatServer sends the departures of one loop iteration
@@ -28,6 +29,7 @@ together), and the name is free again at once.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import socket
@@ -51,6 +53,13 @@ CLOSE_GRACE_SECONDS = 5.0
 # holds for a client that stops reading (without it Linux grows it up to 4 MiB).
 SOCKET_SEND_BUFFER = 64 * 1024
 WHO_BYTES_PER_TOKEN = 1024
+# Output beyond what the kernel takes: the transport holds at most about this many bytes (copies);
+# past it, a client's backlog holds references to the shared payloads.  Each backlog entry counts
+# BACKLOG_ENTRY_BYTES more toward --max-send-buffer for its bookkeeping, so a flood of tiny
+# payloads cannot make a non-reader's queue of references long.
+TRANSPORT_HIGH_WATER = 16 * 1024
+BACKLOG_ENTRY_BYTES = 64
+WRITE_CHUNK_BYTES = 64 * 1024
 _RESET_ON_CLOSE = struct.pack("hh" if sys.platform == "win32" else "ii", 1, 0)  # SO_LINGER on, 0 s
 
 
@@ -58,6 +67,8 @@ class ClientHandler(asyncio.Protocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
         "_at_eof",
+        "_backlog",
+        "_backlog_bytes",
         "_bucket",
         "_closing",
         "_end_reason",
@@ -71,6 +82,7 @@ class ClientHandler(asyncio.Protocol):
         "_throttled",
         "_transport",
         "_unpublished",
+        "_writing_paused",
         "connected_at",
         "last_line_at",
         "name",
@@ -86,6 +98,9 @@ class ClientHandler(asyncio.Protocol):
         self._peername: object = None  # the transport's own tuple (a TLS transport forgets it on close)
         self._reader = protocol.LineReader(server.settings.max_line_bytes)
         self._outbox: list[bytes] | None = None  # queued for the next write; None when empty
+        self._backlog: collections.deque[bytes] | None = None  # waiting for room in the transport
+        self._backlog_bytes = 0  # what the backlog counts toward --max-send-buffer
+        self._writing_paused = False
         self._unpublished: list[bytes] | None = None  # this read's broadcasts, not yet in the room
         self._paid_for: list[protocol.Event] | None = None  # framed and charged, waiting out a debt
         self._closing = False
@@ -129,7 +144,7 @@ class ClientHandler(asyncio.Protocol):
         log.debug("New connection from %s", self.peer_text, extra=fields("connect", peer=self.peer_text))
         self._set_socket_option(socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
         settings = self._server.settings
-        transport.set_write_buffer_limits(high=settings.max_send_buffer)
+        transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
         if settings.rate_limit:
             self._bucket = TokenBucket(settings.rate_limit, settings.rate_burst, now)
 
@@ -158,7 +173,28 @@ class ClientHandler(asyncio.Protocol):
         return self._throttled
 
     def pause_writing(self) -> None:
-        """asyncio: more than --max-send-buffer bytes are waiting for this client to read them."""
+        """asyncio: the transport holds TRANSPORT_HIGH_WATER bytes; queue references from now on."""
+        self._writing_paused = True
+        if self._backlog is None:
+            self._backlog = collections.deque()
+
+    def resume_writing(self) -> None:
+        """asyncio: the transport has room again; hand it the backlog until it is full again."""
+        self._writing_paused = False
+        backlog = self._backlog
+        while backlog and not self._writing_paused and not self._transport.is_closing():
+            chunk = [backlog.popleft()]
+            size = len(chunk[0])
+            while backlog and size < WRITE_CHUNK_BYTES:
+                size += len(backlog[0])
+                chunk.append(backlog.popleft())
+            self._backlog_bytes -= size + len(chunk) * BACKLOG_ENTRY_BYTES
+            self._transport.write(chunk[0] if len(chunk) == 1 else b"".join(chunk))
+        if not backlog and not self._writing_paused:
+            self._backlog, self._backlog_bytes = None, 0
+
+    def _fell_behind(self) -> None:
+        """More than --max-send-buffer bytes are waiting for this client to read them."""
         if not self._closing:
             behind = self._server.settings.max_send_buffer
             log.warning(
@@ -175,6 +211,7 @@ class ClientHandler(asyncio.Protocol):
             # keeping it (in FIN-WAIT-1) for as long as the client keeps its end open.
             self._set_socket_option(socket.SO_LINGER, _RESET_ON_CLOSE)
             self.abort()
+            self._server.release_memory_soon()
 
     def _set_socket_option(self, option: int, value: int | bytes) -> None:
         sock = self._transport.get_extra_info("socket")
@@ -209,12 +246,25 @@ class ClientHandler(asyncio.Protocol):
             self._server.flush_soon(self)
 
     def flush(self) -> None:
-        """Write everything queued in one go (ChatServer calls this once per loop iteration)."""
+        """Write everything queued in one go (ChatServer calls this once per loop iteration).
+
+        While the transport is full, the payloads join the backlog as references to the same
+        bytes every recipient shares, so a client far behind costs a queue of references, not a
+        copy of everything it has not read.
+        """
         outbox, self._outbox = self._outbox, None
-        if outbox and not self._transport.is_closing():
+        if not outbox or self._transport.is_closing():
+            return
+        if self._backlog is None:
             data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
             self._server.stats.lines_out += data.count(b"\n")
             self._transport.write(data)
+            return
+        self._backlog.extend(outbox)
+        self._backlog_bytes += sum(map(len, outbox)) + len(outbox) * BACKLOG_ENTRY_BYTES
+        self._server.stats.lines_out += sum(payload.count(b"\n") for payload in outbox)
+        if self._backlog_bytes + self._transport.get_write_buffer_size() > self._server.settings.max_send_buffer:
+            self._fell_behind()
 
     # --- ending the connection ------------------------------------------------------------------
     def close(self, farewell: bytes | None = None, reason: str = "closed") -> None:
@@ -230,6 +280,11 @@ class ClientHandler(asyncio.Protocol):
         if farewell is not None:
             self.deliver(farewell)
         self.flush()
+        if self._closing:  # it fell too far behind to be sent anything more
+            return
+        if self._backlog:  # everything still owed goes to the transport, which sends it before closing
+            self._transport.write(b"".join(self._backlog))
+        self._backlog, self._backlog_bytes = None, 0
         self._closing = True
         self._transport.close()
         if self._transport.get_write_buffer_size():

@@ -168,7 +168,7 @@ OPTIONS: tuple[Option, ...] = (
         "--max-send-buffer",
         "MAX_SEND_BUFFER",
         _whole_number(1024),
-        "1048576",
+        "262144",
         "bytes of unsent output a client may fall behind before it is disconnected",
     ),
     Option(
