@@ -119,6 +119,32 @@ class WhoTest(unittest.TestCase):
         self.assertEqual(names(replies[1:42]), [f"{'n' * 30}{number:02d}" for number in range(40)] + ["asker"])
 
 
+class TelnetCostTest(unittest.TestCase):
+    """One read never does more work than the connection's tokens pay for (default limits)."""
+
+    def assert_paced(self, attack: bytes) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        attacker = chat.connect()
+        handler = attacker.protocol
+        assert isinstance(handler, ClientHandler)
+        reads = 0
+        while attacker.reading and reads < 8:  # 256 KiB reads, as asyncio's largest
+            handler.data_received(attack if reads == 0 else attack.lstrip(b"\xff\xfa\x18"))
+            reads += 1
+        self.assertFalse(attacker.reading)  # throttled: TCP now pushes back on the attacker
+        self.assertTrue(handler._reader.pending)  # the rest waits, unparsed, for tokens
+        bucket = handler._bucket
+        assert bucket is not None
+        self.assertLessEqual(bucket.delay(), 1.0)  # it parsed what the burst paid for, no more
+
+    def test_a_read_full_of_iac_nop(self) -> None:
+        self.assert_paced(b"\xff\xf1" * 131072)
+
+    def test_an_endless_subnegotiation(self) -> None:
+        self.assert_paced(b"\xff\xfa\x18" + b"s" * 262141)  # 32 lines' worth per read
+
+
 class BacklogTest(unittest.TestCase):
     def test_a_paused_transport_gets_shared_payloads_later_in_order(self) -> None:
         chat = InProcessServer("--rate-limit", "0", "--max-send-buffer", "4096")

@@ -12,12 +12,12 @@ from protocol import LINE_TOO_LONG, Command, LineReader, TelnetReply
 
 def feed(reader: LineReader, data: bytes) -> list[protocol.Event]:
     reader.feed(data)
-    return reader.events()
+    return reader.events()[0]
 
 
 def finish(reader: LineReader) -> list[protocol.Event]:
     reader.finish()
-    return reader.events()
+    return reader.events()[0]
 
 
 def feed_all(chunks: list[bytes], limit: int = 8192) -> list[protocol.Event]:
@@ -78,13 +78,13 @@ class FramingTest(unittest.TestCase):
         reader = LineReader(100)
         reader.feed(b"A\nB\nC\nD")
         self.assertTrue(reader.pending)
-        self.assertEqual(reader.events(2), ["A", "B"])
-        self.assertEqual(reader.events(0), [])
-        self.assertEqual(reader.events(5), ["C"])
+        self.assertEqual(reader.events(2), (["A", "B"], 2))
+        self.assertEqual(reader.events(0), ([], 0))
+        self.assertEqual(reader.events(5), (["C"], 1))
         self.assertFalse(reader.pending)  # "D" waits for its LF
         reader.finish()
         self.assertTrue(reader.pending)
-        self.assertEqual(reader.events(1), ["D"])
+        self.assertEqual(reader.events(1), (["D"], 1))
         self.assertFalse(reader.pending)
 
     def test_bytes_waiting_for_a_throttled_caller_stay_raw(self) -> None:
@@ -95,12 +95,12 @@ class FramingTest(unittest.TestCase):
         tracemalloc.start()
         try:
             reader.feed(data)
-            self.assertEqual(reader.events(10), ["ab"] * 10)
+            self.assertEqual(reader.events(10), (["ab"] * 10, 10))
             held, _ = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
         self.assertLess(held, 64 * 1024)  # the read itself is shared, not copied
-        self.assertEqual(len(reader.events()), 87371)
+        self.assertEqual(len(reader.events()[0]), 87371)
 
     def test_telnet_negotiation_is_stripped_and_refused(self) -> None:
         # IAC DO ECHO, IAC WILL NAWS, IAC SB NAWS ... IAC SE, IAC IP (Ctrl+C), IAC IAC
@@ -110,15 +110,32 @@ class FramingTest(unittest.TestCase):
             [TelnetReply(b"\xff\xfc\x01"), TelnetReply(b"\xff\xfe\x1f"), "PING", ""],
         )
 
-    def test_telnet_sequences_are_counted_and_each_option_refused_once(self) -> None:
+    def test_telnet_sequences_cost_a_unit_each_and_each_option_is_refused_once(self) -> None:
         reader = LineReader(100)
-        events = feed(reader, b"\xff\xfd\x06" * 50 + b"\xff\xf1" * 10 + b"\xff\xfb\x06\xff\xfd\x01PING\n")
+        reader.feed(b"\xff\xfd\x06" * 50 + b"\xff\xf1" * 10 + b"\xff\xfb\x06\xff\xfd\x01PING\n")
+        events, cost = reader.events()
         self.assertEqual(
             events, [TelnetReply(b"\xff\xfc\x06"), TelnetReply(b"\xff\xfe\x06"), TelnetReply(b"\xff\xfc\x01"), "PING"]
         )
-        self.assertEqual(reader.telnet_sequences, 62)
-        self.assertEqual(feed(reader, b"\xff\xfd\x06\xff\xfa\x18\xff\xff\x01\xff\xf0\n"), [""])
-        self.assertEqual(reader.telnet_sequences, 64)  # IAC IAC inside SB is data, not a sequence
+        self.assertEqual(cost, 62 + 1)
+        reader.feed(b"\xff\xfd\x06\xff\xfa\x18\xff\xff\x01\xff\xf0\n")
+        self.assertEqual(reader.events(), ([""], 3))  # IAC IAC inside SB is data, not a sequence
+
+    def test_one_call_does_no_more_telnet_work_than_its_budget(self) -> None:
+        reader = LineReader(8192)
+        reader.feed(b"\xff\xf1" * 131072 + b"PING\n")  # 131,072 IAC NOP in one 256 KiB read
+        self.assertEqual(reader.events(100), ([], 100))
+        self.assertLessEqual(reader._offset, 200)  # parsed as far as it was paid for, no further
+        self.assertEqual(reader.events(), (["PING"], 131072 - 100 + 1))
+
+    def test_a_subnegotiation_costs_a_unit_per_max_line_bytes_and_is_never_stored(self) -> None:
+        reader = LineReader(64)
+        reader.feed(b"\xff\xfa\x18" + b"s" * 64 * 3)
+        self.assertEqual(reader.events(2), ([], 2))  # the IAC SB, then 64 bytes: out of budget
+        self.assertEqual(reader.events(), ([], 2))  # the other 128 bytes
+        self.assertEqual(len(reader._partial), 0)
+        reader.feed(b"s" * 10 + b"\xff\xf0PING\n")
+        self.assertEqual(reader.events(), (["PING"], 1))  # 10 more bytes: not a whole unit yet
 
     def test_telnet_sequences_split_across_reads(self) -> None:
         data = b"MS\xff\xfd\x06G \xff\xfa\x18\x01\xff\xf0hi\xff\xf4\n"

@@ -151,15 +151,7 @@ class ClientHandler(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
-        reader = self._reader
-        telnet_sequences = reader.telnet_sequences
-        reader.feed(data)
-        bucket = self._bucket
-        if reader.telnet_sequences != telnet_sequences and bucket is not None:
-            # Each telnet sequence costs a token like a line: a stream of them is no free ride.
-            solvent = bucket.charge(reader.telnet_sequences - telnet_sequences, self._loop.time())
-            if not solvent and not self._throttled:
-                self._throttle(bucket.delay())
+        self._reader.feed(data)
         if not self._throttled:  # (while throttled, a TLS transport may still hand us data)
             self._drain()
 
@@ -341,10 +333,10 @@ class ClientHandler(asyncio.Protocol):
                     if not limit:
                         self._throttle(bucket.delay())
                         return
-                events = reader.events(limit)
+                events, cost = reader.events(limit)  # a line, a telnet sequence ... costs a token
                 self._server.stats.lines_in += len(events)
                 if bucket is not None:
-                    bucket.charge(len(events), now)
+                    bucket.charge(cost, now)
             for index, event in enumerate(events):
                 if self._closing:
                     return
