@@ -29,7 +29,7 @@ __all__ = [
 
 
 class Spawned:
-    """A server process on a port of its own choosing (found in its first line of output,
+    """A server process on a port of its own choosing (found in its line of output
     "... started on port N") or, with ``port``, on that port once it accepts connections."""
 
     def __init__(self, command: Sequence[str], port: int | None = None) -> None:
@@ -38,11 +38,15 @@ class Spawned:
         self._stdout = self.process.stdout
         self.pid = self.process.pid
         if port is None:
-            first = self._stdout.readline()
-            found = re.search(r"started on port (\d+)", first)
-            if not found:
-                self.stop()
-                raise RuntimeError(f"server did not start: {first!r}")
+            found = None
+            skipped: list[str] = []  # warnings before the start line
+            while found is None:
+                line = self._stdout.readline()
+                found = re.search(r"started on port (\d+)", line)
+                if not line or len(skipped) > 10:
+                    self.stop()
+                    raise RuntimeError(f"server did not start: {skipped!r}")
+                skipped.append(line)
             port = int(found.group(1))
         else:
             self._wait_until_listening(port)

@@ -9,6 +9,7 @@ setting.  Each failure is one line on stderr, never a traceback.  Logs go to std
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
 import os
@@ -25,6 +26,7 @@ from version import __version__
 
 PROG = "server.py"
 LOG_DRAIN_SECONDS = 1.0
+DESCRIPTOR_RESERVE = 96  # stdio, listeners, the selector, and refused connections on their way out
 log = logging.getLogger("chat")
 
 
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
     logs = LogPipeline(settings.log_level, settings.log_format == "json", sys.stdout)
-    raise_open_file_limit()
+    settings = fit_to_descriptors(settings, raise_open_file_limit())
     status = 0
     try:
         asyncio.run(serve(settings))
@@ -96,25 +98,46 @@ def listen_error(host: str | None, failure: ListenError) -> str:
     return f"cannot listen on {where}: {reason}; check --host / HOST and {setting}"
 
 
-def raise_open_file_limit() -> None:
-    """POSIX: lift the soft limit on open files to the hard limit, for --max-clients connections."""
+def raise_open_file_limit() -> int | None:
+    """POSIX: lift the soft limit on open files to the hard limit, for --max-clients connections.
+
+    Returns the limit now in force, or None where there is none to know (Windows, unlimited).
+    """
     try:
         import resource
     except ImportError:  # Windows: no such limit to raise
-        return
+        return None
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return
     # macOS refuses RLIM_INFINITY and anything over OPEN_MAX (10240) for the soft limit.
     targets = (hard,) if hard != resource.RLIM_INFINITY else (1 << 20, 10240)
     for target in targets:
-        if soft >= target:
-            return
+        if soft == resource.RLIM_INFINITY or soft >= target:
+            break
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            return
+            break
         except (ValueError, OSError):
             continue
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def fit_to_descriptors(settings: Settings, open_file_limit: int | None) -> Settings:
+    """Lower --max-clients so that ``server-full`` comes before the kernel runs out of descriptors."""
+    if open_file_limit is None or settings.max_clients <= open_file_limit - DESCRIPTOR_RESERVE:
+        return settings
+    fitted = max(1, open_file_limit - DESCRIPTOR_RESERVE)
+    log.warning(
+        "Only %d file descriptors allowed: --max-clients lowered from %d to %d "
+        "(raise the limit with ulimit -n or LimitNOFILE)",
+        open_file_limit,
+        settings.max_clients,
+        fitted,
+        extra=fields(
+            "max-clients-lowered", open_files=open_file_limit, requested=settings.max_clients, max_clients=fitted
+        ),
+    )
+    return dataclasses.replace(settings, max_clients=fitted)
 
 
 def install_stop_handlers(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:

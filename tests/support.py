@@ -41,15 +41,22 @@ class ServerProcess:
     """``python src/server.py --port 0 ...`` with its port read from the startup line.
 
     ``log`` holds the messages of the server's log lines (time and level removed), ``raw_log``
-    the lines as printed.  ``open_files`` starts it with that limit on descriptors (POSIX).
+    the lines as printed.  ``open_files`` starts it with that limit on descriptors (POSIX), of
+    which it keeps ``held_files`` open for nothing, so that it can run out of them.
     """
 
     def __init__(
-        self, *args: str, env: dict[str, str] | None = None, port_flag: bool = True, open_files: int | None = None
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        port_flag: bool = True,
+        open_files: int | None = None,
+        held_files: int = 0,
     ) -> None:
         command = [sys.executable, str(SERVER)]
         if open_files is not None:
-            command = [sys.executable, "-c", _WITH_OPEN_FILE_LIMIT, str(open_files), str(SERVER)]
+            limits = [str(open_files), str(held_files)]
+            command = [sys.executable, "-c", _WITH_OPEN_FILE_LIMIT, *limits, str(SERVER)]
         if port_flag:
             command += ["--port", "0"]
         command += list(args)
@@ -67,17 +74,20 @@ class ServerProcess:
         )
         self.log: list[str] = []
         self.raw_log: list[str] = []
+        self.errors = ""  # what it wrote on stderr, once stopped
         self._log_changed = threading.Condition()
         self.port = 0
         assert self.process.stdout is not None and self.process.stderr is not None  # both are PIPEs
         self._stdout, self._stderr = self.process.stdout, self.process.stderr
-        first = self._stdout.readline()
-        match = re.search(r"Chat server started on port (\d+)", first)
-        if not match:
-            self.process.kill()
-            _, errors = self.process.communicate(timeout=TIMEOUT)
-            raise RuntimeError(f"server did not start: {first!r} {errors!r}")
-        self._append(first)
+        match = None
+        while match is None:  # warnings may come first
+            line = self._stdout.readline()
+            match = re.search(r"Chat server started on port (\d+)", line)
+            if not line or (match is None and not re.search(r"WARNING|^{", line)):
+                self.process.kill()
+                _, errors = self.process.communicate(timeout=TIMEOUT)
+                raise RuntimeError(f"server did not start: {line!r} {errors!r}")
+            self._append(line)
         self.port = int(match.group(1))
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
@@ -124,6 +134,8 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
             self._drainer.join(TIMEOUT)  # it ends at the end of the server's output
+            if not self._stderr.closed:  # stopped twice
+                self.errors = self._stderr.read()
             self._stdout.close()
             self._stderr.close()
 
@@ -156,12 +168,14 @@ ENV_SETTINGS = (
 # A text log line: "2026-11-24T10:15:02Z INFO  message".
 LOG_LINE = re.compile(r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<level>[A-Z]+) +(?P<message>.*)")
 
-# Runs the server with a lower limit on open files (argv: the limit, the script, its arguments).
+# Runs the server with a lower limit on open files (argv: the limit, how many of them to hold,
+# the script, its arguments).
 _WITH_OPEN_FILE_LIMIT = """
-import resource, runpy, sys
-limit = int(sys.argv[1])
+import os, resource, runpy, sys
+limit, held = int(sys.argv[1]), int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-sys.argv = sys.argv[2:]
+held_files = [open(os.devnull) for _ in range(held)]
+sys.argv = sys.argv[3:]
 sys.path.insert(0, __import__("os").path.dirname(sys.argv[0]))
 runpy.run_path(sys.argv[0], run_name="__main__")
 """

@@ -6,6 +6,7 @@ Memory and descriptor checks read /proc, so they run on Linux and are skipped el
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -196,24 +197,63 @@ class DescriptorTest(ServerTestCase):
 
 @unittest.skipUnless(ON_LINUX, "sets the server's descriptor limit with resource.setrlimit")
 class OutOfDescriptorsTest(unittest.TestCase):
-    def test_running_out_logs_once_and_recovers(self) -> None:
-        server = ServerProcess("--max-per-ip", "0", open_files=64)
+    def test_max_clients_is_lowered_to_what_descriptors_cover(self) -> None:
+        server = ServerProcess("--max-per-ip", "0", "--max-clients", "10000", open_files=256)
         clients: list[Client] = []
         try:
-            for _ in range(90):
-                client = server.client()
-                client.send("PING")
-                clients.append(client)
-            server.wait_for_log("Out of file descriptors")
-            for client in clients[:45]:
-                client.close()
-            for client in clients[45:]:
-                client.expect("PONG")
-            self.assertEqual(len([line for line in server.log if "Out of file descriptors" in line]), 1)
+            self.assertIn("--max-clients lowered from 10000 to 160", server.log[0])
+            for _ in range(300):
+                clients.append(server.client())
+                clients[-1].send("PING")
+            replies = [client.read_line() for client in clients]
+            self.assertEqual(replies.count("PONG"), 160)
+            self.assertEqual(replies.count("ERR server-full"), 300 - 160)
+            started = time.monotonic()
+            self.assertEqual(server.stop(signal.SIGTERM), 0)
+            self.assertLess(time.monotonic() - started, 2.0)
         finally:
             for client in clients:
                 client.close()
             server.stop()
+        self.assertFalse([line for line in server.log if "Out of file descriptors" in line])
+        self.assertNotIn("Traceback", "\n".join(server.raw_log) + server.errors)
+
+    def test_running_out_pauses_accepting_once_and_sigterm_still_exits_at_once(self) -> None:
+        # 100 descriptors held elsewhere in the process: it runs out before --max-clients (160).
+        settings = ("--max-per-ip", "0", "--rate-limit", "0", "--max-send-buffer", "8000000")
+        server = ServerProcess(*settings, open_files=256, held_files=100)
+        clients: list[Client] = []
+        try:
+            for _ in range(200):
+                client = server.client()
+                client.send("PING")
+                clients.append(client)
+            server.wait_for_log("Out of file descriptors")
+            for client in clients[:100]:
+                client.close()
+            for client in clients[100:]:
+                client.expect("PONG")
+            self.assertEqual(len([line for line in server.log if "Out of file descriptors" in line]), 1)
+            # One user that never reads makes shutdown wait its full grace (1 s), so that the
+            # accept retries scheduled when descriptors run out below fire on the closed listener.
+            clients[100].login()  # and never reads again
+            sender = clients[101].login()
+            sender.send(*[f"MSG {'x' * 1000}"] * 2000)
+            sender.sync()
+            for _ in range(80):  # out of descriptors again
+                client = server.client()
+                client.send("PING")
+                clients.append(client)
+            server.wait_until(lambda log: sum("Out of file descriptors" in line for line in log) == 2)
+            started = time.monotonic()
+            self.assertEqual(server.stop(signal.SIGTERM), 0)
+            self.assertLess(time.monotonic() - started, 2.0)
+        finally:
+            for client in clients:
+                client.close()
+            server.stop()
+        self.assertNotIn("Traceback", "\n".join(server.raw_log) + server.errors)
+        self.assertIn("Aborting 1 connections", "\n".join(server.log))
 
 
 class TelnetFloodTest(ServerTestCase):

@@ -51,6 +51,7 @@ log = logging.getLogger("chat.server")
 
 TLS_HANDSHAKE_TIMEOUT = 10.0
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
+ACCEPT_BATCH = 16  # connections accepted per wake-up of a listener; see _listen
 MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
 
 
@@ -159,13 +160,18 @@ class ChatServer:
         for sock in sockets:
             # Handshakes run inside the event loop like any other I/O, each with its own time-out,
             # so a silent or plaintext client on the TLS port delays nobody else's.
+            #
+            # asyncio accepts up to ``backlog`` connections per wake-up and, out of descriptors,
+            # schedules one retry per slot left: a small batch keeps that to a few cheap retries
+            # a second.  The kernel's queue keeps its full length (listen() again below).
             listener = await self.loop.create_server(
                 lambda: ClientHandler(self),
                 sock=sock,
-                backlog=backlog,
+                backlog=ACCEPT_BATCH,
                 ssl=tls,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls else None,
             )
+            sock.listen(backlog)
             self._listeners.append(listener)
         return sorted({sock.getsockname()[1] for sock in sockets})
 
@@ -379,6 +385,11 @@ class ChatServer:
 
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         problem = context.get("exception")
+        if self.shutting_down and isinstance(problem, (OSError, ValueError)):
+            # asyncio's accept retries, scheduled while out of descriptors, firing on the closed
+            # listener: nothing to do about them, and no reason for a traceback.
+            log.debug("Ignored while shutting down: %s (%r)", context.get("message"), problem)
+            return
         if isinstance(problem, OSError) and problem.errno in (errno.EMFILE, errno.ENFILE):
             if not self._out_of_descriptors:
                 self._out_of_descriptors = True
