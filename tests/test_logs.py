@@ -7,10 +7,14 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 import unittest
 
-from support import LOG_LINE, ROOT, ServerProcess, ServerTestCase, unique_name
+from support import ENV_SETTINGS, LOG_LINE, ROOT, SERVER, TIMEOUT, Client, ServerProcess, ServerTestCase, unique_name
 
 from handlers.chat_server import ListenError
 from server import listen_error
@@ -85,6 +89,33 @@ class LogPipelineTest(unittest.TestCase):
             for number in range(50_000):  # megabytes: far more than the pipe and the queue hold
                 logging.getLogger("chat.test").info("line %d %s", number, "x" * 100)
             self.assertFalse(pipeline.stop(deadline=0.2))
+
+
+class StuckStdoutTest(unittest.TestCase):
+    def test_a_stdout_nobody_reads_stalls_nothing_and_sigterm_still_exits(self) -> None:
+        environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
+        command = [sys.executable, str(SERVER), "--port", "0", "--max-clients", "1", "--log-level", "debug"]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
+        self.addCleanup(server.wait)
+        self.addCleanup(server.kill)
+        assert server.stdout is not None  # a PIPE
+        self.addCleanup(server.stdout.close)
+        started = None
+        while started is None and (line := server.stdout.readline()):
+            started = re.search(rb"started on port (\d+)", line)
+        assert started is not None, "the server did not start"
+        port = int(started.group(1))
+        # From here on nobody reads the server's output: the pipe is full after about 64 KiB.
+        with Client(port) as occupant:
+            occupant.sync()
+            for _ in range(1500):  # three debug lines each: about 200 KiB of log
+                with Client(port) as refused:
+                    self.assertEqual(refused.read_line(), "ERR server-full")
+            self.assertEqual(occupant.sync(), [])
+            began = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            self.assertEqual(server.wait(TIMEOUT), 0)
+        self.assertLess(time.monotonic() - began, 5.0)
 
 
 class ListenErrorTest(unittest.TestCase):
