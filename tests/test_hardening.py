@@ -7,11 +7,14 @@ full-size figures.
 from __future__ import annotations
 
 import socket
+import ssl
 import sys
 import unittest
 from pathlib import Path
 
-from support import Client, ServerTestCase, unique_name
+from support import Client, ServerProcess, ServerTestCase, unique_name
+
+from test_tls import CERT, KEY, tls_client, tls_port
 
 
 class LoginTimeoutTest(ServerTestCase):
@@ -132,6 +135,60 @@ class NonReaderMemoryTest(ServerTestCase):
         # (once for the whole wave, a second after the drops) and says so at DEBUG.
         self.server.wait_for_log(r"^Gave free memory back to the system$")
         self.assertLessEqual((memory_kib(pid, "VmRSS") - before) / self.NON_READERS, 16)
+
+
+def from_second_address(port: int) -> socket.socket | None:
+    """A connection from 127.0.0.2, or None where that is not a local address."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.2", 0))
+    except OSError:
+        sock.close()
+        return None
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+class PendingTLSHandshakeTest(unittest.TestCase):
+    def test_a_connection_that_never_starts_its_handshake_counts_from_accept(self) -> None:
+        tls_args = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
+        with ServerProcess(*tls_args, "--max-per-ip", "2") as server:
+            port = tls_port(server)
+            silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+            try:
+                with tls_client(port) as third:  # the handshake completes, then it hears why not
+                    self.assertEqual(third.read_until_closed(), ["ERR too-many-connections"])
+                other = from_second_address(port)
+                if other is None:
+                    self.skipTest("127.0.0.2 is not a local address here")
+                context = ssl.create_default_context(cafile=str(CERT))
+                with Client(port, sock=context.wrap_socket(other, server_hostname="localhost")) as elsewhere:
+                    elsewhere.login()
+                    self.assertEqual(elsewhere.sync(), [])
+            finally:
+                for sock in silent:
+                    sock.close()
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "reads the server's memory from /proc")
+class IdleTLSMemoryTest(unittest.TestCase):
+    USERS = 200
+
+    def test_an_idle_tls_user_costs_at_most_64_kib(self) -> None:
+        tls_args = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
+        with ServerProcess(*tls_args, "--max-per-ip", "0") as server:
+            port = tls_port(server)
+            clients = [tls_client(port).login()]  # the first handshake loads what every later one shares
+            try:
+                clients[0].sync()
+                before = memory_kib(server.process.pid, "VmRSS")
+                clients += [tls_client(port).login() for _ in range(self.USERS)]
+                clients[0].sync()
+                per_user = (memory_kib(server.process.pid, "VmRSS") - before) / self.USERS
+                self.assertLessEqual(per_user, 64)  # asyncio's own TLS: about 280 KiB on 3.11+
+            finally:
+                for client in clients:
+                    client.close()
 
 
 if __name__ == "__main__":

@@ -37,11 +37,13 @@ import logging
 import socket
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import protocol
 from handlers.broadcast import Room
 from handlers.client_handler import ClientHandler
+from handlers.tls_transport import TLSTransport
 from utils.config import Settings
 from utils.logs import fields
 from utils.memory import find_malloc_trim
@@ -49,7 +51,6 @@ from utils.tls import server_context
 
 log = logging.getLogger("chat.server")
 
-TLS_HANDSHAKE_TIMEOUT = 10.0
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
 ACCEPT_BATCH = 16  # connections accepted per wake-up of a listener; see _listen
 MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
@@ -158,22 +159,21 @@ class ChatServer:
         except OSError as problem:
             raise ListenError(setting, port, problem) from None
         for sock in sockets:
-            # Handshakes run inside the event loop like any other I/O, each with its own time-out,
-            # so a silent or plaintext client on the TLS port delays nobody else's.
+            # TLS runs in each connection's own TLSTransport (see there why not asyncio's ssl=):
+            # a connection counts from accept, and a silent one delays nobody's handshake.
             #
             # asyncio accepts up to ``backlog`` connections per wake-up and, out of descriptors,
             # schedules one retry per slot left: a small batch keeps that to a few cheap retries
             # a second.  The kernel's queue keeps its full length (listen() again below).
-            listener = await self.loop.create_server(
-                lambda: ClientHandler(self),
-                sock=sock,
-                backlog=ACCEPT_BATCH,
-                ssl=tls,
-                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls else None,
-            )
+            listener = await self.loop.create_server(self._protocol_factory(tls), sock=sock, backlog=ACCEPT_BATCH)
             sock.listen(backlog)
             self._listeners.append(listener)
         return sorted({sock.getsockname()[1] for sock in sockets})
+
+    def _protocol_factory(self, tls: ssl.SSLContext | None) -> Callable[[], asyncio.Protocol]:
+        if tls is None:
+            return lambda: ClientHandler(self)
+        return lambda: TLSTransport(ClientHandler(self), tls, self.loop)
 
     def admit(self, connection: ClientHandler) -> str | None:
         """Register a new connection, or return the error code it is refused with."""

@@ -152,12 +152,12 @@ class ClientHandler(asyncio.Protocol):
         if self._closing:
             return
         self._reader.feed(data)
-        if not self._throttled:  # (while throttled, a TLS transport may still hand us data)
+        if not self._throttled:  # (while throttled, a read already under way may still arrive)
             self._drain()
 
     def eof_received(self) -> bool:
         """The client will send no more: answer what it sent, then close.  The transport must
-        stay open only while lines wait for tokens (and TLS cannot half-close anyway)."""
+        stay open only while lines wait for tokens."""
         self._at_eof = True
         self._reader.finish()
         if not self._throttled:
