@@ -30,24 +30,27 @@ __all__ = [
 
 class Spawned:
     """A server process on a port of its own choosing (found in its line of output
-    "... started on port N") or, with ``port``, on that port once it accepts connections."""
+    "... started on port N[, TLS on port M]") or, with ``port``, on that port once it accepts
+    connections.  ``lines`` holds its output up to the start line."""
 
     def __init__(self, command: Sequence[str], port: int | None = None) -> None:
         self.process = subprocess.Popen(list(command), stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None  # a PIPE
         self._stdout = self.process.stdout
         self.pid = self.process.pid
+        self.lines: list[str] = []
+        self.tls_port = 0
         if port is None:
             found = None
-            skipped: list[str] = []  # warnings before the start line
-            while found is None:
+            while found is None:  # warnings may come before the start line
                 line = self._stdout.readline()
-                found = re.search(r"started on port (\d+)", line)
-                if not line or len(skipped) > 10:
+                found = re.search(r"started on port (\d+)(?:, TLS on port (\d+))?", line)
+                self.lines.append(line)
+                if not line or len(self.lines) > 10:
                     self.stop()
-                    raise RuntimeError(f"server did not start: {skipped!r}")
-                skipped.append(line)
+                    raise RuntimeError(f"server did not start: {self.lines!r}")
             port = int(found.group(1))
+            self.tls_port = int(found.group(2) or 0)
         else:
             self._wait_until_listening(port)
         self.port = port
