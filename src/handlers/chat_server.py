@@ -14,7 +14,10 @@ Output: a connection with something to send asks ``flush_soon``; one callback pe
 then flushes them all, so a broadcast to N people schedules one callback, not N.
 
 Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
-that once per episode instead of once per retry.
+that once per episode instead of once per retry.  It schedules one retry per slot of the accept
+batch it was in, so listeners take ACCEPT_BATCH connections per wake-up (the kernel's queue stays
+long) and the retries that fire after shutdown are ignored.  TLS connections get a
+``TLSTransport`` between the socket and their handler, so they are admitted at accept too.
 
 Logs for operators: ``Stats`` counts lines in and out, slow readers dropped and refusals, and one
 INFO line sums them up every ``--stats-interval`` seconds.  A refused connection is logged once
