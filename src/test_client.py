@@ -186,6 +186,7 @@ class Screen:
         self.colour = colour
         self.current_input = current_input
         self.prompting = False  # True while the prompt is on screen and the user can type
+        self.in_readline_hooks = False  # readline is running our hooks: see prompt_interrupter
         self.editing: Callable[[], bool] = lambda: True  # False once the line editor has let go
         self.shown_a_line = threading.Event()
         self.lock = threading.Lock()
@@ -254,7 +255,7 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
     screen = Screen(use_colour(), current_input)
     readline_draws_prompt = readline is not None and track_readline_prompt(screen)
     at_prompt = threading.Event()  # Ctrl+C (or the receiver's wake-up) interrupts only the prompt
-    wake_prompt = prompt_interrupter(at_prompt)
+    wake_prompt = prompt_interrupter(at_prompt, screen)
 
     def receive() -> None:
         leave_interrupts_to_the_main_thread()
@@ -321,12 +322,17 @@ def track_readline_prompt(screen: Screen) -> bool:
         except termios.error:
             return False
 
+    def drawing_prompt() -> None:
+        screen.in_readline_hooks = True
+        screen.lock.acquire()
+
     def prompt_drawn() -> None:
         screen.prompting = True
         screen.lock.release()
+        screen.in_readline_hooks = False
 
     screen.editing = editing
-    readline.set_startup_hook(screen.lock.acquire)
+    readline.set_startup_hook(drawing_prompt)
     readline.set_pre_input_hook(prompt_drawn)
     return True
 
@@ -345,7 +351,7 @@ def leave_interrupts_to_the_main_thread() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
-def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
+def prompt_interrupter(at_prompt: threading.Event, screen: Screen) -> Callable[[], None]:
     """Make Ctrl+C raise KeyboardInterrupt only at the prompt; return a way to do that from a thread."""
     if not hasattr(signal, "pthread_kill"):
         # Windows: the editor blocks in getwch(), which nothing interrupts; leave at once.
@@ -360,14 +366,19 @@ def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
     handled = threading.Event()
 
     def on_interrupt(_signum: int, _frame: object) -> None:
+        if at_prompt.is_set() and screen.in_readline_hooks:
+            # readline swallows exceptions raised in its hooks: a KeyboardInterrupt raised now
+            # would be lost.  Not marked handled, so the thread below sends it again shortly.
+            return
         handled.set()
         if at_prompt.is_set():
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_interrupt)
     # CPython's readline checks for signals only when its select() is interrupted; a SIGINT that
-    # lands while it is busy with a key would wait for the next key.  The wake-up fd hears every
-    # signal at once: if the handler has not run shortly after, send it again to the main thread.
+    # lands while it is busy with a key would wait for the next key, and one handled while it runs
+    # our hooks (as the prompt is drawn) is lost.  The wake-up fd hears every signal at once: if
+    # the handler has not taken it shortly after, send it again to the main thread.
     wakeups, wakeup_writer = socket.socketpair()
     wakeup_writer.setblocking(False)
     signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
@@ -375,8 +386,10 @@ def prompt_interrupter(at_prompt: threading.Event) -> Callable[[], None]:
     def resend_missed_interrupts(wakeups: socket.socket, _writer_kept_open: socket.socket) -> None:
         leave_interrupts_to_the_main_thread()
         while received := wakeups.recv(64):  # one byte per signal: SIGINT, SIGWINCH, ...
-            if signal.SIGINT in received and not handled.wait(0.2):
-                signal.pthread_kill(main_thread, signal.SIGINT)
+            if signal.SIGINT in received:
+                if not handled.wait(0.2):
+                    signal.pthread_kill(main_thread, signal.SIGINT)
+                handled.clear()
 
     threading.Thread(target=resend_missed_interrupts, args=(wakeups, wakeup_writer), daemon=True).start()
     return lambda: signal.pthread_kill(main_thread, signal.SIGINT)

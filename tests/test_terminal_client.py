@@ -254,7 +254,7 @@ class InteractiveClientTest(ServerTestCase):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 return os.waitstatus_to_exitcode(status)
-        raise AssertionError("the client did not exit")
+        raise AssertionError(f"the client did not exit: {Screen(self.output).lines[-5:]!r}")
 
     def test_incoming_line_while_typing_leaves_both_intact(self) -> None:
         pid, fd, name = self.start_logged_in()

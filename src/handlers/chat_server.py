@@ -14,7 +14,8 @@ Output: a connection with something to send asks ``flush_soon``; one callback pe
 then flushes them all, so a broadcast to N people schedules one callback, not N.
 
 Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
-that once per episode instead of once per retry.  It schedules one retry per slot of the accept
+that once per episode instead of once per retry, and the episode's end when a connection is
+admitted again.  It schedules one retry per slot of the accept
 batch it was in, so listeners take ACCEPT_BATCH connections per wake-up (the kernel's queue stays
 long) and the retries that fire after shutdown are ignored.  TLS connections get a
 ``TLSTransport`` between the socket and their handler, so they are admitted at accept too.
@@ -187,7 +188,9 @@ class ChatServer:
             return "too-many-connections"
         self._connections[connection] = None
         self._per_ip[address] += 1
-        self._out_of_descriptors = False
+        if self._out_of_descriptors:
+            self._out_of_descriptors = False
+            log.warning("Accepting connections again", extra=fields("descriptors-back"))
         if self._idle_timer is None and self.settings.idle_timeout:
             self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
         if self.settings.login_timeout:
