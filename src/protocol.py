@@ -348,6 +348,8 @@ GOODBYE: Final = b"Goodbye!\n"
 INFO_IDLE_TIMEOUT: Final = b"INFO idle-timeout\n"
 INFO_LOGIN_TIMEOUT: Final = b"INFO login-timeout\n"
 INFO_SERVER_SHUTDOWN: Final = b"INFO server-shutdown\n"
+INFO_CLUSTER_UNAVAILABLE: Final = b"INFO cluster-unavailable\n"
+INFO_CLUSTER_RESET: Final = b"INFO cluster-reset\n"
 
 # Every error code the server sends, in the words of docs/PROTOCOL.md.
 ERROR_CODES: Final = (
@@ -361,6 +363,7 @@ ERROR_CODES: Final = (
     "line-too-long",
     "server-full",
     "too-many-connections",
+    "cluster-unavailable",
 )
 
 

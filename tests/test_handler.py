@@ -5,37 +5,56 @@ from __future__ import annotations
 
 import asyncio
 import unittest
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from support import FakeTransport
 
-from handlers.broadcast import Room
+from handlers.broadcast import JoinResult, Room
 from handlers.chat_server import ChatServer
 from handlers.client_handler import ClientHandler
 from utils.config import load_settings
 
 
 class CountingRoom(Room[ClientHandler]):
-    """A room that counts its broadcasts."""
+    """A room that counts what it tells this process's members at once (departures)."""
 
     __slots__ = ("broadcasts",)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, departed: Callable[[str], None]) -> None:
+        super().__init__(departed)
         self.broadcasts = 0
 
-    def broadcast(self, payload: Any, exclude: ClientHandler | None = None) -> None:
+    def tell_local(self, payload: Any) -> None:
         self.broadcasts += 1
-        super().broadcast(payload, exclude)
+        super().tell_local(payload)
+
+
+class DeferredRoom(CountingRoom):
+    """Answers a LOGIN only when the test says so, as a cluster's room does after a round trip."""
+
+    __slots__ = ("answers", "is_ready")
+
+    def __init__(self, departed: Callable[[str], None]) -> None:
+        super().__init__(departed)
+        self.answers: list[Callable[[], None]] = []
+        self.is_ready = True
+
+    @property
+    def ready(self) -> bool:
+        return self.is_ready
+
+    def join(self, member: ClientHandler, name: str, done: Callable[[JoinResult], None]) -> None:
+        self.answers.append(lambda: Room.join(self, member, name, done))
 
 
 class InProcessServer:
-    def __init__(self, *flags: str) -> None:
+    def __init__(self, *flags: str, room: type[CountingRoom] = CountingRoom) -> None:
         self.loop = asyncio.new_event_loop()
-        self.server = ChatServer(load_settings(["--idle-timeout", "0", *flags], {}), self.loop)
-        self.room = CountingRoom()
-        self.server.room = self.room
+        settings = load_settings(["--idle-timeout", "0", *flags], {})
+        self.server = ChatServer(settings, self.loop, lambda server: room(server.departed))
+        assert isinstance(self.server.room, CountingRoom)
+        self.room = self.server.room
         self.transports: list[FakeTransport] = []
 
     def connect(self, *lines: str) -> FakeTransport:
@@ -91,6 +110,59 @@ class MassDepartureTest(unittest.TestCase):
         alice.protocol.eof_received()
         chat.settle()
         self.assertEqual(lines_of(bob), ["OK", "MSG alice one", "MSG alice two", "INFO alice disconnected"])
+
+
+class RoomThatAnswersLaterTest(unittest.TestCase):
+    """A cluster's room answers LOGIN after a round trip: the connection waits, in order."""
+
+    def setUp(self) -> None:
+        self.chat = InProcessServer(room=DeferredRoom)
+        self.addCleanup(self.chat.close)
+        assert isinstance(self.chat.room, DeferredRoom)
+        self.room = self.chat.room
+
+    def test_commands_after_a_login_wait_for_its_answer(self) -> None:
+        client = self.chat.connect("LOGIN ann", "PING", "WHO")
+        self.chat.settle()
+        self.assertEqual(lines_of(client), [])
+        self.assertFalse(client.reading)
+        self.room.answers.pop()()
+        self.chat.settle()
+        self.assertEqual(lines_of(client), ["OK", "PONG", "USER ann"])
+        self.assertTrue(client.reading)
+
+    def test_a_taken_name_is_answered_in_order_and_eof_waits_for_it(self) -> None:
+        self.chat.connect("LOGIN bob")
+        self.room.answers.pop()()
+        client = self.chat.connect("LOGIN BOB", "PING")
+        assert isinstance(client.protocol, ClientHandler)
+        self.assertTrue(client.protocol.eof_received(), "the transport must stay open for the answer")
+        self.room.answers.pop()()
+        self.chat.settle()
+        self.assertEqual(lines_of(client), ["ERR username-taken", "PONG"])
+        self.assertTrue(client.closing)
+
+    def test_a_connection_gone_before_the_answer_gives_the_name_back(self) -> None:
+        client = self.chat.connect("LOGIN cy")
+        client.close()
+        self.chat.settle()
+        self.room.answers.pop()()
+        self.assertFalse(self.room.knows("cy"))
+
+    def test_while_the_room_is_not_ready_lines_wait_then_go_on_in_order(self) -> None:
+        client = self.chat.connect("LOGIN dee")
+        self.room.answers.pop()()
+        self.chat.settle()
+        self.room.is_ready = False
+        self.chat.send(client, "PING", "WHO")
+        self.chat.settle()
+        self.assertEqual(lines_of(client), ["OK"])
+        self.assertFalse(client.reading)
+        self.room.is_ready = True
+        self.chat.server.room_ready()
+        self.chat.settle()
+        self.assertEqual(lines_of(client), ["OK", "PONG", "USER dee"])
+        self.assertTrue(client.reading)
 
 
 class WhoTest(unittest.TestCase):

@@ -1,23 +1,32 @@
-"""The room: who is logged in, in what order, and who receives what.
+"""The room: who is logged in, in what order, and who receives what.  It is the seam between
+the connections and the shared state.
 
-The room knows nothing about sockets or the wire format: a member is anything with a
-``deliver(payload)`` method, and a payload is whatever the caller hands in (the server passes
-encoded lines, the unit tests pass plain strings).  So the same payload object reaches every
-recipient: a broadcast is encoded once, however many people are online.
+``ChatRoom`` is all the connection handler and ChatServer know of it.  Two rooms implement it:
+``Room`` below keeps everything in this process; ``cluster.redis_room.RedisRoom`` shares one room
+among many server processes over Redis (imported only in cluster mode).  A room knows nothing
+about sockets or the wire format: a member is anything with a ``deliver(payload)`` method, and a
+payload is whatever the caller hands in (the server passes encoded lines, the unit tests pass
+plain strings), so the same payload object reaches every recipient on this process.
 
-Guarantees:
+Guarantees of every room:
 - Names are unique ignoring case and Unicode width forms (``protocol.username_key``), and a
   name is free again the moment its owner leaves.
-- ``names()`` and every broadcast follow login order, so every recipient sees broadcasts in
-  the same order.
-- ``broadcast`` is O(recipients) and never calls back into the room.
+- ``names()`` follows login order; every recipient sees broadcasts in the same order, and each
+  sender's broadcasts and direct messages in the order sent.
+- ``join`` answers through its callback: at once here, after a round trip in a cluster.  A
+  member is told ``"ok"`` only once the room lists it (and everyone who joined before it).
+- Every departure reaches ``departed`` exactly once, after whatever the leaver sent.
+- No method calls back into the caller before returning, except ``join``'s callback here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from protocol import username_key
+
+JoinResult = Literal["ok", "taken", "unavailable"]
 
 
 class Member(Protocol):
@@ -25,45 +34,123 @@ class Member(Protocol):
 
 
 MemberT = TypeVar("MemberT", bound=Member)
+MemberT_contra = TypeVar("MemberT_contra", bound=Member, contravariant=True)
+
+
+class ChatRoom(Protocol[MemberT_contra]):
+    """What the server needs of a room, in memory or clustered."""
+
+    @property
+    def ready(self) -> bool:
+        """False while the room cannot take commands (its link is down): handlers wait."""
+
+    @property
+    def available(self) -> bool:
+        """False while this process is not part of the room at all: new connections are refused."""
+
+    @property
+    def changes(self) -> int:
+        """Counts joins and leaves: whatever was built from ``names()`` is stale when it moves."""
+
+    def __len__(self) -> int: ...
+
+    def join(self, member: MemberT_contra, name: str, done: Callable[[JoinResult], None]) -> None:
+        """Claim ``name`` for ``member``; ``done`` gets the answer (maybe before this returns)."""
+
+    def leave(self, member: MemberT_contra, name: str) -> None:
+        """``member`` (logged in as ``name``) is gone; the name is free at once."""
+
+    def knows(self, name: str) -> bool:
+        """Whether someone online has ``name`` (ignoring case and width)."""
+
+    def names(self) -> list[str]:
+        """The names online, as their owners typed them, in login order."""
+
+    def broadcast(self, payload: Any, sender: MemberT_contra) -> None:
+        """Deliver ``payload`` to every member but ``sender``."""
+
+    def direct(self, name: str, payload: Any) -> None:
+        """Deliver ``payload`` to the member called ``name``, if it is still there."""
+
+    def tell_local(self, payload: Any) -> None:
+        """Deliver ``payload`` to every member served by this process (departures, announced
+        by each process to its own members)."""
+
+    async def start(self) -> None:
+        """Join the shared state, if any (before the server listens)."""
+
+    async def stop(self) -> None:
+        """Leave it, after the members were told and closed (at shutdown)."""
 
 
 class Room(Generic[MemberT]):
-    __slots__ = ("_members", "_names", "changes")
+    """The in-memory room: one process, no waiting.  ``departed`` hears every departure."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_departed", "_members", "_names", "changes")
+
+    def __init__(self, departed: Callable[[str], None] | None = None) -> None:
         # Both keyed by username_key(name); dicts keep insertion order, which is login order.
         self._members: dict[str, MemberT] = {}
         self._names: dict[str, str] = {}
-        self.changes = 0  # counts joins and leaves: whatever is built from names() is stale when it moves
+        self._departed = departed
+        self.changes = 0
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    @property
+    def available(self) -> bool:
+        return True
 
     def __len__(self) -> int:
         return len(self._members)
 
-    def join(self, member: MemberT, name: str) -> bool:
-        """Add ``member`` as ``name``; False if someone online already has that name."""
+    def join(self, member: MemberT, name: str, done: Callable[[JoinResult], None]) -> None:
         key = username_key(name)
         if key in self._members:
-            return False
+            done("taken")
+            return
         self._members[key] = member
         self._names[key] = name
         self.changes += 1
-        return True
+        done("ok")
 
-    def leave(self, name: str) -> None:
+    def leave(self, member: MemberT, name: str) -> None:
         key = username_key(name)
+        if self._members.get(key) is not member:
+            return
         del self._members[key]
         del self._names[key]
         self.changes += 1
+        if self._departed is not None:
+            self._departed(name)
 
     def find(self, name: str) -> MemberT | None:
         return self._members.get(username_key(name))
 
+    def knows(self, name: str) -> bool:
+        return username_key(name) in self._members
+
     def names(self) -> list[str]:
-        """The names online, as their owners typed them, in login order."""
         return list(self._names.values())
 
-    def broadcast(self, payload: Any, exclude: MemberT | None = None) -> None:
-        """Deliver ``payload`` to every member except ``exclude``."""
+    def broadcast(self, payload: Any, sender: MemberT | None = None) -> None:
         for member in self._members.values():
-            if member is not exclude:
+            if member is not sender:
                 member.deliver(payload)
+
+    def direct(self, name: str, payload: Any) -> None:
+        member = self._members.get(username_key(name))
+        if member is not None:
+            member.deliver(payload)
+
+    def tell_local(self, payload: Any) -> None:
+        for member in self._members.values():
+            member.deliver(payload)
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass

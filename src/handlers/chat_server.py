@@ -30,7 +30,13 @@ server asks the C library to give free heap pages back (``utils.memory``), once 
 
 Shutdown plan: stop listening, tell every client ``INFO server-shutdown`` and close them
 gracefully; whoever has not gone after ``grace`` seconds (a client that stopped reading) is
-aborted.  While shutting down, departures are not announced: nobody is left to hear them.
+aborted; then the room stops (a cluster room tells the other processes).  While shutting down,
+departures are not announced here: nobody is left to hear them.
+
+The room is whichever ``ChatRoom`` the server was given (in memory by default); it tells the
+server of departures (``departed``), of being able to take commands again after its link was
+down (``room_ready``: connections that waited carry on) and of losing its state (``room_reset``:
+every connection is closed with one INFO line).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from collections.abc import Callable
 from typing import Any
 
 import protocol
-from handlers.broadcast import Room
+from handlers.broadcast import ChatRoom, Room
 from handlers.client_handler import ClientHandler
 from handlers.tls_transport import TLSTransport
 from utils.config import Settings
@@ -98,6 +104,7 @@ class ChatServer:
         "_stats_since",
         "_stats_timer",
         "_unflushed",
+        "_waiting_for_room",
         "_who_changes",
         "_who_reply",
         "loop",
@@ -109,10 +116,18 @@ class ChatServer:
         "tls_ports",
     )
 
-    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        loop: asyncio.AbstractEventLoop,
+        room: Callable[[ChatServer], ChatRoom[ClientHandler]] | None = None,
+    ) -> None:
+        """``room`` makes the room from this server (which hears its departures and resets);
+        by default the in-memory ``Room``."""
         self.settings = settings
         self.loop = loop
-        self.room: Room[ClientHandler] = Room()
+        self.room: ChatRoom[ClientHandler] = room(self) if room is not None else Room(self.departed)
+        self._waiting_for_room: dict[ClientHandler, None] = {}
         self.shutting_down = False
         self.ports: list[int] = []
         self.tls_ports: list[int] = []
@@ -144,6 +159,7 @@ class ChatServer:
         """
         settings = self.settings
         self.loop.set_exception_handler(self._on_loop_error)
+        await self.room.start()
         tls = None
         if settings.tls_port is not None:
             assert settings.tls_cert is not None and settings.tls_key is not None
@@ -183,6 +199,8 @@ class ChatServer:
         """Register a new connection, or return the error code it is refused with."""
         if self.shutting_down or len(self._connections) >= self.settings.max_clients:
             return "server-full"
+        if not self.room.available:
+            return "cluster-unavailable"
         address = _host_of(connection)
         if self.settings.max_per_ip and self._per_ip[address] >= self.settings.max_per_ip:
             return "too-many-connections"
@@ -262,13 +280,15 @@ class ChatServer:
         for connection in unflushed:
             connection.flush()
 
-    def announce_departure(self, name: str) -> None:
-        """Tell everyone still in the room that ``name`` left, at the end of this loop iteration.
+    def departed(self, name: str) -> None:
+        """The room says ``name`` left: tell our members still there, at the end of this loop iteration.
 
         Departures noticed together (10,000 users whose network went down) go out as one payload
         to those still there, so a mass departure costs O(users), not O(users squared).  Whatever
         the leaver sent before leaving has been broadcast already, so it still comes first.
         """
+        if self.shutting_down:  # nobody is left to hear it
+            return
         if not self._departures:
             self.loop.call_soon(self._announce_departures)
         self._departures.append(protocol.disconnected(name))
@@ -276,7 +296,30 @@ class ChatServer:
     def _announce_departures(self) -> None:
         lines, self._departures = self._departures, []
         if not self.shutting_down:
-            self.room.broadcast(lines[0] if len(lines) == 1 else b"".join(lines))
+            self.room.tell_local(lines[0] if len(lines) == 1 else b"".join(lines))
+
+    def wait_for_room(self, connection: ClientHandler) -> None:
+        """``connection`` stopped reading because the room cannot take commands; see room_ready."""
+        self._waiting_for_room[connection] = None
+
+    def room_ready(self) -> None:
+        """The room takes commands again: every connection that waited for it carries on."""
+        waiting, self._waiting_for_room = self._waiting_for_room, {}
+        for connection in waiting:
+            connection.room_ready()
+
+    def room_reset(self, farewell: bytes, reason: str) -> None:
+        """The room lost its state (a cluster's store, or this process's place in it): close every
+        connection with ``farewell`` (members and guests alike); they may reconnect."""
+        if self._connections:
+            log.warning(
+                "Closing %d connections: %s",
+                len(self._connections),
+                reason,
+                extra=fields("room-reset", connections=len(self._connections), reason=reason),
+            )
+        for connection in list(self._connections):
+            connection.close(farewell, reason)
 
     def release_memory_soon(self) -> None:
         """Much memory was just freed (a slow reader dropped): give it back to the system soon."""
@@ -348,6 +391,7 @@ class ChatServer:
             return False
         del self._connections[connection]
         self._guests.pop(connection, None)
+        self._waiting_for_room.pop(connection, None)
         address = _host_of(connection)
         self._per_ip[address] -= 1
         if not self._per_ip[address]:
@@ -365,11 +409,12 @@ class ChatServer:
         for listener in self._listeners:
             listener.close()
         if self._connections:
+            users = sum(1 for connection in self._connections if connection.name is not None)
             log.info(
                 "Closing %d connections (%d users)",
                 len(self._connections),
-                len(self.room),
-                extra=fields("shutdown", connections=len(self._connections), users=len(self.room)),
+                users,
+                extra=fields("shutdown", connections=len(self._connections), users=users),
             )
         for connection in list(self._connections):
             connection.close(protocol.INFO_SERVER_SHUTDOWN, "server-shutdown")
@@ -388,6 +433,7 @@ class ChatServer:
                     connection.abort()
                 # Aborted connections are gone within a loop iteration; never hang on it, though.
                 await asyncio.wait([self._all_gone], timeout=grace)
+        await self.room.stop()  # (in a cluster: the others hear our users leave at once)
 
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         problem = context.get("exception")

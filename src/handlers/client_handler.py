@@ -39,6 +39,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import protocol
+from handlers.broadcast import JoinResult
 from protocol import LINE_TOO_LONG, TelnetReply
 from utils.logs import fields, format_peer
 from utils.token_bucket import TokenBucket
@@ -72,6 +73,7 @@ class ClientHandler(asyncio.Protocol):
         "_bucket",
         "_closing",
         "_end_reason",
+        "_joining",
         "_loop",
         "_message_prefix",
         "_outbox",
@@ -82,6 +84,7 @@ class ClientHandler(asyncio.Protocol):
         "_throttled",
         "_transport",
         "_unpublished",
+        "_waiting",
         "_writing_paused",
         "connected_at",
         "last_line_at",
@@ -108,6 +111,8 @@ class ClientHandler(asyncio.Protocol):
         self._message_prefix = b""
         self._bucket: TokenBucket | None = None
         self._throttled = False  # reading paused until the rate limit allows more lines
+        self._waiting = False  # reading paused until the room answers a LOGIN or can take commands
+        self._joining = False  # a LOGIN is waiting for the room's answer
         self._at_eof = False
 
     @property
@@ -152,7 +157,7 @@ class ClientHandler(asyncio.Protocol):
         if self._closing:
             return
         self._reader.feed(data)
-        if not self._throttled:  # (while throttled, a read already under way may still arrive)
+        if not self._paused:  # (while paused, a read already under way may still arrive)
             self._drain()
 
     def eof_received(self) -> bool:
@@ -160,9 +165,9 @@ class ClientHandler(asyncio.Protocol):
         stay open only while lines wait for tokens."""
         self._at_eof = True
         self._reader.finish()
-        if not self._throttled:
+        if not self._paused:
             self._drain()
-        return self._throttled
+        return self._paused
 
     def pause_writing(self) -> None:
         """asyncio: the transport holds TRANSPORT_HIGH_WATER bytes; queue references from now on."""
@@ -301,9 +306,8 @@ class ClientHandler(asyncio.Protocol):
             return
         self.name = None
         server = self._server
-        server.room.leave(name)
-        if not server.shutting_down:  # (at shutdown nobody is left to hear it, or to read the logs of 10,000)
-            server.announce_departure(name)
+        server.room.leave(self, name)  # the room tells everyone, through ChatServer.departed
+        if not server.shutting_down:  # (at shutdown nobody is left to read the logs of 10,000)
             reason = self._end_reason or "closed"
             log.info(
                 "Leave: %s (%s)", name, reason, extra=fields("leave", user=name, peer=self.peer_text, reason=reason)
@@ -317,12 +321,16 @@ class ClientHandler(asyncio.Protocol):
         finally:
             if self._unpublished is not None:
                 self._publish()
-        if self._at_eof and not self._throttled:
+        if self._at_eof and not self._paused:
             self.close()
 
     def _handle_available(self) -> None:
-        bucket, reader = self._bucket, self._reader
+        bucket, reader, room = self._bucket, self._reader, self._server.room
         while (reader.pending or self._paid_for) and not self._closing:
+            if not room.ready:  # (a cluster whose link is down): the server resumes us
+                self._wait_for_room()
+                self._server.wait_for_room(self)
+                return
             now = self._loop.time()
             if self._paid_for:  # framed and charged before a costly reply put us in debt
                 events, self._paid_for = self._paid_for, None
@@ -350,6 +358,10 @@ class ClientHandler(asyncio.Protocol):
                         self._server.note_activity(self)
                     if event:
                         self._handle_line(event)
+                        if self._joining:  # the room answers later: the rest waits for it
+                            self._paid_for = events[index + 1 :] or None
+                            self._wait_for_room()
+                            return
                 elif event is LINE_TOO_LONG:
                     self.deliver(_ERR_LINE_TOO_LONG)
                 elif isinstance(event, TelnetReply):
@@ -363,17 +375,36 @@ class ClientHandler(asyncio.Protocol):
 
     def _unthrottle(self) -> None:
         self._throttled = False
-        if self._closing:
+        self._carry_on()
+
+    @property
+    def _paused(self) -> bool:
+        return self._throttled or self._waiting
+
+    def _wait_for_room(self) -> None:
+        """Stop reading until the room answers (a LOGIN in a cluster) or takes commands again."""
+        self._waiting = True
+        self._transport.pause_reading()
+
+    def room_ready(self) -> None:
+        """The room can take this connection's commands again (ChatServer calls it)."""
+        if self._waiting and not self._joining:
+            self._waiting = False
+            self._carry_on()
+
+    def _carry_on(self) -> None:
+        """A pause is over: handle what waited, and read again unless another pause began."""
+        if self._closing or self._paused:
             return
         self._drain()
-        if not self._throttled and not self._closing:
+        if not self._paused and not self._closing:
             self._transport.resume_reading()
 
     def _publish(self) -> None:
         unpublished, self._unpublished = self._unpublished, None
         assert unpublished
         payload = unpublished[0] if len(unpublished) == 1 else b"".join(unpublished)
-        self._server.room.broadcast(payload, exclude=self)
+        self._server.room.broadcast(payload, self)
 
     def _handle_line(self, line: str) -> None:
         verb, argument = protocol.parse_command(line)
@@ -392,14 +423,28 @@ class ClientHandler(asyncio.Protocol):
             self.deliver(_ERR_ALREADY_LOGGED_IN)
         elif not protocol.is_valid_username(name):
             self.deliver(_ERR_INVALID_USERNAME)
-        elif not self._server.room.join(self, name):
-            self.deliver(_ERR_USERNAME_TAKEN)
         else:
+            self._joining = True
+            self._server.room.join(self, name, lambda result: self._joined(name, result))
+
+    def _joined(self, name: str, result: JoinResult) -> None:
+        """The room's answer to LOGIN ``name``: at once in memory, after a round trip in a cluster."""
+        self._joining = False
+        if self._closing:  # gone while the room was deciding
+            if result == "ok":
+                self._server.room.leave(self, name)
+            return
+        if result == "ok":
             self.name = name
             self._server.note_login(self)
             self._message_prefix = protocol.message_prefix(name)
             self.deliver(protocol.OK)
             log.info("Login: %s from %s", name, self.peer_text, extra=fields("login", user=name, peer=self.peer_text))
+        else:
+            self.deliver(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
+        if self._waiting:
+            self._waiting = False
+            self._carry_on()
 
     def _message(self, argument: str) -> None:
         text = protocol.clean_text(argument)
@@ -414,8 +459,8 @@ class ClientHandler(asyncio.Protocol):
 
     def _direct(self, argument: str) -> None:
         name, rest = protocol.split_word(argument)
-        recipient = self._server.room.find(name) if name else None
-        if recipient is None:
+        room = self._server.room
+        if not name or not room.knows(name):
             self.deliver(_ERR_NO_SUCH_USER)
             return
         text = protocol.clean_text(rest)
@@ -423,7 +468,7 @@ class ClientHandler(asyncio.Protocol):
             self.deliver(_ERR_EMPTY_MESSAGE)
             return
         assert self.name is not None  # DM is a logged-in command
-        recipient.deliver(protocol.with_text(protocol.direct_prefix(self.name), text))
+        room.direct(name, protocol.with_text(protocol.direct_prefix(self.name), text))
 
     def _who(self, _argument: str) -> None:
         reply = self._server.who_reply()
@@ -453,6 +498,7 @@ _ERR_EMPTY_MESSAGE = protocol.error("empty-message")
 _ERR_NO_SUCH_USER = protocol.error("no-such-user")
 _ERR_UNKNOWN_COMMAND = protocol.error("unknown-command")
 _ERR_LINE_TOO_LONG = protocol.error("line-too-long")
+_ERR_CLUSTER_UNAVAILABLE = protocol.error("cluster-unavailable")
 
 CommandMethod = Callable[[ClientHandler, str], None]
 
