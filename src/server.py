@@ -18,7 +18,9 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 
+from handlers.broadcast import ChatRoom, RoomStartError
 from handlers.chat_server import ChatServer, ListenError
+from handlers.client_handler import ClientHandler
 from utils.config import Settings, SettingsError, load_settings
 from utils.logs import LogPipeline, fields
 from utils.tls import TLSSetupError
@@ -40,6 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
+    if settings.redis_url is not None and not cluster_client_installed():
+        print(
+            f"{PROG}: error: --redis-url (REDIS_URL) needs redis-py: pip install -r requirements-cluster.txt",
+            file=sys.stderr,
+        )
+        return 2
     logs = LogPipeline(settings.log_level, settings.log_format == "json", sys.stdout)
     settings = fit_to_descriptors(settings, raise_open_file_limit())
     status = 0
@@ -58,13 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
-    server = ChatServer(settings, loop)
+    server = ChatServer(settings, loop, cluster_room(settings))
     try:
         await server.start()
     except TLSSetupError as problem:
         raise StartupError(str(problem)) from None
     except ListenError as problem:
         raise StartupError(listen_error(settings.host, problem)) from None
+    except RoomStartError as problem:  # e.g. Redis unreachable in cluster mode
+        raise StartupError(str(problem)) from None
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
     tls = f", TLS on port {', '.join(map(str, server.tls_ports))}" if server.tls_ports else ""
@@ -74,11 +84,33 @@ async def serve(settings: Settings) -> None:
         tls,
         extra=fields("started", ports=server.ports, tls_ports=server.tls_ports, version=__version__),
     )
+    cluster = server.room.describe()
+    if cluster is not None:
+        log.info("%s", cluster, extra=fields("cluster", description=cluster))
     log.info("Waiting for connections... (Press Ctrl+C to stop)")
     await stop.wait()
     log.info("Shutting down...")
     await server.shutdown()
     log.info("Server stopped")
+
+
+def cluster_client_installed() -> bool:
+    """Whether redis-py, which cluster mode needs, can be imported (called in cluster mode only)."""
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[ClientHandler]] | None:
+    """In cluster mode, what makes the server's room (a ``RedisRoom``); None: the in-memory one."""
+    if settings.redis_url is None:
+        return None
+    from cluster.redis_room import RedisRoom  # redis-py: imported in cluster mode only
+
+    url, name, timeout = settings.redis_url, settings.cluster_name, settings.node_timeout
+    return lambda server: RedisRoom(url, name, timeout, server, server.loop)
 
 
 def listen_error(host: str | None, failure: ListenError) -> str:

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -163,6 +164,9 @@ ENV_SETTINGS = (
     "TLS_PORT",
     "TLS_CERT",
     "TLS_KEY",
+    "REDIS_URL",
+    "CLUSTER_NAME",
+    "NODE_TIMEOUT",
 )
 
 # A text log line: "2026-11-24T10:15:02Z INFO  message".
@@ -250,18 +254,29 @@ class Client:
 
 
 class ServerTestCase(unittest.TestCase):
-    """One server per test class; ``server_args`` are its extra flags."""
+    """One server per test class; ``server_args`` are its extra flags.  A subclass with
+    ``cluster_nodes`` set runs the same tests on that many nodes of one cluster instead, its
+    clients spread over them (see test_cluster_protocol)."""
 
     server_args: Sequence[str] = ()
-    server: ServerProcess
+    cluster_nodes = 0
+    server: ServerProcess | Cluster
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.server = ServerProcess(*cls.server_args)
+        if cls.cluster_nodes:
+            skip_without_cluster()
+            cls.server = Cluster(cls.cluster_nodes, *cls.server_args)
+        else:
+            cls.server = ServerProcess(*cls.server_args)
 
     @classmethod
     def tearDownClass(cls) -> None:
         cls.server.stop()
+
+    def setUp(self) -> None:
+        if isinstance(self.server, Cluster):
+            self.addCleanup(self.server.settle)  # (cleanups run last-in first-out: this one last)
 
     def connect(self) -> Client:
         client = self.server.client()
@@ -310,3 +325,171 @@ class FakeTransport(asyncio.Transport):
 
     def get_write_buffer_size(self) -> int:
         return 0
+
+
+# --- cluster mode: a real redis-server, and nodes of one cluster ---------------------------------
+# CI sets this: a missing redis-server or redis-py then fails the cluster tests instead of skipping.
+REQUIRE_CLUSTER_TESTS = "ALGOKART_REQUIRE_CLUSTER_TESTS"
+
+
+def cluster_missing() -> str | None:
+    """Why cluster tests cannot run here, or None."""
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed (apt-get install redis-server)"
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return "redis-py is not installed (pip install -r requirements-cluster.txt)"
+    return None
+
+
+def skip_without_cluster() -> None:
+    """SkipTest with the reason where cluster tests cannot run, or a failure where CI needs them."""
+    missing = cluster_missing()
+    if missing is not None:
+        if os.environ.get(REQUIRE_CLUSTER_TESTS):
+            raise AssertionError(f"{REQUIRE_CLUSTER_TESTS} is set but {missing}")
+        raise unittest.SkipTest(f"cluster tests skipped: {missing}")
+
+
+class RedisServer:
+    """``redis-server`` on a free loopback port, without persistence (or with ``data_dir``, to
+    restart it with its data); stopped by its PID."""
+
+    def __init__(self, port: int = 0, data_dir: str | None = None) -> None:
+        self.port = port or _free_port()
+        self.data_dir = data_dir
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if data_dir is not None:
+            command += ["--dir", data_dir, "--dbfilename", "dump.rdb"]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self.process.stdout is not None
+        output = []
+        for line in self.process.stdout:
+            output.append(line)
+            if "Ready to accept connections" in line:
+                break
+        else:
+            self.process.wait(TIMEOUT)
+            raise RuntimeError(f"redis-server did not start: {''.join(output)[-2000:]}")
+        # The rest of its log is read (and dropped) so that it can never block on a full pipe.
+        self._drainer = threading.Thread(target=self.process.stdout.read, daemon=True)
+        self._drainer.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=TIMEOUT)
+
+    def command(self, *args: Any) -> Any:
+        with self.client() as connection:
+            return connection.execute_command(*args)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(TIMEOUT)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._drainer.join(TIMEOUT)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Cluster:
+    """``nodes`` servers of one cluster on one redis-server; ``client()`` takes turns among them,
+    so consecutive users are on different nodes.  The log is the first node's."""
+
+    def __init__(self, nodes: int = 2, *args: str, redis: RedisServer | None = None) -> None:
+        self.redis = redis if redis is not None else RedisServer()
+        self.name = unique_name("test-cluster-")
+        self.args = args
+        self.nodes: list[ServerProcess] = []
+        try:
+            for _ in range(nodes):
+                self.start_node()
+        except BaseException:
+            self.stop()
+            raise
+        self._turn = itertools.count()
+
+    def start_node(self, *args: str) -> ServerProcess:
+        node = ServerProcess("--redis-url", self.redis.url, "--cluster-name", self.name, *self.args, *args)
+        self.nodes.append(node)
+        return node
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    @property
+    def log(self) -> list[str]:
+        return self.nodes[0].log
+
+    @property
+    def raw_log(self) -> list[str]:
+        return self.nodes[0].raw_log
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.nodes[0].process
+
+    @property
+    def errors(self) -> str:
+        return self.nodes[0].errors
+
+    def wait_for_log(self, pattern: str) -> str:
+        return self.nodes[0].wait_for_log(pattern)
+
+    def wait_until(self, condition: Callable[[list[str]], bool]) -> None:
+        self.nodes[0].wait_until(condition)
+
+    def client(self) -> Client:
+        return self.nodes[next(self._turn) % len(self.nodes)].client()
+
+    def settle(self) -> None:
+        """Wait until every user is gone and every node has heard so (between tests that share
+        the cluster, so that no departure of one reaches a user of the next).
+
+        A probe logs in and asks WHO until it is alone; after its QUIT, a PING on each node
+        returns only once that node has applied everything written before it (PING is a sync
+        point in a cluster), the probe's own departure included.
+        """
+        with self.nodes[0].client() as probe:
+            probe.login(unique_name("probe"))
+
+            def others_online() -> bool:
+                probe.send("WHO")
+                return any(line.startswith("USER ") and line != f"USER {probe.name}" for line in probe.sync())
+
+            while others_online():
+                pass
+            probe.send("QUIT")
+            probe.read_until_closed()
+        for node in self.nodes:
+            with node.client() as guest:
+                guest.sync()
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        statuses = [node.stop(signum) for node in self.nodes]
+        self.redis.stop()
+        return max(statuses, default=0)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -13,10 +13,12 @@ Guarantees of every room:
   name is free again the moment its owner leaves.
 - ``names()`` follows login order; every recipient sees broadcasts in the same order, and each
   sender's broadcasts and direct messages in the order sent.
-- ``join`` answers through its callback: at once here, after a round trip in a cluster.  A
-  member is told ``"ok"`` only once the room lists it (and everyone who joined before it).
+- ``join`` and ``sync`` answer through a callback: at once here, after a round trip in a
+  cluster.  A member is told ``"ok"`` only once the room lists it (and everyone who joined
+  before it).
 - Every departure reaches ``departed`` exactly once, after whatever the leaver sent.
-- No method calls back into the caller before returning, except ``join``'s callback here.
+- No method calls back into the caller before returning, except the callbacks of ``join`` and
+  ``sync`` here.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from protocol import username_key
 
 JoinResult = Literal["ok", "taken", "unavailable"]
+
+
+class RoomStartError(Exception):
+    """The room cannot start (in a cluster: Redis cannot be reached); the message is one line."""
 
 
 class Member(Protocol):
@@ -72,9 +78,18 @@ class ChatRoom(Protocol[MemberT_contra]):
     def direct(self, name: str, payload: Any) -> None:
         """Deliver ``payload`` to the member called ``name``, if it is still there."""
 
+    def sync(self, member: MemberT_contra, done: Callable[[], None]) -> None:
+        """Call ``done`` once every event that reached the room before this call (from anyone,
+        anywhere) has been delivered to this process's members, and whatever ``member`` did
+        before has reached the room.  A PING's PONG waits for it, so a client that got its PONG
+        knows the others will see what it sent, and has seen what they sent before its PING."""
+
     def tell_local(self, payload: Any) -> None:
         """Deliver ``payload`` to every member served by this process (departures, announced
         by each process to its own members)."""
+
+    def describe(self) -> str | None:
+        """One line for the log at start (which cluster, which node), or None."""
 
     async def start(self) -> None:
         """Join the shared state, if any (before the server listens)."""
@@ -145,9 +160,15 @@ class Room(Generic[MemberT]):
         if member is not None:
             member.deliver(payload)
 
+    def sync(self, member: MemberT, done: Callable[[], None]) -> None:
+        done()
+
     def tell_local(self, payload: Any) -> None:
         for member in self._members.values():
             member.deliver(payload)
+
+    def describe(self) -> str | None:
+        return None
 
     async def start(self) -> None:
         pass

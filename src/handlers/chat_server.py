@@ -308,9 +308,10 @@ class ChatServer:
         for connection in waiting:
             connection.room_ready()
 
-    def room_reset(self, farewell: bytes, reason: str) -> None:
+    def room_reset(self, reason: str) -> None:
         """The room lost its state (a cluster's store, or this process's place in it): close every
-        connection with ``farewell`` (members and guests alike); they may reconnect."""
+        connection with ``INFO <reason>`` (members and guests alike); they may reconnect."""
+        farewell = _RESET_FAREWELLS[reason]
         if self._connections:
             log.warning(
                 "Closing %d connections: %s",
@@ -452,6 +453,12 @@ class ChatServer:
                 )
             return
         loop.default_exception_handler(context)
+
+
+_RESET_FAREWELLS = {
+    "cluster-unavailable": protocol.INFO_CLUSTER_UNAVAILABLE,
+    "cluster-reset": protocol.INFO_CLUSTER_RESET,
+}
 
 
 def _host_of(connection: ClientHandler) -> str:

@@ -68,12 +68,13 @@ class ClientHandler(asyncio.Protocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
         "_at_eof",
+        "_awaiting",
         "_backlog",
         "_backlog_bytes",
         "_bucket",
         "_closing",
         "_end_reason",
-        "_joining",
+        "_leaving",
         "_loop",
         "_message_prefix",
         "_outbox",
@@ -107,12 +108,13 @@ class ClientHandler(asyncio.Protocol):
         self._unpublished: list[bytes] | None = None  # this read's broadcasts, not yet in the room
         self._paid_for: list[protocol.Event] | None = None  # framed and charged, waiting out a debt
         self._closing = False
+        self._leaving = False  # close() began: the farewell waits until the room has freed the name
         self._end_reason: str | None = None  # why the connection ended, for the logs
         self._message_prefix = b""
         self._bucket: TokenBucket | None = None
         self._throttled = False  # reading paused until the rate limit allows more lines
         self._waiting = False  # reading paused until the room answers a LOGIN or can take commands
-        self._joining = False  # a LOGIN is waiting for the room's answer
+        self._awaiting = False  # a LOGIN or PING is waiting for the room's answer
         self._at_eof = False
 
     @property
@@ -131,7 +133,8 @@ class ClientHandler(asyncio.Protocol):
 
     @property
     def closing(self) -> bool:
-        return self._closing
+        """No more input is handled: the connection is closed, or closing."""
+        return self._closing or self._leaving
 
     # --- asyncio callbacks ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -154,7 +157,7 @@ class ClientHandler(asyncio.Protocol):
             self._bucket = TokenBucket(settings.rate_limit, settings.rate_burst, now)
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
+        if self.closing:
             return
         self._reader.feed(data)
         if not self._paused:  # (while paused, a read already under way may still arrive)
@@ -167,7 +170,7 @@ class ClientHandler(asyncio.Protocol):
         self._reader.finish()
         if not self._paused:
             self._drain()
-        return self._paused
+        return self._paused or self._leaving
 
     def pause_writing(self) -> None:
         """asyncio: the transport holds TRANSPORT_HIGH_WATER bytes; queue references from now on."""
@@ -270,10 +273,18 @@ class ClientHandler(asyncio.Protocol):
         A client that does not read what is left within CLOSE_GRACE_SECONDS is aborted, so a
         stalled reader cannot keep its descriptor forever.  ``reason`` is for the logs.
         """
-        if self._closing:
+        if self.closing:
             return
         self._end_reason = reason
+        self._leaving = True
         self._leave_room()
+        # In a cluster the name is free everywhere once the room has written the leave: the
+        # farewell and the close wait for that, so a client that reconnects at once gets it back.
+        self._server.room.sync(self, lambda: self._finish_close(farewell))
+
+    def _finish_close(self, farewell: bytes | None) -> None:
+        if self._closing:  # aborted meanwhile
+            return
         if farewell is not None:
             self.deliver(farewell)
         self.flush()
@@ -326,7 +337,7 @@ class ClientHandler(asyncio.Protocol):
 
     def _handle_available(self) -> None:
         bucket, reader, room = self._bucket, self._reader, self._server.room
-        while (reader.pending or self._paid_for) and not self._closing:
+        while (reader.pending or self._paid_for) and not self.closing:
             if not room.ready:  # (a cluster whose link is down): the server resumes us
                 self._wait_for_room()
                 self._server.wait_for_room(self)
@@ -346,7 +357,7 @@ class ClientHandler(asyncio.Protocol):
                 if bucket is not None:
                     bucket.charge(cost, now)
             for index, event in enumerate(events):
-                if self._closing:
+                if self.closing:
                     return
                 if bucket is not None and bucket.in_debt:  # a long WHO cost more than its line
                     self._paid_for = events[index:]
@@ -358,7 +369,7 @@ class ClientHandler(asyncio.Protocol):
                         self._server.note_activity(self)
                     if event:
                         self._handle_line(event)
-                        if self._joining:  # the room answers later: the rest waits for it
+                        if self._awaiting:  # the room answers later: the rest waits for it
                             self._paid_for = events[index + 1 :] or None
                             self._wait_for_room()
                             return
@@ -388,16 +399,23 @@ class ClientHandler(asyncio.Protocol):
 
     def room_ready(self) -> None:
         """The room can take this connection's commands again (ChatServer calls it)."""
-        if self._waiting and not self._joining:
+        if self._waiting and not self._awaiting:
+            self._waiting = False
+            self._carry_on()
+
+    def _answered(self) -> None:
+        """The room answered a LOGIN or PING: carry on with what waited for it."""
+        self._awaiting = False
+        if self._waiting:
             self._waiting = False
             self._carry_on()
 
     def _carry_on(self) -> None:
         """A pause is over: handle what waited, and read again unless another pause began."""
-        if self._closing or self._paused:
+        if self.closing or self._paused:
             return
         self._drain()
-        if not self._paused and not self._closing:
+        if not self._paused and not self.closing:
             self._transport.resume_reading()
 
     def _publish(self) -> None:
@@ -424,13 +442,12 @@ class ClientHandler(asyncio.Protocol):
         elif not protocol.is_valid_username(name):
             self.deliver(_ERR_INVALID_USERNAME)
         else:
-            self._joining = True
+            self._awaiting = True
             self._server.room.join(self, name, lambda result: self._joined(name, result))
 
     def _joined(self, name: str, result: JoinResult) -> None:
         """The room's answer to LOGIN ``name``: at once in memory, after a round trip in a cluster."""
-        self._joining = False
-        if self._closing:  # gone while the room was deciding
+        if self.closing:  # gone while the room was deciding
             if result == "ok":
                 self._server.room.leave(self, name)
             return
@@ -442,9 +459,7 @@ class ClientHandler(asyncio.Protocol):
             log.info("Login: %s from %s", name, self.peer_text, extra=fields("login", user=name, peer=self.peer_text))
         else:
             self.deliver(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
-        if self._waiting:
-            self._waiting = False
-            self._carry_on()
+        self._answered()
 
     def _message(self, argument: str) -> None:
         text = protocol.clean_text(argument)
@@ -478,7 +493,15 @@ class ClientHandler(asyncio.Protocol):
             self._bucket.charge(len(reply) // WHO_BYTES_PER_TOKEN, self._loop.time())
 
     def _ping(self, _argument: str) -> None:
-        self.deliver(protocol.PONG)
+        """PONG once everything sent to the room before it has been delivered (see ChatRoom.sync):
+        at once in memory, after a round trip through a cluster."""
+        self._awaiting = True
+        self._server.room.sync(self, self._pinged)
+
+    def _pinged(self) -> None:
+        if not self.closing:
+            self.deliver(protocol.PONG)
+            self._answered()
 
     def _help(self, _argument: str) -> None:
         self.deliver(protocol.HELP)

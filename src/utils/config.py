@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from version import __version__
 
@@ -39,6 +40,9 @@ class Settings:
     tls_port: int | None
     tls_cert: str | None
     tls_key: str | None
+    redis_url: str | None
+    cluster_name: str
+    node_timeout: float
 
 
 def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -76,6 +80,33 @@ def _host(raw: str) -> str | None:
     if any(char.isspace() for char in raw):
         raise ValueError("expected a host name or IP address")
     return raw or None
+
+
+def _redis_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as problem:
+        raise ValueError(f"expected redis://host:port/db ({problem})") from None
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError("expected redis://[:password@]host[:port][/db] or rediss://...")
+    if parts.path not in ("", "/") and not re.fullmatch(r"/[0-9]+", parts.path):
+        raise ValueError("the path after the host must be a database number, such as /0")
+    return raw
+
+
+def _cluster_name(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", raw):
+        raise ValueError("expected 1-64 letters, digits, _ - or .")
+    return raw
+
+
+def _node_timeout(raw: str) -> float:
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", raw) or not 0.5 <= float(raw) <= 3600:
+        raise ValueError("expected a number of seconds from 0.5 to 3600, such as 10")
+    return float(raw)
 
 
 def _log_format(raw: str) -> str:
@@ -181,6 +212,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("--tls-port", "TLS_PORT", _optional_port, "", "also listen for TLS on this port; 0 picks a free one"),
     Option("--tls-cert", "TLS_CERT", _optional_path, "", "PEM certificate (chain) for --tls-port"),
     Option("--tls-key", "TLS_KEY", _optional_path, "", "PEM private key for --tls-cert"),
+    Option(
+        "--redis-url",
+        "REDIS_URL",
+        _redis_url,
+        "",
+        "cluster mode: share one room with every server on this Redis (redis:// or rediss://); "
+        "needs pip install -r requirements-cluster.txt",
+    ),
+    Option(
+        "--cluster-name",
+        "CLUSTER_NAME",
+        _cluster_name,
+        "algokart",
+        "cluster mode: the servers of one chat share this name; every Redis key starts with it",
+    ),
+    Option(
+        "--node-timeout",
+        "NODE_TIMEOUT",
+        _node_timeout,
+        "10",
+        "cluster mode: seconds a server may go silent before the others announce its users gone",
+    ),
 )
 
 

@@ -1,0 +1,157 @@
+"""The cluster's Redis keys and the entries of its event stream: pure code, no I/O.
+
+Every key of one cluster starts with ``{<cluster name>}:``; the hash tag keeps them all in one
+slot, so the scripts also run on Redis Cluster.
+
+    {c}:epoch        string  a random id set by the first node; gone or changed = Redis lost its data
+    {c}:events       stream  every event the room can see, in the one order every node applies
+    {c}:users        hash    name key -> "<join entry id> <node> <token> <name>"
+    {c}:nodes        zset    node -> lease deadline (ms, Redis clock)
+    {c}:node:<node>  set     the name keys that node's users hold (so a dead node's users are found)
+
+Stream entries (field -> value, all bytes):
+
+    join    t=j n=<name> o=<node> c=<token>
+    leave   t=l n=<name> c=<token>
+    batch   t=m o=<node> s=<sequence> d=<records>
+
+A batch is what one node's users said during one event-loop iteration, in order: records of
+``<target> <length>\\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but
+the sender), ``@<name>`` (a direct message) or ``!<token>`` (a sync: the node that wrote it answers
+a waiting PING when it reads it), and the payload is the wire lines to deliver.
+``<sequence>`` counts a node's batches from 1, so a batch sent twice (its reply was lost to a
+broken link) is applied once.
+
+Decoding trusts nothing it reads: a malformed entry raises ``BadEntry``, which the room logs and
+skips.  Work is O(bytes) per entry.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, NamedTuple
+
+_CLUSTER_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def is_valid_cluster_name(name: str) -> bool:
+    return _CLUSTER_NAME.fullmatch(name) is not None
+
+
+class Keys:
+    """The key names of one cluster."""
+
+    __slots__ = ("epoch", "events", "node_users_prefix", "nodes", "users")
+
+    def __init__(self, cluster: str) -> None:
+        prefix = "{" + cluster + "}:"
+        self.epoch = prefix + "epoch"
+        self.events = prefix + "events"
+        self.users = prefix + "users"
+        self.nodes = prefix + "nodes"
+        self.node_users_prefix = prefix + "node:"
+
+    def node_users(self, node: str) -> str:
+        return self.node_users_prefix + node
+
+
+class BadEntry(ValueError):
+    """An entry of the stream that no node could have written; the message says what is wrong."""
+
+
+class Join(NamedTuple):
+    name: str
+    node: str
+    token: str
+
+
+class Leave(NamedTuple):
+    name: str
+    token: str
+
+
+BROADCAST: Final = ord("*")
+DIRECT: Final = ord("@")
+SYNC: Final = ord("!")
+
+
+class Record(NamedTuple):
+    """One part of a batch: a BROADCAST from ``name``, a DIRECT message to ``name``, or a SYNC
+    whose ``name`` is the token of the waiting PING."""
+
+    kind: int
+    name: str
+    payload: bytes
+
+
+class Batch(NamedTuple):
+    node: str
+    sequence: int
+    records: bytes  # decoded lazily, by ``records``: only nodes with members there need them
+
+
+Entry = Join | Leave | Batch
+
+
+def join_fields(name: str, node: str, token: str) -> dict[str, str]:
+    return {"t": "j", "n": name, "o": node, "c": token}
+
+
+def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | str | int]:
+    return {"t": "m", "o": node, "s": sequence, "d": records}
+
+
+def record(kind: int, name: str, payload: bytes = b"") -> bytes:
+    """One record of a batch, such as ``*alice 12\\nMSG alice hi\\n``."""
+    return b"%c%s %d\n%s" % (kind, name.encode("utf-8"), len(payload), payload)
+
+
+def decode_entry(fields: dict[bytes, bytes]) -> Entry:
+    kind = fields.get(b"t")
+    try:
+        if kind == b"m":
+            sequence = int(fields[b"s"])
+            if sequence < 1:
+                raise BadEntry(f"batch sequence {sequence}")
+            return Batch(_text(fields[b"o"]), sequence, fields[b"d"])
+        if kind == b"j":
+            return Join(_text(fields[b"n"]), _text(fields[b"o"]), _text(fields[b"c"]))
+        if kind == b"l":
+            return Leave(_text(fields[b"n"]), _text(fields[b"c"]))
+    except KeyError as missing:
+        raise BadEntry(f"no field {missing.args[0]!r} in a {kind!r} entry") from None
+    except (ValueError, UnicodeDecodeError) as problem:
+        if isinstance(problem, BadEntry):
+            raise
+        raise BadEntry(f"a {kind!r} entry: {problem}") from None
+    raise BadEntry(f"unknown entry type {kind!r}")
+
+
+def records(data: bytes) -> list[Record]:
+    """The records of a batch, in order; BadEntry if ``data`` is not a sequence of them."""
+    found = []
+    offset, size = 0, len(data)
+    while offset < size:
+        header_end = data.find(b"\n", offset)
+        if header_end < 0:
+            raise BadEntry("a record without its header line")
+        target, _, length_text = data[offset:header_end].partition(b" ")
+        if len(target) < 2 or target[0] not in (BROADCAST, DIRECT, SYNC) or not length_text.isdigit():
+            raise BadEntry(f"a record header {data[offset:header_end][:80]!r}")
+        end = header_end + 1 + int(length_text)
+        if end > size:
+            raise BadEntry("a record longer than its batch")
+        try:
+            name = target[1:].decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadEntry("a record name that is not UTF-8") from None
+        found.append(Record(target[0], name, data[header_end + 1 : end]))
+        offset = end
+    return found
+
+
+def _text(value: bytes) -> str:
+    text = value.decode("utf-8")
+    if not text or any(char.isspace() for char in text):
+        raise BadEntry(f"a field {value[:80]!r} that is empty or has spaces")
+    return text

@@ -1,0 +1,603 @@
+"""The cluster room: one room shared by every server process ("node") of a cluster, over Redis.
+
+Plan.  One Redis stream carries every event the room can see: joins, leaves, and batches of
+broadcasts and direct messages.  Every node reads the whole stream and applies it in stream
+order, its own events included, so the stream order *is* the one order every user sees.  Each
+node keeps a replica of the room (names in login order) built from the stream, so ``WHO`` and a
+DM's lookup are local.  Writes go out once per event-loop iteration as one pipeline, in the
+order the node's users made them: one XADD for all the lines of that iteration, a Lua script
+per LOGIN (claim the name and append the join, atomically) and per leave (free the name and
+append the leave, only if that user still holds it).  A LOGIN is answered when this node applies
+its own join from the stream, so the new user's WHO lists everyone who logged in before.
+
+Guarantees, beyond those of ``handlers.broadcast``:
+- At most once, in order: a batch carries its node's sequence number, so one sent twice
+  (after a broken link) is applied once; claims and leaves are idempotent (``scripts``).
+- Nothing is lost while the link blips: what could not be sent is sent again, and the
+  connections wait (``ready`` is False) instead of queueing without bound.
+- Leases: a node renews its lease every ``node_timeout / 4`` seconds and, in the same script,
+  retires every node whose lease ran out, announcing each of its users once.  A node that finds
+  its own lease gone, the epoch changed (Redis lost its data), or the stream trimmed past what it
+  had read, closes its connections (``INFO cluster-reset``) and joins again at once.  A node
+  that cannot renew for ``node_timeout`` closes them (``INFO cluster-unavailable``), refuses new
+  ones, and joins again when Redis is back.
+- Every command has a deadline (a silently dead TCP link is found within seconds), and link
+  trouble is logged once per episode, not once per try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from typing import Any, Generic, Literal, Protocol
+from urllib.parse import urlsplit
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from cluster import scripts
+from cluster.entries import (
+    BROADCAST,
+    DIRECT,
+    SYNC,
+    BadEntry,
+    Batch,
+    Join,
+    Keys,
+    batch_fields,
+    decode_entry,
+    record,
+    records,
+)
+from handlers.broadcast import JoinResult, MemberT, RoomStartError
+from protocol import is_valid_username, username_key
+from utils.logs import fields
+
+log = logging.getLogger("chat.cluster")
+
+LEASE_RENEWALS_PER_TIMEOUT = 4
+READ_BLOCK_MS = 1000  # how long one XREAD waits for news
+READ_COUNT = 1000  # entries per XREAD
+MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
+STOP_SECONDS = 2.0  # at shutdown, for what is unsent and for telling the others we stop
+LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+ResetReason = Literal["cluster-unavailable", "cluster-reset"]
+
+
+class RoomServer(Protocol):
+    """What the cluster room tells the server (``handlers.chat_server.ChatServer``)."""
+
+    def departed(self, name: str) -> None: ...
+
+    def room_ready(self) -> None: ...
+
+    def room_reset(self, reason: ResetReason) -> None: ...
+
+
+class _Batch:
+    __slots__ = ("data", "parts", "sequence")
+
+    def __init__(self, sequence: int, first: bytes) -> None:
+        self.sequence = sequence
+        self.parts = [first]
+        self.data = b""  # the parts joined, once it is sent
+
+
+class _Claim:
+    __slots__ = ("key", "name", "token")
+
+    def __init__(self, token: str, key: str, name: str) -> None:
+        self.token, self.key, self.name = token, key, name
+
+
+class _Leave:
+    __slots__ = ("key", "name", "token")
+
+    def __init__(self, key: str, token: str, name: str) -> None:
+        self.key, self.token, self.name = key, token, name
+
+
+_Op = _Batch | _Claim | _Leave
+
+
+def describe_url(url: str) -> str:
+    """``redis://:secret@10.0.0.5:6379/0`` -> ``10.0.0.5:6379/0``: for logs, without the password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+def _entry_id(value: bytes) -> tuple[int, int]:
+    milliseconds, _, sequence = value.partition(b"-")
+    return int(milliseconds), int(sequence or 0)
+
+
+class RedisRoom(Generic[MemberT]):
+    """A ``ChatRoom`` shared by every node of cluster ``cluster`` on the Redis at ``url``."""
+
+    def __init__(
+        self, url: str, cluster: str, node_timeout: float, server: RoomServer, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._server, self._loop = server, loop
+        self._keys = Keys(cluster)
+        self._cluster, self._where = cluster, describe_url(url)
+        self._node_timeout = node_timeout
+        self._lease_ms = round(node_timeout * 1000)
+        self._window_ms = max(4 * self._lease_ms, 10_000)  # how much history the stream keeps
+        deadline = min(max(node_timeout / 4, 0.5), 5.0)  # a command's deadline: a dead link is found fast
+        options: dict[str, Any] = {
+            "socket_connect_timeout": deadline,
+            "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
+            "protocol": 2,
+        }
+        self._redis = redis.Redis.from_url(url, socket_timeout=deadline, **options)
+        self._reader = redis.Redis.from_url(url, socket_timeout=READ_BLOCK_MS / 1000 + deadline, **options)
+        self._register_script = self._redis.register_script(scripts.REGISTER)
+        self._renew_script = self._redis.register_script(scripts.RENEW)
+        self._claim_script = self._redis.register_script(scripts.CLAIM)
+        self._leave_script = self._redis.register_script(scripts.LEAVE)
+        self._retire_script = self._redis.register_script(scripts.RETIRE)
+        self._backoff = ExponentialWithJitterBackoff(cap=2.0, base=0.05)
+
+        self._node_base = f"{_host_label()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._incarnation = 0  # a new node id each time this process (re)joins
+        self.node = ""
+        self._epoch = ""
+        self._state: Literal["out", "up", "down"] = "out"
+        self._down_since = 0.0
+        self._last_renewal = 0.0
+        self._wake = asyncio.Event()  # wakes the lease keeper at once (to rejoin)
+        self._tasks: list[asyncio.Task[None]] = []
+
+        # The replica: every user of the cluster, keyed by username_key, in login order.
+        self._names: dict[str, str] = {}
+        self._holders: dict[str, str] = {}  # key -> token of the login that holds it
+        self.changes = 0
+        # This node's members.
+        self._local: dict[str, MemberT] = {}
+        self._local_tokens: dict[str, str] = {}
+        self._member_names: dict[MemberT, str] = {}
+        self._joining: dict[str, tuple[MemberT, Callable[[JoinResult], None]]] = {}  # token -> waiting LOGIN
+        self._syncs: dict[str, Callable[[], None]] = {}  # token -> waiting PING
+        self._tokens = itertools.count(1)
+
+        # The stream: what was applied, and what waits to be written.
+        self._last_id = b"0-0"
+        self._seen: dict[str, int] = {}  # node -> last batch sequence applied
+        self._sequence = 0
+        self._outbox: list[_Op] = []
+        self._unsent_bytes = 0
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flushed = asyncio.Event()  # set while nothing is being written
+        self._flushed.set()
+        self._joined = asyncio.Event()  # set while this node is part of the cluster
+
+    # --- ChatRoom -------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self._state == "up" and self._unsent_bytes < MAX_UNSENT_BYTES
+
+    @property
+    def available(self) -> bool:
+        return self._state != "out"
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def describe(self) -> str:
+        return f"Cluster {self._cluster} on Redis {self._where}: this node is {self.node}"
+
+    def knows(self, name: str) -> bool:
+        return username_key(name) in self._names
+
+    def names(self) -> list[str]:
+        return list(self._names.values())
+
+    def join(self, member: MemberT, name: str, done: Callable[[JoinResult], None]) -> None:
+        if self._state == "out":
+            done("unavailable")
+            return
+        token = f"{self.node}.{next(self._tokens)}"
+        self._joining[token] = (member, done)
+        self._send_soon(_Claim(token, username_key(name), name))
+
+    def leave(self, member: MemberT, name: str) -> None:
+        key = username_key(name)
+        if self._local.get(key) is not member:
+            return
+        del self._local[key], self._member_names[member]
+        token = self._local_tokens.pop(key)
+        if self._state != "out":
+            self._send_soon(_Leave(key, token, name))
+
+    def broadcast(self, payload: bytes, sender: MemberT) -> None:
+        name = self._member_names.get(sender)
+        if name is not None:
+            self._add_record(record(BROADCAST, name, payload))
+
+    def direct(self, name: str, payload: bytes) -> None:
+        self._add_record(record(DIRECT, name, payload))
+
+    def sync(self, member: MemberT, done: Callable[[], None]) -> None:
+        if self._state == "out":
+            done()
+            return
+        token = f"{self.node}.{next(self._tokens)}"
+        self._syncs[token] = done
+        self._add_record(record(SYNC, token))
+
+    def tell_local(self, payload: bytes) -> None:
+        for member in self._local.values():
+            member.deliver(payload)
+
+    async def start(self) -> None:
+        try:
+            await self._register()
+        except (RedisError, OSError) as problem:
+            await self._close_clients()
+            raise RoomStartError(f"cannot join cluster {self._cluster} on Redis {self._where}: {problem}") from None
+        self._tasks = [
+            self._loop.create_task(self._read_stream()),
+            self._loop.create_task(self._keep_lease()),
+        ]
+
+    async def stop(self) -> None:
+        """Send what is unsent and retire this node (its users are announced gone at once)."""
+        try:
+            if self._state != "out":
+                await asyncio.wait_for(self._flushed.wait(), STOP_SECONDS)
+                keys = self._keys
+                await asyncio.wait_for(
+                    self._retire_script(
+                        keys=[keys.nodes, keys.events, keys.users],
+                        args=[self.node, keys.node_users_prefix, self._minid()],
+                    ),
+                    STOP_SECONDS,
+                )
+        except (asyncio.TimeoutError, RedisError, OSError) as problem:
+            log.warning(
+                "Could not tell the cluster this node stops (%s): its users will be announced gone in %g s",
+                problem or "timed out",
+                self._node_timeout,
+                extra=fields("cluster-stop-failed"),
+            )
+        tasks = [*self._tasks, *([self._flush_task] if self._flush_task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        for client in (self._redis, self._reader):
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+    # --- joining the cluster --------------------------------------------------------------------
+    async def _register(self) -> None:
+        """Take a lease under a new node id and build the replica from a snapshot of the room."""
+        self._incarnation += 1
+        node = f"{self._node_base}-{self._incarnation}"
+        keys = self._keys
+        reply = await self._register_script(
+            keys=[keys.epoch, keys.nodes, keys.events, keys.users], args=[secrets.token_hex(8), node, self._lease_ms]
+        )
+        epoch, last_id, values = reply
+        users = []
+        for value in values:
+            try:
+                join_id, _node, token, name = value.decode("utf-8").split(" ")
+                users.append((_entry_id(join_id.encode()), name, token))
+            except ValueError:
+                log.warning("Skipped a malformed user record in Redis: %r", value[:80], extra=fields("bad-data"))
+        users.sort()
+        self.node, self._epoch = node, epoch.decode()
+        self._last_id, self._seen, self._sequence = last_id, {}, 0
+        self._names = {username_key(name): name for _, name, _ in users}
+        self._holders = {username_key(name): token for _, name, token in users}
+        self.changes += 1
+        self._last_renewal = self._loop.time()
+        self._state = "up"
+        self._joined.set()
+
+    def _leave_cluster(self, reason: ResetReason, why: str) -> None:
+        """This node lost its place: close every connection, forget the room, join again."""
+        if self._state == "out":
+            return
+        self._state = "out"
+        self._joined.clear()
+        self._incarnation += 1  # what is in flight belongs to the old place: ignore its answers
+        log.error("Left the cluster: %s; closing every connection", why, extra=fields("cluster-left", reason=reason))
+        joining, self._joining = self._joining, {}
+        syncs, self._syncs = self._syncs, {}
+        self._outbox, self._unsent_bytes = [], 0
+        self._local, self._local_tokens, self._member_names = {}, {}, {}
+        self._names, self._holders = {}, {}
+        self.changes += 1
+        for _member, done in joining.values():
+            done("unavailable")
+        for synced in syncs.values():
+            synced()
+        self._server.room_reset(reason)
+        self._server.room_ready()  # connections that waited for the link: they are being closed
+        self._wake.set()
+
+    async def _keep_lease(self) -> None:
+        interval = self._node_timeout / LEASE_RENEWALS_PER_TIMEOUT
+        failures = 0
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval if self._state != "out" else None)
+            self._wake.clear()
+            if self._state == "out":
+                try:
+                    await self._register()
+                except (RedisError, OSError) as problem:
+                    if not failures:
+                        log.warning(
+                            "Cannot rejoin the cluster yet (%s); retrying", problem, extra=fields("rejoin-failed")
+                        )
+                    failures += 1
+                    await asyncio.sleep(self._backoff.compute(failures))
+                    self._wake.set()
+                    continue
+                failures = 0
+                log.warning(
+                    "Rejoined the cluster: %s", self.describe(), extra=fields("cluster-rejoined", node=self.node)
+                )
+                continue
+            await self._renew()
+
+    async def _renew(self) -> None:
+        started = self._loop.time()
+        if started - self._last_renewal > self._node_timeout:
+            self._leave_cluster("cluster-unavailable", f"Redis unreachable for more than {self._node_timeout:g} s")
+            return
+        keys = self._keys
+        try:
+            reply = await self._renew_script(
+                keys=[keys.epoch, keys.nodes, keys.events, keys.users],
+                args=[self._epoch, self.node, self._lease_ms, keys.node_users_prefix, self._minid()],
+            )
+        except LINK_ERRORS as problem:
+            self._link_failed(problem)
+            return
+        except RedisError as problem:
+            log.error("Redis refused the lease renewal: %s", problem, extra=fields("bad-data"))
+            return
+        self._link_ok()
+        status = reply[0]
+        if status == b"reset":
+            self._leave_cluster("cluster-reset", "Redis lost the cluster's data")
+        elif status == b"expired":
+            self._leave_cluster("cluster-reset", "this node's lease ran out (was it paused or cut off?)")
+        else:
+            self._last_renewal = started
+            if _entry_id(reply[1]) > _entry_id(self._last_id):  # entries this node never read are gone
+                self._leave_cluster("cluster-reset", "the event stream was trimmed past what this node had read")
+
+    def _minid(self) -> str:
+        """Trim the stream to the last ``_window_ms`` (by the ids this node has read)."""
+        return str(max(0, _entry_id(self._last_id)[0] - self._window_ms))
+
+    def _link_failed(self, problem: BaseException) -> None:
+        now = self._loop.time()
+        if self._state == "up":
+            self._state, self._down_since = "down", now
+            log.warning(
+                "Lost the link to Redis (%s): connections wait while it reconnects",
+                problem,
+                extra=fields("redis-down"),
+            )
+        elif self._state == "down" and now - self._last_renewal > self._node_timeout:
+            self._leave_cluster("cluster-unavailable", f"Redis unreachable for more than {self._node_timeout:g} s")
+
+    def _link_ok(self) -> None:
+        if self._state == "down":
+            self._state = "up"
+            seconds = self._loop.time() - self._down_since
+            log.warning("Redis link back after %.1f s", seconds, extra=fields("redis-up", seconds=round(seconds, 3)))
+            self._server.room_ready()
+
+    # --- writing --------------------------------------------------------------------------------
+    def _add_record(self, data: bytes) -> None:
+        if self._state == "out":
+            return
+        self._unsent_bytes += len(data)
+        last = self._outbox[-1] if self._outbox else None
+        if isinstance(last, _Batch):
+            last.parts.append(data)
+        else:
+            self._sequence += 1
+            self._send_soon(_Batch(self._sequence, data))
+
+    def _send_soon(self, op: _Op) -> None:
+        self._outbox.append(op)
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Write the outbox once this loop iteration is over: all it gathered in one pipeline."""
+        if self._flushed.is_set():
+            self._flushed.clear()
+            self._loop.call_soon(self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_task = self._loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Write the outbox, one pipeline at a time, again and again after a failure."""
+        try:
+            while self._outbox:
+                ops, self._outbox = self._outbox, []
+                incarnation, failures = self._incarnation, 0
+                while True:
+                    try:
+                        results = await self._write(ops)
+                        break
+                    except LINK_ERRORS as problem:
+                        self._link_failed(problem)
+                        if incarnation != self._incarnation:
+                            return
+                        failures += 1
+                        await asyncio.sleep(self._backoff.compute(failures))
+                if incarnation != self._incarnation:
+                    return
+                self._link_ok()
+                self._unsent_bytes -= sum(len(op.data) for op in ops if isinstance(op, _Batch))
+                self._take_results(ops, results)
+                self._server.room_ready()
+        finally:
+            self._flushed.set()
+            if self._outbox and self._state != "out":
+                self._flush_soon()
+
+    async def _write(self, ops: list[_Op]) -> list[Any]:
+        keys, node, minid = self._keys, self.node, self._minid()
+        pipe = self._redis.pipeline(transaction=False)
+        for op in ops:
+            if isinstance(op, _Batch):
+                if not op.data:
+                    op.data = b"".join(op.parts)
+                pipe.xadd(keys.events, batch_fields(node, op.sequence, op.data), minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
+            elif isinstance(op, _Claim):
+                await self._claim_script(
+                    keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
+                    args=[self._epoch, node, op.token, op.key, op.name, minid],
+                    client=pipe,
+                )
+            else:
+                await self._leave_script(
+                    keys=[keys.users, keys.events, keys.node_users(node)],
+                    args=[op.key, op.token, op.name, minid],
+                    client=pipe,
+                )
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        return results
+
+    def _take_results(self, ops: list[_Op], results: list[Any]) -> None:
+        lost: str | None = None
+        for op, result in zip(ops, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("Redis refused a write: %s", result, extra=fields("bad-data"))
+                if isinstance(op, _Claim):
+                    self._answer(op.token, "unavailable")
+            elif isinstance(op, _Claim):
+                status = result[0]
+                if status == b"taken":
+                    self._answer(op.token, "taken")
+                elif status != b"ok":
+                    self._answer(op.token, "unavailable")
+                    lost = "Redis lost the cluster's data" if status == b"reset" else "this node's lease ran out"
+                # ok: answered when this node applies the join from the stream
+        if lost is not None:
+            self._leave_cluster("cluster-reset", lost)
+
+    def _answer(self, token: str, result: JoinResult) -> None:
+        waiting = self._joining.pop(token, None)
+        if waiting is not None:
+            waiting[1](result)
+
+    # --- reading --------------------------------------------------------------------------------
+    async def _read_stream(self) -> None:
+        failures = 0
+        while True:
+            await self._joined.wait()
+            incarnation = self._incarnation
+            try:
+                reply: Any = await self._reader.xread(
+                    {self._keys.events: self._last_id}, count=READ_COUNT, block=READ_BLOCK_MS
+                )
+            except LINK_ERRORS as problem:
+                self._link_failed(problem)
+                failures += 1
+                await asyncio.sleep(self._backoff.compute(failures))
+                continue
+            except RedisError as problem:
+                if not failures:
+                    log.error("Cannot read the event stream: %s", problem, extra=fields("bad-data"))
+                failures += 1
+                await asyncio.sleep(self._backoff.compute(failures))
+                continue
+            failures = 0
+            self._link_ok()
+            if incarnation != self._incarnation or not reply:
+                continue
+            for entry_id, entry_fields in reply[0][1]:
+                self._last_id = entry_id
+                self._apply(entry_id, entry_fields)
+                if incarnation != self._incarnation:
+                    break
+
+    def _apply(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> None:
+        try:
+            entry = decode_entry(entry_fields)
+            if isinstance(entry, Batch):
+                self._apply_batch(entry)
+            elif isinstance(entry, Join):
+                self._apply_join(entry.name, entry.token)
+            else:
+                self._apply_leave(entry.name, entry.token)
+        except BadEntry as problem:
+            log.warning(
+                "Skipped entry %s of the event stream: %s", entry_id.decode(), problem, extra=fields("bad-data")
+            )
+
+    def _apply_join(self, name: str, token: str) -> None:
+        if not is_valid_username(name):
+            raise BadEntry(f"a join of the invalid name {name!r}")
+        key = username_key(name)
+        self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
+        self._names[key], self._holders[key] = name, token
+        self.changes += 1
+        waiting = self._joining.pop(token, None)
+        if waiting is not None:
+            member, done = waiting
+            self._local[key], self._local_tokens[key], self._member_names[member] = member, token, name
+            done("ok")
+
+    def _apply_leave(self, name: str, token: str) -> None:
+        key = username_key(name)
+        if self._holders.get(key) != token:
+            return  # that login is gone already
+        del self._names[key], self._holders[key]
+        self.changes += 1
+        if self._local_tokens.get(key) == token:  # retired by the cluster, not by us: we were dead
+            self._leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
+            return
+        self._server.departed(name)
+
+    def _apply_batch(self, batch: Batch) -> None:
+        if batch.sequence <= self._seen.get(batch.node, 0):
+            return  # sent twice after a broken link
+        self._seen[batch.node] = batch.sequence
+        local = self._local
+        if not local and batch.node != self.node:
+            return
+        for target in records(batch.records):
+            if target.kind == BROADCAST:
+                sender = local.get(username_key(target.name))
+                for member in local.values():
+                    if member is not sender:
+                        member.deliver(target.payload)
+            elif target.kind == DIRECT:
+                recipient = local.get(username_key(target.name))
+                if recipient is not None:
+                    recipient.deliver(target.payload)
+            elif batch.node == self.node:
+                synced = self._syncs.pop(target.name, None)
+                if synced is not None:
+                    synced()
+
+
+def _host_label() -> str:
+    host = socket.gethostname().split(".")[0]
+    return "".join(char if char.isalnum() or char in "-_" else "_" for char in host)[:32] or "node"

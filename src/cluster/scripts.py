@@ -1,0 +1,125 @@
+"""The cluster's Lua scripts: each runs atomically in Redis and touches only one cluster's keys
+(``entries.Keys``; KEYS are passed in that order, the per-node sets are built from their prefix
+inside the same hash-tag slot).
+
+Every script that writes checks the epoch first (``reset``: Redis lost its data) and, where a
+node acts for its users, that the node still holds its lease (``expired``).  Claims and leaves
+are idempotent, so a call repeated after a broken link changes nothing the first one did not:
+a claim by the same token answers ``ok`` again, a leave of a name no longer held does nothing.
+Appends trim the stream to entries newer than ARGV's ``minid`` (approximately, as XADD MINID ~).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Redis's clock in milliseconds.
+_NOW_MS: Final = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+"""
+
+# Remove every user of node `node` (held under `prefix .. node`) and append their leaves.
+_RETIRE_NODE: Final = """
+local function retire(users, events, prefix, node, minid)
+  local count = 0
+  local set = prefix .. node
+  for _, key in ipairs(redis.call('SMEMBERS', set)) do
+    local held = redis.call('HGET', users, key)
+    if held then
+      local holder, token, name = string.match(held, '^%S+ (%S+) (%S+) (%S+)$')
+      if holder == node then
+        redis.call('HDEL', users, key)
+        redis.call('XADD', events, 'MINID', '~', minid, '*', 't', 'l', 'n', name, 'c', token)
+        count = count + 1
+      end
+    end
+  end
+  redis.call('DEL', set)
+  return count
+end
+"""
+
+# KEYS: epoch nodes events users.  ARGV: a new epoch (used if there is none), node, lease ms.
+# Returns {epoch, id of the stream's last entry or 0-0, {user values}}: a snapshot of the room.
+REGISTER: Final = (
+    _NOW_MS
+    + """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[1])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local last_id = '0-0'
+if last[1] then last_id = last[1][1] end
+return {epoch, last_id, redis.call('HVALS', KEYS[4])}
+"""
+)
+
+# KEYS: epoch nodes events users.  ARGV: epoch, node, lease ms, node set prefix, minid.
+# Renews this node's lease and retires every node whose lease has run out (exactly once,
+# however many nodes run this at the same moment).  Returns {'ok', the newest id trimmed off the
+# stream (Redis 7+; 0-0 where unknown), users retired}, or {'reset'} / {'expired'}.
+RENEW: Final = (
+    _NOW_MS
+    + _RETIRE_NODE
+    + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'reset'} end
+if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return {'expired'} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
+local retired = 0
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  retired = retired + retire(KEYS[4], KEYS[3], ARGV[4], node, ARGV[5])
+  redis.call('ZREM', KEYS[2], node)
+end
+local trimmed = '0-0'
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[3])
+  for i = 1, #info - 1, 2 do
+    if info[i] == 'max-deleted-entry-id' then trimmed = info[i + 1] end
+  end
+end
+return {'ok', trimmed, retired}
+"""
+)
+
+# KEYS: epoch nodes events users node-set.  ARGV: epoch, node, token, name key, name, minid.
+# Claims a name and appends the join in one step.  Returns {'ok', join id}, {'taken'},
+# {'reset'} or {'expired'}.
+CLAIM: Final = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'reset'} end
+if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return {'expired'} end
+local held = redis.call('HGET', KEYS[4], ARGV[4])
+if held then
+  local id, token = string.match(held, '^(%S+) %S+ (%S+) ')
+  if token == ARGV[3] then return {'ok', id} end
+  return {'taken'}
+end
+local id = redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[6], '*', 't', 'j', 'n', ARGV[5], 'o', ARGV[2], 'c', ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[4], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[5])
+redis.call('SADD', KEYS[5], ARGV[4])
+return {'ok', id}
+"""
+
+# KEYS: users events node-set.  ARGV: name key, token, name, minid.
+# Frees a name and appends the leave, only if that token still holds it.  Returns 1 or 0.
+LEAVE: Final = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if not held then return 0 end
+local token = string.match(held, '^%S+ %S+ (%S+) ')
+if token ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 't', 'l', 'n', ARGV[3], 'c', ARGV[2])
+return 1
+"""
+
+# KEYS: nodes events users.  ARGV: node, node set prefix, minid.
+# A node stopping: its users leave (announced at once) and its lease goes.  Returns users retired.
+RETIRE: Final = (
+    _RETIRE_NODE
+    + """
+local retired = retire(KEYS[3], KEYS[2], ARGV[2], ARGV[1], ARGV[3])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return retired
+"""
+)
