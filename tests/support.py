@@ -53,8 +53,11 @@ class ServerProcess:
         port_flag: bool = True,
         open_files: int | None = None,
         held_files: int = 0,
+        without_modules: Sequence[str] = (),
     ) -> None:
         command = [sys.executable, str(SERVER)]
+        if without_modules:
+            command = [*python_without(*without_modules), str(SERVER)]
         if open_files is not None:
             limits = [str(open_files), str(held_files)]
             command = [sys.executable, "-c", _WITH_OPEN_FILE_LIMIT, *limits, str(SERVER)]
@@ -181,6 +184,22 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 held_files = [open(os.devnull) for _ in range(held)]
 sys.argv = sys.argv[3:]
 sys.path.insert(0, __import__("os").path.dirname(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def python_without(*modules: str) -> list[str]:
+    """The command that runs a script (the next argument) as on a machine where ``modules``
+    cannot be imported: ``[*python_without("redis"), "src/server.py", "--port", "0"]``."""
+    return [sys.executable, "-c", _WITHOUT_MODULES, ",".join(modules)]
+
+
+_WITHOUT_MODULES = """
+import os, runpy, sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # import name: ImportError
+sys.argv = sys.argv[2:]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 

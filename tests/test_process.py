@@ -10,7 +10,7 @@ import sys
 import time
 import unittest
 
-from support import ENV_SETTINGS, ROOT, SERVER, TIMEOUT, ServerProcess
+from support import ENV_SETTINGS, ROOT, SERVER, TIMEOUT, ServerProcess, python_without
 
 from handlers.client_handler import CLOSE_GRACE_SECONDS
 
@@ -64,6 +64,14 @@ class StartupTest(unittest.TestCase):
             ([], {"MAX_CLIENTS": "many"}, "MAX_CLIENTS"),
             (["--log-level", "chatty"], {}, "--log-level"),
             (["--nonsense"], {}, "--nonsense"),
+            (["--redis-url", "http://10.0.0.5:6379"], {}, "--redis-url"),
+            ([], {"REDIS_URL": "redis://"}, "REDIS_URL"),
+            (["--redis-url", "redis://localhost:port/0"], {}, "--redis-url"),
+            (["--redis-url", "redis://localhost/db"], {}, "--redis-url"),
+            (["--cluster-name", "a b"], {}, "--cluster-name"),
+            ([], {"CLUSTER_NAME": "{x}"}, "CLUSTER_NAME"),
+            (["--node-timeout", "0"], {}, "--node-timeout"),
+            ([], {"NODE_TIMEOUT": "ten"}, "NODE_TIMEOUT"),
         ]
         for args, env, name in cases:
             with self.subTest(args=args, env=env):
@@ -71,6 +79,30 @@ class StartupTest(unittest.TestCase):
                 self.assertEqual(result.returncode, 2)
                 self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
                 self.assertIn(name, result.stderr)
+
+    def test_cluster_mode_without_redis_py_says_what_to_install(self) -> None:
+        result = subprocess.run(
+            [*python_without("redis"), str(SERVER), "--port", "0", "--redis-url", "redis://127.0.0.1:1/0"],
+            capture_output=True,
+            text=True,
+            cwd=str(ROOT),
+            timeout=TIMEOUT,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("pip install -r requirements-cluster.txt", result.stderr)
+
+    def test_standalone_mode_needs_nothing_but_the_standard_library(self) -> None:
+        with (
+            ServerProcess(without_modules=("redis", "hiredis")) as server,
+            server.client() as alice,
+            server.client() as bob,
+        ):
+            alice.login()
+            bob.login()
+            alice.send("MSG hi")
+            bob.expect(f"MSG {alice.name} hi")
 
     def test_help_lists_every_setting(self) -> None:
         result = run_server("--help")
@@ -86,6 +118,12 @@ class StartupTest(unittest.TestCase):
             "MAX_CLIENTS",
             "--log-level",
             "LOG_LEVEL",
+            "--redis-url",
+            "REDIS_URL",
+            "--cluster-name",
+            "CLUSTER_NAME",
+            "--node-timeout",
+            "NODE_TIMEOUT",
         ):
             self.assertIn(name, result.stdout)
 

@@ -358,10 +358,10 @@ class RedisRoom(Generic[MemberT]):
             await self._renew()
 
     async def _renew(self) -> None:
+        """Renew the lease.  Late (this process was paused) is fine as long as Redis answers:
+        it says whether the lease is still ours.  Not renewed for node_timeout because Redis does
+        not answer: this node is out (``_link_failed``)."""
         started = self._loop.time()
-        if started - self._last_renewal > self._node_timeout:
-            self._leave_cluster("cluster-unavailable", f"Redis unreachable for more than {self._node_timeout:g} s")
-            return
         keys = self._keys
         try:
             reply = await self._renew_script(

@@ -474,23 +474,43 @@ class ClientHandler(asyncio.Protocol):
 
     def _direct(self, argument: str) -> None:
         name, rest = protocol.split_word(argument)
+        if name and not self._server.room.knows(name):
+            # In a cluster, the name may belong to someone who just logged in on another process
+            # that this one has not heard of yet: look again once it has caught up (ChatRoom.sync).
+            self._awaiting = True
+            self._server.room.sync(self, lambda: self._send_direct(name, rest, answered=True))
+        else:
+            self._send_direct(name, rest)
+
+    def _send_direct(self, name: str, rest: str, answered: bool = False) -> None:
+        if self.closing:
+            return
         room = self._server.room
         if not name or not room.knows(name):
             self.deliver(_ERR_NO_SUCH_USER)
-            return
-        text = protocol.clean_text(rest)
-        if not text:
+        elif not (text := protocol.clean_text(rest)):
             self.deliver(_ERR_EMPTY_MESSAGE)
-            return
-        assert self.name is not None  # DM is a logged-in command
-        room.direct(name, protocol.with_text(protocol.direct_prefix(self.name), text))
+        else:
+            assert self.name is not None  # DM is a logged-in command
+            room.direct(name, protocol.with_text(protocol.direct_prefix(self.name), text))
+        if answered:
+            self._answered()
 
     def _who(self, _argument: str) -> None:
+        """The names online once everything before has been delivered (see ChatRoom.sync), so
+        that in a cluster it lists whoever got OK before this WHO, on whichever process."""
+        self._awaiting = True
+        self._server.room.sync(self, self._answer_who)
+
+    def _answer_who(self) -> None:
+        if self.closing:
+            return
         reply = self._server.who_reply()
         self.deliver(reply)
         if self._bucket is not None and len(reply) >= WHO_BYTES_PER_TOKEN:
             # A long reply costs more than a line: one more token per whole KiB beyond the line's own.
             self._bucket.charge(len(reply) // WHO_BYTES_PER_TOKEN, self._loop.time())
+        self._answered()
 
     def _ping(self, _argument: str) -> None:
         """PONG once everything sent to the room before it has been delivered (see ChatRoom.sync):

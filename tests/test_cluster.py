@@ -1,0 +1,265 @@
+"""Cluster mode with real processes: nodes of one cluster on a real redis-server, and every
+failure the cluster issue names (a node killed, stopped, paused; Redis connections killed
+mid-flood; Redis restarted with its data, gone for longer than --node-timeout, restarted empty;
+bad data in Redis; a login race across nodes).
+
+Skipped, with the reason, where redis-server or redis-py is missing; CI sets
+ALGOKART_REQUIRE_CLUSTER_TESTS so that it fails instead.  Like every test here, these synchronise
+on what clients and logs show, never on sleeps: a node's death is waited for by reading the
+departure it causes.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from support import ROOT, SERVER, TIMEOUT, Client, Cluster, RedisServer, skip_without_cluster, unique_name
+
+
+class ClusterTestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        skip_without_cluster()
+
+    def cluster(self, nodes: int = 2, *args: str, redis: RedisServer | None = None) -> Cluster:
+        cluster = Cluster(nodes, *args, redis=redis)
+        self.addCleanup(cluster.stop)
+        return cluster
+
+    def user(self, cluster: Cluster, node: int, name: str | None = None) -> Client:
+        client = cluster.nodes[node].client()
+        self.addCleanup(client.close)
+        return client.login(name)
+
+    def departures(self, client: Client, count: int) -> list[str]:
+        """The next ``count`` lines, which must all be departures."""
+        lines = client.read_lines(count)
+        self.assertTrue(all(line.endswith(" disconnected") for line in lines), lines)
+        return sorted(lines)
+
+
+class OneRoomTest(ClusterTestCase):
+    def test_users_on_three_nodes_see_one_room(self) -> None:
+        cluster = self.cluster(3)
+        users = [self.user(cluster, node, name) for node, name in enumerate(("zed", "Abe", "mia"))]
+        for user in users:
+            user.send("WHO")
+            self.assertEqual(user.sync(), ["USER zed", "USER Abe", "USER mia"])
+        users[0].send("MSG one", "DM mia two", "MSG three")
+        users[1].expect("MSG zed one", "MSG zed three")
+        users[2].expect("MSG zed one", "DM zed two", "MSG zed three")
+        guest = cluster.nodes[1].client()
+        self.addCleanup(guest.close)
+        guest.send("LOGIN ZED", "LOGIN ｍｉａ")
+        guest.expect("ERR username-taken", "ERR username-taken")
+        users[1].send("QUIT")
+        self.assertEqual(users[1].read_until_closed(), ["Goodbye!"])
+        guest.send("LOGIN abe")  # the name is free the moment its owner's connection has ended
+        guest.expect("OK")
+        for user in (users[0], users[2]):
+            user.expect("INFO Abe disconnected")
+            user.send("WHO")
+            self.assertEqual(user.sync(), ["USER zed", "USER mia", "USER abe"])
+        cluster.wait_for_log(r"^Cluster test-cluster-\d+ on Redis 127\.0\.0\.1:\d+/0: this node is \S+$")
+
+    def test_every_recipient_sees_one_order(self) -> None:
+        cluster = self.cluster(2, "--rate-limit", "0")
+        senders = [self.user(cluster, node) for node in (0, 1, 0, 1)]
+        readers = [self.user(cluster, node) for node in (0, 1)]
+        for round_number in range(50):
+            for number, sender in enumerate(senders):
+                sender.send(f"MSG {number}-{round_number}")
+        for sender in senders:
+            sender.sync()
+        seen = [[line for line in reader.sync() if line.startswith("MSG ")] for reader in readers]
+        self.assertEqual(len(seen[0]), 200)
+        self.assertEqual(seen[0], seen[1])
+        for number, sender in enumerate(senders):
+            from_sender = [line.split(" ", 2)[2] for line in seen[0] if line.split(" ")[1] == sender.name]
+            self.assertEqual(from_sender, [f"{number}-{r}" for r in range(50)])
+
+    def test_login_race_across_nodes_has_exactly_one_winner(self) -> None:
+        cluster = self.cluster(2)
+        for _ in range(30):
+            name = unique_name("race")
+            first, second = cluster.nodes[0].client(), cluster.nodes[1].client()
+            with first, second:
+                first.send(f"LOGIN {name}")
+                second.send(f"LOGIN {name.upper()}")
+                self.assertEqual(sorted([first.read_line(), second.read_line()]), ["ERR username-taken", "OK"])
+
+
+class NodeFailureTest(ClusterTestCase):
+    def test_a_killed_node_s_users_are_announced_once_by_the_survivors(self) -> None:
+        cluster = self.cluster(3, "--node-timeout", "1")
+        watchers = [self.user(cluster, 0), self.user(cluster, 1)]
+        victims = [self.user(cluster, 2) for _ in range(3)]
+        for watcher in watchers:
+            watcher.sync()
+        killed_at = time.monotonic()
+        cluster.nodes[2].process.kill()
+        expected = sorted(f"INFO {victim.name} disconnected" for victim in victims)
+        for watcher in watchers:
+            self.assertEqual(self.departures(watcher, 3), expected)
+        self.assertLess(time.monotonic() - killed_at, 1 + 4, "announced within --node-timeout (and a little)")
+        for watcher in watchers:
+            self.assertEqual(watcher.sync(), [], "each departure exactly once")
+        for victim in victims:  # the names are free again
+            self.user(cluster, 0, victim.name)
+
+    def test_a_stopping_node_s_users_are_announced_at_once(self) -> None:
+        # A node timeout far beyond the read guard: the departures cannot come from it.
+        cluster = self.cluster(2, "--node-timeout", "60")
+        watcher = self.user(cluster, 0)
+        leavers = [self.user(cluster, 1) for _ in range(3)]
+        watcher.sync()
+        self.assertEqual(cluster.nodes[1].stop(signal.SIGTERM), 0)
+        for leaver in leavers:
+            self.assertEqual(leaver.read_until_closed(), ["INFO server-shutdown"])
+        self.assertEqual(self.departures(watcher, 3), sorted(f"INFO {leaver.name} disconnected" for leaver in leavers))
+        self.assertEqual(watcher.sync(), [])
+        self.assertNotIn("Traceback", cluster.nodes[1].errors)
+
+    def test_a_paused_node_closes_its_connections_and_rejoins(self) -> None:
+        cluster = self.cluster(2, "--node-timeout", "1")
+        watcher = self.user(cluster, 0)
+        sleeper = self.user(cluster, 1)
+        watcher.sync()
+        paused = cluster.nodes[1].process
+        paused.send_signal(signal.SIGSTOP)
+        try:
+            watcher.expect(f"INFO {sleeper.name} disconnected")  # the others gave it up
+        finally:
+            paused.send_signal(signal.SIGCONT)
+        self.assertEqual(sleeper.read_until_closed(), ["INFO cluster-reset"])
+        cluster.nodes[1].wait_for_log(r"^Rejoined the cluster")
+        again = self.user(cluster, 1, sleeper.name)
+        again.send("WHO")
+        self.assertEqual(again.sync(), [f"USER {watcher.name}", f"USER {sleeper.name}"])
+        self.assertEqual(watcher.sync(), [])
+
+
+class RedisFailureTest(ClusterTestCase):
+    def test_killed_redis_connections_lose_nothing_mid_flood(self) -> None:
+        cluster = self.cluster(2, "--rate-limit", "0")
+        sender, reader = self.user(cluster, 0), self.user(cluster, 1)
+        total, kills = 3000, 0
+        for start in range(0, total, 300):
+            sender.send(*(f"MSG {number}" for number in range(start, start + 300)))
+            kills += cluster.redis.command("CLIENT", "KILL", "TYPE", "normal")
+        self.assertGreater(kills, 0)
+        sender.sync()
+        received = [int(line.rsplit(" ", 1)[1]) for line in reader.read_lines(total)]
+        self.assertEqual(received, list(range(total)), "every message once, in order")
+        self.assertEqual(reader.sync(), [])
+
+    def test_a_redis_restart_with_its_data_is_a_pause(self) -> None:
+        data = tempfile.TemporaryDirectory()
+        self.addCleanup(data.cleanup)
+        cluster = self.cluster(2, redis=RedisServer(data_dir=data.name))
+        sender, reader = self.user(cluster, 0), self.user(cluster, 1)
+        sender.send("MSG before")
+        reader.expect(f"MSG {sender.name} before")
+        _shutdown_saving(cluster.redis)
+        sender.send(*(f"MSG while-down {number}" for number in range(20)))
+        cluster.nodes[0].wait_for_log(r"^Lost the link to Redis")
+        cluster.redis = RedisServer(port=cluster.redis.port, data_dir=data.name)
+        expected = [f"MSG {sender.name} while-down {number}" for number in range(20)]
+        self.assertEqual(reader.read_lines(20), expected)
+        sender.send("MSG after")
+        reader.expect(f"MSG {sender.name} after")
+        self.assertEqual(sender.sync(), [])
+        cluster.nodes[0].wait_for_log(r"^Redis link back after")
+        self.assertEqual(sum("Lost the link to Redis" in line for line in cluster.nodes[0].log), 1)
+
+    def test_redis_gone_longer_than_the_node_timeout_then_back_empty(self) -> None:
+        cluster = self.cluster(2, "--node-timeout", "1")
+        users = [self.user(cluster, 0), self.user(cluster, 1)]
+        port = cluster.redis.port
+        cluster.redis.stop()
+        for user in users:
+            self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
+        for node in cluster.nodes:
+            with node.client() as refused:
+                self.assertEqual(refused.read_until_closed(), ["ERR cluster-unavailable"])
+        cluster.redis = RedisServer(port=port)
+        for node in cluster.nodes:
+            node.wait_for_log(r"^Rejoined the cluster")
+            self.assertEqual(sum("Lost the link to Redis" in line for line in node.log), 1)
+            self.assertLessEqual(sum("Cannot rejoin the cluster yet" in line for line in node.log), 1, node.log)
+        alice, bob = self.user(cluster, 0), self.user(cluster, 1)
+        alice.send("MSG back")
+        bob.expect(f"MSG {alice.name} back")
+
+    def test_redis_restarted_empty_resets_the_room(self) -> None:
+        cluster = self.cluster(2, "--node-timeout", "5")
+        users = [self.user(cluster, 0), self.user(cluster, 1)]
+        cluster.redis.command("FLUSHALL")  # as a restart without its data
+        for user in users:
+            self.assertEqual(user.read_until_closed(), ["INFO cluster-reset"])
+        for node in cluster.nodes:
+            node.wait_for_log(r"^Rejoined the cluster")
+        alice, bob = self.user(cluster, 0, users[0].name), self.user(cluster, 1, users[1].name)
+        bob.send("WHO")
+        self.assertEqual(bob.sync(), [f"USER {alice.name}", f"USER {bob.name}"])
+
+    def test_bad_data_is_logged_and_skipped(self) -> None:
+        cluster = self.cluster(2)
+        alice, bob = self.user(cluster, 0), self.user(cluster, 1)
+        events, users = "{" + cluster.name + "}:events", "{" + cluster.name + "}:users"
+        for entry in (["t", "x"], ["t", "m", "o", "ghost", "s", "1", "d", "garbage"], ["t", "j", "n", "a b"]):
+            cluster.redis.command("XADD", events, "*", *entry)
+        alice.send("MSG still here")
+        bob.expect(f"MSG {alice.name} still here")
+        cluster.nodes[1].wait_until(lambda log: sum("Skipped entry" in line for line in log) == 3)
+        saved = cluster.redis.command("DUMP", users)
+        cluster.redis.command("DEL", users)
+        cluster.redis.command("SET", users, "not a hash")
+        with cluster.nodes[0].client() as newcomer:
+            newcomer.send(f"LOGIN {unique_name()}")
+            newcomer.expect("ERR cluster-unavailable")
+            cluster.wait_for_log(r"^Redis refused a write")
+            cluster.redis.command("DEL", users)
+            cluster.redis.command("RESTORE", users, 0, saved)
+            newcomer.login()
+        bob.send("MSG and still")
+        alice.expect(f"MSG {bob.name} and still")
+
+
+class StartupTest(ClusterTestCase):
+    def test_redis_unreachable_at_start_is_one_line_and_status_1(self) -> None:
+        unused = RedisServer()
+        url = unused.url
+        unused.stop()
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, str(SERVER), "--port", "0", "--redis-url", url],
+            capture_output=True,
+            text=True,
+            cwd=str(ROOT),
+            timeout=TIMEOUT,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("cannot join cluster", result.stderr)
+        self.assertLess(time.monotonic() - started, 10)
+
+
+def _shutdown_saving(redis: RedisServer) -> None:
+    """SHUTDOWN SAVE: Redis writes its data and exits (the connection ends without a reply)."""
+    try:
+        redis.command("SHUTDOWN", "SAVE")
+    except Exception as ended:  # redis-py's ConnectionError: the expected end of the connection
+        if "Connection" not in type(ended).__name__:
+            raise
+    redis.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
