@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,8 +19,10 @@ from server import raise_open_file_limit
 
 __all__ = [
     "ROOT",
+    "ClusterNodes",
     "Spawned",
     "chat_server",
+    "cluster_missing",
     "free_port",
     "null_server",
     "open_descriptors",
@@ -54,6 +57,7 @@ class Spawned:
         else:
             self._wait_until_listening(port)
         self.port = port
+        self.ports = [port]
         # Keep reading its output so the pipe never fills and blocks it.
         threading.Thread(target=self._stdout.read, daemon=True).start()
 
@@ -83,6 +87,43 @@ def chat_server(*args: str, quiet: bool = False) -> Spawned:
         return Spawned([*command, "--port", "0"])
     port = free_port()
     return Spawned([*command, "--port", str(port), "--log-level", "WARNING"], port)
+
+
+class ClusterNodes:
+    """A redis-server (no persistence) and ``nodes`` chat servers of one cluster on it; clients
+    are spread over ``ports``.  ``pid`` is the first node's."""
+
+    def __init__(self, nodes: int, *args: str) -> None:
+        redis_port = free_port()
+        self.redis = Spawned(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            redis_port,
+        )
+        url = f"redis://127.0.0.1:{redis_port}/0"
+        self.nodes: list[Spawned] = []
+        try:
+            for _ in range(nodes):
+                self.nodes.append(chat_server("--redis-url", url, "--cluster-name", "bench", *args, quiet=True))
+        except BaseException:
+            self.stop()
+            raise
+        self.ports = [node.port for node in self.nodes]
+        self.pid = self.nodes[0].pid
+
+    def stop(self) -> None:
+        for process in (*self.nodes, self.redis):
+            process.stop()
+
+
+def cluster_missing() -> str | None:
+    """Why the cluster scenario cannot run here, or None."""
+    if shutil.which("redis-server") is None:
+        return "no redis-server (apt-get install redis-server)"
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return "no redis-py (pip install -r requirements-cluster.txt)"
+    return None
 
 
 def null_server() -> Spawned:

@@ -2,6 +2,7 @@
 
     python bench/loadgen.py --port 4000 --clients 200 --senders 10 --messages 2000
     python bench/loadgen.py --port 4000 --clients 1000 --senders 10 --rate 50 --seconds 6 --server-pid PID
+    python bench/loadgen.py --port 4000,4001 ...     # clients (and senders) alternate between two nodes
 
 Senders send flat out (one write of all M lines) or paced at ``--rate`` messages a second each.
 Every message carries its send time, and ``--sample`` receivers parse every line for latency; the
@@ -100,12 +101,14 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
 
     refused: list[OSError] = []
 
+    ports = [int(port) for port in arguments.port.split(",")]
+
     async def connect(number: int) -> None:
         measure = arguments.senders <= number < arguments.senders + arguments.sample
         client = BenchClient(run, f"b{number}", measure)
         async with connecting:
             try:
-                await loop.create_connection(lambda: client, arguments.host, arguments.port)
+                await loop.create_connection(lambda: client, arguments.host, ports[number % len(ports)])
             except OSError as problem:
                 refused.append(problem)
                 return
@@ -177,7 +180,7 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", required=True, help="a port, or several (4000,4001): clients take turns")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--senders", type=int, default=10)
     parser.add_argument("--messages", type=int, default=2000, help="per sender, when flat out")

@@ -133,6 +133,8 @@ class ServerProcess:
             self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the server did not exit within {TIMEOUT} s; its log ends {self.log[-8:]}") from None
         finally:
             if self.process.poll() is None:
                 self.process.kill()
@@ -503,8 +505,16 @@ class Cluster:
                 guest.sync()
 
     def stop(self, signum: int = signal.SIGINT) -> int:
-        statuses = [node.stop(signum) for node in self.nodes]
+        """Stop every node, then Redis; the first failure is raised once all are stopped."""
+        statuses, failures = [], []
+        for node in self.nodes:
+            try:
+                statuses.append(node.stop(signum))
+            except AssertionError as problem:  # it did not stop in time (and was killed)
+                failures.append(problem)
         self.redis.stop()
+        if failures:
+            raise failures[0]
         return max(statuses, default=0)
 
     def __enter__(self) -> Self:

@@ -158,6 +158,7 @@ class RedisRoom(Generic[MemberT]):
         self._last_renewal = 0.0
         self._wake = asyncio.Event()  # wakes the lease keeper at once (to rejoin)
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
         # The replica: every user of the cluster, keyed by username_key, in login order.
         self._names: dict[str, str] = {}
@@ -271,16 +272,20 @@ class RedisRoom(Generic[MemberT]):
                 self._node_timeout,
                 extra=fields("cluster-stop-failed"),
             )
+        # Before Python 3.11 a timeout racing a cancellation can swallow it (redis-py then raises
+        # its TimeoutError instead): the loops also check _stopping, and no wait here is unbounded.
+        self._stopping = True
         tasks = [*self._tasks, *([self._flush_task] if self._flush_task is not None else [])]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
         await self._close_clients()
 
     async def _close_clients(self) -> None:
         for client in (self._redis, self._reader):
-            with contextlib.suppress(RedisError, OSError):
-                await client.aclose()
+            with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+                await asyncio.wait_for(client.aclose(), STOP_SECONDS)
 
     # --- joining the cluster --------------------------------------------------------------------
     async def _register(self) -> None:
@@ -334,7 +339,7 @@ class RedisRoom(Generic[MemberT]):
     async def _keep_lease(self) -> None:
         interval = self._node_timeout / LEASE_RENEWALS_PER_TIMEOUT
         failures = 0
-        while True:
+        while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval if self._state != "out" else None)
             self._wake.clear()
@@ -438,27 +443,34 @@ class RedisRoom(Generic[MemberT]):
         try:
             while self._outbox:
                 ops, self._outbox = self._outbox, []
-                incarnation, failures = self._incarnation, 0
-                while True:
-                    try:
-                        results = await self._write(ops)
-                        break
-                    except LINK_ERRORS as problem:
-                        self._link_failed(problem)
-                        if incarnation != self._incarnation:
-                            return
-                        failures += 1
-                        await asyncio.sleep(self._backoff.compute(failures))
-                if incarnation != self._incarnation:
+                results = await self._write_until_done(ops)
+                if results is None:
                     return
-                self._link_ok()
                 self._unsent_bytes -= sum(len(op.data) for op in ops if isinstance(op, _Batch))
                 self._take_results(ops, results)
                 self._server.room_ready()
         finally:
             self._flushed.set()
-            if self._outbox and self._state != "out":
+            if self._outbox and self._state != "out" and not self._stopping:
                 self._flush_soon()
+
+    async def _write_until_done(self, ops: list[_Op]) -> list[Any] | None:
+        """The replies to ``ops``, sent again after each link failure; None if this node left its
+        place in the cluster (or stops) meanwhile: ``ops`` belong to the old place."""
+        incarnation, failures = self._incarnation, 0
+        while not self._stopping and incarnation == self._incarnation:
+            try:
+                results = await self._write(ops)
+            except LINK_ERRORS as problem:
+                self._link_failed(problem)
+                failures += 1
+                await asyncio.sleep(self._backoff.compute(failures))
+                continue
+            if incarnation != self._incarnation:
+                return None
+            self._link_ok()
+            return results
+        return None
 
     async def _write(self, ops: list[_Op]) -> list[Any]:
         keys, node, minid = self._keys, self.node, self._minid()
@@ -509,7 +521,7 @@ class RedisRoom(Generic[MemberT]):
     # --- reading --------------------------------------------------------------------------------
     async def _read_stream(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             await self._joined.wait()
             incarnation = self._incarnation
             try:

@@ -1,0 +1,91 @@
+"""Unit tests of the cluster's stream entries (pure code: no Redis needed): what nodes write
+decodes to what they meant, and nothing read from Redis can make decoding fail otherwise than
+with BadEntry."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from cluster.entries import (
+    BROADCAST,
+    DIRECT,
+    SYNC,
+    BadEntry,
+    Batch,
+    Join,
+    Keys,
+    Leave,
+    Record,
+    decode_entry,
+    is_valid_cluster_name,
+    record,
+    records,
+)
+
+
+class KeysTest(unittest.TestCase):
+    def test_every_key_shares_the_cluster_s_hash_tag(self) -> None:
+        keys = Keys("chat-1")
+        for key in (keys.epoch, keys.events, keys.users, keys.nodes, keys.node_users("web1-42-ab-1")):
+            self.assertTrue(key.startswith("{chat-1}:"), key)
+
+    def test_cluster_names(self) -> None:
+        for good in ("algokart", "chat.eu-1", "A_b"):
+            self.assertTrue(is_valid_cluster_name(good), good)
+        for bad in ("", "a b", "{x}", "x" * 65, "é"):
+            self.assertFalse(is_valid_cluster_name(bad), bad)
+
+
+class RecordTest(unittest.TestCase):
+    def test_records_come_back_in_order_payloads_untouched(self) -> None:
+        payloads = [b"MSG alice hi\nMSG alice two\n", b"DM alice \xe2\x9c\x93 12 \n", b""]
+        data = record(BROADCAST, "alice", payloads[0]) + record(DIRECT, "Zoë", payloads[1]) + record(SYNC, "n-1.7")
+        self.assertEqual(
+            records(data),
+            [Record(BROADCAST, "alice", payloads[0]), Record(DIRECT, "Zoë", payloads[1]), Record(SYNC, "n-1.7", b"")],
+        )
+
+    def test_malformed_batches_are_bad_entries(self) -> None:
+        good = record(BROADCAST, "alice", b"MSG alice hi\n")
+        for data in (b"*alice", b"#alice 3\nabc", b"*alice x\nabc", b"*alice 99\nabc", b"* 3\nabc", good[:-1]):
+            with self.subTest(data=data), self.assertRaises(BadEntry):
+                records(data)
+
+    def test_random_bytes_never_fail_otherwise(self) -> None:
+        chooser = random.Random(11)
+        good = record(BROADCAST, "alice", b"MSG alice hi\n") + record(DIRECT, "bob", b"DM alice x\n")
+        for _ in range(3000):
+            data = bytearray(good)
+            for _ in range(chooser.randint(1, 4)):
+                data[chooser.randrange(len(data))] = chooser.randrange(256)
+            with contextlib.suppress(BadEntry):
+                records(bytes(data))
+
+
+class EntryTest(unittest.TestCase):
+    def test_each_kind(self) -> None:
+        self.assertEqual(decode_entry({b"t": b"j", b"n": b"Al", b"o": b"n1", b"c": b"n1.1"}), Join("Al", "n1", "n1.1"))
+        self.assertEqual(decode_entry({b"t": b"l", b"n": b"Al", b"c": b"n1.1"}), Leave("Al", "n1.1"))
+        self.assertEqual(decode_entry({b"t": b"m", b"o": b"n1", b"s": b"7", b"d": b""}), Batch("n1", 7, b""))
+
+    def test_malformed_entries_are_bad_entries(self) -> None:
+        for fields in (
+            {},
+            {b"t": b"x"},
+            {b"t": b"j", b"n": b"Al"},
+            {b"t": b"j", b"n": b"a b", b"o": b"n1", b"c": b"t"},
+            {b"t": b"l", b"n": b"\xff", b"c": b"t"},
+            {b"t": b"m", b"o": b"n1", b"s": b"x", b"d": b""},
+            {b"t": b"m", b"o": b"n1", b"s": b"0", b"d": b""},
+            {b"t": b"m", b"o": b"", b"s": b"1", b"d": b""},
+        ):
+            with self.subTest(fields=fields), self.assertRaises(BadEntry):
+                decode_entry(fields)
+
+
+if __name__ == "__main__":
+    unittest.main()
