@@ -20,6 +20,8 @@ import unittest
 
 from support import ROOT, SERVER, TIMEOUT, Client, Cluster, RedisServer, skip_without_cluster, unique_name
 
+from test_tls import TLS_ARGS, tls_client, tls_port
+
 
 class ClusterTestCase(unittest.TestCase):
     @classmethod
@@ -82,6 +84,17 @@ class OneRoomTest(ClusterTestCase):
         for number, sender in enumerate(senders):
             from_sender = [line.split(" ", 2)[2] for line in seen[0] if line.split(" ")[1] == sender.name]
             self.assertEqual(from_sender, [f"{number}-{r}" for r in range(50)])
+
+    def test_tls_and_plaintext_users_on_different_nodes(self) -> None:
+        cluster = self.cluster(2, *TLS_ARGS)
+        secure = tls_client(tls_port(cluster.nodes[0]))
+        self.addCleanup(secure.close)
+        secure.login()
+        plain = self.user(cluster, 1)
+        secure.send("MSG from tls")
+        plain.expect(f"MSG {secure.name} from tls")
+        plain.send(f"DM {secure.name} from plaintext")
+        secure.expect(f"DM {plain.name} from plaintext")
 
     def test_login_race_across_nodes_has_exactly_one_winner(self) -> None:
         cluster = self.cluster(2)
@@ -196,10 +209,29 @@ class RedisFailureTest(ClusterTestCase):
         alice.send("MSG back")
         bob.expect(f"MSG {alice.name} back")
 
+    def test_a_silent_redis_is_found_by_the_deadline(self) -> None:
+        # A stopped process keeps its TCP connections open and answers nothing: without deadlines
+        # on every command a node would wait for minutes.
+        cluster = self.cluster(2, "--node-timeout", "1")
+        users = [self.user(cluster, 0), self.user(cluster, 1)]
+        cluster.redis.process.send_signal(signal.SIGSTOP)
+        try:
+            for user in users:
+                self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
+        finally:
+            cluster.redis.process.send_signal(signal.SIGCONT)
+        for node in cluster.nodes:
+            node.wait_for_log(r"^Rejoined the cluster")
+        alice, bob = self.user(cluster, 0), self.user(cluster, 1)
+        alice.send("MSG awake")
+        bob.expect(f"MSG {alice.name} awake")
+
     def test_redis_restarted_empty_resets_the_room(self) -> None:
         cluster = self.cluster(2, "--node-timeout", "5")
         users = [self.user(cluster, 0), self.user(cluster, 1)]
-        cluster.redis.command("FLUSHALL")  # as a restart without its data
+        port = cluster.redis.port
+        cluster.redis.stop()
+        cluster.redis = RedisServer(port=port)  # the same address, without the data
         for user in users:
             self.assertEqual(user.read_until_closed(), ["INFO cluster-reset"])
         for node in cluster.nodes:
