@@ -68,6 +68,7 @@ class StartupTest(unittest.TestCase):
             ([], {"REDIS_URL": "redis://"}, "REDIS_URL"),
             (["--redis-url", "redis://localhost:port/0"], {}, "--redis-url"),
             (["--redis-url", "redis://localhost/db"], {}, "--redis-url"),
+            (["--redis-url", "redis://localhost/0?socket_timeout=abc"], {}, "--redis-url"),
             (["--cluster-name", "a b"], {}, "--cluster-name"),
             ([], {"CLUSTER_NAME": "{x}"}, "CLUSTER_NAME"),
             (["--node-timeout", "0"], {}, "--node-timeout"),

@@ -66,7 +66,9 @@ from utils.logs import fields
 log = logging.getLogger("chat.cluster")
 
 LEASE_RENEWALS_PER_TIMEOUT = 4
-READ_BLOCK_MS = 1000  # how long one XREAD waits for news
+# How long one XREAD waits for news.  redis-py lets a cancelled command finish (so that its
+# connection stays usable), so this is also how long stopping may wait for the reader.
+READ_BLOCK_MS = 250
 READ_COUNT = 1000  # entries per XREAD
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 STOP_SECONDS = 2.0  # at shutdown, for what is unsent and for telling the others we stop
@@ -156,6 +158,7 @@ class RedisRoom(Generic[MemberT]):
         self._state: Literal["out", "up", "down"] = "out"
         self._down_since = 0.0
         self._last_renewal = 0.0
+        self._renewal_refused = False
         self._wake = asyncio.Event()  # wakes the lease keeper at once (to rejoin)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -257,6 +260,9 @@ class RedisRoom(Generic[MemberT]):
         try:
             if self._state != "out":
                 await asyncio.wait_for(self._flushed.wait(), STOP_SECONDS)
+                # Members still here leave with the node: reading their leaves back must not
+                # look like the cluster retiring a live node.
+                self._local, self._local_tokens, self._member_names = {}, {}, {}
                 keys = self._keys
                 await asyncio.wait_for(
                     self._retire_script(
@@ -376,10 +382,13 @@ class RedisRoom(Generic[MemberT]):
         except LINK_ERRORS as problem:
             self._link_failed(problem)
             return
-        except RedisError as problem:
-            log.error("Redis refused the lease renewal: %s", problem, extra=fields("bad-data"))
+        except RedisError as problem:  # bad data (a key of the wrong type): logged once per episode
+            if not self._renewal_refused:
+                log.error("Redis refused the lease renewal: %s", problem, extra=fields("bad-data"))
+            self._renewal_refused = True
             return
         self._link_ok()
+        self._renewal_refused = False
         status = reply[0]
         if status == b"reset":
             self._leave_cluster("cluster-reset", "Redis lost the cluster's data")

@@ -94,6 +94,8 @@ def _redis_url(raw: str) -> str | None:
         raise ValueError("expected redis://[:password@]host[:port][/db] or rediss://...")
     if parts.path not in ("", "/") and not re.fullmatch(r"/[0-9]+", parts.path):
         raise ValueError("the path after the host must be a database number, such as /0")
+    if parts.query or parts.fragment:
+        raise ValueError("options after ? or # are not supported: the server sets its own timeouts")
     return raw
 
 

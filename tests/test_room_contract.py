@@ -1,0 +1,172 @@
+"""One suite for every room behind the ``ChatRoom`` seam: the in-memory ``Room`` and the cluster's
+``RedisRoom`` (two of them on one real redis-server, as two nodes), driven directly, in process.
+
+Each test names what every room guarantees (handlers/broadcast.py); the cluster variant runs the
+same test with its members spread over the two rooms.  Answers are awaited through the rooms'
+callbacks and ``sync``, never through sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import unittest
+from typing import Any
+
+from support import TIMEOUT, RedisServer, skip_without_cluster, unique_name
+
+from handlers.broadcast import ChatRoom, JoinResult, Room
+
+
+class Inbox:
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.received: list[Any] = []
+
+    def deliver(self, payload: Any) -> None:
+        self.received.append(payload)
+
+
+class Listener:
+    """Stands in for ChatServer: what a room tells the server."""
+
+    def __init__(self) -> None:
+        self.departures: list[str] = []
+        self.resets: list[str] = []
+
+    def departed(self, name: str) -> None:
+        self.departures.append(name)
+
+    def room_ready(self) -> None:
+        pass
+
+    def room_reset(self, reason: str) -> None:
+        self.resets.append(reason)
+
+
+class RoomContract(unittest.IsolatedAsyncioTestCase):
+    """The in-memory room; ClusterRoomContract below runs every test again on two RedisRooms."""
+
+    rooms: list[ChatRoom[Inbox]]
+    listeners: list[Listener]
+
+    async def asyncSetUp(self) -> None:
+        self.listeners = [Listener()]
+        self.rooms = [Room(self.listeners[0].departed)]
+
+    def room(self, number: int) -> ChatRoom[Inbox]:
+        return self.rooms[number % len(self.rooms)]
+
+    async def join(self, number: int, name: str, member: Inbox | None = None) -> JoinResult:
+        answer: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
+        self.room(number).join(member or Inbox(name), name, answer.set_result)
+        return await asyncio.wait_for(answer, TIMEOUT)
+
+    async def sync(self, number: int = 0) -> None:
+        """Every room has applied what was sent to any of them before this call."""
+        for index in range(len(self.rooms)):
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.room(number + index).sync(Inbox(), functools.partial(done.set_result, None))
+            await asyncio.wait_for(done, TIMEOUT)
+
+    async def test_names_are_unique_ignoring_case_and_width(self) -> None:
+        self.assertEqual(await self.join(0, "Alice"), "ok")
+        for number, clash in enumerate(("alice", "ALICE", "ａｌｉｃｅ")):
+            self.assertEqual(await self.join(number + 1, clash), "taken", clash)
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual(room.names(), ["Alice"])
+            self.assertTrue(room.knows("aLiCe"))
+
+    async def test_login_order_and_the_name_free_at_once(self) -> None:
+        members = {name: Inbox(name) for name in ("Naman", "Yudi", "zed")}
+        for number, (name, member) in enumerate(members.items()):
+            self.assertEqual(await self.join(number, name, member), "ok")
+        self.room(1).leave(members["Yudi"], "YUDI")
+        await self.sync(1)  # (as a client's close waits for it: then the name is free everywhere)
+        self.assertEqual(await self.join(0, "yudi"), "ok")
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual(room.names(), ["Naman", "zed", "yudi"])
+            self.assertEqual(len(room), 3)
+
+    async def test_every_departure_is_told_once_by_each_room(self) -> None:
+        bob = Inbox("bob")
+        await self.join(1, "bob", bob)
+        self.room(1).leave(bob, "bob")
+        self.room(1).leave(bob, "bob")
+        self.room(0).leave(Inbox(), "bob")  # not the owner: nothing happens
+        await self.sync()
+        for listener in self.listeners:
+            self.assertEqual(listener.departures, ["bob"])
+
+    async def test_broadcasts_directs_and_local_news_reach_the_right_members_in_order(self) -> None:
+        inboxes = [Inbox(f"user{number}") for number in range(4)]
+        for number, inbox in enumerate(inboxes):
+            await self.join(number, inbox.name, inbox)
+        # Each sender waits for its PONG, as a client does, before the next one sends: what rooms
+        # write at the same moment has no order but the stream's.
+        self.room(1).broadcast(b"MSG user1 one\n", inboxes[1])
+        await self.sync(1)
+        self.room(3).direct("USER2", b"DM user3 two\n")
+        await self.sync(3)
+        self.room(0).broadcast(b"MSG user0 three\n", inboxes[0])
+        self.room(0).direct("nobody", b"DM user0 lost\n")
+        await self.sync()
+        for room in self.rooms:
+            room.tell_local(b"INFO local\n")
+        self.assertEqual(
+            [inbox.received for inbox in inboxes],
+            [
+                [b"MSG user1 one\n", b"INFO local\n"],
+                [b"MSG user0 three\n", b"INFO local\n"],
+                [b"MSG user1 one\n", b"DM user3 two\n", b"MSG user0 three\n", b"INFO local\n"],
+                [b"MSG user1 one\n", b"MSG user0 three\n", b"INFO local\n"],
+            ],
+        )
+
+    async def test_an_answer_means_the_room_lists_everyone_before(self) -> None:
+        for number in range(6):
+            name = f"n{number}"
+            self.assertEqual(await self.join(number, name), "ok")
+            self.assertEqual(self.room(number).names(), [f"n{earlier}" for earlier in range(number + 1)])
+
+
+class ClusterRoomContract(RoomContract):
+    """Every test above on two RedisRooms ("nodes") of one cluster, members taking turns."""
+
+    redis: RedisServer
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        skip_without_cluster()
+        cls.redis = RedisServer()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.redis.stop()
+
+    async def asyncSetUp(self) -> None:
+        from cluster.redis_room import RedisRoom
+
+        loop = asyncio.get_running_loop()
+        cluster = unique_name("contract-")
+        self.listeners = [Listener(), Listener()]
+        rooms = [RedisRoom[Inbox](self.redis.url, cluster, 5.0, listener, loop) for listener in self.listeners]
+        for room in rooms:
+            await room.start()
+            self.addAsyncCleanup(room.stop)
+        self.rooms = list(rooms)
+
+    async def test_a_room_whose_store_lost_its_data_resets_and_rejoins(self) -> None:
+        await self.join(0, "ann")
+        self.redis.command("FLUSHALL")
+        with self.assertLogs("chat.cluster", "ERROR") as logs:
+            self.assertEqual(await self.join(1, "bo"), "unavailable")  # its claim found the epoch gone
+        self.assertIn("Left the cluster: Redis lost the cluster's data", logs.output[0])
+        self.assertEqual(self.listeners[1].resets, ["cluster-reset"])
+        self.assertEqual(self.rooms[1].names(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
