@@ -226,6 +226,22 @@ class RedisFailureTest(ClusterTestCase):
         alice.send("MSG awake")
         bob.expect(f"MSG {alice.name} awake")
 
+    def test_names_are_free_at_once_when_redis_comes_back_with_its_data(self) -> None:
+        data = tempfile.TemporaryDirectory()
+        self.addCleanup(data.cleanup)
+        cluster = self.cluster(2, "--node-timeout", "1", redis=RedisServer(data_dir=data.name))
+        users = [self.user(cluster, 0), self.user(cluster, 1)]
+        _shutdown_saving(cluster.redis)
+        for user in users:
+            self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
+        cluster.redis = RedisServer(port=cluster.redis.port, data_dir=data.name)
+        for node in cluster.nodes:
+            node.wait_for_log(r"^Rejoined the cluster")
+        # The names were held by the nodes' old ids: each node retired its own as it rejoined.
+        again = [self.user(cluster, 1, users[0].name), self.user(cluster, 0, users[1].name)]
+        again[0].send("WHO")
+        self.assertEqual(again[0].sync(), [f"USER {users[0].name}", f"USER {users[1].name}"])
+
     def test_redis_restarted_empty_resets_the_room(self) -> None:
         cluster = self.cluster(2, "--node-timeout", "5")
         users = [self.user(cluster, 0), self.user(cluster, 1)]
@@ -259,6 +275,9 @@ class RedisFailureTest(ClusterTestCase):
             cluster.redis.command("DEL", users)
             cluster.redis.command("RESTORE", users, 0, saved)
             newcomer.login()
+            newcomer.send("QUIT")
+            self.assertEqual(newcomer.read_until_closed(), ["Goodbye!"])
+        alice.expect(f"INFO {newcomer.name} disconnected")  # (before what bob sends next)
         bob.send("MSG and still")
         alice.expect(f"MSG {bob.name} and still")
 

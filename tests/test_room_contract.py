@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import unittest
 from typing import Any
 
@@ -136,14 +137,19 @@ class ClusterRoomContract(RoomContract):
     """Every test above on two RedisRooms ("nodes") of one cluster, members taking turns."""
 
     redis: RedisServer
+    quiet: logging.Handler
 
     @classmethod
     def setUpClass(cls) -> None:
         skip_without_cluster()
         cls.redis = RedisServer()
+        # The rooms log (a reset, a rejoin); without a handler Python would print it on stderr.
+        cls.quiet = logging.NullHandler()
+        logging.getLogger("chat.cluster").addHandler(cls.quiet)
 
     @classmethod
     def tearDownClass(cls) -> None:
+        logging.getLogger("chat.cluster").removeHandler(cls.quiet)
         cls.redis.stop()
 
     async def asyncSetUp(self) -> None:

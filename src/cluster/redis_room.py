@@ -300,7 +300,8 @@ class RedisRoom(Generic[MemberT]):
         node = f"{self._node_base}-{self._incarnation}"
         keys = self._keys
         reply = await self._register_script(
-            keys=[keys.epoch, keys.nodes, keys.events, keys.users], args=[secrets.token_hex(8), node, self._lease_ms]
+            keys=[keys.epoch, keys.nodes, keys.events, keys.users],
+            args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._minid(), self.node],
         )
         epoch, last_id, values = reply
         users = []

@@ -40,11 +40,18 @@ local function retire(users, events, prefix, node, minid)
 end
 """
 
-# KEYS: epoch nodes events users.  ARGV: a new epoch (used if there is none), node, lease ms.
-# Returns {epoch, id of the stream's last entry or 0-0, {user values}}: a snapshot of the room.
+# KEYS: epoch nodes events users.  ARGV: a new epoch (used if there is none), node, lease ms,
+# node set prefix, minid, the node id this process had before ('' if none).
+# Retires the previous node id (its users are gone: their names are free at once), takes a lease,
+# and returns {epoch, id of the stream's last entry or 0-0, {user values}}: a snapshot of the room.
 REGISTER: Final = (
     _NOW_MS
+    + _RETIRE_NODE
     + """
+if ARGV[6] ~= '' then
+  retire(KEYS[4], KEYS[3], ARGV[4], ARGV[6], ARGV[5])
+  redis.call('ZREM', KEYS[2], ARGV[6])
+end
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[1])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])

@@ -16,6 +16,10 @@ Flow control, both ways:
   ``--rate-burst``).  Out of tokens, the handler leaves what it read unframed in the reader,
   calls ``pause_reading`` and resumes when a token is due: nothing is dropped or reordered, at
   most one read of raw bytes waits, and TCP pushes back on the flooder.
+- The room: a command the room answers later (in a cluster: LOGIN, PING, WHO, a DM to a name
+  not known yet, and a close, whose farewell waits until the name is free everywhere) pauses
+  reading until the answer, and so does a room that cannot take commands (``ChatRoom.ready``).
+  Replies stay in the order of the commands.
 - Output: the transport holds at most TRANSPORT_HIGH_WATER bytes; once asyncio calls
   ``pause_writing``, payloads wait in a backlog of references to the bytes all recipients share,
   and ``resume_writing`` feeds them on.  A client more than ``--max-send-buffer`` bytes behind is
@@ -393,7 +397,8 @@ class ClientHandler(asyncio.Protocol):
         return self._throttled or self._waiting
 
     def _wait_for_room(self) -> None:
-        """Stop reading until the room answers (a LOGIN in a cluster) or takes commands again."""
+        """Stop reading until the room answers (in a cluster: a LOGIN, PING, WHO, or a DM to a
+        name not known yet) or can take commands again."""
         self._waiting = True
         self._transport.pause_reading()
 
@@ -404,7 +409,7 @@ class ClientHandler(asyncio.Protocol):
             self._carry_on()
 
     def _answered(self) -> None:
-        """The room answered a LOGIN or PING: carry on with what waited for it."""
+        """The room answered (a LOGIN, PING, WHO or DM): carry on with what waited for it."""
         self._awaiting = False
         if self._waiting:
             self._waiting = False
