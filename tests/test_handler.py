@@ -111,6 +111,18 @@ class MassDepartureTest(unittest.TestCase):
         chat.settle()
         self.assertEqual(lines_of(bob), ["OK", "MSG alice one", "MSG alice two", "INFO alice disconnected"])
 
+    def test_who_logs_in_after_a_departure_does_not_hear_of_it(self) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        alice, bob = chat.connect("LOGIN alice"), chat.connect("LOGIN bob")
+        chat.settle()
+        bob.closing = True
+        bob.protocol.connection_lost(None)  # noticed in the same loop iteration as carol's LOGIN
+        carol = chat.connect("LOGIN carol")
+        chat.settle()
+        self.assertEqual(lines_of(alice), ["OK", "INFO bob disconnected"])
+        self.assertEqual(lines_of(carol), ["OK"])
+
 
 class RoomThatAnswersLaterTest(unittest.TestCase):
     """A cluster's room answers LOGIN after a round trip: the connection waits, in order."""

@@ -38,6 +38,9 @@ class Listener:
     def departed(self, name: str) -> None:
         self.departures.append(name)
 
+    def announce_departures(self) -> None:
+        pass
+
     def room_ready(self) -> None:
         pass
 

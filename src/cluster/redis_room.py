@@ -82,6 +82,8 @@ class RoomServer(Protocol):
 
     def departed(self, name: str) -> None: ...
 
+    def announce_departures(self) -> None: ...
+
     def room_ready(self) -> None: ...
 
     def room_reset(self, reason: ResetReason) -> None: ...
@@ -583,6 +585,7 @@ class RedisRoom(Generic[MemberT]):
         waiting = self._joining.pop(token, None)
         if waiting is not None:
             member, done = waiting
+            self._server.announce_departures()  # those applied before this join are not news to it
             self._local[key], self._local_tokens[key], self._member_names[member] = member, token, name
             done("ok")
 

@@ -290,12 +290,14 @@ class ChatServer:
         if self.shutting_down:  # nobody is left to hear it
             return
         if not self._departures:
-            self.loop.call_soon(self._announce_departures)
+            self.loop.call_soon(self.announce_departures)
         self._departures.append(protocol.disconnected(name))
 
-    def _announce_departures(self) -> None:
+    def announce_departures(self) -> None:
+        """Send the departures noticed so far now.  Called before anyone joins, too: a user who
+        logs in after a departure must not hear of it."""
         lines, self._departures = self._departures, []
-        if not self.shutting_down:
+        if lines and not self.shutting_down:
             self.room.tell_local(lines[0] if len(lines) == 1 else b"".join(lines))
 
     def wait_for_room(self, connection: ClientHandler) -> None:

@@ -448,6 +448,7 @@ class ClientHandler(asyncio.Protocol):
             self.deliver(_ERR_INVALID_USERNAME)
         else:
             self._awaiting = True
+            self._server.announce_departures()  # (whoever left before this LOGIN is not news to it)
             self._server.room.join(self, name, lambda result: self._joined(name, result))
 
     def _joined(self, name: str, result: JoinResult) -> None:
