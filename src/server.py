@@ -1,8 +1,8 @@
 """Entry point: ``python src/server.py [--port N] ...`` runs the chat server (``--help`` lists all).
 
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
-server cannot start (port in use, no permission, unknown host, unusable TLS files), 2 for a bad
-setting.  Each failure is one line on stderr, never a traceback.  Logs go to stdout through
+server cannot start (port in use, no permission, unknown host, unusable TLS files; in cluster
+mode, Redis unreachable), 2 for a bad setting (or cluster mode without redis-py installed).  Each failure is one line on stderr, never a traceback.  Logs go to stdout through
 ``logging`` and ``utils.logs``, which never lets a stuck stdout stall the server or its exit.
 """
 

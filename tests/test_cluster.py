@@ -301,6 +301,22 @@ class StartupTest(ClusterTestCase):
         self.assertIn("cannot join cluster", result.stderr)
         self.assertLess(time.monotonic() - started, 10)
 
+    def test_a_node_that_cannot_listen_leaves_the_cluster_again(self) -> None:
+        cluster = self.cluster(1)
+        result = subprocess.run(
+            [sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", str(cluster.port)]
+            + ["--redis-url", cluster.redis.url, "--cluster-name", cluster.name],
+            capture_output=True,
+            text=True,
+            cwd=str(ROOT),
+            timeout=TIMEOUT,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("address already in use", result.stderr)
+        self.assertEqual(cluster.redis.command("ZCARD", "{" + cluster.name + "}:nodes"), 1, "only the first node")
+
 
 def _shutdown_saving(redis: RedisServer) -> None:
     """SHUTDOWN SAVE: Redis writes its data and exits (the connection ends without a reply)."""

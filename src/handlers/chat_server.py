@@ -160,14 +160,18 @@ class ChatServer:
         settings = self.settings
         self.loop.set_exception_handler(self._on_loop_error)
         await self.room.start()
-        tls = None
-        if settings.tls_port is not None:
-            assert settings.tls_cert is not None and settings.tls_key is not None
-            tls = server_context(settings.tls_cert, settings.tls_key)
-        self.ports = await self._listen(settings.port, None, "--port / PORT")
-        if tls is not None:
-            assert settings.tls_port is not None
-            self.tls_ports = await self._listen(settings.tls_port, tls, "--tls-port / TLS_PORT")
+        try:
+            tls = None
+            if settings.tls_port is not None:
+                assert settings.tls_cert is not None and settings.tls_key is not None
+                tls = server_context(settings.tls_cert, settings.tls_key)
+            self.ports = await self._listen(settings.port, None, "--port / PORT")
+            if tls is not None:
+                assert settings.tls_port is not None
+                self.tls_ports = await self._listen(settings.tls_port, tls, "--tls-port / TLS_PORT")
+        except BaseException:
+            await self.room.stop()  # (a cluster room has joined: leave again, not by lease expiry)
+            raise
         if settings.stats_interval:
             self._stats_since = self.loop.time()
             self._stats_timer = self.loop.call_later(settings.stats_interval, self._log_stats)
