@@ -280,6 +280,13 @@ class RedisFailureTest(ClusterTestCase):
         alice.expect(f"INFO {newcomer.name} disconnected")  # (before what bob sends next)
         bob.send("MSG and still")
         alice.expect(f"MSG {bob.name} and still")
+        cluster.redis.command("RENAME", events, events + "-saved")
+        cluster.redis.command("SET", events, "not a stream")
+        self.assertEqual(alice.sync(), [], "a PING is answered even when its batch is refused")
+        cluster.redis.command("DEL", events)
+        cluster.redis.command("RENAME", events + "-saved", events)
+        bob.send("MSG once more")
+        alice.expect(f"MSG {bob.name} once more")
 
 
 class StartupTest(ClusterTestCase):

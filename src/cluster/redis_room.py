@@ -514,6 +514,11 @@ class RedisRoom(Generic[MemberT]):
                 log.error("Redis refused a write: %s", result, extra=fields("bad-data"))
                 if isinstance(op, _Claim):
                     self._answer(op.token, "unavailable")
+                elif isinstance(op, _Batch):  # its PINGs will not come back through the stream
+                    for part in records(op.data):
+                        synced = self._syncs.pop(part.name, None) if part.kind == SYNC else None
+                        if synced is not None:
+                            synced()
             elif isinstance(op, _Claim):
                 status = result[0]
                 if status == b"taken":
