@@ -190,6 +190,25 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+def run_server(
+    *args: str, env: dict[str, str] | None = None, without_modules: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the server to completion (for runs that must fail at once); ``without_modules`` as
+    for ServerProcess."""
+    environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
+    environment.update(env or {})
+    python = python_without(*without_modules) if without_modules else [sys.executable]
+    return subprocess.run(
+        [*python, str(SERVER), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=str(ROOT),
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
 def python_without(*modules: str) -> list[str]:
     """The command that runs a script (the next argument) as on a machine where ``modules``
     cannot be imported: ``[*python_without("redis"), "src/server.py", "--port", "0"]``."""

@@ -14,11 +14,21 @@ import sys
 import time
 import unittest
 
-from support import ENV_SETTINGS, LOG_LINE, ROOT, SERVER, TIMEOUT, Client, ServerProcess, ServerTestCase, unique_name
+from support import (
+    ENV_SETTINGS,
+    LOG_LINE,
+    ROOT,
+    SERVER,
+    TIMEOUT,
+    Client,
+    ServerProcess,
+    ServerTestCase,
+    run_server,
+    unique_name,
+)
 
 from handlers.chat_server import ListenError
 from server import listen_error
-from test_process import run_server
 from utils.logs import JsonFormatter, LogPipeline, TextFormatter, fields, format_peer
 from version import __version__
 

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import unittest
 
-from support import ENV_SETTINGS, ROOT, SERVER, TIMEOUT, ServerProcess, python_without
+from support import ServerProcess, run_server
 
 from handlers.client_handler import CLOSE_GRACE_SECONDS
-
-
-def run_server(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the server to completion (for runs that must fail at once)."""
-    environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, str(SERVER), *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=str(ROOT),
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 class StartupTest(unittest.TestCase):
@@ -82,14 +65,7 @@ class StartupTest(unittest.TestCase):
                 self.assertIn(name, result.stderr)
 
     def test_cluster_mode_without_redis_py_says_what_to_install(self) -> None:
-        result = subprocess.run(
-            [*python_without("redis"), str(SERVER), "--port", "0", "--redis-url", "redis://127.0.0.1:1/0"],
-            capture_output=True,
-            text=True,
-            cwd=str(ROOT),
-            timeout=TIMEOUT,
-            check=False,
-        )
+        result = run_server("--port", "0", "--redis-url", "redis://127.0.0.1:1/0", without_modules=("redis",))
         self.assertEqual(result.returncode, 2)
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn("pip install -r requirements-cluster.txt", result.stderr)

@@ -171,7 +171,6 @@ class RedisRoom(Generic[MemberT]):
         self.changes = 0
         # This node's members.
         self._local: dict[str, MemberT] = {}
-        self._local_tokens: dict[str, str] = {}
         self._member_names: dict[MemberT, str] = {}
         self._joining: dict[str, tuple[MemberT, Callable[[JoinResult], None]]] = {}  # token -> waiting LOGIN
         self._syncs: dict[str, Callable[[], None]] = {}  # token -> waiting PING
@@ -222,7 +221,7 @@ class RedisRoom(Generic[MemberT]):
         if self._local.get(key) is not member:
             return
         del self._local[key], self._member_names[member]
-        token = self._local_tokens.pop(key)
+        token = self._holders[key]  # (until its leave is applied, the replica still holds it)
         if self._state != "out":
             self._send_soon(_Leave(key, token, name))
 
@@ -264,7 +263,7 @@ class RedisRoom(Generic[MemberT]):
                 await asyncio.wait_for(self._flushed.wait(), STOP_SECONDS)
                 # Members still here leave with the node: reading their leaves back must not
                 # look like the cluster retiring a live node.
-                self._local, self._local_tokens, self._member_names = {}, {}, {}
+                self._local, self._member_names = {}, {}
                 keys = self._keys
                 await asyncio.wait_for(
                     self._retire_script(
@@ -334,7 +333,7 @@ class RedisRoom(Generic[MemberT]):
         joining, self._joining = self._joining, {}
         syncs, self._syncs = self._syncs, {}
         self._outbox, self._unsent_bytes = [], 0
-        self._local, self._local_tokens, self._member_names = {}, {}, {}
+        self._local, self._member_names = {}, {}
         self._names, self._holders = {}, {}
         self.changes += 1
         for _member, done in joining.values():
@@ -591,7 +590,7 @@ class RedisRoom(Generic[MemberT]):
         if waiting is not None:
             member, done = waiting
             self._server.announce_departures()  # those applied before this join are not news to it
-            self._local[key], self._local_tokens[key], self._member_names[member] = member, token, name
+            self._local[key], self._member_names[member] = member, name
             done("ok")
 
     def _apply_leave(self, name: str, token: str) -> None:
@@ -600,7 +599,7 @@ class RedisRoom(Generic[MemberT]):
             return  # that login is gone already
         del self._names[key], self._holders[key]
         self.changes += 1
-        if self._local_tokens.get(key) == token:  # retired by the cluster, not by us: we were dead
+        if key in self._local:  # still ours (leave() forgets it first): the cluster retired us, we were dead
             self._leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
             return
         self._server.departed(name)
