@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import socket
@@ -131,9 +132,18 @@ def null_server() -> Spawned:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free loopback port below every system's ephemeral range (Linux's starts at 32768, macOS's
+    and Windows' at 49152): no other process's port-0 bind or outgoing connection can be given it
+    between this probe and the bind of the server it is for, as happened with suites run side by
+    side."""
+    for port in random.sample(range(20000, 32768), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port between 20000 and 32767")
 
 
 def rss_kib(pid: int | None, field: str = "VmRSS") -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
 import re
 import shutil
 import signal
@@ -397,7 +398,7 @@ class RedisServer:
     restart it with its data); stopped by its PID."""
 
     def __init__(self, port: int = 0, data_dir: str | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or unused_port()
         self.data_dir = data_dir
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         if data_dir is not None:
@@ -443,10 +444,19 @@ class RedisServer:
             self.process.stdout.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def unused_port() -> int:
+    """A free loopback port below every system's ephemeral range (Linux's starts at 32768, macOS's
+    and Windows' at 49152): no other process's port-0 bind or outgoing connection can be given it
+    between this probe and the bind of the server it is for, as happened with suites run side by
+    side."""
+    for port in random.sample(range(20000, 32768), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port between 20000 and 32767")
 
 
 class Cluster:

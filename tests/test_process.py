@@ -8,16 +8,14 @@ import sys
 import time
 import unittest
 
-from support import ServerProcess, run_server
+from support import ServerProcess, run_server, unused_port
 
 from handlers.client_handler import CLOSE_GRACE_SECONDS
 
 
 class StartupTest(unittest.TestCase):
     def test_port_from_the_environment(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            free_port = probe.getsockname()[1]
+        free_port = unused_port()
         with ServerProcess(env={"PORT": str(free_port)}, port_flag=False) as server:
             self.assertEqual(server.port, free_port)
             with server.client() as client:

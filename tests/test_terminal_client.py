@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerTestCase, unique_name
+from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerTestCase, unique_name, unused_port
 
 CLIENT = SRC / "test_client.py"
 
@@ -87,11 +87,7 @@ class ScriptedClientTest(ServerTestCase):
 
 class ClientErrorTest(unittest.TestCase):
     def test_refused_connection_is_one_line_and_status_1(self) -> None:
-        import socket
-
-        with socket.socket() as probe:  # a port with nobody listening
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = unused_port()  # nobody listening
         result = run_client("--port", str(port))
         self.assertEqual(result.returncode, 1)
         errors = result.stderr.decode()
