@@ -3,12 +3,13 @@
 Plan.  One Redis stream carries every event the room can see: joins, leaves, and batches of
 broadcasts and direct messages.  Every node reads the whole stream and applies it in stream
 order, its own events included, so the stream order *is* the one order every user sees.  Each
-node keeps a replica of the room (names in login order) built from the stream, so ``WHO`` and a
-DM's lookup are local.  Writes go out once per event-loop iteration as one pipeline, in the
-order the node's users made them: one XADD for all the lines of that iteration, a Lua script
-per LOGIN (claim the name and append the join, atomically) and per leave (free the name and
-append the leave, only if that user still holds it).  A LOGIN is answered when this node applies
-its own join from the stream, so the new user's WHO lists everyone who logged in before.
+node keeps a replica of the room built from the stream (``cluster.replica``, pure code: names
+in login order, its own members), so ``WHO`` and a DM's lookup are local; this module does the
+I/O.  Writes go out once per event-loop iteration as one pipeline, in the order the node's users
+made them: one XADD for all the lines of that iteration, a Lua script per LOGIN (claim the name
+and append the join, atomically) and per leave (free the name and append the leave, only if that
+user still holds it).  A LOGIN is answered when this node applies its own join from the stream,
+so the new user's WHO lists everyone who logged in before.
 
 Guarantees, beyond those of ``handlers.broadcast``:
 - At most once, in order: a batch carries its node's sequence number, so one sent twice
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import secrets
@@ -46,21 +46,10 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cluster import scripts
-from cluster.entries import (
-    BROADCAST,
-    DIRECT,
-    SYNC,
-    BadEntry,
-    Batch,
-    Join,
-    Keys,
-    batch_fields,
-    decode_entry,
-    record,
-    records,
-)
+from cluster.entries import BROADCAST, DIRECT, SYNC, BadEntry, Keys, batch_fields, decode_entry, record, records
+from cluster.replica import Audience, Replica
 from handlers.broadcast import JoinResult, MemberT, RoomStartError
-from protocol import is_valid_username, username_key
+from protocol import username_key
 from utils.logs import fields
 
 log = logging.getLogger("chat.cluster")
@@ -77,12 +66,8 @@ LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
 
-class RoomServer(Protocol):
+class RoomServer(Audience, Protocol):
     """What the cluster room tells the server (``handlers.chat_server.ChatServer``)."""
-
-    def departed(self, name: str) -> None: ...
-
-    def announce_departures(self) -> None: ...
 
     def room_ready(self) -> None: ...
 
@@ -165,21 +150,10 @@ class RedisRoom(Generic[MemberT]):
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
-        # The replica: every user of the cluster, keyed by username_key, in login order.
-        self._names: dict[str, str] = {}
-        self._holders: dict[str, str] = {}  # key -> token of the login that holds it
-        self.changes = 0
-        # This node's members.
-        self._local: dict[str, MemberT] = {}
-        self._member_names: dict[MemberT, str] = {}
-        self._joining: dict[str, tuple[MemberT, Callable[[JoinResult], None]]] = {}  # token -> waiting LOGIN
-        self._syncs: dict[str, Callable[[], None]] = {}  # token -> waiting PING
-        self._tokens = itertools.count(1)
-
+        self._replica: Replica[MemberT] = Replica(server)
         # The stream: what was applied, and what waits to be written.
         self._last_id = b"0-0"
-        self._seen: dict[str, int] = {}  # node -> last batch sequence applied
-        self._sequence = 0
+        self._sequence = 0  # of this node's last batch
         self._outbox: list[_Op] = []
         self._unsent_bytes = 0
         self._flush_task: asyncio.Task[None] | None = None
@@ -196,37 +170,36 @@ class RedisRoom(Generic[MemberT]):
     def available(self) -> bool:
         return self._state != "out"
 
+    @property
+    def changes(self) -> int:
+        return self._replica.changes
+
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._replica)
 
     def describe(self) -> str:
         return f"Cluster {self._cluster} on Redis {self._where}: this node is {self.node}"
 
     def knows(self, name: str) -> bool:
-        return username_key(name) in self._names
+        return self._replica.knows(name)
 
     def names(self) -> list[str]:
-        return list(self._names.values())
+        return self._replica.names()
 
     def join(self, member: MemberT, name: str, done: Callable[[JoinResult], None]) -> None:
         if self._state == "out":
             done("unavailable")
             return
-        token = f"{self.node}.{next(self._tokens)}"
-        self._joining[token] = (member, done)
+        token = self._replica.expect_join(member, done)
         self._send_soon(_Claim(token, username_key(name), name))
 
     def leave(self, member: MemberT, name: str) -> None:
-        key = username_key(name)
-        if self._local.get(key) is not member:
-            return
-        del self._local[key], self._member_names[member]
-        token = self._holders[key]  # (until its leave is applied, the replica still holds it)
-        if self._state != "out":
-            self._send_soon(_Leave(key, token, name))
+        token = self._replica.release(member, name)
+        if token is not None and self._state != "out":
+            self._send_soon(_Leave(username_key(name), token, name))
 
     def broadcast(self, payload: bytes, sender: MemberT) -> None:
-        name = self._member_names.get(sender)
+        name = self._replica.name_of(sender)
         if name is not None:
             self._add_record(record(BROADCAST, name, payload))
 
@@ -237,12 +210,10 @@ class RedisRoom(Generic[MemberT]):
         if self._state == "out":
             done()
             return
-        token = f"{self.node}.{next(self._tokens)}"
-        self._syncs[token] = done
-        self._add_record(record(SYNC, token))
+        self._add_record(record(SYNC, self._replica.expect_sync(done)))
 
     def tell_local(self, payload: bytes) -> None:
-        for member in self._local.values():
+        for member in self._replica.members():
             member.deliver(payload)
 
     async def start(self) -> None:
@@ -263,7 +234,7 @@ class RedisRoom(Generic[MemberT]):
                 await asyncio.wait_for(self._flushed.wait(), STOP_SECONDS)
                 # Members still here leave with the node: reading their leaves back must not
                 # look like the cluster retiring a live node.
-                self._local, self._member_names = {}, {}
+                self._replica.release_all()
                 keys = self._keys
                 await asyncio.wait_for(
                     self._retire_script(
@@ -314,10 +285,8 @@ class RedisRoom(Generic[MemberT]):
                 log.warning("Skipped a malformed user record in Redis: %r", value[:80], extra=fields("bad-data"))
         users.sort()
         self.node, self._epoch = node, epoch.decode()
-        self._last_id, self._seen, self._sequence = last_id, {}, 0
-        self._names = {username_key(name): name for _, name, _ in users}
-        self._holders = {username_key(name): token for _, name, token in users}
-        self.changes += 1
+        self._last_id, self._sequence = last_id, 0
+        self._replica.start(node, [(name, token) for _, name, token in users])
         self._last_renewal = self._loop.time()
         self._state = "up"
         self._joined.set()
@@ -330,16 +299,8 @@ class RedisRoom(Generic[MemberT]):
         self._joined.clear()
         self._incarnation += 1  # what is in flight belongs to the old place: ignore its answers
         log.error("Left the cluster: %s; closing every connection", why, extra=fields("cluster-left", reason=reason))
-        joining, self._joining = self._joining, {}
-        syncs, self._syncs = self._syncs, {}
         self._outbox, self._unsent_bytes = [], 0
-        self._local, self._member_names = {}, {}
-        self._names, self._holders = {}, {}
-        self.changes += 1
-        for _member, done in joining.values():
-            done("unavailable")
-        for synced in syncs.values():
-            synced()
+        self._replica.clear()
         self._server.room_reset(reason)
         self._server.room_ready()  # connections that waited for the link: they are being closed
         self._wake.set()
@@ -512,27 +473,21 @@ class RedisRoom(Generic[MemberT]):
             if isinstance(result, Exception):
                 log.error("Redis refused a write: %s", result, extra=fields("bad-data"))
                 if isinstance(op, _Claim):
-                    self._answer(op.token, "unavailable")
+                    self._replica.answer(op.token, "unavailable")
                 elif isinstance(op, _Batch):  # its PINGs will not come back through the stream
                     for part in records(op.data):
-                        synced = self._syncs.pop(part.name, None) if part.kind == SYNC else None
-                        if synced is not None:
-                            synced()
+                        if part.kind == SYNC:
+                            self._replica.synced(part.name)
             elif isinstance(op, _Claim):
                 status = result[0]
                 if status == b"taken":
-                    self._answer(op.token, "taken")
+                    self._replica.answer(op.token, "taken")
                 elif status != b"ok":
-                    self._answer(op.token, "unavailable")
+                    self._replica.answer(op.token, "unavailable")
                     lost = "Redis lost the cluster's data" if status == b"reset" else "this node's lease ran out"
                 # ok: answered when this node applies the join from the stream
         if lost is not None:
             self._leave_cluster("cluster-reset", lost)
-
-    def _answer(self, token: str, result: JoinResult) -> None:
-        waiting = self._joining.pop(token, None)
-        if waiting is not None:
-            waiting[1](result)
 
     # --- reading --------------------------------------------------------------------------------
     async def _read_stream(self) -> None:
@@ -567,64 +522,14 @@ class RedisRoom(Generic[MemberT]):
 
     def _apply(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> None:
         try:
-            entry = decode_entry(entry_fields)
-            if isinstance(entry, Batch):
-                self._apply_batch(entry)
-            elif isinstance(entry, Join):
-                self._apply_join(entry.name, entry.token)
-            else:
-                self._apply_leave(entry.name, entry.token)
+            still_in = self._replica.apply(decode_entry(entry_fields))
         except BadEntry as problem:
             log.warning(
                 "Skipped entry %s of the event stream: %s", entry_id.decode(), problem, extra=fields("bad-data")
             )
-
-    def _apply_join(self, name: str, token: str) -> None:
-        if not is_valid_username(name):
-            raise BadEntry(f"a join of the invalid name {name!r}")
-        key = username_key(name)
-        self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
-        self._names[key], self._holders[key] = name, token
-        self.changes += 1
-        waiting = self._joining.pop(token, None)
-        if waiting is not None:
-            member, done = waiting
-            self._server.announce_departures()  # those applied before this join are not news to it
-            self._local[key], self._member_names[member] = member, name
-            done("ok")
-
-    def _apply_leave(self, name: str, token: str) -> None:
-        key = username_key(name)
-        if self._holders.get(key) != token:
-            return  # that login is gone already
-        del self._names[key], self._holders[key]
-        self.changes += 1
-        if key in self._local:  # still ours (leave() forgets it first): the cluster retired us, we were dead
+            return
+        if not still_in:
             self._leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
-            return
-        self._server.departed(name)
-
-    def _apply_batch(self, batch: Batch) -> None:
-        if batch.sequence <= self._seen.get(batch.node, 0):
-            return  # sent twice after a broken link
-        self._seen[batch.node] = batch.sequence
-        local = self._local
-        if not local and batch.node != self.node:
-            return
-        for target in records(batch.records):
-            if target.kind == BROADCAST:
-                sender = local.get(username_key(target.name))
-                for member in local.values():
-                    if member is not sender:
-                        member.deliver(target.payload)
-            elif target.kind == DIRECT:
-                recipient = local.get(username_key(target.name))
-                if recipient is not None:
-                    recipient.deliver(target.payload)
-            elif batch.node == self.node:
-                synced = self._syncs.pop(target.name, None)
-                if synced is not None:
-                    synced()
 
 
 def _host_label() -> str:

@@ -1,0 +1,232 @@
+"""Unit tests of the cluster's replica of the room (pure code: no Redis, no event loop): what each
+entry of the stream means for one node, including entries applied twice and entries no node
+could have written."""
+
+from __future__ import annotations
+
+import random
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from cluster.entries import BROADCAST, DIRECT, SYNC, BadEntry, Batch, Entry, Join, Leave, record
+from cluster.replica import Replica
+from handlers.broadcast import JoinResult
+
+NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
+
+
+class Member:
+    __slots__ = ("got",)
+
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+
+    def deliver(self, payload: bytes) -> None:
+        self.got.append(payload)
+
+
+class Audience:
+    def __init__(self) -> None:
+        self.heard: list[str] = []  # "departed <name>" and "announce", in order
+
+    def departed(self, name: str) -> None:
+        self.heard.append(f"departed {name}")
+
+    def announce_departures(self) -> None:
+        self.heard.append("announce")
+
+
+class ReplicaTestCase(unittest.TestCase):
+    def setUp(self) -> None:
+        self.audience = Audience()
+        self.replica: Replica[Member] = Replica(self.audience)
+        self.replica.start(NODE, [("carol", f"{OTHER}.1")])
+        self.answers: list[JoinResult] = []
+
+    def login(self, name: str) -> Member:
+        """A member of this node logged in as ``name``: its LOGIN, then its join read back."""
+        member = Member()
+        token = self.replica.expect_join(member, self.answers.append)
+        self.assertTrue(self.replica.apply(Join(name, NODE, token)))
+        self.assertEqual(self.answers[-1], "ok")
+        return member
+
+
+class RoomTest(ReplicaTestCase):
+    def test_the_snapshot_then_the_joins_in_stream_order(self) -> None:
+        self.replica.apply(Join("Zoë", OTHER, f"{OTHER}.2"))
+        self.login("alice")
+        self.assertEqual(self.replica.names(), ["carol", "Zoë", "alice"])
+        self.assertTrue(self.replica.knows("ＣＡＲＯＬ"))  # ignoring case and width
+        self.assertEqual(len(self.replica), 3)
+
+    def test_a_login_is_answered_when_its_join_is_applied_after_older_departures(self) -> None:
+        member = Member()
+        token = self.replica.expect_join(member, self.answers.append)
+        self.replica.apply(Leave("carol", f"{OTHER}.1"))
+        self.assertEqual(self.answers, [])
+        self.replica.apply(Join("alice", NODE, token))
+        self.assertEqual(self.answers, ["ok"])
+        self.assertEqual(self.audience.heard, ["departed carol", "announce"])
+        self.assertEqual(self.replica.name_of(member), "alice")
+        self.assertEqual(list(self.replica.members()), [member])
+
+    def test_a_login_answered_without_its_join(self) -> None:
+        token = self.replica.expect_join(Member(), self.answers.append)
+        self.replica.answer(token, "taken")
+        self.replica.answer(token, "unavailable")  # answered once
+        self.assertEqual(self.answers, ["taken"])
+        self.assertEqual(self.replica.names(), ["carol"])
+
+    def test_an_invalid_name_in_a_join_is_a_bad_entry(self) -> None:
+        for name in ("", "a b", "x" * 100):
+            with self.subTest(name=name), self.assertRaises(BadEntry):
+                self.replica.apply(Join(name, OTHER, f"{OTHER}.9"))
+        self.assertEqual(self.replica.names(), ["carol"])
+
+
+class LeaveTest(ReplicaTestCase):
+    def test_a_departure_is_heard_once_however_often_it_is_written(self) -> None:
+        changes = self.replica.changes
+        for _ in range(3):  # e.g. every survivor retiring one dead node
+            self.assertTrue(self.replica.apply(Leave("carol", f"{OTHER}.1")))
+        self.assertEqual(self.audience.heard, ["departed carol"])
+        self.assertEqual(self.replica.names(), [])
+        self.assertEqual(self.replica.changes, changes + 1)
+
+    def test_a_late_leave_of_an_old_login_leaves_the_new_owner_alone(self) -> None:
+        self.replica.apply(Leave("carol", f"{OTHER}.1"))
+        self.replica.apply(Join("Carol", OTHER, f"{OTHER}.5"))
+        self.replica.apply(Leave("carol", f"{OTHER}.1"))
+        self.assertEqual(self.replica.names(), ["Carol"])
+        self.assertEqual(self.audience.heard, ["departed carol"])
+
+    def test_a_released_member_s_leave_is_a_departure(self) -> None:
+        member = self.login("alice")
+        token = self.replica.release(member, "alice")
+        self.assertIsNotNone(token)
+        self.assertEqual(self.replica.names(), ["carol", "alice"])  # listed until the leave is read
+        self.assertIsNone(self.replica.release(member, "alice"))
+        assert token is not None
+        self.assertTrue(self.replica.apply(Leave("alice", token)))
+        self.assertEqual(self.audience.heard[-1], "departed alice")
+
+    def test_the_leave_of_a_member_still_here_means_this_node_was_retired(self) -> None:
+        member = Member()
+        token = self.replica.expect_join(member, self.answers.append)
+        self.replica.apply(Join("alice", NODE, token))
+        self.assertFalse(self.replica.apply(Leave("alice", token)))
+        self.assertNotIn("departed alice", self.audience.heard)
+
+    def test_members_released_at_stop_leave_quietly(self) -> None:
+        member = Member()
+        token = self.replica.expect_join(member, self.answers.append)
+        self.replica.apply(Join("alice", NODE, token))
+        self.replica.release_all()
+        self.assertTrue(self.replica.apply(Leave("alice", token)))
+
+
+class BatchTest(ReplicaTestCase):
+    def test_broadcasts_directs_and_syncs_reach_the_right_members_once(self) -> None:
+        alice, bob = self.login("alice"), self.login("bob")
+        synced: list[str] = []
+        sync_token = self.replica.expect_sync(lambda: synced.append("mine"))
+        data = (
+            record(BROADCAST, "alice", b"MSG alice hi\n")
+            + record(DIRECT, "BOB", b"DM carol psst\n")
+            + record(BROADCAST, "carol", b"MSG carol all\n")
+            + record(SYNC, sync_token)
+        )
+        for _ in range(2):  # the second time: sent again after a broken link
+            self.replica.apply(Batch(NODE, 1, data))
+        self.assertEqual(alice.got, [b"MSG carol all\n"])
+        self.assertEqual(bob.got, [b"MSG alice hi\n", b"DM carol psst\n", b"MSG carol all\n"])
+        self.assertEqual(synced, ["mine"])
+
+    def test_batches_count_per_node(self) -> None:
+        alice = self.login("alice")
+        self.replica.apply(Batch(OTHER, 1, record(BROADCAST, "carol", b"one\n")))
+        self.replica.apply(Batch(NODE, 1, record(BROADCAST, "x", b"two\n")))
+        self.replica.apply(Batch(OTHER, 1, record(BROADCAST, "carol", b"one again\n")))
+        self.replica.apply(Batch(OTHER, 2, record(BROADCAST, "carol", b"three\n")))
+        self.assertEqual(alice.got, [b"one\n", b"two\n", b"three\n"])
+
+    def test_another_node_s_sync_answers_nobody_here(self) -> None:
+        synced: list[str] = []
+        token = self.replica.expect_sync(lambda: synced.append("mine"))
+        self.login("alice")
+        self.replica.apply(Batch(OTHER, 1, record(SYNC, token)))
+        self.assertEqual(synced, [])
+        self.replica.synced(token)
+        self.replica.synced(token)
+        self.assertEqual(synced, ["mine"])
+
+    def test_a_malformed_batch_is_a_bad_entry(self) -> None:
+        self.login("alice")
+        with self.assertRaises(BadEntry):
+            self.replica.apply(Batch(OTHER, 1, b"*carol 99\nshort"))
+
+
+class ResetTest(ReplicaTestCase):
+    def test_clear_answers_every_waiting_login_and_ping(self) -> None:
+        member = self.login("alice")
+        self.replica.expect_join(Member(), self.answers.append)
+        synced: list[str] = []
+        self.replica.expect_sync(lambda: synced.append("released"))
+        self.replica.clear()
+        self.assertEqual(self.answers, ["ok", "unavailable"])
+        self.assertEqual(synced, ["released"])
+        self.assertEqual((self.replica.names(), list(self.replica.members())), ([], []))
+        self.assertIsNone(self.replica.name_of(member))
+
+    def test_a_new_start_forgets_the_batches_seen(self) -> None:
+        alice = self.login("alice")
+        self.replica.apply(Batch(OTHER, 5, record(BROADCAST, "carol", b"before\n")))
+        self.replica.start(f"{NODE}-2", [("carol", f"{OTHER}.1"), ("alice", "?")])
+        self.assertEqual(self.replica.names(), ["carol", "alice"])
+        self.assertTrue(self.replica.expect_sync(lambda: None).startswith(f"{NODE}-2."))
+        self.replica.apply(Batch(OTHER, 1, record(BROADCAST, "carol", b"after\n")))
+        self.assertEqual(alice.got, [b"before\n", b"after\n"])
+
+
+class RandomStreamTest(unittest.TestCase):
+    def test_any_stream_keeps_the_replica_consistent(self) -> None:
+        """Random joins, leaves (of current, old and unknown logins) and batches from three nodes:
+        every departure is heard once, names stay unique, and nothing fails but BadEntry."""
+        chooser = random.Random(5)
+        for _ in range(200):
+            audience = Audience()
+            replica: Replica[Member] = Replica(audience)
+            replica.start(NODE, [])
+            holders: dict[str, str] = {}  # what the stream says: name key -> token
+            departures = 0
+            for step in range(60):
+                name = chooser.choice(["alice", "Alice", "bob", "zoë", "bad name"])
+                node = chooser.choice([OTHER, "web3-1-ef-1", NODE])
+                roll = chooser.random()
+                entry: Entry
+                if roll < 0.4:
+                    entry = Join(name, node, f"{node}.{step}")
+                elif roll < 0.8:
+                    token = holders.get(name.lower()) if chooser.random() < 0.7 else f"{node}.0"
+                    entry = Leave(name, token or f"{node}.0")
+                else:
+                    entry = Batch(
+                        node, chooser.randint(1, 5), record(BROADCAST, name, b"x\n")[: chooser.randint(0, 12)]
+                    )
+                try:
+                    self.assertTrue(replica.apply(entry))  # no member here: never retired
+                except BadEntry:
+                    continue
+                if isinstance(entry, Join):
+                    holders[name.lower()] = entry.token
+                elif isinstance(entry, Leave) and holders.get(name.lower()) == entry.token:
+                    del holders[name.lower()]
+                    departures += 1
+            self.assertEqual(len(audience.heard), departures)
+            self.assertEqual(sorted(name.lower() for name in replica.names()), sorted(holders))
+
+
+if __name__ == "__main__":
+    unittest.main()
