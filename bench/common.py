@@ -24,11 +24,11 @@ __all__ = [
     "Spawned",
     "chat_server",
     "cluster_missing",
-    "free_port",
     "null_server",
     "open_descriptors",
     "raise_open_file_limit",
     "rss_kib",
+    "unused_port",
 ]
 
 
@@ -86,7 +86,7 @@ def chat_server(*args: str, quiet: bool = False) -> Spawned:
     command = [sys.executable, str(ROOT / "src" / "server.py"), "--max-per-ip", "0", *args]
     if not quiet:
         return Spawned([*command, "--port", "0"])
-    port = free_port()
+    port = unused_port()
     return Spawned([*command, "--port", str(port), "--log-level", "WARNING"], port)
 
 
@@ -95,7 +95,7 @@ class ClusterNodes:
     are spread over ``ports``.  ``pid`` is the first node's."""
 
     def __init__(self, nodes: int, *args: str) -> None:
-        redis_port = free_port()
+        redis_port = unused_port()
         self.redis = Spawned(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             redis_port,
@@ -131,7 +131,7 @@ def null_server() -> Spawned:
     return Spawned([sys.executable, str(ROOT / "bench" / "null_server.py"), "--port", "0"])
 
 
-def free_port() -> int:
+def unused_port() -> int:
     """A free loopback port below every system's ephemeral range (Linux's starts at 32768, macOS's
     and Windows' at 49152): no other process's port-0 bind or outgoing connection can be given it
     between this probe and the bind of the server it is for, as happened with suites run side by

@@ -141,16 +141,13 @@ class Room(Generic[MemberT]):
         if self._departed is not None:
             self._departed(name)
 
-    def find(self, name: str) -> MemberT | None:
-        return self._members.get(username_key(name))
-
     def knows(self, name: str) -> bool:
         return username_key(name) in self._members
 
     def names(self) -> list[str]:
         return list(self._names.values())
 
-    def broadcast(self, payload: Any, sender: MemberT | None = None) -> None:
+    def broadcast(self, payload: Any, sender: MemberT) -> None:
         for member in self._members.values():
             if member is not sender:
                 member.deliver(payload)
