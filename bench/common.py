@@ -79,11 +79,11 @@ class Spawned:
         self._stdout.close()
 
 
-def chat_server(*args: str, quiet: bool = False) -> Spawned:
-    """The real server.  ``quiet``: --log-level WARNING (no per-connection log lines), on a port
-    picked here, since the startup line is then not printed."""
+def chat_server(*args: str, quiet: bool = False, tree: Path = ROOT) -> Spawned:
+    """The real server (of another checkout with ``tree``).  ``quiet``: --log-level WARNING (no
+    per-connection log lines), on a port picked here, since the startup line is then not printed."""
     # Every load-generator client comes from 127.0.0.1: no per-address limit here.
-    command = [sys.executable, str(ROOT / "src" / "server.py"), "--max-per-ip", "0", *args]
+    command = [sys.executable, str(tree / "src" / "server.py"), "--max-per-ip", "0", *args]
     if not quiet:
         return Spawned([*command, "--port", "0"])
     port = unused_port()

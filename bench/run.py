@@ -3,6 +3,7 @@
     python bench/run.py            # the full run (a few minutes)
     python bench/run.py --quick    # seconds; zero loss is all it checks (the test suite runs it)
     python bench/run.py --no-cluster   # without the cluster (it needs redis-server and redis-py)
+    python bench/run.py --against ../old-checkout   # also that tree's server, in the same run
 
 Each scenario gets a fresh server process (so peak RSS belongs to that scenario alone) and a
 separate load-generator process (so it has a core of its own).  The real server runs as
@@ -11,6 +12,10 @@ separate load-generator process (so it has a core of its own).  The real server 
 generator's receivers as slow readers, which is its job but not what is measured here.  The
 cluster is two such nodes and a redis-server, all on this machine, with the clients (and the
 senders) taking turns between the nodes; it is compared with the standalone server of the run.
+With ``--against DIR`` every scenario also runs against DIR's ``src/server.py`` (a checkout of an
+earlier commit, say), and a second table gives each figure of this tree's server beside that one's:
+the way to show that a change keeps the figures, since they vary by about 20 % from run to run but
+much less between two servers measured side by side.
 Exit status 1 if any message was lost or any client failed to log in, or (full run) a target was missed.
 """
 
@@ -22,6 +27,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from common import ROOT, ClusterNodes, chat_server, cluster_missing, null_server
@@ -142,9 +148,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small scenarios, seconds; checks zero loss only")
     parser.add_argument("--only", help="comma-separated scenario names")
     parser.add_argument("--no-cluster", action="store_true", help="leave the cluster out")
+    parser.add_argument("--against", type=Path, metavar="DIR", help="also run DIR/src/server.py, side by side")
     arguments = parser.parse_args()
     chosen = [s for s in SCENARIOS if not arguments.only or s.name in arguments.only.split(",")]
     servers = dict(SERVERS)
+    against: Path | None = arguments.against
+    if against is not None:
+        servers["against"] = lambda: chat_server(*SERVER_FLAGS, quiet=True, tree=against)
     missing = "left out (--no-cluster)" if arguments.no_cluster else cluster_missing()
     if missing is not None:
         del servers["cluster"]
@@ -187,6 +197,17 @@ def main() -> int:
             f"{number(ratio) if ratio is not None else '-':>6}  {judged:<12} "
             f"{number(clustered):>10} {number(cluster_ratio) if cluster_ratio is not None else '-':>6}  {cluster_judged}"
         )
+    if against is not None:
+        print(f"\nthis tree's server beside {against}'s, same run:")
+        print(f"{'scenario':<12} {'metric':<20} {'this tree':>10} {'against':>10} {'ratio':>6}")
+        for scenario_name, metric, key, _, _ in ROWS:
+            if (scenario_name, "against") in results:
+                ours, theirs = results[scenario_name, "server"].get(key), results[scenario_name, "against"].get(key)
+                ratio = ours / theirs if isinstance(ours, (int, float)) and theirs else None
+                print(
+                    f"{scenario_name:<12} {metric:<20} {number(ours):>10} {number(theirs):>10} "
+                    f"{number(ratio) if ratio is not None else '-':>6}"
+                )
     for (scenario_name, label), report in results.items():
         if report["lost"] or report["logged_in"] < report["clients"]:
             failures.append(
