@@ -18,12 +18,12 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 
-from handlers.broadcast import ChatRoom, RoomStartError
-from handlers.chat_server import ChatServer, ListenError
-from handlers.client_handler import ClientHandler
+from handlers.broadcast import ChatRoom, Member, RoomStartError
+from handlers.chat_server import ChatServer, Listener, ListenError
+from handlers.client_handler import ChatSessions
 from utils.config import Settings, SettingsError, load_settings
 from utils.logs import LogPipeline, fields
-from utils.tls import TLSSetupError
+from utils.tls import TLSSetupError, server_context
 from version import __version__
 
 PROG = "server.py"
@@ -68,21 +68,31 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     server = ChatServer(settings, loop, cluster_room(settings))
     try:
-        await server.start()
+        listeners = make_listeners(settings, server)
     except TLSSetupError as problem:
         raise StartupError(str(problem)) from None
+    try:
+        ports = await server.start(listeners)
     except ListenError as problem:
         raise StartupError(listen_error(settings.host, problem)) from None
     except RoomStartError as problem:  # e.g. Redis unreachable in cluster mode
         raise StartupError(str(problem)) from None
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
-    tls = f", TLS on port {', '.join(map(str, server.tls_ports))}" if server.tls_ports else ""
+    where = ", ".join(
+        f"{listener.label + ' on ' if listener.label else ''}port {', '.join(map(str, bound))}"
+        for listener, bound in zip(listeners, ports, strict=True)
+    )
+    ports_by_label = {listener.label or "plain": bound for listener, bound in zip(listeners, ports, strict=True)}
     log.info(
-        "Chat server started on port %s%s",
-        ", ".join(map(str, server.ports)),
-        tls,
-        extra=fields("started", ports=server.ports, tls_ports=server.tls_ports, version=__version__),
+        "Chat server started on %s",
+        where,
+        extra=fields(
+            "started",
+            ports=ports_by_label["plain"],
+            tls_ports=ports_by_label.get("TLS", []),
+            version=__version__,
+        ),
     )
     cluster = server.room.describe()
     if cluster is not None:
@@ -94,6 +104,18 @@ async def serve(settings: Settings) -> None:
     log.info("Server stopped")
 
 
+def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:
+    """The line protocol on --port, and on --tls-port inside TLS; TLSSetupError if the
+    certificate or key cannot be used."""
+    chat = ChatSessions(server, settings.max_line_bytes).session_type
+    listeners = [Listener(settings.port, "--port / PORT", None, chat)]
+    if settings.tls_port is not None:
+        assert settings.tls_cert is not None and settings.tls_key is not None
+        tls = server_context(settings.tls_cert, settings.tls_key)
+        listeners.append(Listener(settings.tls_port, "--tls-port / TLS_PORT", tls, chat, "TLS"))
+    return listeners
+
+
 def cluster_client_installed() -> bool:
     """Whether redis-py, which cluster mode needs, can be imported (called in cluster mode only)."""
     try:
@@ -103,7 +125,7 @@ def cluster_client_installed() -> bool:
     return True
 
 
-def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[ClientHandler]] | None:
+def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[Member]] | None:
     """In cluster mode, what makes the server's room (a ``RedisRoom``); None: the in-memory one."""
     if settings.redis_url is None:
         return None

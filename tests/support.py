@@ -335,6 +335,7 @@ class FakeTransport(asyncio.Transport):
         super().__init__()
         self.loop, self.protocol, self.peer = loop, protocol, peer
         self.written = bytearray()
+        self.writes = 0
         self.closing = False
         self.reading = True
 
@@ -344,6 +345,7 @@ class FakeTransport(asyncio.Transport):
     def write(self, data: bytes) -> None:  # type: ignore[override]  # takes bytes only, as the server writes
         assert not self.closing, "write after close"
         self.written += data
+        self.writes += 1
 
     def is_closing(self) -> bool:
         return self.closing

@@ -20,11 +20,15 @@ from cluster.entries import (
     Keys,
     Leave,
     Record,
+    broadcast_record,
     decode_entry,
+    direct_record,
     is_valid_cluster_name,
     record,
     records,
+    sync_record,
 )
+from events import Said, Told
 
 
 class KeysTest(unittest.TestCase):
@@ -42,35 +46,61 @@ class KeysTest(unittest.TestCase):
 
 class RecordTest(unittest.TestCase):
     def test_records_come_back_in_order_payloads_untouched(self) -> None:
-        payloads = [b"MSG alice hi\nMSG alice two\n", b"DM alice \xe2\x9c\x93 12 \n", b""]
+        payloads = [b"hi\ntwo", b"alice\n\xe2\x9c\x93 12 ", b""]
         data = record(BROADCAST, "alice", payloads[0]) + record(DIRECT, "Zoë", payloads[1]) + record(SYNC, "n-1.7")
         self.assertEqual(
             records(data),
             [Record(BROADCAST, "alice", payloads[0]), Record(DIRECT, "Zoë", payloads[1]), Record(SYNC, "n-1.7", b"")],
         )
 
+    def test_records_carry_room_events_as_text(self) -> None:
+        data = (
+            broadcast_record(Said("alice", ["hi", "two  spaces "]))
+            + direct_record("Zoë", Told("alice", "✓ 12"))
+            + sync_record("n-1.7")
+        )
+        said, told, synced = records(data)
+        self.assertEqual(data[:14], b"*alice 15\nhi\nt")
+        said_event, told_event = said.event(), told.event()
+        assert isinstance(said_event, Said) and isinstance(told_event, Told)
+        self.assertEqual((said_event.sender, said_event.texts), ("alice", ["hi", "two  spaces "]))
+        self.assertEqual((told.name, told_event.sender, told_event.text), ("Zoë", "alice", "✓ 12"))
+        self.assertEqual(synced, Record(SYNC, "n-1.7", b""))
+
+    def test_records_that_are_no_event_are_bad_entries(self) -> None:
+        for bad in (
+            Record(BROADCAST, "alice", b"\xff"),
+            Record(DIRECT, "bob", b"no sender"),
+            Record(DIRECT, "b", b"\nx"),
+        ):
+            with self.subTest(record=bad), self.assertRaises(BadEntry):
+                bad.event()
+
     def test_malformed_batches_are_bad_entries(self) -> None:
-        good = record(BROADCAST, "alice", b"MSG alice hi\n")
+        good = broadcast_record(Said("alice", ["hi"]))
         for data in (b"*alice", b"#alice 3\nabc", b"*alice x\nabc", b"*alice 99\nabc", b"* 3\nabc", good[:-1]):
             with self.subTest(data=data), self.assertRaises(BadEntry):
                 records(data)
 
     def test_random_bytes_never_fail_otherwise(self) -> None:
         chooser = random.Random(11)
-        good = record(BROADCAST, "alice", b"MSG alice hi\n") + record(DIRECT, "bob", b"DM alice x\n")
+        good = broadcast_record(Said("alice", ["hi"])) + direct_record("bob", Told("alice", "x"))
         for _ in range(3000):
             data = bytearray(good)
             for _ in range(chooser.randint(1, 4)):
                 data[chooser.randrange(len(data))] = chooser.randrange(256)
             with contextlib.suppress(BadEntry):
-                records(bytes(data))
+                for found in records(bytes(data)):
+                    if found.kind != SYNC:
+                        found.event()
 
 
 class EntryTest(unittest.TestCase):
     def test_each_kind(self) -> None:
         self.assertEqual(decode_entry({b"t": b"j", b"n": b"Al", b"o": b"n1", b"c": b"n1.1"}), Join("Al", "n1", "n1.1"))
         self.assertEqual(decode_entry({b"t": b"l", b"n": b"Al", b"c": b"n1.1"}), Leave("Al", "n1.1"))
-        self.assertEqual(decode_entry({b"t": b"m", b"o": b"n1", b"s": b"7", b"d": b""}), Batch("n1", 7, b""))
+        batch = {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"7", b"d": b""}
+        self.assertEqual(decode_entry(batch), Batch("n1", 7, b""))
 
     def test_malformed_entries_are_bad_entries(self) -> None:
         for fields in (
@@ -79,9 +109,11 @@ class EntryTest(unittest.TestCase):
             {b"t": b"j", b"n": b"Al"},
             {b"t": b"j", b"n": b"a b", b"o": b"n1", b"c": b"t"},
             {b"t": b"l", b"n": b"\xff", b"c": b"t"},
-            {b"t": b"m", b"o": b"n1", b"s": b"x", b"d": b""},
-            {b"t": b"m", b"o": b"n1", b"s": b"0", b"d": b""},
-            {b"t": b"m", b"o": b"", b"s": b"1", b"d": b""},
+            {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"x", b"d": b""},
+            {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"0", b"d": b""},
+            {b"t": b"m", b"v": b"2", b"o": b"", b"s": b"1", b"d": b""},
+            {b"t": b"m", b"o": b"n1", b"s": b"1", b"d": b""},  # format 1: wire lines, not events
+            {b"t": b"m", b"v": b"3", b"o": b"n1", b"s": b"1", b"d": b""},
         ):
             with self.subTest(fields=fields), self.assertRaises(BadEntry):
                 decode_entry(fields)

@@ -9,21 +9,29 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from cluster.entries import BROADCAST, DIRECT, SYNC, BadEntry, Batch, Entry, Join, Leave, record
+import protocol
+from cluster.entries import BadEntry, Batch, Entry, Join, Leave, broadcast_record, direct_record, sync_record
 from cluster.replica import Replica
+from events import RoomEvent, Said, Told
 from handlers.broadcast import JoinResult
 
 NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
 
 
 class Member:
+    """Records what it is delivered as the line protocol would send it."""
+
     __slots__ = ("got",)
 
     def __init__(self) -> None:
         self.got: list[bytes] = []
 
-    def deliver(self, payload: bytes) -> None:
-        self.got.append(payload)
+    def deliver(self, event: RoomEvent) -> None:
+        self.got.append(event.encoded(protocol.wire))
+
+
+def said(sender: str, *texts: str) -> bytes:
+    return broadcast_record(Said(sender, list(texts)))
 
 
 class Audience:
@@ -133,10 +141,10 @@ class BatchTest(ReplicaTestCase):
         synced: list[str] = []
         sync_token = self.replica.expect_sync(lambda: synced.append("mine"))
         data = (
-            record(BROADCAST, "alice", b"MSG alice hi\n")
-            + record(DIRECT, "BOB", b"DM carol psst\n")
-            + record(BROADCAST, "carol", b"MSG carol all\n")
-            + record(SYNC, sync_token)
+            said("alice", "hi")
+            + direct_record("BOB", Told("carol", "psst"))
+            + said("carol", "all")
+            + sync_record(sync_token)
         )
         for _ in range(2):  # the second time: sent again after a broken link
             self.replica.apply(Batch(NODE, 1, data))
@@ -146,17 +154,17 @@ class BatchTest(ReplicaTestCase):
 
     def test_batches_count_per_node(self) -> None:
         alice = self.login("alice")
-        self.replica.apply(Batch(OTHER, 1, record(BROADCAST, "carol", b"one\n")))
-        self.replica.apply(Batch(NODE, 1, record(BROADCAST, "x", b"two\n")))
-        self.replica.apply(Batch(OTHER, 1, record(BROADCAST, "carol", b"one again\n")))
-        self.replica.apply(Batch(OTHER, 2, record(BROADCAST, "carol", b"three\n")))
-        self.assertEqual(alice.got, [b"one\n", b"two\n", b"three\n"])
+        self.replica.apply(Batch(OTHER, 1, said("carol", "one")))
+        self.replica.apply(Batch(NODE, 1, said("x", "two")))
+        self.replica.apply(Batch(OTHER, 1, said("carol", "one again")))
+        self.replica.apply(Batch(OTHER, 2, said("carol", "three")))
+        self.assertEqual(alice.got, [b"MSG carol one\n", b"MSG x two\n", b"MSG carol three\n"])
 
     def test_another_node_s_sync_answers_nobody_here(self) -> None:
         synced: list[str] = []
         token = self.replica.expect_sync(lambda: synced.append("mine"))
         self.login("alice")
-        self.replica.apply(Batch(OTHER, 1, record(SYNC, token)))
+        self.replica.apply(Batch(OTHER, 1, sync_record(token)))
         self.assertEqual(synced, [])
         self.replica.synced(token)
         self.replica.synced(token)
@@ -183,14 +191,14 @@ class ResetTest(ReplicaTestCase):
     def test_a_new_start_forgets_the_batches_seen(self) -> None:
         """Rejoining after Redis lost its data: the other nodes' sequences start again at 1."""
         alice = self.login("alice")
-        self.replica.apply(Batch(OTHER, 5, record(BROADCAST, "carol", b"before\n")))
+        self.replica.apply(Batch(OTHER, 5, said("carol", "before")))
         self.replica.clear()  # this node left the cluster
         self.replica.start(f"{NODE}-2", [("carol", f"{OTHER}.1")])
         self.assertEqual(self.replica.names(), ["carol"])
         self.assertTrue(self.replica.expect_sync(lambda: None).startswith(f"{NODE}-2."))
         bob = self.login("bob")
-        self.replica.apply(Batch(OTHER, 1, record(BROADCAST, "carol", b"after\n")))
-        self.assertEqual((alice.got, bob.got), ([b"before\n"], [b"after\n"]))
+        self.replica.apply(Batch(OTHER, 1, said("carol", "after")))
+        self.assertEqual((alice.got, bob.got), ([b"MSG carol before\n"], [b"MSG carol after\n"]))
 
 
 class RandomStreamTest(unittest.TestCase):
@@ -215,9 +223,7 @@ class RandomStreamTest(unittest.TestCase):
                     token = holders.get(name.lower()) if chooser.random() < 0.7 else f"{node}.0"
                     entry = Leave(name, token or f"{node}.0")
                 else:
-                    entry = Batch(
-                        node, chooser.randint(1, 5), record(BROADCAST, name, b"x\n")[: chooser.randint(0, 12)]
-                    )
+                    entry = Batch(node, chooser.randint(1, 5), said(name, "x")[: chooser.randint(0, 12)])
                 try:
                     self.assertTrue(replica.apply(entry))  # no member here: never retired
                 except BadEntry:

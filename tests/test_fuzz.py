@@ -1,8 +1,8 @@
-"""Deterministic fuzzing of the pure core and of the connection handler, with no sockets.
+"""Deterministic fuzzing of the framer and of a chat connection (connection and session), with no sockets.
 
 Every case is seeded, so a failure names its seed and replays exactly.  The framer must never
 raise, never hold more than its limit, and give the same events however the input is split.
-The handler, fed hostile bytes through fake transports, must never raise and only ever send
+A chat connection, fed hostile bytes through fake transports, must never raise and only ever send
 lines that docs/PROTOCOL.md allows.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 
 from support import FakeTransport
 
+from framing import LineReader
 from handlers.chat_server import ChatServer
-from handlers.client_handler import ClientHandler
-from protocol import LineReader
+from handlers.client_handler import ChatSessions
+from handlers.connection import Connection
 from utils.config import load_settings
-from utils.token_bucket import TokenBucket
 
 VALID_SESSION = (
     b"LOGIN Naman\r\nMSG hi everyone!\nMSG  how are  you?\n\nWHO\nDM Yudi secret\tstuff\n"
@@ -129,7 +129,7 @@ SERVER_LINE = re.compile(
 )
 
 
-class HandlerFuzzTest(unittest.TestCase):
+class ConnectionFuzzTest(unittest.TestCase):
     """Several fake clients feed mutated sessions to one in-process server."""
 
     def test_hostile_sessions_never_raise_and_only_send_protocol_lines(self) -> None:
@@ -143,12 +143,13 @@ class HandlerFuzzTest(unittest.TestCase):
         errors: list[dict[str, Any]] = []
         try:
             server = ChatServer(settings, loop)
+            chat = ChatSessions(server, settings.max_line_bytes).session_type
             loop.set_exception_handler(lambda _loop, context: errors.append(context))
             transports = []
             for number in range(3):
-                handler = ClientHandler(server)
-                transport = FakeTransport(loop, handler, ("127.0.0.1", 1000 + number))
-                handler.connection_made(transport)
+                connection = Connection(server, chat)
+                transport = FakeTransport(loop, connection, ("127.0.0.1", 1000 + number))
+                connection.connection_made(transport)
                 transports.append(transport)
             feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng) for n in range(3)]
             while any(feeds):
@@ -171,28 +172,6 @@ class HandlerFuzzTest(unittest.TestCase):
                     self.assertRegex(line, SERVER_LINE)
         finally:
             loop.close()
-
-
-class TokenBucketTest(unittest.TestCase):
-    def test_burst_then_rate(self) -> None:
-        bucket = TokenBucket(rate=10, burst=3, now=0.0)
-        self.assertEqual(bucket.available(0.0), 3)
-        self.assertTrue(bucket.charge(3, 0.0))
-        self.assertEqual(bucket.available(0.0), 0)
-        self.assertAlmostEqual(bucket.delay(), 0.1)
-        self.assertEqual(bucket.available(0.05), 0)
-        self.assertEqual(bucket.available(0.1 + 1e-9), 1)
-
-    def test_charge_goes_into_debt_and_repays_at_the_rate(self) -> None:
-        bucket = TokenBucket(rate=10, burst=5, now=0.0)
-        self.assertFalse(bucket.charge(25, now=0.0))  # 5 - 25 = 20 tokens owed
-        self.assertAlmostEqual(bucket.delay(), 2.1)
-        self.assertEqual(bucket.available(2.0), 0)
-        self.assertEqual(bucket.available(2.1 + 1e-9), 1)
-
-    def test_never_more_than_the_burst(self) -> None:
-        bucket = TokenBucket(rate=100, burst=2, now=0.0)
-        self.assertEqual(bucket.available(1000.0), 2)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import unittest
 
 from support import ServerProcess, run_server, unused_port
 
-from handlers.client_handler import CLOSE_GRACE_SECONDS
+from handlers.connection import CLOSE_GRACE_SECONDS
 
 
 class StartupTest(unittest.TestCase):

@@ -16,16 +16,20 @@ from typing import Any
 
 from support import TIMEOUT, RedisServer, skip_without_cluster, unique_name
 
+import protocol
+from events import RoomEvent, Said, Told
 from handlers.broadcast import ChatRoom, JoinResult, Room
 
 
 class Inbox:
+    """Records what it is delivered: room events as the line protocol would send them."""
+
     def __init__(self, name: str = "") -> None:
         self.name = name
         self.received: list[Any] = []
 
     def deliver(self, payload: Any) -> None:
-        self.received.append(payload)
+        self.received.append(payload.encoded(protocol.wire) if isinstance(payload, RoomEvent) else payload)
 
 
 class Listener:
@@ -110,12 +114,12 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
             await self.join(number, inbox.name, inbox)
         # Each sender waits for its PONG, as a client does, before the next one sends: what rooms
         # write at the same moment has no order but the stream's.
-        self.room(1).broadcast(b"MSG user1 one\n", inboxes[1])
+        self.room(1).broadcast(Said("user1", ["one"]), inboxes[1])
         await self.sync(1)
-        self.room(3).direct("USER2", b"DM user3 two\n")
+        self.room(3).direct("USER2", Told("user3", "two"))
         await self.sync(3)
-        self.room(0).broadcast(b"MSG user0 three\n", inboxes[0])
-        self.room(0).direct("nobody", b"DM user0 lost\n")
+        self.room(0).broadcast(Said("user0", ["three"]), inboxes[0])
+        self.room(0).direct("nobody", Told("user0", "lost"))
         await self.sync()
         for room in self.rooms:
             room.tell_local(b"INFO local\n")

@@ -13,14 +13,17 @@ Stream entries (field -> value, all bytes):
 
     join    t=j n=<name> o=<node> c=<token>
     leave   t=l n=<name> c=<token>
-    batch   t=m o=<node> s=<sequence> d=<records>
+    batch   t=m v=<format> o=<node> s=<sequence> d=<records>
 
 A batch is what one node's users said during one event-loop iteration, in order: records of
-``<target> <length>\\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but
-the sender), ``@<name>`` (a direct message) or ``!<token>`` (a sync: the node that wrote it answers
-a waiting PING when it reads it), and the payload is the wire lines to deliver.
-``<sequence>`` counts a node's batches from 1, so a batch sent twice (its reply was lost to a
-broken link) is applied once.
+``<target> <length>\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but the
+sender; the payload is its texts, separated by LF), ``@<name>`` (a direct message to ``name``; the
+payload is the sender's name, LF, the text) or ``!<token>`` (a sync: the node that wrote it answers
+a waiting PING when it reads it; no payload).  Payloads are room events (``events``), UTF-8 text,
+never wire lines: each node encodes them for the protocols of its own users.  ``<format>`` is
+BATCH_FORMAT (2; format 1 carried the line protocol's wire lines): a node skips a batch of any
+other format as a bad entry.  ``<sequence>`` counts a node's batches from 1, so a batch sent twice
+(its reply was lost to a broken link) is applied once.
 
 Decoding trusts nothing it reads: a malformed entry raises ``BadEntry``, which the room logs and
 skips.  Work is O(bytes) per entry.
@@ -30,6 +33,8 @@ from __future__ import annotations
 
 import re
 from typing import Final, NamedTuple
+
+from events import RoomEvent, Said, Told
 
 _CLUSTER_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -73,15 +78,29 @@ class Leave(NamedTuple):
 BROADCAST: Final = ord("*")
 DIRECT: Final = ord("@")
 SYNC: Final = ord("!")
+BATCH_FORMAT: Final = 2
 
 
 class Record(NamedTuple):
     """One part of a batch: a BROADCAST from ``name``, a DIRECT message to ``name``, or a SYNC
-    whose ``name`` is the token of the waiting PING."""
+    whose ``name`` is the token of the waiting PING.  ``payload`` as in the module docstring."""
 
     kind: int
     name: str
     payload: bytes
+
+    def event(self) -> RoomEvent:
+        """The room event of a BROADCAST or DIRECT record; BadEntry if its payload is not one."""
+        try:
+            text = self.payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadEntry(f"a record for {self.name!r} that is not UTF-8") from None
+        if self.kind == BROADCAST:
+            return Said(self.name, text.split("\n"))
+        sender, separator, message = text.partition("\n")
+        if not separator or not sender:
+            raise BadEntry(f"a direct message to {self.name!r} without its sender")
+        return Told(sender, message)
 
 
 class Batch(NamedTuple):
@@ -93,16 +112,26 @@ class Batch(NamedTuple):
 Entry = Join | Leave | Batch
 
 
-def join_fields(name: str, node: str, token: str) -> dict[str, str]:
-    return {"t": "j", "n": name, "o": node, "c": token}
-
-
 def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | str | int]:
-    return {"t": "m", "o": node, "s": sequence, "d": records}
+    return {"t": "m", "v": BATCH_FORMAT, "o": node, "s": sequence, "d": records}
+
+
+def broadcast_record(said: Said) -> bytes:
+    """``*alice 5\nhi\nho``: what ``said.sender`` said to everyone."""
+    return record(BROADCAST, said.sender, "\n".join(said.texts).encode("utf-8"))
+
+
+def direct_record(recipient: str, told: Told) -> bytes:
+    """``@bob 8\nalice\nhi``: what ``told.sender`` said to ``recipient``."""
+    return record(DIRECT, recipient, f"{told.sender}\n{told.text}".encode())
+
+
+def sync_record(token: str) -> bytes:
+    return record(SYNC, token)
 
 
 def record(kind: int, name: str, payload: bytes = b"") -> bytes:
-    """One record of a batch, such as ``*alice 12\\nMSG alice hi\\n``."""
+    """One record of a batch, such as ``*alice 2\nhi``."""
     return b"%c%s %d\n%s" % (kind, name.encode("utf-8"), len(payload), payload)
 
 
@@ -110,6 +139,8 @@ def decode_entry(fields: dict[bytes, bytes]) -> Entry:
     kind = fields.get(b"t")
     try:
         if kind == b"m":
+            if fields.get(b"v") != b"%d" % BATCH_FORMAT:
+                raise BadEntry(f"a batch of format {fields.get(b'v')!r}, not {BATCH_FORMAT}")
             sequence = int(fields[b"s"])
             if sequence < 1:
                 raise BadEntry(f"batch sequence {sequence}")

@@ -6,7 +6,7 @@ order, its own events included, so the stream order *is* the one order every use
 node keeps a replica of the room built from the stream (``cluster.replica``, pure code: names
 in login order, its own members), so ``WHO`` and a DM's lookup are local; this module does the
 I/O.  Writes go out once per event-loop iteration as one pipeline, in the order the node's users
-made them: one XADD for all the lines of that iteration, a Lua script per LOGIN (claim the name
+made them: one XADD for all the messages of that iteration, a Lua script per LOGIN (claim the name
 and append the join, atomically) and per leave (free the name and append the leave, only if that
 user still holds it).  A LOGIN is answered when this node applies its own join from the stream,
 so the new user's WHO lists everyone who logged in before.
@@ -46,10 +46,21 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cluster import scripts
-from cluster.entries import BROADCAST, DIRECT, SYNC, BadEntry, Keys, batch_fields, decode_entry, record, records
+from cluster.entries import (
+    SYNC,
+    BadEntry,
+    Keys,
+    batch_fields,
+    broadcast_record,
+    decode_entry,
+    direct_record,
+    records,
+    sync_record,
+)
 from cluster.replica import Audience, Replica
+from events import Said, Told
 from handlers.broadcast import JoinResult, MemberT, RoomStartError
-from protocol import username_key
+from names import username_key
 from utils.logs import fields
 
 log = logging.getLogger("chat.cluster")
@@ -84,6 +95,8 @@ class _Batch:
 
 
 class _Claim:
+    """A LOGIN to write: the login's token, the name's key, the name as typed."""
+
     __slots__ = ("key", "name", "token")
 
     def __init__(self, token: str, key: str, name: str) -> None:
@@ -91,10 +104,12 @@ class _Claim:
 
 
 class _Leave:
+    """A departure to write, with the same fields as the claim it undoes."""
+
     __slots__ = ("key", "name", "token")
 
-    def __init__(self, key: str, token: str, name: str) -> None:
-        self.key, self.token, self.name = key, token, name
+    def __init__(self, token: str, key: str, name: str) -> None:
+        self.token, self.key, self.name = token, key, name
 
 
 _Op = _Batch | _Claim | _Leave
@@ -196,23 +211,22 @@ class RedisRoom(Generic[MemberT]):
     def leave(self, member: MemberT, name: str) -> None:
         token = self._replica.release(member, name)
         if token is not None and self._state != "out":
-            self._send_soon(_Leave(username_key(name), token, name))
+            self._send_soon(_Leave(token, username_key(name), name))
 
-    def broadcast(self, payload: bytes, sender: MemberT) -> None:
-        name = self._replica.name_of(sender)
-        if name is not None:
-            self._add_record(record(BROADCAST, name, payload))
+    def broadcast(self, payload: Said, sender: MemberT) -> None:
+        if self._replica.name_of(sender) is not None:
+            self._add_record(broadcast_record(payload))
 
-    def direct(self, name: str, payload: bytes) -> None:
-        self._add_record(record(DIRECT, name, payload))
+    def direct(self, name: str, payload: Told) -> None:
+        self._add_record(direct_record(name, payload))
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
         if self._state == "out":
             done()
             return
-        self._add_record(record(SYNC, self._replica.expect_sync(done)))
+        self._add_record(sync_record(self._replica.expect_sync(done)))
 
-    def tell_local(self, payload: bytes) -> None:
+    def tell_local(self, payload: Any) -> None:
         for member in self._replica.members():
             member.deliver(payload)
 

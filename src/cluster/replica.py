@@ -11,6 +11,7 @@ Guarantees:
   holds the name changes nothing, so however many nodes write one departure, it counts once.
 - Every departure reaches ``Audience.departed`` once; a join of this node's LOGIN first flushes
   the departures applied before it (``announce_departures``), then answers the LOGIN ``"ok"``.
+- Records become room events (``events``), one per record, shared by every local recipient.
 - Malformed content raises ``BadEntry`` (the caller logs and skips the entry); work is O(bytes of
   the entry) plus one delivery per local recipient.
 """
@@ -23,7 +24,7 @@ from typing import Generic, Protocol
 
 from cluster.entries import BROADCAST, DIRECT, BadEntry, Batch, Entry, Join, records
 from handlers.broadcast import JoinResult, MemberT
-from protocol import is_valid_username, username_key
+from names import is_valid_username, username_key
 
 
 class Audience(Protocol):
@@ -192,12 +193,13 @@ class Replica(Generic[MemberT]):
         for target in records(batch.records):
             if target.kind == BROADCAST:
                 sender = local.get(username_key(target.name))
+                event = target.event()  # one event for all: each protocol encodes it once
                 for member in local.values():
                     if member is not sender:
-                        member.deliver(target.payload)
+                        member.deliver(event)
             elif target.kind == DIRECT:
                 recipient = local.get(username_key(target.name))
                 if recipient is not None:
-                    recipient.deliver(target.payload)
+                    recipient.deliver(target.event())
             elif batch.node == self.node:
                 self.synced(target.name)

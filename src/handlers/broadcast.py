@@ -1,15 +1,17 @@
 """The room: who is logged in, in what order, and who receives what.  It is the seam between
 the connections and the shared state.
 
-``ChatRoom`` is all the connection handler and ChatServer know of it.  Two rooms implement it:
-``Room`` below keeps everything in this process; ``cluster.redis_room.RedisRoom`` shares one room
-among many server processes over Redis (imported only in cluster mode).  A room knows nothing
-about sockets or the wire format: a member is anything with a ``deliver(payload)`` method, and a
-payload is whatever the caller hands in (the server passes encoded lines, the unit tests pass
-plain strings), so the same payload object reaches every recipient on this process.
+``ChatRoom`` is all the sessions and ChatServer know of it.  Two rooms implement it: ``Room``
+below keeps everything in this process; ``cluster.redis_room.RedisRoom`` shares one room among
+many server processes over Redis (imported only in cluster mode).  A room knows nothing about
+sockets or any wire protocol: a member is anything with a ``deliver(payload)`` method (a session
+of any protocol), and a payload is whatever the caller hands in (the server passes room events,
+``events``, which each protocol encodes once; the unit tests pass plain values), so the same
+payload object reaches every recipient on this process.  ``RoomHost`` is the narrow view of the
+server a session gets to use the room.
 
 Guarantees of every room:
-- Names are unique ignoring case and Unicode width forms (``protocol.username_key``), and a
+- Names are unique ignoring case and Unicode width forms (``names.username_key``), and a
   name is free again the moment its owner leaves.
 - ``names()`` follows login order; every recipient sees broadcasts in the same order, and each
   sender's broadcasts and direct messages in the order sent.
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from protocol import username_key
+from names import username_key
 
 JoinResult = Literal["ok", "taken", "unavailable"]
 
@@ -96,6 +98,24 @@ class ChatRoom(Protocol[MemberT_contra]):
 
     async def stop(self) -> None:
         """Leave it, after the members were told and closed (at shutdown)."""
+
+
+class RoomHost(Protocol):
+    """What a session needs of the server to use the room: the room, and the server's services
+    around it."""
+
+    @property
+    def room(self) -> ChatRoom[Any]: ...
+
+    @property
+    def shutting_down(self) -> bool:
+        """The server is stopping (nobody is left to hear departures)."""
+
+    def announce_departures(self) -> None:
+        """Send the departures noticed so far now (before someone joins: they are not news to them)."""
+
+    def when_room_ready(self, resume: Callable[[], None]) -> None:
+        """Call ``resume`` once the room can take commands again (``ChatRoom.ready``)."""
 
 
 class Room(Generic[MemberT]):

@@ -1,14 +1,19 @@
 """The running server: its listening sockets, the room, the live connections, output flushing,
-idle time-outs and shutdown.
+idle time-outs and shutdown.  It knows no wire protocol.
 
-One ``ChatServer`` per event loop and no module-level state, so tests can run several side by
-side.  Connections ask ``admit`` before they are served and ``forget`` when they end, so the
-counts that ``--max-clients`` and ``--max-per-ip`` limit are always exact.
+Each listener (``Listener``: a port, TLS or not, and a ``SessionType``) makes a
+``handlers.connection.Connection`` per accepted socket with that protocol's session; ``server.py``
+decides which listeners exist.  To a connection the server is a ``ConnectionHost`` (admission,
+clocks, output flushing); to a session it is a ``RoomHost`` (the room, departures, waiting for a
+room that cannot take commands).  One ``ChatServer`` per event loop and no module-level state, so
+tests can run several side by side.  Connections ask ``admit`` before they are served and ``forget``
+when they end, so the counts that ``--max-clients`` and ``--max-per-ip`` limit are always exact.
 
-Idle plan: every connection has the same timeout, so the one that has been quiet longest always
-expires first.  Connections are kept in a dict ordered by their last complete line
+Deadline plan: every connection has the same idle timeout, so the one that has been quiet longest
+always expires first.  Connections are kept in a dict ordered by their last complete line
 (``note_activity`` moves one to the end, O(1)), and one timer watches the oldest: no timer per
-connection, and each sweep touches only the expired ones.
+connection, and each sweep touches only the expired ones.  Guests (not logged in) are kept the same
+way in connection order for the login timeout.
 
 Output: a connection with something to send asks ``flush_soon``; one callback per loop iteration
 then flushes them all, so a broadcast to N people schedules one callback, not N.
@@ -18,7 +23,7 @@ that once per episode instead of once per retry, and the episode's end when a co
 admitted again.  It schedules one retry per slot of the accept
 batch it was in, so listeners take ACCEPT_BATCH connections per wake-up (the kernel's queue stays
 long) and the retries that fire after shutdown are ignored.  TLS connections get a
-``TLSTransport`` between the socket and their handler, so they are admitted at accept too.
+``TLSTransport`` between the socket and their connection, so they are admitted at accept too.
 
 Logs for operators: ``Stats`` counts lines in and out, slow readers dropped and refusals, and one
 INFO line sums them up every ``--stats-interval`` seconds.  A refused connection is logged once
@@ -28,15 +33,15 @@ stats are off) become one line with a count, so a flood of refusals cannot flood
 Memory: dropping slow readers frees their transport buffers; a second after such a drop the
 server asks the C library to give free heap pages back (``utils.memory``), once for the whole wave.
 
-Shutdown plan: stop listening, tell every client ``INFO server-shutdown`` and close them
-gracefully; whoever has not gone after ``grace`` seconds (a client that stopped reading) is
-aborted; then the room stops (a cluster room tells the other processes).  While shutting down,
-departures are not announced here: nobody is left to hear them.
+Shutdown plan: stop listening, close every connection gracefully for ``server-shutdown`` (each
+session says its farewell); whoever has not gone after ``grace`` seconds (a client that stopped
+reading) is aborted; then the room stops (a cluster room tells the other processes).  While
+shutting down, departures are not announced here: nobody is left to hear them.
 
 The room is whichever ``ChatRoom`` the server was given (in memory by default); it tells the
-server of departures (``departed``), of being able to take commands again after its link was
-down (``room_ready``: connections that waited carry on) and of losing its state (``room_reset``:
-every connection is closed with one INFO line).
+server of departures (``departed``: announced as one ``Departed`` event per loop iteration), of
+being able to take commands again after its link was down (``room_ready``: connections that waited
+carry on) and of losing its state (``room_reset``: every connection is closed for that reason).
 """
 
 from __future__ import annotations
@@ -47,17 +52,17 @@ import logging
 import socket
 import ssl
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import protocol
-from handlers.broadcast import ChatRoom, Room
-from handlers.client_handler import ClientHandler
+from events import Departed
+from handlers.broadcast import ChatRoom, Member, Room
+from handlers.connection import Connection, FlowLimits, SessionType
 from handlers.tls_transport import TLSTransport
 from utils.config import Settings
 from utils.logs import fields
 from utils.memory import find_malloc_trim
-from utils.tls import server_context
 
 log = logging.getLogger("chat.server")
 
@@ -86,6 +91,18 @@ class ListenError(Exception):
         self.setting, self.port, self.problem = setting, port, problem
 
 
+@dataclass(frozen=True)
+class Listener:
+    """One listening port: which setting chose it (for error messages), TLS or not, what it
+    serves, and how the startup line names it ("" for the line protocol's plaintext port)."""
+
+    port: int
+    setting: str  # "--port / PORT"
+    tls: ssl.SSLContext | None
+    session_type: SessionType
+    label: str = ""  # "TLS": the startup line says "TLS on port 4001"
+
+
 class ChatServer:
     __slots__ = (
         "_all_gone",
@@ -105,45 +122,39 @@ class ChatServer:
         "_stats_timer",
         "_unflushed",
         "_waiting_for_room",
-        "_who_changes",
-        "_who_reply",
+        "limits",
         "loop",
-        "ports",
         "room",
         "settings",
         "shutting_down",
         "stats",
-        "tls_ports",
     )
 
     def __init__(
         self,
         settings: Settings,
         loop: asyncio.AbstractEventLoop,
-        room: Callable[[ChatServer], ChatRoom[ClientHandler]] | None = None,
+        room: Callable[[ChatServer], ChatRoom[Member]] | None = None,
     ) -> None:
         """``room`` makes the room from this server (which hears its departures and resets);
         by default the in-memory ``Room``."""
         self.settings = settings
+        self.limits = FlowLimits(settings.rate_limit, settings.rate_burst, settings.max_send_buffer)
         self.loop = loop
-        self.room: ChatRoom[ClientHandler] = room(self) if room is not None else Room(self.departed)
-        self._waiting_for_room: dict[ClientHandler, None] = {}
+        self.room: ChatRoom[Member] = room(self) if room is not None else Room(self.departed)
+        self._waiting_for_room: dict[Callable[[], None], None] = {}
         self.shutting_down = False
-        self.ports: list[int] = []
-        self.tls_ports: list[int] = []
         self._listeners: list[asyncio.AbstractServer] = []
-        self._connections: dict[ClientHandler, None] = {}  # ordered by last activity, oldest first
+        self._connections: dict[Connection, None] = {}  # ordered by last activity, oldest first
         self._per_ip: Counter[str] = Counter()
         self._all_gone: asyncio.Future[None] | None = None
         self._out_of_descriptors = False
         self._idle_timer: asyncio.TimerHandle | None = None
-        self._guests: dict[ClientHandler, None] = {}  # not logged in yet, in connection order
+        self._guests: dict[Connection, None] = {}  # not logged in yet, in connection order
         self._login_timer: asyncio.TimerHandle | None = None
-        self._unflushed: list[ClientHandler] = []  # connections with output queued this iteration
+        self._unflushed: list[Connection] = []  # connections with output queued this iteration
         self.stats = Stats()
-        self._departures: list[bytes] = []  # INFO <name> disconnected, noticed this iteration
-        self._who_reply = b""  # WHO's reply, built once per change of the room
-        self._who_changes = -1
+        self._departures: list[str] = []  # names noticed gone this iteration
         self._stats_since = loop.time()
         self._stats_timer: asyncio.TimerHandle | None = None
         self._refusals_unlogged: Counter[str] = Counter()  # reason -> refusals not logged yet
@@ -151,37 +162,30 @@ class ChatServer:
         self._malloc_trim = find_malloc_trim()
         self._memory_timer: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
-        """Listen on the configured port(s).
+    async def start(self, listeners: Sequence[Listener]) -> list[list[int]]:
+        """Join the room, then listen on each listener's port; the ports bound, per listener.
 
-        ListenError if a port cannot be had (e.g. in use), TLSSetupError if the certificate or key
-        cannot be used.  Plaintext and TLS connections share the one room.
+        ListenError if a port cannot be had (e.g. in use).  Every listener's connections share the
+        one room.
         """
-        settings = self.settings
         self.loop.set_exception_handler(self._on_loop_error)
         await self.room.start()
         try:
-            tls = None
-            if settings.tls_port is not None:
-                assert settings.tls_cert is not None and settings.tls_key is not None
-                tls = server_context(settings.tls_cert, settings.tls_key)
-            self.ports = await self._listen(settings.port, None, "--port / PORT")
-            if tls is not None:
-                assert settings.tls_port is not None
-                self.tls_ports = await self._listen(settings.tls_port, tls, "--tls-port / TLS_PORT")
+            ports = [await self._listen(listener) for listener in listeners]
         except BaseException:
             await self.room.stop()  # (a cluster room has joined: leave again, not by lease expiry)
             raise
-        if settings.stats_interval:
+        if self.settings.stats_interval:
             self._stats_since = self.loop.time()
-            self._stats_timer = self.loop.call_later(settings.stats_interval, self._log_stats)
+            self._stats_timer = self.loop.call_later(self.settings.stats_interval, self._log_stats)
+        return ports
 
-    async def _listen(self, port: int, tls: ssl.SSLContext | None, setting: str) -> list[int]:
+    async def _listen(self, listener: Listener) -> list[int]:
         backlog = min(max(self.settings.max_clients, 128), 65535)
         try:
-            sockets = open_listening_sockets(self.settings.host, port, backlog)
+            sockets = open_listening_sockets(self.settings.host, listener.port, backlog)
         except OSError as problem:
-            raise ListenError(setting, port, problem) from None
+            raise ListenError(listener.setting, listener.port, problem) from None
         for sock in sockets:
             # TLS runs in each connection's own TLSTransport (see there why not asyncio's ssl=):
             # a connection counts from accept, and a silent one delays nobody's handshake.
@@ -189,17 +193,19 @@ class ChatServer:
             # asyncio accepts up to ``backlog`` connections per wake-up and, out of descriptors,
             # schedules one retry per slot left: a small batch keeps that to a few cheap retries
             # a second.  The kernel's queue keeps its full length (listen() again below).
-            listener = await self.loop.create_server(self._protocol_factory(tls), sock=sock, backlog=ACCEPT_BATCH)
+            server = await self.loop.create_server(self._protocol_factory(listener), sock=sock, backlog=ACCEPT_BATCH)
             sock.listen(backlog)
-            self._listeners.append(listener)
+            self._listeners.append(server)
         return sorted({sock.getsockname()[1] for sock in sockets})
 
-    def _protocol_factory(self, tls: ssl.SSLContext | None) -> Callable[[], asyncio.Protocol]:
+    def _protocol_factory(self, listener: Listener) -> Callable[[], asyncio.Protocol]:
+        tls, session_type = listener.tls, listener.session_type
         if tls is None:
-            return lambda: ClientHandler(self)
-        return lambda: TLSTransport(ClientHandler(self), tls, self.loop)
+            return lambda: Connection(self, session_type)
+        return lambda: TLSTransport(Connection(self, session_type), tls, self.loop)
 
-    def admit(self, connection: ClientHandler) -> str | None:
+    # --- what a connection needs (handlers.connection.ConnectionHost) ----------------------------
+    def admit(self, connection: Connection) -> str | None:
         """Register a new connection, or return the error code it is refused with."""
         if self.shutting_down or len(self._connections) >= self.settings.max_clients:
             return "server-full"
@@ -222,6 +228,21 @@ class ChatServer:
                 self._login_timer = self.loop.call_at(deadline, self._sweep_guests)
         return None
 
+    def forget(self, connection: Connection) -> bool:
+        """Unregister a connection that has ended; False if it was never admitted."""
+        if connection not in self._connections:
+            return False
+        del self._connections[connection]
+        self._guests.pop(connection, None)
+        self._waiting_for_room.pop(connection.resume, None)
+        address = _host_of(connection)
+        self._per_ip[address] -= 1
+        if not self._per_ip[address]:
+            del self._per_ip[address]
+        if not self._connections and self._all_gone is not None and not self._all_gone.done():
+            self._all_gone.set_result(None)
+        return True
+
     def note_refusal(self, reason: str, peer: str) -> None:
         """Log a refused connection: the first of each reason at once, the rest as one count."""
         self.stats.refused += 1
@@ -234,6 +255,131 @@ class ChatServer:
         if self._refusal_timer is None:
             self._refusal_timer = self.loop.call_later(self._refusal_interval, self._log_refusals)
 
+    def note_activity(self, connection: Connection) -> None:
+        """``connection`` just received a complete line: it is now the last to expire."""
+        del self._connections[connection]
+        self._connections[connection] = None
+
+    def note_registered(self, connection: Connection) -> None:
+        """``connection`` logged in: the login timeout no longer applies to it."""
+        self._guests.pop(connection, None)
+
+    def flush_soon(self, connection: Connection) -> None:
+        """Have ``connection.flush()`` called once this loop iteration is over.
+
+        One callback for all connections: a broadcast to 10,000 people schedules one, not 10,000.
+        """
+        if not self._unflushed:
+            self.loop.call_soon(self._flush_all)
+        self._unflushed.append(connection)
+
+    def _flush_all(self) -> None:
+        unflushed, self._unflushed = self._unflushed, []
+        for connection in unflushed:
+            connection.flush()
+
+    def release_memory_soon(self) -> None:
+        """Much memory was just freed (a slow reader dropped): give it back to the system soon."""
+        if self._malloc_trim is not None and self._memory_timer is None:
+            self._memory_timer = self.loop.call_later(MEMORY_RELEASE_DELAY, self._release_memory)
+
+    def _release_memory(self) -> None:
+        self._memory_timer = None
+        if self._malloc_trim is not None:
+            self._malloc_trim()
+            log.debug("Gave free memory back to the system", extra=fields("memory-released"))
+
+    # --- what the room tells the server, and what sessions need around it ------------------------
+    def departed(self, name: str) -> None:
+        """The room says ``name`` left: tell our members still there, at the end of this loop iteration.
+
+        Departures noticed together (10,000 users whose network went down) go out as one event
+        to those still there, so a mass departure costs O(users), not O(users squared).  Whatever
+        the leaver sent before leaving has been broadcast already, so it still comes first.
+        """
+        if self.shutting_down:  # nobody is left to hear it
+            return
+        if not self._departures:
+            self.loop.call_soon(self.announce_departures)
+        self._departures.append(name)
+
+    def announce_departures(self) -> None:
+        """Send the departures noticed so far now.  Called before anyone joins, too: a user who
+        logs in after a departure must not hear of it."""
+        names, self._departures = self._departures, []
+        if names and not self.shutting_down:
+            self.room.tell_local(Departed(names))
+
+    def when_room_ready(self, resume: Callable[[], None]) -> None:
+        """A connection stopped reading because the room cannot take commands; ``resume`` it
+        once the room can (``room_ready``)."""
+        self._waiting_for_room[resume] = None
+
+    def room_ready(self) -> None:
+        """The room takes commands again: every connection that waited for it carries on."""
+        waiting, self._waiting_for_room = self._waiting_for_room, {}
+        for resume in waiting:
+            resume()
+
+    def room_reset(self, reason: str) -> None:
+        """The room lost its state (a cluster's store, or this process's place in it): close every
+        connection for ``reason`` (members and guests alike); they may reconnect."""
+        if self._connections:
+            log.warning(
+                "Closing %d connections: %s",
+                len(self._connections),
+                reason,
+                extra=fields("room-reset", connections=len(self._connections), reason=reason),
+            )
+        for connection in list(self._connections):
+            connection.close(reason)
+
+    # --- time-outs ------------------------------------------------------------------------------
+    def _sweep_guests(self) -> None:
+        """Close every connection not logged in --login-timeout after connecting.  What a guest
+        sends does not move its deadline."""
+        self._login_timer = None
+        timeout = self.settings.login_timeout
+        next_deadline = self._expire(self._guests, lambda connection: connection.connected_at + timeout, self._evict)
+        if next_deadline is not None:
+            self._login_timer = self.loop.call_at(next_deadline, self._sweep_guests)
+
+    def _evict(self, guest: Connection) -> None:
+        del self._guests[guest]
+        guest.close("login-timeout")
+
+    def _sweep_idle(self) -> None:
+        """Close every connection idle for --idle-timeout; wake again when the next one would be."""
+        self._idle_timer = None
+        timeout = self.settings.idle_timeout
+        next_deadline = self._expire(self._connections, lambda connection: connection.last_line_at + timeout, _time_out)
+        if next_deadline is None and self._connections:  # all expired and closing: look again then
+            next_deadline = self.loop.time() + timeout
+        if next_deadline is not None:
+            self._idle_timer = self.loop.call_at(next_deadline, self._sweep_idle)
+
+    def _expire(
+        self,
+        connections: dict[Connection, None],
+        deadline_of: Callable[[Connection], float],
+        expire: Callable[[Connection], None],
+    ) -> float | None:
+        """``expire`` each of ``connections`` (kept in deadline order) whose deadline has passed;
+        the next deadline, or None if every one has passed."""
+        now = self.loop.time()
+        expired = []
+        next_deadline = None
+        for connection in connections:
+            deadline = deadline_of(connection)
+            if deadline > now:
+                next_deadline = deadline
+                break
+            expired.append(connection)
+        for connection in expired:
+            expire(connection)
+        return next_deadline
+
+    # --- logs -----------------------------------------------------------------------------------
     @property
     def _refusal_interval(self) -> float:
         return self.settings.stats_interval or REFUSAL_SUMMARY_SECONDS
@@ -270,143 +416,7 @@ class ChatServer:
             extra=fields("stats", **values),
         )
 
-    def flush_soon(self, connection: ClientHandler) -> None:
-        """Have ``connection.flush()`` called once this loop iteration is over.
-
-        One callback for all connections: a broadcast to 10,000 people schedules one, not 10,000.
-        """
-        if not self._unflushed:
-            self.loop.call_soon(self._flush_all)
-        self._unflushed.append(connection)
-
-    def _flush_all(self) -> None:
-        unflushed, self._unflushed = self._unflushed, []
-        for connection in unflushed:
-            connection.flush()
-
-    def departed(self, name: str) -> None:
-        """The room says ``name`` left: tell our members still there, at the end of this loop iteration.
-
-        Departures noticed together (10,000 users whose network went down) go out as one payload
-        to those still there, so a mass departure costs O(users), not O(users squared).  Whatever
-        the leaver sent before leaving has been broadcast already, so it still comes first.
-        """
-        if self.shutting_down:  # nobody is left to hear it
-            return
-        if not self._departures:
-            self.loop.call_soon(self.announce_departures)
-        self._departures.append(protocol.disconnected(name))
-
-    def announce_departures(self) -> None:
-        """Send the departures noticed so far now.  Called before anyone joins, too: a user who
-        logs in after a departure must not hear of it."""
-        lines, self._departures = self._departures, []
-        if lines and not self.shutting_down:
-            self.room.tell_local(lines[0] if len(lines) == 1 else b"".join(lines))
-
-    def wait_for_room(self, connection: ClientHandler) -> None:
-        """``connection`` stopped reading because the room cannot take commands; see room_ready."""
-        self._waiting_for_room[connection] = None
-
-    def room_ready(self) -> None:
-        """The room takes commands again: every connection that waited for it carries on."""
-        waiting, self._waiting_for_room = self._waiting_for_room, {}
-        for connection in waiting:
-            connection.room_ready()
-
-    def room_reset(self, reason: str) -> None:
-        """The room lost its state (a cluster's store, or this process's place in it): close every
-        connection with ``INFO <reason>`` (members and guests alike); they may reconnect."""
-        farewell = _RESET_FAREWELLS[reason]
-        if self._connections:
-            log.warning(
-                "Closing %d connections: %s",
-                len(self._connections),
-                reason,
-                extra=fields("room-reset", connections=len(self._connections), reason=reason),
-            )
-        for connection in list(self._connections):
-            connection.close(farewell, reason)
-
-    def release_memory_soon(self) -> None:
-        """Much memory was just freed (a slow reader dropped): give it back to the system soon."""
-        if self._malloc_trim is not None and self._memory_timer is None:
-            self._memory_timer = self.loop.call_later(MEMORY_RELEASE_DELAY, self._release_memory)
-
-    def _release_memory(self) -> None:
-        self._memory_timer = None
-        if self._malloc_trim is not None:
-            self._malloc_trim()
-            log.debug("Gave free memory back to the system", extra=fields("memory-released"))
-
-    def who_reply(self) -> bytes:
-        """``USER <name>`` lines in login order, built once per change of the room and shared."""
-        if self._who_changes != self.room.changes:
-            self._who_reply = b"".join(map(protocol.user_line, self.room.names()))
-            self._who_changes = self.room.changes
-        return self._who_reply
-
-    def note_activity(self, connection: ClientHandler) -> None:
-        """``connection`` just received a complete line: it is now the last to expire."""
-        del self._connections[connection]
-        self._connections[connection] = None
-
-    def note_login(self, connection: ClientHandler) -> None:
-        """``connection`` logged in: the login timeout no longer applies to it."""
-        self._guests.pop(connection, None)
-
-    def _sweep_guests(self) -> None:
-        """Close every connection not logged in --login-timeout after connecting.
-
-        Same plan as the idle sweep: guests are kept in connection order, which is deadline order,
-        so one timer watches the oldest.  What a guest sends does not move its deadline.
-        """
-        self._login_timer = None
-        timeout, now = self.settings.login_timeout, self.loop.time()
-        expired = []
-        for connection in self._guests:
-            deadline = connection.connected_at + timeout
-            if deadline > now:
-                self._login_timer = self.loop.call_at(deadline, self._sweep_guests)
-                break
-            expired.append(connection)
-        for connection in expired:
-            del self._guests[connection]
-            connection.login_timed_out()
-
-    def _sweep_idle(self) -> None:
-        """Close every connection idle for --idle-timeout; wake again when the next one would be."""
-        self._idle_timer = None
-        timeout, now = self.settings.idle_timeout, self.loop.time()
-        expired = []
-        for connection in self._connections:
-            deadline = connection.last_line_at + timeout
-            if deadline > now:
-                self._idle_timer = self.loop.call_at(deadline, self._sweep_idle)
-                break
-            if not connection.closing:
-                expired.append(connection)
-        else:
-            if self._connections:  # all expired and closing: look again once they are gone
-                self._idle_timer = self.loop.call_at(now + timeout, self._sweep_idle)
-        for connection in expired:
-            connection.time_out()
-
-    def forget(self, connection: ClientHandler) -> bool:
-        """Unregister a connection that has ended; False if it was never admitted."""
-        if connection not in self._connections:
-            return False
-        del self._connections[connection]
-        self._guests.pop(connection, None)
-        self._waiting_for_room.pop(connection, None)
-        address = _host_of(connection)
-        self._per_ip[address] -= 1
-        if not self._per_ip[address]:
-            del self._per_ip[address]
-        if not self._connections and self._all_gone is not None and not self._all_gone.done():
-            self._all_gone.set_result(None)
-        return True
-
+    # --- shutdown -------------------------------------------------------------------------------
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
         timers = (self._idle_timer, self._login_timer, self._stats_timer, self._refusal_timer, self._memory_timer)
@@ -416,7 +426,7 @@ class ChatServer:
         for listener in self._listeners:
             listener.close()
         if self._connections:
-            users = sum(1 for connection in self._connections if connection.name is not None)
+            users = sum(1 for connection in self._connections if connection.session.name is not None)
             log.info(
                 "Closing %d connections (%d users)",
                 len(self._connections),
@@ -424,7 +434,7 @@ class ChatServer:
                 extra=fields("shutdown", connections=len(self._connections), users=users),
             )
         for connection in list(self._connections):
-            connection.close(protocol.INFO_SERVER_SHUTDOWN, "server-shutdown")
+            connection.close("server-shutdown")
         if self._connections:
             self._all_gone = self.loop.create_future()
             try:
@@ -461,13 +471,12 @@ class ChatServer:
         loop.default_exception_handler(context)
 
 
-_RESET_FAREWELLS = {
-    "cluster-unavailable": protocol.INFO_CLUSTER_UNAVAILABLE,
-    "cluster-reset": protocol.INFO_CLUSTER_RESET,
-}
+def _time_out(connection: Connection) -> None:
+    if not connection.closing:
+        connection.close("idle")
 
 
-def _host_of(connection: ClientHandler) -> str:
+def _host_of(connection: Connection) -> str:
     peer = connection.peer
     return peer[0] if peer else ""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from cluster.entries import is_valid_cluster_name
 from version import __version__
 
 
@@ -45,11 +46,15 @@ class Settings:
     node_timeout: float
 
 
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
 def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     wanted = f"a whole number from {low}" + (f" to {high}" if high is not None else " up")
 
     def parse(raw: str) -> int:
-        if not re.fullmatch(r"[0-9]+", raw) or int(raw) < low or (high is not None and int(raw) > high):
+        if not _WHOLE_NUMBER.fullmatch(raw) or int(raw) < low or (high is not None and int(raw) > high):
             raise ValueError(f"expected {wanted}")
         return int(raw)
 
@@ -58,7 +63,7 @@ def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 def _decimal(expected: str) -> Callable[[str], float]:
     def parse(raw: str) -> float:
-        if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", raw):
+        if not _DECIMAL.fullmatch(raw):
             raise ValueError(f"expected {expected} (0 turns it off)")
         return float(raw)
 
@@ -100,13 +105,13 @@ def _redis_url(raw: str) -> str | None:
 
 
 def _cluster_name(raw: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", raw):
+    if not is_valid_cluster_name(raw):
         raise ValueError("expected 1-64 letters, digits, _ - or .")
     return raw
 
 
 def _node_timeout(raw: str) -> float:
-    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", raw) or not 0.5 <= float(raw) <= 3600:
+    if not _DECIMAL.fullmatch(raw) or not 0.5 <= float(raw) <= 3600:
         raise ValueError("expected a number of seconds from 0.5 to 3600, such as 10")
     return float(raw)
 

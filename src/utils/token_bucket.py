@@ -33,9 +33,9 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._updated_at) * self.rate)
         self._updated_at = now
 
-    @property
-    def in_debt(self) -> bool:
-        """Whether more was spent than there was, as of the last call."""
+    def in_debt(self, now: float) -> bool:
+        """Whether more was spent than there is now."""
+        self._refill(now)
         return self._tokens < 0.0
 
     def delay(self) -> float:

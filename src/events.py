@@ -1,0 +1,65 @@
+"""What the room carries: events, never wire lines.  Pure code.
+
+The room, the server and the cluster stream pass these along unchanged; each protocol's session
+turns an event into its own wire lines.  An event is encoded at most once per protocol:
+``encoded(encode)`` keeps the bytes of every protocol that asked, so all recipients of one protocol
+share one bytes object (a broadcast to 10,000 people is encoded once, not 10,000 times).
+
+Text in an event is what the sender said, cleaned by the sender's protocol; it never holds a line
+break, so the cluster can put several texts in one record, separated by LF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Encoder = Callable[["RoomEvent"], bytes]
+
+
+class RoomEvent:
+    """Something the room tells its members; subclasses say what."""
+
+    __slots__ = ("_wire",)
+
+    def __init__(self) -> None:
+        self._wire: dict[Encoder, bytes] | None = None
+
+    def encoded(self, encode: Encoder) -> bytes:
+        """``encode(self)``, computed once per encoder (one per protocol) and then shared."""
+        wire = self._wire
+        if wire is None:
+            wire = self._wire = {}
+        data = wire.get(encode)
+        if data is None:
+            data = wire[encode] = encode(self)
+        return data
+
+
+class Said(RoomEvent):
+    """``sender`` said ``texts`` to everyone (consecutive messages of one read travel together)."""
+
+    __slots__ = ("sender", "texts")
+
+    def __init__(self, sender: str, texts: list[str]) -> None:
+        super().__init__()
+        self.sender, self.texts = sender, texts
+
+
+class Told(RoomEvent):
+    """``sender`` said ``text`` to one member (the room knows which)."""
+
+    __slots__ = ("sender", "text")
+
+    def __init__(self, sender: str, text: str) -> None:
+        super().__init__()
+        self.sender, self.text = sender, text
+
+
+class Departed(RoomEvent):
+    """``names`` left, in the order they left (those noticed at one moment travel together)."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names

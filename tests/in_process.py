@@ -1,0 +1,90 @@
+"""A ChatServer in this process, its connections on fake transports: for the unit tests of the
+connection, the chat session and the server that a test over real sockets cannot see (how often
+the room is walked, what a reply costs in tokens, what waits for what)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from support import FakeTransport
+
+from handlers.broadcast import JoinResult, Member, Room
+from handlers.chat_server import ChatServer
+from handlers.client_handler import ChatSessions
+from handlers.connection import Connection
+from utils.config import load_settings
+
+
+class CountingRoom(Room[Member]):
+    """A room that counts what it tells this process's members at once (departures)."""
+
+    __slots__ = ("broadcasts",)
+
+    def __init__(self, departed: Callable[[str], None]) -> None:
+        super().__init__(departed)
+        self.broadcasts = 0
+
+    def tell_local(self, payload: Any) -> None:
+        self.broadcasts += 1
+        super().tell_local(payload)
+
+
+class DeferredRoom(CountingRoom):
+    """Answers a LOGIN only when the test says so, as a cluster's room does after a round trip."""
+
+    __slots__ = ("answers", "is_ready")
+
+    def __init__(self, departed: Callable[[str], None]) -> None:
+        super().__init__(departed)
+        self.answers: list[Callable[[], None]] = []
+        self.is_ready = True
+
+    @property
+    def ready(self) -> bool:
+        return self.is_ready
+
+    def join(self, member: Member, name: str, done: Callable[[JoinResult], None]) -> None:
+        self.answers.append(lambda: Room.join(self, member, name, done))
+
+
+class InProcessServer:
+    """A ChatServer and its chat sessions on a loop of their own, with fake transports."""
+
+    def __init__(self, *flags: str, room: type[CountingRoom] = CountingRoom) -> None:
+        self.loop = asyncio.new_event_loop()
+        settings = load_settings(["--idle-timeout", "0", *flags], {})
+        self.server = ChatServer(settings, self.loop, lambda server: room(server.departed))
+        assert isinstance(self.server.room, CountingRoom)
+        self.room = self.server.room
+        self.sessions = ChatSessions(self.server, settings.max_line_bytes)
+        self.transports: list[FakeTransport] = []
+
+    def connect(self, *lines: str) -> FakeTransport:
+        connection = Connection(self.server, self.sessions.session_type)
+        transport = FakeTransport(self.loop, connection, ("127.0.0.1", 1000 + len(self.transports)))
+        connection.connection_made(transport)
+        self.transports.append(transport)
+        self.send(transport, *lines)
+        return transport
+
+    def send(self, transport: FakeTransport, *lines: str) -> None:
+        if lines:
+            connection(transport).data_received("".join(line + "\n" for line in lines).encode())
+
+    def settle(self) -> None:
+        for _ in range(3):
+            self.loop.run_until_complete(asyncio.sleep(0))
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def lines_of(transport: FakeTransport) -> list[str]:
+    return bytes(transport.written).decode().splitlines()
+
+
+def connection(transport: FakeTransport) -> Connection:
+    assert isinstance(transport.protocol, Connection)
+    return transport.protocol

@@ -1,0 +1,341 @@
+"""The protocol-neutral connection in this process, over fake transports: the input pump and what it
+costs, the output queue, the lifecycle.
+
+Most tests drive it with a fake host and a fake session (no protocol at all), on a loop whose
+clock the test moves, so that token holds end when the test says, never after a sleep; the last
+ones run it with the chat session, as the server does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import unittest
+from collections.abc import Callable
+
+from support import FakeTransport
+
+from handlers.connection import Connection, FlowLimits, SessionType
+from in_process import InProcessServer, connection, lines_of
+
+
+class ManualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose time moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def run_ready(self) -> None:
+        """Run what is due now (callbacks, and timers whose time has come)."""
+        for _ in range(3):
+            self.run_until_complete(asyncio.sleep(0))
+
+
+class Counts:
+    def __init__(self) -> None:
+        self.lines_in = self.lines_out = self.slow_readers_dropped = 0
+
+
+class FakeHost:
+    """A ConnectionHost that records what it is told and flushes when the test says."""
+
+    def __init__(self, loop: ManualClockLoop, rate_limit: float = 0, burst: int = 100, send_buffer: int = 4096) -> None:
+        self.loop = loop
+        self.limits = FlowLimits(rate_limit, burst, send_buffer)
+        self.stats = Counts()
+        self.refuse: str | None = None
+        self.admitted: list[Connection] = []
+        self.forgotten: list[Connection] = []
+        self.registered: list[Connection] = []
+        self.unflushed: list[Connection] = []
+
+    def admit(self, connection: Connection) -> str | None:
+        if self.refuse is None:
+            self.admitted.append(connection)
+        return self.refuse
+
+    def note_refusal(self, reason: str, peer: str) -> None:
+        pass
+
+    def forget(self, connection: Connection) -> bool:
+        self.forgotten.append(connection)
+        return connection in self.admitted
+
+    def note_activity(self, connection: Connection) -> None:
+        pass
+
+    def note_registered(self, connection: Connection) -> None:
+        self.registered.append(connection)
+
+    def flush_soon(self, connection: Connection) -> None:
+        self.unflushed.append(connection)
+
+    def flush(self) -> None:
+        unflushed, self.unflushed = self.unflushed, []
+        for pending in unflushed:
+            pending.flush()
+
+    def release_memory_soon(self) -> None:
+        pass
+
+
+class FakeSession:
+    """A Session that records every call; ``ready`` says whether it takes the next line."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.name: str | None = None
+        self.calls: list[str] = []
+        self.ready = True
+        self.leaving: list[tuple[str, Callable[[], None] | None]] = []
+        self.on_line: Callable[[str], None] = lambda line: None
+
+    def line_received(self, line: str) -> None:
+        self.calls.append(line)
+        self.on_line(line)
+
+    def line_too_long(self) -> None:
+        self.calls.append("<too long>")
+
+    def read_done(self) -> None:
+        self.calls.append("<read done>")
+
+    def ready_for_input(self) -> bool:
+        return self.ready
+
+    def leave(self, reason: str, then: Callable[[], None] | None) -> None:
+        self.leaving.append((reason, then))
+
+    def farewell(self, reason: str) -> bytes | None:
+        return None if reason == "closed" else b"bye: " + reason.encode() + b"\n"
+
+    def refusal(self, code: str) -> bytes:
+        return b"refused: " + code.encode() + b"\n"
+
+
+class ConnectionTestCase(unittest.TestCase):
+    def setUp(self) -> None:
+        self.loop = ManualClockLoop()
+        self.addCleanup(self.loop.close)
+
+    def open(
+        self, host: FakeHost | None = None, max_line_bytes: int = 100, telnet: bool = True
+    ) -> tuple[Connection, FakeSession, FakeTransport, FakeHost]:
+        host = host or FakeHost(self.loop)
+        sessions: list[FakeSession] = []
+
+        def new_session(connection: Connection) -> FakeSession:
+            sessions.append(FakeSession(connection))
+            return sessions[-1]
+
+        connection = Connection(host, SessionType("fake", max_line_bytes, telnet, True, new_session))
+        transport = FakeTransport(self.loop, connection, ("127.0.0.1", 5000))
+        connection.connection_made(transport)
+        return connection, sessions[0], transport, host
+
+
+class InputTest(ConnectionTestCase):
+    def test_lines_reach_the_session_in_order_blank_ones_do_not(self) -> None:
+        connection, session, _, host = self.open()
+        connection.data_received(b"one\n\n  two \r\nthr")
+        connection.data_received(b"ee\n")
+        self.assertEqual(session.calls, ["one", "two", "<read done>", "three", "<read done>"])
+        self.assertEqual(host.stats.lines_in, 4)  # the blank line counts as a line in
+
+    def test_a_long_line_and_telnet_refusals(self) -> None:
+        connection, session, transport, host = self.open(max_line_bytes=10)
+        connection.data_received(b"x" * 20 + b"\nok\xff\xfd\x06\n")
+        host.flush()
+        self.assertEqual(session.calls, ["<too long>", "ok", "<read done>"])
+        self.assertEqual(bytes(transport.written), b"\xff\xfc\x06")
+
+    def test_without_telnet_0xff_is_text(self) -> None:
+        connection, session, _, _ = self.open(telnet=False)
+        connection.data_received(b"a\xff\xfd\x06\n")
+        self.assertEqual(session.calls, ["a\ufffd\ufffd\x06", "<read done>"])
+
+    def test_a_session_that_cannot_take_input_holds_it_in_order(self) -> None:
+        connection, session, transport, _ = self.open()
+        session.on_line = lambda line: setattr(session, "ready", line != "wait")
+        connection.data_received(b"wait\nsecond\n\xff\xfd\x06third\n")
+        self.assertEqual(session.calls, ["wait", "<read done>"])
+        self.assertFalse(transport.reading)
+        connection.data_received(b"fourth\n")  # a read already under way when reading paused
+        self.assertEqual(session.calls, ["wait", "<read done>"])
+        connection.resume()  # the session said it was ready, but is not yet: it stays held
+        self.assertEqual(session.calls, ["wait", "<read done>", "<read done>"])
+        session.ready = True
+        connection.resume()
+        self.assertEqual(session.calls[3:], ["second", "third", "fourth", "<read done>"])
+        self.assertTrue(transport.reading)
+
+    def test_out_of_tokens_reading_waits_for_the_next_token(self) -> None:
+        connection, session, transport, _ = self.open(FakeHost(self.loop, rate_limit=10, burst=2))
+        connection.data_received(b"a\nb\nc\nd\n")
+        self.assertEqual(session.calls, ["a", "b", "<read done>"])
+        self.assertFalse(transport.reading)
+        self.loop.now += 0.05  # half a token
+        self.loop.run_ready()
+        self.assertEqual(session.calls, ["a", "b", "<read done>"])
+        self.loop.now += 0.051
+        self.loop.run_ready()
+        self.assertEqual(session.calls[3:], ["c", "<read done>"])
+        self.loop.now += 0.101
+        self.loop.run_ready()
+        self.assertEqual(session.calls[5:], ["d", "<read done>"])
+        self.assertTrue(transport.reading)
+
+    def test_a_costly_line_puts_the_next_ones_in_debt(self) -> None:
+        connection, session, transport, _ = self.open(FakeHost(self.loop, rate_limit=10, burst=10))
+        session.on_line = lambda line: connection.charge(9) if line == "costly" else None
+        connection.data_received(b"costly\nnext\n")
+        self.assertEqual(session.calls, ["costly", "<read done>"])  # 2 paid, 9 more charged: 1 owed
+        self.assertFalse(transport.reading)
+        self.loop.now += 0.201  # repaid, and a token more
+        self.loop.run_ready()
+        self.assertEqual(session.calls[2:], ["next", "<read done>"])
+
+    def test_end_of_file_while_held_keeps_the_transport_open_for_the_answer(self) -> None:
+        connection, session, _, _ = self.open()
+        session.on_line = lambda line: setattr(session, "ready", False)
+        connection.data_received(b"ask\nlast")
+        self.assertTrue(connection.eof_received())
+        session.ready = True
+        session.on_line = lambda line: None
+        connection.resume()
+        self.assertEqual(session.calls[-2:], ["last", "<read done>"])
+        self.assertEqual([reason for reason, _ in session.leaving], ["closed"])
+
+
+class LifecycleTest(ConnectionTestCase):
+    def test_close_waits_for_the_session_then_says_farewell_after_what_is_queued(self) -> None:
+        connection, session, transport, host = self.open()
+        connection.send(b"queued\n")
+        connection.close("idle")
+        self.assertTrue(connection.closing)
+        connection.data_received(b"ignored\n")
+        self.assertEqual(session.calls, [])
+        connection.send(b"still sent\n")  # leaving: the session may still send
+        ((reason, then),) = session.leaving
+        self.assertEqual(reason, "idle")
+        self.assertFalse(transport.closing)
+        assert then is not None
+        then()
+        self.assertEqual(bytes(transport.written), b"queued\nstill sent\nbye: idle\n")
+        self.assertTrue(transport.closing)
+        self.loop.run_ready()  # asyncio: connection_lost
+        self.assertEqual(host.forgotten, [connection])
+        self.assertEqual([reason for reason, _ in session.leaving], ["idle", "idle"])
+        connection.send(b"too late\n")
+        self.assertEqual(host.unflushed, [connection])  # (the send before close), nothing more
+
+    def test_a_refused_connection_gets_the_sessions_refusal_and_is_closed(self) -> None:
+        host = FakeHost(self.loop)
+        host.refuse = "server-full"
+        connection, session, transport, _ = self.open(host)
+        self.assertEqual(bytes(transport.written), b"refused: server-full\n")
+        self.assertTrue(transport.closing and connection.closing)
+        self.loop.run_ready()
+        self.assertEqual(session.leaving, [])  # never admitted: nothing to leave
+
+    def test_registered_tells_the_host(self) -> None:
+        connection, _, _, host = self.open()
+        connection.mark_registered()
+        self.assertEqual(host.registered, [connection])
+
+
+class OutputTest(ConnectionTestCase):
+    def test_what_one_iteration_queues_is_one_write(self) -> None:
+        connection, _, transport, host = self.open()
+        for line in (b"a\n", b"b\n", b"c\n"):
+            connection.send(line)
+        self.assertEqual(transport.writes, 0)
+        host.flush()
+        self.assertEqual((transport.writes, bytes(transport.written)), (1, b"a\nb\nc\n"))
+        self.assertEqual(host.stats.lines_out, 3)
+
+    def test_a_client_too_far_behind_is_reset_and_its_session_leaves(self) -> None:
+        connection, session, transport, host = self.open(FakeHost(self.loop, send_buffer=1024))
+        connection.pause_writing()
+        shared = b"x" * 600 + b"\n"
+        connection.send(shared)
+        host.flush()
+        self.assertFalse(transport.closing)
+        connection.send(shared)
+        host.flush()
+        self.assertTrue(transport.closing)
+        self.assertEqual(session.leaving, [("fell-behind", None)])
+        self.assertEqual(host.stats.slow_readers_dropped, 1)
+
+
+class TelnetCostTest(unittest.TestCase):
+    """One read never does more work than the connection's tokens pay for (default limits)."""
+
+    def assert_paced(self, attack: bytes) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        attacker = chat.connect()
+        handler = connection(attacker)
+        reads = 0
+        while attacker.reading and reads < 8:  # 256 KiB reads, as asyncio's largest
+            handler.data_received(attack if reads == 0 else attack.lstrip(b"\xff\xfa\x18"))
+            reads += 1
+        self.assertFalse(attacker.reading)  # throttled: TCP now pushes back on the attacker
+        self.assertTrue(handler._reader.pending)  # the rest waits, unparsed, for tokens
+        bucket = handler._bucket
+        assert bucket is not None
+        self.assertLessEqual(bucket.delay(), 1.0)  # it parsed what the burst paid for, no more
+
+    def test_a_read_full_of_iac_nop(self) -> None:
+        self.assert_paced(b"\xff\xf1" * 131072)
+
+    def test_an_endless_subnegotiation(self) -> None:
+        self.assert_paced(b"\xff\xfa\x18" + b"s" * 262141)  # 32 lines' worth per read
+
+
+class BacklogTest(unittest.TestCase):
+    def test_a_paused_transport_gets_shared_payloads_later_in_order(self) -> None:
+        chat = InProcessServer("--rate-limit", "0", "--max-send-buffer", "4096")
+        self.addCleanup(chat.close)
+        first, second, sender = chat.connect("LOGIN first"), chat.connect("LOGIN second"), chat.connect("LOGIN s")
+        chat.settle()
+        for transport in (first, second):
+            transport.protocol.pause_writing()  # what asyncio calls when the transport is full
+        chat.send(sender, "MSG one")
+        chat.settle()
+        chat.send(sender, "MSG two")
+        chat.settle()
+        self.assertEqual(lines_of(first), ["OK"])
+        # Both backlogs refer to the very same bytes: a client far behind costs references, not copies.
+        first_backlog, second_backlog = (connection(transport)._backlog for transport in (first, second))
+        assert first_backlog is not None and second_backlog is not None
+        self.assertEqual([a is b for a, b in zip(first_backlog, second_backlog, strict=True)], [True, True])
+        first.protocol.resume_writing()
+        self.assertEqual(lines_of(first), ["OK", "MSG s one", "MSG s two"])
+        self.assertEqual(lines_of(second), ["OK"])
+
+    def test_a_client_too_far_behind_is_dropped_and_the_rest_keep_their_backlog(self) -> None:
+        chat = InProcessServer("--rate-limit", "0", "--max-send-buffer", "4096")
+        self.addCleanup(chat.close)
+        slow, late, sender = chat.connect("LOGIN slow"), chat.connect("LOGIN late"), chat.connect("LOGIN s")
+        chat.settle()
+        slow.protocol.pause_writing()
+        late.protocol.pause_writing()
+        for number in range(30):  # 30 x ~110 bytes plus bookkeeping: more than 4096 behind
+            chat.send(sender, f"MSG {number} {'x' * 100}")
+            chat.settle()
+            if number == 10:
+                late.protocol.resume_writing()
+        self.assertTrue(slow.closing)
+        self.assertFalse(late.closing)
+        received = lines_of(late)
+        self.assertEqual(received.count("INFO slow disconnected"), 1)
+        received.remove("INFO slow disconnected")
+        self.assertEqual(received, ["OK"] + [f"MSG s {number} {'x' * 100}" for number in range(30)])
+
+
+if __name__ == "__main__":
+    unittest.main()

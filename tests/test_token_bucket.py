@@ -1,0 +1,41 @@
+"""Unit tests of the token bucket (pure arithmetic: the caller passes the time)."""
+
+from __future__ import annotations
+
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from utils.token_bucket import TokenBucket
+
+
+class TokenBucketTest(unittest.TestCase):
+    def test_burst_then_rate(self) -> None:
+        bucket = TokenBucket(rate=10, burst=3, now=0.0)
+        self.assertEqual(bucket.available(0.0), 3)
+        self.assertTrue(bucket.charge(3, 0.0))
+        self.assertEqual(bucket.available(0.0), 0)
+        self.assertAlmostEqual(bucket.delay(), 0.1)
+        self.assertEqual(bucket.available(0.05), 0)
+        self.assertEqual(bucket.available(0.1 + 1e-9), 1)
+
+    def test_charge_goes_into_debt_and_repays_at_the_rate(self) -> None:
+        bucket = TokenBucket(rate=10, burst=5, now=0.0)
+        self.assertFalse(bucket.charge(25, now=0.0))  # 5 - 25 = 20 tokens owed
+        self.assertAlmostEqual(bucket.delay(), 2.1)
+        self.assertEqual(bucket.available(2.0), 0)
+        self.assertEqual(bucket.available(2.1 + 1e-9), 1)
+
+    def test_in_debt_until_the_rate_has_repaid_it(self) -> None:
+        bucket = TokenBucket(rate=10, burst=5, now=0.0)
+        bucket.charge(7, now=0.0)  # 2 owed
+        self.assertTrue(bucket.in_debt(0.1))
+        self.assertFalse(bucket.in_debt(0.2 + 1e-9))  # (asked later, it has refilled meanwhile)
+
+    def test_never_more_than_the_burst(self) -> None:
+        bucket = TokenBucket(rate=100, burst=2, now=0.0)
+        self.assertEqual(bucket.available(1000.0), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
