@@ -7,9 +7,10 @@
 
 Each scenario gets a fresh server process (so peak RSS belongs to that scenario alone) and a
 separate load-generator process (so it has a core of its own).  The real server runs as
-``python src/server.py --rate-limit 0 --max-send-buffer 1073741824 --max-clients 20000
---log-level WARNING``: flood control would otherwise throttle the senders and drop the load
-generator's receivers as slow readers, which is its job but not what is measured here.  The
+``python src/server.py --rate-limit 0 --rate-limit-bytes 0 --max-send-buffer 1073741824
+--send-buffer-soft 1073741824 --max-clients 20000 --log-level WARNING``: flood control would otherwise
+throttle the senders and drop the load generator's receivers as slow readers, which is its job but
+not what is measured here (bench/fairness.py measures that).  The
 cluster is two such nodes and a redis-server, all on this machine, with the clients (and the
 senders) taking turns between the nodes; it is compared with the standalone server of the run.
 With ``--against DIR`` every scenario also runs against DIR's ``src/server.py`` (a checkout of an
@@ -69,10 +70,13 @@ SCENARIOS = (
         ("--clients", "200", "--senders", "0", "--connect-concurrency", "200"),
     ),
 )
-# Flood control off: throttling senders (--rate-limit) and dropping readers that fall behind
-# (--max-send-buffer, 256 KiB by default: in the flood the load generator's one process reads
-# slower than the server writes) are its job, but not what is measured here.
-SERVER_FLAGS = ("--host", "127.0.0.1", "--rate-limit", "0", "--max-send-buffer", str(1 << 30), "--max-clients", "20000")
+# Flood control off: throttling senders (--rate-limit, --rate-limit-bytes) and dropping readers
+# that fall behind (--max-send-buffer, --send-buffer-soft: in the flood the load generator's one
+# process reads slower than the server writes) are its job, but not what is measured here.
+SERVER_FLAGS = (
+    *("--host", "127.0.0.1", "--rate-limit", "0", "--rate-limit-bytes", "0"),
+    *("--max-send-buffer", str(1 << 30), "--send-buffer-soft", str(1 << 30), "--max-clients", "20000"),
+)
 SERVERS: dict[str, Callable[[], Server]] = {
     "server": lambda: chat_server(*SERVER_FLAGS, quiet=True),
     "null": null_server,

@@ -63,3 +63,14 @@ class Departed(RoomEvent):
     def __init__(self, names: list[str]) -> None:
         super().__init__()
         self.names = names
+
+
+class Together(RoomEvent):
+    """Several events delivered as one, in order (the broadcasts of one loop turn): encoded as
+    its parts' encodings, which the parts keep, so another combination of them costs a join."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[RoomEvent]) -> None:
+        super().__init__()
+        self.parts = parts

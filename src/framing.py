@@ -70,6 +70,7 @@ class LineReader:
     """
 
     __slots__ = (
+        "_bytes_left",
         "_discarding",
         "_ended",
         "_iac_at",
@@ -80,6 +81,7 @@ class LineReader:
         "_telnet_state",
         "_unframed",
         "decode",
+        "framed_bytes",
         "max_line_bytes",
         "telnet",
     )
@@ -98,6 +100,8 @@ class LineReader:
         self._telnet_state = _DATA
         self._skipped = 0  # subnegotiation bytes not paid for yet
         self._refused: set[bytes] | None = None  # telnet refusals already sent
+        self._bytes_left = 0  # what this events() call may still frame, in bytes of lines
+        self.framed_bytes = 0  # bytes of lines (LF included) handed out so far
 
     def feed(self, data: bytes) -> None:
         """Take the bytes that arrived (O(1): ``events`` parses them)."""
@@ -118,13 +122,17 @@ class LineReader:
         """Whether ``events`` has anything to hand out (bytes not parsed, or an ended last line)."""
         return bool(self._unframed) or (self._ended and bool(self._partial) and not self._discarding)
 
-    def events(self, limit: int | None = None) -> tuple[list[Event], int]:
+    def events(self, limit: int | None = None, byte_limit: int | None = None) -> tuple[list[Event], int]:
         """The next events in stream order, and the units of work they cost (at most ``limit``).
 
         A unit is a line (blank or too long included), a telnet sequence, or ``max_line_bytes``
-        of a telnet subnegotiation.  Returns ([], 0) when nothing is complete.
+        of a telnet subnegotiation.  Returns ([], 0) when nothing is complete.  With
+        ``byte_limit``, no line starts once that many bytes of lines (LF included) were handed
+        out in this call (the one that crosses it still does: a caller charging bytes goes into
+        debt by less than a line); ``framed_bytes`` counts them.
         """
         events: list[Event] = []
+        self._bytes_left = byte_limit if byte_limit is not None else _UNLIMITED
         budget = limit if limit is not None else -1  # counts down; from -1 it never reaches 0
         unframed = self._unframed
         while unframed and budget:
@@ -134,9 +142,10 @@ class LineReader:
                 break  # the budget ran out mid-piece
             del unframed[0]
             self._offset, self._iac_at = 0, None
-        if self._ended and not unframed and budget:
+        if self._ended and not unframed and budget and self._bytes_left > 0:
             if self._partial and not self._discarding:
                 events.append(self.decode(bytes(self._partial)))
+                self.framed_bytes += len(self._partial)
                 budget -= 1
             self._partial.clear()
         return events, (limit if limit is not None else -1) - budget
@@ -220,7 +229,7 @@ class LineReader:
         """Frame ``data[start:end]`` into at most ``budget`` events; return (budget left, offset reached)."""
         limit = self.max_line_bytes
         partial = self._partial
-        while budget:
+        while budget and self._bytes_left > 0:
             newline = data.find(b"\n", start, end)
             if newline < 0:
                 break
@@ -232,6 +241,7 @@ class LineReader:
                 else:
                     partial += data[start:newline]
                     events.append(self.decode(bytes(partial)))
+                    self._count_line(len(partial) + 1)
                 partial.clear()
                 budget -= 1
             elif newline - start > limit:
@@ -239,6 +249,7 @@ class LineReader:
                 budget -= 1
             else:
                 events.append(self.decode(data[start:newline]))
+                self._count_line(newline - start + 1)
                 budget -= 1
             start = newline + 1
         else:
@@ -252,6 +263,13 @@ class LineReader:
             else:
                 partial += data[start:end]
         return budget, end
+
+    def _count_line(self, size: int) -> None:
+        self._bytes_left -= size
+        self.framed_bytes += size
+
+
+_UNLIMITED: Final = 1 << 62
 
 
 def decode_stripped(raw: bytes) -> str:

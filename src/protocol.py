@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
 
-from events import Departed, RoomEvent, Said, Told
+from events import Departed, RoomEvent, Said, Together, Told
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -79,6 +79,7 @@ ERROR_CODES: Final = (
     "line-too-long",
     "server-full",
     "too-many-connections",
+    "connecting-too-fast",
     "cluster-unavailable",
 )
 
@@ -147,8 +148,14 @@ def _departed(event: RoomEvent) -> bytes:
     return b"".join(map(disconnected, event.names))
 
 
+def _together(event: RoomEvent) -> bytes:
+    assert isinstance(event, Together)
+    return b"".join(part.encoded(wire) for part in event.parts)
+
+
 _ENCODERS: Final[dict[type[RoomEvent], Callable[[RoomEvent], bytes]]] = {
     Said: _said,
     Told: _told,
     Departed: _departed,
+    Together: _together,
 }

@@ -131,8 +131,13 @@ def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[Member]]
         return None
     from cluster.redis_room import RedisRoom  # redis-py: imported in cluster mode only
 
-    url, name, timeout = settings.redis_url, settings.cluster_name, settings.node_timeout
-    return lambda server: RedisRoom(url, name, timeout, server, server.loop)
+    url, name, timeout, size = (
+        settings.redis_url,
+        settings.cluster_name,
+        settings.node_timeout,
+        settings.cluster_stream_bytes,
+    )
+    return lambda server: RedisRoom(url, name, timeout, server, server.loop, size)
 
 
 def listen_error(host: str | None, failure: ListenError) -> str:

@@ -61,9 +61,9 @@ class InProcessServer:
         self.sessions = ChatSessions(self.server, settings.max_line_bytes)
         self.transports: list[FakeTransport] = []
 
-    def connect(self, *lines: str) -> FakeTransport:
+    def connect(self, *lines: str, source: str = "127.0.0.1") -> FakeTransport:
         connection = Connection(self.server, self.sessions.session_type)
-        transport = FakeTransport(self.loop, connection, ("127.0.0.1", 1000 + len(self.transports)))
+        transport = FakeTransport(self.loop, connection, (source, 1000 + len(self.transports)))
         connection.connection_made(transport)
         self.transports.append(transport)
         self.send(transport, *lines)
@@ -73,8 +73,8 @@ class InProcessServer:
         if lines:
             connection(transport).data_received("".join(line + "\n" for line in lines).encode())
 
-    def settle(self) -> None:
-        for _ in range(3):
+    def settle(self, turns: int = 3) -> None:
+        for _ in range(turns):
             self.loop.run_until_complete(asyncio.sleep(0))
 
     def close(self) -> None:

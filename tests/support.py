@@ -66,6 +66,9 @@ class ServerProcess:
             command += ["--port", "0"]
         command += list(args)
         environment = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS}
+        # Each test class opens hundreds of connections from 127.0.0.1 to its server: the limit on
+        # new connections per address (--max-new-per-ip) is off unless a test sets it.
+        environment["MAX_NEW_PER_IP"] = "0"
         environment.update(env or {})
         environment["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
@@ -165,14 +168,20 @@ ENV_SETTINGS = (
     "MAX_LINE_BYTES",
     "RATE_LIMIT",
     "RATE_BURST",
+    "RATE_LIMIT_BYTES",
+    "RATE_BURST_BYTES",
     "MAX_SEND_BUFFER",
+    "SEND_BUFFER_SOFT",
+    "SEND_BUFFER_SOFT_SECONDS",
     "MAX_PER_IP",
+    "MAX_NEW_PER_IP",
     "TLS_PORT",
     "TLS_CERT",
     "TLS_KEY",
     "REDIS_URL",
     "CLUSTER_NAME",
     "NODE_TIMEOUT",
+    "CLUSTER_STREAM_BYTES",
 )
 
 # A text log line: "2026-11-24T10:15:02Z INFO  message".
@@ -329,23 +338,49 @@ class ServerTestCase(unittest.TestCase):
 
 
 class FakeTransport(asyncio.Transport):
-    """Records what the handler writes; closes like a real transport, via the loop."""
+    """Records what the connection writes; closes like a real transport, via the loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: asyncio.Protocol, peer: tuple[str, int]) -> None:
+    ``room`` plays the kernel: None takes everything at once; a number takes that many bytes, and
+    what does not fit waits (``get_write_buffer_size``, and ``pause_writing`` for the protocol, as
+    asyncio does with a high-water mark of 0) until ``drain`` makes room."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: asyncio.BaseProtocol, peer: tuple[str, int]) -> None:
         super().__init__()
         self.loop, self.protocol, self.peer = loop, protocol, peer
         self.written = bytearray()
         self.writes = 0
         self.closing = False
         self.reading = True
+        self.room: int | None = None
+        self.waiting = bytearray()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self.peer if name == "peername" else default
 
-    def write(self, data: bytes) -> None:  # type: ignore[override]  # takes bytes only, as the server writes
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         assert not self.closing, "write after close"
-        self.written += data
         self.writes += 1
+        if self.room is None:
+            self.written += data
+            return
+        taken = min(self.room, len(data)) if not self.waiting else 0
+        self.written += data[:taken]
+        self.room -= taken
+        was_waiting = bool(self.waiting)
+        self.waiting += data[taken:]
+        if self.waiting and not was_waiting:
+            self.protocol.pause_writing()
+
+    def drain(self, size: int) -> None:
+        """The peer read ``size`` bytes: send what waited, and say so once nothing waits."""
+        assert self.room is not None
+        self.room += size
+        taken = min(self.room, len(self.waiting))
+        self.written += self.waiting[:taken]
+        del self.waiting[:taken]
+        self.room -= taken
+        if taken and not self.waiting:
+            self.protocol.resume_writing()
 
     def is_closing(self) -> bool:
         return self.closing
@@ -363,11 +398,14 @@ class FakeTransport(asyncio.Transport):
     def resume_reading(self) -> None:
         self.reading = True
 
+    def is_reading(self) -> bool:
+        return self.reading and not self.closing
+
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
 
     def get_write_buffer_size(self) -> int:
-        return 0
+        return len(self.waiting)
 
 
 # --- cluster mode: a real redis-server, and nodes of one cluster ---------------------------------

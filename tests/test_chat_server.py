@@ -15,7 +15,7 @@ from handlers.broadcast import JoinResult, RoomHost
 from handlers.chat_server import ChatServer, Listener
 from handlers.client_handler import ChatSessions
 from handlers.connection import Connection, SessionType
-from in_process import InProcessServer, lines_of
+from in_process import InProcessServer, connection, lines_of
 from utils.config import load_settings
 
 
@@ -44,7 +44,7 @@ class MassDepartureTest(unittest.TestCase):
         alice, bob = chat.connect("LOGIN alice"), chat.connect("LOGIN bob")
         chat.settle()
         chat.send(alice, "MSG one", "MSG two")
-        alice.protocol.eof_received()
+        connection(alice).eof_received()
         chat.settle()
         self.assertEqual(lines_of(bob), ["OK", "MSG alice one", "MSG alice two", "INFO alice disconnected"])
 
@@ -59,6 +59,70 @@ class MassDepartureTest(unittest.TestCase):
         chat.settle()
         self.assertEqual(lines_of(alice), ["OK", "INFO bob disconnected"])
         self.assertEqual(lines_of(carol), ["OK"])
+
+
+class PushbackTest(unittest.TestCase):
+    """While the server is behind on a client that keeps up, MSG waits; PING and guests do not."""
+
+    def test_a_sender_waits_while_a_reader_waits_on_the_server_and_goes_on_after(self) -> None:
+        flags = ("--rate-limit", "0", "--rate-limit-bytes", "0", "--send-buffer-soft", "16384")
+        chat = InProcessServer(*flags)
+        self.addCleanup(chat.close)
+        reader, sender = chat.connect("LOGIN reader"), chat.connect("LOGIN sender")
+        chat.settle()
+        # 400 KB in one read: the reader's socket takes all it is given, 64 KiB a loop turn.
+        chat.send(sender, *[f"MSG {number} {'x' * 8000}" for number in range(50)])
+        chat.settle(1)
+        chat.send(sender, "MSG after", "PING")
+        self.assertFalse(sender.reading)  # its MSG waits: the server is behind on the reader
+        guest = chat.connect("PING")
+        chat.settle(1)
+        self.assertEqual(lines_of(guest), ["PONG"])  # served at once meanwhile
+        self.assertFalse(sender.reading)
+        chat.settle(12)
+        self.assertTrue(sender.reading)
+        received = lines_of(reader)
+        self.assertEqual(len(received), 1 + 50 + 1)
+        self.assertEqual(received[-1], "MSG sender after")  # in order, none lost
+        self.assertEqual(lines_of(sender), ["OK", "PONG"])
+
+
+class AddressTest(unittest.TestCase):
+    """An address's connections share one budget, and may open only so many new ones."""
+
+    def test_a_new_connection_does_not_refill_its_address_budget(self) -> None:
+        chat = InProcessServer("--rate-limit", "0.01", "--rate-burst", "4", "--max-per-ip", "2")
+        self.addCleanup(chat.close)
+        # The address may send 2 x 4 lines at once; each connection 4 of them.
+        for number in range(2):
+            spender = chat.connect("PING", "PING", "PING", "PING", "PING")
+            chat.settle()
+            self.assertEqual(lines_of(spender), ["PONG"] * 4, number)
+            spender.close()
+            chat.settle()
+        latecomer = chat.connect("PING")  # its own burst is full, its address's is spent
+        chat.settle()
+        self.assertEqual(lines_of(latecomer), [])
+        self.assertFalse(latecomer.reading)
+        elsewhere = chat.connect("PING", "PING", "PING", "PING", source="127.0.0.2")
+        chat.settle()
+        self.assertEqual(lines_of(elsewhere), ["PONG"] * 4)
+
+    def test_an_address_that_reconnects_too_fast_is_refused(self) -> None:
+        chat = InProcessServer("--max-per-ip", "1", "--max-new-per-ip", "2")
+        self.addCleanup(chat.close)
+        for _ in range(3):  # --max-per-ip 1 + --max-new-per-ip 2 new connections at once
+            transport = chat.connect("PING")
+            chat.settle()
+            self.assertEqual(lines_of(transport), ["PONG"])
+            transport.close()
+            chat.settle()
+        refused = chat.connect("PING")
+        self.assertEqual(lines_of(refused), ["ERR connecting-too-fast"])
+        self.assertTrue(refused.closing)
+        other = chat.connect("PING", source="127.0.0.2")
+        chat.settle()
+        self.assertEqual(lines_of(other), ["PONG"])
 
 
 class UpperEcho:
@@ -76,11 +140,11 @@ class UpperEcho:
     def deliver(self, event: RoomEvent) -> None:
         self.connection.send(event.encoded(echo_wire))
 
-    def line_received(self, line: str) -> None:
+    def line_received(self, line: str) -> bool:
         if self.name is not None:
             self.connection.send(line.upper().encode() + b"\n")
             self.host.room.broadcast(Said(self.name, [line.upper()]), self)
-            return
+            return True
 
         def joined(result: JoinResult) -> None:
             if result == "ok":
@@ -89,6 +153,7 @@ class UpperEcho:
             self.connection.send(f"{result} {line}\n".encode())
 
         self.host.room.join(self, line, joined)
+        return True
 
     def line_too_long(self) -> None:
         self.connection.send(b"too long\n")

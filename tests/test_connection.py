@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 from support import FakeTransport
 
-from handlers.connection import Connection, FlowLimits, SessionType
+from handlers.connection import READ_SIZE, WRITE_CHUNK, WRITE_QUANTUM, Connection, FlowLimits, SessionType
 from in_process import InProcessServer, connection, lines_of
+from utils.token_bucket import InputBudget, Rates
 
 
 class ManualClockLoop(asyncio.SelectorEventLoop):
@@ -36,26 +37,47 @@ class ManualClockLoop(asyncio.SelectorEventLoop):
 
 class Counts:
     def __init__(self) -> None:
-        self.lines_in = self.lines_out = self.slow_readers_dropped = 0
+        self.lines_in = self.lines_out = self.throttled = 0
+
+    def count_out(self, payload: bytes) -> None:
+        self.lines_out += payload.count(b"\n")
 
 
 class FakeHost:
     """A ConnectionHost that records what it is told and flushes when the test says."""
 
-    def __init__(self, loop: ManualClockLoop, rate_limit: float = 0, burst: int = 100, send_buffer: int = 4096) -> None:
+    def __init__(
+        self,
+        loop: ManualClockLoop,
+        rate_limit: float = 0,
+        burst: int = 100,
+        send_buffer: int = 4096,
+        rate_bytes: float = 0,
+        byte_burst: int = 1 << 20,
+    ) -> None:
         self.loop = loop
-        self.limits = FlowLimits(rate_limit, burst, send_buffer)
+        limited = rate_limit or rate_bytes
+        rates = Rates(rate_limit, burst, rate_bytes, byte_burst) if limited else None
+        self.limits = FlowLimits(rates, send_buffer, send_buffer, 30.0)
         self.stats = Counts()
+        self.read_buffer = memoryview(bytearray(READ_SIZE))
         self.refuse: str | None = None
         self.admitted: list[Connection] = []
         self.forgotten: list[Connection] = []
         self.registered: list[Connection] = []
         self.unflushed: list[Connection] = []
+        self.watched: list[Connection] = []
+        self.congested = 0
+        self.dropped: list[str] = []
+        self.shared_budget: InputBudget | None = None
 
     def admit(self, connection: Connection) -> str | None:
         if self.refuse is None:
             self.admitted.append(connection)
         return self.refuse
+
+    def address_budget(self, connection: Connection) -> InputBudget | None:
+        return self.shared_budget
 
     def note_refusal(self, reason: str, peer: str) -> None:
         pass
@@ -73,10 +95,23 @@ class FakeHost:
     def flush_soon(self, connection: Connection) -> None:
         self.unflushed.append(connection)
 
+    def flush_first(self, connection: Connection) -> None:
+        self.unflushed.insert(0, connection)
+
     def flush(self) -> None:
         unflushed, self.unflushed = self.unflushed, []
         for pending in unflushed:
             pending.flush()
+
+    def watch(self, connection: Connection) -> None:
+        if connection not in self.watched:
+            self.watched.append(connection)
+
+    def note_congested(self, congested: bool) -> None:
+        self.congested += 1 if congested else -1
+
+    def note_dropped(self, limit: str) -> None:
+        self.dropped.append(limit)
 
     def release_memory_soon(self) -> None:
         pass
@@ -93,9 +128,10 @@ class FakeSession:
         self.leaving: list[tuple[str, Callable[[], None] | None]] = []
         self.on_line: Callable[[str], None] = lambda line: None
 
-    def line_received(self, line: str) -> None:
+    def line_received(self, line: str) -> bool:
         self.calls.append(line)
         self.on_line(line)
+        return not line.startswith("later")
 
     def line_too_long(self) -> None:
         self.calls.append("<too long>")
@@ -268,7 +304,77 @@ class OutputTest(ConnectionTestCase):
         host.flush()
         self.assertTrue(transport.closing)
         self.assertEqual(session.leaving, [("fell-behind", None)])
-        self.assertEqual(host.stats.slow_readers_dropped, 1)
+        self.assertEqual(host.dropped, ["hard"])
+
+
+class LimitsTest(ConnectionTestCase):
+    """Two limits, as Redis's client-output-buffer-limit: hard at once; soft, or no progress, for a while."""
+
+    def behind(
+        self, soft: int = 64 * 1024, hard: int = 1 << 20
+    ) -> tuple[Connection, FakeSession, FakeTransport, FakeHost]:
+        host = FakeHost(self.loop)
+        host.limits = FlowLimits(None, hard, soft, 30.0)
+        connection, session, transport, _ = self.open(host)
+        transport.room = 4096  # the kernel takes 4 KiB, then the client stops reading
+        return connection, session, transport, host
+
+    def test_a_large_payload_is_written_in_slices_of_one_shared_object(self) -> None:
+        connection, _, transport, host = self.behind()
+        payload = b"x" * 100_000 + b"\n"
+        connection.send(payload)
+        host.flush()
+        self.assertEqual(len(transport.written) + len(transport.waiting), WRITE_CHUNK)  # one chunk handed over
+        self.assertEqual(connection.behind, len(payload) + 64 - 4096)  # the rest waits as a reference
+        backlog = connection._backlog
+        assert backlog is not None
+        self.assertIs(backlog[0], payload)
+        while transport.waiting or connection._backlog:
+            transport.drain(WRITE_CHUNK)
+        self.assertEqual(bytes(transport.written), payload)
+
+    def test_over_the_soft_limit_for_its_seconds_while_reading_is_soft(self) -> None:
+        connection, session, transport, host = self.behind(soft=32 * 1024)
+        for _ in range(8):
+            connection.send(b"y" * 8000 + b"\n")
+        host.flush()
+        self.assertEqual(host.watched, [connection])
+        self.assertEqual(connection.overdue(self.loop.now), "ok")
+        for _ in range(30):  # it reads a little every second, never enough to get under the limit
+            self.loop.now += 1.0
+            transport.drain(4096)
+            connection.send(b"y" * 4000 + b"\n")
+            host.flush()
+        self.assertEqual(connection.overdue(self.loop.now), "soft")
+        connection.drop("soft")
+        self.assertEqual((host.dropped, session.leaving), (["soft"], [("fell-behind", None)]))
+
+    def test_reading_nothing_for_the_seconds_is_stalled_even_under_the_soft_limit(self) -> None:
+        connection, _, transport, host = self.behind()
+        connection.send(b"z" * 10_000 + b"\n")
+        host.flush()
+        self.assertLess(connection.behind, 64 * 1024)
+        self.loop.now += 29.9
+        self.assertEqual(connection.overdue(self.loop.now), "ok")
+        self.loop.now += 0.2
+        self.assertEqual(connection.overdue(self.loop.now), "stalled")
+        transport.drain(1 << 20)  # it read, after all
+        self.assertIsNone(connection.overdue(self.loop.now))
+
+    def test_a_client_whose_socket_keeps_up_but_whose_queue_is_long_waits_on_the_server(self) -> None:
+        host = FakeHost(self.loop)
+        host.limits = FlowLimits(None, 1 << 20, 16 * 1024, 30.0)  # congested from 4 KiB behind
+        connection, _, transport, _ = self.open(host)
+        connection.send(b"w" * (WRITE_QUANTUM + 8 * 1024))  # more than one loop turn writes
+        host.flush()
+        self.assertEqual(host.congested, 1)  # the socket took everything: the server is the slow one
+        self.assertEqual(host.unflushed, [connection])  # and it writes the rest next turn
+        host.flush()
+        self.assertEqual(host.congested, 0)
+        transport.room = 0
+        connection.send(b"v" * (WRITE_QUANTUM + 8 * 1024))
+        host.flush()
+        self.assertEqual(host.congested, 0)  # a socket that is full: the client is the slow one
 
 
 class TelnetCostTest(unittest.TestCase):
@@ -285,9 +391,9 @@ class TelnetCostTest(unittest.TestCase):
             reads += 1
         self.assertFalse(attacker.reading)  # throttled: TCP now pushes back on the attacker
         self.assertTrue(handler._reader.pending)  # the rest waits, unparsed, for tokens
-        bucket = handler._bucket
-        assert bucket is not None
-        self.assertLessEqual(bucket.delay(), 1.0)  # it parsed what the burst paid for, no more
+        budget = handler._budget
+        assert budget is not None
+        self.assertLessEqual(budget.delay(), 1.0)  # it parsed what the burst paid for, no more
 
     def test_a_read_full_of_iac_nop(self) -> None:
         self.assert_paced(b"\xff\xf1" * 131072)

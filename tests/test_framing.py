@@ -143,6 +143,33 @@ class FramingTest(unittest.TestCase):
             self.assertEqual(events, [TelnetReply(b"\xff\xfc\x06"), "MSG hi"])
 
 
+class ByteLimitTest(unittest.TestCase):
+    """What a caller charging bytes as well as lines needs: no line starts past its byte budget."""
+
+    def test_the_line_that_crosses_the_limit_passes_the_next_one_waits(self) -> None:
+        reader = LineReader(100)
+        reader.feed(b"aaaa\nbbbb\r\ncccc\n")  # 5, 6 and 5 bytes with their LF
+        self.assertEqual(reader.events(byte_limit=7), (["aaaa", "bbbb"], 2))
+        self.assertEqual(reader.framed_bytes, 11)
+        self.assertEqual(reader.events(byte_limit=1), (["cccc"], 1))
+        self.assertEqual(reader.framed_bytes, 16)
+
+    def test_a_line_split_across_reads_counts_whole_and_over_long_lines_count_nothing(self) -> None:
+        reader = LineReader(10)
+        for piece in (b"ab", b"cd\n", b"x" * 20 + b"\n"):
+            reader.feed(piece)
+        self.assertEqual(reader.events(byte_limit=100), (["abcd", LINE_TOO_LONG], 2))
+        self.assertEqual(reader.framed_bytes, 5)
+
+    def test_an_unterminated_last_line_counts_too(self) -> None:
+        reader = LineReader(10)
+        reader.feed(b"end")
+        reader.finish()
+        self.assertEqual(reader.events(byte_limit=0), ([], 0))
+        self.assertEqual(reader.events(byte_limit=1), (["end"], 1))
+        self.assertEqual(reader.framed_bytes, 3)
+
+
 class OptionsTest(unittest.TestCase):
     """What another protocol (IRC) asks of the reader: no telnet, no trimming beyond the CR."""
 

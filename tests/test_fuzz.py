@@ -145,23 +145,24 @@ class ConnectionFuzzTest(unittest.TestCase):
             server = ChatServer(settings, loop)
             chat = ChatSessions(server, settings.max_line_bytes).session_type
             loop.set_exception_handler(lambda _loop, context: errors.append(context))
-            transports = []
+            transports, connections = [], []
             for number in range(3):
                 connection = Connection(server, chat)
                 transport = FakeTransport(loop, connection, ("127.0.0.1", 1000 + number))
                 connection.connection_made(transport)
                 transports.append(transport)
+                connections.append(connection)
             feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng) for n in range(3)]
             while any(feeds):
                 number = rng.randrange(3)
                 if feeds[number]:
                     chunk = feeds[number].pop(0)
                     if not transports[number].closing:
-                        transports[number].protocol.data_received(chunk)
+                        connections[number].data_received(chunk)
                 loop.run_until_complete(asyncio.sleep(0))
-            for transport in transports:
+            for transport, connection in zip(transports, connections, strict=True):
                 if not transport.closing:
-                    transport.protocol.eof_received()
+                    connection.eof_received()
             loop.run_until_complete(asyncio.sleep(0))
             loop.run_until_complete(asyncio.sleep(0))
             self.assertEqual(errors, [])

@@ -79,7 +79,7 @@ class BidiTextTest(ServerTestCase):
 
 
 class DroppedReaderTest(ServerTestCase):
-    server_args = ("--rate-limit", "0", "--max-send-buffer", "65536")
+    server_args = ("--rate-limit", "0", "--rate-limit-bytes", "0", "--max-send-buffer", "65536")
 
     def test_a_dropped_slow_reader_is_reset_and_its_unread_data_discarded(self) -> None:
         sender = self.logged_in()
@@ -108,7 +108,7 @@ def memory_kib(pid: int, field: str) -> int:
 
 @unittest.skipUnless(sys.platform.startswith("linux"), "reads the server's memory from /proc")
 class NonReaderMemoryTest(ServerTestCase):
-    server_args = ("--rate-limit", "0", "--max-per-ip", "0", "--log-level", "debug")
+    server_args = ("--rate-limit", "0", "--rate-limit-bytes", "0", "--max-per-ip", "0", "--log-level", "debug")
     NON_READERS = 200
 
     def test_non_readers_cost_little_at_the_peak_and_memory_comes_back(self) -> None:

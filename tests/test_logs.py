@@ -194,7 +194,8 @@ class StatsLogTest(ServerTestCase):
         first.send("MSG hello")
         second.expect(f"MSG {first.name} hello")
         self.server.wait_for_log(
-            r"^Stats: 2 connections, 2 users, [\d.]+ lines/s in, [\d.]+ lines/s out, 0 slow readers dropped, \d+ refused$"
+            r"^Stats: 2 connections, 2 users, [\d.]+ lines/s in, [\d.]+ lines/s out, 0 slow readers dropped "
+            r"\(0 hard, 0 soft, 0 stalled\), 0 times a sender was throttled, \d+ refused$"
         )
         for _ in range(4):
             with self.connect() as refused:

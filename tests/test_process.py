@@ -108,7 +108,7 @@ class ShutdownTest(unittest.TestCase):
         # A send buffer limit big enough that the stalled client below is not dropped before the
         # shutdown: it must still owe megabytes, beyond what the kernel's buffers absorb, so the
         # server has to give up on it (after 1 s) to exit in time.
-        server = ServerProcess("--rate-limit", "0", "--max-send-buffer", str(64 << 20))
+        server = ServerProcess("--rate-limit", "0", "--rate-limit-bytes", "0", "--max-send-buffer", str(64 << 20))
         try:
             clients = [server.client() for _ in range(3)]
             clients[0].login()

@@ -73,7 +73,8 @@ class LineLengthTest(ServerTestCase):
 
 
 class SlowReaderTest(ServerTestCase):
-    server_args = ("--rate-limit", "0")
+    # No input budget (the test floods as fast as the fast reader reads), a hard limit of 256 KiB.
+    server_args = ("--rate-limit", "0", "--rate-limit-bytes", "0", "--max-send-buffer", "262144")
 
     def test_a_reader_that_never_reads_is_dropped_and_the_fast_one_gets_everything(self) -> None:
         sender, fast = self.logged_in(), self.logged_in()
@@ -111,7 +112,9 @@ class SlowReaderTest(ServerTestCase):
         if ON_LINUX:
             grown = status_kib(pid, "VmHWM") - before
             self.assertLess(grown, 32 * 1024, f"peak RSS grew by {grown} KiB")
-        self.server.wait_for_log(rf"^Disconnecting 127\.0\.0\.1:\d+ \({slow.name}\): it fell 262144 bytes behind$")
+        self.server.wait_for_log(
+            rf"^Disconnecting 127\.0\.0\.1:\d+ \({slow.name}\): \d+ bytes waiting, over the hard limit of 262144 bytes$"
+        )
 
 
 class FloodTest(ServerTestCase):
@@ -215,7 +218,7 @@ class OutOfDescriptorsTest(unittest.TestCase):
 
     def test_running_out_pauses_accepting_once_and_sigterm_still_exits_at_once(self) -> None:
         # 100 descriptors held elsewhere in the process: it runs out before --max-clients (160).
-        settings = ("--max-per-ip", "0", "--rate-limit", "0", "--max-send-buffer", "8000000")
+        settings = ("--max-per-ip", "0", "--rate-limit", "0", "--rate-limit-bytes", "0", "--max-send-buffer", "8000000")
         server = ServerProcess(*settings, open_files=256, held_files=100)
         clients: list[Client] = []
         try:

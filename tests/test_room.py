@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import unittest
+from collections.abc import Callable
+from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from events import Said, Together
 from handlers.broadcast import JoinResult, Room
 
 
 class Inbox:
     def __init__(self) -> None:
-        self.received: list[str] = []
+        self.received: list[Any] = []
 
-    def deliver(self, payload: str) -> None:
+    def deliver(self, payload: Any) -> None:
         self.received.append(payload)
 
 
@@ -74,6 +77,58 @@ class RoomTest(unittest.TestCase):
             [inbox.received for inbox in inboxes], [["one", "two"], ["two"], ["one", "two", "three"], ["one", "two"]]
         )
         self.assertEqual(len(self.room), 4)
+
+
+class TurnTest(unittest.TestCase):
+    """With a scheduler (the loop's call_soon), a loop turn's broadcasts reach each member once."""
+
+    def setUp(self) -> None:
+        self.later: list[Callable[[], None]] = []
+        self.room: Room[Inbox] = Room(None, self.later.append)
+        self.inboxes = [Inbox() for _ in range(4)]
+        for number, inbox in enumerate(self.inboxes):
+            self.room.join(inbox, f"user{number}", lambda result: None)
+
+    def end_turn(self) -> None:
+        later, self.later = self.later, []
+        for callback in later:
+            callback()
+
+    def test_broadcasts_of_one_turn_are_one_shared_payload_for_those_who_sent_none(self) -> None:
+        one, two, three = Said("user0", ["one"]), Said("user1", ["two"]), Said("user0", ["three"])
+        self.room.broadcast(one, self.inboxes[0])
+        self.room.broadcast(two, self.inboxes[1])
+        self.room.broadcast(three, self.inboxes[0])
+        self.assertEqual([inbox.received for inbox in self.inboxes], [[], [], [], []])
+        self.assertEqual(len(self.later), 1)  # one delivery scheduled for the turn, not three
+        self.end_turn()
+        together = self.inboxes[2].received[0]
+        self.assertIsInstance(together, Together)
+        self.assertEqual(together.parts, [one, two, three])
+        self.assertIs(self.inboxes[3].received[0], together)  # the same object for both
+        # Senders get the others' broadcasts as they are (references, not a copy of the rest).
+        self.assertEqual(self.inboxes[0].received, [two])
+        self.assertEqual(self.inboxes[1].received, [one, three])
+
+    def test_what_shows_order_delivers_the_turn_so_far_first(self) -> None:
+        newcomer = Inbox()
+        for show in ("direct", "tell_local", "sync", "join"):
+            with self.subTest(show=show):
+                for inbox in (*self.inboxes, newcomer):
+                    inbox.received.clear()
+                said = Said("user0", [f"before {show}"])
+                self.room.broadcast(said, self.inboxes[0])
+                if show == "direct":
+                    self.room.direct("user1", "private")
+                elif show == "tell_local":
+                    self.room.tell_local("news")
+                elif show == "sync":
+                    self.room.sync(self.inboxes[1], lambda: self.inboxes[1].deliver("pong"))
+                else:
+                    self.room.join(newcomer, "newcomer", lambda result: None)
+                self.assertIs(self.inboxes[1].received[0], said)
+                self.end_turn()
+                self.assertNotIn(said, newcomer.received)  # (said before they joined)
 
 
 if __name__ == "__main__":

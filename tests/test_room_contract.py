@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import unittest
+from collections.abc import Callable
 from typing import Any
 
 from support import TIMEOUT, RedisServer, skip_without_cluster, unique_name
@@ -50,6 +51,15 @@ class Listener:
 
     def room_reset(self, reason: str) -> None:
         self.resets.append(reason)
+
+    def fan_out_allowed(self) -> bool:
+        return True
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
+        resume()
+
+    def note_fan_out(self, size: int) -> None:
+        pass
 
 
 class RoomContract(unittest.IsolatedAsyncioTestCase):

@@ -29,6 +29,7 @@ Guarantees, beyond those of ``handlers.broadcast``:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -70,6 +71,8 @@ LEASE_RENEWALS_PER_TIMEOUT = 4
 # connection stays usable), so this is also how long stopping may wait for the reader.
 READ_BLOCK_MS = 250
 READ_COUNT = 1000  # entries per XREAD
+DEFAULT_STREAM_BYTES = 32 * 1024 * 1024  # --cluster-stream-bytes
+ENTRY_OVERHEAD_BYTES = 64  # what Redis keeps for an entry beyond its fields, about
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 STOP_SECONDS = 2.0  # at shutdown, for what is unsent and for telling the others we stop
 LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -78,11 +81,18 @@ ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
 
 class RoomServer(Audience, Protocol):
-    """What the cluster room tells the server (``handlers.chat_server.ChatServer``)."""
+    """What the cluster room tells the server (``handlers.chat_server.ChatServer``), and asks of it:
+    whether its clients can take more deliveries now (``handlers.connection``, Pushback)."""
 
     def room_ready(self) -> None: ...
 
     def room_reset(self, reason: ResetReason) -> None: ...
+
+    def fan_out_allowed(self) -> bool: ...
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None: ...
+
+    def note_fan_out(self, size: int) -> None: ...
 
 
 class _Batch:
@@ -130,14 +140,25 @@ class RedisRoom(Generic[MemberT]):
     """A ``ChatRoom`` shared by every node of cluster ``cluster`` on the Redis at ``url``."""
 
     def __init__(
-        self, url: str, cluster: str, node_timeout: float, server: RoomServer, loop: asyncio.AbstractEventLoop
+        self,
+        url: str,
+        cluster: str,
+        node_timeout: float,
+        server: RoomServer,
+        loop: asyncio.AbstractEventLoop,
+        stream_bytes: int = DEFAULT_STREAM_BYTES,
     ) -> None:
         self._server, self._loop = server, loop
         self._keys = Keys(cluster)
         self._cluster, self._where = cluster, describe_url(url)
         self._node_timeout = node_timeout
         self._lease_ms = round(node_timeout * 1000)
-        self._window_ms = max(4 * self._lease_ms, 10_000)  # how much history the stream keeps
+        # How much history the stream keeps: the last _window_ms, and at most _stream_bytes of it
+        # (as every node counts it from the entries it applied: see _keep).
+        self._window_ms = max(4 * self._lease_ms, 10_000)
+        self._stream_bytes = stream_bytes
+        self._kept: collections.deque[tuple[tuple[int, int], int]] = collections.deque()  # (id, size)
+        self._kept_bytes = 0
         deadline = min(max(node_timeout / 4, 0.5), 5.0)  # a command's deadline: a dead link is found fast
         options: dict[str, Any] = {
             "socket_connect_timeout": deadline,
@@ -300,6 +321,8 @@ class RedisRoom(Generic[MemberT]):
         users.sort()
         self.node, self._epoch = node, epoch.decode()
         self._last_id, self._sequence = last_id, 0
+        self._kept.clear()
+        self._kept_bytes = 0
         self._replica.start(node, [(name, token) for _, name, token in users])
         self._last_renewal = self._loop.time()
         self._state = "up"
@@ -377,8 +400,24 @@ class RedisRoom(Generic[MemberT]):
                 self._leave_cluster("cluster-reset", "the event stream was trimmed past what this node had read")
 
     def _minid(self) -> str:
-        """Trim the stream to the last ``_window_ms`` (by the ids this node has read)."""
-        return str(max(0, _entry_id(self._last_id)[0] - self._window_ms))
+        """Trim the stream to the last ``_window_ms`` (by the ids this node has read), and to the
+        newest ``_stream_bytes`` of it, whichever keeps less."""
+        by_time = (max(0, _entry_id(self._last_id)[0] - self._window_ms), 0)
+        oldest = max(by_time, self._kept[0][0]) if self._kept else by_time
+        return f"{oldest[0]}-{oldest[1]}"
+
+    def _keep(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> int:
+        """Count an applied entry toward the stream's size; its size.  Entries older than the time
+        window, or beyond the byte bound, are forgotten: the trim point is the oldest one kept."""
+        size = ENTRY_OVERHEAD_BYTES + sum(len(key) + len(value) for key, value in entry_fields.items())
+        number = _entry_id(entry_id)
+        kept = self._kept
+        kept.append((number, size))
+        self._kept_bytes += size
+        oldest_in_window = number[0] - self._window_ms
+        while len(kept) > 1 and (self._kept_bytes > self._stream_bytes or kept[0][0][0] < oldest_in_window):
+            self._kept_bytes -= kept.popleft()[1]
+        return size
 
     def _link_failed(self, problem: BaseException) -> None:
         now = self._loop.time()
@@ -529,10 +568,28 @@ class RedisRoom(Generic[MemberT]):
             if incarnation != self._incarnation or not reply:
                 continue
             for entry_id, entry_fields in reply[0][1]:
+                # One node's flood reaches this node's clients no faster than they take it: the
+                # rest of the read waits (in Redis's reply, not in their queues) while they cannot.
+                if not self._server.fan_out_allowed():
+                    await self._fan_out_allowed()
+                    if incarnation != self._incarnation:
+                        break
                 self._last_id = entry_id
+                size = self._keep(entry_id, entry_fields)
                 self._apply(entry_id, entry_fields)
                 if incarnation != self._incarnation:
                     break
+                self._server.note_fan_out(size * len(self._replica.members()))
+
+    async def _fan_out_allowed(self) -> None:
+        allowed: asyncio.Future[None] = self._loop.create_future()
+
+        def resume() -> None:
+            if not allowed.done():
+                allowed.set_result(None)
+
+        self._server.when_fan_out_allowed(resume)
+        await allowed
 
     def _apply(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> None:
         try:

@@ -11,7 +11,8 @@ Guarantees:
   holds the name changes nothing, so however many nodes write one departure, it counts once.
 - Every departure reaches ``Audience.departed`` once; a join of this node's LOGIN first flushes
   the departures applied before it (``announce_departures``), then answers the LOGIN ``"ok"``.
-- Records become room events (``events``), one per record, shared by every local recipient.
+- Records become room events (``events``), one per record, shared by every local recipient; the
+  broadcasts of one batch reach each member as one delivery (``deliver_together``).
 - Malformed content raises ``BadEntry`` (the caller logs and skips the entry); work is O(bytes of
   the entry) plus one delivery per local recipient.
 """
@@ -23,7 +24,8 @@ from collections.abc import Callable, Iterable, ValuesView
 from typing import Generic, Protocol
 
 from cluster.entries import BROADCAST, DIRECT, BadEntry, Batch, Entry, Join, records
-from handlers.broadcast import JoinResult, MemberT
+from events import RoomEvent
+from handlers.broadcast import JoinResult, MemberT, deliver_together
 from names import is_valid_username, username_key
 
 
@@ -190,16 +192,19 @@ class Replica(Generic[MemberT]):
         local = self._local
         if not local and batch.node != self.node:
             return
+        said: list[tuple[MemberT | None, RoomEvent]] = []  # broadcasts not delivered yet
         for target in records(batch.records):
             if target.kind == BROADCAST:
-                sender = local.get(username_key(target.name))
-                event = target.event()  # one event for all: each protocol encodes it once
-                for member in local.values():
-                    if member is not sender:
-                        member.deliver(event)
-            elif target.kind == DIRECT:
+                said.append((local.get(username_key(target.name)), target.event()))
+                continue
+            if said:  # (a direct message or a sync shows what came before: deliver that first)
+                deliver_together(local.values(), said)
+                said = []
+            if target.kind == DIRECT:
                 recipient = local.get(username_key(target.name))
                 if recipient is not None:
                     recipient.deliver(target.event())
             elif batch.node == self.node:
                 self.synced(target.name)
+        if said:
+            deliver_together(local.values(), said)

@@ -25,9 +25,10 @@ Guarantees of every room:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from events import RoomEvent, Together
 from names import username_key
 
 JoinResult = Literal["ok", "taken", "unavailable"]
@@ -117,18 +118,66 @@ class RoomHost(Protocol):
     def when_room_ready(self, resume: Callable[[], None]) -> None:
         """Call ``resume`` once the room can take commands again (``ChatRoom.ready``)."""
 
+    def fan_out_allowed(self) -> bool:
+        """Whether the server can take more messages to deliver now (it is not behind)."""
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
+        """Call ``resume`` once it can (senders that waited go on in turn)."""
+
+    def note_fan_out(self, size: int) -> None:
+        """A session just gave the room ``size`` bytes to deliver (its text times its recipients)."""
+
+
+def deliver_together(members: Iterable[MemberT], said: list[tuple[MemberT | None, Any]]) -> None:
+    """Deliver broadcasts, in order, to every one of ``members`` but their senders: one payload,
+    the same for all who sent none of them (``events.Together`` when there are several), so a
+    turn's broadcasts cost one delivery per member, not one per broadcast; each sender gets the
+    others' payloads one by one (references, never a private copy of the rest)."""
+    if len(said) == 1:
+        sender, payload = said[0]
+        for member in members:
+            if member is not sender:
+                member.deliver(payload)
+        return
+    senders = {sender for sender, _ in said if sender is not None}
+    everything = Together([payload for _, payload in said])
+    for member in members:
+        if member not in senders:
+            member.deliver(everything)
+            continue
+        for sender, payload in said:  # a sender gets the others' parts as they are: no copy
+            if sender is not member:
+                member.deliver(payload)
+
 
 class Room(Generic[MemberT]):
-    """The in-memory room: one process, no waiting.  ``departed`` hears every departure."""
+    """The in-memory room: one process, no waiting.  ``departed`` hears every departure.
 
-    __slots__ = ("_departed", "_members", "_names", "changes")
+    With ``schedule`` (the event loop's ``call_soon``), broadcasts are gathered and delivered
+    together once the loop turn is over (``deliver_together``); before anything that shows their
+    order (a direct message, local news, a join, a sync) they are delivered at once.  Without it
+    each is delivered as it comes, as the unit tests like it."""
 
-    def __init__(self, departed: Callable[[str], None] | None = None) -> None:
+    __slots__ = ("_departed", "_members", "_names", "_said", "_schedule", "changes")
+
+    def __init__(
+        self,
+        departed: Callable[[str], None] | None = None,
+        schedule: Callable[[Callable[[], None]], object] | None = None,
+    ) -> None:
         # Both keyed by username_key(name); dicts keep insertion order, which is login order.
         self._members: dict[str, MemberT] = {}
         self._names: dict[str, str] = {}
         self._departed = departed
+        self._schedule = schedule
+        self._said: list[tuple[MemberT | None, RoomEvent]] = []  # this turn's broadcasts, not delivered yet
         self.changes = 0
+
+    def deliver_said(self) -> None:
+        """Deliver the broadcasts gathered so far."""
+        said, self._said = self._said, []
+        if said:
+            deliver_together(self._members.values(), said)
 
     @property
     def ready(self) -> bool:
@@ -146,6 +195,7 @@ class Room(Generic[MemberT]):
         if key in self._members:
             done("taken")
             return
+        self.deliver_said()  # (what was said before someone joined is not for them)
         self._members[key] = member
         self._names[key] = name
         self.changes += 1
@@ -168,19 +218,25 @@ class Room(Generic[MemberT]):
         return list(self._names.values())
 
     def broadcast(self, payload: Any, sender: MemberT) -> None:
-        for member in self._members.values():
-            if member is not sender:
-                member.deliver(payload)
+        if self._schedule is None:
+            deliver_together(self._members.values(), [(sender, payload)])
+            return
+        if not self._said:
+            self._schedule(self.deliver_said)
+        self._said.append((sender, payload))
 
     def direct(self, name: str, payload: Any) -> None:
+        self.deliver_said()
         member = self._members.get(username_key(name))
         if member is not None:
             member.deliver(payload)
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
+        self.deliver_said()
         done()
 
     def tell_local(self, payload: Any) -> None:
+        self.deliver_said()
         for member in self._members.values():
             member.deliver(payload)
 

@@ -47,6 +47,7 @@ carry on) and of losing its state (``room_reset``: every connection is closed fo
 from __future__ import annotations
 
 import asyncio
+import collections
 import errno
 import logging
 import socket
@@ -58,29 +59,65 @@ from typing import Any
 
 from events import Departed
 from handlers.broadcast import ChatRoom, Member, Room
-from handlers.connection import Connection, FlowLimits, SessionType
+from handlers.connection import READ_SIZE, Connection, FlowLimits, SessionType
 from handlers.tls_transport import TLSTransport
 from utils.config import Settings
 from utils.logs import fields
 from utils.memory import find_malloc_trim
+from utils.token_bucket import InputBudget, Rates, TokenBucket
 
 log = logging.getLogger("chat.server")
 
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
 ACCEPT_BATCH = 16  # connections accepted per wake-up of a listener; see _listen
 MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
+SWEEP_SECONDS = 1.0  # how often clients that are behind are judged, and idle addresses forgotten
+# Connections written per callback of a write pass: the loop reads (PINGs, guests, ...) between
+# slices, so a pass over 10,000 connections never keeps anyone waiting for all of it.
+FLUSH_SLICE = 500
+# Bytes queued for clients in one loop turn after which sessions defer more fan-out to the next
+# turn: what the server writes in a few tens of milliseconds, so a turn stays short.
+TURN_FAN_OUT = 32 * 1024 * 1024
+NEW_CONNECTIONS_WINDOW = 600.0  # --max-new-per-ip counts new connections per this many seconds
 
 
 class Stats:
     """What happened since the last stats line."""
 
-    __slots__ = ("lines_in", "lines_out", "refused", "slow_readers_dropped")
+    __slots__ = ("_counted", "_counted_lines", "dropped", "lines_in", "lines_out", "refused", "throttled")
 
     def __init__(self) -> None:
         self.lines_in = 0
         self.lines_out = 0
-        self.slow_readers_dropped = 0
+        self.dropped: Counter[str] = Counter()  # slow readers reset, by the limit they broke
+        self.throttled = 0  # times a connection's reading paused for its budget
         self.refused = 0
+        self._counted = b""  # the payload counted last, and its lines: one payload goes to many
+        self._counted_lines = 0
+
+    def count_out(self, payload: bytes) -> None:
+        if payload is not self._counted:
+            self._counted, self._counted_lines = payload, payload.count(b"\n")
+        self.lines_out += self._counted_lines
+
+
+class Address:
+    """One client address: its connections, the input budget they share, its new-connection bucket."""
+
+    __slots__ = ("arrivals", "budget", "connections")
+
+    def __init__(self, budget: InputBudget | None, arrivals: TokenBucket | None) -> None:
+        self.connections = 0
+        self.budget = budget
+        self.arrivals = arrivals
+
+    def full(self, now: float) -> bool:
+        """Whether forgetting it changes nothing (no connection, nothing spent)."""
+        return (
+            not self.connections
+            and (self.budget is None or self.budget.full(now))
+            and (self.arrivals is None or self.arrivals.full(now))
+        )
 
 
 class ListenError(Exception):
@@ -105,29 +142,41 @@ class Listener:
 
 class ChatServer:
     __slots__ = (
+        "_address_rates",
+        "_addresses",
         "_all_gone",
+        "_congested",
         "_connections",
+        "_deferred",
         "_departures",
+        "_flushing",
         "_guests",
+        "_idle_addresses",
         "_idle_timer",
         "_listeners",
         "_login_timer",
         "_malloc_trim",
         "_memory_timer",
         "_out_of_descriptors",
-        "_per_ip",
         "_refusal_timer",
         "_refusals_unlogged",
+        "_slice",
         "_stats_since",
         "_stats_timer",
+        "_sweep_timer",
+        "_turn_end",
         "_unflushed",
+        "_urgent",
         "_waiting_for_room",
+        "_watched",
         "limits",
         "loop",
+        "read_buffer",
         "room",
         "settings",
         "shutting_down",
         "stats",
+        "turn_fan_out",
     )
 
     def __init__(
@@ -139,20 +188,41 @@ class ChatServer:
         """``room`` makes the room from this server (which hears its departures and resets);
         by default the in-memory ``Room``."""
         self.settings = settings
-        self.limits = FlowLimits(settings.rate_limit, settings.rate_burst, settings.max_send_buffer)
+        rates = Rates(settings.rate_limit, settings.rate_burst, settings.rate_limit_bytes, settings.rate_burst_bytes)
+        limited = bool(rates.lines_per_second or rates.bytes_per_second)
+        hard = settings.max_send_buffer
+        self.limits = FlowLimits(
+            rates if limited else None,
+            hard,
+            min(settings.send_buffer_soft, hard),
+            settings.send_buffer_soft_seconds,
+        )
+        # An address's connections together may send what --max-per-ip connections may.
+        self._address_rates = rates.scaled(settings.max_per_ip) if limited and settings.max_per_ip else None
+        self._addresses: dict[str, Address] = {}
+        self._idle_addresses: dict[str, None] = {}  # no connection left: forgotten once nothing is owed
+        self.read_buffer = memoryview(bytearray(READ_SIZE))
+        self.turn_fan_out = 0  # bytes sessions gave the room to deliver this loop turn
+        self._congested = 0  # connections waiting on the server (handlers.connection, Pushback)
+        self._deferred: dict[Callable[[], None], None] = {}  # sessions that wait to fan out more
+        self._watched: dict[Connection, None] = {}  # clients behind, judged every SWEEP_SECONDS
+        self._sweep_timer: asyncio.TimerHandle | None = None
         self.loop = loop
-        self.room: ChatRoom[Member] = room(self) if room is not None else Room(self.departed)
+        self.room: ChatRoom[Member] = room(self) if room is not None else Room(self.departed, loop.call_soon)
         self._waiting_for_room: dict[Callable[[], None], None] = {}
         self.shutting_down = False
         self._listeners: list[asyncio.AbstractServer] = []
         self._connections: dict[Connection, None] = {}  # ordered by last activity, oldest first
-        self._per_ip: Counter[str] = Counter()
         self._all_gone: asyncio.Future[None] | None = None
         self._out_of_descriptors = False
         self._idle_timer: asyncio.TimerHandle | None = None
         self._guests: dict[Connection, None] = {}  # not logged in yet, in connection order
         self._login_timer: asyncio.TimerHandle | None = None
         self._unflushed: list[Connection] = []  # connections with output queued this iteration
+        self._turn_end: asyncio.Handle | None = None  # _end_turn, once scheduled
+        self._urgent: list[Connection] = []  # connections with a reply, written first
+        self._flushing: collections.deque[Connection] = collections.deque()  # the write pass
+        self._slice: asyncio.Handle | None = None  # the pass's next slice, once scheduled
         self.stats = Stats()
         self._departures: list[str] = []  # names noticed gone this iteration
         self._stats_since = loop.time()
@@ -198,7 +268,7 @@ class ChatServer:
             self._listeners.append(server)
         return sorted({sock.getsockname()[1] for sock in sockets})
 
-    def _protocol_factory(self, listener: Listener) -> Callable[[], asyncio.Protocol]:
+    def _protocol_factory(self, listener: Listener) -> Callable[[], asyncio.BaseProtocol]:
         tls, session_type = listener.tls, listener.session_type
         if tls is None:
             return lambda: Connection(self, session_type)
@@ -211,11 +281,16 @@ class ChatServer:
             return "server-full"
         if not self.room.available:
             return "cluster-unavailable"
-        address = _host_of(connection)
-        if self.settings.max_per_ip and self._per_ip[address] >= self.settings.max_per_ip:
+        address = self._address_of(connection)
+        if self.settings.max_per_ip and address.connections >= self.settings.max_per_ip:
             return "too-many-connections"
+        now = self.loop.time()
+        if address.arrivals is not None:
+            if not address.arrivals.available(now):
+                return "connecting-too-fast"
+            address.arrivals.charge(1, now)
         self._connections[connection] = None
-        self._per_ip[address] += 1
+        address.connections += 1
         if self._out_of_descriptors:
             self._out_of_descriptors = False
             log.warning("Accepting connections again", extra=fields("descriptors-back"))
@@ -235,13 +310,36 @@ class ChatServer:
         del self._connections[connection]
         self._guests.pop(connection, None)
         self._waiting_for_room.pop(connection.resume, None)
-        address = _host_of(connection)
-        self._per_ip[address] -= 1
-        if not self._per_ip[address]:
-            del self._per_ip[address]
+        self._deferred.pop(connection.resume, None)
+        self._watched.pop(connection, None)
+        host = _host_of(connection)
+        address = self._addresses[host]
+        address.connections -= 1
+        if not address.connections:
+            self._idle_addresses[host] = None
+            self._sweep_soon()
         if not self._connections and self._all_gone is not None and not self._all_gone.done():
             self._all_gone.set_result(None)
         return True
+
+    def _address_of(self, connection: Connection) -> Address:
+        host = _host_of(connection)
+        address = self._addresses.get(host)
+        if address is None:
+            settings, now = self.settings, self.loop.time()
+            budget = InputBudget(self._address_rates, now) if self._address_rates is not None else None
+            arrivals = None
+            if settings.max_per_ip and settings.max_new_per_ip:
+                rate = settings.max_new_per_ip / NEW_CONNECTIONS_WINDOW
+                arrivals = TokenBucket(rate, settings.max_per_ip + settings.max_new_per_ip, now)
+            address = self._addresses[host] = Address(budget, arrivals)
+        else:
+            self._idle_addresses.pop(host, None)
+        return address
+
+    def address_budget(self, connection: Connection) -> InputBudget | None:
+        """The input budget every connection of ``connection``'s address shares (with --max-per-ip)."""
+        return self._addresses[_host_of(connection)].budget
 
     def note_refusal(self, reason: str, peer: str) -> None:
         """Log a refused connection: the first of each reason at once, the rest as one count."""
@@ -269,14 +367,100 @@ class ChatServer:
 
         One callback for all connections: a broadcast to 10,000 people schedules one, not 10,000.
         """
-        if not self._unflushed:
-            self.loop.call_soon(self._flush_all)
         self._unflushed.append(connection)
+        self._end_turn_soon()
 
-    def _flush_all(self) -> None:
-        unflushed, self._unflushed = self._unflushed, []
-        for connection in unflushed:
+    def flush_first(self, connection: Connection) -> None:
+        """``connection`` has a reply to its own command: write it first in the next slice."""
+        self._urgent.append(connection)
+        self._end_turn_soon()
+
+    def _end_turn_soon(self) -> None:
+        if self._turn_end is None:
+            self._turn_end = self.loop.call_soon(self._end_turn)
+
+    def _end_turn(self) -> None:
+        """The end of a loop turn: its output joins the write pass, and fan-out counts anew."""
+        self._turn_end = None
+        self._flushing.extend(self._unflushed)
+        self._unflushed = []
+        self.turn_fan_out = 0
+        if self._slice is None:
+            self._write_slice()
+
+    def _write_slice(self) -> None:
+        """Write the replies waiting, then FLUSH_SLICE more connections of the pass; the rest after
+        the loop has read again.  Senders that waited go on once the pass is done."""
+        self._slice = None
+        urgent, self._urgent = self._urgent, []
+        for connection in urgent:
             connection.flush()
+        flushing = self._flushing
+        for _ in range(min(FLUSH_SLICE, len(flushing))):
+            flushing.popleft().flush()
+        if flushing:
+            self._slice = self.loop.call_soon(self._write_slice)
+        elif self._deferred and not self._congested:
+            self._release_deferred()
+
+    # --- pushback: fan-out no faster than it can be delivered (handlers.connection) ------------
+    def fan_out_allowed(self) -> bool:
+        """Whether a session may send more to the room now: no client waits on the server, the
+        last write pass is done, and this loop turn has not taken TURN_FAN_OUT bytes yet."""
+        return not self._congested and not self._flushing and self.turn_fan_out < TURN_FAN_OUT
+
+    def note_fan_out(self, size: int) -> None:
+        self.turn_fan_out += size
+        self._end_turn_soon()  # (where the count starts again)
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
+        """A session deferred a line that fans out; ``resume`` it, in turn, once that is allowed."""
+        self._deferred[resume] = None
+        if not self._congested:
+            self._end_turn_soon()  # (which releases it)
+
+    def note_congested(self, congested: bool) -> None:
+        self._congested += 1 if congested else -1
+        if not self._congested and self._deferred:
+            self._end_turn_soon()  # (which releases them)
+
+    def _release_deferred(self) -> None:
+        """Deferred sessions go on, oldest first, while fan-out is allowed; the others wait again."""
+        deferred, self._deferred = self._deferred, {}
+        for resume in deferred:
+            if self.fan_out_allowed():
+                resume()
+            else:
+                self._deferred[resume] = None  # (still first in line: dicts keep their order)
+
+    # --- clients that are behind ----------------------------------------------------------------
+    def watch(self, connection: Connection) -> None:
+        """``connection`` is behind: judge it every SWEEP_SECONDS until it is not."""
+        self._watched[connection] = None
+        self._sweep_soon()
+
+    def note_dropped(self, limit: str) -> None:
+        self.stats.dropped[limit] += 1
+
+    def _sweep_soon(self) -> None:
+        if self._sweep_timer is None and not self.shutting_down:
+            self._sweep_timer = self.loop.call_later(SWEEP_SECONDS, self._sweep)
+
+    def _sweep(self) -> None:
+        """Reset clients over the soft limit, or reading nothing, for --send-buffer-soft-seconds;
+        forget addresses that have nothing left to remember."""
+        self._sweep_timer = None
+        now = self.loop.time()
+        for connection in list(self._watched):
+            verdict = connection.overdue(now)
+            if verdict is None:
+                del self._watched[connection]
+            elif verdict != "ok":
+                connection.drop(verdict)
+        for host in [host for host in self._idle_addresses if self._addresses[host].full(now)]:
+            del self._idle_addresses[host], self._addresses[host]
+        if self._watched or self._idle_addresses:
+            self._sweep_soon()
 
     def release_memory_soon(self) -> None:
         """Much memory was just freed (a slow reader dropped): give it back to the system soon."""
@@ -406,12 +590,18 @@ class ChatServer:
             "users": len(self.room),
             "lines_in_per_s": round(stats.lines_in / seconds, 1),
             "lines_out_per_s": round(stats.lines_out / seconds, 1),
-            "slow_readers_dropped": stats.slow_readers_dropped,
+            "slow_readers_dropped": sum(stats.dropped.values()),
+            "dropped_hard": stats.dropped["hard"],
+            "dropped_soft": stats.dropped["soft"],
+            "dropped_stalled": stats.dropped["stalled"],
+            "throttled": stats.throttled,
             "refused": stats.refused,
         }
         log.info(
             "Stats: %(connections)d connections, %(users)d users, %(lines_in_per_s).1f lines/s in, "
-            "%(lines_out_per_s).1f lines/s out, %(slow_readers_dropped)d slow readers dropped, %(refused)d refused",
+            "%(lines_out_per_s).1f lines/s out, %(slow_readers_dropped)d slow readers dropped "
+            "(%(dropped_hard)d hard, %(dropped_soft)d soft, %(dropped_stalled)d stalled), "
+            "%(throttled)d times a sender was throttled, %(refused)d refused",
             values,
             extra=fields("stats", **values),
         )
@@ -419,7 +609,14 @@ class ChatServer:
     # --- shutdown -------------------------------------------------------------------------------
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
-        timers = (self._idle_timer, self._login_timer, self._stats_timer, self._refusal_timer, self._memory_timer)
+        timers = (
+            self._idle_timer,
+            self._login_timer,
+            self._stats_timer,
+            self._refusal_timer,
+            self._memory_timer,
+            self._sweep_timer,
+        )
         for timer in timers:
             if timer is not None:
                 timer.cancel()

@@ -15,6 +15,10 @@ Plan:
   not known yet, and a close, whose farewell waits until the name is free everywhere) holds the
   connection's input until the answer, and so does a room that cannot take commands
   (``ChatRoom.ready``), so replies stay in the order of the commands.
+- ``MSG`` and ``DM`` wait while the server cannot take more to deliver (``fan_out_allowed``: it is
+  behind on some client that reads, or this loop turn has queued enough): the sender's reading
+  pauses, its other lines wait in order, and everyone else, guests and ``PING`` included, is
+  served meanwhile.
 - Every way a connection ends goes through ``leave``, so other users hear
   ``INFO <name> disconnected`` exactly once (the server sends the departures of one loop iteration
   together), and the name is free again at once.
@@ -97,20 +101,26 @@ class ChatSession:
             return False
         return True
 
-    def line_received(self, line: str) -> None:
+    def line_received(self, line: str) -> bool:
         verb, argument = protocol.parse_command(line)
+        if self.name is not None and verb in _FAN_OUT:
+            host = self._sessions.host
+            if not host.fan_out_allowed():  # the server is behind: this line and the rest wait
+                host.when_fan_out_allowed(self._connection.resume)
+                return False
         if self._unpublished is not None and verb != "MSG":
             self._publish()
         command = _ANYTIME.get(verb)
         if command is None:
             if self.name is None:
-                self._connection.send(_ERR_NOT_LOGGED_IN)
-                return
+                self._connection.reply(_ERR_NOT_LOGGED_IN)
+                return True
             command = _LOGGED_IN.get(verb, ChatSession._unknown)
         command(self, argument)
+        return True
 
     def line_too_long(self) -> None:
-        self._connection.send(_ERR_LINE_TOO_LONG)
+        self._connection.reply(_ERR_LINE_TOO_LONG)
 
     def read_done(self) -> None:
         if self._unpublished is not None:
@@ -145,13 +155,15 @@ class ChatSession:
     def _publish(self) -> None:
         texts, self._unpublished = self._unpublished, None
         assert texts and self.name is not None  # MSG is a logged-in command
-        self._sessions.host.room.broadcast(Said(self.name, texts), self)
+        host = self._sessions.host
+        host.room.broadcast(Said(self.name, texts), self)
+        host.note_fan_out((sum(map(len, texts)) + len(texts) * (len(self.name) + 5)) * (len(host.room) - 1))
 
     def _login(self, name: str) -> None:
         if self.name is not None:
-            self._connection.send(_ERR_ALREADY_LOGGED_IN)
+            self._connection.reply(_ERR_ALREADY_LOGGED_IN)
         elif not is_valid_username(name):
-            self._connection.send(_ERR_INVALID_USERNAME)
+            self._connection.reply(_ERR_INVALID_USERNAME)
         else:
             self._awaiting = True
             host = self._sessions.host
@@ -168,17 +180,17 @@ class ChatSession:
         if result == "ok":
             self.name = name
             connection.mark_registered()
-            connection.send(protocol.OK)
+            connection.reply(protocol.OK)
             peer = connection.peer_text
             log.info("Login: %s from %s", name, peer, extra=fields("login", user=name, peer=peer))
         else:
-            connection.send(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
+            connection.reply(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
         self._answered()
 
     def _message(self, argument: str) -> None:
         text = protocol.clean_text(argument)
         if not text:
-            self._connection.send(_ERR_EMPTY_MESSAGE)
+            self._connection.reply(_ERR_EMPTY_MESSAGE)
         elif self._unpublished is None:
             self._unpublished = [text]
         else:
@@ -200,12 +212,13 @@ class ChatSession:
             return
         room = self._sessions.host.room
         if not name or not room.knows(name):
-            self._connection.send(_ERR_NO_SUCH_USER)
+            self._connection.reply(_ERR_NO_SUCH_USER)
         elif not (text := protocol.clean_text(rest)):
-            self._connection.send(_ERR_EMPTY_MESSAGE)
+            self._connection.reply(_ERR_EMPTY_MESSAGE)
         else:
             assert self.name is not None  # DM is a logged-in command
             room.direct(name, Told(self.name, text))
+            self._sessions.host.note_fan_out(len(text) + len(self.name) + 4)
         if answered:
             self._answered()
 
@@ -219,7 +232,7 @@ class ChatSession:
         if self._connection.closing:
             return
         reply = self._sessions.who_reply()
-        self._connection.send(reply)
+        self._connection.reply(reply)
         if len(reply) >= WHO_BYTES_PER_TOKEN:
             # A long reply costs more than a line: one more token per whole KiB beyond the line's own.
             self._connection.charge(len(reply) // WHO_BYTES_PER_TOKEN)
@@ -233,17 +246,17 @@ class ChatSession:
 
     def _pinged(self) -> None:
         if not self._connection.closing:
-            self._connection.send(protocol.PONG)
+            self._connection.reply(protocol.PONG)
             self._answered()
 
     def _help(self, _argument: str) -> None:
-        self._connection.send(protocol.HELP)
+        self._connection.reply(protocol.HELP)
 
     def _quit(self, _argument: str) -> None:
         self._connection.close("quit")
 
     def _unknown(self, _argument: str) -> None:
-        self._connection.send(_ERR_UNKNOWN_COMMAND)
+        self._connection.reply(_ERR_UNKNOWN_COMMAND)
 
 
 _ERR_ALREADY_LOGGED_IN = protocol.error("already-logged-in")
@@ -271,3 +284,4 @@ _LOGGED_IN: dict[str, CommandMethod] = {
     "DM": ChatSession._direct,
     "WHO": ChatSession._who,
 }
+_FAN_OUT: Final = frozenset({"MSG", "DM"})  # what sends to others, so waits while the server is behind

@@ -4,32 +4,46 @@ the output queue and the close lifecycle, and hands lines to its session.
 Two narrow interfaces, and nothing else, connect it to the rest:
 - its **session** (``Session``: the chat session, an IRC session, ...) turns lines into commands
   and says what to send when the connection is refused or closes; it sends through ``send``, and
-  may decline input (``ready_for_input``) until it calls ``resume``;
-- its **host** (``ConnectionHost``: the server) admits it, keeps its clocks and flushes its output.
+  may decline input (``ready_for_input``, or a line it cannot take yet) until it calls ``resume``;
+- its **host** (``ConnectionHost``: the server) admits it, keeps its clocks, flushes its output,
+  judges it when it falls behind, and shares the budget of its address.
 The connection never sees a wire line of any protocol: the reader's options and the session come
 from the listener it was accepted on (``SessionType``).
 
-Input plan: bytes arrive in ``data_received`` and go into the ``framing.LineReader`` raw; the pump
-frames them only as far as the token bucket pays (each line, telnet sequence or ``max_line_bytes``
-of a subnegotiation costs a token: ``--rate-limit``, ``--rate-burst``).  Out of tokens, the raw
-bytes wait in the reader, reading pauses (``pause_reading``, so TCP pushes back on the sender) and
-resumes when a token is due.  A session that cannot take a line yet (its room answers later) makes
-the pump park the framed lines, already paid for, and pause the same way until ``resume``.
-Nothing is dropped or reordered; at most one read of raw bytes waits.  Only complete lines count as
-activity for the host's idle clock.
+Input plan.  Reads are at most READ_SIZE bytes (a ``BufferedProtocol`` reading into the host's one
+shared buffer), so a connection holds at most one read of raw bytes and a loop turn reads a
+bounded amount from each.  The ``framing.LineReader`` frames them only as far as the budgets pay:
+the connection's ``InputBudget`` (``--rate-limit`` lines and ``--rate-limit-bytes`` bytes a second,
+with their bursts) and its address's, shared by every connection of that address.  Out of
+tokens, the raw bytes wait, reading pauses (TCP pushes back on the sender) and resumes when the
+budget allows.  A session that cannot take a line yet (its room answers later, or the server is
+too far behind to take more fan-out) makes the pump park the framed lines, already paid for, and
+pause the same way until ``resume``.  Nothing is dropped or reordered.  Only complete lines count
+as activity for the host's idle clock.
 
-Output plan: ``send`` never writes.  It appends to an outbox, and ``flush``, which the host calls
-once per event-loop iteration for every connection with output, hands everything queued to the
-transport in a single write.  The transport holds at most TRANSPORT_HIGH_WATER bytes; once asyncio
-calls ``pause_writing``, payloads wait in a backlog of references to the bytes all recipients
-share, and ``resume_writing`` feeds them on.  A client more than ``--max-send-buffer`` bytes behind
-is reset (``SO_LINGER`` 0: the kernel drops what it never read).  The server never waits on one
-client's socket.
+Output plan.  ``send`` never writes and never copies: it appends a reference to the payload,
+which every recipient of one protocol shares, to an outbox, and ``flush``, which the host calls
+once per event-loop iteration, moves it into the backlog and writes.  Writes are chunks of at most
+WRITE_CHUNK bytes (a slice of a large payload, or small payloads joined), and the transport is
+given the next one only once it has sent the last (its high-water mark is 0), so asyncio never
+holds more than one chunk of this connection's output: a client far behind costs references, not
+copies.  At most WRITE_QUANTUM bytes are written per connection per loop turn, so one turn's work
+is bounded however far behind everyone is.  What is queued is judged on every enqueue, against two
+limits, as Redis's ``client-output-buffer-limit``: over ``--max-send-buffer`` (hard) the client is
+reset at once; over ``--send-buffer-soft`` for ``--send-buffer-soft-seconds``, or reading nothing at
+all for that long while output waits, it is reset by the host's sweep.  A client reset this way
+gets ``SO_LINGER`` 0: the kernel drops what it never read.
+
+Pushback.  A connection whose transport takes everything it is given but whose backlog is over a
+quarter of the soft limit is waiting on the server, not on its reader: it counts as *congested*,
+and while any connection is, sessions defer the lines that would send more to the room (the host
+says so).  So the server takes in messages no faster than it can deliver them, and a reader that
+keeps up is never the one that pays for a flood.
 
 Lifecycle, one state: OPEN, then LEAVING once ``close`` began (the session leaves its room; in a
-cluster the farewell waits until the name is free everywhere), CLOSING once the transport is
-closing (what is queued still goes out; a client that does not read it within CLOSE_GRACE_SECONDS
-is cut off), CLOSED once asyncio says the connection is lost.
+cluster the farewell waits until the name is free everywhere), CLOSING once the farewell is queued
+(what is queued still goes out; a client that does not read it within CLOSE_GRACE_SECONDS is cut
+off), CLOSED once asyncio says the connection is lost.
 """
 
 from __future__ import annotations
@@ -48,7 +62,7 @@ from typing import Literal, Protocol
 
 from framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
 from utils.logs import fields, format_peer
-from utils.token_bucket import TokenBucket
+from utils.token_bucket import InputBudget, Rates
 
 log = logging.getLogger("chat.connection")
 
@@ -56,13 +70,12 @@ CLOSE_GRACE_SECONDS = 5.0
 # The kernel's send buffer per connection: plenty for chat lines, and a bound on what the kernel
 # holds for a client that stops reading (without it Linux grows it up to 4 MiB).
 SOCKET_SEND_BUFFER = 64 * 1024
-# Output beyond what the kernel takes: the transport holds at most about this many bytes (copies);
-# past it, a client's backlog holds references to the shared payloads.  Each backlog entry counts
-# BACKLOG_ENTRY_BYTES more toward --max-send-buffer for its bookkeeping, so a flood of tiny
-# payloads cannot make a non-reader's queue of references long.
-TRANSPORT_HIGH_WATER = 16 * 1024
+READ_SIZE = 64 * 1024  # at most this much is read from one socket at a time
+WRITE_CHUNK = 16 * 1024  # at most this much is handed to the transport at a time
+WRITE_QUANTUM = 64 * 1024  # at most this much is written to one connection per loop turn
+# Each payload in a backlog counts this much more toward the limits, for its bookkeeping, so a
+# flood of tiny payloads cannot make a non-reader's queue of references long.
 BACKLOG_ENTRY_BYTES = 64
-WRITE_CHUNK_BYTES = 64 * 1024
 _RESET_ON_CLOSE = struct.pack("hh" if sys.platform == "win32" else "ii", 1, 0)  # SO_LINGER on, 0 s
 
 
@@ -73,8 +86,10 @@ class Session(Protocol):
     def name(self) -> str | None:
         """The name the user logged in with, for the logs; None before."""
 
-    def line_received(self, line: str) -> None:
-        """A complete, non-blank line (decoded as the listener's reader options say)."""
+    def line_received(self, line: str) -> bool:
+        """A complete, non-blank line (decoded as the listener's reader options say).  False: not
+        now; the connection keeps it, with the lines after it, until ``Connection.resume``, which
+        the session promises to call."""
 
     def line_too_long(self) -> None:
         """A line went over the reader's limit; its bytes are being dropped up to its LF."""
@@ -111,15 +126,23 @@ class SessionType:
 
 @dataclass(frozen=True)
 class FlowLimits:
-    rate_limit: float  # tokens a second; 0 = no limit
-    rate_burst: int
-    max_send_buffer: int
+    rates: Rates | None  # each connection's input budget; None: no limit
+    hard_limit: int  # bytes behind: reset at once
+    soft_limit: int  # bytes behind: reset after soft_seconds over it
+    soft_seconds: float  # ... and after that long reading nothing while output waits
+
+    @property
+    def congestion_limit(self) -> int:
+        """Bytes behind from which a client whose transport keeps up waits on the server."""
+        return self.soft_limit // 4
 
 
 class TrafficCounts(Protocol):
     lines_in: int
-    lines_out: int
-    slow_readers_dropped: int
+    throttled: int
+
+    def count_out(self, payload: bytes) -> None:
+        """``payload`` is being written to a client (its lines count as lines out)."""
 
 
 class ConnectionHost(Protocol):
@@ -134,8 +157,15 @@ class ConnectionHost(Protocol):
     @property
     def stats(self) -> TrafficCounts: ...
 
+    @property
+    def read_buffer(self) -> memoryview:
+        """A buffer every connection reads into (READ_SIZE bytes; one read at a time)."""
+
     def admit(self, connection: Connection) -> str | None:
         """Register a new connection, or return the code it is refused with."""
+
+    def address_budget(self, connection: Connection) -> InputBudget | None:
+        """The input budget every connection of ``connection``'s address shares, if any."""
 
     def note_refusal(self, reason: str, peer: str) -> None: ...
 
@@ -151,6 +181,18 @@ class ConnectionHost(Protocol):
     def flush_soon(self, connection: Connection) -> None:
         """Have ``connection.flush()`` called once this loop iteration is over."""
 
+    def flush_first(self, connection: Connection) -> None:
+        """As ``flush_soon``, ahead of the connections that only have others' deliveries."""
+
+    def watch(self, connection: Connection) -> None:
+        """``connection`` is behind: have ``overdue`` asked about it now and then."""
+
+    def note_congested(self, congested: bool) -> None:
+        """A connection began (True) or stopped (False) waiting on the server (see Pushback)."""
+
+    def note_dropped(self, limit: str) -> None:
+        """A client was reset for falling behind (``hard``, ``soft`` or ``stalled``)."""
+
     def release_memory_soon(self) -> None:
         """Much memory was just freed: give it back to the system soon."""
 
@@ -158,30 +200,34 @@ class ConnectionHost(Protocol):
 class State(enum.Enum):
     OPEN = "open"
     LEAVING = "leaving"  # close() began: the farewell waits until the session has left its room
-    CLOSING = "closing"  # the transport is closing or aborted: nothing more is sent
+    CLOSING = "closing"  # the farewell is queued or the transport aborted: nothing more is sent
     CLOSED = "closed"  # asyncio said the connection is lost
 
 
 InputHold = Literal["tokens", "session"]
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
+        "_address_budget",
         "_backlog",
-        "_backlog_bytes",
-        "_bucket",
+        "_budget",
+        "_congested",
         "_end_reason",
+        "_head",
         "_held",
         "_host",
         "_loop",
         "_outbox",
+        "_over_soft_since",
         "_parked",
+        "_paused_since",
         "_peername",
+        "_queued",
         "_reader",
         "_state",
         "_transport",
-        "_writing_paused",
         "connected_at",
         "last_line_at",
         "session",
@@ -195,15 +241,19 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
         self._peername: object = None  # the transport's own tuple (a TLS transport forgets it on close)
         self._reader = LineReader(session_type.max_line_bytes, session_type.telnet, session_type.strip)
-        self._outbox: list[bytes] | None = None  # queued for the next write; None when empty
-        self._backlog: collections.deque[bytes] | None = None  # waiting for room in the transport
-        self._backlog_bytes = 0  # what the backlog counts toward --max-send-buffer
-        self._writing_paused = False
+        self._outbox: list[bytes] | None = None  # queued this loop turn; None when empty
+        self._backlog: collections.deque[bytes] | None = None  # payloads not yet handed to the transport
+        self._head = 0  # how much of _backlog[0] the transport already has
+        self._queued = 0  # what the backlog counts toward the limits
+        self._paused_since: float | None = None  # the transport has not sent our last chunk since
+        self._over_soft_since: float | None = None  # over the soft limit since
+        self._congested = False  # waiting on the server (see Pushback); the host counts us
         self._parked: list[Event] | None = None  # framed and paid for, waiting out a hold
         self._state = State.OPEN
         self._held: InputHold | None = None  # why reading is paused, if it is
         self._end_reason: str | None = None  # why the connection ended, for the logs
-        self._bucket: TokenBucket | None = None
+        self._budget: InputBudget | None = None
+        self._address_budget: InputBudget | None = None
         self.session = session_type.new_session(self)
 
     @property
@@ -225,6 +275,11 @@ class Connection(asyncio.Protocol):
         """No more input is handled: the connection is closed, or closing."""
         return self._state is not State.OPEN
 
+    def describe(self) -> str:
+        """The peer and, once logged in, the name: ``127.0.0.1:5000 (alice)``."""
+        user = self.session.name
+        return f"{self.peer_text} ({user})" if user else self.peer_text
+
     # --- asyncio callbacks ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -241,12 +296,20 @@ class Connection(asyncio.Protocol):
             return
         log.debug("New connection from %s", self.peer_text, extra=fields("connect", peer=self.peer_text))
         self._set_socket_option(socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
-        transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
-        limits = host.limits
-        if limits.rate_limit:
-            self._bucket = TokenBucket(limits.rate_limit, limits.rate_burst, now)
+        transport.set_write_buffer_limits(high=0)  # one chunk at a time: see the output plan
+        rates = host.limits.rates
+        if rates is not None:
+            self._budget = InputBudget(rates, now)
+        self._address_budget = host.address_budget(self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._host.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._host.read_buffer[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
+        """Bytes that arrived (from ``buffer_updated``, or from a TLS layer in between)."""
         if self._state is not State.OPEN:
             return
         self._reader.feed(data)
@@ -254,38 +317,30 @@ class Connection(asyncio.Protocol):
             self._drain()
 
     def eof_received(self) -> bool:
-        """The client will send no more: handle what it sent, then close.  True keeps the
-        transport open: while input is held (lines wait for tokens or for the session), and while
-        the connection is leaving (its farewell is still to come)."""
+        """The client will send no more: handle what it sent, then close.  Always True: the
+        transport stays open until this connection closes it, once every line is answered (some
+        may wait for tokens or for the session) and everything owed is sent."""
         self._reader.finish()
         if self._held is None:
             self._drain()
-        return self._held is not None or self._state is State.LEAVING
+        return True
 
     def pause_writing(self) -> None:
-        """asyncio: the transport holds TRANSPORT_HIGH_WATER bytes; queue references from now on."""
-        self._writing_paused = True
-        if self._backlog is None:
-            self._backlog = collections.deque()
+        """asyncio: the transport could not send all of the last chunk; it says when it has."""
+        if self._paused_since is None:
+            self._paused_since = self._loop.time()
+            self._judge()
 
     def resume_writing(self) -> None:
-        """asyncio: the transport has room again; hand it the backlog until it is full again."""
-        self._writing_paused = False
-        backlog = self._backlog
-        while backlog and not self._writing_paused and not self._transport.is_closing():
-            chunk = [backlog.popleft()]
-            size = len(chunk[0])
-            while backlog and size < WRITE_CHUNK_BYTES:
-                size += len(backlog[0])
-                chunk.append(backlog.popleft())
-            self._backlog_bytes -= size + len(chunk) * BACKLOG_ENTRY_BYTES
-            self._transport.write(chunk[0] if len(chunk) == 1 else b"".join(chunk))
-        if not backlog and not self._writing_paused:
-            self._backlog, self._backlog_bytes = None, 0
+        """asyncio: the transport has sent everything it was given: hand it more."""
+        self._paused_since = None
+        self._write()
+        self._judge()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._state = State.CLOSED
         self._outbox = None
+        self._forget_backlog()
         if self._end_reason is None:
             self._end_reason = "closed" if exc is None else "reset"
         if self._host.forget(self):
@@ -300,7 +355,8 @@ class Connection(asyncio.Protocol):
 
     # --- output ---------------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
-        """Queue bytes for this client; they are written once this loop iteration is over."""
+        """Queue bytes for this client; they are written once this loop iteration is over.  The
+        bytes are kept, never copied: pass the same object to every recipient."""
         outbox = self._outbox
         if outbox is not None:
             outbox.append(data)
@@ -308,39 +364,130 @@ class Connection(asyncio.Protocol):
             self._outbox = [data]
             self._host.flush_soon(self)
 
+    def reply(self, data: bytes) -> None:
+        """Queue an answer to this client's own command: as ``send``, but written ahead of others'
+        deliveries in the host's next write pass (still after everything queued for this client)."""
+        self.send(data)
+        self._host.flush_first(self)
+
     def flush(self) -> None:
-        """Write everything queued in one go (the host calls this once per loop iteration).
-
-        While the transport is full, the payloads join the backlog as references to the same
-        bytes every recipient shares, so a client far behind costs a queue of references, not a
-        copy of everything it has not read.
-        """
+        """Move what this loop turn queued into the backlog and write (the host calls this once per
+        loop iteration, and ``close`` once more for the farewell)."""
         outbox, self._outbox = self._outbox, None
-        if not outbox or self._transport.is_closing():
+        if self._transport.is_closing():
             return
-        if self._backlog is None:
-            data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
-            self._host.stats.lines_out += data.count(b"\n")
-            self._transport.write(data)
-            return
-        self._backlog.extend(outbox)
-        self._backlog_bytes += sum(map(len, outbox)) + len(outbox) * BACKLOG_ENTRY_BYTES
-        self._host.stats.lines_out += sum(payload.count(b"\n") for payload in outbox)
-        if self._backlog_bytes + self._transport.get_write_buffer_size() > self._host.limits.max_send_buffer:
-            self._fell_behind()
+        if outbox:
+            stats = self._host.stats
+            if self._backlog is None and self._paused_since is None:
+                size = len(outbox[0]) if len(outbox) == 1 else sum(map(len, outbox))
+                if size <= WRITE_CHUNK:  # the common case: a little, and nothing waiting
+                    data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+                    stats.count_out(data)
+                    self._transport.write(data)
+                    return
+            if self._backlog is None:
+                self._backlog = collections.deque(outbox)
+            else:
+                self._backlog.extend(outbox)
+            for payload in outbox:
+                stats.count_out(payload)
+                self._queued += len(payload) + BACKLOG_ENTRY_BYTES
+        if self._paused_since is None:
+            self._write()
+        self._judge()
 
-    def _fell_behind(self) -> None:
-        """More than --max-send-buffer bytes are waiting for this client to read them."""
-        if self._state is State.CLOSING or self._state is State.CLOSED:
+    def _write(self) -> None:
+        """Hand the transport up to WRITE_QUANTUM bytes of the backlog, a chunk at a time, while it
+        sends each chunk at once; the rest waits for ``resume_writing``."""
+        backlog, transport = self._backlog, self._transport
+        written = 0
+        while backlog and self._paused_since is None and written < WRITE_QUANTUM and not transport.is_closing():
+            first = backlog[0]
+            if self._head or len(first) > WRITE_CHUNK:  # a slice of a large payload, not a copy
+                chunk: bytes | memoryview = memoryview(first)[self._head : self._head + WRITE_CHUNK]
+                self._head += len(chunk)
+                self._queued -= len(chunk)
+                if self._head == len(first):
+                    backlog.popleft()
+                    self._head = 0
+                    self._queued -= BACKLOG_ENTRY_BYTES
+            else:  # small payloads joined into one chunk
+                pieces = [backlog.popleft()]
+                size = len(pieces[0])
+                while backlog and size + len(backlog[0]) <= WRITE_CHUNK:
+                    size += len(backlog[0])
+                    pieces.append(backlog.popleft())
+                self._queued -= size + len(pieces) * BACKLOG_ENTRY_BYTES
+                chunk = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            written += len(chunk)
+            transport.write(chunk)  # it calls pause_writing at once if it could not send it all
+        if not backlog:
+            self._backlog, self._head, self._queued = None, 0, 0
+            if self._state is State.CLOSING and self._paused_since is None:
+                transport.close()  # everything owed is sent: now close (see _finish_close)
+        elif self._paused_since is None and not transport.is_closing() and self._outbox is None:
+            self._outbox = []  # the quantum is spent, the transport keeps up: more next loop turn
+            self._host.flush_soon(self)
+
+    @property
+    def behind(self) -> int:
+        """Bytes this client has not been sent yet, counting each waiting payload's bookkeeping."""
+        return self._queued + self._transport.get_write_buffer_size()
+
+    def _judge(self) -> None:
+        """After every enqueue and every write: over the hard limit, reset at once; otherwise note
+        where this connection stands for the pushback and the host's sweep (``overdue``)."""
+        if self._state is State.CLOSED:
             return
-        behind = self._host.limits.max_send_buffer
+        behind, limits = self.behind, self._host.limits
+        if behind > limits.hard_limit:
+            self.drop("hard")
+            return
+        congested = behind >= limits.congestion_limit and self._paused_since is None
+        if congested is not self._congested:
+            self._congested = congested
+            self._host.note_congested(congested)
+        if behind >= limits.soft_limit:
+            if self._over_soft_since is None:
+                self._over_soft_since = self._loop.time()
+                self._host.watch(self)
+        else:
+            self._over_soft_since = None
+        if self._paused_since is not None:
+            self._host.watch(self)
+
+    def overdue(self, now: float) -> str | None:
+        """The host's sweep: ``soft`` or ``stalled`` if this client must be reset for it; ``ok`` if
+        it is still behind and must be watched; None once it is not behind any more."""
+        seconds = self._host.limits.soft_seconds
+        if self._over_soft_since is not None and now - self._over_soft_since >= seconds:
+            return "soft"
+        if self._paused_since is not None and now - self._paused_since >= seconds:
+            return "stalled"
+        return "ok" if self._over_soft_since is not None or self._paused_since is not None else None
+
+    def drop(self, limit: str) -> None:
+        """Reset this client: it fell too far behind (``limit``: hard, soft or stalled)."""
+        if self._state is State.CLOSED:
+            return
+        behind, limits, now = self.behind, self._host.limits, self._loop.time()
+        since = self._over_soft_since if limit == "soft" else self._paused_since if limit == "stalled" else now
+        seconds = round(now - (since if since is not None else now), 1)
+        why = {
+            "hard": f"over the hard limit of {limits.hard_limit} bytes",
+            "soft": f"over the soft limit of {limits.soft_limit} bytes for {seconds:g} s",
+            "stalled": f"it read nothing for {seconds:g} s",
+        }[limit]
         log.warning(
-            "Disconnecting %s: it fell %d bytes behind",
+            "Disconnecting %s: %d bytes waiting, %s",
             self.describe(),
             behind,
-            extra=fields("fell-behind", peer=self.peer_text, user=self.session.name, bytes=behind),
+            why,
+            extra=fields(
+                "fell-behind", peer=self.peer_text, user=self.session.name, bytes=behind, limit=limit, seconds=seconds
+            ),
         )
-        self._host.stats.slow_readers_dropped += 1
+        self._host.note_dropped(limit)
         self._end_reason = "fell-behind"
         self.session.leave("fell-behind", None)
         # Reset, not a graceful close: the kernel drops what this client never read instead of
@@ -349,10 +496,11 @@ class Connection(asyncio.Protocol):
         self.abort()
         self._host.release_memory_soon()
 
-    def describe(self) -> str:
-        """The peer and, once logged in, the name: ``127.0.0.1:5000 (alice)``."""
-        user = self.session.name
-        return f"{self.peer_text} ({user})" if user else self.peer_text
+    def _forget_backlog(self) -> None:
+        self._backlog, self._head, self._queued = None, 0, 0
+        if self._congested:
+            self._congested = False
+            self._host.note_congested(False)
 
     def _set_socket_option(self, option: int, value: int | bytes) -> None:
         sock = self._transport.get_extra_info("socket")
@@ -379,21 +527,24 @@ class Connection(asyncio.Protocol):
         farewell = self.session.farewell(reason)
         if farewell is not None:
             self.send(farewell)
-        self.flush()
+        self.flush()  # (now, not in the host's next write pass)
         if self._state is not State.LEAVING:  # it fell too far behind to be sent anything more
             return
-        if self._backlog:  # everything still owed goes to the transport, which sends it before closing
-            self._transport.write(b"".join(self._backlog))
-        self._backlog, self._backlog_bytes = None, 0
         self._state = State.CLOSING
-        self._transport.close()
-        if self._transport.get_write_buffer_size():
-            self._loop.call_later(CLOSE_GRACE_SECONDS, self._transport.abort)
+        if self._backlog is None and self._paused_since is None:
+            self._transport.close()  # (otherwise _write closes it once the backlog is sent)
+        if self._backlog is not None or self._transport.get_write_buffer_size():
+            self._loop.call_later(CLOSE_GRACE_SECONDS, self._give_up_closing)
+
+    def _give_up_closing(self) -> None:
+        if self._state is State.CLOSING:
+            self.abort()
 
     def abort(self) -> None:
         """Close at once, dropping whatever is still unsent."""
         if self._state is not State.CLOSED:
             self._state = State.CLOSING
+        self._forget_backlog()
         self._transport.abort()
 
     def mark_registered(self) -> None:
@@ -402,13 +553,13 @@ class Connection(asyncio.Protocol):
 
     # --- input ----------------------------------------------------------------------------------
     def charge(self, tokens: int) -> None:
-        """Spend ``tokens`` more for what the last line cost (a long reply), into debt if need be:
-        the next lines wait until it is repaid."""
-        if self._bucket is not None:
-            self._bucket.charge(tokens, self._loop.time())
+        """Spend ``tokens`` more lines' worth for what the last line cost (a long reply), into
+        debt if need be: the next lines wait until it is repaid."""
+        if self._budget is not None:
+            self._budget.charge(tokens, 0, self._loop.time())
 
     def resume(self) -> None:
-        """The session takes input again (its room answered, or can take commands again)."""
+        """The session takes input again (its room answered, or can take more)."""
         if self._held == "session":
             self._carry_on()
 
@@ -421,29 +572,47 @@ class Connection(asyncio.Protocol):
         if self._reader.ended and self._held is None:
             self.close()
 
+    def _allowance(self, now: float) -> tuple[int | None, int | None]:
+        """Lines and bytes both budgets allow now (None: no limit); (0, 0) while either is in debt."""
+        lines: int | None = None
+        size: int | None = None
+        for budget in (self._budget, self._address_budget):
+            if budget is not None:
+                more_lines, more_bytes = budget.available(now)
+                lines = more_lines if lines is None else min(lines, more_lines)
+                size = more_bytes if size is None else min(size, more_bytes)
+        return lines, size
+
+    def _in_debt(self, now: float) -> bool:
+        return any(budget is not None and budget.in_debt(now) for budget in (self._budget, self._address_budget))
+
+    def _delay(self) -> float:
+        return max(budget.delay() if budget is not None else 0.0 for budget in (self._budget, self._address_budget))
+
     def _pump(self) -> None:
-        bucket, reader, session, host = self._bucket, self._reader, self.session, self._host
+        reader, session, host = self._reader, self.session, self._host
+        budgeted = self._budget is not None or self._address_budget is not None
         while (reader.pending or self._parked) and self._state is State.OPEN:
             now = self._loop.time()
             if self._parked:  # framed and charged before a hold
                 events, self._parked = self._parked, None
             else:
-                limit = None
-                if bucket is not None:
-                    limit = bucket.available(now)
-                    if not limit:
-                        self._hold("tokens", bucket.delay())
-                        return
-                events, cost = reader.events(limit)  # a line, a telnet sequence ... costs a token
+                lines, size = self._allowance(now) if budgeted else (None, None)
+                if lines == 0:
+                    self._hold("tokens", self._delay())
+                    return
+                framed = reader.framed_bytes
+                events, cost = reader.events(lines, size)  # a line, a telnet sequence ... costs a token
                 host.stats.lines_in += len(events)
-                if bucket is not None:
-                    bucket.charge(cost, now)
+                for budget in (self._budget, self._address_budget):
+                    if budget is not None:
+                        budget.charge(cost, reader.framed_bytes - framed, now)
             for index, event in enumerate(events):
                 if self._state is not State.OPEN:
                     return
-                if bucket is not None and bucket.in_debt(now):  # a long reply cost more than its line
+                if budgeted and self._in_debt(now):  # a long reply, or the last line, cost more
                     self._parked = events[index:]
-                    self._hold("tokens", bucket.delay())
+                    self._hold("tokens", self._delay())
                     return
                 if not session.ready_for_input():  # it resumes us once its room has answered
                     self._parked = events[index:]
@@ -453,22 +622,25 @@ class Connection(asyncio.Protocol):
                     if self.last_line_at != now:  # only a complete line counts as activity
                         self.last_line_at = now
                         host.note_activity(self)
-                    if event:
-                        session.line_received(event)
+                    if event and not session.line_received(event):  # not now: it resumes us
+                        self._parked = events[index:]
+                        self._hold("session")
+                        return
                 elif event is LINE_TOO_LONG:
                     session.line_too_long()
                 elif isinstance(event, TelnetReply):
                     self.send(event.data)
 
     def _hold(self, why: InputHold, seconds: float = 0.0) -> None:
-        """Stop reading: TCP then pushes back on the sender.  Out of tokens, until one is due;
+        """Stop reading: TCP then pushes back on the sender.  Out of tokens, until they are due;
         for the session, until it calls ``resume``."""
         self._held = why
         self._transport.pause_reading()
         if why == "tokens":
-            self._loop.call_later(seconds, self._token_due)
+            self._host.stats.throttled += 1
+            self._loop.call_later(seconds, self._tokens_due)
 
-    def _token_due(self) -> None:
+    def _tokens_due(self) -> None:
         if self._held == "tokens":
             self._carry_on()
 

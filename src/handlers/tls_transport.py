@@ -12,9 +12,9 @@ Plan and guarantees:
   ``--max-per-ip`` from then on.  The handshake has its own deadline, HANDSHAKE_SECONDS from
   accept, whatever the load; a connection closed before its handshake is done (a refusal, a
   shutdown) gets at most CLOSE_BEFORE_HANDSHAKE_SECONDS more to finish it and read its last line.
-- Ciphertext goes into the incoming BIO as it arrives and is decrypted at once, READ_CHUNK bytes at
-  a time, so nothing waits in a buffer of ours.  ``pause_reading`` pauses the socket: at most the
-  one read already in flight reaches a paused chat protocol (as with a plaintext transport).
+- Ciphertext goes into the incoming BIO as it arrives and is decrypted READ_CHUNK bytes at a
+  time while the chat protocol reads.  ``pause_reading`` pauses the socket and the decryption: what
+  was read stays ciphertext in the BIO (at most one read of the socket) until ``resume_reading``.
 - Plaintext from the chat protocol is encrypted at once and handed to the socket's transport,
   whose buffer, limits and flow control (``pause_writing`` / ``resume_writing``) pass through
   unchanged.  Before the handshake is done, it waits as the few references written so far.
@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from typing import Any
+from typing import Any, Protocol
 
 from utils.logs import fields, format_peer
 
@@ -38,6 +38,22 @@ log = logging.getLogger("chat.tls")
 HANDSHAKE_SECONDS = 10.0
 CLOSE_BEFORE_HANDSHAKE_SECONDS = 2.0  # a refused client's time to finish its handshake and read why
 READ_CHUNK = 16 * 1024  # at most one TLS record of plaintext per read
+
+
+class PlaintextProtocol(Protocol):
+    """What the TLS layer needs of the protocol above it (an ``asyncio.Protocol`` has it all)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+
+    def data_received(self, data: bytes) -> None: ...
+
+    def eof_received(self) -> bool | None: ...
+
+    def pause_writing(self) -> None: ...
+
+    def resume_writing(self) -> None: ...
+
+    def connection_lost(self, exc: Exception | None) -> None: ...
 
 
 class TLSTransport(asyncio.Protocol, asyncio.Transport):
@@ -58,7 +74,7 @@ class TLSTransport(asyncio.Protocol, asyncio.Transport):
         "_tls",
     )
 
-    def __init__(self, app: asyncio.Protocol, context: ssl.SSLContext, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, app: PlaintextProtocol, context: ssl.SSLContext, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._app = app
         self._loop = loop
@@ -142,6 +158,8 @@ class TLSTransport(asyncio.Protocol, asyncio.Transport):
 
     def resume_reading(self) -> None:
         self._socket.resume_reading()
+        if self._handshake_done and (self._incoming.pending or self._tls.pending()):
+            self._loop.call_soon(self._decrypt)  # what was read while paused
 
     def is_reading(self) -> bool:
         return self._socket.is_reading()
@@ -175,7 +193,7 @@ class TLSTransport(asyncio.Protocol, asyncio.Transport):
         return True
 
     def _decrypt(self) -> None:
-        while self._eof_answer is None and not self._socket.is_closing():
+        while self._eof_answer is None and not self._socket.is_closing() and self._socket.is_reading():
             try:
                 plaintext = self._tls.read(READ_CHUNK)
             except ssl.SSLWantReadError:

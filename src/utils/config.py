@@ -36,14 +36,20 @@ class Settings:
     max_line_bytes: int
     rate_limit: float
     rate_burst: int
+    rate_limit_bytes: float
+    rate_burst_bytes: int
     max_send_buffer: int
+    send_buffer_soft: int
+    send_buffer_soft_seconds: float
     max_per_ip: int
+    max_new_per_ip: int
     tls_port: int | None
     tls_cert: str | None
     tls_key: str | None
     redis_url: str | None
     cluster_name: str
     node_timeout: float
+    cluster_stream_bytes: int
 
 
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
@@ -110,10 +116,16 @@ def _cluster_name(raw: str) -> str:
     return raw
 
 
-def _node_timeout(raw: str) -> float:
-    if not _DECIMAL.fullmatch(raw) or not 0.5 <= float(raw) <= 3600:
-        raise ValueError("expected a number of seconds from 0.5 to 3600, such as 10")
-    return float(raw)
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        if not _DECIMAL.fullmatch(raw) or not low <= float(raw) <= high:
+            raise ValueError(f"expected a number of seconds from {low:g} to {high:g}")
+        return float(raw)
+
+    return parse
+
+
+_node_timeout = _seconds(0.5, 3600)
 
 
 def _log_format(raw: str) -> str:
@@ -203,11 +215,39 @@ OPTIONS: tuple[Option, ...] = (
         "lines a connection may send at once before --rate-limit applies",
     ),
     Option(
+        "--rate-limit-bytes",
+        "RATE_LIMIT_BYTES",
+        _decimal("a number of bytes per second, such as 8192"),
+        "8192",
+        "bytes per second of lines each connection may send before the server stops reading it; 0 = off",
+    ),
+    Option(
+        "--rate-burst-bytes",
+        "RATE_BURST_BYTES",
+        _whole_number(1),
+        "65536",
+        "bytes of lines a connection may send at once before --rate-limit-bytes applies",
+    ),
+    Option(
         "--max-send-buffer",
         "MAX_SEND_BUFFER",
         _whole_number(1024),
-        "262144",
-        "bytes of unsent output a client may fall behind before it is disconnected",
+        "8388608",
+        "hard limit: bytes of unsent output a client may fall behind before it is disconnected at once",
+    ),
+    Option(
+        "--send-buffer-soft",
+        "SEND_BUFFER_SOFT",
+        _whole_number(1024),
+        "1048576",
+        "soft limit: a client this many bytes behind for --send-buffer-soft-seconds is disconnected",
+    ),
+    Option(
+        "--send-buffer-soft-seconds",
+        "SEND_BUFFER_SOFT_SECONDS",
+        _seconds(0.1, 3600),
+        "30",
+        "how long a client may stay over the soft limit, or read nothing while output waits",
     ),
     Option(
         "--max-per-ip",
@@ -215,6 +255,14 @@ OPTIONS: tuple[Option, ...] = (
         _whole_number(0),
         "32",
         "most connections from one IP address; the next gets ERR too-many-connections; 0 = no limit",
+    ),
+    Option(
+        "--max-new-per-ip",
+        "MAX_NEW_PER_IP",
+        _whole_number(0),
+        "32",
+        "new connections one IP address may open per 10 minutes beyond --max-per-ip; "
+        "the next gets ERR connecting-too-fast; 0 = no limit",
     ),
     Option("--tls-port", "TLS_PORT", _optional_port, "", "also listen for TLS on this port; 0 picks a free one"),
     Option("--tls-cert", "TLS_CERT", _optional_path, "", "PEM certificate (chain) for --tls-port"),
@@ -240,6 +288,13 @@ OPTIONS: tuple[Option, ...] = (
         _node_timeout,
         "10",
         "cluster mode: seconds a server may go silent before the others announce its users gone",
+    ),
+    Option(
+        "--cluster-stream-bytes",
+        "CLUSTER_STREAM_BYTES",
+        _whole_number(1 << 20),
+        str(32 << 20),
+        "cluster mode: most bytes of recent messages the Redis stream keeps (older ones are trimmed)",
     ),
 )
 
