@@ -400,7 +400,10 @@ class ChatServer:
             flushing.popleft().flush()
         if flushing:
             self._slice = self.loop.call_soon(self._write_slice)
-        elif self._deferred and not self._congested:
+            return
+        if self._departures:  # those noticed during the pass: one event for all of them
+            self.announce_departures()
+        if self._deferred and not self._congested:
             self._release_deferred()
 
     # --- pushback: fan-out no faster than it can be delivered (handlers.connection) ------------
@@ -478,12 +481,13 @@ class ChatServer:
         """The room says ``name`` left: tell our members still there, at the end of this loop iteration.
 
         Departures noticed together (10,000 users whose network went down) go out as one event
-        to those still there, so a mass departure costs O(users), not O(users squared).  Whatever
-        the leaver sent before leaving has been broadcast already, so it still comes first.
+        to those still there, so a mass departure costs O(users), not O(users squared); while a
+        write pass is under way they wait for its end.  Whatever the leaver sent before leaving
+        has been broadcast already, so it still comes first.
         """
         if self.shutting_down:  # nobody is left to hear it
             return
-        if not self._departures:
+        if not self._departures and not self._flushing:  # (a write pass announces them when done)
             self.loop.call_soon(self.announce_departures)
         self._departures.append(name)
 

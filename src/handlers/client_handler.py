@@ -246,6 +246,7 @@ class ChatSession:
 
     def _pinged(self) -> None:
         if not self._connection.closing:
+            self._sessions.host.announce_departures()  # (a departure before the PING comes before PONG)
             self._connection.reply(protocol.PONG)
             self._answered()
 

@@ -381,9 +381,9 @@ class Connection(asyncio.BufferedProtocol):
             if self._backlog is None and self._paused_since is None:
                 size = len(outbox[0]) if len(outbox) == 1 else sum(map(len, outbox))
                 if size <= WRITE_CHUNK:  # the common case: a little, and nothing waiting
-                    data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
-                    stats.count_out(data)
-                    self._transport.write(data)
+                    for payload in outbox:  # (each is shared: counted once for all its recipients)
+                        stats.count_out(payload)
+                    self._transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
                     return
             if self._backlog is None:
                 self._backlog = collections.deque(outbox)
