@@ -11,7 +11,7 @@ break, so the cluster can put several texts in one record, separated by LF.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 Encoder = Callable[["RoomEvent"], bytes]
 
@@ -36,23 +36,34 @@ class RoomEvent:
 
 
 class Said(RoomEvent):
-    """``sender`` said ``texts`` to everyone (consecutive messages of one read travel together)."""
+    """``sender`` said ``texts`` to everyone (consecutive messages of one read travel together).
 
-    __slots__ = ("sender", "texts")
+    ``texts`` is what a reader of plain text sees (None: nothing, for an IRC CTCP request that
+    means nothing outside IRC); ``raws``, when the sender spoke IRC, is what it sent, formatting and
+    CTCP included, for readers of IRC, text for text, and ``command`` how (PRIVMSG or NOTICE)."""
 
-    def __init__(self, sender: str, texts: list[str]) -> None:
+    __slots__ = ("command", "raws", "sender", "texts")
+
+    def __init__(
+        self,
+        sender: str,
+        texts: Sequence[str | None],
+        raws: Sequence[str] | None = None,
+        command: str | None = None,
+    ) -> None:
         super().__init__()
-        self.sender, self.texts = sender, texts
+        self.sender, self.texts, self.raws, self.command = sender, texts, raws, command
 
 
 class Told(RoomEvent):
-    """``sender`` said ``text`` to one member (the room knows which)."""
+    """``sender`` said ``text`` to one member (the room knows which); ``text`` and ``raw`` as
+    ``Said``'s."""
 
-    __slots__ = ("sender", "text")
+    __slots__ = ("command", "raw", "sender", "text")
 
-    def __init__(self, sender: str, text: str) -> None:
+    def __init__(self, sender: str, text: str | None, raw: str | None = None, command: str | None = None) -> None:
         super().__init__()
-        self.sender, self.text = sender, text
+        self.sender, self.text, self.raw, self.command = sender, text, raw, command
 
 
 class Departed(RoomEvent):
@@ -63,6 +74,38 @@ class Departed(RoomEvent):
     def __init__(self, names: list[str]) -> None:
         super().__init__()
         self.names = names
+
+
+class Arrived(RoomEvent):
+    """``name`` came into the room (a login, an IRC JOIN).  Only members that asked for arrivals
+    get it: the line protocol has no notice of them, and 10,000 logins must not cost 10,000 x
+    10,000 deliveries."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class Parted(RoomEvent):
+    """``name`` left the room but keeps the name (an IRC PART): a departure for everyone else."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class Renamed(RoomEvent):
+    """``old`` is now called ``new`` (an IRC NICK after registration)."""
+
+    __slots__ = ("new", "old")
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__()
+        self.old, self.new = old, new
 
 
 class Together(RoomEvent):

@@ -2,10 +2,10 @@
 
 Nothing here touches a socket, a clock, asyncio or global mutable state, so every rule of
 docs/PROTOCOL.md can be tested directly, thousands of cases a second.  Framing (``framing``) and
-the name rules (``names``) are shared with every other protocol and live in their own modules.
+the name rules (``names``) and the text rules (``text``) are shared with every other protocol and
+live in their own modules.
 
-- ``parse_command`` splits a line into its command word and the rest; ``clean_text`` makes message
-  text safe for any terminal.
+- ``parse_command`` splits a line into its command word and the rest.
 - The replies and events the server sends are bytes, built once: ``OK``, ``error(code)``, ...;
   ``wire(event)`` is the line protocol's encoding of a room event (``events``), which the room
   shares among every recipient of this protocol.
@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
 
-from events import Departed, RoomEvent, Said, Together, Told
+from events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -42,19 +42,6 @@ def split_word(text: str) -> tuple[str, str]:
     """``"bob  hi  there"`` -> ``("bob", "hi  there")``: the first word and the rest."""
     parts = _WORD_SEPARATOR.split(text, 1)
     return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
-
-
-# --- message text -------------------------------------------------------------------------------
-# C0 controls except tab, DEL and C1 controls: nothing that could move a terminal's cursor.  And the
-# bidirectional marks, embeddings, overrides and isolates, so a message cannot reorder what the next
-# line on a reader's terminal shows ("Trojan Source").  ZWJ (U+200D), used by emoji sequences, stays.
-_UNSAFE_CHARACTERS: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(text: str) -> str:
-    """Remove control and bidi-control characters, turn tabs into spaces, trim the ends; inner
-    spacing stays."""
-    return _UNSAFE_CHARACTERS.sub("", text).replace("\t", " ").strip(" ")
 
 
 # --- replies and events the server sends --------------------------------------------------------
@@ -135,17 +122,31 @@ def wire(event: RoomEvent) -> bytes:
 def _said(event: RoomEvent) -> bytes:
     assert isinstance(event, Said)
     prefix = message_prefix(event.sender)
-    return b"".join(with_text(prefix, text) for text in event.texts)
+    return b"".join(with_text(prefix, text) for text in event.texts if text is not None)
 
 
 def _told(event: RoomEvent) -> bytes:
     assert isinstance(event, Told)
-    return with_text(direct_prefix(event.sender), event.text)
+    return b"" if event.text is None else with_text(direct_prefix(event.sender), event.text)
 
 
 def _departed(event: RoomEvent) -> bytes:
     assert isinstance(event, Departed)
     return b"".join(map(disconnected, event.names))
+
+
+def _parted(event: RoomEvent) -> bytes:
+    assert isinstance(event, Parted)
+    return disconnected(event.name)  # to a line user, leaving the channel is leaving
+
+
+def _renamed(event: RoomEvent) -> bytes:
+    assert isinstance(event, Renamed)
+    return disconnected(event.old)  # the new name simply is online (no notice of arrivals)
+
+
+def _nothing(event: RoomEvent) -> bytes:
+    return b""
 
 
 def _together(event: RoomEvent) -> bytes:
@@ -157,5 +158,8 @@ _ENCODERS: Final[dict[type[RoomEvent], Callable[[RoomEvent], bytes]]] = {
     Said: _said,
     Told: _told,
     Departed: _departed,
+    Parted: _parted,
+    Renamed: _renamed,
+    Arrived: _nothing,
     Together: _together,
 }

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from handlers.broadcast import ChatRoom, Member, RoomStartError
 from handlers.chat_server import ChatServer, Listener, ListenError
 from handlers.client_handler import ChatSessions
+from handlers.irc_session import IrcSessions
 from utils.config import Settings, SettingsError, load_settings
 from utils.logs import LogPipeline, fields
 from utils.tls import TLSSetupError, server_context
@@ -91,6 +92,8 @@ async def serve(settings: Settings) -> None:
             "started",
             ports=ports_by_label["plain"],
             tls_ports=ports_by_label.get("TLS", []),
+            irc_ports=ports_by_label.get("IRC", []),
+            irc_tls_ports=ports_by_label.get("IRC TLS", []),
             version=__version__,
         ),
     )
@@ -105,14 +108,21 @@ async def serve(settings: Settings) -> None:
 
 
 def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:
-    """The line protocol on --port, and on --tls-port inside TLS; TLSSetupError if the
-    certificate or key cannot be used."""
+    """The line protocol on --port, and on --tls-port inside TLS; IRC on --irc-port and, inside
+    TLS, --irc-tls-port.  TLSSetupError if the certificate or key cannot be used."""
     chat = ChatSessions(server, settings.max_line_bytes).session_type
     listeners = [Listener(settings.port, "--port / PORT", None, chat)]
-    if settings.tls_port is not None:
-        assert settings.tls_cert is not None and settings.tls_key is not None
+    tls = None
+    if settings.tls_cert is not None and settings.tls_key is not None:
         tls = server_context(settings.tls_cert, settings.tls_key)
+    if settings.tls_port is not None:
         listeners.append(Listener(settings.tls_port, "--tls-port / TLS_PORT", tls, chat, "TLS"))
+    if settings.irc_port is not None or settings.irc_tls_port is not None:
+        irc = IrcSessions(server, settings.irc_server_name, settings.irc_channel).session_type
+        if settings.irc_port is not None:
+            listeners.append(Listener(settings.irc_port, "--irc-port / IRC_PORT", None, irc, "IRC"))
+        if settings.irc_tls_port is not None:
+            listeners.append(Listener(settings.irc_tls_port, "--irc-tls-port / IRC_TLS_PORT", tls, irc, "IRC TLS"))
     return listeners
 
 

@@ -45,8 +45,19 @@ class DeferredRoom(CountingRoom):
     def ready(self) -> bool:
         return self.is_ready
 
-    def join(self, member: Member, name: str, done: Callable[[JoinResult], None]) -> None:
-        self.answers.append(lambda: Room.join(self, member, name, done))
+    def join(
+        self,
+        member: Member,
+        name: str,
+        done: Callable[[JoinResult], None],
+        *,
+        hidden: bool = False,
+        renaming: str | None = None,
+        hears_arrivals: bool = False,
+    ) -> None:
+        self.answers.append(
+            lambda: Room.join(self, member, name, done, hidden=hidden, renaming=renaming, hears_arrivals=hears_arrivals)
+        )
 
 
 class InProcessServer:

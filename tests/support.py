@@ -97,6 +97,8 @@ class ServerProcess:
                 raise RuntimeError(f"server did not start: {line!r} {errors!r}")
             self._append(line)
         self.port = int(match.group(1))
+        # Every listener the startup line names: "..., TLS on port 4001, IRC on port 6667".
+        self.ports = {label: int(port) for label, port in re.findall(r", ([A-Z][A-Z ]*) on port (\d+)", line)}
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
 
@@ -178,6 +180,10 @@ ENV_SETTINGS = (
     "TLS_PORT",
     "TLS_CERT",
     "TLS_KEY",
+    "IRC_PORT",
+    "IRC_TLS_PORT",
+    "IRC_CHANNEL",
+    "IRC_SERVER_NAME",
     "REDIS_URL",
     "CLUSTER_NAME",
     "NODE_TIMEOUT",

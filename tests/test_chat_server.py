@@ -174,6 +174,9 @@ class UpperEcho:
     def farewell(self, reason: str) -> bytes | None:
         return f"bye ({reason})\n".encode()
 
+    def idle(self) -> str | None:
+        return "idle"
+
     def refusal(self, code: str) -> bytes:
         return f"no ({code})\n".encode()
 

@@ -49,7 +49,7 @@ class ReplicaTestCase(unittest.TestCase):
     def setUp(self) -> None:
         self.audience = Audience()
         self.replica: Replica[Member] = Replica(self.audience)
-        self.replica.start(NODE, [("carol", f"{OTHER}.1")])
+        self.replica.start(NODE, [("carol", f"{OTHER}.1", False)])
         self.answers: list[JoinResult] = []
 
     def login(self, name: str) -> Member:
@@ -193,7 +193,7 @@ class ResetTest(ReplicaTestCase):
         alice = self.login("alice")
         self.replica.apply(Batch(OTHER, 5, said("carol", "before")))
         self.replica.clear()  # this node left the cluster
-        self.replica.start(f"{NODE}-2", [("carol", f"{OTHER}.1")])
+        self.replica.start(f"{NODE}-2", [("carol", f"{OTHER}.1", False)])
         self.assertEqual(self.replica.names(), ["carol"])
         self.assertTrue(self.replica.expect_sync(lambda: None).startswith(f"{NODE}-2."))
         bob = self.login("bob")

@@ -148,6 +148,9 @@ class FakeSession:
     def farewell(self, reason: str) -> bytes | None:
         return None if reason == "closed" else b"bye: " + reason.encode() + b"\n"
 
+    def idle(self) -> str | None:
+        return "idle"
+
     def refusal(self, code: str) -> bytes:
         return b"refused: " + code.encode() + b"\n"
 

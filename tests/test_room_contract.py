@@ -23,14 +23,21 @@ from handlers.broadcast import ChatRoom, JoinResult, Room
 
 
 class Inbox:
-    """Records what it is delivered: room events as the line protocol would send them."""
+    """Records what it is delivered: room events as the line protocol would send them (and their
+    kinds, in ``kinds``)."""
 
     def __init__(self, name: str = "") -> None:
         self.name = name
         self.received: list[Any] = []
+        self.kinds: list[str] = []
 
     def deliver(self, payload: Any) -> None:
-        self.received.append(payload.encoded(protocol.wire) if isinstance(payload, RoomEvent) else payload)
+        self.kinds.append(type(payload).__name__)
+        if isinstance(payload, RoomEvent):
+            payload = payload.encoded(protocol.wire)
+            if not payload:  # (an arrival: nothing for a line user)
+                return
+        self.received.append(payload)
 
 
 class Listener:
@@ -148,6 +155,54 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
             name = f"n{number}"
             self.assertEqual(await self.join(number, name), "ok")
             self.assertEqual(self.room(number).names(), [f"n{earlier}" for earlier in range(number + 1)])
+
+    async def claim(self, number: int, name: str, member: Inbox, **options: Any) -> JoinResult:
+        answer: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
+        self.room(number).join(member, name, answer.set_result, **options)
+        return await asyncio.wait_for(answer, TIMEOUT)
+
+    async def test_a_hidden_name_is_held_but_not_in_the_room_until_shown(self) -> None:
+        nick, line, listener = Inbox("Nick"), Inbox("line"), Inbox("lis")
+        await self.join(0, "line", line)
+        await self.claim(1, "lis", listener, hears_arrivals=True)
+        self.assertEqual(await self.claim(1, "Nick", nick, hidden=True), "ok")
+        self.assertEqual(await self.join(0, "NICK"), "taken")  # the name is held all the same
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual(room.names(), ["line", "lis"])
+            self.assertFalse(room.knows("nick"))
+        self.room(0).broadcast(Said("line", ["not for nick"]), line)
+        await self.sync()
+        self.room(1).show(nick, "Nick")
+        await self.sync(1)
+        for room in self.rooms:
+            self.assertEqual(room.names(), ["line", "lis", "Nick"])
+        self.room(1).hide(nick, "Nick")
+        await self.sync(1)
+        self.assertEqual(self.room(0).names(), ["line", "lis"])
+        self.room(1).leave(nick, "Nick")
+        await self.sync(1)
+        for listener_ in self.listeners:
+            self.assertEqual(listener_.departures, [])  # it was not in the room: it left no one
+        self.assertEqual(nick.kinds, [])  # hidden, it got nothing; in the room, nothing was said
+        self.assertEqual(line.received, [b"INFO Nick disconnected\n"])  # its PART, to a line user
+        self.assertEqual(listener.received, [b"MSG line not for nick\n", b"INFO Nick disconnected\n"])
+        self.assertEqual(listener.kinds, ["Said", "Arrived", "Parted"])  # it asked for arrivals
+        self.assertNotIn("Arrived", line.kinds)  # the line user did not
+
+    async def test_a_rename_is_one_step_that_others_hear_as_such(self) -> None:
+        old, watcher = Inbox("old"), Inbox("watcher")
+        await self.join(0, "watcher", watcher)
+        await self.join(1, "old", old)
+        self.assertEqual(await self.claim(1, "New", old, renaming="old"), "ok")
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual(room.names(), ["watcher", "New"])
+            self.assertFalse(room.knows("old"))
+        self.assertEqual(await self.join(0, "old"), "ok")  # the old name is free again
+        self.assertEqual(watcher.received, [b"INFO old disconnected\n"])  # (Renamed, for a line user)
+        for listener in self.listeners:
+            self.assertEqual(listener.departures, [])  # not a departure
 
 
 class ClusterRoomContract(RoomContract):

@@ -5,25 +5,33 @@ slot, so the scripts also run on Redis Cluster.
 
     {c}:epoch        string  a random id set by the first node; gone or changed = Redis lost its data
     {c}:events       stream  every event the room can see, in the one order every node applies
-    {c}:users        hash    name key -> "<join entry id> <node> <token> <name>"
+    {c}:users        hash    name key -> "<join entry id> <node> <token> <name>[ h]" (h: hidden)
     {c}:nodes        zset    node -> lease deadline (ms, Redis clock)
     {c}:node:<node>  set     the name keys that node's users hold (so a dead node's users are found)
 
 Stream entries (field -> value, all bytes):
 
-    join    t=j n=<name> o=<node> c=<token>
-    leave   t=l n=<name> c=<token>
-    batch   t=m v=<format> o=<node> s=<sequence> d=<records>
+    join      t=j n=<name> o=<node> c=<token> [h=1] [r=<old name> rc=<old token>]
+    leave     t=l n=<name> c=<token>
+    presence  t=p n=<name> c=<token> s=<1 shown | 0 hidden>
+    batch     t=m v=<format> o=<node> s=<sequence> d=<records>
+
+A join with ``h=1`` holds the name for someone not in the room (an IRC nick before its JOIN); a
+presence entry moves them in or out (JOIN, PART).  A join with ``r`` renames: the login ``rc``
+gives up ``<old name>`` in the same step (an IRC NICK change).
 
 A batch is what one node's users said during one event-loop iteration, in order: records of
 ``<target> <length>\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but the
-sender; the payload is its texts, separated by LF), ``@<name>`` (a direct message to ``name``; the
-payload is the sender's name, LF, the text) or ``!<token>`` (a sync: the node that wrote it answers
-a waiting PING when it reads it; no payload).  Payloads are room events (``events``), UTF-8 text,
-never wire lines: each node encodes them for the protocols of its own users.  ``<format>`` is
-BATCH_FORMAT (2; format 1 carried the line protocol's wire lines): a node skips a batch of any
-other format as a bad entry.  ``<sequence>`` counts a node's batches from 1, so a batch sent twice
-(its reply was lost to a broken link) is applied once.
+sender; the payload is its texts, separated by LF, an empty one standing for a text with nothing
+for a plain reader), ``^<sender>`` (the same from an IRC user: PRIVMSG or NOTICE, then its N texts,
+then the N texts as it sent them), ``@<name>`` (a direct message to ``name``; the payload is the
+sender's name, LF, the text), ``&<name>`` (the same from an IRC user: sender, command, text, text as
+sent, separated by LF) or ``!<token>``
+(a sync: the node that wrote it answers a waiting PING when it reads it; no payload).  Payloads are
+room events (``events``), UTF-8 text, never wire lines: each node encodes them for the protocols of
+its own users.  ``<format>`` is BATCH_FORMAT (2; format 1 carried the line protocol's wire lines):
+a node skips a batch of any other format as a bad entry.  ``<sequence>`` counts a node's batches
+from 1, so a batch sent twice (its reply was lost to a broken link) is applied once.
 
 Decoding trusts nothing it reads: a malformed entry raises ``BadEntry``, which the room logs and
 skips.  Work is O(bytes) per entry.
@@ -68,6 +76,8 @@ class Join(NamedTuple):
     name: str
     node: str
     token: str
+    hidden: bool = False
+    renamed: tuple[str, str] | None = None  # (old name, old token) of a rename
 
 
 class Leave(NamedTuple):
@@ -75,9 +85,19 @@ class Leave(NamedTuple):
     token: str
 
 
+class Presence(NamedTuple):
+    name: str
+    token: str
+    shown: bool
+
+
 BROADCAST: Final = ord("*")
+IRC_BROADCAST: Final = ord("^")
 DIRECT: Final = ord("@")
+IRC_DIRECT: Final = ord("&")
 SYNC: Final = ord("!")
+_KINDS: Final = (BROADCAST, IRC_BROADCAST, DIRECT, IRC_DIRECT, SYNC)
+_IRC_COMMANDS: Final = ("PRIVMSG", "NOTICE")
 BATCH_FORMAT: Final = 2
 
 
@@ -90,17 +110,25 @@ class Record(NamedTuple):
     payload: bytes
 
     def event(self) -> RoomEvent:
-        """The room event of a BROADCAST or DIRECT record; BadEntry if its payload is not one."""
+        """The room event of a message record (not SYNC); BadEntry if its payload is not one."""
         try:
             text = self.payload.decode("utf-8")
         except UnicodeDecodeError:
             raise BadEntry(f"a record for {self.name!r} that is not UTF-8") from None
+        parts = text.split("\n")
         if self.kind == BROADCAST:
-            return Said(self.name, text.split("\n"))
-        sender, separator, message = text.partition("\n")
-        if not separator or not sender:
-            raise BadEntry(f"a direct message to {self.name!r} without its sender")
-        return Told(sender, message)
+            return Said(self.name, [part or None for part in parts])
+        if self.kind == IRC_BROADCAST:
+            command, texts = parts[0], parts[1:]
+            half = len(texts) // 2
+            if len(texts) % 2 or command not in _IRC_COMMANDS:
+                raise BadEntry(f"an IRC broadcast from {self.name!r} of {len(parts)} parts")
+            return Said(self.name, [text or None for text in texts[:half]], texts[half:], command)
+        if self.kind == DIRECT and len(parts) >= 2 and parts[0]:
+            return Told(parts[0], "\n".join(parts[1:]) or None)
+        if self.kind == IRC_DIRECT and len(parts) == 4 and parts[0] and parts[1] in _IRC_COMMANDS:
+            return Told(parts[0], parts[2] or None, parts[3], parts[1])
+        raise BadEntry(f"a direct message to {self.name!r} without its sender")
 
 
 class Batch(NamedTuple):
@@ -109,7 +137,7 @@ class Batch(NamedTuple):
     records: bytes  # decoded lazily, by ``records``: only nodes with members there need them
 
 
-Entry = Join | Leave | Batch
+Entry = Join | Leave | Presence | Batch
 
 
 def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | str | int]:
@@ -117,13 +145,28 @@ def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | 
 
 
 def broadcast_record(said: Said) -> bytes:
-    """``*alice 5\nhi\nho``: what ``said.sender`` said to everyone."""
-    return record(BROADCAST, said.sender, "\n".join(said.texts).encode("utf-8"))
+    """``*alice 5\nhi\nho``: what ``said.sender`` said to everyone (``^`` with its IRC texts)."""
+    texts = [text or "" for text in said.texts]
+    if said.raws is None:
+        return record(BROADCAST, said.sender, "\n".join(texts).encode("utf-8"))
+    parts = [said.command or "PRIVMSG", *texts, *said.raws]
+    return record(IRC_BROADCAST, said.sender, "\n".join(parts).encode("utf-8"))
 
 
 def direct_record(recipient: str, told: Told) -> bytes:
-    """``@bob 8\nalice\nhi``: what ``told.sender`` said to ``recipient``."""
-    return record(DIRECT, recipient, f"{told.sender}\n{told.text}".encode())
+    """``@bob 8\nalice\nhi``: what ``told.sender`` said to ``recipient`` (``&`` from IRC)."""
+    if told.raw is None:
+        return record(DIRECT, recipient, f"{told.sender}\n{told.text or ''}".encode())
+    parts = [told.sender, told.command or "PRIVMSG", told.text or "", told.raw]
+    return record(IRC_DIRECT, recipient, "\n".join(parts).encode())
+
+
+def join_fields(name: str, node: str, token: str, hidden: bool, renamed: tuple[str, str] | None) -> list[str]:
+    """The join entry's fields beyond ``t``, ``n``, ``o``, ``c`` (what CLAIM adds), flattened."""
+    extra = ["h", "1"] if hidden else []
+    if renamed is not None:
+        extra += ["r", renamed[0], "rc", renamed[1]]
+    return extra
 
 
 def sync_record(token: str) -> bytes:
@@ -146,9 +189,13 @@ def decode_entry(fields: dict[bytes, bytes]) -> Entry:
                 raise BadEntry(f"batch sequence {sequence}")
             return Batch(_text(fields[b"o"]), sequence, fields[b"d"])
         if kind == b"j":
-            return Join(_text(fields[b"n"]), _text(fields[b"o"]), _text(fields[b"c"]))
+            renamed = (_text(fields[b"r"]), _text(fields[b"rc"])) if b"r" in fields else None
+            hidden = fields.get(b"h") == b"1"
+            return Join(_text(fields[b"n"]), _text(fields[b"o"]), _text(fields[b"c"]), hidden, renamed)
         if kind == b"l":
             return Leave(_text(fields[b"n"]), _text(fields[b"c"]))
+        if kind == b"p":
+            return Presence(_text(fields[b"n"]), _text(fields[b"c"]), fields[b"s"] == b"1")
     except KeyError as missing:
         raise BadEntry(f"no field {missing.args[0]!r} in a {kind!r} entry") from None
     except (ValueError, UnicodeDecodeError) as problem:
@@ -167,7 +214,7 @@ def records(data: bytes) -> list[Record]:
         if header_end < 0:
             raise BadEntry("a record without its header line")
         target, _, length_text = data[offset:header_end].partition(b" ")
-        if len(target) < 2 or target[0] not in (BROADCAST, DIRECT, SYNC) or not length_text.isdigit():
+        if len(target) < 2 or target[0] not in _KINDS or not length_text.isdigit():
             raise BadEntry(f"a record header {data[offset:header_end][:80]!r}")
         end = header_end + 1 + int(length_text)
         if end > size:

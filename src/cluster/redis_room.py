@@ -105,12 +105,16 @@ class _Batch:
 
 
 class _Claim:
-    """A LOGIN to write: the login's token, the name's key, the name as typed."""
+    """A LOGIN to write: the login's token, the name's key, the name as typed; hidden or not, and
+    for a rename the (key, token, name) of the login it replaces."""
 
-    __slots__ = ("key", "name", "token")
+    __slots__ = ("hidden", "key", "name", "renaming", "token")
 
-    def __init__(self, token: str, key: str, name: str) -> None:
+    def __init__(
+        self, token: str, key: str, name: str, hidden: bool = False, renaming: tuple[str, str, str] | None = None
+    ) -> None:
         self.token, self.key, self.name = token, key, name
+        self.hidden, self.renaming = hidden, renaming
 
 
 class _Leave:
@@ -122,7 +126,16 @@ class _Leave:
         self.token, self.key, self.name = token, key, name
 
 
-_Op = _Batch | _Claim | _Leave
+class _Presence:
+    """A held name to move into the room (``shown``) or out of it, with the claim's fields."""
+
+    __slots__ = ("key", "name", "shown", "token")
+
+    def __init__(self, token: str, key: str, name: str, shown: bool) -> None:
+        self.token, self.key, self.name, self.shown = token, key, name, shown
+
+
+_Op = _Batch | _Claim | _Leave | _Presence
 
 
 def describe_url(url: str) -> str:
@@ -171,6 +184,7 @@ class RedisRoom(Generic[MemberT]):
         self._renew_script = self._redis.register_script(scripts.RENEW)
         self._claim_script = self._redis.register_script(scripts.CLAIM)
         self._leave_script = self._redis.register_script(scripts.LEAVE)
+        self._presence_script = self._redis.register_script(scripts.PRESENCE)
         self._retire_script = self._redis.register_script(scripts.RETIRE)
         self._backoff = ExponentialWithJitterBackoff(cap=2.0, base=0.05)
 
@@ -222,12 +236,38 @@ class RedisRoom(Generic[MemberT]):
     def names(self) -> list[str]:
         return self._replica.names()
 
-    def join(self, member: MemberT, name: str, done: Callable[[JoinResult], None]) -> None:
+    def join(
+        self,
+        member: MemberT,
+        name: str,
+        done: Callable[[JoinResult], None],
+        *,
+        hidden: bool = False,
+        renaming: str | None = None,
+        hears_arrivals: bool = False,
+    ) -> None:
         if self._state == "out":
             done("unavailable")
             return
-        token = self._replica.expect_join(member, done)
-        self._send_soon(_Claim(token, username_key(name), name))
+        old: tuple[str, str, str] | None = None
+        if renaming is not None:
+            old_token = self._replica.token_of(member, renaming)
+            if old_token is not None:
+                old = (username_key(renaming), old_token, renaming)
+        token = self._replica.expect_join(member, done, hears_arrivals)
+        self._send_soon(_Claim(token, username_key(name), name, hidden, old))
+
+    def show(self, member: MemberT, name: str, *, hears_arrivals: bool = False) -> None:
+        self._replica.want_arrivals(member, name, hears_arrivals)
+        self._send_presence(member, name, True)
+
+    def hide(self, member: MemberT, name: str) -> None:
+        self._send_presence(member, name, False)
+
+    def _send_presence(self, member: MemberT, name: str, shown: bool) -> None:
+        token = self._replica.token_of(member, name)
+        if token is not None and self._state != "out":
+            self._send_soon(_Presence(token, username_key(name), name, shown))
 
     def leave(self, member: MemberT, name: str) -> None:
         token = self._replica.release(member, name)
@@ -314,8 +354,10 @@ class RedisRoom(Generic[MemberT]):
         users = []
         for value in values:
             try:
-                join_id, _node, token, name = value.decode("utf-8").split(" ")
-                users.append((_entry_id(join_id.encode()), name, token))
+                join_id, _node, token, name, *mark = value.decode("utf-8").split(" ")
+                if mark not in ([], ["h"]):
+                    raise ValueError(mark)
+                users.append((_entry_id(join_id.encode()), name, token, bool(mark)))
             except ValueError:
                 log.warning("Skipped a malformed user record in Redis: %r", value[:80], extra=fields("bad-data"))
         users.sort()
@@ -323,7 +365,7 @@ class RedisRoom(Generic[MemberT]):
         self._last_id, self._sequence = last_id, 0
         self._kept.clear()
         self._kept_bytes = 0
-        self._replica.start(node, [(name, token) for _, name, token in users])
+        self._replica.start(node, [(name, token, hidden) for _, name, token, hidden in users])
         self._last_renewal = self._loop.time()
         self._state = "up"
         self._joined.set()
@@ -506,9 +548,17 @@ class RedisRoom(Generic[MemberT]):
                     op.data = b"".join(op.parts)
                 pipe.xadd(keys.events, batch_fields(node, op.sequence, op.data), minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
             elif isinstance(op, _Claim):
+                old_key, old_token, old_name = op.renaming or ("", "", "")
                 await self._claim_script(
                     keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
-                    args=[self._epoch, node, op.token, op.key, op.name, minid],
+                    args=[self._epoch, node, op.token, op.key, op.name, minid]
+                    + ["1" if op.hidden else "0", old_key, old_token, old_name],
+                    client=pipe,
+                )
+            elif isinstance(op, _Presence):
+                await self._presence_script(
+                    keys=[keys.users, keys.events],
+                    args=[op.key, op.token, op.name, "1" if op.shown else "0", minid],
                     client=pipe,
                 )
             else:

@@ -23,8 +23,19 @@ import itertools
 from collections.abc import Callable, Iterable, ValuesView
 from typing import Generic, Protocol
 
-from cluster.entries import BROADCAST, DIRECT, BadEntry, Batch, Entry, Join, records
-from events import RoomEvent
+from cluster.entries import (
+    BROADCAST,
+    DIRECT,
+    IRC_BROADCAST,
+    IRC_DIRECT,
+    BadEntry,
+    Batch,
+    Entry,
+    Join,
+    Presence,
+    records,
+)
+from events import Arrived, Parted, Renamed, RoomEvent
 from handlers.broadcast import JoinResult, MemberT, deliver_together
 from names import is_valid_username, username_key
 
@@ -41,12 +52,16 @@ class Replica(Generic[MemberT]):
     """The cluster's users and this node's members, as of the last entry applied."""
 
     __slots__ = (
+        "_arrivals_wanted",
         "_audience",
+        "_hidden",
         "_holders",
         "_joining",
+        "_listeners",
         "_local",
         "_member_names",
         "_names",
+        "_present",
         "_seen",
         "_syncs",
         "_tokens",
@@ -57,41 +72,54 @@ class Replica(Generic[MemberT]):
     def __init__(self, audience: Audience) -> None:
         self._audience = audience
         self.node = ""
-        self._names: dict[str, str] = {}  # every user of the cluster: username_key -> name, in login order
+        # Every name held in the cluster, in login order, and which login holds it; those whose
+        # owner is not in the room (an IRC nick before its JOIN) are also in _hidden.
+        self._names: dict[str, str] = {}  # username_key -> name as typed
         self._holders: dict[str, str] = {}  # username_key -> token of the login that holds it
+        self._hidden: set[str] = set()
+        # This node's members: all of them, those in the room (they get what it delivers), and
+        # those of them that hear arrivals.
         self._local: dict[str, MemberT] = {}
         self._member_names: dict[MemberT, str] = {}
-        self._joining: dict[str, tuple[MemberT, Callable[[JoinResult], None]]] = {}  # token -> waiting LOGIN
+        self._present: dict[str, MemberT] = {}
+        self._listeners: dict[str, MemberT] = {}
+        self._arrivals_wanted: set[str] = set()
+        self._joining: dict[str, tuple[MemberT, Callable[[JoinResult], None], bool]] = {}  # token -> waiting LOGIN
         self._syncs: dict[str, Callable[[], None]] = {}  # token -> waiting PING
         self._seen: dict[str, int] = {}  # node -> sequence of its last batch applied
         self._tokens = itertools.count(1)
-        self.changes = 0  # counts joins and leaves (ChatRoom.changes)
+        self.changes = 0  # counts joins, leaves and presence (ChatRoom.changes)
 
     # --- what the room holds ----------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._names) - len(self._hidden)
 
     def knows(self, name: str) -> bool:
-        return username_key(name) in self._names
+        key = username_key(name)
+        return key in self._names and key not in self._hidden
 
     def names(self) -> list[str]:
-        return list(self._names.values())
+        hidden = self._hidden
+        return [name for key, name in self._names.items() if key not in hidden]
 
     def name_of(self, member: MemberT) -> str | None:
         return self._member_names.get(member)
 
     def members(self) -> ValuesView[MemberT]:
-        return self._local.values()
+        """This node's members in the room: what the room delivers here goes to them."""
+        return self._present.values()
 
     # --- this node's side -------------------------------------------------------------------------
-    def start(self, node: str, users: Iterable[tuple[str, str]]) -> None:
-        """Start over as ``node`` from a snapshot of the room: (name, token) of each user, in login
-        order.  The stream is then applied from where the snapshot was taken."""
+    def start(self, node: str, users: Iterable[tuple[str, str, bool]]) -> None:
+        """Start over as ``node`` from a snapshot of the room: (name, token, hidden) of each user,
+        in login order.  The stream is then applied from where the snapshot was taken."""
         self.node = node
-        self._names, self._holders = {}, {}
-        for name, token in users:
+        self._names, self._holders, self._hidden = {}, {}, set()
+        for name, token, hidden in users:
             key = username_key(name)
             self._names[key], self._holders[key] = name, token
+            if hidden:
+                self._hidden.add(key)
         self._seen = {}
         self.changes += 1
 
@@ -100,18 +128,18 @@ class Replica(Generic[MemberT]):
         ``"unavailable"`` and every waiting PING is released."""
         joining, self._joining = self._joining, {}
         syncs, self._syncs = self._syncs, {}
-        self._local, self._member_names = {}, {}
-        self._names, self._holders = {}, {}
+        self.release_all()
+        self._names, self._holders, self._hidden = {}, {}, set()
         self.changes += 1
-        for _member, done in joining.values():
+        for _member, done, _hears in joining.values():
             done("unavailable")
         for synced in syncs.values():
             synced()
 
-    def expect_join(self, member: MemberT, done: Callable[[JoinResult], None]) -> str:
+    def expect_join(self, member: MemberT, done: Callable[[JoinResult], None], hears_arrivals: bool = False) -> str:
         """The token of a LOGIN for ``member``; ``done("ok")`` when its join is applied."""
         token = self._new_token()
-        self._joining[token] = (member, done)
+        self._joining[token] = (member, done, hears_arrivals)
         return token
 
     def answer(self, token: str, result: JoinResult) -> None:
@@ -131,19 +159,42 @@ class Replica(Generic[MemberT]):
         if synced is not None:
             synced()
 
+    def token_of(self, member: MemberT, name: str) -> str | None:
+        """The token of ``member``'s login of ``name`` (for a rename or a presence entry to
+        write); None if it does not hold it."""
+        key = username_key(name)
+        return self._holders[key] if self._local.get(key) is member else None
+
+    def want_arrivals(self, member: MemberT, name: str, wanted: bool) -> None:
+        """Whether ``member`` hears arrivals once it is in the room (set before its presence entry)."""
+        key = username_key(name)
+        if self._local.get(key) is member:
+            if wanted:
+                self._arrivals_wanted.add(key)
+            else:
+                self._arrivals_wanted.discard(key)
+
     def release(self, member: MemberT, name: str) -> str | None:
         """``member`` is leaving: it gets nothing more.  The token of its login, for the leave to
         write (the name stays listed until that leave is applied); None if it is not a member."""
         key = username_key(name)
         if self._local.get(key) is not member:
             return None
-        del self._local[key], self._member_names[member]
+        self._forget_member(key)
         return self._holders[key]
 
     def release_all(self) -> None:
         """The node stops: its members leave with it, and their leaves must not read as the
         cluster retiring a live node."""
-        self._local, self._member_names = {}, {}
+        self._local, self._member_names, self._present, self._listeners = {}, {}, {}, {}
+        self._arrivals_wanted = set()
+
+    def _forget_member(self, key: str) -> None:
+        member = self._local.pop(key)
+        del self._member_names[member]
+        self._present.pop(key, None)
+        self._listeners.pop(key, None)
+        self._arrivals_wanted.discard(key)
 
     def _new_token(self) -> str:
         return f"{self.node}.{next(self._tokens)}"
@@ -156,55 +207,123 @@ class Replica(Generic[MemberT]):
             self._apply_batch(entry)
             return True
         if isinstance(entry, Join):
-            self._apply_join(entry.name, entry.token)
+            self._apply_join(entry)
+            return True
+        if isinstance(entry, Presence):
+            self._apply_presence(entry)
             return True
         return self._apply_leave(entry.name, entry.token)
 
-    def _apply_join(self, name: str, token: str) -> None:
+    def _apply_join(self, join: Join) -> None:
+        name = join.name
         if not is_valid_username(name):
             raise BadEntry(f"a join of the invalid name {name!r}")
         key = username_key(name)
+        renamed_from: str | None = None  # the old name of a rename that happened, if it was in the room
+        member_before: MemberT | None = None
+        hidden = join.hidden
+        if join.renamed is not None:
+            old_name, old_token = join.renamed
+            old_key = username_key(old_name)
+            if self._holders.get(old_key) == old_token:
+                if old_key not in self._hidden:
+                    renamed_from = self._names[old_key]
+                member_before = self._local.get(old_key)
+                wanted = old_key in self._arrivals_wanted
+                if member_before is not None:
+                    self._forget_member(old_key)
+                    if wanted:
+                        self._arrivals_wanted.add(key)
+                del self._names[old_key], self._holders[old_key]
+                self._hidden.discard(old_key)
         self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
-        self._names[key], self._holders[key] = name, token
+        self._names[key], self._holders[key] = name, join.token
+        if hidden:
+            self._hidden.add(key)
+        else:
+            self._hidden.discard(key)
         self.changes += 1
-        waiting = self._joining.pop(token, None)
+        waiting = self._joining.pop(join.token, None)
+        member = waiting[0] if waiting is not None else member_before
         if waiting is not None:
-            member, done = waiting
             self._audience.announce_departures()  # those applied before this join are not news to it
+            if waiting[2]:
+                self._arrivals_wanted.add(key)
+        if not hidden and renamed_from is None:
+            arrival = Arrived(name)
+            for listener in self._listeners.values():
+                listener.deliver(arrival)
+        if member is not None:
             self._local[key], self._member_names[member] = member, name
-            done("ok")
+            if not hidden:
+                self._enter(key, member)
+        if renamed_from is not None:
+            renamed = Renamed(renamed_from, name)
+            for present in self._present.values():
+                present.deliver(renamed)
+        if waiting is not None:
+            waiting[1]("ok")
+
+    def _enter(self, key: str, member: MemberT) -> None:
+        self._present[key] = member
+        if key in self._arrivals_wanted:
+            self._listeners[key] = member
+
+    def _apply_presence(self, presence: Presence) -> None:
+        key = username_key(presence.name)
+        if self._holders.get(key) != presence.token or (key in self._hidden) != presence.shown:
+            return  # that login is gone, or it is where it says already
+        self.changes += 1
+        member = self._local.get(key)
+        if presence.shown:
+            self._hidden.discard(key)
+            arrival = Arrived(self._names[key])
+            for listener in self._listeners.values():
+                listener.deliver(arrival)
+            if member is not None:
+                self._enter(key, member)
+            return
+        self._hidden.add(key)
+        self._present.pop(key, None)
+        self._listeners.pop(key, None)
+        parted = Parted(self._names[key])
+        for present in self._present.values():
+            present.deliver(parted)
 
     def _apply_leave(self, name: str, token: str) -> bool:
         key = username_key(name)
         if self._holders.get(key) != token:
             return True  # that login is gone already
+        was_present = key not in self._hidden
         del self._names[key], self._holders[key]
+        self._hidden.discard(key)
         self.changes += 1
         if key in self._local:  # still ours (``release`` forgets it first): the cluster retired us
             return False
-        self._audience.departed(name)
+        if was_present:
+            self._audience.departed(name)
         return True
 
     def _apply_batch(self, batch: Batch) -> None:
         if batch.sequence <= self._seen.get(batch.node, 0):
             return  # sent twice after a broken link
         self._seen[batch.node] = batch.sequence
-        local = self._local
-        if not local and batch.node != self.node:
+        present = self._present
+        if not present and batch.node != self.node:
             return
         said: list[tuple[MemberT | None, RoomEvent]] = []  # broadcasts not delivered yet
         for target in records(batch.records):
-            if target.kind == BROADCAST:
-                said.append((local.get(username_key(target.name)), target.event()))
+            if target.kind in (BROADCAST, IRC_BROADCAST):
+                said.append((present.get(username_key(target.name)), target.event()))
                 continue
             if said:  # (a direct message or a sync shows what came before: deliver that first)
-                deliver_together(local.values(), said)
+                deliver_together(present.values(), said)
                 said = []
-            if target.kind == DIRECT:
-                recipient = local.get(username_key(target.name))
+            if target.kind in (DIRECT, IRC_DIRECT):
+                recipient = present.get(username_key(target.name))
                 if recipient is not None:
                     recipient.deliver(target.event())
             elif batch.node == self.node:
                 self.synced(target.name)
         if said:
-            deliver_together(local.values(), said)
+            deliver_together(present.values(), said)

@@ -27,7 +27,7 @@ local function retire(users, events, prefix, node, minid)
   for _, key in ipairs(redis.call('SMEMBERS', set)) do
     local held = redis.call('HGET', users, key)
     if held then
-      local holder, token, name = string.match(held, '^%S+ (%S+) (%S+) (%S+)$')
+      local holder, token, name = string.match(held, '^%S+ (%S+) (%S+) (%S+)')
       if holder == node then
         redis.call('HDEL', users, key)
         redis.call('XADD', events, 'MINID', '~', minid, '*', 't', 'l', 'n', name, 'c', token)
@@ -89,8 +89,10 @@ return {'ok', trimmed, retired}
 """
 )
 
-# KEYS: epoch nodes events users node-set.  ARGV: epoch, node, token, name key, name, minid.
-# Claims a name and appends the join in one step.  Returns {'ok', join id}, {'taken'},
+# KEYS: epoch nodes events users node-set.  ARGV: epoch, node, token, name key, name, minid,
+# hidden ('1' or '0'), and for a rename the old name key, old token and old name ('' if none).
+# Claims a name and appends the join in one step; a rename frees the old name in the same step
+# (if that login still holds it: else it is a plain claim).  Returns {'ok', join id}, {'taken'},
 # {'reset'} or {'expired'}.
 CLAIM: Final = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'reset'} end
@@ -99,12 +101,42 @@ local held = redis.call('HGET', KEYS[4], ARGV[4])
 if held then
   local id, token = string.match(held, '^(%S+) %S+ (%S+) ')
   if token == ARGV[3] then return {'ok', id} end
-  return {'taken'}
+  if ARGV[4] ~= ARGV[8] or token ~= ARGV[9] then return {'taken'} end
 end
-local id = redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[6], '*', 't', 'j', 'n', ARGV[5], 'o', ARGV[2], 'c', ARGV[3])
-redis.call('HSET', KEYS[4], ARGV[4], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[5])
+local fields = {'t', 'j', 'n', ARGV[5], 'o', ARGV[2], 'c', ARGV[3]}
+local hidden = ARGV[7] == '1'
+if ARGV[8] ~= '' then
+  local old = redis.call('HGET', KEYS[4], ARGV[8])
+  if old and string.match(old, '^%S+ %S+ (%S+) ') == ARGV[9] then
+    hidden = string.sub(old, -2) == ' h'
+    redis.call('HDEL', KEYS[4], ARGV[8])
+    redis.call('SREM', KEYS[5], ARGV[8])
+    table.insert(fields, 'r') table.insert(fields, ARGV[10])
+    table.insert(fields, 'rc') table.insert(fields, ARGV[9])
+  end
+end
+if hidden then table.insert(fields, 'h') table.insert(fields, '1') end
+local id = redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[6], '*', unpack(fields))
+local value = id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[5]
+if hidden then value = value .. ' h' end
+redis.call('HSET', KEYS[4], ARGV[4], value)
 redis.call('SADD', KEYS[5], ARGV[4])
 return {'ok', id}
+"""
+
+# KEYS: users events.  ARGV: name key, token, name, shown ('1' or '0'), minid.
+# Moves a held name into the room or out of it (an IRC JOIN or PART) and appends the presence
+# entry, only if that login still holds it and it is not there already.  Returns 1 or 0.
+PRESENCE: Final = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if not held then return 0 end
+if string.match(held, '^%S+ %S+ (%S+) ') ~= ARGV[2] then return 0 end
+local hidden = string.sub(held, -2) == ' h'
+if (ARGV[4] == '1') ~= hidden then return 0 end
+if hidden then held = string.sub(held, 1, -3) else held = held .. ' h' end
+redis.call('HSET', KEYS[1], ARGV[1], held)
+redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[5], '*', 't', 'p', 'n', ARGV[3], 'c', ARGV[2], 's', ARGV[4])
+return 1
 """
 
 # KEYS: users events node-set.  ARGV: name key, token, name, minid.

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from events import RoomEvent, Together
+from events import Arrived, Parted, Renamed, RoomEvent, Together
 from names import username_key
 
 JoinResult = Literal["ok", "taken", "unavailable"]
@@ -63,17 +63,37 @@ class ChatRoom(Protocol[MemberT_contra]):
 
     def __len__(self) -> int: ...
 
-    def join(self, member: MemberT_contra, name: str, done: Callable[[JoinResult], None]) -> None:
-        """Claim ``name`` for ``member``; ``done`` gets the answer (maybe before this returns)."""
+    def join(
+        self,
+        member: MemberT_contra,
+        name: str,
+        done: Callable[[JoinResult], None],
+        *,
+        hidden: bool = False,
+        renaming: str | None = None,
+        hears_arrivals: bool = False,
+    ) -> None:
+        """Claim ``name`` for ``member``; ``done`` gets the answer (maybe before this returns).
+
+        ``hidden``: the name is held but its owner is not in the room (not listed, gets nothing,
+        others do not know it) until ``show`` (an IRC nick before its JOIN).  ``renaming``: the
+        name ``member`` holds now, given up in the same step; the others hear ``Renamed`` instead
+        of a departure.  ``hears_arrivals``: ``member`` gets ``Arrived`` when someone comes in."""
+
+    def show(self, member: MemberT_contra, name: str, *, hears_arrivals: bool = False) -> None:
+        """``member``, holding ``name`` hidden, comes into the room: the others hear ``Arrived``."""
+
+    def hide(self, member: MemberT_contra, name: str) -> None:
+        """``member`` leaves the room but keeps ``name``: the others hear ``Parted``."""
 
     def leave(self, member: MemberT_contra, name: str) -> None:
-        """``member`` (logged in as ``name``) is gone; the name is free at once."""
+        """``member`` (holding ``name``) is gone; the name is free at once."""
 
     def knows(self, name: str) -> bool:
-        """Whether someone online has ``name`` (ignoring case and width)."""
+        """Whether someone in the room has ``name`` (ignoring case and width)."""
 
     def names(self) -> list[str]:
-        """The names online, as their owners typed them, in login order."""
+        """The names of those in the room, as their owners typed them, in login order."""
 
     def broadcast(self, payload: Any, sender: MemberT_contra) -> None:
         """Deliver ``payload`` to every member but ``sender``."""
@@ -158,16 +178,29 @@ class Room(Generic[MemberT]):
     order (a direct message, local news, a join, a sync) they are delivered at once.  Without it
     each is delivered as it comes, as the unit tests like it."""
 
-    __slots__ = ("_departed", "_members", "_names", "_said", "_schedule", "changes")
+    __slots__ = (
+        "_departed",
+        "_hidden",
+        "_holders",
+        "_listeners",
+        "_members",
+        "_names",
+        "_said",
+        "_schedule",
+        "changes",
+    )
 
     def __init__(
         self,
         departed: Callable[[str], None] | None = None,
         schedule: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
-        # Both keyed by username_key(name); dicts keep insertion order, which is login order.
-        self._members: dict[str, MemberT] = {}
-        self._names: dict[str, str] = {}
+        # All keyed by username_key(name); dicts keep insertion order, which is login order.
+        self._holders: dict[str, MemberT] = {}  # every name held, hidden or not
+        self._names: dict[str, str] = {}  # the same, as typed
+        self._hidden: set[str] = set()  # held by someone not in the room
+        self._members: dict[str, MemberT] = {}  # those in the room: they get what it delivers
+        self._listeners: dict[str, MemberT] = {}  # members that get Arrived
         self._departed = departed
         self._schedule = schedule
         self._said: list[tuple[MemberT | None, RoomEvent]] = []  # this turn's broadcasts, not delivered yet
@@ -190,32 +223,91 @@ class Room(Generic[MemberT]):
     def __len__(self) -> int:
         return len(self._members)
 
-    def join(self, member: MemberT, name: str, done: Callable[[JoinResult], None]) -> None:
+    def join(
+        self,
+        member: MemberT,
+        name: str,
+        done: Callable[[JoinResult], None],
+        *,
+        hidden: bool = False,
+        renaming: str | None = None,
+        hears_arrivals: bool = False,
+    ) -> None:
         key = username_key(name)
-        if key in self._members:
+        old = username_key(renaming) if renaming is not None else None
+        if key in self._holders and key != old:
             done("taken")
             return
         self.deliver_said()  # (what was said before someone joined is not for them)
-        self._members[key] = member
-        self._names[key] = name
+        was_present = False
+        if old is not None and self._holders.get(old) is member:
+            was_present = old in self._members
+            hidden = old in self._hidden
+            hears_arrivals = old in self._listeners
+            self._forget(old)
+        self._holders[key], self._names[key] = member, name
         self.changes += 1
+        if hidden:
+            self._hidden.add(key)
+        else:
+            self._enter(key, member, hears_arrivals, announce=renaming is None)
+        if renaming is not None and was_present:
+            self._tell(Renamed(renaming, name))
         done("ok")
+
+    def show(self, member: MemberT, name: str, *, hears_arrivals: bool = False) -> None:
+        key = username_key(name)
+        if self._holders.get(key) is member and key in self._hidden:
+            self.deliver_said()
+            self._hidden.discard(key)
+            self.changes += 1
+            self._enter(key, member, hears_arrivals, announce=True)
+
+    def hide(self, member: MemberT, name: str) -> None:
+        key = username_key(name)
+        if self._holders.get(key) is member and key not in self._hidden:
+            self.deliver_said()  # (what it said before it went comes first)
+            del self._members[key]
+            self._listeners.pop(key, None)
+            self._hidden.add(key)
+            self.changes += 1
+            self._tell(Parted(self._names[key]))
+
+    def _enter(self, key: str, member: MemberT, hears_arrivals: bool, announce: bool) -> None:
+        if announce:
+            arrival = Arrived(self._names[key])
+            for listener in self._listeners.values():
+                listener.deliver(arrival)
+        self._members[key] = member
+        if hears_arrivals:
+            self._listeners[key] = member
+
+    def _tell(self, event: RoomEvent) -> None:
+        for member in self._members.values():
+            member.deliver(event)
+
+    def _forget(self, key: str) -> None:
+        del self._holders[key], self._names[key]
+        self._members.pop(key, None)
+        self._listeners.pop(key, None)
+        self._hidden.discard(key)
 
     def leave(self, member: MemberT, name: str) -> None:
         key = username_key(name)
-        if self._members.get(key) is not member:
+        if self._holders.get(key) is not member:
             return
-        del self._members[key]
-        del self._names[key]
+        was_present = key in self._members
+        name = self._names[key]
+        self._forget(key)
         self.changes += 1
-        if self._departed is not None:
+        if was_present and self._departed is not None:
             self._departed(name)
 
     def knows(self, name: str) -> bool:
         return username_key(name) in self._members
 
     def names(self) -> list[str]:
-        return list(self._names.values())
+        return [self._names[key] for key in self._members]
 
     def broadcast(self, payload: Any, sender: MemberT) -> None:
         if self._schedule is None:

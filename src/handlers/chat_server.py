@@ -674,7 +674,7 @@ class ChatServer:
 
 def _time_out(connection: Connection) -> None:
     if not connection.closing:
-        connection.close("idle")
+        connection.idle()
 
 
 def _host_of(connection: Connection) -> str:

@@ -35,6 +35,7 @@ from events import RoomEvent, Said, Told
 from handlers.broadcast import JoinResult, RoomHost
 from handlers.connection import Connection, SessionType
 from names import is_valid_username
+from text import clean_text
 from utils.logs import fields
 
 log = logging.getLogger("chat.connection")
@@ -143,6 +144,9 @@ class ChatSession:
     def farewell(self, reason: str) -> bytes | None:
         return _FAREWELLS.get(reason)
 
+    def idle(self) -> str | None:
+        return "idle"  # (a client that only reads sends PING now and then, as the terminal client does)
+
     def refusal(self, code: str) -> bytes:
         return protocol.error(code)
 
@@ -188,7 +192,7 @@ class ChatSession:
         self._answered()
 
     def _message(self, argument: str) -> None:
-        text = protocol.clean_text(argument)
+        text = clean_text(argument)
         if not text:
             self._connection.reply(_ERR_EMPTY_MESSAGE)
         elif self._unpublished is None:
@@ -213,7 +217,7 @@ class ChatSession:
         room = self._sessions.host.room
         if not name or not room.knows(name):
             self._connection.reply(_ERR_NO_SUCH_USER)
-        elif not (text := protocol.clean_text(rest)):
+        elif not (text := clean_text(rest)):
             self._connection.reply(_ERR_EMPTY_MESSAGE)
         else:
             assert self.name is not None  # DM is a logged-in command

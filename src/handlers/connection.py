@@ -109,6 +109,10 @@ class Session(Protocol):
     def farewell(self, reason: str) -> bytes | None:
         """The last line to send when the server closes the connection for ``reason``, if any."""
 
+    def idle(self) -> str | None:
+        """No complete line for --idle-timeout seconds: the reason to close for (``idle``), or
+        None to give the client another such period (after asking it something, say)."""
+
     def refusal(self, code: str) -> bytes:
         """The line that tells a client it is refused (``server-full`` ...) before the close."""
 
@@ -546,6 +550,17 @@ class Connection(asyncio.BufferedProtocol):
             self._state = State.CLOSING
         self._forget_backlog()
         self._transport.abort()
+
+    def idle(self) -> None:
+        """The host's idle sweep: no complete line for --idle-timeout seconds."""
+        if self._state is not State.OPEN:
+            return
+        reason = self.session.idle()
+        if reason is not None:
+            self.close(reason)
+        else:  # another period, from now
+            self.last_line_at = self._loop.time()
+            self._host.note_activity(self)
 
     def mark_registered(self) -> None:
         """The session logged in: the login timeout no longer applies."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -46,6 +47,10 @@ class Settings:
     tls_port: int | None
     tls_cert: str | None
     tls_key: str | None
+    irc_port: int | None
+    irc_tls_port: int | None
+    irc_channel: str
+    irc_server_name: str
     redis_url: str | None
     cluster_name: str
     node_timeout: float
@@ -107,6 +112,21 @@ def _redis_url(raw: str) -> str | None:
         raise ValueError("the path after the host must be a database number, such as /0")
     if parts.query or parts.fragment:
         raise ValueError("options after ? or # are not supported: the server sets its own timeouts")
+    return raw
+
+
+def _irc_channel(raw: str) -> str:
+    if not re.fullmatch(r"#[^\x00-\x20,:\x7f]{1,49}", raw):
+        raise ValueError("expected # and 1-49 more characters, no spaces, commas or colons, such as #chat")
+    return raw
+
+
+def _irc_server_name(raw: str) -> str:
+    if not raw:
+        host = socket.gethostname() or "localhost"
+        return re.sub(r"[^A-Za-z0-9.-]", "-", host)[:63] or "localhost"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", raw):
+        raise ValueError("expected a host name such as irc.example.org (letters, digits, . and -)")
     return raw
 
 
@@ -268,6 +288,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("--tls-cert", "TLS_CERT", _optional_path, "", "PEM certificate (chain) for --tls-port"),
     Option("--tls-key", "TLS_KEY", _optional_path, "", "PEM private key for --tls-cert"),
     Option(
+        "--irc-port", "IRC_PORT", _optional_port, "", "also serve IRC clients on this port (6667 is usual); 0 picks one"
+    ),
+    Option(
+        "--irc-tls-port",
+        "IRC_TLS_PORT",
+        _optional_port,
+        "",
+        "also serve IRC clients over TLS on this port (6697 is usual), with --tls-cert and --tls-key",
+    ),
+    Option("--irc-channel", "IRC_CHANNEL", _irc_channel, "#chat", "the channel IRC clients see the room as"),
+    Option(
+        "--irc-server-name",
+        "IRC_SERVER_NAME",
+        _irc_server_name,
+        "",
+        "the server's name to IRC clients (default: this machine's host name)",
+    ),
+    Option(
         "--redis-url",
         "REDIS_URL",
         _redis_url,
@@ -339,8 +377,14 @@ def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str], prog: 
             raise SettingsError(f"invalid {source} value {raw!r}: {problem}") from None
     settings = Settings(**values)
     tls_files = settings.tls_cert is not None and settings.tls_key is not None
-    if settings.tls_port is not None and not tls_files:
-        raise SettingsError("--tls-port (TLS_PORT) needs both --tls-cert (TLS_CERT) and --tls-key (TLS_KEY)")
-    if settings.tls_port is None and (settings.tls_cert or settings.tls_key):
-        raise SettingsError("--tls-cert and --tls-key (TLS_CERT, TLS_KEY) need --tls-port (TLS_PORT)")
+    for port, setting in (
+        (settings.tls_port, "--tls-port (TLS_PORT)"),
+        (settings.irc_tls_port, "--irc-tls-port (IRC_TLS_PORT)"),
+    ):
+        if port is not None and not tls_files:
+            raise SettingsError(f"{setting} needs both --tls-cert (TLS_CERT) and --tls-key (TLS_KEY)")
+    if settings.tls_port is None and settings.irc_tls_port is None and (settings.tls_cert or settings.tls_key):
+        raise SettingsError(
+            "--tls-cert and --tls-key (TLS_CERT, TLS_KEY) need --tls-port (TLS_PORT) or --irc-tls-port (IRC_TLS_PORT)"
+        )
     return settings

@@ -1,0 +1,645 @@
+"""The IRC gateway's session: what one IRC client (irssi, WeeChat, HexChat, a bot) does, between its
+connection (``handlers.connection``) and the room, which it sees as one channel.
+
+The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF);
+``irc.parse`` makes them messages; room events come back through ``deliver`` and are encoded once
+per event for every IRC user of this listener (``IrcSessions.wire``).  docs/IRC.md has the whole
+mapping; in short:
+
+- Registration: ``CAP`` (no capabilities: LS is empty, REQ is refused, END resumes), ``NICK``,
+  ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
+  claimed in the room from ``NICK`` on, hidden: the name is taken, but its owner is not in the
+  room until ``JOIN``.  Then 001-005 and 422.
+- ``JOIN`` of the channel brings the user into the room, ``PART`` takes it out again (a departure
+  for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
+- ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages; what a line user
+  reads of them is ``irc.plain_text`` cleaned as line text is, what an IRC user reads is the text
+  as sent (formatting and CTCP kept).
+- Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
+  message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
+  so that in a cluster replies keep the order of the commands; and ``PRIVMSG``/``NOTICE`` wait
+  while the server is behind (``fan_out_allowed``), as ``MSG`` does.
+- Keepalive: after --idle-timeout seconds of silence the server sends ``PING``; one more such
+  period with no line at all closes the connection (``ERROR :... (Ping timeout)``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Final
+
+import irc
+from events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from handlers.broadcast import JoinResult, RoomHost
+from handlers.connection import Connection, SessionType
+from names import MAX_USERNAME_CHARS, is_valid_username, username_key
+from text import clean_text
+from utils.logs import fields
+from version import __version__
+
+log = logging.getLogger("chat.irc")
+
+REPLY_BYTES_PER_TOKEN = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
+NETWORK: Final = "algokart"
+
+_REASONS: Final = {  # the words of the ERROR line for each reason the server closes a connection
+    "ping-timeout": "Ping timeout",
+    "idle": "Ping timeout",
+    "login-timeout": "Registration timeout",
+    "server-shutdown": "Server shutting down",
+    "cluster-unavailable": "Cluster unavailable",
+    "cluster-reset": "Cluster reset",
+}
+
+
+class IrcSessions:
+    """The IRC gateway on one server: a session for each connection, the server's name and the
+    channel's, and the encoding of room events every IRC user of it shares."""
+
+    __slots__ = ("channel", "channel_key", "created", "host", "server", "session_type", "wire")
+
+    def __init__(self, host: RoomHost, server_name: str, channel: str) -> None:
+        self.host = host
+        self.server = server_name
+        self.channel = channel
+        self.channel_key = irc.channel_key(channel)
+        self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        # One bound method, made once: the room events cache their bytes per encoder.
+        self.wire: Callable[[RoomEvent], bytes] = self._encode
+        self.session_type = SessionType(
+            "irc", irc.LINE_BYTES - 1, telnet=False, strip=False, new_session=self.new_session
+        )
+
+    def new_session(self, connection: Connection) -> IrcSession:
+        return IrcSession(self, connection)
+
+    def mask(self, nick: str) -> str:
+        """``nick!nick@server``: how every user appears (no address is shown, nor is any)."""
+        return f"{nick}!{nick}@{self.server}"
+
+    def numeric(self, code: str, target: str, *params: str) -> bytes:
+        return irc.message(self.server, code, target, *params)
+
+    # --- room events, as IRC lines ----------------------------------------------------------
+    def _encode(self, event: RoomEvent) -> bytes:
+        if isinstance(event, Said):
+            command = event.command or "PRIVMSG"
+            head = f":{self.mask(event.sender)} {command} {self.channel} :".encode()
+            return b"".join(self._text_lines(head, event.texts, event.raws))
+        if isinstance(event, Departed):
+            return b"".join(irc.message(self.mask(name), "QUIT", "Quit") for name in event.names)
+        if isinstance(event, Parted):
+            return irc.message(self.mask(event.name), "PART", self.channel)
+        if isinstance(event, Arrived):
+            return irc.message(self.mask(event.name), "JOIN", self.channel)
+        if isinstance(event, Renamed):
+            return irc.message(self.mask(event.old), "NICK", event.new)
+        if isinstance(event, Together):
+            return b"".join(part.encoded(self.wire) for part in event.parts)
+        return b""  # (a direct message is encoded for its one recipient: IrcSession.deliver)
+
+    @staticmethod
+    def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> Iterator[bytes]:
+        """A line user's text (up to 8 KiB) is split over as many lines as it takes; an IRC user's
+        is cut to one line if the prefix made it too long, as it was sent."""
+        for index, text in enumerate(texts):
+            if raws is not None:
+                yield irc.fit(head, raws[index])
+            elif text is not None:
+                yield from irc.lines_for(head, text)
+
+    # --- the room as the channel ------------------------------------------------------------
+    def names_lines(self, me: str) -> bytes:
+        """353 lines of everyone in the room, as many as it takes, and 366."""
+        head = f":{self.server} 353 {me} = {self.channel} :".encode()
+        return b"".join(irc.lines_for(head, " ".join(self.host.room.names()))) + self.numeric(
+            "366", me, self.channel, "End of /NAMES list"
+        )
+
+
+class IrcSession:
+    # One per connection, so slots.
+    __slots__ = (
+        "_awaiting",
+        "_cap_open",
+        "_connection",
+        "_joined",
+        "_nick",
+        "_ping_sent",
+        "_quit_reason",
+        "_registered",
+        "_sessions",
+        "_user",
+    )
+
+    def __init__(self, sessions: IrcSessions, connection: Connection) -> None:
+        self._sessions = sessions
+        self._connection = connection
+        self._nick: str | None = None  # claimed in the room (hidden until JOIN)
+        self._user: tuple[str, str] | None = None  # USER's username and real name
+        self._cap_open = False  # CAP negotiation began and has not ended: registration waits
+        self._registered = False
+        self._joined = False  # in the room (the channel)
+        self._awaiting = False  # a command waits for the room's answer
+        self._ping_sent = False  # the keepalive PING is out; any line clears it
+        self._quit_reason = "Client Quit"
+
+    @property
+    def name(self) -> str | None:
+        return self._nick if self._registered else None
+
+    @property
+    def _me(self) -> str:
+        return self._nick or "*"
+
+    # --- what the room delivers -----------------------------------------------------------------
+    def deliver(self, event: RoomEvent) -> None:
+        if isinstance(event, Told):
+            self._deliver_direct(event)
+            return
+        data = event.encoded(self._sessions.wire)
+        if data:
+            self._connection.send(data)
+
+    def _deliver_direct(self, told: Told) -> None:
+        raw = told.raw if told.raw is not None else told.text
+        if raw is None or self._nick is None:
+            return
+        head = f":{self._sessions.mask(told.sender)} {told.command or 'PRIVMSG'} {self._nick} :".encode()
+        if told.raw is not None:
+            self._connection.send(irc.fit(head, raw))
+        else:
+            self._connection.send(b"".join(irc.lines_for(head, raw)))
+
+    # --- what the connection asks (handlers.connection.Session) ---------------------------------
+    def ready_for_input(self) -> bool:
+        if self._awaiting:
+            return False
+        host = self._sessions.host
+        if not host.room.ready:
+            host.when_room_ready(self._connection.resume)
+            return False
+        return True
+
+    def line_received(self, line: str) -> bool:
+        self._ping_sent = False
+        message = irc.parse(line)
+        if message is None:
+            return True
+        command, params = message
+        if command in ("PRIVMSG", "NOTICE") and self._registered:
+            host = self._sessions.host
+            if not host.fan_out_allowed():  # the server is behind: this line and the rest wait
+                host.when_fan_out_allowed(self._connection.resume)
+                return False
+        handler = _ANYTIME.get(command)
+        if handler is None:
+            if not self._registered:
+                self._reply("451", "You have not registered")
+                return True
+            handler = _REGISTERED.get(command, IrcSession._unknown)
+            if handler is IrcSession._unknown:
+                self._reply("421", command, "Unknown command")
+                return True
+        handler(self, params)
+        return True
+
+    def line_too_long(self) -> None:
+        self._reply("417", "Input line was too long")
+
+    def read_done(self) -> None:
+        pass
+
+    def idle(self) -> str | None:
+        """No line for --idle-timeout seconds: PING once; after that, ping-timeout."""
+        if self._ping_sent:
+            return "ping-timeout"
+        self._ping_sent = True
+        self._connection.reply(irc.message(None, "PING", self._sessions.server))
+        return None
+
+    def leave(self, reason: str, then: Callable[[], None] | None) -> None:
+        nick, host = self._nick, self._sessions.host
+        if nick is not None:
+            self._nick, self._joined = None, False
+            host.room.leave(self, nick)
+            if self._registered and not host.shutting_down:
+                peer = self._connection.peer_text
+                log.info("Leave: %s (%s)", nick, reason, extra=fields("leave", user=nick, peer=peer, reason=reason))
+        if then is not None:
+            host.room.sync(self, then)
+
+    def farewell(self, reason: str) -> bytes | None:
+        if reason == "closed":
+            return None
+        why = f"Quit: {self._quit_reason}" if reason == "quit" else _REASONS.get(reason, reason)
+        return irc.message(None, "ERROR", f"Closing Link: {self._sessions.server} ({why})")
+
+    def refusal(self, code: str) -> bytes:
+        return irc.message(None, "ERROR", f"Closing Link: {self._sessions.server} ({code.replace('-', ' ')})")
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _reply(self, code: str, *params: str) -> None:
+        self._connection.reply(self._sessions.numeric(code, self._me, *params))
+
+    def _wait_for_room(self, then: Callable[[], None]) -> None:
+        """Hold the input until the room has caught up (ChatRoom.sync), then ``then()``."""
+        self._awaiting = True
+
+        def answered() -> None:
+            self._awaiting = False
+            if not self._connection.closing:
+                then()
+            self._connection.resume()
+
+        self._sessions.host.room.sync(self, answered)
+
+    def _charge(self, reply: bytes) -> None:
+        if len(reply) >= REPLY_BYTES_PER_TOKEN:
+            self._connection.charge(len(reply) // REPLY_BYTES_PER_TOKEN)
+
+    def _ours(self, channel: str) -> bool:
+        return irc.channel_key(channel) == self._sessions.channel_key
+
+    # --- registration ---------------------------------------------------------------------------
+    def _cap(self, params: list[str]) -> None:
+        sub = params[0].upper() if params else ""
+        if sub == "LS":
+            if not self._registered:
+                self._cap_open = True
+            self._connection.reply(irc.message(self._sessions.server, "CAP", self._me, "LS", ""))
+        elif sub == "LIST":
+            self._connection.reply(irc.message(self._sessions.server, "CAP", self._me, "LIST", ""))
+        elif sub == "REQ":
+            if not self._registered:
+                self._cap_open = True
+            requested = params[1] if len(params) > 1 else ""
+            self._connection.reply(irc.message(self._sessions.server, "CAP", self._me, "NAK", requested))
+        elif sub == "END":
+            self._cap_open = False
+            self._try_to_register()
+        else:
+            self._reply("410", sub or "*", "Invalid CAP command")
+
+    def _pass(self, params: list[str]) -> None:
+        if self._registered:
+            self._reply("462", "You may not reregister")
+
+    def _nick_command(self, params: list[str]) -> None:
+        if not params or not params[0]:
+            self._reply("431", "No nickname given")
+            return
+        wanted = params[0]
+        if wanted == self._nick:
+            return
+        if not is_valid_username(wanted):
+            self._reply("432", wanted, _nick_problem(wanted))
+            return
+        old = self._nick
+        if old is not None and username_key(old) != username_key(wanted) and self._sessions.host.room.knows(wanted):
+            self._reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
+            return
+        self._awaiting = True
+        host = self._sessions.host
+        host.announce_departures()  # (whoever left before this NICK is not news to it)
+        host.room.join(
+            self,
+            wanted,
+            lambda result: self._nick_answered(old, wanted, result),
+            hidden=old is None,
+            renaming=old,
+            hears_arrivals=True,
+        )
+
+    def _nick_answered(self, old: str | None, wanted: str, result: JoinResult) -> None:
+        connection = self._connection
+        self._awaiting = False
+        if connection.closing:  # gone while the room was deciding
+            if result == "ok":
+                self._sessions.host.room.leave(self, wanted)
+            return
+        if result == "ok":
+            self._nick = wanted
+            if old is not None and self._registered and not self._joined:  # (in the room: its Renamed)
+                connection.reply(irc.message(self._sessions.mask(old), "NICK", wanted))
+            self._try_to_register()
+        elif result == "taken":
+            self._reply("433", wanted, "Nickname is already in use")
+        else:
+            self._reply("437", wanted, "Nick is temporarily unavailable")
+        connection.resume()
+
+    def _user_command(self, params: list[str]) -> None:
+        if self._registered:
+            self._reply("462", "You may not reregister")
+            return
+        if len(params) < 4 or not params[0]:
+            self._reply("461", "USER", "Not enough parameters")
+            return
+        self._user = (params[0][:MAX_USERNAME_CHARS], params[3])
+        self._try_to_register()
+
+    def _try_to_register(self) -> None:
+        if self._registered or self._nick is None or self._user is None or self._cap_open:
+            return
+        self._registered = True
+        nick, sessions = self._nick, self._sessions
+        server = sessions.server
+        self._connection.mark_registered()
+        tokens = [
+            "CHANTYPES=#",
+            "CASEMAPPING=ascii",
+            f"NICKLEN={MAX_USERNAME_CHARS}",
+            "PREFIX=",
+            "CHANMODES=,,,",
+            "CHANLIMIT=#:1",
+            "UTF8ONLY",
+            f"NETWORK={NETWORK}",
+        ]
+        burst = [
+            sessions.numeric("001", nick, f"Welcome to the {NETWORK} IRC Network {sessions.mask(nick)}"),
+            sessions.numeric("002", nick, f"Your host is {server}, running version algokart-chat-{__version__}"),
+            sessions.numeric("003", nick, f"This server was created {sessions.created}"),
+            sessions.numeric("004", nick, server, f"algokart-chat-{__version__}", "i", "n"),
+            *(
+                sessions.numeric("005", nick, *group, "are supported by this server")
+                for group in irc.isupport_lines(tokens)
+            ),
+            sessions.numeric("422", nick, "MOTD File is missing"),
+        ]
+        self._connection.reply(b"".join(burst))
+        peer = self._connection.peer_text
+        log.info("Login: %s from %s (IRC)", nick, peer, extra=fields("login", user=nick, peer=peer, protocol="irc"))
+
+    # --- the channel ----------------------------------------------------------------------------
+    def _join(self, params: list[str]) -> None:
+        if not params:
+            self._reply("461", "JOIN", "Not enough parameters")
+            return
+        if params[0] == "0":
+            self._part_channel(None)
+            return
+        for channel in params[0].split(","):
+            if not self._ours(channel):
+                self._reply("403", channel, "No such channel")
+            elif not self._joined:
+                self._come_in()
+
+    def _come_in(self) -> None:
+        assert self._nick is not None
+        self._joined = True
+        self._sessions.host.room.show(self, self._nick, hears_arrivals=True)
+
+        def welcome() -> None:
+            nick, sessions = self._me, self._sessions
+            reply = irc.message(sessions.mask(nick), "JOIN", sessions.channel) + sessions.names_lines(nick)
+            self._connection.reply(reply)
+            self._charge(reply)
+
+        self._wait_for_room(welcome)
+
+    def _part(self, params: list[str]) -> None:
+        if not params:
+            self._reply("461", "PART", "Not enough parameters")
+            return
+        reason = params[1] if len(params) > 1 else None
+        for channel in params[0].split(","):
+            if not self._ours(channel):
+                self._reply("403", channel, "No such channel")
+            elif not self._joined:
+                self._reply("442", channel, "You're not on that channel")
+            else:
+                self._part_channel(reason)
+
+    def _part_channel(self, reason: str | None) -> None:
+        if not self._joined or self._nick is None:
+            return
+        self._joined = False
+        sessions = self._sessions
+        sessions.host.room.hide(self, self._nick)
+        params = (sessions.channel, reason) if reason is not None else (sessions.channel,)
+        self._connection.reply(irc.message(sessions.mask(self._nick), "PART", *params))
+
+    # --- messages -------------------------------------------------------------------------------
+    def _privmsg(self, params: list[str]) -> None:
+        self._send_text("PRIVMSG", params)
+
+    def _notice(self, params: list[str]) -> None:
+        self._send_text("NOTICE", params)
+
+    def _send_text(self, command: str, params: list[str]) -> None:
+        errors = command == "PRIVMSG"  # NOTICE never gets an error reply
+        if not params or not params[0]:
+            if errors:
+                self._reply("411", f"No recipient given ({command})")
+            return
+        if len(params) < 2 or not params[1]:
+            if errors:
+                self._reply("412", "No text to send")
+            return
+        raw = params[1]
+        plain = irc.plain_text(raw)
+        text = clean_text(plain) or None if plain is not None else None
+        for target in params[0].split(","):
+            if target.startswith(("#", "&")):
+                self._to_channel(command, target, text, raw, errors)
+            else:
+                self._to_nick(command, target, text, raw, errors)
+
+    def _to_channel(self, command: str, channel: str, text: str | None, raw: str, errors: bool) -> None:
+        if not self._ours(channel):
+            if errors:
+                self._reply("403", channel, "No such channel")
+        elif not self._joined:
+            if errors:
+                self._reply("404", channel, "Cannot send to channel")
+        else:
+            assert self._nick is not None
+            host = self._sessions.host
+            host.room.broadcast(Said(self._nick, [text], [raw], command), self)
+            host.note_fan_out((len(raw) + 2 * len(self._nick) + 30) * max(0, len(host.room) - 1))
+
+    def _to_nick(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
+        room = self._sessions.host.room
+        if room.knows(nick):
+            self._tell(command, nick, text, raw, errors)
+        else:  # in a cluster it may be someone who just came in elsewhere: ask again once caught up
+            self._wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
+
+    def _tell(self, command: str, nick: str, text: str | None, raw: str, errors: bool = True) -> None:
+        host = self._sessions.host
+        if not host.room.knows(nick):
+            if errors:
+                self._reply("401", nick, "No such nick/channel")
+            return
+        assert self._nick is not None
+        host.room.direct(nick, Told(self._nick, text, raw, command))
+        host.note_fan_out(len(raw) + 2 * len(self._nick) + 30)
+
+    # --- queries --------------------------------------------------------------------------------
+    def _ping(self, params: list[str]) -> None:
+        token = params[0] if params else ""
+        sessions = self._sessions
+
+        def pong() -> None:
+            sessions.host.announce_departures()  # (a departure before the PING comes before PONG)
+            self._connection.reply(irc.message(sessions.server, "PONG", sessions.server, token))
+
+        self._wait_for_room(pong)
+
+    def _pong(self, params: list[str]) -> None:
+        pass  # (any line cleared the keepalive)
+
+    def _quit(self, params: list[str]) -> None:
+        if params and params[0]:
+            self._quit_reason = clean_text(params[0])[:200] or self._quit_reason
+        self._connection.close("quit")
+
+    def _names(self, params: list[str]) -> None:
+        channel = params[0].split(",")[0] if params and params[0] else self._sessions.channel
+
+        def answer() -> None:
+            if self._ours(channel):
+                reply = self._sessions.names_lines(self._me)
+            else:
+                reply = self._sessions.numeric("366", self._me, channel, "End of /NAMES list")
+            self._connection.reply(reply)
+            self._charge(reply)
+
+        self._wait_for_room(answer)
+
+    def _who(self, params: list[str]) -> None:
+        mask = params[0] if params and params[0] else "*"
+
+        def answer() -> None:
+            sessions, me = self._sessions, self._me
+            names = sessions.host.room.names()
+            if self._ours(mask):
+                found = names
+            else:
+                pattern = username_key(mask)
+                found = [name for name in names if fnmatch.fnmatchcase(username_key(name), pattern)]
+            lines = [
+                sessions.numeric(
+                    "352", me, sessions.channel, name, sessions.server, sessions.server, name, "H", f"0 {name}"
+                )
+                for name in found
+            ]
+            reply = b"".join(lines) + sessions.numeric("315", me, mask, "End of WHO list")
+            self._connection.reply(reply)
+            self._charge(reply)
+
+        self._wait_for_room(answer)
+
+    def _whois(self, params: list[str]) -> None:
+        if not params:
+            self._reply("431", "No nickname given")
+            return
+        nick = params[-1]
+
+        def answer() -> None:
+            sessions, me = self._sessions, self._me
+            room = sessions.host.room
+            if not room.knows(nick):
+                reply = sessions.numeric("401", me, nick, "No such nick/channel")
+            else:
+                name = next((name for name in room.names() if username_key(name) == username_key(nick)), nick)
+                reply = b"".join(
+                    (
+                        sessions.numeric("311", me, name, name, sessions.server, "*", name),
+                        sessions.numeric("319", me, name, sessions.channel),
+                        sessions.numeric("312", me, name, sessions.server, "algokart-chat"),
+                    )
+                )
+            self._connection.reply(reply + sessions.numeric("318", me, nick, "End of /WHOIS list"))
+
+        self._wait_for_room(answer)
+
+    def _list(self, params: list[str]) -> None:
+        sessions, me = self._sessions, self._me
+        reply = sessions.numeric("321", me, "Channel", "Users Name")
+        if not params or any(self._ours(channel) for channel in params[0].split(",")):
+            reply += sessions.numeric("322", me, sessions.channel, str(len(sessions.host.room)), "")
+        self._connection.reply(reply + sessions.numeric("323", me, "End of /LIST"))
+
+    def _topic(self, params: list[str]) -> None:
+        if not params:
+            self._reply("461", "TOPIC", "Not enough parameters")
+        elif not self._ours(params[0]):
+            self._reply("403", params[0], "No such channel")
+        elif len(params) > 1:
+            self._reply("482", params[0], "You're not channel operator")
+        else:
+            self._reply("331", self._sessions.channel, "No topic is set")
+
+    def _mode(self, params: list[str]) -> None:
+        if not params:
+            self._reply("461", "MODE", "Not enough parameters")
+            return
+        target, changes = params[0], params[1:]
+        if not target.startswith(("#", "&")):
+            if username_key(target) != username_key(self._me):
+                self._reply("502", "Can't change mode for other users")
+            else:
+                self._reply("221", "+")
+        elif not self._ours(target):
+            self._reply("403", target, "No such channel")
+        elif not changes:
+            self._reply("324", self._sessions.channel, "+")
+        elif changes[0].lstrip("+") in ("b", "e", "I"):
+            ends = {"b": ("368", "End of channel ban list"), "e": ("349", "End of channel exception list")}
+            code, words = ends.get(changes[0].lstrip("+"), ("347", "End of channel invite list"))
+            self._reply(code, self._sessions.channel, words)
+        else:
+            self._reply("482", self._sessions.channel, "You're not channel operator")
+
+    def _ison(self, params: list[str]) -> None:
+        room = self._sessions.host.room
+        wanted = " ".join(params).split()
+        self._reply("303", " ".join(nick for nick in wanted if room.knows(nick)))
+
+    def _userhost(self, params: list[str]) -> None:
+        room, server = self._sessions.host.room, self._sessions.server
+        self._reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.knows(nick)))
+
+    def _unknown(self, params: list[str]) -> None:
+        pass  # (answered 421 by line_received, which knows the command)
+
+
+def _nick_problem(nick: str) -> str:
+    """432's reason: which of the name rules ``nick`` breaks (docs/PROTOCOL.md, *Names*)."""
+    if len(nick) > MAX_USERNAME_CHARS:
+        return f"Erroneous nickname: more than {MAX_USERNAME_CHARS} characters"
+    if any(not (char.isalpha() or char.isdecimal() or char in "_-.") for char in nick):
+        return "Erroneous nickname: only letters, digits, _ - and . are allowed"
+    return "Erroneous nickname: letters of scripts that are not written together"
+
+
+Handler = Callable[[IrcSession, list[str]], None]
+
+_ANYTIME: dict[str, Handler] = {  # before registration too
+    "CAP": IrcSession._cap,
+    "PASS": IrcSession._pass,
+    "NICK": IrcSession._nick_command,
+    "USER": IrcSession._user_command,
+    "PING": IrcSession._ping,
+    "PONG": IrcSession._pong,
+    "QUIT": IrcSession._quit,
+}
+_REGISTERED: dict[str, Handler] = {
+    "JOIN": IrcSession._join,
+    "PART": IrcSession._part,
+    "PRIVMSG": IrcSession._privmsg,
+    "NOTICE": IrcSession._notice,
+    "NAMES": IrcSession._names,
+    "WHO": IrcSession._who,
+    "WHOIS": IrcSession._whois,
+    "LIST": IrcSession._list,
+    "TOPIC": IrcSession._topic,
+    "MODE": IrcSession._mode,
+    "ISON": IrcSession._ison,
+    "USERHOST": IrcSession._userhost,
+}

@@ -1,0 +1,137 @@
+"""The IRC client protocol, the part of it the gateway speaks, with no I/O: lines in, messages
+out; replies in, bytes out.  Nothing here touches a socket, a clock or global mutable state.
+
+- ``parse`` reads a client's line (RFC 1459 / modern IRC, ircdocs): optional message tags and
+  prefix, which a client need not send and the gateway ignores, the command, and its parameters,
+  the last one possibly trailing (``:`` and spaces kept).
+- ``message`` writes one: every line the server sends ends in CRLF and has its last parameter in
+  trailing form, as many clients expect.
+- ``lines_for`` cuts a text that does not fit one line (a line-protocol message may be 8 KiB; an
+  IRC line is 512 bytes with its CRLF) into several, at spaces where it can and never inside a
+  UTF-8 sequence; ``fit`` cuts one to a single line.
+- ``ctcp`` and ``plain_text`` turn what an IRC user said into what a line user reads: ACTION as
+  ``* text``, other CTCP not at all, formatting codes removed.
+
+Work is O(bytes) per line, whatever the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final, NamedTuple
+
+LINE_BYTES: Final = 512  # the longest line either way, CRLF included
+CRLF: Final = b"\r\n"
+
+
+class Message(NamedTuple):
+    command: str  # upper-cased (ASCII), or a numeric
+    params: list[str]
+
+
+def parse(line: str) -> Message | None:
+    """A client's line as a ``Message``; None if it holds no command (only tags, a prefix ...)."""
+    rest = line
+    if rest.startswith("@"):  # message tags: not negotiated, so ignored
+        rest = rest.partition(" ")[2]
+    rest = rest.lstrip(" ")
+    if rest.startswith(":"):  # a prefix: a client's own, which says nothing the server trusts
+        rest = rest.partition(" ")[2]
+    head, colon, trailing = rest.partition(" :")
+    words = head.split(" ")
+    words = [word for word in words if word]
+    if not words or head.startswith(":"):
+        return None
+    params = words[1:]
+    if colon:
+        params.append(trailing)
+    command = words[0]
+    return Message(command.upper() if command.isascii() else command, params)
+
+
+def message(prefix: str | None, command: str, *params: str) -> bytes:
+    """``:prefix COMMAND p1 p2 :last`` and CRLF; the last parameter is always trailing."""
+    parts = [f":{prefix} {command}" if prefix else command]
+    if params:
+        parts.extend(params[:-1])
+        parts.append(":" + params[-1])
+    return " ".join(parts).encode("utf-8") + CRLF
+
+
+def lines_for(head: bytes, text: str) -> Iterator[bytes]:
+    """``head`` (such as ``:alice!alice@host PRIVMSG #chat :``) with ``text`` as many times as it
+    takes to send all of it in lines of at most LINE_BYTES: cut at the last space that fits (the
+    space stays at the end of the earlier line), else at the last whole character."""
+    room = LINE_BYTES - len(head) - len(CRLF)
+    data = text.encode("utf-8")
+    while len(data) > room:
+        cut = data.rfind(b" ", 0, room)  # (a space at room - 1 at the latest: it stays with this line)
+        if cut <= 0:
+            cut = _utf8_boundary(data, room)
+        else:
+            cut += 1  # keep the space with the first part
+        yield head + data[:cut] + CRLF
+        data = data[cut:]
+    if data or not text:
+        yield head + data + CRLF
+
+
+def fit(head: bytes, text: str) -> bytes:
+    """``head`` and as much of ``text`` as fits one line (cut at a whole character)."""
+    room = LINE_BYTES - len(head) - len(CRLF)
+    data = text.encode("utf-8")
+    if len(data) > room:
+        data = data[: _utf8_boundary(data, room)]
+    return head + data + CRLF
+
+
+def _utf8_boundary(data: bytes, limit: int) -> int:
+    """The largest cut at or below ``limit`` that does not split a UTF-8 sequence."""
+    cut = limit
+    while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte: step back
+        cut -= 1
+    return cut
+
+
+# --- what an IRC user said, for a line user -------------------------------------------------
+_FORMATTING: Final = re.compile(
+    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]"
+)
+
+
+def ctcp(text: str) -> tuple[str, str] | None:
+    """``("ACTION", "waves")`` for ``\\x01ACTION waves\\x01``; None for a plain message."""
+    if not text.startswith("\x01"):
+        return None
+    body = text[1:-1] if text.endswith("\x01") and len(text) > 1 else text[1:]
+    command, _, argument = body.partition(" ")
+    return command.upper(), argument
+
+
+def plain_text(text: str) -> str | None:
+    """What a line user reads of ``text``: formatting codes removed, ACTION as ``* text``; None
+    for other CTCP (a VERSION request means nothing to them).  (Controls and bidi marks are the
+    line protocol's to remove, with the rest of its text rules.)"""
+    request = ctcp(text)
+    if request is not None:
+        command, argument = request
+        if command != "ACTION":
+            return None
+        text = "* " + argument
+    return _FORMATTING.sub("", text)
+
+
+# --- names and channels ---------------------------------------------------------------------
+def channel_key(name: str) -> str:
+    """Channels compare as CASEMAPPING=ascii says: ASCII letters folded, nothing else."""
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def isupport_lines(tokens: list[str], per_line: int = 13) -> Iterator[list[str]]:
+    """ISUPPORT tokens in groups, at most ``per_line`` to a 005 line (as clients expect)."""
+    for start in range(0, len(tokens), per_line):
+        yield tokens[start : start + per_line]

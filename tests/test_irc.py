@@ -1,0 +1,479 @@
+"""The IRC gateway end to end, over real sockets: a scripted IRC client (below) beside line users,
+in one room, for every rule of docs/IRC.md.  Tests synchronise on replies: an IRC PING's PONG is
+a sync point as the line protocol's is (so a sender syncs before a receiver checks: its PONG says
+its lines are in the room), and every command's numerics end with a known one.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import unittest
+
+from support import TIMEOUT, Client, Cluster, ServerProcess, ServerTestCase, skip_without_cluster, unique_name
+
+from test_tls import CERT, KEY
+
+SERVER_NAME = "irc.test"
+IRC_ARGS = ("--irc-port", "0", "--irc-server-name", SERVER_NAME)
+
+
+class IrcClient:
+    """A blocking IRC client for tests; every read is bounded by TIMEOUT."""
+
+    def __init__(self, port: int, sock: socket.socket | None = None) -> None:
+        self.sock = sock if sock is not None else socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.sock.settimeout(TIMEOUT)
+        self._buffer = b""
+        self.nick = ""
+        self._pings = 0
+
+    def send(self, *lines: str) -> None:
+        self.sock.sendall("".join(line + "\r\n" for line in lines).encode("utf-8"))
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read_raw_line(self) -> bytes:
+        """The next line with its CRLF, as sent."""
+        while b"\r\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"connection closed; unterminated rest: {self._buffer!r}")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def read_line(self) -> str:
+        return self.read_raw_line()[:-2].decode("utf-8")
+
+    def read_until(self, pattern: str) -> list[str]:
+        """Lines up to and including the first that matches ``pattern``."""
+        lines = []
+        while True:
+            lines.append(self.read_line())
+            if re.search(pattern, lines[-1]):
+                return lines
+
+    def sync(self) -> list[str]:
+        """PING (a sync point); every line that came before its PONG."""
+        self._pings += 1
+        token = f"sync{self._pings}"
+        self.send(f"PING {token}")
+        return self.read_until(rf"^:{SERVER_NAME} PONG {SERVER_NAME} :{token}$")[:-1]
+
+    def register(self, nick: str | None = None) -> list[str]:
+        self.nick = nick or unique_name("irc")
+        self.send(f"NICK {self.nick}", f"USER {self.nick} 0 * :Test User")
+        return self.read_until(r" (422|376) ")
+
+    def join(self, channel: str = "#chat") -> list[str]:
+        self.send(f"JOIN {channel}")
+        return self.read_until(r" 366 ")
+
+    def read_until_closed(self) -> list[str]:
+        data, self._buffer = self._buffer, b""
+        try:
+            while chunk := self.sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+        return [line.decode("utf-8") for line in data.split(b"\r\n")[:-1]]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def mask(nick: str) -> str:
+    return f"{nick}!{nick}@{SERVER_NAME}"
+
+
+class IrcTestCase(ServerTestCase):
+    server_args: tuple[str, ...] = IRC_ARGS
+
+    def irc(self) -> IrcClient:
+        assert isinstance(self.server, ServerProcess)
+        client = IrcClient(self.server.ports["IRC"])
+        self.addCleanup(client.close)
+        return client
+
+    def joined(self, nick: str | None = None) -> IrcClient:
+        client = self.irc()
+        client.register(nick)
+        client.join()
+        return client
+
+    @staticmethod
+    def settled(*clients: IrcClient) -> None:
+        """Read what each got up to now (the JOIN of those who came in after it)."""
+        for client in clients:
+            client.sync()
+
+
+class RegistrationTest(IrcTestCase):
+    def test_startup_line_names_the_irc_listener(self) -> None:
+        assert isinstance(self.server, ServerProcess)
+        self.assertRegex(self.server.log[0], r"^Chat server started on port \d+, IRC on port \d+$")
+
+    def test_cap_negotiation_holds_registration_until_cap_end(self) -> None:
+        client = self.irc()
+        nick = unique_name("cap")
+        client.send("CAP LS 302", f"NICK {nick}", f"USER {nick} 0 * :Real")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} CAP * LS :")
+        client.send("CAP REQ :multi-prefix sasl", "CAP LIST")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} CAP {nick} NAK :multi-prefix sasl")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} CAP {nick} LIST :")
+        client.send("CAP END")
+        burst = client.read_until(r" 422 ")
+        self.assertEqual([line.split(" ")[1] for line in burst], ["001", "002", "003", "004", "005", "422"])
+        self.assertTrue(burst[0].startswith(f":{SERVER_NAME} 001 {nick} :Welcome"))
+        tokens = burst[4].split(" :", 1)[0].split(" ")[3:]
+        self.assertLessEqual(len(tokens), 13)
+        for token in ("CHANTYPES=#", "CASEMAPPING=ascii", "NICKLEN=32", "PREFIX=", "CHANMODES=,,,", "UTF8ONLY"):
+            self.assertIn(token, tokens)
+
+    def test_before_registration_other_commands_get_451_and_ping_works(self) -> None:
+        client = self.irc()
+        client.send("JOIN #chat", "PRIVMSG #chat :hi")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 451 * :You have not registered")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 451 * :You have not registered")
+        self.assertEqual(client.sync(), [])
+
+    def test_nick_and_user_errors(self) -> None:
+        client = self.irc()
+        client.send("NICK", "NICK bad!nick", "NICK " + "x" * 33, "NICK Аlice", "USER onlytwo 0")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 431 * :No nickname given")
+        for nick in ("bad!nick", "x" * 33, "Аlice"):
+            self.assertRegex(client.read_line(), rf"^:{SERVER_NAME} 432 \* {re.escape(nick)} :Erroneous nickname")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 461 * USER :Not enough parameters")
+        client.register()
+        client.send("USER again 0 * :x")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 462 {client.nick} :You may not reregister")
+
+    def test_nicks_follow_the_line_protocol_name_rules(self) -> None:
+        for nick in ("dot.user", "Zoë", "Алиса", "9lives"):
+            with self.subTest(nick=nick):
+                client = self.irc()
+                suffix = unique_name("")
+                burst = client.register(nick + suffix if nick.isascii() else nick)
+                self.assertIn(" 001 ", burst[0])
+                client.send("QUIT")
+                client.read_until_closed()
+
+
+class NamesAcrossProtocolsTest(IrcTestCase):
+    def test_one_name_space_for_both_protocols(self) -> None:
+        ircer = self.irc()
+        ircer.register()
+        line = self.connect()
+        line.send(f"LOGIN {ircer.nick.upper()}")  # held from NICK on, compared as line names are
+        line.expect("ERR username-taken")
+        user = self.logged_in()
+        ircer.send(f"NICK {user.name.lower()}")
+        self.assertEqual(
+            ircer.read_line(), f":{SERVER_NAME} 433 {ircer.nick} {user.name.lower()} :Nickname is already in use"
+        )
+        guest = self.irc()
+        guest.send(f"NICK {ircer.nick}")
+        self.assertEqual(guest.read_line(), f":{SERVER_NAME} 433 * {ircer.nick} :Nickname is already in use")
+
+    def test_a_nick_change_is_nick_for_irc_users_and_a_departure_for_line_users(self) -> None:
+        changer, watcher = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(changer, watcher)
+        new = unique_name("renamed")
+        changer.send(f"NICK {new}")
+        self.assertEqual(changer.read_line(), f":{mask(changer.nick)} NICK :{new}")
+        self.assertEqual(watcher.sync(), [f":{mask(changer.nick)} NICK :{new}"])
+        self.assertEqual(line.sync(), [f"INFO {changer.nick} disconnected"])
+        line.send("WHO")
+        self.assertIn(f"USER {new}", line.sync())
+
+
+class ChannelTest(IrcTestCase):
+    def test_join_echo_and_names_of_both_protocols(self) -> None:
+        line = self.logged_in()
+        client = self.irc()
+        client.register()
+        reply = client.join()
+        self.assertEqual(reply[0], f":{mask(client.nick)} JOIN :#chat")
+        names = " ".join(line.split(" :", 1)[1] for line in reply if " 353 " in line)
+        self.assertIn(line.name, names.split())
+        self.assertIn(client.nick, names.split())
+        self.assertRegex(reply[1], rf"^:{SERVER_NAME} 353 {client.nick} = #chat :")
+        self.assertEqual(reply[-1], f":{SERVER_NAME} 366 {client.nick} #chat :End of /NAMES list")
+        client.send("JOIN #other")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 403 {client.nick} #other :No such channel")
+
+    def test_arrivals_and_departures_both_ways(self) -> None:
+        client = self.joined()
+        line = self.logged_in()
+        self.assertEqual(client.sync(), [f":{mask(line.name)} JOIN :#chat"])
+        line.send("QUIT")
+        line.read_until_closed()
+        self.assertEqual(client.sync(), [f":{mask(line.name)} QUIT :Quit"])
+        other = self.logged_in()
+        client.sync()
+        client.send("QUIT :see you")
+        self.assertEqual(client.read_until_closed(), [f"ERROR :Closing Link: {SERVER_NAME} (Quit: see you)"])
+        self.assertEqual(other.sync(), [f"INFO {client.nick} disconnected"])
+
+    def test_part_is_a_departure_for_line_users_and_join_again_is_allowed(self) -> None:
+        client, watcher = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, watcher)
+        client.send("PART #chat :bye for now")
+        self.assertEqual(client.read_line(), f":{mask(client.nick)} PART #chat :bye for now")
+        self.assertEqual(watcher.sync(), [f":{mask(client.nick)} PART :#chat"])
+        self.assertEqual(line.sync(), [f"INFO {client.nick} disconnected"])
+        line.send(f"DM {client.nick} are you there", "WHO")
+        after = line.sync()
+        self.assertEqual(after[0], "ERR no-such-user")  # out of the room: not there for line users
+        self.assertNotIn(f"USER {client.nick}", after)
+        client.send("PART #chat")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 442 {client.nick} #chat :You're not on that channel")
+        client.join()
+        self.assertEqual(watcher.sync(), [f":{mask(client.nick)} JOIN :#chat"])
+        line.send("WHO")
+        self.assertIn(f"USER {client.nick}", line.sync())
+
+
+class MessageTest(IrcTestCase):
+    def test_channel_messages_reach_line_users_as_msg_and_line_messages_reach_irc(self) -> None:
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        client.send("PRIVMSG #chat :hello \x02everyone\x02 \u202eoops", "NOTICE #chat :a notice")
+        self.assertEqual(client.sync(), [])  # (its PONG: both are in the room) and no echo
+        self.assertEqual(line.sync(), [f"MSG {client.nick} hello everyone oops", f"MSG {client.nick} a notice"])
+        self.assertEqual(
+            other.sync(),
+            [
+                f":{mask(client.nick)} PRIVMSG #chat :hello \x02everyone\x02 \u202eoops",  # kept between IRC users
+                f":{mask(client.nick)} NOTICE #chat :a notice",
+            ],
+        )
+        line.send("MSG hi irc")
+        line.sync()
+        self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG #chat :hi irc"])
+
+    def test_ctcp_action_is_a_star_line_other_ctcp_stays_in_irc(self) -> None:
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        client.send("PRIVMSG #chat :\x01ACTION waves\x01", "PRIVMSG #chat :\x01VERSION\x01")
+        client.sync()
+        self.assertEqual(line.sync(), [f"MSG {client.nick} * waves"])
+        self.assertEqual(
+            other.sync(),
+            [
+                f":{mask(client.nick)} PRIVMSG #chat :\x01ACTION waves\x01",
+                f":{mask(client.nick)} PRIVMSG #chat :\x01VERSION\x01",
+            ],
+        )
+
+    def test_direct_messages_both_ways(self) -> None:
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        client.send(f"PRIVMSG {line.name} :psst", f"PRIVMSG {other.nick} :\x02bold\x02 secret")
+        client.sync()
+        self.assertEqual(line.sync(), [f"DM {client.nick} psst"])
+        self.assertEqual(other.sync(), [f":{mask(client.nick)} PRIVMSG {other.nick} :\x02bold\x02 secret"])
+        line.send(f"DM {client.nick} back")
+        line.sync()
+        self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG {client.nick} :back"])
+
+    def test_errors_and_notice_never_answered_with_one(self) -> None:
+        client = self.irc()
+        client.register()
+        nobody = unique_name("nobody")
+        client.send(
+            "PRIVMSG #chat :not joined", f"PRIVMSG {nobody} :x", "PRIVMSG #chat", "PRIVMSG", "PRIVMSG #nowhere :x"
+        )
+        self.assertEqual(
+            client.sync(),
+            [
+                f":{SERVER_NAME} 404 {client.nick} #chat :Cannot send to channel",
+                f":{SERVER_NAME} 401 {client.nick} {nobody} :No such nick/channel",
+                f":{SERVER_NAME} 412 {client.nick} :No text to send",
+                f":{SERVER_NAME} 411 {client.nick} :No recipient given (PRIVMSG)",
+                f":{SERVER_NAME} 403 {client.nick} #nowhere :No such channel",
+            ],
+        )
+        client.send("NOTICE #chat :x", f"NOTICE {nobody} :x", "NOTICE #chat", "NOTICE")
+        self.assertEqual(client.sync(), [])
+        client.send("FROBNICATE now")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 421 {client.nick} FROBNICATE :Unknown command")
+
+
+class LongLineTest(IrcTestCase):
+    def test_a_long_line_message_is_split_for_irc_at_spaces_within_512_bytes(self) -> None:
+        client = self.joined()
+        line = self.logged_in()
+        self.settled(client)
+        text = " ".join(f"wörd{number}" for number in range(1200))[:7000].rstrip()  # 8 KB with the ö
+        line.send(f"MSG {text}")
+        line.sync()
+        lines = client.sync()
+        raw = [item.encode() + b"\r\n" for item in lines]
+        self.assertGreater(len(raw), 10)
+        self.assertTrue(all(len(item) <= 512 for item in raw))
+        head = f":{mask(line.name)} PRIVMSG #chat :"
+        self.assertEqual("".join(item[len(head) :] for item in lines), text)
+
+    def test_irc_input_over_512_bytes_gets_417_and_the_connection_stays(self) -> None:
+        client = self.joined()
+        line = self.logged_in()
+        self.settled(client)
+        client.send_bytes(b"PRIVMSG #chat :" + b"y" * 600 + b"\r\n")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 417 {client.nick} :Input line was too long")
+        self.assertEqual(line.sync(), [])
+        limit = b"PRIVMSG #chat :" + b"z" * (510 - 15) + b"\r\n"  # exactly 512 with its CRLF
+        client.send_bytes(limit)
+        client.sync()
+        self.assertEqual(line.sync(), [f"MSG {client.nick} {'z' * 495}"])
+
+    def test_an_irc_message_too_long_once_relayed_is_cut_at_a_whole_character(self) -> None:
+        sender, reader = self.joined(), self.joined()
+        self.settled(sender, reader)
+        text = "é" * 247  # 494 bytes: fits the sender's line, not with the relayed prefix
+        sender.send(f"PRIVMSG #chat :{text}")
+        sender.sync()
+        got = reader.sync()
+        self.assertEqual(len(got), 1)
+        relayed = got[0].encode() + b"\r\n"
+        self.assertLessEqual(len(relayed), 512)
+        self.assertTrue(text.startswith(got[0].split(" :", 1)[1]))
+
+
+class QueryTest(IrcTestCase):
+    def test_who_whois_names_list_and_mode_probes(self) -> None:
+        client = self.joined()
+        line = self.logged_in()
+        self.settled(client)
+        me = client.nick
+        client.send("WHO #chat")
+        who = client.read_until(r" 315 ")
+        self.assertIn(
+            f":{SERVER_NAME} 352 {me} #chat {line.name} {SERVER_NAME} {SERVER_NAME} {line.name} H :0 {line.name}", who
+        )
+        self.assertEqual(who[-1], f":{SERVER_NAME} 315 {me} #chat :End of WHO list")
+        client.send(f"WHO {line.name[:3]}*")
+        self.assertEqual(
+            len([item for item in client.read_until(r" 315 ") if " 352 " in item]), 1 + (me.startswith(line.name[:3]))
+        )
+        client.send(f"WHOIS {line.name}")
+        whois = client.read_until(r" 318 ")
+        self.assertEqual([item.split(" ")[1] for item in whois], ["311", "319", "312", "318"])
+        client.send("WHOIS nobody-here")
+        self.assertEqual(
+            client.read_until(r" 318 "),
+            [
+                f":{SERVER_NAME} 401 {me} nobody-here :No such nick/channel",
+                f":{SERVER_NAME} 318 {me} nobody-here :End of /WHOIS list",
+            ],
+        )
+        client.send("NAMES #chat")
+        names = client.read_until(r" 366 ")
+        self.assertIn(line.name, names[0].split(" :", 1)[1].split())
+        client.send("LIST")
+        self.assertIn(f":{SERVER_NAME} 322 {me} #chat 2 :", client.read_until(r" 323 "))
+        client.send(f"MODE {me}", "MODE #chat", "MODE #chat b", "TOPIC #chat")
+        self.assertEqual(
+            client.sync(),
+            [
+                f":{SERVER_NAME} 221 {me} :+",
+                f":{SERVER_NAME} 324 {me} #chat :+",
+                f":{SERVER_NAME} 368 {me} #chat :End of channel ban list",
+                f":{SERVER_NAME} 331 {me} #chat :No topic is set",
+            ],
+        )
+
+
+class KeepAliveTest(IrcTestCase):
+    server_args = (*IRC_ARGS, "--idle-timeout", "1")
+
+    def test_a_silent_client_is_pinged_and_kept_while_it_answers(self) -> None:
+        client = self.joined()
+        for _ in range(2):
+            self.assertEqual(client.read_until(r"^PING "), [f"PING :{SERVER_NAME}"])
+            client.send(f"PONG :{SERVER_NAME}")
+        self.assertEqual(client.sync(), [])
+
+    def test_a_client_that_never_answers_gets_a_ping_timeout(self) -> None:
+        client, watcher = self.joined(), self.joined()
+        while (line := watcher.read_line()) != f":{mask(client.nick)} QUIT :Quit":  # it answers, and hears
+            if line.startswith("PING "):
+                watcher.send(f"PONG :{SERVER_NAME}")
+        rest = client.read_until_closed()  # (what the silent one was sent waited in its socket)
+        self.assertEqual(rest[-2:], [f"PING :{SERVER_NAME}", f"ERROR :Closing Link: {SERVER_NAME} (Ping timeout)"])
+
+
+class TLSTest(unittest.TestCase):
+    def test_irc_over_tls_shares_the_room(self) -> None:
+        server = ServerProcess(*IRC_ARGS, "--irc-tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
+        self.addCleanup(server.stop)
+        self.assertRegex(server.log[0], r"^Chat server started on port \d+, IRC on port \d+, IRC TLS on port \d+$")
+        context = ssl.create_default_context(cafile=str(CERT))
+        raw = socket.create_connection(("127.0.0.1", server.ports["IRC TLS"]), timeout=TIMEOUT)
+        client = IrcClient(0, sock=context.wrap_socket(raw, server_hostname="localhost"))
+        self.addCleanup(client.close)
+        client.register()
+        client.join()
+        with Client(server.port) as line:
+            line.login()
+            client.sync()
+            line.send("MSG over tls?")
+            line.sync()
+            self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG #chat :over tls?"])
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class ClusterIrcTest(unittest.TestCase):
+    """IRC users on any node are in the one room, through the same room events."""
+
+    def test_irc_and_line_users_on_two_nodes(self) -> None:
+        skip_without_cluster()
+        with Cluster(2, *IRC_ARGS) as cluster:
+            a, b = cluster.nodes
+            on_a, on_b = IrcClient(a.ports["IRC"]), IrcClient(b.ports["IRC"])
+            line_b = b.client()
+            for client in (on_a, on_b, line_b):
+                self.addCleanup(client.close)
+            on_a.register()
+            held = Client(b.port)
+            self.addCleanup(held.close)
+            held.send(f"LOGIN {on_a.nick}")  # a nick is held cluster-wide from NICK on, JOIN or not
+            held.expect("ERR username-taken")
+            on_a.join()
+            on_b.register()
+            on_b.join()
+            line_b.login()
+            for client in (on_a, on_b):
+                client.sync()
+            on_a.send("PRIVMSG #chat :\x02hi\x02 from a")
+            on_a.sync()
+            self.assertEqual(line_b.sync(), [f"MSG {on_a.nick} hi from a"])
+            self.assertEqual(on_b.sync(), [f":{mask(on_a.nick)} PRIVMSG #chat :\x02hi\x02 from a"])
+            line_b.send(f"DM {on_a.nick} psst")
+            line_b.sync()
+            self.assertEqual(on_a.sync(), [f":{mask(line_b.name)} PRIVMSG {on_a.nick} :psst"])
+            new = unique_name("moved")
+            on_a.send(f"NICK {new}")
+            self.assertEqual(on_a.read_line(), f":{mask(on_a.nick)} NICK :{new}")
+            self.assertEqual(on_b.sync(), [f":{mask(on_a.nick)} NICK :{new}"])
+            self.assertEqual(line_b.sync(), [f"INFO {on_a.nick} disconnected"])
+            on_a.nick = new
+            on_a.send("PART #chat")
+            on_a.read_line()
+            on_a.sync()  # (the echo is at once; its PONG says the PART is in the room)
+            self.assertEqual(on_b.sync(), [f":{mask(new)} PART :#chat"])
+            self.assertEqual(line_b.sync(), [f"INFO {new} disconnected"])
+            on_b.send("QUIT")
+            on_b.read_until_closed()
+            self.assertEqual(line_b.sync(), [f"INFO {on_b.nick} disconnected"])

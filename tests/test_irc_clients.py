@@ -1,0 +1,86 @@
+"""A real IRC client on the gateway: WeeChat (Debian's weechat-headless, no terminal needed).
+
+WeeChat registers, joins the channel, sees a line user's message and answers it: a WeeChat trigger
+sends the answer when the message is printed in its channel buffer, so the test synchronises on
+replies (the line user's WHO, then the answer), never on time.  Skipped, with the reason, where
+weechat-headless is missing; CI installs it and sets ALGOKART_REQUIRE_IRC_CLIENT, which turns the
+skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from support import TIMEOUT, ServerProcess, unique_name
+
+REQUIRE_IRC_CLIENT = "ALGOKART_REQUIRE_IRC_CLIENT"
+
+
+def weechat_missing() -> str | None:
+    if shutil.which("weechat-headless") is None:
+        return "weechat-headless is not installed (apt-get install weechat-headless)"
+    return None
+
+
+class WeeChatTest(unittest.TestCase):
+    def setUp(self) -> None:
+        missing = weechat_missing()
+        if missing is not None:
+            if os.environ.get(REQUIRE_IRC_CLIENT):
+                raise AssertionError(f"{REQUIRE_IRC_CLIENT} is set but {missing}")
+            self.skipTest(missing)
+
+    def test_weechat_joins_sees_a_line_user_and_answers(self) -> None:
+        server = ServerProcess("--irc-port", "0", "--irc-server-name", "irc.test")
+        self.addCleanup(server.stop)
+        home = tempfile.mkdtemp(prefix="weechat-")
+        self.addCleanup(shutil.rmtree, home, True)
+        nick = unique_name("wee")
+        commands = [
+            "/set irc.server_default.tls off",
+            "/set irc.server_default.autojoin_dynamic off",
+            f"/server add test 127.0.0.1/{server.ports['IRC']}",
+            f"/set irc.server.test.nicks {nick}",
+            "/set irc.server.test.autojoin #chat",
+            # Answer the line user's message when it shows in the channel (a trigger on print;
+            # --run evaluates ${...} itself, so the condition's variable is passed raw).
+            '/trigger add answer print "irc.test.#chat" "${raw:${tg_message}} =~ ^hello weechat" "" "/msg #chat I saw it"',
+            "/connect test",
+        ]
+        weechat = subprocess.Popen(
+            ["weechat-headless", "--dir", home, "--run", "; ".join(commands)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def stop_weechat() -> None:
+            weechat.terminate()
+            try:
+                weechat.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                weechat.kill()
+                weechat.wait()
+
+        self.addCleanup(stop_weechat)
+        with server.client() as line:
+            line.login()
+            deadline = time.monotonic() + TIMEOUT
+            while True:  # until WeeChat is in the room: each WHO is a reply to wait on
+                line.send("WHO")
+                if f"USER {nick}" in line.sync():
+                    break
+                self.assertLess(time.monotonic(), deadline, "WeeChat never joined the channel")
+                self.assertIsNone(weechat.poll(), "WeeChat exited")
+            line.send("MSG hello weechat, can you hear me?")
+            self.assertEqual(line.read_line(), f"MSG {nick} I saw it")
+        server.wait_for_log(rf"^Login: {nick} from 127\.0\.0\.1:\d+ \(IRC\)$")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,96 @@
+"""Unit tests of the pure IRC module: parsing, formatting, splitting, CTCP and formatting codes."""
+
+from __future__ import annotations
+
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+import irc
+from irc import Message
+
+
+class ParseTest(unittest.TestCase):
+    def test_command_params_and_trailing(self) -> None:
+        self.assertEqual(irc.parse("PRIVMSG #chat :hi :there  "), Message("PRIVMSG", ["#chat", "hi :there  "]))
+        self.assertEqual(irc.parse("privmsg bob :x"), Message("PRIVMSG", ["bob", "x"]))
+        self.assertEqual(irc.parse("USER u 0 * :Real Name"), Message("USER", ["u", "0", "*", "Real Name"]))
+        self.assertEqual(irc.parse("QUIT :"), Message("QUIT", [""]))
+        self.assertEqual(irc.parse("PING  a  b"), Message("PING", ["a", "b"]))
+
+    def test_tags_and_a_prefix_are_ignored(self) -> None:
+        self.assertEqual(irc.parse("@time=x;a=b :me!u@h JOIN #chat"), Message("JOIN", ["#chat"]))
+
+    def test_nothing_to_do(self) -> None:
+        for line in ("", "   ", ":prefix", "@tags", ":a :b"):
+            self.assertIsNone(irc.parse(line), line)
+
+
+class MessageTest(unittest.TestCase):
+    def test_the_last_parameter_is_always_trailing_and_lines_end_in_crlf(self) -> None:
+        self.assertEqual(irc.message("srv", "001", "alice", "Welcome"), b":srv 001 alice :Welcome\r\n")
+        self.assertEqual(irc.message("a!a@srv", "JOIN", "#chat"), b":a!a@srv JOIN :#chat\r\n")
+        self.assertEqual(irc.message(None, "PING", "srv"), b"PING :srv\r\n")
+        self.assertEqual(irc.message("srv", "CAP", "*", "LS", ""), b":srv CAP * LS :\r\n")
+
+
+class SplitTest(unittest.TestCase):
+    HEAD = b":alice!alice@srv PRIVMSG #chat :"
+
+    def test_a_long_text_is_cut_at_spaces_into_lines_of_512_bytes_at_most(self) -> None:
+        text = " ".join(f"word{number}" for number in range(1500))
+        lines = list(irc.lines_for(self.HEAD, text))
+        self.assertGreater(len(lines), 10)
+        for line in lines:
+            self.assertLessEqual(len(line), 512)
+            self.assertTrue(line.startswith(self.HEAD) and line.endswith(b"\r\n"))
+        rebuilt = b"".join(line[len(self.HEAD) : -2] for line in lines).decode()
+        self.assertEqual(rebuilt, text)
+        self.assertTrue(all(line[-3:-2] == b" " for line in lines[:-1]))  # each ends on a space it kept
+
+    def test_every_line_fits_whatever_the_prefix_and_wherever_the_spaces_fall(self) -> None:
+        text = " ".join(f"w{'x' * (number % 7)}" for number in range(2000))
+        for extra in range(40):  # prefixes of every length around the usual ones
+            head = b":" + b"n" * (10 + extra) + b" PRIVMSG #chat :"
+            lines = list(irc.lines_for(head, text))
+            self.assertTrue(all(len(line) <= 512 for line in lines), extra)
+            self.assertEqual(b"".join(line[len(head) : -2] for line in lines).decode(), text)
+
+    def test_without_spaces_it_never_cuts_inside_a_character(self) -> None:
+        text = "名" * 3000  # three bytes each
+        lines = list(irc.lines_for(self.HEAD, text))
+        for line in lines:
+            self.assertLessEqual(len(line), 512)
+            line[len(self.HEAD) : -2].decode("utf-8")  # every piece is whole UTF-8
+        self.assertEqual("".join(line[len(self.HEAD) : -2].decode() for line in lines), text)
+
+    def test_fit_cuts_to_one_line_at_a_whole_character(self) -> None:
+        line = irc.fit(self.HEAD, "é" * 400)
+        self.assertLessEqual(len(line), 512)
+        self.assertEqual(line[len(self.HEAD) : -2].decode(), "é" * ((512 - len(self.HEAD) - 2) // 2))
+        self.assertEqual(irc.fit(self.HEAD, "short"), self.HEAD + b"short\r\n")
+
+
+class TextTest(unittest.TestCase):
+    def test_ctcp(self) -> None:
+        self.assertEqual(irc.ctcp("\x01ACTION waves\x01"), ("ACTION", "waves"))
+        self.assertEqual(irc.ctcp("\x01version"), ("VERSION", ""))
+        self.assertIsNone(irc.ctcp("plain"))
+
+    def test_what_a_line_user_reads(self) -> None:
+        self.assertEqual(irc.plain_text("\x02bold\x02 \x0304,12red\x03 \x1ditalic\x0f end"), "bold red italic end")
+        self.assertEqual(irc.plain_text("\x01ACTION waves \x02hard\x02\x01"), "* waves hard")
+        self.assertIsNone(irc.plain_text("\x01VERSION\x01"))
+        self.assertEqual(irc.plain_text("\x04ff00ffhex"), "hex")
+
+    def test_channels_compare_in_ascii(self) -> None:
+        self.assertEqual(irc.channel_key("#Chat"), irc.channel_key("#chat"))
+        self.assertNotEqual(irc.channel_key("#Ç"), irc.channel_key("#ç"))
+
+    def test_isupport_lines_hold_13_tokens_at_most(self) -> None:
+        groups = list(irc.isupport_lines([f"T{number}" for number in range(30)]))
+        self.assertEqual([len(group) for group in groups], [13, 13, 4])
+
+
+if __name__ == "__main__":
+    unittest.main()
