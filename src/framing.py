@@ -5,8 +5,9 @@ takes whatever bytes arrived; ``LineReader.events`` hands out the events they co
 many as the caller can pay for: a ``str`` for each line (decoded; ``""`` for a blank line),
 ``LINE_TOO_LONG`` for a line over the limit, and ``TelnetReply`` for the refusals telnet
 negotiation needs.  Two options fit it to a protocol: ``telnet`` (strip and refuse IAC sequences,
-as the line protocol does; IRC has none) and ``strip`` (trim ASCII whitespace at both ends, as the
-line protocol does; otherwise only the CR of a CRLF goes, as IRC needs).
+as the line protocol does; IRC has none) and ``strip`` (trim ASCII whitespace at both ends and
+replace invalid UTF-8 with U+FFFD, as the line protocol does; otherwise only the CR of a CRLF goes
+and invalid bytes stay as lone surrogates for the protocol to judge, as IRC needs).
 
 Guarantees:
 - Work is O(n) in bytes received however the input is split: each byte is scanned once by
@@ -89,7 +90,7 @@ class LineReader:
     def __init__(self, max_line_bytes: int, telnet: bool = True, strip: bool = True) -> None:
         self.max_line_bytes = max_line_bytes
         self.telnet = telnet
-        self.decode = decode_stripped if strip else decode_without_cr
+        self.decode = decode_stripped if strip else decode_exact
         # Usually one piece at most: a list (an empty deque would cost ~600 bytes a connection).
         self._unframed: list[bytes] = []
         self._offset = 0  # how much of _unframed[0] has been parsed already
@@ -277,6 +278,8 @@ def decode_stripped(raw: bytes) -> str:
     return raw.strip().decode("utf-8", "replace")
 
 
-def decode_without_cr(raw: bytes) -> str:
-    """A line without the CR of its CRLF; everything else as sent."""
-    return (raw[:-1] if raw.endswith(b"\r") else raw).decode("utf-8", "replace")
+def decode_exact(raw: bytes) -> str:
+    """A line without the CR of its CRLF; everything else as sent, even bytes that are not UTF-8:
+    those become lone surrogates (``surrogateescape``), so the protocol decides whether to refuse
+    the line or replace them (``irc.invalid_utf8``)."""
+    return (raw[:-1] if raw.endswith(b"\r") else raw).decode("utf-8", "surrogateescape")

@@ -9,6 +9,8 @@ out; replies in, bytes out.  Nothing here touches a socket, a clock or global mu
 - ``lines_for`` cuts a text that does not fit one line (a line-protocol message may be 8 KiB; an
   IRC line is 512 bytes with its CRLF) into several, at spaces where it can and never inside a
   UTF-8 sequence; ``fit`` cuts one to a single line.
+- ``invalid_utf8`` tells a line that was not all UTF-8 (read with ``surrogateescape``) and gives
+  it with U+FFFD in place of the bad bytes, as the line protocol reads it.
 - ``ctcp`` and ``plain_text`` turn what an IRC user said into what a line user reads: ACTION as
   ``* text``, other CTCP not at all, formatting codes removed.
 
@@ -23,6 +25,17 @@ from typing import Final, NamedTuple
 
 LINE_BYTES: Final = 512  # the longest line either way, CRLF included
 CRLF: Final = b"\r\n"
+
+
+_ESCAPED_BYTE: Final = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a bad byte
+
+
+def invalid_utf8(line: str) -> str | None:
+    """None if ``line`` (decoded with ``surrogateescape``) was valid UTF-8; else the line with
+    U+FFFD for each invalid sequence."""
+    if _ESCAPED_BYTE.search(line) is None:
+        return None
+    return line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class Message(NamedTuple):

@@ -181,6 +181,13 @@ class OptionsTest(unittest.TestCase):
         reader = LineReader(100, strip=False)
         self.assertEqual(feed(reader, b"  PRIVMSG #c :hi  \r\nNICK a\n\r\n"), ["  PRIVMSG #c :hi  ", "NICK a", ""])
 
+    def test_without_strip_invalid_utf8_stays_as_lone_surrogates(self) -> None:
+        reader = LineReader(100, strip=False)
+        (line,) = feed(reader, b"PRIVMSG #c :hi\xaa \xc3\xa9\r\n")
+        self.assertEqual(line, "PRIVMSG #c :hi\udcaa \u00e9")  # (the valid \u00e9 decoded as usual)
+        assert isinstance(line, str)
+        self.assertEqual(line.encode("utf-8", "surrogateescape"), b"PRIVMSG #c :hi\xaa \xc3\xa9")
+
     def test_the_limit_counts_the_cr(self) -> None:
         reader = LineReader(5, strip=False)
         self.assertEqual(feed(reader, b"abcd\r\nabcde\r\n"), ["abcd", LINE_TOO_LONG])

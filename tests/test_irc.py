@@ -135,18 +135,20 @@ class RegistrationTest(IrcTestCase):
 
     def test_before_registration_other_commands_get_451_and_ping_works(self) -> None:
         client = self.irc()
-        client.send("JOIN #chat", "PRIVMSG #chat :hi")
+        client.send("JOIN #chat", "PRIVMSG #chat :hi", "PING")
         self.assertEqual(client.read_line(), f":{SERVER_NAME} 451 * :You have not registered")
         self.assertEqual(client.read_line(), f":{SERVER_NAME} 451 * :You have not registered")
+        self.assertEqual(client.read_line(), f":{SERVER_NAME} 461 * PING :Not enough parameters")
         self.assertEqual(client.sync(), [])
 
     def test_nick_and_user_errors(self) -> None:
         client = self.irc()
-        client.send("NICK", "NICK bad!nick", "NICK " + "x" * 33, "NICK Аlice", "USER onlytwo 0")
+        client.send("NICK", "NICK bad!nick", "NICK " + "x" * 33, "NICK Аlice", "USER onlytwo 0", "USER u 0 * :")
         self.assertEqual(client.read_line(), f":{SERVER_NAME} 431 * :No nickname given")
         for nick in ("bad!nick", "x" * 33, "Аlice"):
             self.assertRegex(client.read_line(), rf"^:{SERVER_NAME} 432 \* {re.escape(nick)} :Erroneous nickname")
-        self.assertEqual(client.read_line(), f":{SERVER_NAME} 461 * USER :Not enough parameters")
+        for _missing_or_empty in range(2):
+            self.assertEqual(client.read_line(), f":{SERVER_NAME} 461 * USER :Not enough parameters")
         client.register()
         client.send("USER again 0 * :x")
         self.assertEqual(client.read_line(), f":{SERVER_NAME} 462 {client.nick} :You may not reregister")
@@ -228,9 +230,8 @@ class ChannelTest(IrcTestCase):
         self.assertEqual(watcher.sync(), [f":{mask(client.nick)} PART :#chat"])
         self.assertEqual(line.sync(), [f"INFO {client.nick} disconnected"])
         line.send(f"DM {client.nick} are you there", "WHO")
-        after = line.sync()
-        self.assertEqual(after[0], "ERR no-such-user")  # out of the room: not there for line users
-        self.assertNotIn(f"USER {client.nick}", after)
+        self.assertNotIn(f"USER {client.nick}", line.sync())  # out of the room, though a DM reaches it
+        self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG {client.nick} :are you there"])
         client.send("PART #chat")
         self.assertEqual(client.read_line(), f":{SERVER_NAME} 442 {client.nick} #chat :You're not on that channel")
         client.join()
@@ -285,6 +286,27 @@ class MessageTest(IrcTestCase):
         line.sync()
         self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG {client.nick} :back"])
 
+    def test_direct_messages_reach_irc_users_who_have_not_joined(self) -> None:
+        client, bot = self.irc(), self.irc()
+        client.register()
+        bot.register()  # a bot that never joins the channel still takes direct messages
+        line = self.logged_in()
+        client.send(f"PRIVMSG {bot.nick} :help")
+        client.sync()
+        self.assertEqual(bot.sync(), [f":{mask(client.nick)} PRIVMSG {bot.nick} :help"])
+        line.send(f"DM {bot.nick} hello", "WHO")
+        self.assertNotIn(f"USER {bot.nick}", line.sync())  # it holds the name, it is not in the room
+        self.assertEqual(bot.sync(), [f":{mask(line.name)} PRIVMSG {bot.nick} :hello"])
+        bot.send(f"WHOIS {bot.nick}")
+        self.assertEqual(
+            bot.sync(),
+            [
+                f":{SERVER_NAME} 311 {bot.nick} {bot.nick} {bot.nick} {SERVER_NAME} * :{bot.nick}",
+                f":{SERVER_NAME} 312 {bot.nick} {bot.nick} {SERVER_NAME} :algokart-chat",  # (no 319: no channel)
+                f":{SERVER_NAME} 318 {bot.nick} {bot.nick} :End of /WHOIS list",
+            ],
+        )
+
     def test_errors_and_notice_never_answered_with_one(self) -> None:
         client = self.irc()
         client.register()
@@ -309,6 +331,22 @@ class MessageTest(IrcTestCase):
 
 
 class LongLineTest(IrcTestCase):
+    def test_a_message_that_is_not_utf8_is_refused_with_fail(self) -> None:
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        client.send_bytes(b"PRIVMSG #chat :caf\xe9\r\nNOTICE " + other.nick.encode() + b" :\xff\r\nNICK b\xe9d\r\n")
+        self.assertEqual(
+            client.sync(),
+            [
+                f":{SERVER_NAME} FAIL PRIVMSG INVALID_UTF8 :Message rejected: not UTF-8",
+                f":{SERVER_NAME} FAIL NOTICE INVALID_UTF8 :Message rejected: not UTF-8",
+                f":{SERVER_NAME} 432 {client.nick} b\ufffdd :Erroneous nickname: only letters, digits, _ - and . are allowed",
+            ],
+        )
+        self.assertEqual(other.sync(), [])
+        self.assertEqual(line.sync(), [])
+
     def test_a_long_line_message_is_split_for_irc_at_spaces_within_512_bytes(self) -> None:
         client = self.joined()
         line = self.logged_in()

@@ -72,6 +72,11 @@ class SplitTest(unittest.TestCase):
 
 
 class TextTest(unittest.TestCase):
+    def test_invalid_utf8_is_told_and_replaced(self) -> None:
+        self.assertIsNone(irc.invalid_utf8("PRIVMSG #c :h\u00e9 \U0001f600"))
+        line = b"PRIVMSG #c :hi\xaa\xe2\x82".decode("utf-8", "surrogateescape")
+        self.assertEqual(irc.invalid_utf8(line), "PRIVMSG #c :hi\ufffd\ufffd")
+
     def test_ctcp(self) -> None:
         self.assertEqual(irc.ctcp("\x01ACTION waves\x01"), ("ACTION", "waves"))
         self.assertEqual(irc.ctcp("\x01version"), ("VERSION", ""))

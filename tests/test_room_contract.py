@@ -190,6 +190,19 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(listener.kinds, ["Said", "Arrived", "Parted"])  # it asked for arrivals
         self.assertNotIn("Arrived", line.kinds)  # the line user did not
 
+    async def test_a_direct_message_reaches_a_hidden_holder(self) -> None:
+        nick, line = Inbox("Nick"), Inbox("line")
+        await self.join(0, "line", line)
+        self.assertEqual(await self.claim(1, "Nick", nick, hidden=True), "ok")
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual(room.held_name("NICK"), "Nick")  # held, as typed, though not in the room
+            self.assertEqual(room.held_name("line"), "line")
+            self.assertIsNone(room.held_name("nobody"))
+        self.room(0).direct("nick", Told("line", "psst"))
+        await self.sync()
+        self.assertEqual(nick.received, [b"DM line psst\n"])
+
     async def test_a_rename_is_one_step_that_others_hear_as_such(self) -> None:
         old, watcher = Inbox("old"), Inbox("watcher")
         await self.join(0, "watcher", watcher)

@@ -233,6 +233,9 @@ class RedisRoom(Generic[MemberT]):
     def knows(self, name: str) -> bool:
         return self._replica.knows(name)
 
+    def held_name(self, name: str) -> str | None:
+        return self._replica.held_name(name)
+
     def names(self) -> list[str]:
         return self._replica.names()
 

@@ -98,6 +98,9 @@ class Replica(Generic[MemberT]):
         key = username_key(name)
         return key in self._names and key not in self._hidden
 
+    def held_name(self, name: str) -> str | None:
+        return self._names.get(username_key(name))
+
     def names(self) -> list[str]:
         hidden = self._hidden
         return [name for key, name in self._names.items() if key not in hidden]
@@ -309,7 +312,7 @@ class Replica(Generic[MemberT]):
             return  # sent twice after a broken link
         self._seen[batch.node] = batch.sequence
         present = self._present
-        if not present and batch.node != self.node:
+        if not self._local and batch.node != self.node:
             return
         said: list[tuple[MemberT | None, RoomEvent]] = []  # broadcasts not delivered yet
         for target in records(batch.records):
@@ -320,7 +323,7 @@ class Replica(Generic[MemberT]):
                 deliver_together(present.values(), said)
                 said = []
             if target.kind in (DIRECT, IRC_DIRECT):
-                recipient = present.get(username_key(target.name))
+                recipient = self._local.get(username_key(target.name))  # (hidden or not)
                 if recipient is not None:
                     recipient.deliver(target.event())
             elif batch.node == self.node:

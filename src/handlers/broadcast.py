@@ -92,6 +92,10 @@ class ChatRoom(Protocol[MemberT_contra]):
     def knows(self, name: str) -> bool:
         """Whether someone in the room has ``name`` (ignoring case and width)."""
 
+    def held_name(self, name: str) -> str | None:
+        """``name`` as its holder typed it, if someone holds it, in the room or hidden (whom a
+        direct message reaches); else None."""
+
     def names(self) -> list[str]:
         """The names of those in the room, as their owners typed them, in login order."""
 
@@ -99,7 +103,7 @@ class ChatRoom(Protocol[MemberT_contra]):
         """Deliver ``payload`` to every member but ``sender``."""
 
     def direct(self, name: str, payload: Any) -> None:
-        """Deliver ``payload`` to the member called ``name``, if it is still there."""
+        """Deliver ``payload`` to the holder of ``name``, hidden or not, if it still holds it."""
 
     def sync(self, member: MemberT_contra, done: Callable[[], None]) -> None:
         """Call ``done`` once every event that reached the room before this call (from anyone,
@@ -306,6 +310,9 @@ class Room(Generic[MemberT]):
     def knows(self, name: str) -> bool:
         return username_key(name) in self._members
 
+    def held_name(self, name: str) -> str | None:
+        return self._names.get(username_key(name))
+
     def names(self) -> list[str]:
         return [self._names[key] for key in self._members]
 
@@ -319,7 +326,7 @@ class Room(Generic[MemberT]):
 
     def direct(self, name: str, payload: Any) -> None:
         self.deliver_said()
-        member = self._members.get(username_key(name))
+        member = self._holders.get(username_key(name))
         if member is not None:
             member.deliver(payload)
 

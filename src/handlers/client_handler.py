@@ -203,7 +203,7 @@ class ChatSession:
     def _direct(self, argument: str) -> None:
         name, rest = protocol.split_word(argument)
         room = self._sessions.host.room
-        if name and not room.knows(name):
+        if name and room.held_name(name) is None:
             # In a cluster, the name may belong to someone who just logged in on another process
             # that this one has not heard of yet: look again once it has caught up (ChatRoom.sync).
             self._awaiting = True
@@ -215,7 +215,7 @@ class ChatSession:
         if self._connection.closing:
             return
         room = self._sessions.host.room
-        if not name or not room.knows(name):
+        if not name or room.held_name(name) is None:
             self._connection.reply(_ERR_NO_SUCH_USER)
         elif not (text := clean_text(rest)):
             self._connection.reply(_ERR_EMPTY_MESSAGE)

@@ -124,7 +124,7 @@ class SessionType:
     name: str  # for the startup line and the logs: "chat", "irc"
     max_line_bytes: int
     telnet: bool
-    strip: bool
+    strip: bool  # True: lines trimmed, bad UTF-8 replaced; False: exact (framing.decode_exact)
     new_session: Callable[[Connection], Session]
 
 

@@ -186,10 +186,17 @@ class IrcSession:
 
     def line_received(self, line: str) -> bool:
         self._ping_sent = False
-        message = irc.parse(line)
+        replaced = irc.invalid_utf8(line)
+        message = irc.parse(line if replaced is None else replaced)
         if message is None:
             return True
         command, params = message
+        if replaced is not None and command in ("PRIVMSG", "NOTICE") and self._registered:
+            # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
+            self._connection.reply(
+                irc.message(self._sessions.server, "FAIL", command, "INVALID_UTF8", "Message rejected: not UTF-8")
+            )
+            return True
         if command in ("PRIVMSG", "NOTICE") and self._registered:
             host = self._sessions.host
             if not host.fan_out_allowed():  # the server is behind: this line and the rest wait
@@ -298,8 +305,8 @@ class IrcSession:
         if not is_valid_username(wanted):
             self._reply("432", wanted, _nick_problem(wanted))
             return
-        old = self._nick
-        if old is not None and username_key(old) != username_key(wanted) and self._sessions.host.room.knows(wanted):
+        old, room = self._nick, self._sessions.host.room
+        if old is not None and username_key(old) != username_key(wanted) and room.held_name(wanted) is not None:
             self._reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
             return
         self._awaiting = True
@@ -336,7 +343,7 @@ class IrcSession:
         if self._registered:
             self._reply("462", "You may not reregister")
             return
-        if len(params) < 4 or not params[0]:
+        if len(params) < 4 or not params[0] or not params[3]:
             self._reply("461", "USER", "Not enough parameters")
             return
         self._user = (params[0][:MAX_USERNAME_CHARS], params[3])
@@ -464,14 +471,14 @@ class IrcSession:
 
     def _to_nick(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
         room = self._sessions.host.room
-        if room.knows(nick):
+        if room.held_name(nick) is not None:
             self._tell(command, nick, text, raw, errors)
         else:  # in a cluster it may be someone who just came in elsewhere: ask again once caught up
             self._wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
 
     def _tell(self, command: str, nick: str, text: str | None, raw: str, errors: bool = True) -> None:
         host = self._sessions.host
-        if not host.room.knows(nick):
+        if host.room.held_name(nick) is None:
             if errors:
                 self._reply("401", nick, "No such nick/channel")
             return
@@ -481,7 +488,10 @@ class IrcSession:
 
     # --- queries --------------------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
-        token = params[0] if params else ""
+        if not params:
+            self._reply("461", "PING", "Not enough parameters")
+            return
+        token = params[0]
         sessions = self._sessions
 
         def pong() -> None:
@@ -543,17 +553,14 @@ class IrcSession:
         def answer() -> None:
             sessions, me = self._sessions, self._me
             room = sessions.host.room
-            if not room.knows(nick):
+            name = room.held_name(nick)
+            if name is None:
                 reply = sessions.numeric("401", me, nick, "No such nick/channel")
             else:
-                name = next((name for name in room.names() if username_key(name) == username_key(nick)), nick)
-                reply = b"".join(
-                    (
-                        sessions.numeric("311", me, name, name, sessions.server, "*", name),
-                        sessions.numeric("319", me, name, sessions.channel),
-                        sessions.numeric("312", me, name, sessions.server, "algokart-chat"),
-                    )
-                )
+                reply = sessions.numeric("311", me, name, name, sessions.server, "*", name)
+                if room.knows(name):
+                    reply += sessions.numeric("319", me, name, sessions.channel)
+                reply += sessions.numeric("312", me, name, sessions.server, "algokart-chat")
             self._connection.reply(reply + sessions.numeric("318", me, nick, "End of /WHOIS list"))
 
         self._wait_for_room(answer)
@@ -599,11 +606,11 @@ class IrcSession:
     def _ison(self, params: list[str]) -> None:
         room = self._sessions.host.room
         wanted = " ".join(params).split()
-        self._reply("303", " ".join(nick for nick in wanted if room.knows(nick)))
+        self._reply("303", " ".join(nick for nick in wanted if room.held_name(nick)))
 
     def _userhost(self, params: list[str]) -> None:
         room, server = self._sessions.host.room, self._sessions.server
-        self._reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.knows(nick)))
+        self._reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.held_name(nick)))
 
     def _unknown(self, params: list[str]) -> None:
         pass  # (answered 421 by line_received, which knows the command)
