@@ -33,7 +33,7 @@ _ESCAPED_BYTE: Final = re.compile("[\udc80-\udcff]")  # what surrogateescape mak
 def invalid_utf8(line: str) -> str | None:
     """None if ``line`` (decoded with ``surrogateescape``) was valid UTF-8; else the line with
     U+FFFD for each invalid sequence."""
-    if _ESCAPED_BYTE.search(line) is None:
+    if line.isascii() or _ESCAPED_BYTE.search(line) is None:  # (isascii is O(1) on a str)
         return None
     return line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
@@ -46,14 +46,16 @@ class Message(NamedTuple):
 def parse(line: str) -> Message | None:
     """A client's line as a ``Message``; None if it holds no command (only tags, a prefix ...)."""
     rest = line
-    if rest.startswith("@"):  # message tags: not negotiated, so ignored
-        rest = rest.partition(" ")[2]
-    rest = rest.lstrip(" ")
-    if rest.startswith(":"):  # a prefix: a client's own, which says nothing the server trusts
-        rest = rest.partition(" ")[2]
+    if rest[:1] in ("@", ":", " "):
+        if rest.startswith("@"):  # message tags: not negotiated, so ignored
+            rest = rest.partition(" ")[2]
+        rest = rest.lstrip(" ")
+        if rest.startswith(":"):  # a prefix: a client's own, which says nothing the server trusts
+            rest = rest.partition(" ")[2]
     head, colon, trailing = rest.partition(" :")
     words = head.split(" ")
-    words = [word for word in words if word]
+    if "" in words:  # (several spaces in a row, or at either end)
+        words = [word for word in words if word]
     if not words or head.startswith(":"):
         return None
     params = words[1:]
@@ -132,7 +134,7 @@ def plain_text(text: str) -> str | None:
         if command != "ACTION":
             return None
         text = "* " + argument
-    return _FORMATTING.sub("", text)
+    return text if text.isprintable() else _FORMATTING.sub("", text)  # (printable: no codes to find)
 
 
 # --- names and channels ---------------------------------------------------------------------

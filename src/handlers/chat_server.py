@@ -79,6 +79,7 @@ FLUSH_SLICE = 500
 # turn: what the server writes in a few tens of milliseconds, so a turn stays short.
 TURN_FAN_OUT = 32 * 1024 * 1024
 NEW_CONNECTIONS_WINDOW = 600.0  # --max-new-per-ip counts new connections per this many seconds
+COUNTED_PAYLOADS = 4  # Stats.count_out remembers the lines of this many payloads
 
 
 class Stats:
@@ -92,13 +93,19 @@ class Stats:
         self.dropped: Counter[str] = Counter()  # slow readers reset, by the limit they broke
         self.throttled = 0  # times a connection's reading paused for its budget
         self.refused = 0
-        self._counted = b""  # the payload counted last, and its lines: one payload goes to many
-        self._counted_lines = 0
+        # The payloads counted last, and their lines: one payload goes to many, and a write pass
+        # takes turns between them (each protocol has its own bytes of one event).
+        self._counted: list[tuple[bytes, int]] = []
 
     def count_out(self, payload: bytes) -> None:
-        if payload is not self._counted:
-            self._counted, self._counted_lines = payload, payload.count(b"\n")
-        self.lines_out += self._counted_lines
+        counted = self._counted
+        for known, lines in counted:
+            if known is payload:
+                self.lines_out += lines
+                return
+        lines = payload.count(b"\n")
+        self._counted = [(payload, lines), *counted[: COUNTED_PAYLOADS - 1]]
+        self.lines_out += lines
 
 
 class Address:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import irc
@@ -88,7 +88,7 @@ class IrcSessions:
         if isinstance(event, Said):
             command = event.command or "PRIVMSG"
             head = f":{self.mask(event.sender)} {command} {self.channel} :".encode()
-            return b"".join(self._text_lines(head, event.texts, event.raws))
+            return self._text_lines(head, event.texts, event.raws)
         if isinstance(event, Departed):
             return b"".join(irc.message(self.mask(name), "QUIT", "Quit") for name in event.names)
         if isinstance(event, Parted):
@@ -102,14 +102,16 @@ class IrcSessions:
         return b""  # (a direct message is encoded for its one recipient: IrcSession.deliver)
 
     @staticmethod
-    def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> Iterator[bytes]:
+    def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> bytes:
         """A line user's text (up to 8 KiB) is split over as many lines as it takes; an IRC user's
         is cut to one line if the prefix made it too long, as it was sent."""
-        for index, text in enumerate(texts):
-            if raws is not None:
-                yield irc.fit(head, raws[index])
-            elif text is not None:
-                yield from irc.lines_for(head, text)
+        if raws is not None:
+            return b"".join([irc.fit(head, raw) for raw in raws])
+        lines: list[bytes] = []
+        for text in texts:
+            if text is not None:
+                lines.extend(irc.lines_for(head, text))
+        return b"".join(lines)
 
     # --- the room as the channel ------------------------------------------------------------
     def names_lines(self, me: str) -> bytes:
@@ -132,6 +134,7 @@ class IrcSession:
         "_quit_reason",
         "_registered",
         "_sessions",
+        "_unpublished",
         "_user",
     )
 
@@ -146,6 +149,8 @@ class IrcSession:
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_reason = "Client Quit"
+        # This read's messages to the channel, not yet in the room: (command, texts, raws).
+        self._unpublished: tuple[str, list[str | None], list[str]] | None = None
 
     @property
     def name(self) -> str | None:
@@ -191,6 +196,8 @@ class IrcSession:
         if message is None:
             return True
         command, params = message
+        if self._unpublished is not None and command not in ("PRIVMSG", "NOTICE"):
+            self._publish()
         if replaced is not None and command in ("PRIVMSG", "NOTICE") and self._registered:
             # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
             self._connection.reply(
@@ -218,7 +225,8 @@ class IrcSession:
         self._reply("417", "Input line was too long")
 
     def read_done(self) -> None:
-        pass
+        if self._unpublished is not None:
+            self._publish()
 
     def idle(self) -> str | None:
         """No line for --idle-timeout seconds: PING once; after that, ping-timeout."""
@@ -269,7 +277,8 @@ class IrcSession:
             self._connection.charge(len(reply) // REPLY_BYTES_PER_TOKEN)
 
     def _ours(self, channel: str) -> bool:
-        return irc.channel_key(channel) == self._sessions.channel_key
+        sessions = self._sessions
+        return channel == sessions.channel or irc.channel_key(channel) == sessions.channel_key
 
     # --- registration ---------------------------------------------------------------------------
     def _cap(self, params: list[str]) -> None:
@@ -463,13 +472,27 @@ class IrcSession:
         elif not self._joined:
             if errors:
                 self._reply("404", channel, "Cannot send to channel")
-        else:
-            assert self._nick is not None
-            host = self._sessions.host
-            host.room.broadcast(Said(self._nick, [text], [raw], command), self)
-            host.note_fan_out((len(raw) + 2 * len(self._nick) + 30) * max(0, len(host.room) - 1))
+        else:  # consecutive messages of one read travel together, as the line protocol's do
+            pending = self._unpublished
+            if pending is not None and pending[0] != command:
+                self._publish()
+                pending = None
+            if pending is None:
+                self._unpublished = (command, [text], [raw])
+            else:
+                pending[1].append(text)
+                pending[2].append(raw)
+
+    def _publish(self) -> None:
+        assert self._unpublished is not None and self._nick is not None  # (joined, so it has a nick)
+        (command, texts, raws), self._unpublished = self._unpublished, None
+        host, nick = self._sessions.host, self._nick
+        host.room.broadcast(Said(nick, texts, raws, command), self)
+        host.note_fan_out((sum(map(len, raws)) + len(raws) * (2 * len(nick) + 30)) * max(0, len(host.room) - 1))
 
     def _to_nick(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
+        if self._unpublished is not None:  # (what was said to the channel before comes first)
+            self._publish()
         room = self._sessions.host.room
         if room.held_name(nick) is not None:
             self._tell(command, nick, text, raw, errors)
