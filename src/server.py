@@ -8,6 +8,11 @@ mode, Redis unreachable), 2 for a bad setting (or cluster mode without redis-py 
 
 from __future__ import annotations
 
+import sys
+
+if sys.version_info < (3, 10):  # checked before the imports below, which need 3.10
+    sys.exit(f"server.py: error: Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
+
 import asyncio
 import dataclasses
 import errno
@@ -15,7 +20,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable, Sequence
 
 from handlers.broadcast import ChatRoom, Member, RoomStartError

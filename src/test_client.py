@@ -21,6 +21,11 @@ made (refused, unknown host, time-out, untrusted certificate) or is lost, 2 for 
 
 from __future__ import annotations
 
+import sys
+
+if sys.version_info < (3, 10):  # checked before the imports below, which need 3.10
+    sys.exit(f"test_client.py: error: Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
+
 import argparse
 import collections
 import contextlib
@@ -29,7 +34,6 @@ import selectors
 import signal
 import socket
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence

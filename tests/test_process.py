@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 import unittest
 
-from support import ServerProcess, run_server, unused_port
+from support import SRC, ServerProcess, run_server, unused_port
 
 from handlers.connection import CLOSE_GRACE_SECONDS
 
@@ -101,6 +106,41 @@ class StartupTest(unittest.TestCase):
             "NODE_TIMEOUT",
         ):
             self.assertIn(name, result.stdout)
+
+
+def python_3_9() -> str | None:
+    """A Python 3.9 that runs on this machine (pyenv's, or python3.9 on PATH), if there is one."""
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.9.*", "bin", "python")))
+    candidates += [found] if (found := shutil.which("python3.9")) else []  # (pyenv's shim may not run)
+    for candidate in candidates:
+        probe = [candidate, "-c", "import sys; sys.exit(sys.version_info[:2] != (3, 9))"]
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            if subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0:
+                return candidate
+    return None
+
+
+class OldPythonTest(unittest.TestCase):
+    """Python 3.9 (below requires-python) gets one line naming the version needed, status 1."""
+
+    def test_each_entry_point_names_the_version_it_needs(self) -> None:
+        old_python = python_3_9()
+        if old_python is None:
+            self.skipTest("no Python 3.9 here (python3.9 on PATH, or pyenv's)")
+        for script in ("server.py", "test_client.py"):
+            with self.subTest(script):
+                result = subprocess.run(
+                    [old_python, str(SRC / script), "--version"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=False,
+                )
+                self.assertEqual(result.returncode, 1)
+                self.assertRegex(
+                    result.stderr, rf"\A{script}: error: Python 3\.10 or newer is needed \(this is 3\.9\.\d+\)\n\Z"
+                )
 
 
 class ShutdownTest(unittest.TestCase):
