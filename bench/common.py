@@ -24,6 +24,7 @@ __all__ = [
     "Spawned",
     "chat_server",
     "cluster_missing",
+    "cpu_seconds",
     "null_server",
     "open_descriptors",
     "raise_open_file_limit",
@@ -42,6 +43,7 @@ class Spawned:
         assert self.process.stdout is not None  # a PIPE
         self._stdout = self.process.stdout
         self.pid = self.process.pid
+        self.pids = [self.pid]
         self.lines: list[str] = []
         self.tls_port = 0
         if port is None:
@@ -92,7 +94,7 @@ def chat_server(*args: str, quiet: bool = False, tree: Path = ROOT) -> Spawned:
 
 class ClusterNodes:
     """A redis-server (no persistence) and ``nodes`` chat servers of one cluster on it; clients
-    are spread over ``ports``.  ``pid`` is the first node's."""
+    are spread over ``ports``.  ``pid`` is the first node's, ``pids`` every node's (not Redis's)."""
 
     def __init__(self, nodes: int, *args: str) -> None:
         redis_port = unused_port()
@@ -110,6 +112,7 @@ class ClusterNodes:
             raise
         self.ports = [node.port for node in self.nodes]
         self.pid = self.nodes[0].pid
+        self.pids = [node.pid for node in self.nodes]
 
     def stop(self) -> None:
         for process in (*self.nodes, self.redis):
@@ -155,6 +158,15 @@ def rss_kib(pid: int | None, field: str = "VmRSS") -> int | None:
     except OSError:
         pass
     return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """The process's CPU time so far, user and system, where /proc tells."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def open_descriptors(pid: int | None) -> int | None:

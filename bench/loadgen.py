@@ -3,12 +3,17 @@
     python bench/loadgen.py --port 4000 --clients 200 --senders 10 --messages 2000
     python bench/loadgen.py --port 4000 --clients 1000 --senders 10 --rate 50 --seconds 6 --server-pid PID
     python bench/loadgen.py --port 4000,4001 ...     # clients (and senders) alternate between two nodes
+    python bench/loadgen.py --port 4000 --irc-port 6667 --irc-every 2 ...   # every 2nd client on IRC
 
 Senders send flat out (one write of all M lines) or paced at ``--rate`` messages a second each.
 Every message carries its send time, and ``--sample`` receivers parse every line for latency; the
 others only count newlines, so the generator stays cheap per delivery.  Reports delivered versus
 expected (loss), deliveries per second, latency p50/p99/max, login time, and the server's peak RSS
 (``/proc``, where there is one).  ``--json`` prints the same as one JSON object.  Standard library only.
+
+With ``--irc-port``, every ``--irc-every``-th client (senders included) is an IRC client instead:
+it registers, joins ``#chat`` (logged in once its ``366`` arrives), sends ``PRIVMSG #chat`` and
+counts the ``PRIVMSG`` lines it gets (the JOINs of later logins are not deliveries).
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import contextlib
 import json
 import sys
 import time
-from typing import Any
+from typing import Any, Final
 
-from common import raise_open_file_limit, rss_kib
+from common import cpu_seconds, raise_open_file_limit, rss_kib
 
 
 class Run:
@@ -32,6 +37,7 @@ class Run:
         self.expected = expected
         self.logged_in = 0
         self.delivered = 0
+        self.bytes_received = 0  # after login
         self.latencies_ns: list[int] = []
         self.all_logged_in = asyncio.Event()
         self.all_delivered = asyncio.Event()
@@ -40,54 +46,95 @@ class Run:
             self.all_delivered.set()
 
 
-class BenchClient(asyncio.Protocol):
-    __slots__ = ("logged_in", "measure_latency", "name", "partial", "run", "transport")
+IRC_DELIVERY: Final = b" PRIVMSG #"  # in every message an IRC client gets, and in nothing else
 
-    def __init__(self, run: Run, name: str, measure_latency: bool) -> None:
-        self.run, self.name, self.measure_latency = run, name, measure_latency
+
+class BenchClient(asyncio.Protocol):
+    __slots__ = ("irc", "logged_in", "measure_latency", "name", "partial", "run", "transport")
+
+    def __init__(self, run: Run, name: str, measure_latency: bool, irc: bool = False) -> None:
+        self.run, self.name, self.measure_latency, self.irc = run, name, measure_latency, irc
         self.logged_in = False
-        self.partial = b""
+        self.partial = b""  # an unfinished line (or, for a plain IRC counter, the last few bytes)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        transport.write(b"LOGIN " + self.name.encode() + b"\n")
+        name = self.name.encode()
+        if self.irc:
+            transport.write(b"NICK %s\r\nUSER %s 0 * :bench\r\nJOIN #chat\r\n" % (name, name))
+        else:
+            transport.write(b"LOGIN " + name + b"\n")
+
+    def message(self, padding: bytes) -> bytes:
+        if self.irc:
+            return b"PRIVMSG #chat :%d %s\r\n" % (time.perf_counter_ns(), padding)
+        return b"MSG %d %s\n" % (time.perf_counter_ns(), padding)
 
     def data_received(self, data: bytes) -> None:
         run = self.run
-        lines = data.count(b"\n")
-        if not self.logged_in:  # the first line is the OK
-            self.logged_in = True
-            lines -= 1
-            data = data[data.index(b"\n") + 1 :]
+        if not self.logged_in:  # the first line is the OK; on IRC, everything up to the 366
+            data = self.partial + data
+            if self.irc:
+                end = data.find(b" 366 ")
+                if end < 0 or data.find(b"\n", end) < 0:
+                    self.partial = data
+                    return
+                data = data[data.index(b"\n", end) + 1 :]
+            else:
+                data = data[data.index(b"\n") + 1 :]
+            self.logged_in, self.partial = True, b""
             run.logged_in += 1
             if run.logged_in == run.clients:
                 run.all_logged_in.set()
+        run.bytes_received += len(data)
         if self.measure_latency:
-            now = time.perf_counter_ns()
-            *complete, self.partial = (self.partial + data).split(b"\n")
-            for line in complete:
-                fields = line.split(b" ", 3)
-                if fields[0] == b"MSG" and len(fields) > 2 and fields[2].isdigit():
-                    run.latencies_ns.append(now - int(fields[2]))
-        if lines:
-            run.delivered += lines
+            messages = self._timed(data)
+        elif self.irc:  # (the last bytes of one read may begin a match that ends in this one)
+            overlap = len(IRC_DELIVERY) - 1
+            messages = (self.partial + data[:overlap]).count(IRC_DELIVERY) + data.count(IRC_DELIVERY)
+            self.partial = (self.partial + data)[-overlap:] if len(data) < overlap else data[-overlap:]
+        else:
+            messages = data.count(b"\n")
+        if messages:
+            run.delivered += messages
             run.last_delivery = time.perf_counter()
             if run.delivered >= run.expected:
                 run.all_delivered.set()
 
+    def _timed(self, data: bytes) -> int:
+        """Parse every complete line: note each message's latency, and count them."""
+        now = time.perf_counter_ns()
+        *complete, self.partial = (self.partial + data).split(b"\n")
+        if not self.irc:
+            for line in complete:
+                fields = line.split(b" ", 3)
+                if fields[0] == b"MSG" and len(fields) > 2 and fields[2].isdigit():
+                    self.run.latencies_ns.append(now - int(fields[2]))
+            return len(complete)
+        count = 0
+        for line in complete:
+            fields = line.split(b" ", 4)  # :nick!nick@host PRIVMSG #chat :<time> <padding>
+            if len(fields) > 3 and fields[1] == b"PRIVMSG":
+                count += 1
+                if fields[3][1:].isdigit():
+                    self.run.latencies_ns.append(now - int(fields[3][1:]))
+        return count
 
-def message(padding: bytes) -> bytes:
-    return b"MSG %d %s\n" % (time.perf_counter_ns(), padding)
 
-
-async def send_paced(transport: asyncio.Transport, rate: float, seconds: float, padding: bytes) -> None:
+async def send_paced(client: BenchClient, rate: float, seconds: float, padding: bytes) -> None:
     started = time.perf_counter()
     for number in range(round(rate * seconds)):
         delay = started + number / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        transport.write(message(padding))
+        client.transport.write(client.message(padding))
+
+
+def server_cpu_seconds(pids: list[int | None]) -> float | None:
+    """The CPU time of every server process so far (a cluster's nodes together), where /proc tells."""
+    times = [cpu_seconds(pid) for pid in pids]
+    return None if None in times else sum(spent for spent in times if spent is not None)
 
 
 async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -105,10 +152,12 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
 
     async def connect(number: int) -> None:
         measure = arguments.senders <= number < arguments.senders + arguments.sample
-        client = BenchClient(run, f"b{number}", measure)
+        irc = arguments.irc_port is not None and number % arguments.irc_every == arguments.irc_every - 1
+        client = BenchClient(run, f"b{number}", measure, irc)
+        port = arguments.irc_port if irc else ports[number % len(ports)]
         async with connecting:
             try:
-                await loop.create_connection(lambda: client, arguments.host, ports[number % len(ports)])
+                await loop.create_connection(lambda: client, arguments.host, port)
             except OSError as problem:
                 refused.append(problem)
                 return
@@ -134,13 +183,16 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
     clients.sort(key=lambda client: int(client.name[1:]))
 
     padding = b"x" * arguments.size
+    cpu_pids = [int(pid) for pid in arguments.cpu_pids.split(",")] if arguments.cpu_pids else [arguments.server_pid]
+    cpu_before = server_cpu_seconds(cpu_pids)
+    bytes_before = run.bytes_received
     send_started = time.perf_counter()
-    senders = [client.transport for client in clients[: arguments.senders]]
+    senders = clients[: arguments.senders]
     if arguments.rate:
-        await asyncio.gather(*(send_paced(t, arguments.rate, arguments.seconds, padding) for t in senders))
+        await asyncio.gather(*(send_paced(c, arguments.rate, arguments.seconds, padding) for c in senders))
     else:
-        for transport in senders:
-            transport.write(b"".join(message(padding) for _ in range(per_sender)))
+        for client in senders:
+            client.transport.write(b"".join(client.message(padding) for _ in range(per_sender)))
     # Wait for everything, or until deliveries stop arriving for --timeout seconds.
     while not run.all_delivered.is_set():
         before = run.delivered
@@ -150,6 +202,8 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
             if run.delivered == before:
                 break
     elapsed = max(run.last_delivery - send_started, 1e-9)
+    cpu_after = server_cpu_seconds(cpu_pids)
+    server_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     for client in clients:
         client.transport.close()
     latencies = sorted(run.latencies_ns)
@@ -168,6 +222,9 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
         "lost": expected - run.delivered,
         "seconds": elapsed,
         "deliveries_per_second": run.delivered / elapsed if expected else None,
+        "server_cpu_seconds": server_cpu,  # (from the first message sent to the last delivery)
+        "server_cpu_ns_per_delivery": server_cpu * 1e9 / run.delivered if server_cpu and run.delivered else None,
+        "bytes_per_delivery": (run.bytes_received - bytes_before) / run.delivered if run.delivered else None,
         "latency_ms_p50": percentile(0.50),
         "latency_ms_p99": percentile(0.99),
         "latency_ms_max": latencies[-1] / 1e6 if latencies else None,
@@ -190,7 +247,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=20, help="receivers that measure latency")
     parser.add_argument("--connect-concurrency", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=10.0, help="give up after this long without progress")
-    parser.add_argument("--server-pid", type=int, help="to read the server's RSS from /proc")
+    parser.add_argument("--irc-port", type=int, help="the server's IRC port: some clients use IRC")
+    parser.add_argument("--irc-every", type=int, default=2, help="with --irc-port: every Nth client is on IRC")
+    parser.add_argument("--server-pid", type=int, help="to read the server's RSS (and CPU time) from /proc")
+    parser.add_argument("--cpu-pids", help="comma-separated: add up these processes' CPU time (several nodes)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser.parse_args(argv)
 

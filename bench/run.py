@@ -4,6 +4,7 @@
     python bench/run.py --quick    # seconds; zero loss is all it checks (the test suite runs it)
     python bench/run.py --no-cluster   # without the cluster (it needs redis-server and redis-py)
     python bench/run.py --against ../old-checkout   # also that tree's server, in the same run
+    python bench/run.py --only "flood,half IRC"   # some scenarios only
 
 Each scenario gets a fresh server process (so peak RSS belongs to that scenario alone) and a
 separate load-generator process (so it has a core of its own).  The real server runs as
@@ -17,6 +18,14 @@ With ``--against DIR`` every scenario also runs against DIR's ``src/server.py`` 
 earlier commit, say), and a second table gives each figure of this tree's server beside that one's:
 the way to show that a change keeps the figures, since they vary by about 20 % from run to run but
 much less between two servers measured side by side.
+"half IRC" is the flood again with every second client (senders included) on the server's
+IRC port (``--irc-port``), against the real server only, printed beside the all-line flood of the
+same run: deliveries per second, bytes per delivery (an IRC line carries ``nick!nick@server
+PRIVMSG #chat``, so about 1.3 times a line user's), and the server's CPU time (from /proc, read by
+the load generator's process) per delivery and per byte delivered.  Each protocol encodes a
+broadcast once and its recipients share the bytes, so the target is on what the server spends per
+byte delivered: at most 1.1 times the all-line flood's.  (Deliveries per second are the load
+generator's: one process reading every byte, it is bound by the bytes it reads.)
 Exit status 1 if any message was lost or any client failed to log in, or (full run) a target was missed.
 """
 
@@ -31,12 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from common import ROOT, ClusterNodes, chat_server, cluster_missing, null_server
+from common import ROOT, ClusterNodes, chat_server, cluster_missing, null_server, unused_port
 
 
 class Server(Protocol):
     ports: list[int]
-    pid: int
+    pid: int  # whose RSS is read
+    pids: list[int]  # whose CPU time is added up
 
     def stop(self) -> None: ...
 
@@ -46,13 +56,20 @@ class Scenario:
     name: str
     loadgen: tuple[str, ...]
     quick: tuple[str, ...]
+    irc: bool = False  # half the clients on IRC: the real server only (the others speak no IRC)
 
 
 SCENARIOS = (
     Scenario(
         "flood",
-        ("--clients", "200", "--senders", "10", "--messages", "2000"),
+        ("--clients", "200", "--senders", "10", "--messages", "8000"),
         ("--clients", "20", "--senders", "2", "--messages", "200"),
+    ),
+    Scenario(
+        "half IRC",
+        ("--clients", "200", "--senders", "10", "--messages", "8000"),
+        ("--clients", "20", "--senders", "2", "--messages", "200"),
+        irc=True,
     ),
     Scenario(
         "busy room",
@@ -82,12 +99,18 @@ SERVERS: dict[str, Callable[[], Server]] = {
     "null": null_server,
     "cluster": lambda: ClusterNodes(2, *SERVER_FLAGS),
 }
+IRC_COST_TARGET = 1.1  # "half IRC": server CPU per byte delivered at most this times the flood's
 
 
 def run_scenario(scenario: Scenario, start: Callable[[], Server], quick: bool) -> dict[str, Any]:
-    server = start()
+    arguments = scenario.quick if quick else scenario.loadgen
+    if scenario.irc:
+        irc_port = unused_port()
+        server: Server = chat_server(*SERVER_FLAGS, "--irc-port", str(irc_port), quiet=True)
+        arguments = (*arguments, "--irc-port", str(irc_port), "--irc-every", "2")
+    else:
+        server = start()
     try:
-        arguments = scenario.quick if quick else scenario.loadgen
         result = subprocess.run(
             [
                 sys.executable,
@@ -96,6 +119,8 @@ def run_scenario(scenario: Scenario, start: Callable[[], Server], quick: bool) -
                 ",".join(map(str, server.ports)),
                 "--server-pid",
                 str(server.pid),
+                "--cpu-pids",
+                ",".join(map(str, server.pids)),
                 "--json",
                 *arguments,
             ],
@@ -129,7 +154,13 @@ Target = tuple[str, float]
 ClusterTarget = tuple[str, float, float]
 ROWS: tuple[tuple[str, str, str, Target | None, ClusterTarget | None], ...] = (
     ("flood", "deliveries/s", "deliveries_per_second", (">=", 0.85), (">=", 0.5, 0.0)),
+    ("flood", "server CPU ns/deliv", "server_cpu_ns_per_delivery", None, None),
+    ("flood", "bytes/delivery", "bytes_per_delivery", None, None),
     ("flood", "lost", "lost", None, None),
+    ("half IRC", "deliveries/s", "deliveries_per_second", None, None),
+    ("half IRC", "server CPU ns/deliv", "server_cpu_ns_per_delivery", None, None),
+    ("half IRC", "bytes/delivery", "bytes_per_delivery", None, None),
+    ("half IRC", "lost", "lost", None, None),
     ("busy room", "latency p50 ms", "latency_ms_p50", None, None),
     ("busy room", "latency p99 ms", "latency_ms_p99", ("<=", 2.0), ("<=", 2.0, 5.0)),
     ("busy room", "latency max ms", "latency_ms_max", None, None),
@@ -145,6 +176,25 @@ ROWS: tuple[tuple[str, str, str, Target | None, ClusterTarget | None], ...] = (
 
 def verdict(comparison: str, value: float | None, bound: float) -> bool:
     return value is not None and (value >= bound if comparison == ">=" else value <= bound)
+
+
+def compare_half_irc(all_line: dict[str, Any], half_irc: dict[str, Any]) -> list[str]:
+    """Print the half-IRC flood beside the all-line flood of the same run; the failures, if any."""
+
+    def ratio(key: str) -> float:
+        ours, theirs = half_irc.get(key), all_line.get(key)
+        return ours / theirs if ours and theirs else float("nan")
+
+    per_delivery = ratio("server_cpu_ns_per_delivery")
+    per_byte = per_delivery / ratio("bytes_per_delivery")
+    met = per_byte <= IRC_COST_TARGET
+    print(
+        f"half IRC beside the flood: deliveries/s {ratio('deliveries_per_second'):.2f} x, "
+        f"bytes per delivery {ratio('bytes_per_delivery'):.2f} x, server CPU per delivery "
+        f"{per_delivery:.2f} x, per byte delivered {per_byte:.2f} x "
+        f"(target <= {IRC_COST_TARGET} {'met' if met else 'MISSED'})"
+    )
+    return [] if met else ["half IRC: server CPU per byte delivered"]
 
 
 def main() -> int:
@@ -166,6 +216,8 @@ def main() -> int:
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for scenario in chosen:
         for label, start in servers.items():
+            if scenario.irc and label != "server":
+                continue
             results[scenario.name, label] = run_scenario(scenario, start, arguments.quick)
             print(f"ran {scenario.name} against {label}", file=sys.stderr, flush=True)
     failures = []
@@ -176,7 +228,8 @@ def main() -> int:
     for scenario_name, metric, key, target, cluster_target in ROWS:
         if (scenario_name, "server") not in results:
             continue
-        ours, theirs = results[scenario_name, "server"].get(key), results[scenario_name, "null"].get(key)
+        ours = results[scenario_name, "server"].get(key)
+        theirs = results.get((scenario_name, "null"), {}).get(key)
         clustered = results.get((scenario_name, "cluster"), {}).get(key)
         ratio = ours / theirs if isinstance(ours, (int, float)) and theirs else None
         cluster_ratio = clustered / ours if isinstance(clustered, (int, float)) and ours else None
@@ -218,6 +271,8 @@ def main() -> int:
                 f"{scenario_name} against {label}: lost {report['lost']}, "
                 f"logged in {report['logged_in']} of {report['clients']}"
             )
+    if not arguments.quick and ("flood", "server") in results and ("half IRC", "server") in results:
+        failures.extend(compare_half_irc(results["flood", "server"], results["half IRC", "server"]))
     if not arguments.quick and "crowd" in [s.name for s in chosen]:
         crowd_login = results["crowd", "server"]["login_seconds"]
         print(
