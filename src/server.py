@@ -104,11 +104,11 @@ async def serve(settings: Settings) -> None:
     cluster = server.room.describe()
     if cluster is not None:
         log.info("%s", cluster, extra=fields("cluster", description=cluster))
-    log.info("Waiting for connections... (Press Ctrl+C to stop)")
+    log.info("Waiting for connections... (Press Ctrl+C to stop)", extra=fields("waiting"))
     await stop.wait()
-    log.info("Shutting down...")
+    log.info("Shutting down...", extra=fields("stopping"))
     await server.shutdown()
-    log.info("Server stopped")
+    log.info("Server stopped", extra=fields("stopped"))
 
 
 def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import logging
@@ -19,6 +20,7 @@ from support import (
     LOG_LINE,
     ROOT,
     SERVER,
+    SRC,
     TIMEOUT,
     Client,
     ServerProcess,
@@ -29,7 +31,7 @@ from support import (
 
 from handlers.chat_server import ListenError
 from server import listen_error
-from utils.logs import JsonFormatter, LogPipeline, TextFormatter, fields, format_peer
+from utils.logs import JsonFormatter, LogPipeline, TextFormatter, counted, fields, format_peer
 from version import __version__
 
 
@@ -66,7 +68,9 @@ class FormatTest(unittest.TestCase):
                 "peer": "[::1]:4",
             },
         )
-        self.assertEqual(json.loads(JsonFormatter().format(record("plain")))["event"], "log")
+        foreign = record("from another library")
+        foreign.name = "asyncio"
+        self.assertEqual(json.loads(JsonFormatter().format(foreign))["event"], "asyncio")  # its logger's name
 
 
 class LogPipelineTest(unittest.TestCase):
@@ -209,7 +213,7 @@ class StatsLogTest(ServerTestCase):
 def refusals_in(line: str) -> int:
     if line.startswith("Refused connection from 127.0.0.1:"):
         return 1
-    summary = re.fullmatch(r"Refused (\d+) more connections in the last 1 s: server-full", line)
+    summary = re.fullmatch(r"Refused (\d+) more connections? in the last 1 s: server-full", line)
     return int(summary.group(1)) if summary else 0
 
 
@@ -240,6 +244,44 @@ class JsonLogTest(ServerTestCase):
         )
         self.assertEqual(events[0]["event"], "started")
         self.assertFalse([event for event in events if "selector" in event["message"].lower()])
+
+
+class EveryLineNamedTest(unittest.TestCase):
+    def test_a_whole_run_in_json_names_every_event(self) -> None:
+        server = ServerProcess("--log-format", "json", "--log-level", "debug", "--stats-interval", "1")
+        try:
+            with server.client() as client:
+                client.login()
+                server.wait_for_log('"event": "stats"')
+                server.stop(signal.SIGTERM)  # (with a user online: "Closing 1 connection (1 user)")
+        finally:
+            server.stop()
+        events = [json.loads(line)["event"] for line in server.raw_log]
+        self.assertNotIn("log", events)
+        for event in ("started", "waiting", "connect", "login", "stats", "stopping", "shutdown", "stopped"):
+            self.assertIn(event, events)
+        self.assertEqual(events[-1], "stopped")
+
+    def test_every_log_call_in_the_server_names_its_event(self) -> None:
+        """Read from the source: each ``log.<level>(...)`` in src/ passes ``extra=fields(event, ...)``."""
+        unnamed = []
+        for path in sorted(SRC.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "log"
+                    and node.func.attr in ("debug", "info", "warning", "error", "exception", "critical")
+                    and not any(keyword.arg == "extra" for keyword in node.keywords)
+                ):
+                    unnamed.append(f"{path.relative_to(SRC)}:{node.lineno}")
+        self.assertEqual(unnamed, [])
+
+    def test_counts_agree_with_their_nouns(self) -> None:
+        self.assertEqual(counted(1, "connection"), "1 connection")
+        self.assertEqual(counted(0, "user"), "0 users")
+        self.assertEqual(counted(57, "more connection"), "57 more connections")
 
 
 def pick(document: dict[str, object], *keys: str) -> dict[str, object]:

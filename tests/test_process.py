@@ -166,7 +166,7 @@ class ShutdownTest(unittest.TestCase):
             self.assertEqual(status, 0)
             # The stalled reader was given up on by the shutdown's own 1 s grace, not after the
             # 5 s a closing connection normally gets (a generous bound: the machine may be busy).
-            self.assertIn("Aborting 1 connections that did not read their last lines within 1 s", server.log)
+            self.assertIn("Aborting 1 connection that did not read their last lines within 1 s", server.log)
             self.assertLess(elapsed, CLOSE_GRACE_SECONDS)
             for client in clients:
                 self.assertEqual(client.read_until_closed(), ["INFO server-shutdown"])
@@ -174,7 +174,7 @@ class ShutdownTest(unittest.TestCase):
             stalled.close()
             self.assertEqual(server.log[-1], "Server stopped")
             self.assertLess(
-                server.log.index("Aborting 1 connections that did not read their last lines within 1 s"),
+                server.log.index("Aborting 1 connection that did not read their last lines within 1 s"),
                 len(server.log) - 1,
             )
         finally:

@@ -247,7 +247,7 @@ class OutOfDescriptorsTest(unittest.TestCase):
             self.assert_sigterm_exits_at_once_and_cleanly(server)
         finally:
             close_all(clients, server)
-        self.assertIn("Aborting 1 connections", "\n".join(server.log))
+        self.assertIn("Aborting 1 connection", "\n".join(server.log))
         # One line when an episode starts and one when it ends, never one per retry.
         episodes = episode_lines(server.log)
         self.assertEqual(episodes, (["out", "back"] * len(episodes))[: len(episodes)])

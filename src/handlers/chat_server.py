@@ -62,7 +62,7 @@ from handlers.broadcast import ChatRoom, Member, Room
 from handlers.connection import READ_SIZE, Connection, FlowLimits, SessionType
 from handlers.tls_transport import TLSTransport
 from utils.config import Settings
-from utils.logs import fields
+from utils.logs import counted, fields
 from utils.memory import find_malloc_trim
 from utils.token_bucket import InputBudget, Rates, TokenBucket
 
@@ -353,7 +353,7 @@ class ChatServer:
         self.stats.refused += 1
         if reason in self._refusals_unlogged:
             self._refusals_unlogged[reason] += 1
-            log.debug("Refused connection from %s: %s", peer, reason)
+            log.debug("Refused connection from %s: %s", peer, reason, extra=fields("refused", peer=peer, reason=reason))
             return
         log.warning("Refused connection from %s: %s", peer, reason, extra=fields("refused", peer=peer, reason=reason))
         self._refusals_unlogged[reason] = 0
@@ -521,8 +521,8 @@ class ChatServer:
         connection for ``reason`` (members and guests alike); they may reconnect."""
         if self._connections:
             log.warning(
-                "Closing %d connections: %s",
-                len(self._connections),
+                "Closing %s: %s",
+                counted(len(self._connections), "connection"),
                 reason,
                 extra=fields("room-reset", connections=len(self._connections), reason=reason),
             )
@@ -584,9 +584,9 @@ class ChatServer:
         counts = {reason: count for reason, count in self._refusals_unlogged.items() if count}
         self._refusals_unlogged.clear()
         for reason, count in counts.items():
-            message = "Refused %d more connections in the last %g s: %s"
+            message = "Refused %s in the last %g s: %s"
             extra = fields("refused", reason=reason, count=count)
-            log.warning(message, count, self._refusal_interval, reason, extra=extra)
+            log.warning(message, counted(count, "more connection"), self._refusal_interval, reason, extra=extra)
             self._refusals_unlogged[reason] = 0  # still refusing: keep counting instead of logging each
         if counts:
             self._refusal_timer = self.loop.call_later(self._refusal_interval, self._log_refusals)
@@ -609,11 +609,18 @@ class ChatServer:
             "refused": stats.refused,
         }
         log.info(
-            "Stats: %(connections)d connections, %(users)d users, %(lines_in_per_s).1f lines/s in, "
-            "%(lines_out_per_s).1f lines/s out, %(slow_readers_dropped)d slow readers dropped "
-            "(%(dropped_hard)d hard, %(dropped_soft)d soft, %(dropped_stalled)d stalled), "
-            "%(throttled)d times a sender was throttled, %(refused)d refused",
-            values,
+            "Stats: %s, %s, %.1f lines/s in, %.1f lines/s out, %s dropped (%d hard, %d soft, %d stalled), "
+            "%s a sender was throttled, %d refused",
+            counted(len(self._connections), "connection"),
+            counted(len(self.room), "user"),
+            values["lines_in_per_s"],
+            values["lines_out_per_s"],
+            counted(sum(stats.dropped.values()), "slow reader"),
+            stats.dropped["hard"],
+            stats.dropped["soft"],
+            stats.dropped["stalled"],
+            counted(stats.throttled, "time"),
+            stats.refused,
             extra=fields("stats", **values),
         )
 
@@ -636,9 +643,9 @@ class ChatServer:
         if self._connections:
             users = sum(1 for connection in self._connections if connection.session.name is not None)
             log.info(
-                "Closing %d connections (%d users)",
-                len(self._connections),
-                users,
+                "Closing %s (%s)",
+                counted(len(self._connections), "connection"),
+                counted(users, "user"),
                 extra=fields("shutdown", connections=len(self._connections), users=users),
             )
         for connection in list(self._connections):
@@ -649,8 +656,8 @@ class ChatServer:
                 await asyncio.wait_for(asyncio.shield(self._all_gone), grace)
             except asyncio.TimeoutError:
                 log.info(
-                    "Aborting %d connections that did not read their last lines within %g s",
-                    len(self._connections),
+                    "Aborting %s that did not read their last lines within %g s",
+                    counted(len(self._connections), "connection"),
                     grace,
                     extra=fields("shutdown-abort", connections=len(self._connections)),
                 )
@@ -665,7 +672,12 @@ class ChatServer:
         if self.shutting_down and isinstance(problem, (OSError, ValueError)):
             # asyncio's accept retries, scheduled while out of descriptors, firing on the closed
             # listener: nothing to do about them, and no reason for a traceback.
-            log.debug("Ignored while shutting down: %s (%r)", context.get("message"), problem)
+            log.debug(
+                "Ignored while shutting down: %s (%r)",
+                context.get("message"),
+                problem,
+                extra=fields("ignored-at-shutdown", problem=repr(problem)),
+            )
             return
         if isinstance(problem, OSError) and problem.errno in (errno.EMFILE, errno.ENFILE):
             if not self._out_of_descriptors:
@@ -714,5 +726,8 @@ def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[so
         except OSError as problem:
             if not sockets:
                 raise
-            log.warning("Not listening on %s: %s", address[0], problem.strerror or problem)
+            why = problem.strerror or str(problem)
+            log.warning(
+                "Not listening on %s: %s", address[0], why, extra=fields("not-listening", host=address[0], reason=why)
+            )
     return sockets

@@ -35,6 +35,11 @@ def fields(event: str, **values: object) -> dict[str, object]:
     return {"event": event, "fields": values}
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 connection``, ``2 connections``: a count and its noun, for log messages."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_peer(peer: tuple[str, int] | None) -> str:
     """``127.0.0.1:5000``, ``[::1]:5000``; ``-`` when the peer is unknown."""
     if peer is None:
@@ -65,7 +70,7 @@ class JsonFormatter(logging.Formatter):
         document: dict[str, Any] = {
             "time": utc_timestamp(record.created, decimals=True),
             "level": record.levelname,
-            "event": getattr(record, "event", "log"),
+            "event": getattr(record, "event", record.name),  # (another library's record: its logger)
             "message": record.getMessage(),
         }
         record_fields = getattr(record, "fields", None)
