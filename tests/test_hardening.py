@@ -89,9 +89,15 @@ class DroppedReaderTest(ServerTestCase):
         watcher = self.logged_in()
         filler = "f" * 1000
         number = 0
-        while f"INFO {slow.name} disconnected" not in watcher.sync():  # flood until it is dropped
-            sender.send(*(f"MSG {number + i} {filler}" for i in range(100)))
-            number += 100
+        # Flood until it is dropped, 20 KB a round: the sender's PONG says its round reached the
+        # watcher's queue, and the watcher reads all of it before its own PONG, so it never has more
+        # than a round waiting (well under the 64 KiB limit, however busy the machine).
+        while True:
+            sender.send(*(f"MSG {number + i} {filler}" for i in range(20)))
+            number += 20
+            sender.sync()
+            if f"INFO {slow.name} disconnected" in watcher.sync():
+                break
         # A graceful close would keep every unsent byte in the kernel and deliver it all, then EOF.
         with self.assertRaises(ConnectionResetError):
             while slow.sock.recv(65536):
