@@ -32,6 +32,7 @@ from utils.tls import TLSSetupError, server_context
 from version import __version__
 
 PROG = "server.py"
+REDIS_PY_NEEDED = "5.0"  # as requirements-cluster.txt says
 LOG_DRAIN_SECONDS = 1.0
 DESCRIPTOR_RESERVE = 96  # stdio, listeners, the selector, and refused connections on their way out
 log = logging.getLogger("chat")
@@ -47,9 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
-    if settings.redis_url is not None and not cluster_client_installed():
+    missing = cluster_client_missing() if settings.redis_url is not None else None
+    if missing is not None:
         print(
-            f"{PROG}: error: --redis-url (REDIS_URL) needs redis-py: pip install -r requirements-cluster.txt",
+            f"{PROG}: error: --redis-url (REDIS_URL) needs redis-py {REDIS_PY_NEEDED} or newer ({missing}): "
+            "pip install -r requirements-cluster.txt, in a venv where the system refuses it "
+            "(python3 -m venv .venv && .venv/bin/pip install -r requirements-cluster.txt, "
+            "then .venv/bin/python src/server.py ...)",
             file=sys.stderr,
         )
         return 2
@@ -130,13 +135,20 @@ def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:
     return listeners
 
 
-def cluster_client_installed() -> bool:
-    """Whether redis-py, which cluster mode needs, can be imported (called in cluster mode only)."""
+def cluster_client_missing() -> str | None:
+    """Why the redis-py here cannot serve cluster mode (not installed, or older than 5.0, as
+    Debian 12's python3-redis 4.3.4 is); None if it can.  Called in cluster mode only."""
     try:
-        import redis.asyncio  # noqa: F401
+        import redis
+        import redis.asyncio
     except ImportError:
-        return False
-    return True
+        return "not installed"
+    found = getattr(redis, "__version__", "0")
+    try:
+        major = int(found.split(".")[0])
+    except ValueError:
+        return f"found version {found}"
+    return None if major >= int(REDIS_PY_NEEDED.split(".")[0]) else f"found {found}"
 
 
 def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[Member]] | None:

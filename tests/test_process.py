@@ -10,8 +10,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
+from pathlib import Path
 
 from support import SRC, ServerProcess, run_server, unused_port
 
@@ -72,6 +74,18 @@ class StartupTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn("pip install -r requirements-cluster.txt", result.stderr)
+        self.assertIn("python3 -m venv .venv", result.stderr)  # (Debian and Ubuntu refuse a system-wide pip)
+
+    def test_cluster_mode_with_a_redis_py_too_old_names_both_versions(self) -> None:
+        with tempfile.TemporaryDirectory() as directory:  # Debian 12's python3-redis, as far as we care
+            package = Path(directory, "redis")
+            package.mkdir()
+            (package / "__init__.py").write_text('__version__ = "4.3.4"\n')
+            (package / "asyncio.py").write_text("")
+            result = run_server("--port", "0", "--redis-url", "redis://127.0.0.1:1/0", env={"PYTHONPATH": directory})
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("needs redis-py 5.0 or newer (found 4.3.4)", result.stderr)
 
     def test_standalone_mode_needs_nothing_but_the_standard_library(self) -> None:
         with (
