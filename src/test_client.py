@@ -39,6 +39,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from version import __version__
+
 try:
     import readline
 except ImportError:  # Windows, or a Python built without it
@@ -432,7 +434,9 @@ def save_history() -> None:
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description="Terminal client for algokart-chat.")
     parser.add_argument(
-        "--host", default=os.environ.get("HOST") or "127.0.0.1", help="server address [env HOST, default 127.0.0.1]"
+        "--host",
+        default=os.environ.get("HOST") or "127.0.0.1",
+        help="server address, IPv6 with or without brackets ([::1]) [env HOST, default 127.0.0.1]",
     )
     parser.add_argument("--port", type=int, default=None, help="server port [env PORT, default 4000]")
     parser.add_argument("--user", metavar="NAME", help="send LOGIN NAME on connect")
@@ -443,7 +447,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="with --tls: do not verify the server's certificate (self-signed test setups)",
     )
+    parser.add_argument("--version", action="version", version=f"algokart-chat terminal client {__version__}")
     arguments = parser.parse_args(argv)
+    if arguments.host.startswith("[") and arguments.host.endswith("]"):  # [::1], as in a URL
+        arguments.host = arguments.host[1:-1]
     if arguments.port is None:
         environment_port = os.environ.get("PORT") or "4000"
         if not environment_port.isdigit():
@@ -474,6 +481,11 @@ def connect(arguments: argparse.Namespace) -> socket.socket:
     return sock
 
 
+def host_and_port(host: str, port: int) -> str:
+    """``127.0.0.1:4000``, ``[::1]:4000``: an IPv6 address in brackets, so the port stands apart."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def connection_problem(problem: OSError) -> str:
     if isinstance(problem, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted ({problem.verify_message}); see --cafile, or --insecure for tests"
@@ -492,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sock = connect(arguments)
     except OSError as problem:
         print(
-            f"{PROG}: cannot connect to {arguments.host}:{arguments.port}: {connection_problem(problem)}",
+            f"{PROG}: cannot connect to {host_and_port(arguments.host, arguments.port)}: {connection_problem(problem)}",
             file=sys.stderr,
         )
         return 1

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerTestCase, unique_name, unused_port
+from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerProcess, ServerTestCase, unique_name, unused_port
+
+from version import __version__
 
 CLIENT = SRC / "test_client.py"
 
@@ -101,6 +104,22 @@ class ClientErrorTest(unittest.TestCase):
         self.assertEqual(len(result.stderr.decode().splitlines()), 1)
         self.assertIn("no-such-host.invalid:4000", result.stderr.decode())
 
+    def test_ipv6_in_brackets_is_accepted_and_printed_so(self) -> None:
+        port = unused_port()  # nobody listening
+        for host in ("[::1]", "::1"):
+            with self.subTest(host=host):
+                result = run_client("--host", host, "--port", str(port))
+                self.assertEqual(result.returncode, 1)
+                errors = result.stderr.decode()
+                self.assertEqual(len(errors.splitlines()), 1, errors)
+                self.assertIn(f"cannot connect to [::1]:{port}: ", errors)
+                self.assertNotIn("Name or service not known", errors)
+
+    def test_version(self) -> None:
+        result = run_client("--version")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stdout.decode(), f"algokart-chat terminal client {__version__}\n")
+
     def test_bad_flags_exit_2(self) -> None:
         for args in (["--port", "many"], ["--bogus"], ["--port", "70000"]):
             with self.subTest(args=args):
@@ -108,6 +127,20 @@ class ClientErrorTest(unittest.TestCase):
                 self.assertEqual(result.returncode, 2)
                 self.assertIn(b"error", result.stderr)
                 self.assertNotIn(b"Traceback", result.stderr)
+
+
+@unittest.skipUnless(socket.has_ipv6, "no IPv6 here")
+class Ipv6ClientTest(unittest.TestCase):
+    def test_a_bracketed_ipv6_host_reaches_the_server(self) -> None:
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        with ServerProcess("--host", "::1") as server:
+            result = run_client("--host", "[::1]", "--port", str(server.port), stdin=b"PING\n")
+        self.assertEqual(result.stdout, b"PONG\nGoodbye!\n")
 
 
 class ServerGoesAwayTest(unittest.TestCase):
