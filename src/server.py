@@ -1,9 +1,10 @@
 """Entry point: ``python src/server.py [--port N] ...`` runs the chat server (``--help`` lists all).
 
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
-server cannot start (port in use, no permission, unknown host, unusable TLS files; in cluster
-mode, Redis unreachable), 2 for a bad setting (or cluster mode without redis-py installed).  Each failure is one line on stderr, never a traceback.  Logs go to stdout through
-``logging`` and ``utils.logs``, which never lets a stuck stdout stall the server or its exit.
+server cannot start (Python older than 3.10, port in use, no permission, unknown host, unusable
+TLS files; in cluster mode, Redis unreachable), 2 for a bad setting (or cluster mode without
+redis-py 5.0 or newer).  Each failure is one line on stderr, never a traceback.  Logs go to stdout
+through ``logging`` and ``utils.logs``, which never lets a stuck stdout stall the server or its exit.
 """
 
 from __future__ import annotations
