@@ -54,28 +54,32 @@ INFO_SERVER_SHUTDOWN: Final = b"INFO server-shutdown\n"
 INFO_CLUSTER_UNAVAILABLE: Final = b"INFO cluster-unavailable\n"
 INFO_CLUSTER_RESET: Final = b"INFO cluster-reset\n"
 
-# Every error code the server sends, in the words of docs/PROTOCOL.md.
-ERROR_CODES: Final = (
-    "username-taken",
-    "invalid-username",
-    "already-logged-in",
-    "not-logged-in",
-    "empty-message",
-    "no-such-user",
-    "unknown-command",
-    "line-too-long",
-    "server-full",
-    "too-many-connections",
-    "connecting-too-fast",
-    "cluster-unavailable",
-)
+# Every error code the server sends, in the words of docs/PROTOCOL.md, with the short hint that
+# follows it on the wire (``ERR not-logged-in send LOGIN <name> first``): what an nc user needs
+# to learn the protocol by using it.  Clients go by the code; the hint is for people.
+ERROR_HINTS: Final = {
+    "username-taken": "someone online has that name; pick another",
+    "invalid-username": "a name is 1-32 letters, digits, _ - or . with no spaces",
+    "already-logged-in": "this connection has a name already",
+    "not-logged-in": "send LOGIN <name> first",
+    "empty-message": "nothing to send; MSG <text> or DM <name> <text>",
+    "no-such-user": "nobody online has that name; WHO lists who is",
+    "unknown-command": "HELP lists the commands",
+    "line-too-long": "a line is at most the server's --max-line-bytes",
+    "server-full": "the server is full; try again later",
+    "too-many-connections": "too many connections from your address",
+    "connecting-too-fast": "too many new connections from your address; wait a few minutes",
+    "cluster-unavailable": "the server has lost its cluster; try again soon",
+}
+ERROR_CODES: Final = tuple(ERROR_HINTS)
 
 
 def error(code: str) -> bytes:
-    """``ERR <code>`` as a wire line; only the codes of ERROR_CODES exist."""
-    if code not in ERROR_CODES:
+    """``ERR <code> <hint>`` as a wire line; only the codes of ERROR_HINTS exist."""
+    hint = ERROR_HINTS.get(code)
+    if hint is None:
         raise ValueError(f"no such error code: {code!r}")
-    return b"ERR " + code.encode("ascii") + b"\n"
+    return f"ERR {code} {hint}\n".encode("ascii")
 
 
 HELP: Final = b"".join(

@@ -39,6 +39,13 @@ def unique_name(prefix: str = "user") -> str:
     return f"{prefix}{next(_names)}"
 
 
+def err(code: str) -> str:
+    """The server's ``ERR`` line for ``code``, its hint included, as a received line."""
+    import protocol  # (src/ is on the path from here on)
+
+    return protocol.error(code).decode("ascii").rstrip("\n")
+
+
 class ServerProcess:
     """``python src/server.py --port 0 ...`` with its port read from the startup line.
 

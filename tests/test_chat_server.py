@@ -8,7 +8,7 @@ import threading
 import unittest
 from collections.abc import Callable
 
-from support import Client, unique_name
+from support import Client, err, unique_name
 
 from events import Departed, RoomEvent, Said
 from handlers.broadcast import JoinResult, RoomHost
@@ -118,7 +118,7 @@ class AddressTest(unittest.TestCase):
             transport.close()
             chat.settle()
         refused = chat.connect("PING")
-        self.assertEqual(lines_of(refused), ["ERR connecting-too-fast"])
+        self.assertEqual(lines_of(refused), [err("connecting-too-fast")])
         self.assertTrue(refused.closing)
         other = chat.connect("PING", source="127.0.0.2")
         chat.settle()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import unittest
 from collections.abc import Sequence
 
+from support import err
+
 from in_process import DeferredRoom, InProcessServer, connection, lines_of
 
 
@@ -35,7 +37,7 @@ class RoomThatAnswersLaterTest(unittest.TestCase):
         self.assertTrue(connection(client).eof_received(), "the transport must stay open for the answer")
         self.room.answers.pop()()
         self.chat.settle()
-        self.assertEqual(lines_of(client), ["ERR username-taken", "PONG"])
+        self.assertEqual(lines_of(client), [err("username-taken"), "PONG"])
         self.assertTrue(client.closing)
 
     def test_a_connection_gone_before_the_answer_gives_the_name_back(self) -> None:

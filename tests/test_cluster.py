@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from support import Client, Cluster, RedisServer, run_server, skip_without_cluster, unique_name
+from support import Client, Cluster, RedisServer, err, run_server, skip_without_cluster, unique_name
 
 from test_tls import TLS_ARGS, tls_client, tls_port
 
@@ -56,7 +56,7 @@ class OneRoomTest(ClusterTestCase):
         guest = cluster.nodes[1].client()
         self.addCleanup(guest.close)
         guest.send("LOGIN ZED", "LOGIN ｍｉａ")
-        guest.expect("ERR username-taken", "ERR username-taken")
+        guest.expect(err("username-taken"), err("username-taken"))
         users[1].send("QUIT")
         self.assertEqual(users[1].read_until_closed(), ["Goodbye!"])
         guest.send("LOGIN abe")  # the name is free the moment its owner's connection has ended
@@ -86,7 +86,7 @@ class OneRoomTest(ClusterTestCase):
             with first, second:
                 first.send(f"LOGIN {name}")
                 second.send(f"LOGIN {name.upper()}")
-                self.assertEqual(sorted([first.read_line(), second.read_line()]), ["ERR username-taken", "OK"])
+                self.assertEqual(sorted([first.read_line(), second.read_line()]), [err("username-taken"), "OK"])
 
 
 class NodeFailureTest(ClusterTestCase):
@@ -181,7 +181,7 @@ class RedisFailureTest(ClusterTestCase):
             self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
         for node in cluster.nodes:
             with node.client() as refused:
-                self.assertEqual(refused.read_until_closed(), ["ERR cluster-unavailable"])
+                self.assertEqual(refused.read_until_closed(), [err("cluster-unavailable")])
         cluster.redis = RedisServer(port=port)
         for node in cluster.nodes:
             node.wait_for_log(r"^Rejoined the cluster")
@@ -252,7 +252,7 @@ class RedisFailureTest(ClusterTestCase):
         cluster.redis.command("SET", users, "not a hash")
         with cluster.nodes[0].client() as newcomer:
             newcomer.send(f"LOGIN {unique_name()}")
-            newcomer.expect("ERR cluster-unavailable")
+            newcomer.expect(err("cluster-unavailable"))
             cluster.wait_for_log(r"^Redis refused a write")
             cluster.redis.command("DEL", users)
             cluster.redis.command("RESTORE", users, 0, saved)

@@ -15,7 +15,7 @@ import time
 import unittest
 from pathlib import Path
 
-from support import Client, Cluster, ServerProcess, ServerTestCase, skip_without_cluster
+from support import Client, Cluster, ServerProcess, ServerTestCase, err, skip_without_cluster
 
 from test_tls import CERT, KEY, tls_client, tls_port
 
@@ -149,7 +149,7 @@ class NewConnectionsPerAddressTest(ServerTestCase):
                 client.send("QUIT")
                 self.assertEqual(client.read_until_closed(), ["Goodbye!"])
         with self.server.client() as refused:
-            self.assertEqual(refused.read_until_closed(), ["ERR connecting-too-fast"])
+            self.assertEqual(refused.read_until_closed(), [err("connecting-too-fast")])
         if sys.platform.startswith("linux"):
             other = socket.socket()
             other.bind(("127.0.0.9", 0))
@@ -174,7 +174,7 @@ class TLSHandshakeFloodTest(unittest.TestCase):
             with tls_client(port) as client:
                 self.assertEqual(client.sync(), [])
         with tls_client(port) as refused:
-            self.assertEqual(refused.read_until_closed(), ["ERR connecting-too-fast"])
+            self.assertEqual(refused.read_until_closed(), [err("connecting-too-fast")])
 
 
 class NonReaderTest(ServerTestCase):

@@ -125,7 +125,7 @@ class FramerFuzzTest(unittest.TestCase):
 
 
 SERVER_LINE = re.compile(
-    r"OK|PONG|Goodbye!|ERR [a-z-]+|INFO .*|USER [^ ]+|(MSG|DM) [^ ]+ [^\x00-\x08\x0a-\x1f\x7f-\x9f]+"
+    r"OK|PONG|Goodbye!|ERR [a-z-]+ [ -~]+|INFO .*|USER [^ ]+|(MSG|DM) [^ ]+ [^\x00-\x08\x0a-\x1f\x7f-\x9f]+"
 )
 
 

@@ -12,7 +12,7 @@ import sys
 import unittest
 from pathlib import Path
 
-from support import Client, ServerProcess, ServerTestCase, unique_name
+from support import Client, ServerProcess, ServerTestCase, err, unique_name
 
 from test_tls import CERT, KEY, tls_client, tls_port
 
@@ -45,7 +45,7 @@ class DefaultPerAddressLimitTest(ServerTestCase):
         for client in hog:
             client.sync()
         with self.connect() as refused:
-            self.assertEqual(refused.read_until_closed(), ["ERR too-many-connections"])
+            self.assertEqual(refused.read_until_closed(), [err("too-many-connections")])
         other = socket.socket()
         try:
             other.bind(("127.0.0.2", 0))
@@ -63,7 +63,7 @@ class MixedScriptNameTest(ServerTestCase):
         alice = self.logged_in(f"Alice{unique_name('x')}")
         lookalike = self.connect()
         lookalike.send("LOGIN \u0410" + alice.name[1:])  # Cyrillic А
-        lookalike.expect("ERR invalid-username")
+        lookalike.expect(err("invalid-username"))
         lookalike.login("Алиса")
         alice.send("WHO")
         self.assertIn("USER Алиса", alice.sync())
@@ -163,7 +163,7 @@ class PendingTLSHandshakeTest(unittest.TestCase):
             silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
             try:
                 with tls_client(port) as third:  # the handshake completes, then it hears why not
-                    self.assertEqual(third.read_until_closed(), ["ERR too-many-connections"])
+                    self.assertEqual(third.read_until_closed(), [err("too-many-connections")])
                 other = from_second_address(port)
                 if other is None:
                     self.skipTest("127.0.0.2 is not a local address here")

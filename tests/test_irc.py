@@ -11,7 +11,7 @@ import socket
 import ssl
 import unittest
 
-from support import TIMEOUT, Client, Cluster, ServerProcess, ServerTestCase, skip_without_cluster, unique_name
+from support import TIMEOUT, Client, Cluster, ServerProcess, ServerTestCase, err, skip_without_cluster, unique_name
 
 from test_tls import CERT, KEY
 
@@ -170,7 +170,7 @@ class NamesAcrossProtocolsTest(IrcTestCase):
         ircer.register()
         line = self.connect()
         line.send(f"LOGIN {ircer.nick.upper()}")  # held from NICK on, compared as line names are
-        line.expect("ERR username-taken")
+        line.expect(err("username-taken"))
         user = self.logged_in()
         ircer.send(f"NICK {user.name.lower()}")
         self.assertEqual(
@@ -487,7 +487,7 @@ class ClusterIrcTest(unittest.TestCase):
             held = Client(b.port)
             self.addCleanup(held.close)
             held.send(f"LOGIN {on_a.nick}")  # a nick is held cluster-wide from NICK on, JOIN or not
-            held.expect("ERR username-taken")
+            held.expect(err("username-taken"))
             on_a.join()
             on_b.register()
             on_b.join()

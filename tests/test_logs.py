@@ -25,6 +25,7 @@ from support import (
     Client,
     ServerProcess,
     ServerTestCase,
+    err,
     run_server,
     unique_name,
 )
@@ -124,7 +125,7 @@ class StuckStdoutTest(unittest.TestCase):
             occupant.sync()
             for _ in range(1500):  # three debug lines each: about 200 KiB of log
                 with Client(port) as refused:
-                    self.assertEqual(refused.read_line(), "ERR server-full")
+                    self.assertEqual(refused.read_line(), err("server-full"))
             self.assertEqual(occupant.sync(), [])
             began = time.monotonic()
             server.send_signal(signal.SIGTERM)
@@ -203,7 +204,7 @@ class StatsLogTest(ServerTestCase):
         )
         for _ in range(4):
             with self.connect() as refused:
-                self.assertEqual(refused.read_until_closed(), ["ERR server-full"])
+                self.assertEqual(refused.read_until_closed(), [err("server-full")])
         # The first refusal gets a line of its own; the rest are counted into one line per interval.
         self.server.wait_until(lambda log: sum(map(refusals_in, log)) == 4)
         self.server.wait_until(lambda log: sum(map(refused_in_stats, log)) == 4)

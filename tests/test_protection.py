@@ -14,7 +14,7 @@ import time
 import unittest
 from pathlib import Path
 
-from support import Client, ServerProcess, ServerTestCase, unique_name
+from support import Client, ServerProcess, ServerTestCase, err, unique_name
 
 ON_LINUX = Path("/proc/self/status").exists()
 MIB = 1024 * 1024
@@ -45,7 +45,7 @@ class LineLengthTest(ServerTestCase):
 
         sender = threading.Thread(target=send_the_line)
         sender.start()
-        self.assertEqual(flooder.read_line(), "ERR line-too-long")
+        self.assertEqual(flooder.read_line(), err("line-too-long"))
         chats = 0
         while sender.is_alive() or chats < 3:  # other users keep chatting meanwhile
             alice.send(f"MSG still here {chats}")
@@ -62,7 +62,7 @@ class LineLengthTest(ServerTestCase):
         client.send_bytes(b"MSG " + b"y" * 9000 + b"\n")
         client.send_bytes(b"z" * 5000)
         client.send_bytes(b"z" * 5000 + b"\r\n")
-        client.expect("ERR line-too-long", "ERR line-too-long")
+        client.expect(err("line-too-long"), err("line-too-long"))
         self.assertEqual(client.sync(), [])
 
     def test_a_line_at_the_limit_passes(self) -> None:
@@ -163,7 +163,7 @@ class ConnectionLimitTest(ServerTestCase):
         first.sync()
         second.sync()
         third = self.connect()
-        self.assertEqual(third.read_until_closed(), ["ERR too-many-connections"])
+        self.assertEqual(third.read_until_closed(), [err("too-many-connections")])
         if sys.platform.startswith("linux"):  # all of 127/8 is loopback there
             other = socket.socket()
             other.bind(("127.0.0.2", 0))
@@ -210,7 +210,7 @@ class OutOfDescriptorsTest(unittest.TestCase):
                 clients[-1].send("PING")
             replies = [client.read_line() for client in clients]
             self.assertEqual(replies.count("PONG"), 160)
-            self.assertEqual(replies.count("ERR server-full"), 300 - 160)
+            self.assertEqual(replies.count(err("server-full")), 300 - 160)
             self.assert_sigterm_exits_at_once_and_cleanly(server)
         finally:
             close_all(clients, server)

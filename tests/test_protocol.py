@@ -31,13 +31,16 @@ class ReplyTest(unittest.TestCase):
         self.assertEqual(protocol.with_text(protocol.direct_prefix("José"), "é"), "DM José é\n".encode())
         self.assertEqual(protocol.user_line("Yudi"), b"USER Yudi\n")
         self.assertEqual(protocol.disconnected("Naman"), b"INFO Naman disconnected\n")
-        self.assertEqual(protocol.error("no-such-user"), b"ERR no-such-user\n")
+        self.assertEqual(
+            protocol.error("no-such-user"), b"ERR no-such-user nobody online has that name; WHO lists who is\n"
+        )
+        self.assertEqual(protocol.error("not-logged-in"), b"ERR not-logged-in send LOGIN <name> first\n")
 
     def test_every_error_code_is_documented(self) -> None:
         protocol_doc = (support.ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
         readme = (support.ROOT / "README.md").read_text(encoding="utf-8")
         for code in protocol.ERROR_CODES:
-            self.assertIn(f"| `{code}` |", protocol_doc)
+            self.assertIn(f"| `{code}` | {protocol.ERROR_HINTS[code]} |", protocol_doc)  # the hint, word for word
             self.assertIn(f"ERR {code}", readme)
         with self.assertRaises(ValueError):
             protocol.error("no-such-code")

@@ -7,7 +7,7 @@ import struct
 import sys
 import unittest
 
-from support import Client, ServerProcess, ServerTestCase, unique_name
+from support import Client, ServerProcess, ServerTestCase, err, unique_name
 
 
 class SeedExampleTest(unittest.TestCase):
@@ -45,20 +45,20 @@ class LoginTest(ServerTestCase):
         other = self.connect()
         for clash in (name, name.upper(), name.lower(), name.translate({ord(c): ord(c) + 0xFEE0 for c in name})):
             other.send(f"LOGIN {clash}")
-            other.expect("ERR username-taken")
+            other.expect(err("username-taken"))
 
     def test_invalid_username(self) -> None:
         client = self.connect()
         for line in ("LOGIN", "LOGIN  ", "LOGIN " + "a" * 33, "LOGIN a b", "LOGIN bob!", "LOGIN a/b"):
             client.send(line)
-            client.expect("ERR invalid-username")
+            client.expect(err("invalid-username"))
         client.send("LOGIN " + "a" * 31 + "Z")
         client.expect("OK")
 
     def test_already_logged_in(self) -> None:
         client = self.logged_in()
         client.send(f"LOGIN {unique_name()}", f"LOGIN {client.name}", "LOGIN !!!")
-        client.expect("ERR already-logged-in", "ERR already-logged-in", "ERR already-logged-in")
+        client.expect(err("already-logged-in"), err("already-logged-in"), err("already-logged-in"))
 
     def test_name_shown_as_typed(self) -> None:
         name = unique_name("MiXeD.Case-")
@@ -119,7 +119,7 @@ class MessageTest(ServerTestCase):
         alice = self.logged_in()
         for line in ("MSG", "MSG    ", "MSG \x01\x02", "MSG \t"):
             alice.send(line)
-            alice.expect("ERR empty-message")
+            alice.expect(err("empty-message"))
 
     def test_control_characters_removed_and_tabs_become_spaces(self) -> None:
         alice, bob = self.logged_in(), self.logged_in()
@@ -169,13 +169,13 @@ class DirectMessageTest(ServerTestCase):
         alice = self.logged_in()
         for line in ("DM", "DM nobody-here hi", "DM nobody-here"):
             alice.send(line)
-            alice.expect("ERR no-such-user")
+            alice.expect(err("no-such-user"))
 
     def test_empty_message(self) -> None:
         alice, bob = self.logged_in(), self.logged_in()
         for line in (f"DM {bob.name}", f"DM {bob.name}   ", f"DM {bob.name} \x1b"):
             alice.send(line)
-            alice.expect("ERR empty-message")
+            alice.expect(err("empty-message"))
         self.assertEqual(bob.sync(), [])
 
 
@@ -227,13 +227,13 @@ class GeneralCommandTest(ServerTestCase):
         client = self.connect()
         for line in ("MSG hi", "WHO", "DM bob hi", "FROB", "msg hi"):
             client.send(line)
-            client.expect("ERR not-logged-in")
+            client.expect(err("not-logged-in"))
 
     def test_unknown_command_after_login(self) -> None:
         client = self.logged_in()
         for line in ("FROB", "NICK x", "MSGhello", "\x1b[A", "LOGİN x"):
             client.send(line)
-            client.expect("ERR unknown-command")
+            client.expect(err("unknown-command"))
 
     def test_blank_lines_are_ignored(self) -> None:
         client = self.connect()
@@ -323,7 +323,7 @@ class MaxClientsTest(ServerTestCase):
         first.sync()
         second.sync()
         third = self.connect()
-        self.assertEqual(third.read_until_closed(), ["ERR server-full"])
+        self.assertEqual(third.read_until_closed(), [err("server-full")])
         second.send("QUIT")
         second.read_until_closed()
         self.server.wait_for_log(r"Connection closed")

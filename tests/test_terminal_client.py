@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerProcess, ServerTestCase, unique_name, unused_port
+from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerProcess, ServerTestCase, err, unique_name, unused_port
 
 from version import __version__
 
@@ -339,9 +339,9 @@ class InteractiveClientTest(ServerTestCase):
         other = self.logged_in()
         other.send(f"DM {name} secret")
         os.write(fd, b"FROB\r")
-        self.wait_for_screen(fd, lambda lines: "ERR unknown-command" in lines and f"DM {other.name} secret" in lines)
+        self.wait_for_screen(fd, lambda lines: err("unknown-command") in lines and f"DM {other.name} secret" in lines)
         self.assertIn(f"\x1b[1;35mDM {other.name} secret\x1b[0m", self.output)
-        self.assertIn("\x1b[31mERR unknown-command\x1b[0m", self.output)
+        self.assertIn(f"\x1b[31m{err('unknown-command')}\x1b[0m", self.output)
         self.wait_for_prompt(fd)
         os.write(fd, b"\x04")
         self.assertEqual(self.exit_status(pid, fd), 0)
