@@ -60,16 +60,16 @@ INFO_CLUSTER_RESET: Final = b"INFO cluster-reset\n"
 ERROR_HINTS: Final = {
     "username-taken": "someone online has that name; pick another",
     "invalid-username": "a name is 1-32 letters, digits, _ - or . with no spaces",
-    "already-logged-in": "this connection has a name already",
+    "already-logged-in": "this connection is logged in already",
     "not-logged-in": "send LOGIN <name> first",
     "empty-message": "nothing to send; MSG <text> or DM <name> <text>",
     "no-such-user": "nobody online has that name; WHO lists who is",
     "unknown-command": "HELP lists the commands",
-    "line-too-long": "a line is at most the server's --max-line-bytes",
+    "line-too-long": "that line was longer than this server allows and was dropped",
     "server-full": "the server is full; try again later",
     "too-many-connections": "too many connections from your address",
     "connecting-too-fast": "too many new connections from your address; wait a few minutes",
-    "cluster-unavailable": "the server has lost its cluster; try again soon",
+    "cluster-unavailable": "the cluster cannot answer now; try again soon",
 }
 ERROR_CODES: Final = tuple(ERROR_HINTS)
 
