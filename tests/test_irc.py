@@ -286,6 +286,42 @@ class MessageTest(IrcTestCase):
         line.sync()
         self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG {client.nick} :back"])
 
+    def test_messages_of_one_read_keep_their_order_around_notices_and_direct_messages(self) -> None:
+        """The channel messages of one read travel together; a NOTICE or a DM among them keeps its place."""
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        client.send(
+            "PRIVMSG #chat :one",
+            "PRIVMSG #chat :two",
+            "NOTICE #chat :three",
+            f"PRIVMSG {line.name} :four",
+            f"PRIVMSG {other.nick} :five",
+            "PRIVMSG #chat :six",
+        )
+        client.sync()
+        self.assertEqual(
+            line.sync(),
+            [
+                f"MSG {client.nick} one",
+                f"MSG {client.nick} two",
+                f"MSG {client.nick} three",
+                f"DM {client.nick} four",
+                f"MSG {client.nick} six",
+            ],
+        )
+        sender = mask(client.nick)
+        self.assertEqual(
+            other.sync(),
+            [
+                f":{sender} PRIVMSG #chat :one",
+                f":{sender} PRIVMSG #chat :two",
+                f":{sender} NOTICE #chat :three",
+                f":{sender} PRIVMSG {other.nick} :five",
+                f":{sender} PRIVMSG #chat :six",
+            ],
+        )
+
     def test_direct_messages_reach_irc_users_who_have_not_joined(self) -> None:
         client, bot = self.irc(), self.irc()
         client.register()
