@@ -83,18 +83,30 @@ async def serve(settings: Settings) -> None:
     except TLSSetupError as problem:
         raise StartupError(str(problem)) from None
     try:
-        ports = await server.start(listeners)
+        bound = await server.start(listeners)
     except ListenError as problem:
         raise StartupError(listen_error(settings.host, problem)) from None
     except RoomStartError as problem:  # e.g. Redis unreachable in cluster mode
         raise StartupError(str(problem)) from None
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
+    ports = [sorted({address.port for address in addresses}) for addresses in bound]
+    for listener, addresses in zip(listeners, bound, strict=True):
+        protocol = listener.label or "line protocol"
+        names = [str(address) for address in addresses]
+        log.info(
+            "Listening on %s (%s)",
+            " and ".join(names),
+            protocol,
+            extra=fields("listening", addresses=names, protocol=protocol),
+        )
     where = ", ".join(
-        f"{listener.label + ' on ' if listener.label else ''}port {', '.join(map(str, bound))}"
-        for listener, bound in zip(listeners, ports, strict=True)
+        f"{listener.label + ' on ' if listener.label else ''}port {', '.join(map(str, listener_ports))}"
+        for listener, listener_ports in zip(listeners, ports, strict=True)
     )
-    ports_by_label = {listener.label or "plain": bound for listener, bound in zip(listeners, ports, strict=True)}
+    ports_by_label = {
+        listener.label or "plain": listener_ports for listener, listener_ports in zip(listeners, ports, strict=True)
+    }
     log.info(
         "Chat server started on %s",
         where,

@@ -95,14 +95,15 @@ class ServerProcess:
         assert self.process.stdout is not None and self.process.stderr is not None  # both are PIPEs
         self._stdout, self._stderr = self.process.stdout, self.process.stderr
         match = None
-        while match is None:  # warnings may come first
+        while match is None:  # warnings and the "Listening on" lines come first
             line = self._stdout.readline()
             match = re.search(r"Chat server started on port (\d+)", line)
-            if not line or (match is None and not re.search(r"WARNING|^{", line)):
+            if not line or (match is None and not re.search(r"WARNING|Listening on|^{", line)):
                 self.process.kill()
                 _, errors = self.process.communicate(timeout=TIMEOUT)
                 raise RuntimeError(f"server did not start: {line!r} {errors!r}")
             self._append(line)
+        self.started_line = self.log[-1]
         self.port = int(match.group(1))
         # Every listener the startup line names: "..., TLS on port 4001, IRC on port 6667".
         self.ports = {label: int(port) for label, port in re.findall(r", ([A-Z][A-Z ]*) on port (\d+)", line)}

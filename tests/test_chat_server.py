@@ -12,7 +12,7 @@ from support import Client, err, unique_name
 
 from events import Departed, RoomEvent, Said
 from handlers.broadcast import JoinResult, RoomHost
-from handlers.chat_server import ChatServer, Listener
+from handlers.chat_server import ChatServer, Listener, bound_address, open_listening_sockets
 from handlers.client_handler import ChatSessions
 from handlers.connection import Connection, SessionType
 from in_process import InProcessServer, connection, lines_of
@@ -189,6 +189,30 @@ def echo_wire(event: RoomEvent) -> bytes:
     return b""
 
 
+class BoundAddressTest(unittest.TestCase):
+    """What the "Listening on" startup lines call each socket."""
+
+    def test_names(self) -> None:
+        cases = [("127.0.0.1", "127.0.0.1")]
+        if socket.has_ipv6:
+            cases.append(("::1", "[::1]"))
+        for host, shown in cases:
+            with self.subTest(host=host):
+                try:
+                    sockets = open_listening_sockets(host, 0, 1)
+                except OSError:
+                    self.skipTest(f"no {host} here")
+                for sock in sockets:
+                    with sock:
+                        self.assertEqual(str(bound_address(sock)), f"{shown} port {sock.getsockname()[1]}")
+
+    def test_all_interfaces(self) -> None:
+        for sock in open_listening_sockets(None, 0, 1):
+            with sock:
+                everywhere = "0.0.0.0/[::]" if socket.has_dualstack_ipv6() else "0.0.0.0"
+                self.assertEqual(bound_address(sock).host, everywhere)
+
+
 class SecondProtocolTest(unittest.TestCase):
     """A second session type on a second listener, over real sockets: the connection layer and the
     server serve it unchanged, and its users share the room with line-protocol users."""
@@ -204,7 +228,7 @@ class SecondProtocolTest(unittest.TestCase):
         thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         thread.start()
         ports = asyncio.run_coroutine_threadsafe(self.server.start(listeners), self.loop).result()
-        self.chat_port, self.echo_port = ports[0][0], ports[1][0]
+        self.chat_port, self.echo_port = ports[0][0].port, ports[1][0].port
 
         def stop() -> None:
             asyncio.run_coroutine_threadsafe(self.server.shutdown(grace=1.0), self.loop).result()

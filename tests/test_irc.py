@@ -114,7 +114,7 @@ class IrcTestCase(ServerTestCase):
 class RegistrationTest(IrcTestCase):
     def test_startup_line_names_the_irc_listener(self) -> None:
         assert isinstance(self.server, ServerProcess)
-        self.assertRegex(self.server.log[0], r"^Chat server started on port \d+, IRC on port \d+$")
+        self.assertRegex(self.server.started_line, r"^Chat server started on port \d+, IRC on port \d+$")
 
     def test_cap_negotiation_holds_registration_until_cap_end(self) -> None:
         client = self.irc()
@@ -489,7 +489,9 @@ class TLSTest(unittest.TestCase):
     def test_irc_over_tls_shares_the_room(self) -> None:
         server = ServerProcess(*IRC_ARGS, "--irc-tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
         self.addCleanup(server.stop)
-        self.assertRegex(server.log[0], r"^Chat server started on port \d+, IRC on port \d+, IRC TLS on port \d+$")
+        self.assertRegex(
+            server.started_line, r"^Chat server started on port \d+, IRC on port \d+, IRC TLS on port \d+$"
+        )
         context = ssl.create_default_context(cafile=str(CERT))
         raw = socket.create_connection(("127.0.0.1", server.ports["IRC TLS"]), timeout=TIMEOUT)
         client = IrcClient(0, sock=context.wrap_socket(raw, server_hostname="localhost"))

@@ -243,7 +243,9 @@ class JsonLogTest(ServerTestCase):
         self.assertIn(
             {"event": "leave", "user": name, "reason": "quit"}, [pick(e, "event", "user", "reason") for e in events]
         )
-        self.assertEqual(events[0]["event"], "started")
+        self.assertEqual([event["event"] for event in events[:2]], ["listening", "started"])
+        self.assertEqual(events[0]["protocol"], "line protocol")
+        self.assertRegex(events[0]["addresses"][0], r" port \d+$")
         self.assertFalse([event for event in events if "selector" in event["message"].lower()])
 
 
@@ -259,7 +261,17 @@ class EveryLineNamedTest(unittest.TestCase):
             server.stop()
         events = [json.loads(line)["event"] for line in server.raw_log]
         self.assertNotIn("log", events)
-        for event in ("started", "waiting", "connect", "login", "stats", "stopping", "shutdown", "stopped"):
+        for event in (
+            "listening",
+            "started",
+            "waiting",
+            "connect",
+            "login",
+            "stats",
+            "stopping",
+            "shutdown",
+            "stopped",
+        ):
             self.assertIn(event, events)
         self.assertEqual(events[-1], "stopped")
 

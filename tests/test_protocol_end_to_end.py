@@ -29,8 +29,10 @@ class SeedExampleTest(unittest.TestCase):
             self.assertEqual(yudi.sync(), [])
             server.wait_for_log(r"^Login: Naman from 127\.0\.0\.1:\d+$")
             server.wait_for_log(r"^Leave: Naman \(quit\)$")
-            self.assertEqual(server.log[0], f"Chat server started on port {server.port}")
-            self.assertEqual(server.log[1], "Waiting for connections... (Press Ctrl+C to stop)")
+            everywhere = "0.0.0.0/[::]" if socket.has_dualstack_ipv6() else "0.0.0.0"
+            self.assertEqual(server.log[0], f"Listening on {everywhere} port {server.port} (line protocol)")
+            self.assertEqual(server.log[1], f"Chat server started on port {server.port}")  # the seed's two lines
+            self.assertEqual(server.log[2], "Waiting for connections... (Press Ctrl+C to stop)")
 
 
 class LoginTest(ServerTestCase):

@@ -23,7 +23,7 @@ TLS_ARGS = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY), "
 
 
 def tls_port(server: ServerProcess) -> int:
-    return int(server.log[0].rsplit(" ", 1)[1])
+    return int(server.started_line.rsplit(" ", 1)[1])
 
 
 def tls_client(port: int, context: ssl.SSLContext | None = None) -> Client:
@@ -47,7 +47,7 @@ class TLSTest(unittest.TestCase):
         cls.server.stop()
 
     def test_startup_line_names_both_ports(self) -> None:
-        self.assertRegex(self.server.log[0], r"^Chat server started on port \d+, TLS on port \d+$")
+        self.assertRegex(self.server.started_line, r"^Chat server started on port \d+, TLS on port \d+$")
         self.assertNotEqual(self.tls_port, self.server.port)
 
     def test_tls_and_plaintext_users_chat_in_one_room(self) -> None:

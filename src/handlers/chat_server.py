@@ -127,6 +127,26 @@ class Address:
         )
 
 
+@dataclass(frozen=True)
+class Bound:
+    """One listening socket's address: ``0.0.0.0/[::] port 4000`` for a dual-stack one."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host} port {self.port}"
+
+
+def bound_address(sock: socket.socket) -> Bound:
+    host, port = sock.getsockname()[:2]
+    if sock.family == socket.AF_INET6:
+        v6_only = getattr(socket, "IPV6_V6ONLY", None)
+        dual_stack = host == "::" and v6_only is not None and not sock.getsockopt(socket.IPPROTO_IPV6, v6_only)
+        host = "0.0.0.0/[::]" if dual_stack else f"[{host}]"
+    return Bound(host, port)
+
+
 class ListenError(Exception):
     """A port could not be had: which setting chose it, the port, and the system's reason."""
 
@@ -239,8 +259,8 @@ class ChatServer:
         self._malloc_trim = find_malloc_trim()
         self._memory_timer: asyncio.TimerHandle | None = None
 
-    async def start(self, listeners: Sequence[Listener]) -> list[list[int]]:
-        """Join the room, then listen on each listener's port; the ports bound, per listener.
+    async def start(self, listeners: Sequence[Listener]) -> list[list[Bound]]:
+        """Join the room, then listen on each listener's port; the addresses bound, per listener.
 
         ListenError if a port cannot be had (e.g. in use).  Every listener's connections share the
         one room.
@@ -257,7 +277,7 @@ class ChatServer:
             self._stats_timer = self.loop.call_later(self.settings.stats_interval, self._log_stats)
         return ports
 
-    async def _listen(self, listener: Listener) -> list[int]:
+    async def _listen(self, listener: Listener) -> list[Bound]:
         backlog = min(max(self.settings.max_clients, 128), 65535)
         try:
             sockets = open_listening_sockets(self.settings.host, listener.port, backlog)
@@ -273,7 +293,7 @@ class ChatServer:
             server = await self.loop.create_server(self._protocol_factory(listener), sock=sock, backlog=ACCEPT_BATCH)
             sock.listen(backlog)
             self._listeners.append(server)
-        return sorted({sock.getsockname()[1] for sock in sockets})
+        return [bound_address(sock) for sock in sockets]
 
     def _protocol_factory(self, listener: Listener) -> Callable[[], asyncio.BaseProtocol]:
         tls, session_type = listener.tls, listener.session_type
