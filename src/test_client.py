@@ -6,7 +6,7 @@ What the user types is sent as is; what the server sends is shown as it arrives.
   where it exists; on Windows a small console editor).  A server line that arrives while the user
   is typing gets its own row above the prompt and the half-typed line is redrawn intact.  Colour
   when stdout is a terminal and NO_COLOR is unset.  A hidden keep-alive PING after 25 s of
-  silence keeps a reader from the server's idle timeout.  QUIT, EXIT, Ctrl+D and Ctrl+C leave
+  silence keeps a reader from an idle timeout (off by default on the server) and NATs.  QUIT, EXIT, Ctrl+D and Ctrl+C leave
   with status 0; the server going away is one line on stderr and status 1.
 - Scripted (stdin is a pipe or file): every line is sent, every server line is printed exactly
   as received, and at end of input the client sends QUIT and waits for the server to close, so
@@ -48,7 +48,7 @@ except ImportError:  # Windows, or a Python built without it
 
 PROG = "test_client.py"
 PROMPT = "> "
-KEEPALIVE_SECONDS = 25.0  # well inside the server's default 60 s idle timeout
+KEEPALIVE_SECONDS = 25.0  # inside any idle timeout a server is run with, and NATs' quiet-flow limits
 QUIT_WAIT_SECONDS = 5.0  # how long to wait for the server to close after QUIT
 HISTORY_FILE = Path.home() / ".algokart_chat_history"
 COLOURS = {"DM": "\x1b[1;35m", "INFO": "\x1b[2m", "ERR": "\x1b[31m", "MSG": "", "USER": "\x1b[36m"}

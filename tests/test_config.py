@@ -15,7 +15,7 @@ from utils.config import SettingsError, load_settings
 class SettingsTest(unittest.TestCase):
     def test_defaults(self) -> None:
         settings = load_settings([], {})
-        self.assertEqual((settings.host, settings.port, settings.idle_timeout), (None, 4000, 60.0))
+        self.assertEqual((settings.host, settings.port, settings.idle_timeout), (None, 4000, 0.0))
         self.assertEqual((settings.max_clients, settings.log_level), (10000, logging.INFO))
         self.assertEqual(settings.max_line_bytes, 8192)
 

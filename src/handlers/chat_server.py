@@ -223,6 +223,7 @@ class ChatServer:
             hard,
             min(settings.send_buffer_soft, hard),
             settings.send_buffer_soft_seconds,
+            settings.tcp_keepalive,
         )
         # An address's connections together may send what --max-per-ip connections may.
         self._address_rates = rates.scaled(settings.max_per_ip) if limited and settings.max_per_ip else None

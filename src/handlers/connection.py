@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
+from utils.keepalive import enable_keepalive
 from utils.logs import fields, format_peer
 from utils.token_bucket import InputBudget, Rates
 
@@ -134,6 +135,7 @@ class FlowLimits:
     hard_limit: int  # bytes behind: reset at once
     soft_limit: int  # bytes behind: reset after soft_seconds over it
     soft_seconds: float  # ... and after that long reading nothing while output waits
+    keepalive_seconds: int = 0  # TCP keepalive (utils.keepalive) after this much silence; 0: off
 
     @property
     def congestion_limit(self) -> int:
@@ -300,6 +302,9 @@ class Connection(asyncio.BufferedProtocol):
             return
         log.debug("New connection from %s", self.peer_text, extra=fields("connect", peer=self.peer_text))
         self._set_socket_option(socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
+        sock = transport.get_extra_info("socket")
+        if host.limits.keepalive_seconds and sock is not None:
+            enable_keepalive(sock, host.limits.keepalive_seconds)
         transport.set_write_buffer_limits(high=0)  # one chunk at a time: see the output plan
         rates = host.limits.rates
         if rates is not None:

@@ -19,8 +19,9 @@ mapping; in short:
   message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
   so that in a cluster replies keep the order of the commands; and ``PRIVMSG``/``NOTICE`` wait
   while the server is behind (``fan_out_allowed``), as ``MSG`` does.
-- Keepalive: after --idle-timeout seconds of silence the server sends ``PING``; one more such
-  period with no line at all closes the connection (``ERROR :... (Ping timeout)``).
+- Keepalive: with --idle-timeout set (it is off by default: TCP keepalive finds dead peers), after
+  that much silence the server sends ``PING``; one more such period with no line at all closes the
+  connection (``ERROR :... (Ping timeout)``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ class Settings:
     host: str | None
     port: int
     idle_timeout: float
+    tcp_keepalive: int
     login_timeout: float
     max_clients: int
     log_level: int
@@ -180,9 +181,18 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--idle-timeout",
         "IDLE_TIMEOUT",
-        _decimal("a number of seconds, such as 60 or 0.5"),
-        "60",
-        "seconds without a complete line before a connection is closed; 0 = never",
+        _decimal("a number of seconds, such as 600 or 0.5"),
+        "0",
+        "seconds without a complete line before a connection is closed (an IRC one is PINGed first); "
+        "0 = never, the default: a user who only reads stays, and --tcp-keepalive finds dead peers",
+    ),
+    Option(
+        "--tcp-keepalive",
+        "TCP_KEEPALIVE",
+        _whole_number(0, 86400),
+        "120",
+        "seconds of silence before TCP keepalive probes; a peer gone without a word is found within "
+        "about twice this; 0 = off",
     ),
     Option(
         "--login-timeout",
