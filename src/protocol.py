@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
 
-from events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
 
 
 # --- commands -----------------------------------------------------------------------------------

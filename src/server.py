@@ -23,16 +23,16 @@ import signal
 import socket
 from collections.abc import Callable, Sequence
 
-from handlers.broadcast import ChatRoom, Member, RoomStartError
-from handlers.chat_server import ChatServer, Listener, ListenError
-from handlers.client_handler import ChatSessions
-from handlers.irc_session import IrcSessions
-from utils.config import Settings, SettingsError, load_settings
-from utils.logs import LogPipeline, fields
-from utils.tls import TLSSetupError, server_context
-from version import __version__
+from algokart_chat.handlers.broadcast import ChatRoom, Member, RoomStartError
+from algokart_chat.handlers.chat_server import ChatServer, Listener, ListenError
+from algokart_chat.handlers.client_handler import ChatSessions
+from algokart_chat.handlers.irc_session import IrcSessions
+from algokart_chat.utils.config import Settings, SettingsError, load_settings
+from algokart_chat.utils.logs import LogPipeline, fields
+from algokart_chat.utils.tls import TLSSetupError, server_context
+from algokart_chat.version import __version__, command_name
 
-PROG = "server.py"
+PROG = command_name("server.py")
 REDIS_PY_NEEDED = "5.0"  # as requirements-cluster.txt says
 LOG_DRAIN_SECONDS = 1.0
 DESCRIPTOR_RESERVE = 96  # stdio, listeners, the selector, and refused connections on their way out
@@ -53,9 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing is not None:
         print(
             f"{PROG}: error: --redis-url (REDIS_URL) needs redis-py {REDIS_PY_NEEDED} or newer ({missing}): "
-            "pip install -r requirements-cluster.txt, in a venv where the system refuses it "
-            "(python3 -m venv .venv && .venv/bin/pip install -r requirements-cluster.txt, "
-            "then .venv/bin/python src/server.py ...)",
+            f"{how_to_install_redis_py()}",
             file=sys.stderr,
         )
         return 2
@@ -164,11 +162,29 @@ def cluster_client_missing() -> str | None:
     return None if major >= int(REDIS_PY_NEEDED.split(".")[0]) else f"found {found}"
 
 
+def how_to_install_redis_py() -> str:
+    """The install command for the way the server was started: installed, one file, or a clone."""
+    if PROG == "algokart-chat":
+        return (
+            "install the cluster extra: pip install 'algokart-chat[cluster]' (or pipx install 'algokart-chat[cluster]')"
+        )
+    if PROG.endswith(".pyz"):
+        return (
+            f"run {PROG} with a Python that has it (python3 -m venv .venv && "
+            f".venv/bin/pip install 'redis[hiredis]>={REDIS_PY_NEEDED}', then .venv/bin/python {PROG} ...)"
+        )
+    return (
+        "pip install -r requirements-cluster.txt, in a venv where the system refuses it "
+        "(python3 -m venv .venv && .venv/bin/pip install -r requirements-cluster.txt, "
+        "then .venv/bin/python src/server.py ...)"
+    )
+
+
 def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[Member]] | None:
     """In cluster mode, what makes the server's room (a ``RedisRoom``); None: the in-memory one."""
     if settings.redis_url is None:
         return None
-    from cluster.redis_room import RedisRoom  # redis-py: imported in cluster mode only
+    from algokart_chat.cluster.redis_room import RedisRoom  # redis-py: imported in cluster mode only
 
     url, name, timeout, size = (
         settings.redis_url,

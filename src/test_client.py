@@ -39,14 +39,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from version import __version__
+from algokart_chat.version import __version__, command_name
 
 try:
     import readline
 except ImportError:  # Windows, or a Python built without it
     readline = None  # type: ignore[assignment]  # the module or None: callers check
 
-PROG = "test_client.py"
+PROG = command_name("test_client.py")
 PROMPT = "> "
 KEEPALIVE_SECONDS = 25.0  # inside any idle timeout a server is run with, and NATs' quiet-flow limits
 QUIT_WAIT_SECONDS = 5.0  # how long to wait for the server to close after QUIT

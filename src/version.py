@@ -1,3 +1,16 @@
-"""The one place the version is written: ``server.py --version`` and pyproject.toml read it."""
+"""What the program calls itself: its version (``--version``; pyproject.toml reads it from here)
+and the name it was started by, for its messages."""
+
+from __future__ import annotations
+
+import os
+import sys
 
 __version__ = "1.1.0"
+
+
+def command_name(file_name: str) -> str:
+    """``algokart-chat`` or ``algokart-chat.pyz`` (installed, or the one-file build) when started
+    by that name; else ``file_name``, the seed's ``server.py`` or ``test_client.py``."""
+    started_as = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return started_as if started_as.startswith("algokart-chat") else file_name

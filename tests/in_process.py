@@ -10,11 +10,11 @@ from typing import Any
 
 from support import FakeTransport
 
-from handlers.broadcast import JoinResult, Member, Room
-from handlers.chat_server import ChatServer
-from handlers.client_handler import ChatSessions
-from handlers.connection import Connection
-from utils.config import load_settings
+from algokart_chat.handlers.broadcast import JoinResult, Member, Room
+from algokart_chat.handlers.chat_server import ChatServer
+from algokart_chat.handlers.client_handler import ChatSessions
+from algokart_chat.handlers.connection import Connection
+from algokart_chat.utils.config import load_settings
 
 
 class CountingRoom(Room[Member]):

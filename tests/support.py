@@ -28,8 +28,10 @@ if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type ch
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 SERVER = SRC / "server.py"
-if str(SRC) not in sys.path:
-    sys.path.insert(0, str(SRC))
+# src/ is the package algokart_chat, as an installed copy is; importing it takes src/ off the path
+# again (see src/algokart_chat.py), so a test cannot import a module of ours by a second name.
+sys.path.insert(0, str(SRC))
+import algokart_chat  # noqa: F401
 
 TIMEOUT = 15.0  # a guard against hangs, never a way to wait for something
 _names = itertools.count(1)
@@ -41,7 +43,7 @@ def unique_name(prefix: str = "user") -> str:
 
 def err(code: str) -> str:
     """The server's ``ERR`` line for ``code``, its hint included, as a received line."""
-    import protocol  # (src/ is on the path from here on)
+    from algokart_chat import protocol
 
     return protocol.error(code).decode("ascii").rstrip("\n")
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from support import Client, err, unique_name
 
-from events import Departed, RoomEvent, Said
-from handlers.broadcast import JoinResult, RoomHost
-from handlers.chat_server import ChatServer, Listener, bound_address, open_listening_sockets
-from handlers.client_handler import ChatSessions
-from handlers.connection import Connection, SessionType
+from algokart_chat.events import Departed, RoomEvent, Said
+from algokart_chat.handlers.broadcast import JoinResult, RoomHost
+from algokart_chat.handlers.chat_server import ChatServer, Listener, bound_address, open_listening_sockets
+from algokart_chat.handlers.client_handler import ChatSessions
+from algokart_chat.handlers.connection import Connection, SessionType
+from algokart_chat.utils.config import load_settings
 from in_process import InProcessServer, connection, lines_of
-from utils.config import load_settings
 
 
 class MassDepartureTest(unittest.TestCase):

@@ -10,7 +10,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from cluster.entries import (
+from algokart_chat.cluster.entries import (
     BROADCAST,
     DIRECT,
     SYNC,
@@ -28,7 +28,7 @@ from cluster.entries import (
     records,
     sync_record,
 )
-from events import Said, Told
+from algokart_chat.events import Said, Told
 
 
 class KeysTest(unittest.TestCase):

@@ -9,11 +9,20 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-import protocol
-from cluster.entries import BadEntry, Batch, Entry, Join, Leave, broadcast_record, direct_record, sync_record
-from cluster.replica import Replica
-from events import RoomEvent, Said, Told
-from handlers.broadcast import JoinResult
+from algokart_chat import protocol
+from algokart_chat.cluster.entries import (
+    BadEntry,
+    Batch,
+    Entry,
+    Join,
+    Leave,
+    broadcast_record,
+    direct_record,
+    sync_record,
+)
+from algokart_chat.cluster.replica import Replica
+from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.handlers.broadcast import JoinResult
 
 NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
 

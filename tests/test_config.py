@@ -9,7 +9,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from utils.config import SettingsError, load_settings
+from algokart_chat.utils.config import SettingsError, load_settings
 
 
 class SettingsTest(unittest.TestCase):

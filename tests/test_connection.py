@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from support import FakeTransport
 
-from handlers.connection import READ_SIZE, WRITE_CHUNK, WRITE_QUANTUM, Connection, FlowLimits, SessionType
+from algokart_chat.handlers.connection import READ_SIZE, WRITE_CHUNK, WRITE_QUANTUM, Connection, FlowLimits, SessionType
+from algokart_chat.utils.token_bucket import InputBudget, Rates
 from in_process import InProcessServer, connection, lines_of
-from utils.token_bucket import InputBudget, Rates
 
 
 class ManualClockLoop(asyncio.SelectorEventLoop):

@@ -6,7 +6,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
+from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
 
 
 def feed(reader: LineReader, data: bytes) -> list[Event]:

@@ -16,11 +16,11 @@ from typing import Any
 
 from support import FakeTransport
 
-from framing import LineReader
-from handlers.chat_server import ChatServer
-from handlers.client_handler import ChatSessions
-from handlers.connection import Connection
-from utils.config import load_settings
+from algokart_chat.framing import LineReader
+from algokart_chat.handlers.chat_server import ChatServer
+from algokart_chat.handlers.client_handler import ChatSessions
+from algokart_chat.handlers.connection import Connection
+from algokart_chat.utils.config import load_settings
 
 VALID_SESSION = (
     b"LOGIN Naman\r\nMSG hi everyone!\nMSG  how are  you?\n\nWHO\nDM Yudi secret\tstuff\n"

@@ -6,8 +6,8 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-import irc
-from irc import Message
+from algokart_chat import irc
+from algokart_chat.irc import Message
 
 
 class ParseTest(unittest.TestCase):

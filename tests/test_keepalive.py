@@ -19,8 +19,8 @@ import unittest
 
 from support import ROOT, TIMEOUT, Client, ServerProcess, unique_name
 
-from utils.config import load_settings
-from utils.keepalive import PROBES, enable_keepalive
+from algokart_chat.utils.config import load_settings
+from algokart_chat.utils.keepalive import PROBES, enable_keepalive
 
 REQUIRE_NETNS = "ALGOKART_REQUIRE_NETNS"
 INSIDE = "ALGOKART_IN_PRIVATE_NETNS"  # set for the copy of the test that runs inside the namespace

@@ -30,10 +30,10 @@ from support import (
     unique_name,
 )
 
-from handlers.chat_server import ListenError
-from server import listen_error
-from utils.logs import JsonFormatter, LogPipeline, TextFormatter, counted, fields, format_peer
-from version import __version__
+from algokart_chat.handlers.chat_server import ListenError
+from algokart_chat.server import listen_error
+from algokart_chat.utils.logs import JsonFormatter, LogPipeline, TextFormatter, counted, fields, format_peer
+from algokart_chat.version import __version__
 
 
 def record(message: str, level: int = logging.INFO, extra: dict[str, object] | None = None) -> logging.LogRecord:
@@ -176,7 +176,7 @@ class StartupFailureTest(unittest.TestCase):
         self.assertEqual((result.returncode, result.stdout), (0, f"algokart-chat {__version__}\n"))
         pyproject = (ROOT / "pyproject.toml").read_text()
         self.assertIn('dynamic = ["version"]', pyproject)
-        self.assertIn('version = { attr = "version.__version__" }', pyproject)
+        self.assertIn('version = { attr = "algokart_chat.version.__version__" }', pyproject)
 
 
 class TextLogTest(ServerTestCase):

@@ -6,7 +6,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-import names
+from algokart_chat import names
 
 
 class UsernameTest(unittest.TestCase):

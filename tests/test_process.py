@@ -17,7 +17,7 @@ from pathlib import Path
 
 from support import SRC, ServerProcess, run_server, unused_port
 
-from handlers.connection import CLOSE_GRACE_SECONDS
+from algokart_chat.handlers.connection import CLOSE_GRACE_SECONDS
 
 
 class StartupTest(unittest.TestCase):

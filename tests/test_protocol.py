@@ -6,9 +6,9 @@ import unittest
 
 import support
 
-import protocol
-from events import Departed, Said, Told
-from protocol import Command
+from algokart_chat import protocol
+from algokart_chat.events import Departed, Said, Told
+from algokart_chat.protocol import Command
 
 
 class ParseTest(unittest.TestCase):

@@ -8,8 +8,8 @@ from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from events import Said, Together
-from handlers.broadcast import JoinResult, Room
+from algokart_chat.events import Said, Together
+from algokart_chat.handlers.broadcast import JoinResult, Room
 
 
 class Inbox:

@@ -17,9 +17,9 @@ from typing import Any
 
 from support import TIMEOUT, RedisServer, skip_without_cluster, unique_name
 
-import protocol
-from events import RoomEvent, Said, Told
-from handlers.broadcast import ChatRoom, JoinResult, Room
+from algokart_chat import protocol
+from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.handlers.broadcast import ChatRoom, JoinResult, Room
 
 
 class Inbox:
@@ -238,7 +238,7 @@ class ClusterRoomContract(RoomContract):
         cls.redis.stop()
 
     async def asyncSetUp(self) -> None:
-        from cluster.redis_room import RedisRoom
+        from algokart_chat.cluster.redis_room import RedisRoom
 
         loop = asyncio.get_running_loop()
         cluster = unique_name("contract-")

@@ -9,7 +9,7 @@ import unittest
 
 from support import ENV_SETTINGS, ROOT, TIMEOUT
 
-from utils.config import OPTIONS
+from algokart_chat.utils.config import OPTIONS
 
 UNIT = ROOT / "contrib" / "algokart-chat.service"
 

@@ -6,7 +6,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from text import clean_text
+from algokart_chat.text import clean_text
 
 
 class TextTest(unittest.TestCase):

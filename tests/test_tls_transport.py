@@ -9,10 +9,10 @@ from unittest import mock
 
 from support import TIMEOUT, FakeTransport
 
-from handlers import tls_transport
-from handlers.tls_transport import TLSTransport
+from algokart_chat.handlers import tls_transport
+from algokart_chat.handlers.tls_transport import TLSTransport
+from algokart_chat.utils.tls import server_context
 from test_tls import CERT, KEY
-from utils.tls import server_context
 
 SERVER_CONTEXT = server_context(str(CERT), str(KEY))
 CLIENT_CONTEXT = ssl.create_default_context(cafile=str(CERT))

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from events import RoomEvent, Said, Told
+from algokart_chat.events import RoomEvent, Said, Told
 
 _CLUSTER_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 

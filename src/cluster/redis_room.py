@@ -46,8 +46,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from cluster import scripts
-from cluster.entries import (
+from algokart_chat.cluster import scripts
+from algokart_chat.cluster.entries import (
     SYNC,
     BadEntry,
     Keys,
@@ -58,11 +58,11 @@ from cluster.entries import (
     records,
     sync_record,
 )
-from cluster.replica import Audience, Replica
-from events import Said, Told
-from handlers.broadcast import JoinResult, MemberT, RoomStartError
-from names import username_key
-from utils.logs import fields
+from algokart_chat.cluster.replica import Audience, Replica
+from algokart_chat.events import Said, Told
+from algokart_chat.handlers.broadcast import JoinResult, MemberT, RoomStartError
+from algokart_chat.names import username_key
+from algokart_chat.utils.logs import fields
 
 log = logging.getLogger("chat.cluster")
 

@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Callable, Iterable, ValuesView
 from typing import Generic, Protocol
 
-from cluster.entries import (
+from algokart_chat.cluster.entries import (
     BROADCAST,
     DIRECT,
     IRC_BROADCAST,
@@ -35,9 +35,9 @@ from cluster.entries import (
     Presence,
     records,
 )
-from events import Arrived, Parted, Renamed, RoomEvent
-from handlers.broadcast import JoinResult, MemberT, deliver_together
-from names import is_valid_username, username_key
+from algokart_chat.events import Arrived, Parted, Renamed, RoomEvent
+from algokart_chat.handlers.broadcast import JoinResult, MemberT, deliver_together
+from algokart_chat.names import is_valid_username, username_key
 
 
 class Audience(Protocol):

@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from events import Arrived, Parted, Renamed, RoomEvent, Together
-from names import username_key
+from algokart_chat.events import Arrived, Parted, Renamed, RoomEvent, Together
+from algokart_chat.names import username_key
 
 JoinResult = Literal["ok", "taken", "unavailable"]
 

@@ -57,14 +57,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from events import Departed
-from handlers.broadcast import ChatRoom, Member, Room
-from handlers.connection import READ_SIZE, Connection, FlowLimits, SessionType
-from handlers.tls_transport import TLSTransport
-from utils.config import Settings
-from utils.logs import counted, fields
-from utils.memory import find_malloc_trim
-from utils.token_bucket import InputBudget, Rates, TokenBucket
+from algokart_chat.events import Departed
+from algokart_chat.handlers.broadcast import ChatRoom, Member, Room
+from algokart_chat.handlers.connection import READ_SIZE, Connection, FlowLimits, SessionType
+from algokart_chat.handlers.tls_transport import TLSTransport
+from algokart_chat.utils.config import Settings
+from algokart_chat.utils.logs import counted, fields
+from algokart_chat.utils.memory import find_malloc_trim
+from algokart_chat.utils.token_bucket import InputBudget, Rates, TokenBucket
 
 log = logging.getLogger("chat.server")
 

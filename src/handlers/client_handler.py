@@ -30,13 +30,13 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-import protocol
-from events import RoomEvent, Said, Told
-from handlers.broadcast import JoinResult, RoomHost
-from handlers.connection import Connection, SessionType
-from names import is_valid_username
-from text import clean_text
-from utils.logs import fields
+from algokart_chat import protocol
+from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.handlers.broadcast import JoinResult, RoomHost
+from algokart_chat.handlers.connection import Connection, SessionType
+from algokart_chat.names import is_valid_username
+from algokart_chat.text import clean_text
+from algokart_chat.utils.logs import fields
 
 log = logging.getLogger("chat.connection")
 

@@ -60,10 +60,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
-from utils.keepalive import enable_keepalive
-from utils.logs import fields, format_peer
-from utils.token_bucket import InputBudget, Rates
+from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
+from algokart_chat.utils.keepalive import enable_keepalive
+from algokart_chat.utils.logs import fields, format_peer
+from algokart_chat.utils.token_bucket import InputBudget, Rates
 
 log = logging.getLogger("chat.connection")
 

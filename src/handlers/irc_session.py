@@ -32,14 +32,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Final
 
-import irc
-from events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
-from handlers.broadcast import JoinResult, RoomHost
-from handlers.connection import Connection, SessionType
-from names import MAX_USERNAME_CHARS, is_valid_username, username_key
-from text import clean_text
-from utils.logs import fields
-from version import __version__
+from algokart_chat import irc
+from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.handlers.broadcast import JoinResult, RoomHost
+from algokart_chat.handlers.connection import Connection, SessionType
+from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
+from algokart_chat.text import clean_text
+from algokart_chat.utils.logs import fields
+from algokart_chat.version import __version__
 
 log = logging.getLogger("chat.irc")
 

@@ -31,7 +31,7 @@ import logging
 import ssl
 from typing import Any, Protocol
 
-from utils.logs import fields, format_peer
+from algokart_chat.utils.logs import fields, format_peer
 
 log = logging.getLogger("chat.tls")
 

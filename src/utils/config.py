@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from cluster.entries import is_valid_cluster_name
-from version import __version__
+from algokart_chat.cluster.entries import is_valid_cluster_name
+from algokart_chat.version import __version__
 
 
 class SettingsError(Exception):
