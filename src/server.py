@@ -1,5 +1,7 @@
 """Entry point: ``python src/server.py [--port N] ...`` runs the chat server (``--help`` lists all).
 
+SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped).
+
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
 server cannot start (Python older than 3.10, port in use, no permission, unknown host, unusable
 TLS files; in cluster mode, Redis unreachable), 2 for a bad setting (or cluster mode without
@@ -29,7 +31,7 @@ from algokart_chat.handlers.client_handler import ChatSessions
 from algokart_chat.handlers.irc_session import IrcSessions
 from algokart_chat.utils.config import Settings, SettingsError, load_settings
 from algokart_chat.utils.logs import LogPipeline, fields
-from algokart_chat.utils.tls import TLSSetupError, server_context
+from algokart_chat.utils.tls import Certificate, TLSSetupError
 from algokart_chat.version import __version__, command_name
 
 PROG = command_name("server.py")
@@ -88,6 +90,8 @@ async def serve(settings: Settings) -> None:
         raise StartupError(str(problem)) from None
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
+    certificate = next((listener.tls for listener in listeners if listener.tls is not None), None)
+    install_reload_handler(loop, lambda: reload_certificate(certificate))
     ports = [sorted({address.port for address in addresses}) for addresses in bound]
     for listener, addresses in zip(listeners, bound, strict=True):
         protocol = listener.label or "line protocol"
@@ -134,7 +138,7 @@ def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:
     listeners = [Listener(settings.port, "--port / PORT", None, chat)]
     tls = None
     if settings.tls_cert is not None and settings.tls_key is not None:
-        tls = server_context(settings.tls_cert, settings.tls_key)
+        tls = Certificate(settings.tls_cert, settings.tls_key)
     if settings.tls_port is not None:
         listeners.append(Listener(settings.tls_port, "--tls-port / TLS_PORT", tls, chat, "TLS"))
     if settings.irc_port is not None or settings.irc_tls_port is not None:
@@ -252,6 +256,44 @@ def fit_to_descriptors(settings: Settings, open_file_limit: int | None) -> Setti
         ),
     )
     return dataclasses.replace(settings, max_clients=fitted)
+
+
+def reload_certificate(certificate: Certificate | None) -> None:
+    """SIGHUP: read the TLS certificate and key again, for the connections accepted from now on
+    (a renewal); those open keep theirs.  A pair that cannot be used: one log line, the old stays."""
+    if certificate is None:
+        log.info("SIGHUP: no TLS certificate to reload", extra=fields("reload", reloaded=False))
+        return
+    try:
+        certificate.reload()
+    except TLSSetupError as problem:
+        log.error(
+            "TLS certificate not reloaded, the old one stays: %s",
+            problem,
+            extra=fields("tls-reload-failed", reason=str(problem)),
+        )
+        return
+    cert, key = certificate.cert_file, certificate.key_file
+    log.info(
+        "TLS certificate reloaded from %s and %s: new connections get it",
+        cert,
+        key,
+        extra=fields("tls-reloaded", cert=cert, key=key),
+    )
+
+
+def install_reload_handler(loop: asyncio.AbstractEventLoop, reload: Callable[[], None]) -> None:
+    """Call ``reload`` on SIGHUP, in the event loop's thread (Windows has no SIGHUP)."""
+    if not hasattr(signal, "SIGHUP"):
+        return
+    try:
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    except (NotImplementedError, RuntimeError):  # a loop without signal handlers
+
+        def on_signal(_signum: int, _frame: object) -> None:
+            loop.call_soon_threadsafe(reload)
+
+        signal.signal(signal.SIGHUP, on_signal)
 
 
 def install_stop_handlers(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:

@@ -1,24 +1,31 @@
 """TLS beside plaintext: one room on two ports, handshakes that delay nobody, clear failures.
 
-The certificate under tests/tls/ is self-signed for localhost and 127.0.0.1; README says how it
-was made.
+The certificates under tests/tls/ are self-signed for localhost and 127.0.0.1 (renewed.crt is the
+"renewal" of localhost.crt); README says how they were made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
+import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import unittest
 import warnings
+from pathlib import Path
 
 from support import ROOT, SRC, TIMEOUT, Client, ServerProcess, unique_name
 
 CERT = ROOT / "tests" / "tls" / "localhost.crt"
 KEY = ROOT / "tests" / "tls" / "localhost.key"
 OTHER_KEY = ROOT / "tests" / "tls" / "other.key"
+RENEWED_CERT = ROOT / "tests" / "tls" / "renewed.crt"  # made as localhost.crt was, later
+RENEWED_KEY = ROOT / "tests" / "tls" / "renewed.key"
 TLS_ARGS = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY), "--max-per-ip", "3")
 
 
@@ -147,6 +154,59 @@ class TLSTest(unittest.TestCase):
         self.assertEqual(insecure.stdout, b"PONG\nGoodbye!\n")
         self.assertEqual(len(insecure.stderr.splitlines()), 1)
         self.assertIn(b"not verified", insecure.stderr)
+
+
+def served_certificate(port: int) -> bytes:
+    """The certificate a new connection to ``port`` is shown (DER), verified by nobody."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)) as sock:
+        der = sock.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def der_of(pem_file: Path) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(pem_file.read_text(encoding="ascii"))
+
+
+@unittest.skipUnless(hasattr(signal, "SIGHUP"), "SIGHUP is POSIX's")
+class CertificateReloadTest(unittest.TestCase):
+    def test_sighup_gives_new_connections_the_renewed_certificate_and_drops_nobody(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="algokart-tls-"))
+        self.addCleanup(shutil.rmtree, folder, True)
+        cert, key = folder / "server.crt", folder / "server.key"
+        shutil.copyfile(CERT, cert)
+        shutil.copyfile(KEY, key)
+        server = ServerProcess("--tls-port", "0", "--tls-cert", str(cert), "--tls-key", str(key))
+        self.addCleanup(server.stop)
+        port = tls_port(server)
+        with tls_client(port) as before:
+            before.login()
+            self.assertEqual(served_certificate(port), der_of(CERT))
+            shutil.copyfile(RENEWED_CERT, cert)  # the renewal (certbot, say) writes new files
+            shutil.copyfile(RENEWED_KEY, key)
+            server.process.send_signal(signal.SIGHUP)
+            server.wait_for_log(rf"^TLS certificate reloaded from {re.escape(str(cert))} and ")
+            with tls_client(port, ssl.create_default_context(cafile=str(RENEWED_CERT))) as after:
+                after.login()
+                before.send("MSG still here")  # the user of the old certificate stays
+                after.expect(f"MSG {before.name} still here")
+                # A renewal gone wrong (the key of another certificate): the renewed pair stays.
+                shutil.copyfile(OTHER_KEY, key)
+                server.process.send_signal(signal.SIGHUP)
+                server.wait_for_log(r"^TLS certificate not reloaded, the old one stays: .* does not match ")
+                self.assertEqual(served_certificate(port), der_of(RENEWED_CERT))
+                self.assertEqual(before.sync(), [])
+                self.assertEqual(after.sync(), [])
+        self.assertEqual(server.process.poll(), None)
+
+    def test_sighup_without_tls_is_a_log_line_not_an_exit(self) -> None:
+        with ServerProcess() as server, server.client() as user:
+            user.login()
+            server.process.send_signal(signal.SIGHUP)
+            server.wait_for_log(r"^SIGHUP: no TLS certificate to reload$")
+            self.assertEqual(user.sync(), [])
 
 
 class TLSStartupTest(unittest.TestCase):

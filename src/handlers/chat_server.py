@@ -51,7 +51,6 @@ import collections
 import errno
 import logging
 import socket
-import ssl
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,6 +63,7 @@ from algokart_chat.handlers.tls_transport import TLSTransport
 from algokart_chat.utils.config import Settings
 from algokart_chat.utils.logs import counted, fields
 from algokart_chat.utils.memory import find_malloc_trim
+from algokart_chat.utils.tls import Certificate
 from algokart_chat.utils.token_bucket import InputBudget, Rates, TokenBucket
 
 log = logging.getLogger("chat.server")
@@ -162,7 +162,7 @@ class Listener:
 
     port: int
     setting: str  # "--port / PORT"
-    tls: ssl.SSLContext | None
+    tls: Certificate | None  # its context when a connection is accepted (reloadable)
     session_type: SessionType
     label: str = ""  # "TLS": the startup line says "TLS on port 4001"
 
@@ -300,7 +300,7 @@ class ChatServer:
         tls, session_type = listener.tls, listener.session_type
         if tls is None:
             return lambda: Connection(self, session_type)
-        return lambda: TLSTransport(Connection(self, session_type), tls, self.loop)
+        return lambda: TLSTransport(Connection(self, session_type), tls.context, self.loop)
 
     # --- what a connection needs (handlers.connection.ConnectionHost) ----------------------------
     def admit(self, connection: Connection) -> str | None:
