@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing is not None:
         print(
             f"{PROG}: error: --redis-url (REDIS_URL) needs redis-py {REDIS_PY_NEEDED} or newer ({missing}): "
-            f"{how_to_install_redis_py()}",
+            + how_to_install_redis_py(),
             file=sys.stderr,
         )
         return 2
@@ -170,7 +170,7 @@ def how_to_install_redis_py() -> str:
     """The install command for the way the server was started: installed, one file, or a clone."""
     if PROG == "algokart-chat":
         return (
-            "install the cluster extra: pip install 'algokart-chat[cluster]' (or pipx install 'algokart-chat[cluster]')"
+            "install the cluster extra: pip install 'algokart-chat[cluster]' (from a clone: '.[cluster]'; pipx alike)"
         )
     if PROG.endswith(".pyz"):
         return (
