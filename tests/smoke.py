@@ -17,7 +17,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -67,7 +66,7 @@ class SmokeChecks(_TestCase):
 
     def test_two_users_exchange_a_message(self) -> None:
         port = self.start_server()
-        alice = Client(port, sock=socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)).login("alice")
+        alice = Client(port).login("alice")
         self.addCleanup(alice.sock.close)
         bob = subprocess.Popen(
             [*self.client, "--host", "127.0.0.1", "--port", str(port)],

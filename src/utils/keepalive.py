@@ -30,9 +30,12 @@ def enable_keepalive(sock: socket.socket, seconds: int) -> None:
     idle_option = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        knobs = [(idle_option, seconds), (getattr(socket, "TCP_KEEPINTVL", None), interval)]
-        knobs.append((getattr(socket, "TCP_KEEPCNT", None), PROBES))
-        knobs.append((getattr(socket, "TCP_USER_TIMEOUT", None), (seconds + interval * PROBES) * 1000))
+        knobs = [
+            (idle_option, seconds),
+            (getattr(socket, "TCP_KEEPINTVL", None), interval),
+            (getattr(socket, "TCP_KEEPCNT", None), PROBES),
+            (getattr(socket, "TCP_USER_TIMEOUT", None), (seconds + interval * PROBES) * 1000),
+        ]
         try:
             for option, value in knobs:
                 if option is not None:
