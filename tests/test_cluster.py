@@ -16,7 +16,17 @@ import tempfile
 import time
 import unittest
 
-from support import Client, Cluster, RedisServer, err, run_server, skip_without_cluster, unique_name
+from support import (
+    Client,
+    Cluster,
+    RedisServer,
+    err,
+    redis_deployment,
+    run_server,
+    skip_unless_one_server,
+    skip_without_cluster,
+    unique_name,
+)
 
 from test_tls import TLS_ARGS, tls_client, tls_port
 
@@ -35,6 +45,12 @@ class ClusterTestCase(unittest.TestCase):
         client = cluster.nodes[node].client()
         self.addCleanup(client.close)
         return client.login(name)
+
+    def one_server(self, cluster: Cluster) -> RedisServer:
+        """The cluster's one Redis, for a test that stops, pauses or restarts it."""
+        skip_unless_one_server("this test stops, pauses or restarts the one Redis")
+        assert isinstance(cluster.redis, RedisServer)
+        return cluster.redis
 
     def departures(self, client: Client, count: int) -> list[str]:
         """The next ``count`` lines, which must all be departures."""
@@ -65,7 +81,8 @@ class OneRoomTest(ClusterTestCase):
             user.expect("INFO Abe disconnected")
             user.send("WHO")
             self.assertEqual(user.sync(), ["USER zed", "USER mia", "USER abe"])
-        cluster.wait_for_log(r"^Cluster test-cluster-\d+ on Redis 127\.0\.0\.1:\d+/0: this node is \S+$")
+        where = r"127\.0\.0\.1:\d+/0" if redis_deployment() != "sentinel" else r"mymaster/0 via Sentinel [\d.:,]+"
+        cluster.wait_for_log(rf"^Cluster test-cluster-\d+ on Redis {where}: this node is \S+$")
 
     def test_tls_and_plaintext_users_on_different_nodes(self) -> None:
         cluster = self.cluster(2, *TLS_ARGS)
@@ -154,16 +171,17 @@ class RedisFailureTest(ClusterTestCase):
         self.assertEqual(reader.sync(), [])
 
     def test_a_redis_restart_with_its_data_is_a_pause(self) -> None:
+        skip_unless_one_server("this test restarts the one Redis")
         data = tempfile.TemporaryDirectory()
         self.addCleanup(data.cleanup)
         cluster = self.cluster(2, redis=RedisServer(data_dir=data.name))
         sender, reader = self.user(cluster, 0), self.user(cluster, 1)
         sender.send("MSG before")
         reader.expect(f"MSG {sender.name} before")
-        _shutdown_saving(cluster.redis)
+        _shutdown_saving(self.one_server(cluster))
         sender.send(*(f"MSG while-down {number}" for number in range(20)))
         cluster.nodes[0].wait_for_log(r"^Lost the link to Redis")
-        cluster.redis = RedisServer(port=cluster.redis.port, data_dir=data.name)
+        cluster.redis = RedisServer(port=self.one_server(cluster).port, data_dir=data.name)
         expected = [f"MSG {sender.name} while-down {number}" for number in range(20)]
         self.assertEqual(reader.read_lines(20), expected)
         sender.send("MSG after")
@@ -173,9 +191,10 @@ class RedisFailureTest(ClusterTestCase):
         self.assertEqual(sum("Lost the link to Redis" in line for line in cluster.nodes[0].log), 1)
 
     def test_redis_gone_longer_than_the_node_timeout_then_back_empty(self) -> None:
+        skip_unless_one_server("this test stops the one Redis")
         cluster = self.cluster(2, "--node-timeout", "1")
         users = [self.user(cluster, 0), self.user(cluster, 1)]
-        port = cluster.redis.port
+        port = self.one_server(cluster).port
         cluster.redis.stop()
         for user in users:
             self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
@@ -194,14 +213,16 @@ class RedisFailureTest(ClusterTestCase):
     def test_a_silent_redis_is_found_by_the_deadline(self) -> None:
         # A stopped process keeps its TCP connections open and answers nothing: without deadlines
         # on every command a node would wait for minutes.
+        skip_unless_one_server("this test pauses the one Redis")
         cluster = self.cluster(2, "--node-timeout", "1")
         users = [self.user(cluster, 0), self.user(cluster, 1)]
-        cluster.redis.process.send_signal(signal.SIGSTOP)
+        redis = self.one_server(cluster)
+        redis.process.send_signal(signal.SIGSTOP)
         try:
             for user in users:
                 self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
         finally:
-            cluster.redis.process.send_signal(signal.SIGCONT)
+            redis.process.send_signal(signal.SIGCONT)
         for node in cluster.nodes:
             node.wait_for_log(r"^Rejoined the cluster")
         alice, bob = self.user(cluster, 0), self.user(cluster, 1)
@@ -209,14 +230,15 @@ class RedisFailureTest(ClusterTestCase):
         bob.expect(f"MSG {alice.name} awake")
 
     def test_names_are_free_at_once_when_redis_comes_back_with_its_data(self) -> None:
+        skip_unless_one_server("this test restarts the one Redis")
         data = tempfile.TemporaryDirectory()
         self.addCleanup(data.cleanup)
         cluster = self.cluster(2, "--node-timeout", "1", redis=RedisServer(data_dir=data.name))
         users = [self.user(cluster, 0), self.user(cluster, 1)]
-        _shutdown_saving(cluster.redis)
+        _shutdown_saving(self.one_server(cluster))
         for user in users:
             self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
-        cluster.redis = RedisServer(port=cluster.redis.port, data_dir=data.name)
+        cluster.redis = RedisServer(port=self.one_server(cluster).port, data_dir=data.name)
         for node in cluster.nodes:
             node.wait_for_log(r"^Rejoined the cluster")
         # The names were held by the nodes' old ids: each node retired its own as it rejoined.
@@ -225,9 +247,10 @@ class RedisFailureTest(ClusterTestCase):
         self.assertEqual(again[0].sync(), [f"USER {users[0].name}", f"USER {users[1].name}"])
 
     def test_redis_restarted_empty_resets_the_room(self) -> None:
+        skip_unless_one_server("this test restarts the one Redis")
         cluster = self.cluster(2, "--node-timeout", "5")
         users = [self.user(cluster, 0), self.user(cluster, 1)]
-        port = cluster.redis.port
+        port = self.one_server(cluster).port
         cluster.redis.stop()
         cluster.redis = RedisServer(port=port)  # the same address, without the data
         for user in users:

@@ -89,6 +89,18 @@ class RoomTest(ReplicaTestCase):
         self.assertEqual(self.replica.name_of(member), "alice")
         self.assertEqual(list(self.replica.members()), [member])
 
+    def test_a_join_written_twice_is_applied_once(self) -> None:
+        # (a node writes again what the master had not confirmed replicated when it failed over)
+        listener = Member()
+        token = self.replica.expect_join(listener, self.answers.append, True)
+        self.replica.apply(Join("alice", NODE, token))
+        self.replica.apply(Join("Zoë", OTHER, f"{OTHER}.2"))
+        self.replica.apply(Join("carol", OTHER, f"{OTHER}.1"))
+        self.replica.apply(Join("Zoë", OTHER, f"{OTHER}.2"))
+        self.assertEqual(self.replica.names(), ["carol", "alice", "Zoë"])
+        self.assertEqual(self.answers, ["ok"])
+        self.assertEqual(len(listener.got), 1, "one arrival: Zoë's")
+
     def test_a_login_answered_without_its_join(self) -> None:
         token = self.replica.expect_join(Member(), self.answers.append)
         self.replica.answer(token, "taken")

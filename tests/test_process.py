@@ -57,6 +57,8 @@ class StartupTest(unittest.TestCase):
             (["--redis-url", "redis://localhost:port/0"], {}, "--redis-url"),
             (["--redis-url", "redis://localhost/db"], {}, "--redis-url"),
             (["--redis-url", "redis://localhost/0?socket_timeout=abc"], {}, "--redis-url"),
+            (["--redis-url", "rediss://localhost/0?ssl_ca_certs=/no/such/ca.crt"], {}, "--redis-url"),
+            (["--redis-url", "redis+sentinel://localhost:26379"], {}, "--redis-url"),
             (["--cluster-name", "a b"], {}, "--cluster-name"),
             ([], {"CLUSTER_NAME": "{x}"}, "CLUSTER_NAME"),
             (["--node-timeout", "0"], {}, "--node-timeout"),

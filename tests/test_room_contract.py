@@ -15,7 +15,7 @@ import unittest
 from collections.abc import Callable
 from typing import Any
 
-from support import TIMEOUT, RedisServer, skip_without_cluster, unique_name
+from support import TIMEOUT, AnyRedis, skip_without_cluster, start_redis, unique_name
 
 from algokart_chat import protocol
 from algokart_chat.events import RoomEvent, Said, Told
@@ -221,13 +221,14 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
 class ClusterRoomContract(RoomContract):
     """Every test above on two RedisRooms ("nodes") of one cluster, members taking turns."""
 
-    redis: RedisServer
+    redis: AnyRedis
+    owns_redis: bool
     quiet: logging.Handler
 
     @classmethod
     def setUpClass(cls) -> None:
         skip_without_cluster()
-        cls.redis = RedisServer()
+        cls.redis, cls.owns_redis = start_redis()
         # The rooms log (a reset, a rejoin); without a handler Python would print it on stderr.
         cls.quiet = logging.NullHandler()
         logging.getLogger("chat.cluster").addHandler(cls.quiet)
@@ -235,7 +236,8 @@ class ClusterRoomContract(RoomContract):
     @classmethod
     def tearDownClass(cls) -> None:
         logging.getLogger("chat.cluster").removeHandler(cls.quiet)
-        cls.redis.stop()
+        if cls.owns_redis:
+            cls.redis.stop()
 
     async def asyncSetUp(self) -> None:
         from algokart_chat.cluster.redis_room import RedisRoom

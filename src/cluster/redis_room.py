@@ -24,6 +24,9 @@ Guarantees, beyond those of ``handlers.broadcast``:
   ones, and joins again when Redis is back.
 - Every command has a deadline (a silently dead TCP link is found within seconds), and link
   trouble is logged once per episode, not once per try.
+- Behind Sentinel (``cluster.target``), a pipeline ends with ``WAIT 1``: it counts as written once
+  a replica has it, and is written again to the promoted replica if the master died first, so a
+  failover loses nothing a replica could have had (docs/CLUSTER.md, *Sentinel*).
 """
 
 from __future__ import annotations
@@ -37,10 +40,10 @@ import secrets
 import socket
 from collections.abc import Callable
 from typing import Any, Generic, Literal, Protocol
-from urllib.parse import urlsplit
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -59,6 +62,7 @@ from algokart_chat.cluster.entries import (
     sync_record,
 )
 from algokart_chat.cluster.replica import Audience, Replica
+from algokart_chat.cluster.target import RedisTarget, parse_redis_url
 from algokart_chat.events import Said, Told
 from algokart_chat.handlers.broadcast import JoinResult, MemberT, RoomStartError
 from algokart_chat.names import username_key
@@ -138,10 +142,19 @@ class _Presence:
 _Op = _Batch | _Claim | _Leave | _Presence
 
 
-def describe_url(url: str) -> str:
-    """``redis://:secret@10.0.0.5:6379/0`` -> ``10.0.0.5:6379/0``: for logs, without the password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
+def connect(target: RedisTarget, socket_timeout: float, **options: Any) -> redis.Redis:
+    """A client of the Redis ``target`` names: that server, or the master its Sentinels name
+    (redis-py's Sentinel client asks them again after each failure, so it follows a failover)."""
+    options.update(target.connection_options())
+    if target.kind == "sentinel":
+        asking = {name: options[name] for name in options if name.startswith(("socket_", "ssl"))}
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # (redis-py's constructor has no hints)
+            list(target.hosts), sentinel_kwargs=asking, socket_timeout=socket_timeout, **options
+        )
+        client: redis.Redis = sentinel.master_for(target.service)
+        return client
+    ((host, port),) = target.hosts
+    return redis.Redis(host=host, port=port, socket_timeout=socket_timeout, **options)
 
 
 def _entry_id(value: bytes) -> tuple[int, int]:
@@ -163,7 +176,8 @@ class RedisRoom(Generic[MemberT]):
     ) -> None:
         self._server, self._loop = server, loop
         self._keys = Keys(cluster)
-        self._cluster, self._where = cluster, describe_url(url)
+        target = parse_redis_url(url)
+        self._cluster, self._where = cluster, target.describe()
         self._node_timeout = node_timeout
         self._lease_ms = round(node_timeout * 1000)
         # How much history the stream keeps: the last _window_ms, and at most _stream_bytes of it
@@ -178,15 +192,20 @@ class RedisRoom(Generic[MemberT]):
             "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
             "protocol": 2,
         }
-        self._redis = redis.Redis.from_url(url, socket_timeout=deadline, **options)
-        self._reader = redis.Redis.from_url(url, socket_timeout=READ_BLOCK_MS / 1000 + deadline, **options)
+        self._redis = connect(target, deadline, **options)
+        self._reader = connect(target, READ_BLOCK_MS / 1000 + deadline, **options)
+        # Behind Sentinel a write counts once a replica has it (WAIT): the replica promoted at a
+        # failover then has it too, and a write whose WAIT failed is sent again to the new master.
+        self._wait_ms = round(deadline * 500) if target.kind == "sentinel" else 0
+        self._replicas = 1  # the master's, as of the last ROLE (at joining, and at each renewal)
+        self._unreplicated_logged = False
         self._register_script = self._redis.register_script(scripts.REGISTER)
         self._renew_script = self._redis.register_script(scripts.RENEW)
         self._claim_script = self._redis.register_script(scripts.CLAIM)
         self._leave_script = self._redis.register_script(scripts.LEAVE)
         self._presence_script = self._redis.register_script(scripts.PRESENCE)
         self._retire_script = self._redis.register_script(scripts.RETIRE)
-        self._backoff = ExponentialWithJitterBackoff(cap=2.0, base=0.05)
+        self._backoff = ExponentialWithJitterBackoff(cap=0.5, base=0.05)
 
         self._node_base = f"{_host_label()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._incarnation = 0  # a new node id each time this process (re)joins
@@ -299,7 +318,9 @@ class RedisRoom(Generic[MemberT]):
             await self._register()
         except (RedisError, OSError) as problem:
             await self._close_clients()
-            raise RoomStartError(f"cannot join cluster {self._cluster} on Redis {self._where}: {problem}") from None
+            raise RoomStartError(
+                f"cannot join cluster {self._cluster} on Redis {self._where}: {_explain(problem)}"
+            ) from None
         self._tasks = [
             self._loop.create_task(self._read_stream()),
             self._loop.create_task(self._keep_lease()),
@@ -346,6 +367,7 @@ class RedisRoom(Generic[MemberT]):
     # --- joining the cluster --------------------------------------------------------------------
     async def _register(self) -> None:
         """Take a lease under a new node id and build the replica from a snapshot of the room."""
+        await self._count_replicas()
         self._incarnation += 1
         node = f"{self._node_base}-{self._incarnation}"
         keys = self._keys
@@ -424,6 +446,7 @@ class RedisRoom(Generic[MemberT]):
                 keys=[keys.epoch, keys.nodes, keys.events, keys.users],
                 args=[self._epoch, self.node, self._lease_ms, keys.node_users_prefix, self._minid()],
             )
+            await self._count_replicas()
         except LINK_ERRORS as problem:
             self._link_failed(problem)
             return
@@ -570,8 +593,45 @@ class RedisRoom(Generic[MemberT]):
                     args=[op.key, op.token, op.name, minid],
                     client=pipe,
                 )
+        waiting = bool(self._wait_ms and self._replicas)
+        if waiting:
+            pipe.execute_command("WAIT", 1, self._wait_ms)
         results: list[Any] = await pipe.execute(raise_on_error=False)
+        if waiting:
+            self._note_replicated(results.pop())
         return results
+
+    async def _count_replicas(self) -> None:
+        """Behind Sentinel: how many replicas the master has now (ROLE), so that writes wait for
+        one only while there is one (a master left alone by a failover does not slow every write)."""
+        if not self._wait_ms:
+            return
+        try:
+            role = await self._redis.execute_command("ROLE")  # type: ignore[no-untyped-call]
+        except LINK_ERRORS:
+            raise
+        except RedisError as problem:
+            self._note_replicated(problem)
+            return
+        self._replicas = len(role[2]) if role and role[0] == b"master" and len(role) > 2 else 0
+        if not self._replicas:
+            self._note_replicated(0)
+
+    def _note_replicated(self, replicas: object) -> None:
+        """WAIT's answer (or ROLE's count): how many replicas have every write so far.  None:
+        the writes are done (the master has them) but a failover now could lose them; logged
+        once per episode."""
+        confirmed = not isinstance(replicas, Exception) and replicas != 0
+        if not confirmed and not self._unreplicated_logged:
+            why = f"Redis refused it: {replicas}" if isinstance(replicas, Exception) else "none within WAIT's time"
+            if not self._replicas:
+                why = "the master has no replica"
+            log.warning(
+                "No replica confirmed the cluster's writes (%s): a failover now could lose them",
+                why,
+                extra=fields("unreplicated"),
+            )
+        self._unreplicated_logged = not confirmed
 
     def _take_results(self, ops: list[_Op], results: list[Any]) -> None:
         lost: str | None = None
@@ -654,6 +714,15 @@ class RedisRoom(Generic[MemberT]):
             return
         if not still_in:
             self._leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
+
+
+def _explain(problem: BaseException) -> str:
+    """Redis's answer, and what it means where it does not say (to a client that did not log in,
+    a long command is a protocol error)."""
+    text = str(problem)
+    if "unauthenticated" in text or text.startswith("NOAUTH"):
+        return f"Redis asks for a password, and the URL has none ({text})"
+    return text
 
 
 def _host_label() -> str:

@@ -7,8 +7,9 @@ come back, and, per node, the sequence of the last batch applied.
 
 Guarantees:
 - Applying the stream in order makes ``names()`` the same on every node, in login order.
-- A batch sent twice (same node and sequence) is applied once; a leave whose login no longer
-  holds the name changes nothing, so however many nodes write one departure, it counts once.
+- A batch sent twice (same node and sequence) is applied once, and so is a login's join; a leave
+  whose login no longer holds the name changes nothing, so however many nodes write one
+  departure, it counts once.
 - Every departure reaches ``Audience.departed`` once; a join of this node's LOGIN first flushes
   the departures applied before it (``announce_departures``), then answers the LOGIN ``"ok"``.
 - Records become room events (``events``), one per record, shared by every local recipient; the
@@ -222,6 +223,8 @@ class Replica(Generic[MemberT]):
         if not is_valid_username(name):
             raise BadEntry(f"a join of the invalid name {name!r}")
         key = username_key(name)
+        if self._holders.get(key) == join.token:
+            return  # that login's join again (written again after a failover): nothing new
         renamed_from: str | None = None  # the old name of a rename that happened, if it was in the room
         member_before: MemberT | None = None
         hidden = join.hidden

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from algokart_chat.cluster.entries import is_valid_cluster_name
+from algokart_chat.cluster.target import TLS_FILE_OPTIONS, parse_redis_url
 from algokart_chat.version import __version__
 
 
@@ -102,17 +103,10 @@ def _host(raw: str) -> str | None:
 def _redis_url(raw: str) -> str | None:
     if not raw:
         return None
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-    except ValueError as problem:
-        raise ValueError(f"expected redis://host:port/db ({problem})") from None
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError("expected redis://[:password@]host[:port][/db] or rediss://...")
-    if parts.path not in ("", "/") and not re.fullmatch(r"/[0-9]+", parts.path):
-        raise ValueError("the path after the host must be a database number, such as /0")
-    if parts.query or parts.fragment:
-        raise ValueError("options after ? or # are not supported: the server sets its own timeouts")
+    target = parse_redis_url(raw)  # ValueError names what is wrong
+    for name, value in target.tls_options:
+        if name in TLS_FILE_OPTIONS and not os.access(str(value), os.R_OK):
+            raise ValueError(f"{name}: cannot read {value}")
     return raw
 
 
