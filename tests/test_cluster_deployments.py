@@ -1,6 +1,7 @@
 """Cluster mode on the Redis deployments of docs/CLUSTER.md, each with real servers on free loopback
 ports: over TLS as the ACL user written in docs/CLUSTER.md (and what a node says when the password,
-a permission or the certificate is wrong), and behind Sentinel with the master killed mid-conversation.
+a permission or the certificate is wrong), behind Sentinel with the master killed mid-conversation,
+and on a Redis Cluster, through any of its nodes, with the master serving the slot killed.
 
 (The whole cluster suite also runs against each deployment: ALGOKART_REDIS_DEPLOYMENT, tests/support.py.)
 """
@@ -15,6 +16,7 @@ from support import (
     NODE_USER,
     Client,
     Cluster,
+    RedisCluster,
     RedisServer,
     SentinelRedis,
     cluster_acl,
@@ -151,6 +153,50 @@ class SentinelFailoverTest(DeploymentTestCase):
             log = "\n".join(node.log)
             self.assertIn("Redis link back after", log)
             self.assertNotIn("Left the cluster", log)
+
+
+class RedisClusterTest(DeploymentTestCase):
+    """Three masters, each with a replica; the chat cluster's keys live on one of them."""
+
+    def test_any_node_leads_to_the_slot_and_a_failover_loses_nothing(self) -> None:
+        redis = RedisCluster(masters=3, replicas=1)
+        self.addCleanup(redis.stop)
+        name = unique_name("chat-")
+        owner = redis.owner("{" + name + "}:events")
+        masters = redis.servers[:3]
+        # One chat node through each master: the slot's owner and the two that answer MOVED.
+        cluster = Cluster(0, "--rate-limit", "0", redis=redis, name=name, owns_redis=False)
+        self.addCleanup(cluster.stop)
+        for master in masters:
+            cluster.start_node("--redis-url", f"redis+cluster://127.0.0.1:{master.port}")
+        alice, bob, carol = (self.user(cluster, node) for node in range(3))
+        alice.send("MSG through any node")
+        for reader in (bob, carol):
+            reader.expect(f"MSG {alice.name} through any node")
+
+        alice.send(*(f"MSG {number}" for number in range(300)))
+        owner.kill()
+        alice.send(*(f"MSG {number}" for number in range(300, 600)))
+        self.assertEqual(alice.sync(), [])  # its PONG: the room works again
+        self.assertNotEqual(redis.owner("{" + name + "}:events").port, owner.port, "a replica took over")
+        expected = [f"MSG {alice.name} {number}" for number in range(600)]
+        for reader in (bob, carol):
+            reader.send("WHO")
+            lines = reader.sync()
+            self.assertEqual(lines[:600], expected, "every message once, in order")
+            self.assertEqual(sorted(lines[600:]), sorted(f"USER {user.name}" for user in (alice, bob, carol)))
+        with cluster.nodes[2].client() as guest:
+            guest.send(f"LOGIN {alice.name}")
+            guest.expect(err("username-taken"))
+        for node in cluster.nodes:
+            self.assertNotIn("Left the cluster", "\n".join(node.log))
+
+    def test_a_redis_url_at_another_node_says_to_use_redis_cluster(self) -> None:
+        redis = RedisCluster(masters=3)
+        self.addCleanup(redis.stop)
+        owner = redis.owner("{algokart}:events")
+        other = next(server for server in redis.servers if server is not owner)
+        self.assert_cannot_start(f"redis://127.0.0.1:{other.port}/0", "use redis+cluster://")
 
 
 if __name__ == "__main__":

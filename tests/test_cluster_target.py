@@ -32,6 +32,15 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(target.describe(), "mymaster/3 via Sentinel s1:26379,s2:26380,[::1]:26379")
         self.assertEqual(parse_redis_url("redis+sentinel://s1/mymaster").db, 0)
 
+    def test_a_redis_cluster_through_any_of_its_nodes(self) -> None:
+        target = parse_redis_url("redis+cluster://:pw@n1:7000,n2:7001")
+        self.assertEqual(target.kind, "cluster")
+        self.assertEqual(target.hosts, (("n1", 7000), ("n2", 7001)))
+        self.assertEqual(target.describe(), "Cluster n1:7000,n2:7001")
+        node = target.at("10.0.0.9", 7005)
+        self.assertEqual((node.kind, node.hosts, node.password), ("redis", (("10.0.0.9", 7005),), "pw"))
+        self.assertTrue(parse_redis_url("rediss+cluster://n1/0?ssl_ca_certs=ca").at("n2", 1).tls)
+
     def test_tls_options(self) -> None:
         target = parse_redis_url("rediss://h:6380/0?ssl_ca_certs=/etc/ca.crt&ssl_check_hostname=false")
         options = target.connection_options()
@@ -49,6 +58,7 @@ class ParseTest(unittest.TestCase):
             "redis://h/db": "database number",
             "redis://h/0/1": "database number",
             "redis://a,b/0": "Sentinels",
+            "redis+cluster://n1/1": "database 0 only",
             "redis+sentinel://s1": "service",
             "redis+sentinel://s1/m/x": "database number",
             "redis://h/0?ssl_ca_certs=x": "rediss:// only",

@@ -1,6 +1,6 @@
 """Cluster mode: one room shared by many server processes over Redis (``--redis-url``).
 
 ``entries`` (the stream's entry format), ``replica`` (what each entry means for this node's
-room) and ``scripts`` (the Lua scripts) are plain Python; ``redis_room`` imports redis-py, so
-nothing here is imported unless cluster mode is asked for.
+room), ``scripts`` (the Lua scripts) and ``target`` (``--redis-url`` parsed) are plain Python;
+``clients`` and ``redis_room`` import redis-py, so they are imported only in cluster mode.
 """

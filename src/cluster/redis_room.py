@@ -43,13 +43,11 @@ from typing import Any, Generic, Literal, Protocol
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import MovedError, RedisError
 
 from algokart_chat.cluster import scripts
+from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS, connect, slot_owner
 from algokart_chat.cluster.entries import (
     SYNC,
     BadEntry,
@@ -62,7 +60,7 @@ from algokart_chat.cluster.entries import (
     sync_record,
 )
 from algokart_chat.cluster.replica import Audience, Replica
-from algokart_chat.cluster.target import RedisTarget, parse_redis_url
+from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.events import Said, Told
 from algokart_chat.handlers.broadcast import JoinResult, MemberT, RoomStartError
 from algokart_chat.names import username_key
@@ -79,7 +77,6 @@ DEFAULT_STREAM_BYTES = 32 * 1024 * 1024  # --cluster-stream-bytes
 ENTRY_OVERHEAD_BYTES = 64  # what Redis keeps for an entry beyond its fields, about
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 STOP_SECONDS = 2.0  # at shutdown, for what is unsent and for telling the others we stop
-LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
@@ -142,21 +139,6 @@ class _Presence:
 _Op = _Batch | _Claim | _Leave | _Presence
 
 
-def connect(target: RedisTarget, socket_timeout: float, **options: Any) -> redis.Redis:
-    """A client of the Redis ``target`` names: that server, or the master its Sentinels name
-    (redis-py's Sentinel client asks them again after each failure, so it follows a failover)."""
-    options.update(target.connection_options())
-    if target.kind == "sentinel":
-        asking = {name: options[name] for name in options if name.startswith(("socket_", "ssl"))}
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # (redis-py's constructor has no hints)
-            list(target.hosts), sentinel_kwargs=asking, socket_timeout=socket_timeout, **options
-        )
-        client: redis.Redis = sentinel.master_for(target.service)
-        return client
-    ((host, port),) = target.hosts
-    return redis.Redis(host=host, port=port, socket_timeout=socket_timeout, **options)
-
-
 def _entry_id(value: bytes) -> tuple[int, int]:
     milliseconds, _, sequence = value.partition(b"-")
     return int(milliseconds), int(sequence or 0)
@@ -187,24 +169,25 @@ class RedisRoom(Generic[MemberT]):
         self._kept: collections.deque[tuple[tuple[int, int], int]] = collections.deque()  # (id, size)
         self._kept_bytes = 0
         deadline = min(max(node_timeout / 4, 0.5), 5.0)  # a command's deadline: a dead link is found fast
-        options: dict[str, Any] = {
+        self._options: dict[str, Any] = {
             "socket_connect_timeout": deadline,
             "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
             "protocol": 2,
         }
-        self._redis = connect(target, deadline, **options)
-        self._reader = connect(target, READ_BLOCK_MS / 1000 + deadline, **options)
-        # Behind Sentinel a write counts once a replica has it (WAIT): the replica promoted at a
-        # failover then has it too, and a write whose WAIT failed is sent again to the new master.
-        self._wait_ms = round(deadline * 500) if target.kind == "sentinel" else 0
+        self._target, self._deadline = target, deadline
+        # In a Redis Cluster: the master serving the cluster's slot, and every node heard of.
+        self._cluster_nodes: list[tuple[str, int]] = []
+        self._relocating: asyncio.Task[None] | None = None
+        self._use(
+            connect(target, deadline, **self._options),
+            connect(target, READ_BLOCK_MS / 1000 + deadline, **self._options),
+        )
+        # Behind Sentinel or in a Redis Cluster a write counts once a replica has it (WAIT): the
+        # replica promoted at a failover then has it too, and a write whose WAIT failed is sent
+        # again to the new master.
+        self._wait_ms = round(deadline * 500) if target.kind != "redis" else 0
         self._replicas = 1  # the master's, as of the last ROLE (at joining, and at each renewal)
         self._unreplicated_logged = False
-        self._register_script = self._redis.register_script(scripts.REGISTER)
-        self._renew_script = self._redis.register_script(scripts.RENEW)
-        self._claim_script = self._redis.register_script(scripts.CLAIM)
-        self._leave_script = self._redis.register_script(scripts.LEAVE)
-        self._presence_script = self._redis.register_script(scripts.PRESENCE)
-        self._retire_script = self._redis.register_script(scripts.RETIRE)
         self._backoff = ExponentialWithJitterBackoff(cap=0.5, base=0.05)
 
         self._node_base = f"{_host_label()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -315,6 +298,7 @@ class RedisRoom(Generic[MemberT]):
 
     async def start(self) -> None:
         try:
+            await self._find_slot_owner(announce=False)
             await self._register()
         except (RedisError, OSError) as problem:
             await self._close_clients()
@@ -352,7 +336,7 @@ class RedisRoom(Generic[MemberT]):
         # Before Python 3.11 a timeout racing a cancellation can swallow it (redis-py then raises
         # its TimeoutError instead): the loops also check _stopping, and no wait here is unbounded.
         self._stopping = True
-        tasks = [*self._tasks, *([self._flush_task] if self._flush_task is not None else [])]
+        tasks = [*self._tasks, *(task for task in (self._flush_task, self._relocating) if task is not None)]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -363,6 +347,47 @@ class RedisRoom(Generic[MemberT]):
         for client in (self._redis, self._reader):
             with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
                 await asyncio.wait_for(client.aclose(), STOP_SECONDS)
+
+    def _use(self, writer: redis.Redis, reader: redis.Redis) -> None:
+        """Talk to Redis through these clients from now on (the scripts too)."""
+        self._redis, self._reader = writer, reader
+        self._register_script = writer.register_script(scripts.REGISTER)
+        self._renew_script = writer.register_script(scripts.RENEW)
+        self._claim_script = writer.register_script(scripts.CLAIM)
+        self._leave_script = writer.register_script(scripts.LEAVE)
+        self._presence_script = writer.register_script(scripts.PRESENCE)
+        self._retire_script = writer.register_script(scripts.RETIRE)
+
+    async def _find_slot_owner(self, announce: bool = True) -> None:
+        """In a Redis Cluster: talk to the master that serves the cluster's slot now (and log a
+        change, unless this is the start)."""
+        if self._target.kind != "cluster":
+            return
+        owner = await slot_owner(self._target, self._keys.epoch, self._cluster_nodes, self._deadline, **self._options)
+        if (
+            self._redis.connection_pool.connection_kwargs.get("host"),
+            self._redis.connection_pool.connection_kwargs.get("port"),
+        ) == owner:
+            return
+        old = (self._redis, self._reader)
+        node = self._target.at(*owner)
+        self._use(
+            connect(node, self._deadline, **self._options),
+            connect(node, READ_BLOCK_MS / 1000 + self._deadline, **self._options),
+        )
+        if announce:
+            log.warning("The cluster's slot is served by %s:%d now", *owner, extra=fields("slot-owner"))
+        for client in old:
+            with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+                await asyncio.wait_for(client.aclose(), STOP_SECONDS)
+
+    def _find_slot_owner_soon(self) -> None:
+        if self._target.kind == "cluster" and (self._relocating is None or self._relocating.done()):
+            self._relocating = self._loop.create_task(self._find_slot_owner_quietly())
+
+    async def _find_slot_owner_quietly(self) -> None:
+        with contextlib.suppress(RedisError, OSError):  # no node answers: the next failure asks again
+            await self._find_slot_owner()
 
     # --- joining the cluster --------------------------------------------------------------------
     async def _register(self) -> None:
@@ -488,6 +513,7 @@ class RedisRoom(Generic[MemberT]):
         return size
 
     def _link_failed(self, problem: BaseException) -> None:
+        self._find_slot_owner_soon()
         now = self._loop.time()
         if self._state == "up":
             self._state, self._down_since = "down", now
@@ -597,6 +623,9 @@ class RedisRoom(Generic[MemberT]):
         if waiting:
             pipe.execute_command("WAIT", 1, self._wait_ms)
         results: list[Any] = await pipe.execute(raise_on_error=False)
+        redirected = next((result for result in results if isinstance(result, REDIRECTS)), None)
+        if redirected is not None:  # the slot is elsewhere now: none of it was done here
+            raise redirected
         if waiting:
             self._note_replicated(results.pop())
         return results
@@ -614,7 +643,7 @@ class RedisRoom(Generic[MemberT]):
             self._note_replicated(problem)
             return
         self._replicas = len(role[2]) if role and role[0] == b"master" and len(role) > 2 else 0
-        if not self._replicas:
+        if not self._replicas and self._state != "out":  # (a master without replicas from the start: not news)
             self._note_replicated(0)
 
     def _note_replicated(self, replicas: object) -> None:
@@ -722,6 +751,8 @@ def _explain(problem: BaseException) -> str:
     text = str(problem)
     if "unauthenticated" in text or text.startswith("NOAUTH"):
         return f"Redis asks for a password, and the URL has none ({text})"
+    if isinstance(problem, MovedError):
+        return f"this is a node of a Redis Cluster: use redis+cluster://host:port, any node of it (MOVED {text})"
     return text
 
 

@@ -7,7 +7,10 @@ The forms, with the names redis-py users know (``redis.from_url``'s, and its Sen
     redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db]
                                                                    the master that these Sentinels
                                                                    name ``service``
-    rediss://..., rediss+sentinel://...                            the same over TLS
+    redis+cluster://[[user]:password@]host[:port][,host[:port]...][/0]
+                                                                   a Redis Cluster, through any of
+                                                                   its nodes (database 0 only)
+    rediss://..., rediss+sentinel://..., rediss+cluster://...      the same over TLS
 
 The user and password are Redis's (the master's and its replicas'); Sentinels are asked without
 them.  TLS takes redis-py's query options: ``ssl_ca_certs`` (the CA file that signed the server's
@@ -19,7 +22,7 @@ default).  Nothing else goes after ``?``: the server sets its own timeouts and r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -29,15 +32,26 @@ TLS_FILE_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 TLS_OPTIONS = (*TLS_FILE_OPTIONS, "ssl_check_hostname")
 FORMS = (
     "expected redis://[[user]:password@]host[:port][/db], "
-    "redis+sentinel://host[:port][,host[:port]...]/service[/db], or rediss:// for either over TLS"
+    "redis+sentinel://host[:port][,host[:port]...]/service[/db], redis+cluster://host[:port][,host[:port]...], "
+    "or rediss:// for any of them over TLS"
 )
+Kind = Literal["redis", "sentinel", "cluster"]
+SCHEMES: dict[str, Kind] = {
+    "redis": "redis",
+    "rediss": "redis",
+    "redis+sentinel": "sentinel",
+    "rediss+sentinel": "sentinel",
+    "redis+cluster": "cluster",
+    "rediss+cluster": "cluster",
+}
 
 
 @dataclass(frozen=True)
 class RedisTarget:
-    """A parsed ``--redis-url``: ``hosts`` are Redis's (one), or the Sentinels' (one or more)."""
+    """A parsed ``--redis-url``: ``hosts`` are Redis's (one), the Sentinels' or the Redis Cluster
+    nodes' (one or more)."""
 
-    kind: Literal["redis", "sentinel"]
+    kind: Kind
     hosts: tuple[tuple[str, int], ...]
     db: int = 0
     service: str = ""  # the Sentinel service name of the master
@@ -52,7 +66,13 @@ class RedisTarget:
         hosts = ",".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in self.hosts)
         if self.kind == "sentinel":
             return f"{self.service}/{self.db} via Sentinel {hosts}"
+        if self.kind == "cluster":
+            return f"Cluster {hosts}"
         return f"{hosts}/{self.db}"
+
+    def at(self, host: str, port: int) -> RedisTarget:
+        """One Redis at that address, with this target's credentials and TLS (a Cluster's node)."""
+        return replace(self, kind="redis", hosts=((host, port),), service="")
 
     def connection_options(self) -> dict[str, object]:
         """redis-py's keyword arguments for a connection to Redis (not the address)."""
@@ -72,11 +92,12 @@ def parse_redis_url(raw: str) -> RedisTarget:
     """The target ``raw`` names; ValueError with the reason if it is not one of the forms."""
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
-    if scheme not in ("redis", "rediss", "redis+sentinel", "rediss+sentinel"):
+    kind = SCHEMES.get(scheme)
+    if kind is None:
         raise ValueError(FORMS)
     if parts.fragment:
         raise ValueError("nothing may follow # in the URL")
-    sentinel = scheme.endswith("+sentinel")
+    sentinel = kind == "sentinel"
     _credentials, _, host_list = parts.netloc.rpartition("@")
     hosts = tuple(
         _host_port(item, DEFAULT_SENTINEL_PORT if sentinel else DEFAULT_PORT) for item in host_list.split(",")
@@ -87,15 +108,17 @@ def parse_redis_url(raw: str) -> RedisTarget:
         if not path or not path[0]:
             raise ValueError("a Sentinel URL names the master's service after the hosts: .../mymaster[/db]")
         service = unquote(path.pop(0))
-    elif len(hosts) > 1:
-        raise ValueError("one host in a redis:// URL (several hosts are Sentinels: redis+sentinel://)")
+    elif kind == "redis" and len(hosts) > 1:
+        raise ValueError("one host in a redis:// URL (several hosts are Sentinels or a Cluster's nodes)")
     if path == [""]:
         path = []
     if len(path) > 1 or (path and not re.fullmatch(r"[0-9]+", path[0])):
         raise ValueError("the path after the host must be a database number, such as /0")
+    if kind == "cluster" and path not in ([], ["0"]):
+        raise ValueError("a Redis Cluster has database 0 only")
     tls = scheme.startswith("rediss")
     return RedisTarget(
-        kind="sentinel" if sentinel else "redis",
+        kind=kind,
         hosts=hosts,
         db=int(path[0]) if path else 0,
         service=service,
