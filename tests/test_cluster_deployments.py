@@ -12,6 +12,7 @@ import signal
 import unittest
 
 from support import (
+    ADMIN_PASSWORD,
     NODE_PASSWORD,
     NODE_USER,
     Client,
@@ -77,6 +78,15 @@ class TLSAndACLTest(DeploymentTestCase):
         bob.expect(f"INFO {alice.name} disconnected")
         self.assertEqual(cluster.stop(), 0)
         self.assertEqual(self.redis.command("ZCARD", "{algokart}:nodes"), 0, "both nodes retired themselves")
+
+    def test_a_password_without_a_user_works_too(self) -> None:
+        url = self.redis.url.replace(f"{NODE_USER}:{NODE_PASSWORD}@", f":{ADMIN_PASSWORD}@")
+        cluster = Cluster(0, redis=self.redis, owns_redis=False)
+        self.addCleanup(cluster.stop)
+        cluster.start_node("--redis-url", url)
+        alice = self.user(cluster, 0)
+        alice.send("WHO")
+        self.assertEqual(alice.sync(), [f"USER {alice.name}"])
 
     def test_a_wrong_password_is_one_line(self) -> None:
         self.assert_cannot_start(self.redis.url.replace(NODE_PASSWORD, "wrong"), "invalid username-password pair")
