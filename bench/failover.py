@@ -44,7 +44,7 @@ def trial(deployment: str, down_after_ms: int, node_timeout: float) -> dict[str,
     if deployment == "sentinel":
         redis = SentinelRedis(down_after_ms=down_after_ms)
     else:
-        redis = RedisCluster(masters=3, replicas=1)
+        redis = RedisCluster(masters=3, replicas=1, node_timeout_ms=down_after_ms)
     cluster = Cluster(2, "--rate-limit", "0", "--node-timeout", str(node_timeout), redis=redis)
     users: list[Client] = []
     try:

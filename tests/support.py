@@ -729,13 +729,15 @@ class SentinelRedis:
 
 class RedisCluster:
     """A Redis Cluster on loopback: ``masters`` nodes sharing the 16384 slots, each with
-    ``replicas`` replicas (cluster-node-timeout 1 s).  ``url`` names only the first node, which
-    serves the chat cluster's slot or not; ``command`` goes where the key lives (every master for
-    FLUSHALL, every node for CLIENT), through redis-py's cluster client."""
+    ``replicas`` replicas.  A node silent for ``node_timeout_ms`` is failing: short for a test that
+    kills one, long enough otherwise that a busy machine does not look like a failure.  ``url``
+    names only the first node, which serves the chat cluster's slot or not; ``command`` goes where
+    the key lives (every master for FLUSHALL, every node for CLIENT), through redis-py's cluster
+    client."""
 
-    def __init__(self, masters: int = 3, replicas: int = 0) -> None:
+    def __init__(self, masters: int = 3, replicas: int = 0, node_timeout_ms: int = 5000) -> None:
         self.servers: list[RedisServer] = []
-        args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]
+        args = ["--cluster-enabled", "yes", "--cluster-node-timeout", str(node_timeout_ms)]
         try:
             bus_ports = []
             for _ in range(masters * (1 + replicas)):
@@ -850,8 +852,10 @@ _shared = _Shared()
 def start_redis() -> tuple[AnyRedis, bool]:
     """The Redis of ALGOKART_REDIS_DEPLOYMENT, and whether the caller owns it (stops it)."""
     deployment = redis_deployment()
+    # (down-after and node timeouts of 5 s: nothing is killed here, so a busy machine must not
+    # look like a failed master)
     if deployment == "sentinel":
-        return _shared.get(SentinelRedis), False
+        return _shared.get(lambda: SentinelRedis(down_after_ms=5000)), False
     if deployment == "cluster":
         return _shared.get(RedisCluster), False
     return RedisServer(), True

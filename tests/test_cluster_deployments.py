@@ -169,7 +169,7 @@ class RedisClusterTest(DeploymentTestCase):
     """Three masters, each with a replica; the chat cluster's keys live on one of them."""
 
     def test_any_node_leads_to_the_slot_and_a_failover_loses_nothing(self) -> None:
-        redis = RedisCluster(masters=3, replicas=1)
+        redis = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000)
         self.addCleanup(redis.stop)
         name = unique_name("chat-")
         owner = redis.owner("{" + name + "}:events")
