@@ -24,9 +24,10 @@ Guarantees, beyond those of ``handlers.broadcast``:
   ones, and joins again when Redis is back.
 - Every command has a deadline (a silently dead TCP link is found within seconds), and link
   trouble is logged once per episode, not once per try.
-- Behind Sentinel (``cluster.target``), a pipeline ends with ``WAIT 1``: it counts as written once
-  a replica has it, and is written again to the promoted replica if the master died first, so a
-  failover loses nothing a replica could have had (docs/CLUSTER.md, *Sentinel*).
+- Behind Sentinel or in a Redis Cluster (``cluster.target``), a pipeline ends with ``WAIT 1``: it
+  counts as written once a replica has it, and is written again to the promoted replica if the
+  master died first, so a failover loses nothing a replica could have had (docs/CLUSTER.md,
+  *Sentinel*).
 """
 
 from __future__ import annotations
@@ -175,7 +176,9 @@ class RedisRoom(Generic[MemberT]):
             "protocol": 2,
         }
         self._target, self._deadline = target, deadline
-        # In a Redis Cluster: the master serving the cluster's slot, and every node heard of.
+        # In a Redis Cluster: the master serving the cluster's slot (None: not asked yet), and
+        # every node heard of.
+        self._slot_master: tuple[str, int] | None = None
         self._cluster_nodes: list[tuple[str, int]] = []
         self._relocating: asyncio.Task[None] | None = None
         self._use(
@@ -364,12 +367,9 @@ class RedisRoom(Generic[MemberT]):
         if self._target.kind != "cluster":
             return
         owner = await slot_owner(self._target, self._keys.epoch, self._cluster_nodes, self._deadline, **self._options)
-        if (
-            self._redis.connection_pool.connection_kwargs.get("host"),
-            self._redis.connection_pool.connection_kwargs.get("port"),
-        ) == owner:
+        if owner == self._slot_master:
             return
-        old = (self._redis, self._reader)
+        self._slot_master, old = owner, (self._redis, self._reader)
         node = self._target.at(*owner)
         self._use(
             connect(node, self._deadline, **self._options),
@@ -631,8 +631,9 @@ class RedisRoom(Generic[MemberT]):
         return results
 
     async def _count_replicas(self) -> None:
-        """Behind Sentinel: how many replicas the master has now (ROLE), so that writes wait for
-        one only while there is one (a master left alone by a failover does not slow every write)."""
+        """Behind Sentinel or in a Redis Cluster: how many replicas the master has now (ROLE), so
+        that writes wait for one only while there is one (a master left alone by a failover does
+        not slow every write)."""
         if not self._wait_ms:
             return
         try:

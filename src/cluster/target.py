@@ -123,7 +123,7 @@ def parse_redis_url(raw: str) -> RedisTarget:
         db=int(path[0]) if path else 0,
         service=service,
         username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None and parts.password != "" else None,
+        password=unquote(parts.password) if parts.password else None,
         tls=tls,
         tls_options=_tls_options(parts.query, tls),
     )
