@@ -310,7 +310,8 @@ class Cluster:
         self.client = redis.Redis(host="127.0.0.1", port=port)
 
     def used_memory(self) -> int:
-        return int(self.client.info("memory")["used_memory"])
+        memory: Any = self.client.info("memory")  # (older redis-py: typed as maybe awaitable)
+        return int(memory["used_memory"])
 
     def stop(self) -> None:
         for process in (*self.nodes, self.redis):

@@ -5,7 +5,7 @@ SIGHUP reloads the TLS certificate and key for new connections (nobody is droppe
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
 server cannot start (Python older than 3.10, port in use, no permission, unknown host, unusable
 TLS files; in cluster mode, Redis unreachable), 2 for a bad setting (or cluster mode without
-redis-py 5.0 or newer).  Each failure is one line on stderr, never a traceback.  Logs go to stdout
+redis-py 5.0.1 or newer).  Each failure is one line on stderr, never a traceback.  Logs go to stdout
 through ``logging`` and ``utils.logs``, which never lets a stuck stdout stall the server or its exit.
 """
 
@@ -21,6 +21,7 @@ import dataclasses
 import errno
 import logging
 import os
+import re
 import signal
 import socket
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from algokart_chat.utils.tls import Certificate, TLSSetupError
 from algokart_chat.version import __version__, command_name
 
 PROG = command_name("server.py")
-REDIS_PY_NEEDED = "5.0"  # as requirements-cluster.txt says
+REDIS_PY_NEEDED = "5.0.1"  # as requirements-cluster.txt says
 LOG_DRAIN_SECONDS = 1.0
 DESCRIPTOR_RESERVE = 96  # stdio, listeners, the selector, and refused connections on their way out
 log = logging.getLogger("chat")
@@ -151,7 +152,7 @@ def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:
 
 
 def cluster_client_missing() -> str | None:
-    """Why the redis-py here cannot serve cluster mode (not installed, or older than 5.0, as
+    """Why the redis-py here cannot serve cluster mode (not installed, or older than 5.0.1, as
     Debian 12's python3-redis 4.3.4 is); None if it can.  Called in cluster mode only."""
     try:
         import redis
@@ -160,10 +161,19 @@ def cluster_client_missing() -> str | None:
         return "not installed"
     found = getattr(redis, "__version__", "0")
     try:
-        major = int(found.split(".")[0])
+        enough = release_numbers(found) >= release_numbers(REDIS_PY_NEEDED)
     except ValueError:
         return f"found version {found}"
-    return None if major >= int(REDIS_PY_NEEDED.split(".")[0]) else f"found {found}"
+    return None if enough else f"found {found}"
+
+
+def release_numbers(version: str) -> tuple[int, ...]:
+    """``"5.0.1"`` as ``(5, 0, 1)``; a suffix such as ``rc1`` or ``.post2`` is ignored.  Raises
+    ValueError when ``version`` does not start with a number."""
+    numbers = re.match(r"\d+(?:\.\d+)*", version)
+    if numbers is None:
+        raise ValueError(version)
+    return tuple(int(number) for number in numbers.group().split("."))
 
 
 def how_to_install_redis_py() -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from support import SRC, ServerProcess, run_server, unused_port
 
 from algokart_chat.handlers.connection import CLOSE_GRACE_SECONDS
+from algokart_chat.server import REDIS_PY_NEEDED, release_numbers
 
 
 class StartupTest(unittest.TestCase):
@@ -87,7 +88,15 @@ class StartupTest(unittest.TestCase):
             result = run_server("--port", "0", "--redis-url", "redis://127.0.0.1:1/0", env={"PYTHONPATH": directory})
         self.assertEqual(result.returncode, 2)
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
-        self.assertIn("needs redis-py 5.0 or newer (found 4.3.4)", result.stderr)
+        self.assertIn("needs redis-py 5.0.1 or newer (found 4.3.4)", result.stderr)
+
+    def test_redis_py_versions_compare_by_every_number(self) -> None:
+        self.assertLess(release_numbers("5.0.0"), release_numbers(REDIS_PY_NEEDED))
+        self.assertGreaterEqual(release_numbers("5.0.1"), release_numbers(REDIS_PY_NEEDED))
+        self.assertGreater(release_numbers("10.0.0rc1"), release_numbers("9.9"))
+        self.assertEqual(release_numbers("6.2.0.post2"), (6, 2, 0))
+        with self.assertRaises(ValueError):
+            release_numbers("unknown")
 
     def test_standalone_mode_needs_nothing_but_the_standard_library(self) -> None:
         with (

@@ -35,7 +35,7 @@ def connect(target: RedisTarget, socket_timeout: float, **options: Any) -> redis
     options.update(target.connection_options())
     if target.kind == "sentinel":
         asking = {name: options[name] for name in options if name.startswith(("socket_", "ssl"))}
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # (redis-py's constructor has no hints)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]  # (older redis-py: no hints)
             list(target.hosts), sentinel_kwargs=asking, socket_timeout=socket_timeout, **options
         )
         client: redis.Redis = sentinel.master_for(target.service)
@@ -72,5 +72,6 @@ async def slot_owner(
                 owner = (master[0].decode() or host, int(master[1]))
         if owner is not None:
             return owner
-        failure = ClusterDownError(f"no master serves slot {slot} (of {key})")
+        # (older redis-py: no hints for its exceptions)
+        failure = ClusterDownError(f"no master serves slot {slot} (of {key})")  # type: ignore[no-untyped-call, unused-ignore]
     raise failure

@@ -37,6 +37,7 @@ import collections
 import contextlib
 import logging
 import os
+import random
 import secrets
 import socket
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from typing import Any, Generic, Literal, Protocol
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import FullJitterBackoff
 from redis.exceptions import MovedError, RedisError
 
 from algokart_chat.cluster import scripts
@@ -78,6 +79,9 @@ DEFAULT_STREAM_BYTES = 32 * 1024 * 1024  # --cluster-stream-bytes
 ENTRY_OVERHEAD_BYTES = 64  # what Redis keeps for an entry beyond its fields, about
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 STOP_SECONDS = 2.0  # at shutdown, for what is unsent and for telling the others we stop
+# After a failed try: wait up to RETRY_BASE doubling per failure, at most RETRY_CAP (full jitter),
+# so that a node follows a failover soon after the Sentinels.
+RETRY_BASE, RETRY_CAP = 0.05, 0.5
 
 ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
@@ -140,6 +144,11 @@ class _Presence:
 _Op = _Batch | _Claim | _Leave | _Presence
 
 
+def retry_delay(failures: int) -> float:
+    """Seconds to wait before the next try after ``failures`` failed ones in a row."""
+    return random.uniform(0, min(RETRY_CAP, RETRY_BASE * 2 ** min(failures, 16)))
+
+
 def _entry_id(value: bytes) -> tuple[int, int]:
     milliseconds, _, sequence = value.partition(b"-")
     return int(milliseconds), int(sequence or 0)
@@ -172,7 +181,8 @@ class RedisRoom(Generic[MemberT]):
         deadline = min(max(node_timeout / 4, 0.5), 5.0)  # a command's deadline: a dead link is found fast
         self._options: dict[str, Any] = {
             "socket_connect_timeout": deadline,
-            "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
+            # (older redis-py: no hints for its backoffs)
+            "retry": Retry(FullJitterBackoff(cap=RETRY_CAP, base=RETRY_BASE), 2),  # type: ignore[no-untyped-call, unused-ignore]
             "protocol": 2,
         }
         self._target, self._deadline = target, deadline
@@ -191,7 +201,6 @@ class RedisRoom(Generic[MemberT]):
         self._wait_ms = round(deadline * 500) if target.kind != "redis" else 0
         self._replicas = 1  # the master's, as of the last ROLE (at joining, and at each renewal)
         self._unreplicated_logged = False
-        self._backoff = ExponentialWithJitterBackoff(cap=0.5, base=0.05)
 
         self._node_base = f"{_host_label()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._incarnation = 0  # a new node id each time this process (re)joins
@@ -450,7 +459,7 @@ class RedisRoom(Generic[MemberT]):
                             "Cannot rejoin the cluster yet (%s); retrying", problem, extra=fields("rejoin-failed")
                         )
                     failures += 1
-                    await asyncio.sleep(self._backoff.compute(failures))
+                    await asyncio.sleep(retry_delay(failures))
                     self._wake.set()
                     continue
                 failures = 0
@@ -583,7 +592,7 @@ class RedisRoom(Generic[MemberT]):
             except LINK_ERRORS as problem:
                 self._link_failed(problem)
                 failures += 1
-                await asyncio.sleep(self._backoff.compute(failures))
+                await asyncio.sleep(retry_delay(failures))
                 continue
             if incarnation != self._incarnation:
                 return None
@@ -698,13 +707,13 @@ class RedisRoom(Generic[MemberT]):
             except LINK_ERRORS as problem:
                 self._link_failed(problem)
                 failures += 1
-                await asyncio.sleep(self._backoff.compute(failures))
+                await asyncio.sleep(retry_delay(failures))
                 continue
             except RedisError as problem:
                 if not failures:
                     log.error("Cannot read the event stream: %s", problem, extra=fields("bad-data"))
                 failures += 1
-                await asyncio.sleep(self._backoff.compute(failures))
+                await asyncio.sleep(retry_delay(failures))
                 continue
             failures = 0
             self._link_ok()
