@@ -9,8 +9,13 @@ What the user types is sent as is; what the server sends is shown as it arrives.
   silence keeps a reader from an idle timeout (off by default on the server) and NATs.  QUIT, EXIT, Ctrl+D and Ctrl+C leave
   with status 0; the server going away is one line on stderr and status 1.
 - Scripted (stdin is a pipe or file): every line is sent, every server line is printed exactly
-  as received, and at end of input the client sends QUIT and waits for the server to close, so
-  no reply is lost.
+  as received (to a terminal: as below), and at end of input the client sends QUIT and waits for
+  the server to close, so no reply is lost.
+
+Whatever the server sends is text to a terminal, never commands: on a terminal (and always in
+interactive mode) every character a terminal would act on instead of showing it (control
+characters but tab, bidirectional controls, line separators) and invalid UTF-8 are shown as
+U+FFFD (``for_terminal``), and a character the terminal's encoding lacks as ``?``.
 
 ``--tls`` connects with TLS, verifying the server's certificate against the system store or
 ``--cafile``; ``--insecure`` skips verification (for self-signed test setups) and says so on stderr.
@@ -29,7 +34,9 @@ if sys.version_info < (3, 10):  # checked before the imports below, which need 3
 import argparse
 import collections
 import contextlib
+import io
 import os
+import re
 import selectors
 import signal
 import socket
@@ -53,6 +60,11 @@ QUIT_WAIT_SECONDS = 5.0  # how long to wait for the server to close after QUIT
 HISTORY_FILE = Path.home() / ".algokart_chat_history"
 COLOURS = {"DM": "\x1b[1;35m", "INFO": "\x1b[2m", "ERR": "\x1b[31m", "MSG": "", "USER": "\x1b[36m"}
 RESET = "\x1b[0m"
+# What a terminal acts on instead of showing it: C0 controls but tab (ESC opens the sequences that
+# clear the screen, write the clipboard (OSC 52) or make links (OSC 8)), DEL, C1 controls (CSI and
+# OSC in one character), the bidirectional controls that reorder what follows ("Trojan Source"),
+# and the line and paragraph separators some terminals and tools break lines at.
+TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class Connection:
@@ -142,6 +154,17 @@ class Connection:
             end.close()
 
 
+def for_terminal(line: bytes) -> str:
+    """A server line as a terminal may show it: its LF (or CR LF) removed, invalid UTF-8 and every
+    character a terminal would act on (``TERMINAL_CONTROLS``) replaced by U+FFFD.
+
+    U+FFFD rather than caret notation (``^[``): it is what invalid UTF-8 already becomes, so one
+    sign means "not shown", it is never mistaken for text someone typed, and it stands as well for
+    C1 and bidirectional controls, which have no caret form.
+    """
+    return TERMINAL_CONTROLS.sub("\ufffd", line.decode("utf-8", "replace").rstrip("\r\n"))
+
+
 # --- scripted mode ------------------------------------------------------------------------------
 def run_scripted(connection: Connection) -> int:
     out = sys.stdout.buffer
@@ -151,8 +174,12 @@ def run_scripted(connection: Connection) -> int:
         out.write(line)
         out.flush()
 
+    def print_for_terminal(line: bytes) -> None:
+        sys.stdout.write(for_terminal(line) + ("\n" if line.endswith(b"\n") else ""))
+        sys.stdout.flush()
+
     def receive() -> None:
-        connection.run(print_raw)
+        connection.run(print_for_terminal if sys.stdout.isatty() else print_raw)
         finished.set()
 
     def send_input() -> None:
@@ -199,7 +226,7 @@ class Screen:
         self.hidden_pongs: collections.deque[bool] = collections.deque()  # one entry per PING sent
 
     def show(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        line = for_terminal(raw)
         if line == "PONG" and self.hidden_pongs and self.hidden_pongs.popleft():
             return
         if self.colour:
@@ -508,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    if sys.stdout.isatty() and isinstance(sys.stdout, io.TextIOWrapper):
+        # A character the terminal's encoding lacks is shown as "?" rather than ending the client,
+        # and text goes out in that encoding: UTF-8 bytes on a Latin-1 terminal could be C1 controls.
+        sys.stdout.reconfigure(errors="replace")
     connection = Connection(sock)
     try:
         if arguments.user:

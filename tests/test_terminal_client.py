@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -86,6 +87,102 @@ class ScriptedClientTest(ServerTestCase):
     def test_host_and_port_from_the_environment(self) -> None:
         result = run_client(stdin=b"PING\n", env=client_environment(HOST="127.0.0.1", PORT=str(self.server.port)))
         self.assertEqual(result.stdout, b"PONG\nGoodbye!\n")
+
+
+# What a malicious server (or a man in the middle of a plaintext connection) might send: clear the
+# screen, write the clipboard (OSC 52), a disguised link (OSC 8), reversed text, a C1 CSI, a carriage
+# return to paint a fake line over the real one, a line separator, DEL, invalid UTF-8, and, harmless,
+# a tab and text outside Latin-1 (U+06DB is DB 9B in UTF-8: a CSI byte to a Latin-1 terminal).
+HOSTILE_LINE = (
+    b"MSG mallory \x1b[2J\x1b]52;c;cHduZWQ=\x07 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\"
+    b" \xe2\x80\xaedesrever\xe2\x80\xac \xc2\x9b31m\rMSG alice fake\xe2\x80\xa8\x7f\xff\tol\xc3\xa1 \xe2\x9c\x93 \xdb\x9b[2J\n"
+)
+# The same line as a terminal shows it: every control character and the invalid byte a U+FFFD.
+HOSTILE_LINE_SHOWN = (
+    "MSG mallory \ufffd[2J\ufffd]52;c;cHduZWQ=\ufffd \ufffd]8;;https://evil.example/\ufffd\\link\ufffd]8;;\ufffd\\"
+    " \ufffddesrever\ufffd \ufffd31m\ufffdMSG alice fake\ufffd\ufffd\ufffd\tol\u00e1 \u2713 \u06db[2J"
+)
+
+
+class HostileServer:
+    """A server for one connection that sends ``greeting`` (anything at all) first, then answers
+    ``PING`` and ``QUIT`` as the chat server does: a malicious server, or a man in the middle."""
+
+    def __init__(self, greeting: bytes) -> None:
+        self.greeting = greeting
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = self.listener.accept()
+            with connection, connection.makefile("rb") as lines:
+                connection.sendall(self.greeting)
+                for line in lines:
+                    if line.strip().upper() == b"PING":
+                        connection.sendall(b"PONG\n")
+                    elif line.strip().upper() == b"QUIT":
+                        connection.sendall(b"Goodbye!\n")
+                        return
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes an accept() still waiting
+        self.listener.close()
+        self.thread.join(TIMEOUT)
+
+
+class HostileServerTest(unittest.TestCase):
+    """What a server sends reaches a pipe byte for byte, and a terminal only as text."""
+
+    def hostile_server(self) -> HostileServer:
+        server = HostileServer(HOSTILE_LINE)
+        self.addCleanup(server.close)
+        return server
+
+    def test_a_pipe_gets_every_byte_as_sent(self) -> None:
+        result = run_client("--port", str(self.hostile_server().port))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, HOSTILE_LINE + b"Goodbye!\n")
+
+    @unittest.skipIf(sys.platform == "win32", "needs a POSIX pseudo-terminal")
+    def test_a_terminal_gets_control_characters_as_u_fffd(self) -> None:
+        shown = f"{HOSTILE_LINE_SHOWN}\nGoodbye!\n"
+        # A Latin-1 terminal gets Latin-1, with "?" for what it lacks, never the UTF-8 bytes.
+        for encoding in ("utf-8", "latin-1"):
+            with self.subTest(encoding=encoding):
+                output = self.scripted_on_a_terminal(PYTHONIOENCODING=encoding)
+                self.assertEqual(output, shown.replace("\n", "\r\n").encode(encoding, "replace"))
+                self.assertNotRegex(output.decode(encoding), "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+    def scripted_on_a_terminal(self, **environment: str) -> bytes:
+        """What the client, scripted (empty input), writes to a pseudo-terminal as its stdout."""
+        import pty
+
+        controller, terminal = pty.openpty()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, str(CLIENT), "--port", str(self.hostile_server().port)],
+                stdin=subprocess.DEVNULL,
+                stdout=terminal,
+                env=client_environment(**environment),
+            )
+            os.close(terminal)
+            output = b""
+            while select.select([controller], [], [], TIMEOUT)[0]:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # the client exited: its end of the terminal is closed
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            self.assertEqual(process.wait(TIMEOUT), 0)
+            return output
+        finally:
+            os.close(controller)
 
 
 class ClientErrorTest(unittest.TestCase):
@@ -334,6 +431,21 @@ class InteractiveClientTest(ServerTestCase):
         self.assertIn("test_client.py: the server closed the connection", lines)
         self.assertNotIn("Traceback", self.output)
 
+    def test_a_hostile_server_cannot_drive_the_terminal(self) -> None:
+        hostile = HostileServer(HOSTILE_LINE)
+        self.addCleanup(hostile.close)
+        pid, fd = self.start(port=hostile.port)
+        self.wait_for_prompt(fd)
+        os.write(fd, b"PING\r")
+        self.wait_for_screen(fd, lambda lines: "PONG" in lines)  # sent after the hostile line
+        self.assertIn(HOSTILE_LINE_SHOWN, self.output)
+        for command in ("\x1b[2J", "\x1b]", "\x9b", "\u202e", "\u2028", "\x7f"):
+            self.assertNotIn(command, self.output)
+        self.wait_for_prompt(fd)
+        os.write(fd, b"QUIT\r")
+        self.assertEqual(self.exit_status(pid, fd), 0)
+        self.assertIn("Goodbye!", Screen(self.output).lines)
+
     def test_colours_tell_line_kinds_apart(self) -> None:
         pid, fd, name = self.start_logged_in(colour=True)
         other = self.logged_in()
@@ -402,6 +514,40 @@ class WindowsLineEditorTest(unittest.TestCase):
             editor.input("> ")
         editor, _ = self.editor_for("a\x1a\r")  # Ctrl+Z is end of input only on an empty line
         self.assertEqual(editor.input("> "), "a")
+
+
+class ForTerminalTest(unittest.TestCase):
+    """``for_terminal``: a server line as the client shows it on a terminal."""
+
+    def setUp(self) -> None:
+        self.for_terminal = load_client_module().for_terminal
+
+    def test_what_a_terminal_would_act_on_is_u_fffd(self) -> None:
+        controls = [chr(code) for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if code != 0x09]
+        bidi = ["\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+        for character in [*controls, *bidi, "\u2028", "\u2029"]:
+            with self.subTest(character=hex(ord(character))):
+                self.assertEqual(self.for_terminal(f"a{character}b\n".encode()), "a\ufffdb")
+
+    def test_escape_sequences_lose_their_escape(self) -> None:
+        for sequence, shown in (
+            (b"\x1b[2J", "\ufffd[2J"),
+            (b"\x1b]52;c;cHduZWQ=\x07", "\ufffd]52;c;cHduZWQ=\ufffd"),
+            (b"\x1b]8;;https://evil.example/\x1b\\", "\ufffd]8;;https://evil.example/\ufffd\\"),
+            (b"\xc2\x9b2J", "\ufffd2J"),
+        ):
+            with self.subTest(sequence=sequence):
+                self.assertEqual(self.for_terminal(b"MSG eve " + sequence + b"\n"), f"MSG eve {shown}")
+
+    def test_text_and_tabs_stay(self) -> None:
+        text = "MSG bob tab\there olá ✓ 👩\u200d💻 e\u0301 \u00a0 日本語 عربى"
+        self.assertEqual(self.for_terminal(f"{text}\n".encode()), text)
+
+    def test_the_line_ending_goes_invalid_utf8_is_u_fffd(self) -> None:
+        for line in (b"PONG\n", b"PONG\r\n", b"PONG"):
+            with self.subTest(line=line):
+                self.assertEqual(self.for_terminal(line), "PONG")
+        self.assertEqual(self.for_terminal(b"a\xffb\xc3\n"), "a\ufffdb\ufffd")
 
 
 class KeepAliveTest(unittest.TestCase):
