@@ -1,6 +1,7 @@
 """contrib/algokart-chat.service: systemd accepts it (and the cluster override), rates its
-sandbox at most 2.0, and it sets only settings the server has.  Where systemd-analyze is missing
-(not Linux, no systemd) the systemd checks are skipped; CI's Debian has it."""
+sandbox at most 2.0, it sets only settings the server has, and its memory and threads are capped.
+Where systemd-analyze is missing (not Linux, no systemd) the systemd checks are skipped; CI's Debian
+has it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ UNIT = ROOT / "contrib" / "algokart-chat.service"
 CLUSTER_OVERRIDE = ROOT / "contrib" / "cluster-venv.conf"
 VENV_COMMAND = "/opt/algokart-chat/venv/bin/algokart-chat"
 MOST_EXPOSURE = 2.0  # systemd-analyze security: "OK" is below 3.0; the plain unit without sandbox is 9.6
+KiB = 1024
+MiB = 1024 * KiB
+SIZE_SUFFIXES = {"": 1, "K": KiB, "M": MiB, "G": 1024 * MiB, "T": 1024 * 1024 * MiB}  # systemd's, powers of 1024
 needs_systemd_analyze = unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze is not installed")
 
 
@@ -87,13 +91,28 @@ class ServiceUnitTest(unittest.TestCase):
         self.assertIn("#LoadCredential=tls.key:", text)
         self.assertIn("TLS_KEY=%d/tls.key", text)
 
+    def test_memory_and_threads_have_a_ceiling_that_fits_max_clients(self) -> None:
+        text = UNIT.read_text()
+        users = number(text, "Environment=MAX_CLIENTS=")
+        memory = number(text, "MemoryMax=")
+        # The sizing the unit's comment gives: the server's own 64 MiB, and for each user 20 KiB
+        # (the most a connection was measured to cost) plus room for the kernel's socket buffers.
+        needed = 64 * MiB + users * 96 * KiB
+        self.assertGreaterEqual(memory, needed)
+        self.assertLessEqual(memory, 2 * needed)  # a ceiling, not a formality
+        self.assertEqual(number(text, "MemorySwapMax="), 0)
+        # The event loop, the log writer and asyncio's lookup pool (at most 32 threads).
+        self.assertGreaterEqual(number(text, "TasksMax="), 1 + 1 + 32)
+        self.assertLessEqual(number(text, "TasksMax="), 128)
+
 
 def number(unit: str, key: str) -> int:
-    """The whole number after ``key`` at the start of a line of ``unit``."""
-    found = re.search(rf"^{re.escape(key)}(\d+)$", unit, re.MULTILINE)
+    """The whole number after ``key`` at the start of a line of ``unit``, times its size suffix if
+    it has one (``1G``: bytes)."""
+    found = re.search(rf"^{re.escape(key)}(\d+)([KMGT]?)$", unit, re.MULTILINE)
     if found is None:
         raise AssertionError(f"no {key} line")
-    return int(found.group(1))
+    return int(found.group(1)) * SIZE_SUFFIXES[found.group(2)]
 
 
 if __name__ == "__main__":
