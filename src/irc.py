@@ -8,7 +8,9 @@ out; replies in, bytes out.  Nothing here touches a socket, a clock or global mu
   trailing form, as many clients expect.
 - ``lines_for`` cuts a text that does not fit one line (a line-protocol message may be 8 KiB; an
   IRC line is 512 bytes with its CRLF) into several, at spaces where it can and never inside a
-  UTF-8 sequence; ``fit`` cuts one to a single line.
+  UTF-8 sequence; ``fit`` cuts one to a single line.  ``text_head`` writes what comes before a
+  user's text, and ``text_room`` says how much text a line has room for at worst, so that the
+  settings can refuse a channel and server name that leave too little (``MIN_TEXT_BYTES``).
 - ``invalid_utf8`` tells a line that was not all UTF-8 (read with ``surrogateescape``) and gives
   it with U+FFFD in place of the bad bytes, as the line protocol reads it.
 - ``ctcp`` and ``plain_text`` turn what an IRC user said into what a line user reads: ACTION as
@@ -23,8 +25,16 @@ import re
 from collections.abc import Iterator
 from typing import Final, NamedTuple
 
+from algokart_chat.names import MAX_USERNAME_CHARS
+
 LINE_BYTES: Final = 512  # the longest line either way, CRLF included
 CRLF: Final = b"\r\n"
+# The least text a line must have room for, whoever sends it to whom: 8 characters of 4 bytes, so
+# that a message split over lines is not mostly prefixes.  The settings refuse a channel and server
+# name that leave less (a direct message to the longest nick leaves 49 with any server name).
+MIN_TEXT_BYTES: Final = 32
+# The valid name of the most bytes: 32 letters of 4 bytes each (U+10400 DESERET CAPITAL LETTER LONG I).
+LONGEST_NICK: Final = "\U00010400" * MAX_USERNAME_CHARS
 
 
 _ESCAPED_BYTE: Final = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a bad byte
@@ -74,18 +84,37 @@ def message(prefix: str | None, command: str, *params: str) -> bytes:
     return " ".join(parts).encode("utf-8") + CRLF
 
 
+def user_mask(nick: str, server: str) -> str:
+    """``nick!nick@server``: how every user appears (no address is shown, nor is any)."""
+    return f"{nick}!{nick}@{server}"
+
+
+def text_head(sender: str, server: str, command: str, target: str) -> bytes:
+    """What comes before a user's text: ``:alice!alice@server PRIVMSG #chat :``."""
+    return f":{user_mask(sender, server)} {command} {target} :".encode()
+
+
+def text_room(server: str, channel: str) -> int:
+    """The bytes of text a line carries at worst: after the longest ``text_head`` the gateway can
+    write, a ``PRIVMSG`` from the name of the most bytes to the channel or to such a name."""
+    target = max(channel, LONGEST_NICK, key=lambda name: len(name.encode()))
+    return LINE_BYTES - len(CRLF) - len(text_head(LONGEST_NICK, server, "PRIVMSG", target))
+
+
 def lines_for(head: bytes, text: str) -> Iterator[bytes]:
     """``head`` (such as ``:alice!alice@host PRIVMSG #chat :``) with ``text`` as many times as it
     takes to send all of it in lines of at most LINE_BYTES: cut at the last space that fits (the
-    space stays at the end of the earlier line), else at the last whole character."""
-    room = LINE_BYTES - len(head) - len(CRLF)
+    space stays at the end of the earlier line), else at the last whole character.  Every line
+    carries at least one whole character: should ``head`` leave no room for one (the settings see
+    that it does: ``text_room``), the line is longer than LINE_BYTES rather than empty."""
+    room = max(LINE_BYTES - len(head) - len(CRLF), 0)
     data = text.encode("utf-8")
     while len(data) > room:
         cut = data.rfind(b" ", 0, room)  # (a space at room - 1 at the latest: it stays with this line)
-        if cut <= 0:
-            cut = _utf8_boundary(data, room)
-        else:
+        if cut > 0:
             cut += 1  # keep the space with the first part
+        else:
+            cut = _utf8_boundary(data, room) or _first_character_end(data)
         yield head + data[:cut] + CRLF
         data = data[cut:]
     if data or not text:
@@ -94,7 +123,7 @@ def lines_for(head: bytes, text: str) -> Iterator[bytes]:
 
 def fit(head: bytes, text: str) -> bytes:
     """``head`` and as much of ``text`` as fits one line (cut at a whole character)."""
-    room = LINE_BYTES - len(head) - len(CRLF)
+    room = max(LINE_BYTES - len(head) - len(CRLF), 0)
     data = text.encode("utf-8")
     if len(data) > room:
         data = data[: _utf8_boundary(data, room)]
@@ -102,10 +131,18 @@ def fit(head: bytes, text: str) -> bytes:
 
 
 def _utf8_boundary(data: bytes, limit: int) -> int:
-    """The largest cut at or below ``limit`` that does not split a UTF-8 sequence."""
+    """The largest cut at or below ``limit`` (< len(data)) that does not split a UTF-8 sequence."""
     cut = limit
     while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte: step back
         cut -= 1
+    return cut
+
+
+def _first_character_end(data: bytes) -> int:
+    """The cut after the first whole character of ``data`` (not empty)."""
+    cut = 1
+    while cut < len(data) and (data[cut] & 0xC0) == 0x80:
+        cut += 1
     return cut
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat import irc
 from algokart_chat.utils.config import SettingsError, load_settings
 
 
@@ -52,6 +54,42 @@ class SettingsTest(unittest.TestCase):
                     load_settings(argv, environ)
                 self.assertIn(name, str(caught.exception))
                 self.assertNotIn("\n", str(caught.exception))
+
+    def test_a_channel_and_server_name_must_leave_room_for_a_message(self) -> None:
+        server = "s" * 63
+        with self.assertRaises(SettingsError) as caught:
+            load_settings(["--irc-channel", "#" + "😀" * 44, "--irc-server-name", server], {})
+        problem = str(caught.exception)
+        self.assertIn("--irc-channel (IRC_CHANNEL) and --irc-server-name (IRC_SERVER_NAME)", problem)
+        self.assertIn("0 bytes left", problem)
+        self.assertNotIn("\n", problem)
+        accepted = [
+            length
+            for length in range(1, 50)
+            if not self._refused(["--irc-channel", "#" + "😀" * length], {"IRC_SERVER_NAME": server})
+        ]
+        self.assertEqual(accepted, list(range(1, 37)))  # at most 32 bytes of text would be left beyond
+        self.assertFalse(self._refused(["--irc-channel", "#" + "c" * 49, "--irc-server-name", server], {}))
+
+    def test_the_longest_names_accepted_split_a_message_of_4_byte_characters_within_512_bytes(self) -> None:
+        server, channel = "s" * 63, "#" + "😀" * 36  # the longest the settings accept together (above)
+        settings = load_settings(["--irc-channel", channel, "--irc-server-name", server], {})
+        for text in ("😀" * 2048, " ".join(["😀" * 9] * 200)):  # 8 KiB of 4-byte characters
+            for target in (settings.irc_channel, irc.LONGEST_NICK):
+                head = irc.text_head(irc.LONGEST_NICK, settings.irc_server_name, "PRIVMSG", target)
+                lines = list(itertools.islice(irc.lines_for(head, text), len(text)))  # (bounded, should it loop)
+                self.assertTrue(all(len(line) <= 512 for line in lines))
+                self.assertEqual(b"".join(line[len(head) : -2] for line in lines).decode(), text)
+                if " " not in text:
+                    self.assertLessEqual(len(lines), len(text.encode()) // irc.MIN_TEXT_BYTES)
+
+    @staticmethod
+    def _refused(argv: list[str], environ: dict[str, str]) -> bool:
+        try:
+            load_settings(argv, environ)
+        except SettingsError:
+            return True
+        return False
 
     def test_unknown_flag_is_one_line_and_status_2(self) -> None:
         errors = io.StringIO()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
 from algokart_chat.irc import Message
+from algokart_chat.names import is_valid_username
 
 
 class ParseTest(unittest.TestCase):
@@ -63,6 +65,29 @@ class SplitTest(unittest.TestCase):
             self.assertLessEqual(len(line), 512)
             line[len(self.HEAD) : -2].decode("utf-8")  # every piece is whole UTF-8
         self.assertEqual("".join(line[len(self.HEAD) : -2].decode() for line in lines), text)
+
+    def test_every_line_carries_a_whole_character_whatever_the_prefix(self) -> None:
+        text = "😀" * 40 + " a 😀"
+        for head_bytes in (500, 505, 506, 507, 510, 511, 600):  # from room for one 4-byte character to none
+            with self.subTest(head_bytes=head_bytes):
+                head = b":" + b"n" * (head_bytes - 1)
+                lines = list(itertools.islice(irc.lines_for(head, text), len(text) + 1))  # (bounded, should it loop)
+                pieces = [line[len(head) : -2].decode() for line in lines]
+                self.assertTrue(all(pieces), pieces[:3])
+                self.assertEqual("".join(pieces), text)
+                if head_bytes <= 506:
+                    self.assertTrue(all(len(line) <= 512 for line in lines))
+        self.assertEqual(irc.fit(b":" + b"n" * 600, "😀"), b":" + b"n" * 600 + b"\r\n")
+
+    def test_the_longest_head_leaves_the_room_text_room_says(self) -> None:
+        self.assertTrue(is_valid_username(irc.LONGEST_NICK))
+        server, channel = "s" * 63, "#" + "😀" * 36
+        room = irc.text_room(server, channel)
+        for target in (channel, irc.LONGEST_NICK):
+            head = irc.text_head(irc.LONGEST_NICK, server, "PRIVMSG", target)
+            self.assertLessEqual(len(head) + room + 2, 512)
+        self.assertEqual(len(irc.text_head(irc.LONGEST_NICK, server, "PRIVMSG", channel)) + room + 2, 512)
+        self.assertEqual(irc.text_room(server, "#chat"), 49)  # a direct message to the longest nick
 
     def test_fit_cuts_to_one_line_at_a_whole_character(self) -> None:
         line = irc.fit(self.HEAD, "é" * 400)

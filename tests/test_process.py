@@ -64,6 +64,7 @@ class StartupTest(unittest.TestCase):
             ([], {"CLUSTER_NAME": "{x}"}, "CLUSTER_NAME"),
             (["--node-timeout", "0"], {}, "--node-timeout"),
             ([], {"NODE_TIMEOUT": "ten"}, "NODE_TIMEOUT"),
+            (["--irc-channel", "#" + "😀" * 44, "--irc-server-name", "s" * 63], {}, "--irc-channel"),
         ]
         for args, env, name in cases:
             with self.subTest(args=args, env=env):

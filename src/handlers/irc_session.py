@@ -78,8 +78,7 @@ class IrcSessions:
         return IrcSession(self, connection)
 
     def mask(self, nick: str) -> str:
-        """``nick!nick@server``: how every user appears (no address is shown, nor is any)."""
-        return f"{nick}!{nick}@{self.server}"
+        return irc.user_mask(nick, self.server)
 
     def numeric(self, code: str, target: str, *params: str) -> bytes:
         return irc.message(self.server, code, target, *params)
@@ -88,7 +87,7 @@ class IrcSessions:
     def _encode(self, event: RoomEvent) -> bytes:
         if isinstance(event, Said):
             command = event.command or "PRIVMSG"
-            head = f":{self.mask(event.sender)} {command} {self.channel} :".encode()
+            head = irc.text_head(event.sender, self.server, command, self.channel)
             return self._text_lines(head, event.texts, event.raws)
         if isinstance(event, Departed):
             return b"".join(irc.message(self.mask(name), "QUIT", "Quit") for name in event.names)
@@ -174,7 +173,7 @@ class IrcSession:
         raw = told.raw if told.raw is not None else told.text
         if raw is None or self._nick is None:
             return
-        head = f":{self._sessions.mask(told.sender)} {told.command or 'PRIVMSG'} {self._nick} :".encode()
+        head = irc.text_head(told.sender, self._sessions.server, told.command or "PRIVMSG", self._nick)
         if told.raw is not None:
             self._connection.send(irc.fit(head, raw))
         else:

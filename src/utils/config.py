@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from algokart_chat import irc
 from algokart_chat.cluster.entries import is_valid_cluster_name
 from algokart_chat.cluster.target import TLS_FILE_OPTIONS, parse_redis_url
 from algokart_chat.version import __version__
@@ -390,5 +391,12 @@ def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str], prog: 
     if settings.tls_port is None and settings.irc_tls_port is None and (settings.tls_cert or settings.tls_key):
         raise SettingsError(
             "--tls-cert and --tls-key (TLS_CERT, TLS_KEY) need --tls-port (TLS_PORT) or --irc-tls-port (IRC_TLS_PORT)"
+        )
+    room = irc.text_room(settings.irc_server_name, settings.irc_channel)
+    if room < irc.MIN_TEXT_BYTES:
+        raise SettingsError(
+            "--irc-channel (IRC_CHANNEL) and --irc-server-name (IRC_SERVER_NAME) are too long together: "
+            f"an IRC line would have {max(room, 0)} bytes left for a message (after the prefix of a name of "
+            f"32 four-byte characters), and needs {irc.MIN_TEXT_BYTES}; shorten either"
         )
     return settings
