@@ -7,6 +7,7 @@ import io
 import itertools
 import logging
 import unittest
+from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
@@ -82,6 +83,12 @@ class SettingsTest(unittest.TestCase):
                 self.assertEqual(b"".join(line[len(head) : -2] for line in lines).decode(), text)
                 if " " not in text:
                     self.assertLessEqual(len(lines), len(text.encode()) // irc.MIN_TEXT_BYTES)
+
+    def test_the_irc_server_name_reveals_nothing_of_the_machine(self) -> None:
+        self.assertEqual(load_settings([], {}).irc_server_name, "algokart.chat")
+        with mock.patch("socket.gethostname", return_value="db7.internal.example"):
+            self.assertEqual(load_settings([], {"IRC_SERVER_NAME": ""}).irc_server_name, "algokart.chat")
+        self.assertEqual(load_settings(["--irc-server-name", "irc.example.org"], {}).irc_server_name, "irc.example.org")
 
     @staticmethod
     def _refused(argv: list[str], environ: dict[str, str]) -> bool:

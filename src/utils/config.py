@@ -11,7 +11,6 @@ import argparse
 import logging
 import os
 import re
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -118,9 +117,6 @@ def _irc_channel(raw: str) -> str:
 
 
 def _irc_server_name(raw: str) -> str:
-    if not raw:
-        host = socket.gethostname() or "localhost"
-        return re.sub(r"[^A-Za-z0-9.-]", "-", host)[:63] or "localhost"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", raw):
         raise ValueError("expected a host name such as irc.example.org (letters, digits, . and -)")
     return raw
@@ -307,8 +303,8 @@ OPTIONS: tuple[Option, ...] = (
         "--irc-server-name",
         "IRC_SERVER_NAME",
         _irc_server_name,
-        "",
-        "the server's name to IRC clients (default: this machine's host name)",
+        "algokart.chat",
+        "the server's name to IRC clients, in every user's mask nick!nick@NAME",
     ),
     Option(
         "--redis-url",
