@@ -180,6 +180,31 @@ class NamesAcrossProtocolsTest(IrcTestCase):
         guest.send(f"NICK {ircer.nick}")
         self.assertEqual(guest.read_line(), f":{SERVER_NAME} 433 * {ircer.nick} :Nickname is already in use")
 
+    def test_a_nick_not_registered_yet_yields_to_whoever_logs_in_or_registers_with_it(self) -> None:
+        for taker in ("line", "irc", "irc after CAP"):
+            with self.subTest(taker=taker):
+                squatter, nick = self.irc(), unique_name("squat")
+                squatter.send(f"NICK {nick}")  # and never USER, for now
+                self.assertEqual(squatter.sync(), [])
+                if taker == "line":
+                    self.connect().login(nick.upper())  # compared as line names are
+                else:
+                    rival = self.irc()
+                    if taker == "irc after CAP":
+                        rival.send("CAP LS 302")
+                        rival.read_line()
+                        rival.send(f"NICK {nick}", f"USER {nick} 0 * :x", "CAP END")
+                        self.assertIn(f" 001 {nick} ", rival.read_until(" 422 ")[0])
+                    else:
+                        self.assertIn(f" 001 {nick} ", rival.register(nick)[0])
+                squatter.send(f"USER {nick} 0 * :x")
+                self.assertEqual(squatter.read_line(), f":{SERVER_NAME} 433 * {nick} :Nickname is already in use")
+                squatter.send(f"NICK {nick}")  # taken now: at once
+                self.assertEqual(squatter.read_line(), f":{SERVER_NAME} 433 * {nick} :Nickname is already in use")
+                other = unique_name("other")
+                squatter.send(f"NICK {other}")  # USER came: registration completes with a free nick
+                self.assertIn(f" 001 {other} ", squatter.read_until(" 422 ")[0])
+
     def test_a_nick_change_is_nick_for_irc_users_and_a_departure_for_line_users(self) -> None:
         changer, watcher = self.joined(), self.joined()
         line = self.logged_in()
@@ -524,8 +549,17 @@ class ClusterIrcTest(unittest.TestCase):
             on_a.register()
             held = Client(b.port)
             self.addCleanup(held.close)
-            held.send(f"LOGIN {on_a.nick}")  # a nick is held cluster-wide from NICK on, JOIN or not
+            held.send(f"LOGIN {on_a.nick}")  # a nick is held cluster-wide from registration on, JOIN or not
             held.expect(err("username-taken"))
+            squatter, wanted = IrcClient(b.ports["IRC"]), unique_name("squat")
+            self.addCleanup(squatter.close)
+            squatter.send(f"NICK {wanted}")  # not registered: it holds nothing, on any node
+            squatter.sync()
+            self.addCleanup(a.client().login(wanted).close)
+            squatter.send(f"USER {wanted} 0 * :x")
+            self.assertEqual(squatter.read_line(), f":{SERVER_NAME} 433 * {wanted} :Nickname is already in use")
+            squatter.send(f"NICK {wanted}x")
+            self.assertIn(f" 001 {wanted}x ", squatter.read_until(" 422 ")[0])
             on_a.join()
             on_b.register()
             on_b.join()

@@ -8,8 +8,10 @@ mapping; in short:
 
 - Registration: ``CAP`` (no capabilities: LS is empty, REQ is refused, END resumes), ``NICK``,
   ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
-  claimed in the room from ``NICK`` on, hidden: the name is taken, but its owner is not in the
-  room until ``JOIN``.  Then 001-005 and 422.
+  claimed in the room when registration completes, hidden: the name is taken, but its owner is not
+  in the room until ``JOIN``.  Before that nothing is held, so a connection that never finishes
+  keeps no one from a name: whoever logs in or registers with it first has it, and the other gets
+  433 and may send another ``NICK``.  Then 001-005 and 422.
 - ``JOIN`` of the channel brings the user into the room, ``PART`` takes it out again (a departure
   for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
 - ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages; what a line user
@@ -141,7 +143,7 @@ class IrcSession:
     def __init__(self, sessions: IrcSessions, connection: Connection) -> None:
         self._sessions = sessions
         self._connection = connection
-        self._nick: str | None = None  # claimed in the room (hidden until JOIN)
+        self._nick: str | None = None  # claimed in the room once registered (hidden until JOIN)
         self._user: tuple[str, str] | None = None  # USER's username and real name
         self._cap_open = False  # CAP negotiation began and has not ended: registration waits
         self._registered = False
@@ -238,10 +240,10 @@ class IrcSession:
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
         nick, host = self._nick, self._sessions.host
-        if nick is not None:
-            self._nick, self._joined = None, False
+        self._nick, self._joined = None, False
+        if nick is not None and self._registered:  # (before registration it holds no name)
             host.room.leave(self, nick)
-            if self._registered and not host.shutting_down:
+            if not host.shutting_down:
                 peer = self._connection.peer_text
                 log.info("Leave: %s (%s)", nick, reason, extra=fields("leave", user=nick, peer=peer, reason=reason))
         if then is not None:
@@ -314,39 +316,48 @@ class IrcSession:
         if not is_valid_username(wanted):
             self._reply("432", wanted, _nick_problem(wanted))
             return
-        old, room = self._nick, self._sessions.host.room
-        if old is not None and username_key(old) != username_key(wanted) and room.held_name(wanted) is not None:
+        old, host = self._nick, self._sessions.host
+        taken = host.room.held_name(wanted) is not None
+        if not self._registered:  # nothing is held yet: the nick is claimed when registration completes
+            if taken:
+                self._reply("433", wanted, "Nickname is already in use")
+            else:
+                self._nick = wanted
+                self._try_to_register()
+            return
+        assert old is not None  # (registered, so it has a nick)
+        if taken and username_key(old) != username_key(wanted):
             self._reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
             return
-        self._awaiting = True
-        host = self._sessions.host
-        host.announce_departures()  # (whoever left before this NICK is not news to it)
-        host.room.join(
-            self,
-            wanted,
-            lambda result: self._nick_answered(old, wanted, result),
-            hidden=old is None,
-            renaming=old,
-            hears_arrivals=True,
-        )
+        self._claim(wanted, lambda: self._renamed(old, wanted), renaming=old)
 
-    def _nick_answered(self, old: str | None, wanted: str, result: JoinResult) -> None:
-        connection = self._connection
-        self._awaiting = False
-        if connection.closing:  # gone while the room was deciding
+    def _claim(self, nick: str, claimed: Callable[[], None], renaming: str | None = None) -> None:
+        """Claim ``nick`` in the room (hidden, unless this renames a name already in it), holding
+        the input meanwhile; then ``claimed()``, or 433 (taken) or 437 (a cluster cannot decide now)."""
+        self._awaiting = True
+        host, connection = self._sessions.host, self._connection
+
+        def answered(result: JoinResult) -> None:
+            self._awaiting = False
+            if connection.closing:  # gone while the room was deciding
+                if result == "ok":
+                    host.room.leave(self, nick)
+                return
             if result == "ok":
-                self._sessions.host.room.leave(self, wanted)
-            return
-        if result == "ok":
-            self._nick = wanted
-            if old is not None and self._registered and not self._joined:  # (in the room: its Renamed)
-                connection.reply(irc.message(self._sessions.mask(old), "NICK", wanted))
-            self._try_to_register()
-        elif result == "taken":
-            self._reply("433", wanted, "Nickname is already in use")
-        else:
-            self._reply("437", wanted, "Nick is temporarily unavailable")
-        connection.resume()
+                claimed()
+            elif result == "taken":
+                self._reply("433", nick, "Nickname is already in use")
+            else:
+                self._reply("437", nick, "Nick is temporarily unavailable")
+            connection.resume()
+
+        host.announce_departures()  # (whoever left before this is not news to it)
+        host.room.join(self, nick, answered, hidden=renaming is None, renaming=renaming, hears_arrivals=True)
+
+    def _renamed(self, old: str, new: str) -> None:
+        self._nick = new
+        if not self._joined:  # (in the room, it hears its own Renamed)
+            self._connection.reply(irc.message(self._sessions.mask(old), "NICK", new))
 
     def _user_command(self, params: list[str]) -> None:
         if self._registered:
@@ -359,10 +370,17 @@ class IrcSession:
         self._try_to_register()
 
     def _try_to_register(self) -> None:
+        """Once ``NICK`` and ``USER`` came (and ``CAP END``, if CAP began): claim the nick, and
+        welcome the user if it is still free; if someone took it since ``NICK``, 433, and
+        registration completes with the next ``NICK`` that is free."""
         if self._registered or self._nick is None or self._user is None or self._cap_open:
             return
-        self._registered = True
-        nick, sessions = self._nick, self._sessions
+        nick, self._nick = self._nick, None  # (its own once the room says so: till then 433's target is *)
+        self._claim(nick, lambda: self._welcome(nick))
+
+    def _welcome(self, nick: str) -> None:
+        self._nick, self._registered = nick, True
+        sessions = self._sessions
         server = sessions.server
         self._connection.mark_registered()
         tokens = [
