@@ -78,6 +78,15 @@ class BidiTextTest(ServerTestCase):
         bob.expect(f"DM {alice.name} hi")
 
 
+class LineSeparatorTextTest(ServerTestCase):
+    def test_line_and_paragraph_separators_never_reach_other_users(self) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        alice.send("MSG line1\u2028MSG mallory forged\u2029line3")
+        bob.expect(f"MSG {alice.name} line1 MSG mallory forged line3")
+        alice.send(f"DM {bob.name} a\u2029DM mallory b\x0bc\x0cd\x85e")
+        bob.expect(f"DM {alice.name} a DM mallory bcde")
+
+
 class DroppedReaderTest(ServerTestCase):
     server_args = ("--rate-limit", "0", "--rate-limit-bytes", "0", "--max-send-buffer", "65536")
 

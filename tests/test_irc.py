@@ -284,6 +284,26 @@ class MessageTest(IrcTestCase):
         line.sync()
         self.assertEqual(client.sync(), [f":{mask(line.name)} PRIVMSG #chat :hi irc"])
 
+    def test_line_breaks_other_than_the_crlf_reach_nobody(self) -> None:
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        forged = f":{mask(line.name)} PRIVMSG #chat :forged"
+        client.send(f"PRIVMSG #chat :one\u2028{forged}\u2029two\x0bthree\x0cfour\x1cfive\x85six \x1ditalic\x1d")
+        client.send(f"PRIVMSG {other.nick} :a\u2029b", f"PRIVMSG {line.name} :c\u2028d", "PRIVMSG #chat :\x0b\x0c")
+        self.assertEqual(client.sync(), [f":{SERVER_NAME} 412 {client.nick} :No text to send"])
+        sender = mask(client.nick)
+        self.assertEqual(
+            other.sync(),
+            [
+                f":{sender} PRIVMSG #chat :one {forged} twothreefourfivesix \x1ditalic\x1d",  # (formatting kept)
+                f":{sender} PRIVMSG {other.nick} :a b",
+            ],
+        )
+        self.assertEqual(
+            line.sync(), [f"MSG {client.nick} one {forged} twothreefourfivesix italic", f"DM {client.nick} c d"]
+        )
+
     def test_ctcp_action_is_a_star_line_other_ctcp_stays_in_irc(self) -> None:
         client, other = self.joined(), self.joined()
         line = self.logged_in()

@@ -39,7 +39,7 @@ from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, 
 from algokart_chat.handlers.broadcast import JoinResult, RoomHost
 from algokart_chat.handlers.connection import Connection, SessionType
 from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
-from algokart_chat.text import clean_text
+from algokart_chat.text import clean_text, one_line
 from algokart_chat.utils.logs import fields
 from algokart_chat.version import __version__
 
@@ -470,11 +470,11 @@ class IrcSession:
             if errors:
                 self._reply("411", f"No recipient given ({command})")
             return
-        if len(params) < 2 or not params[1]:
+        raw = one_line(params[1]) if len(params) > 1 else ""  # (what IRC users get of it)
+        if not raw:
             if errors:
                 self._reply("412", "No text to send")
             return
-        raw = params[1]
         plain = irc.plain_text(raw)
         text = clean_text(plain) or None if plain is not None else None
         for target in params[0].split(","):
