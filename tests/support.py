@@ -192,6 +192,7 @@ ENV_SETTINGS = (
     "SEND_BUFFER_SOFT_SECONDS",
     "MAX_PER_IP",
     "MAX_NEW_PER_IP",
+    "IPV6_PREFIX",
     "TLS_PORT",
     "TLS_CERT",
     "TLS_KEY",

@@ -21,6 +21,7 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual((settings.host, settings.port, settings.idle_timeout), (None, 4000, 0.0))
         self.assertEqual((settings.max_clients, settings.log_level), (10000, logging.INFO))
         self.assertEqual(settings.max_line_bytes, 8192)
+        self.assertEqual(settings.ipv6_prefix, 64)
 
     def test_flag_beats_environment_beats_default(self) -> None:
         self.assertEqual(load_settings([], {"PORT": "5000"}).port, 5000)
@@ -48,6 +49,9 @@ class SettingsTest(unittest.TestCase):
             (["--max-clients", "0"], {}, "--max-clients"),
             ([], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
             (["--max-line-bytes", "10"], {}, "--max-line-bytes"),
+            (["--ipv6-prefix", "129"], {}, "--ipv6-prefix"),
+            ([], {"IPV6_PREFIX": "0"}, "IPV6_PREFIX"),
+            (["--ipv6-prefix", "/64"], {}, "--ipv6-prefix"),
         ]
         for argv, environ, name in cases:
             with self.subTest(argv=argv, environ=environ):

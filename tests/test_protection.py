@@ -176,6 +176,30 @@ class ConnectionLimitTest(ServerTestCase):
         self.assertEqual(self.connect().sync(), [])
 
 
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@unittest.skipUnless(has_ipv6_loopback(), "no IPv6 loopback here")
+class IPv6ConnectionLimitTest(unittest.TestCase):
+    """Over real IPv6 (::1, counted as ::/64); several addresses of one /64: test_chat_server."""
+
+    def test_per_ip_limit_over_ipv6(self) -> None:
+        with ServerProcess("--host", "::1", "--max-per-ip", "2") as server:
+            clients = []
+            for _ in range(3):
+                clients.append(Client(server.port, host="::1"))
+                self.addCleanup(clients[-1].close)
+            self.assertEqual((clients[0].sync(), clients[1].sync()), ([], []))
+            self.assertEqual(clients[2].read_until_closed(), [err("too-many-connections")])
+            server.wait_for_log(r"Refused connection from \[::1\]:\d+: too-many-connections")
+
+
 class DescriptorTest(ServerTestCase):
     @unittest.skipUnless(ON_LINUX, "counts the server's descriptors in /proc")
     def test_300_connect_disconnect_cycles_leak_nothing(self) -> None:

@@ -8,6 +8,7 @@ clocks, output flushing); to a session it is a ``RoomHost`` (the room, departure
 room that cannot take commands).  One ``ChatServer`` per event loop and no module-level state, so
 tests can run several side by side.  Connections ask ``admit`` before they are served and ``forget``
 when they end, so the counts that ``--max-clients`` and ``--max-per-ip`` limit are always exact.
+What counts as one address is ``admission_key``'s: IPv6 peers by their network (``--ipv6-prefix``).
 
 Deadline plan: every connection has the same idle timeout, so the one that has been quiet longest
 always expires first.  Connections are kept in a dict ordered by their last complete line
@@ -49,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import errno
+import ipaddress
 import logging
 import socket
 from collections import Counter
@@ -109,7 +111,8 @@ class Stats:
 
 
 class Address:
-    """One client address: its connections, the input budget they share, its new-connection bucket."""
+    """One client address (an IPv6 network: ``admission_key``): its connections, the input budget
+    they share, its new-connection bucket."""
 
     __slots__ = ("arrivals", "budget", "connections")
 
@@ -227,7 +230,7 @@ class ChatServer:
         )
         # An address's connections together may send what --max-per-ip connections may.
         self._address_rates = rates.scaled(settings.max_per_ip) if limited and settings.max_per_ip else None
-        self._addresses: dict[str, Address] = {}
+        self._addresses: dict[str, Address] = {}  # by admission_key
         self._idle_addresses: dict[str, None] = {}  # no connection left: forgotten once nothing is owed
         self.read_buffer = memoryview(bytearray(READ_SIZE))
         self.turn_fan_out = 0  # bytes sessions gave the room to deliver this loop turn
@@ -340,19 +343,23 @@ class ChatServer:
         self._waiting_for_room.pop(connection.resume, None)
         self._deferred.pop(connection.resume, None)
         self._watched.pop(connection, None)
-        host = _host_of(connection)
-        address = self._addresses[host]
+        key = self._key_of(connection)
+        address = self._addresses[key]
         address.connections -= 1
         if not address.connections:
-            self._idle_addresses[host] = None
+            self._idle_addresses[key] = None
             self._sweep_soon()
         if not self._connections and self._all_gone is not None and not self._all_gone.done():
             self._all_gone.set_result(None)
         return True
 
+    def _key_of(self, connection: Connection) -> str:
+        peer = connection.peer
+        return admission_key(peer[0], self.settings.ipv6_prefix) if peer else ""
+
     def _address_of(self, connection: Connection) -> Address:
-        host = _host_of(connection)
-        address = self._addresses.get(host)
+        key = self._key_of(connection)
+        address = self._addresses.get(key)
         if address is None:
             settings, now = self.settings, self.loop.time()
             budget = InputBudget(self._address_rates, now) if self._address_rates is not None else None
@@ -360,14 +367,14 @@ class ChatServer:
             if settings.max_per_ip and settings.max_new_per_ip:
                 rate = settings.max_new_per_ip / NEW_CONNECTIONS_WINDOW
                 arrivals = TokenBucket(rate, settings.max_per_ip + settings.max_new_per_ip, now)
-            address = self._addresses[host] = Address(budget, arrivals)
+            address = self._addresses[key] = Address(budget, arrivals)
         else:
-            self._idle_addresses.pop(host, None)
+            self._idle_addresses.pop(key, None)
         return address
 
     def address_budget(self, connection: Connection) -> InputBudget | None:
         """The input budget every connection of ``connection``'s address shares (with --max-per-ip)."""
-        return self._addresses[_host_of(connection)].budget
+        return self._addresses[self._key_of(connection)].budget
 
     def note_refusal(self, reason: str, peer: str) -> None:
         """Log a refused connection: the first of each reason at once, the rest as one count."""
@@ -488,8 +495,8 @@ class ChatServer:
                 del self._watched[connection]
             elif verdict != "ok":
                 connection.drop(verdict)
-        for host in [host for host in self._idle_addresses if self._addresses[host].full(now)]:
-            del self._idle_addresses[host], self._addresses[host]
+        for key in [key for key in self._idle_addresses if self._addresses[key].full(now)]:
+            del self._idle_addresses[key], self._addresses[key]
         if self._watched or self._idle_addresses:
             self._sweep_soon()
 
@@ -717,9 +724,23 @@ def _time_out(connection: Connection) -> None:
         connection.idle()
 
 
-def _host_of(connection: Connection) -> str:
-    peer = connection.peer
-    return peer[0] if peer else ""
+def admission_key(host: str, ipv6_prefix: int) -> str:
+    """What ``--max-per-ip``, ``--max-new-per-ip`` and an address's shared budget count ``host``
+    (a peer's address) as: an IPv4 address as it is, an IPv4-mapped IPv6 one as its IPv4 address,
+    any other IPv6 address as its network of ``ipv6_prefix`` bits (``2001:db8:0:1::/64``), since
+    whoever has one address of a /64 (a home line, a server) has all of them.  Pure."""
+    if ":" not in host:
+        return host  # IPv4 (or no address at all)
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if ipv6_prefix >= 128:
+        return str(address)
+    host_bits = 128 - ipv6_prefix
+    return str(ipaddress.IPv6Network((int(address) >> host_bits << host_bits, ipv6_prefix)))
 
 
 def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:

@@ -46,6 +46,7 @@ class Settings:
     send_buffer_soft_seconds: float
     max_per_ip: int
     max_new_per_ip: int
+    ipv6_prefix: int
     tls_port: int | None
     tls_cert: str | None
     tls_key: str | None
@@ -275,7 +276,8 @@ OPTIONS: tuple[Option, ...] = (
         "MAX_PER_IP",
         _whole_number(0),
         "32",
-        "most connections from one IP address; the next gets ERR too-many-connections; 0 = no limit",
+        "most connections from one IP address (IPv6: one --ipv6-prefix network); the next gets "
+        "ERR too-many-connections; 0 = no limit",
     ),
     Option(
         "--max-new-per-ip",
@@ -284,6 +286,14 @@ OPTIONS: tuple[Option, ...] = (
         "32",
         "new connections one IP address may open per 10 minutes beyond --max-per-ip; "
         "the next gets ERR connecting-too-fast; 0 = no limit",
+    ),
+    Option(
+        "--ipv6-prefix",
+        "IPV6_PREFIX",
+        _whole_number(32, 128),
+        "64",
+        "IPv6 clients whose addresses share this many leading bits count as one address for --max-per-ip, "
+        "--max-new-per-ip and the input budget they share (64: a /64, what one home line gets); 128 = each alone",
     ),
     Option("--tls-port", "TLS_PORT", _optional_port, "", "also listen for TLS on this port; 0 picks a free one"),
     Option("--tls-cert", "TLS_CERT", _optional_path, "", "PEM certificate (chain) for --tls-port"),
