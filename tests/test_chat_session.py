@@ -93,5 +93,22 @@ def names(lines: Sequence[str]) -> list[str]:
     return [line.split(" ", 1)[1] for line in lines if line.startswith("USER ")]
 
 
+class HttpRequestTest(unittest.TestCase):
+    """A web page that makes a browser POST chat lines to the line port gets nothing done."""
+
+    def test_a_post_logs_nobody_in_sends_nothing_and_gets_no_reply(self) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        bob = chat.connect("LOGIN bob")
+        chat.settle()
+        headers = ("POST / HTTP/1.1", "Host: 127.0.0.1:4000", "Content-Type: text/plain", "")
+        page = chat.connect(*headers, "LOGIN webvictim", "MSG hello", "DM bob hi")  # one read
+        chat.settle()
+        self.assertEqual(lines_of(page), [])
+        self.assertTrue(page.closing)
+        self.assertEqual(lines_of(bob), ["OK"])
+        self.assertEqual(list(chat.room.names()), ["bob"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -70,6 +70,7 @@ class FakeHost:
         self.congested = 0
         self.dropped: list[str] = []
         self.shared_budget: InputBudget | None = None
+        self.refusals: list[tuple[str, str]] = []
 
     def admit(self, connection: Connection) -> str | None:
         if self.refuse is None:
@@ -80,7 +81,7 @@ class FakeHost:
         return self.shared_budget
 
     def note_refusal(self, reason: str, peer: str) -> None:
-        pass
+        self.refusals.append((reason, peer))
 
     def forget(self, connection: Connection) -> bool:
         self.forgotten.append(connection)
@@ -279,6 +280,33 @@ class LifecycleTest(ConnectionTestCase):
         self.assertTrue(transport.closing and connection.closing)
         self.loop.run_ready()
         self.assertEqual(session.leaving, [])  # never admitted: nothing to leave
+
+    def test_an_http_request_ends_the_connection_and_nothing_after_it_runs(self) -> None:
+        connection, session, transport, host = self.open()
+        request = b"POST / HTTP/1.1\r\nHost: chat:4000\r\nContent-Type: text/plain\r\n\r\nLOGIN webvictim\r\nMSG hi\r\n"
+        connection.data_received(request)
+        connection.data_received(b"DM bob hi\r\n")
+        self.assertEqual(session.calls, ["<read done>"])  # not one of its lines reached the session
+        self.assertEqual(host.refusals, [("http-request", "127.0.0.1:5000")])
+        ((reason, then),) = session.leaving
+        self.assertEqual(reason, "http-request")  # (the session's farewell for it: real ones have none)
+        assert then is not None
+        then()
+        self.assertTrue(transport.closing)
+
+    def test_a_host_header_before_login_ends_the_connection_too(self) -> None:
+        connection, session, _, host = self.open()
+        connection.data_received(b"PING\nhost: 10.0.0.1\nLOGIN webvictim\n")
+        self.assertEqual(session.calls, ["PING", "<read done>"])
+        self.assertEqual([reason for reason, _ in session.leaving], ["http-request"])
+        self.assertEqual(len(host.refusals), 1)
+
+    def test_after_login_http_lines_are_the_sessions(self) -> None:
+        connection, session, _, host = self.open()
+        session.name = "alice"
+        connection.data_received(b"GET / HTTP/1.1\nHost: x\n")
+        self.assertEqual(session.calls, ["GET / HTTP/1.1", "Host: x", "<read done>"])
+        self.assertEqual((session.leaving, host.refusals), ([], []))
 
     def test_registered_tells_the_host(self) -> None:
         connection, _, _, host = self.open()

@@ -6,6 +6,7 @@ full-size figures.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import sys
@@ -85,6 +86,30 @@ class LineSeparatorTextTest(ServerTestCase):
         bob.expect(f"MSG {alice.name} line1 MSG mallory forged line3")
         alice.send(f"DM {bob.name} a\u2029DM mallory b\x0bc\x0cd\x85e")
         bob.expect(f"DM {alice.name} a DM mallory bcde")
+
+
+class HttpRequestTest(unittest.TestCase):
+    """A web page's POST to either port: closed at its request line, its body never run, logged once."""
+
+    def test_a_post_is_closed_at_its_request_line_on_both_protocols(self) -> None:
+        with ServerProcess("--irc-port", "0", "--stats-interval", "1") as server:
+            bob = Client(server.port).login()
+            self.addCleanup(bob.close)
+            bodies = [
+                (server.port, f"LOGIN webvictim\r\nMSG hello\r\nDM {bob.name} hi\r\n"),
+                (server.ports["IRC"], f"NICK webvictim\r\nUSER w 0 * :w\r\nPRIVMSG {bob.name} :hi\r\n"),
+            ]
+            for port, body in bodies:
+                headers = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n\r\n"
+                with Client(port) as page:
+                    page.send_bytes((headers + body).encode())
+                    # (reset, if it closed before the rest of the request was read: as good)
+                    with contextlib.suppress(ConnectionResetError):
+                        self.assertEqual(page.read_until_closed(), [])
+            bob.send("WHO")
+            self.assertEqual(bob.sync(), [f"USER {bob.name}"])  # no MSG, no DM, nobody else online
+            server.wait_for_log(r"^Refused 1 more connection in the last 1 s: http-request$")
+            self.assertEqual(len([line for line in server.log if line.startswith("Refused connection from")]), 1)
 
 
 class DroppedReaderTest(ServerTestCase):

@@ -7,8 +7,10 @@ Two narrow interfaces, and nothing else, connect it to the rest:
   may decline input (``ready_for_input``, or a line it cannot take yet) until it calls ``resume``;
 - its **host** (``ConnectionHost``: the server) admits it, keeps its clocks, flushes its output,
   judges it when it falls behind, and shares the budget of its address.
-The connection never sees a wire line of any protocol: the reader's options and the session come
-from the listener it was accepted on (``SessionType``).
+The connection knows no wire line of any protocol: the reader's options and the session come from
+the listener it was accepted on (``SessionType``).  It knows the lines of no chat protocol, though:
+before login, an HTTP request line or ``Host:`` header (``cross_protocol``) ends the connection at
+once, and nothing after it runs (reason ``http-request``, logged as a refusal).
 
 Input plan.  Reads are at most READ_SIZE bytes (a ``BufferedProtocol`` reading into the host's one
 shared buffer), so a connection holds at most one read of raw bytes and a loop turn reads a
@@ -60,6 +62,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from algokart_chat.cross_protocol import is_http
 from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
 from algokart_chat.utils.keepalive import enable_keepalive
 from algokart_chat.utils.logs import fields, format_peer
@@ -639,6 +642,9 @@ class Connection(asyncio.BufferedProtocol):
                     self._hold("session")
                     return
                 if type(event) is str:
+                    if event and session.name is None and is_http(event):
+                        self._refuse_http()
+                        return
                     if self.last_line_at != now:  # only a complete line counts as activity
                         self.last_line_at = now
                         host.note_activity(self)
@@ -650,6 +656,12 @@ class Connection(asyncio.BufferedProtocol):
                     session.line_too_long()
                 elif isinstance(event, TelnetReply):
                     self.send(event.data)
+
+    def _refuse_http(self) -> None:
+        """A web page made a browser send an HTTP request here (``cross_protocol``): close without
+        a word, as Redis does; the lines after it (the request's body) are never handled."""
+        self._host.note_refusal("http-request", self.peer_text)
+        self.close("http-request")
 
     def _hold(self, why: InputHold, seconds: float = 0.0) -> None:
         """Stop reading: TCP then pushes back on the sender.  Out of tokens, until they are due;

@@ -250,7 +250,7 @@ class IrcSession:
             host.room.sync(self, then)
 
     def farewell(self, reason: str) -> bytes | None:
-        if reason == "closed":
+        if reason in ("closed", "http-request"):  # (the client ended it, or it is not an IRC client)
             return None
         why = f"Quit: {self._quit_reason}" if reason == "quit" else _REASONS.get(reason, reason)
         return irc.message(None, "ERROR", f"Closing Link: {self._sessions.server} ({why})")
