@@ -70,22 +70,20 @@ class MixedScriptNameTest(ServerTestCase):
         self.assertIn("USER Алиса", alice.sync())
 
 
-class BidiTextTest(ServerTestCase):
+class UnsafeTextTest(ServerTestCase):
+    """What could reorder a reader's line, or start a new one, never reaches other users."""
+
+    def relays(self, text: str, shown: str) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        alice.send(f"MSG {text}", f"DM {bob.name} {text}")
+        bob.expect(f"MSG {alice.name} {shown}", f"DM {alice.name} {shown}")
+
     def test_bidi_overrides_never_reach_other_users(self) -> None:
-        alice, bob = self.logged_in(), self.logged_in()
-        alice.send("MSG access \u202egranted\u202c \u2066ok\u2069")
-        bob.expect(f"MSG {alice.name} access granted ok")
-        alice.send(f"DM {bob.name} \u200fhi\u200e")
-        bob.expect(f"DM {alice.name} hi")
+        self.relays("access \u202egranted\u202c \u2066ok\u2069 \u200fhi\u200e", "access granted ok hi")
 
-
-class LineSeparatorTextTest(ServerTestCase):
     def test_line_and_paragraph_separators_never_reach_other_users(self) -> None:
-        alice, bob = self.logged_in(), self.logged_in()
-        alice.send("MSG line1\u2028MSG mallory forged\u2029line3")
-        bob.expect(f"MSG {alice.name} line1 MSG mallory forged line3")
-        alice.send(f"DM {bob.name} a\u2029DM mallory b\x0bc\x0cd\x85e")
-        bob.expect(f"DM {alice.name} a DM mallory bcde")
+        self.relays("line1\u2028MSG mallory forged\u2029line3", "line1 MSG mallory forged line3")
+        self.relays("a\x0bb\x0cc\x85d\x1ce", "abcde")
 
 
 class HttpRequestTest(unittest.TestCase):
