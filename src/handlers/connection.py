@@ -8,9 +8,9 @@ Two narrow interfaces, and nothing else, connect it to the rest:
 - its **host** (``ConnectionHost``: the server) admits it, keeps its clocks, flushes its output,
   judges it when it falls behind, and shares the budget of its address.
 The connection knows no wire line of any protocol: the reader's options and the session come from
-the listener it was accepted on (``SessionType``).  It knows the lines of no chat protocol, though:
-before login, an HTTP request line or ``Host:`` header (``cross_protocol``) ends the connection at
-once, and nothing after it runs (reason ``http-request``, logged as a refusal).
+the listener it was accepted on (``SessionType``).  It does know one kind of line, which belongs to
+no chat protocol: before login, an HTTP request line or ``Host:`` header (``cross_protocol``) ends
+the connection at once, and nothing after it runs (reason ``http-request``, logged as a refusal).
 
 Input plan.  Reads are at most READ_SIZE bytes (a ``BufferedProtocol`` reading into the host's one
 shared buffer), so a connection holds at most one read of raw bytes and a loop turn reads a
