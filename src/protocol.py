@@ -58,7 +58,7 @@ INFO_CLUSTER_RESET: Final = b"INFO cluster-reset\n"
 # follows it on the wire (``ERR not-logged-in send LOGIN <name> first``): what an nc user needs
 # to learn the protocol by using it.  Clients go by the code; the hint is for people.
 ERROR_HINTS: Final = {
-    "username-taken": "someone online has that name; pick another",
+    "username-taken": "someone online has that name or one that looks the same; pick another",
     "invalid-username": "a name is 1-32 letters, digits, _ - or . with no spaces",
     "already-logged-in": "this connection is logged in already",
     "not-logged-in": "send LOGIN <name> first",

@@ -69,6 +69,28 @@ class MixedScriptNameTest(ServerTestCase):
         alice.send("WHO")
         self.assertIn("USER Алиса", alice.sync())
 
+    def test_no_look_alike_of_a_user_online_gets_in_or_gets_her_messages(self) -> None:
+        alice = self.logged_in(unique_name("alice"))
+        digits = alice.name[len("alice") :]
+        impostor, sender = self.connect(), self.logged_in()
+        # An invisible filler; Cyrillic and Cherokee look-alikes; an Arabic-Indic 1; a dental click.
+        for name in (
+            f"{alice.name}\u1160",
+            "аӏісе" + digits,
+            "ᎪᏞᎥᏟᎬ" + digits,
+            f"a١ice{digits}",
+            f"aǀice{digits}",
+            "\u3164",
+        ):
+            impostor.send(f"LOGIN {name}")
+            impostor.expect(err("invalid-username"))
+        for name in (f"aIice{digits}", f"a1ice{digits}", alice.name.upper()):  # ASCII look-alikes
+            impostor.send(f"LOGIN {name}")
+            impostor.expect(err("username-taken"))
+        sender.send(f"DM {alice.name}\u1160 it is me")
+        sender.expect(err("no-such-user"))
+        self.assertEqual(alice.sync(), [])
+
 
 class UnsafeTextTest(ServerTestCase):
     """What could reorder a reader's line, or start a new one, never reaches other users."""

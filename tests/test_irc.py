@@ -205,6 +205,24 @@ class NamesAcrossProtocolsTest(IrcTestCase):
                 squatter.send(f"NICK {other}")  # USER came: registration completes with a free nick
                 self.assertIn(f" 001 {other} ", squatter.read_until(" 422 ")[0])
 
+    def test_no_look_alike_of_a_line_user_gets_her_nick(self) -> None:
+        alice = self.logged_in(unique_name("alice"))
+        digits = alice.name[len("alice") :]
+        impostor = self.irc()
+        hostile = {
+            f"{alice.name}\u1160": "invisible characters",
+            "аӏісе" + digits: "looks like a nickname in ASCII letters",
+            "ᎪᏞᎥᏟᎬ" + digits: "looks like a nickname in ASCII letters",
+            f"a١ice{digits}": "letters or digits of scripts that are not written together",
+            f"aǀice{digits}": "looks like a nickname in ASCII letters",
+            "\u3164": "invisible characters",
+        }
+        for nick, reason in hostile.items():
+            impostor.send(f"NICK {nick}")
+            self.assertEqual(impostor.read_line(), f":{SERVER_NAME} 432 * {nick} :Erroneous nickname: {reason}")
+        impostor.send(f"NICK aIice{digits}")
+        self.assertEqual(impostor.read_line(), f":{SERVER_NAME} 433 * aIice{digits} :Nickname is already in use")
+
     def test_a_nick_change_is_nick_for_irc_users_and_a_departure_for_line_users(self) -> None:
         changer, watcher = self.joined(), self.joined()
         line = self.logged_in()

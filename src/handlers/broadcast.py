@@ -11,7 +11,7 @@ payload object reaches every recipient on this process.  ``RoomHost`` is the nar
 server a session gets to use the room.
 
 Guarantees of every room:
-- Names are unique ignoring case and Unicode width forms (``names.username_key``), and a
+- Names are unique ignoring case, Unicode width forms and look-alikes (``names.username_key``), and a
   name is free again the moment its owner leaves.
 - ``names()`` follows login order; every recipient sees broadcasts in the same order, and each
   sender's broadcasts and direct messages in the order sent.

@@ -38,7 +38,7 @@ from algokart_chat import irc
 from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
 from algokart_chat.handlers.broadcast import JoinResult, RoomHost
 from algokart_chat.handlers.connection import Connection, SessionType
-from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
+from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, is_valid_username, username_key, username_problem
 from algokart_chat.text import clean_text, one_line
 from algokart_chat.utils.logs import fields
 from algokart_chat.version import __version__
@@ -659,11 +659,19 @@ class IrcSession:
 
 def _nick_problem(nick: str) -> str:
     """432's reason: which of the name rules ``nick`` breaks (docs/PROTOCOL.md, *Names*)."""
-    if len(nick) > MAX_USERNAME_CHARS:
-        return f"Erroneous nickname: more than {MAX_USERNAME_CHARS} characters"
-    if any(not (char.isalpha() or char.isdecimal() or char in "_-.") for char in nick):
-        return "Erroneous nickname: only letters, digits, _ - and . are allowed"
-    return "Erroneous nickname: letters of scripts that are not written together"
+    problem = username_problem(nick)
+    reason = _NICK_PROBLEMS[problem] if problem is not None else "not a valid name"
+    return f"Erroneous nickname: {reason}"
+
+
+_NICK_PROBLEMS: Final[dict[NameProblem, str]] = {
+    "length": f"more than {MAX_USERNAME_CHARS} characters",
+    "characters": "only letters, digits, _ - and . are allowed",
+    "invisible": "invisible characters",
+    "scripts": "letters or digits of scripts that are not written together",
+    "digits": "digits of more than one number system",
+    "lookalike": "looks like a nickname in ASCII letters",
+}
 
 
 Handler = Callable[[IrcSession, list[str]], None]
