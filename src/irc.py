@@ -11,6 +11,8 @@ out; replies in, bytes out.  Nothing here touches a socket, a clock or global mu
   UTF-8 sequence; ``fit`` cuts one to a single line.  ``text_head`` writes what comes before a
   user's text, and ``text_room`` says how much text a line has room for at worst, so that the
   settings can refuse a channel and server name that leave too little (``MIN_TEXT_BYTES``).
+- ``without_cr_nul`` removes a bare CR or a NUL from a line: a CR ends no line inside one, and
+  neither byte ever reaches anyone.
 - ``invalid_utf8`` tells a line that was not all UTF-8 (read with ``surrogateescape``) and gives
   it with U+FFFD in place of the bad bytes, as the line protocol reads it.
 - ``ctcp`` and ``plain_text`` turn what an IRC user said into what a line user reads: ACTION as
@@ -38,6 +40,16 @@ LONGEST_NICK: Final = "\U00010400" * MAX_USERNAME_CHARS
 
 
 _ESCAPED_BYTE: Final = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a bad byte
+_CR_NUL: Final = {ord("\r"): None, ord("\0"): None}
+
+
+def without_cr_nul(line: str) -> str:
+    """``line`` without its CR and NUL characters.  The framer took the CR of the CRLF; a CR left
+    inside a line ends nothing and is dropped, as InspIRCd does, so no client that splits lines
+    at a CR sees a line nobody sent; a NUL, which no IRC line may hold, is dropped too."""
+    if "\r" in line or "\0" in line:
+        return line.translate(_CR_NUL)
+    return line
 
 
 def invalid_utf8(line: str) -> str | None:

@@ -1,9 +1,9 @@
-"""Deterministic fuzzing of the framer and of a chat connection (connection and session), with no sockets.
+"""Deterministic fuzzing of the framer and of chat and IRC connections (connection and session), with no sockets.
 
 Every case is seeded, so a failure names its seed and replays exactly.  The framer must never
 raise, never hold more than its limit, and give the same events however the input is split.
 A chat connection, fed hostile bytes through fake transports, must never raise and only ever send
-lines that docs/PROTOCOL.md allows.
+lines that docs/PROTOCOL.md allows; IRC connections beside it never a CR but that of a CRLF, nor a NUL.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from algokart_chat.framing import LineReader
 from algokart_chat.handlers.chat_server import ChatServer
 from algokart_chat.handlers.client_handler import ChatSessions
 from algokart_chat.handlers.connection import Connection
+from algokart_chat.handlers.irc_session import IrcSessions
 from algokart_chat.utils.config import load_settings
 
 VALID_SESSION = (
@@ -124,6 +125,11 @@ class FramerFuzzTest(unittest.TestCase):
                 self.assertEqual(events_of(split_randomly(data, rng), 64), events_of([data], 64))
 
 
+IRC_SESSION = (
+    b"NICK ~\r\nUSER u 0 * :Real\r\nJOIN #chat\r\nPRIVMSG #chat :hi there\r\nNOTICE n0,n1,N2 :psst\r\n"
+    b"PRIVMSG #chat :\x01ACTION waves\x01\r\nWHO *N?*\r\nPART #chat :bye\r\nJOIN #chat\r\nNICK ~.x\r\n"
+    b"PING tok\r\nCAP LS\r\nMODE #chat b\r\nWHOIS n1\r\nPRIVMSG n2 :dm\r\nFROB x\r\nQUIT :later\r\n"
+)
 SERVER_LINE = re.compile(
     r"OK|PONG|Goodbye!|ERR [a-z-]+ [ -~]+|INFO .*|USER [^ ]+|(MSG|DM) [^ ]+ [^\x00-\x08\x0a-\x1f\x7f-\x9f]+"
 )
@@ -171,6 +177,53 @@ class ConnectionFuzzTest(unittest.TestCase):
                 text = re.sub(rb"\xff[\xfb-\xfe].", b"", bytes(transport.written), flags=re.DOTALL)
                 for line in text.decode("utf-8").split("\n")[:-1]:
                     self.assertRegex(line, SERVER_LINE)
+        finally:
+            loop.close()
+
+
+class IrcConnectionFuzzTest(unittest.TestCase):
+    """Fake IRC clients and a line user feed mutated sessions to one in-process server."""
+
+    def test_hostile_sessions_never_raise_and_never_send_a_bare_cr_or_a_nul(self) -> None:
+        settings = load_settings(["--rate-limit", "0", "--idle-timeout", "0"], {})
+        for seed in range(300):
+            with self.subTest(seed=seed):
+                self.run_session(settings, random.Random(seed))
+
+    def run_session(self, settings: Any, rng: random.Random) -> None:
+        loop = asyncio.new_event_loop()
+        errors: list[dict[str, Any]] = []
+        try:
+            server = ChatServer(settings, loop)
+            kinds = [IrcSessions(server, "irc.test", "#chat").session_type] * 3
+            kinds.append(ChatSessions(server, settings.max_line_bytes).session_type)
+            loop.set_exception_handler(lambda _loop, context: errors.append(context))
+            transports, connections = [], []
+            for number, kind in enumerate(kinds):
+                connection = Connection(server, kind)
+                transport = FakeTransport(loop, connection, ("127.0.0.1", 1000 + number))
+                connection.connection_made(transport)
+                transports.append(transport)
+                connections.append(connection)
+            feeds = [split_randomly(mutate(IRC_SESSION.replace(b"~", b"n%d" % n), rng), rng) for n in range(3)]
+            feeds.append(split_randomly(mutate(VALID_SESSION, rng), rng))
+            while any(feeds):
+                number = rng.randrange(len(feeds))
+                if feeds[number]:
+                    chunk = feeds[number].pop(0)
+                    if not transports[number].closing:
+                        connections[number].data_received(chunk)
+                loop.run_until_complete(asyncio.sleep(0))
+            for transport, connection in zip(transports, connections, strict=True):
+                if not transport.closing:
+                    connection.eof_received()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(asyncio.sleep(0))
+            self.assertEqual(errors, [])
+            for transport in transports:  # (a telnet refusal of option 0 or 13 is for telnet, not text)
+                written = re.sub(rb"\xff[\xfb-\xfe].", b"", bytes(transport.written), flags=re.DOTALL)
+                self.assertNotIn(b"\x00", written)
+                self.assertNotIn(b"\r", written.replace(b"\r\n", b""))
         finally:
             loop.close()
 

@@ -485,6 +485,41 @@ class LongLineTest(IrcTestCase):
         self.assertTrue(text.startswith(got[0].split(" :", 1)[1]))
 
 
+class HostileInputTest(IrcTestCase):
+    def test_a_bare_cr_or_a_nul_reaches_no_one(self) -> None:
+        """A CR inside a line ends nothing: dropped, as NUL is, before the line is read."""
+        client, other = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(client, other)
+        spoof = f":{mask('alice')} PRIVMSG #chat :spoofed"
+        client.send_bytes(
+            f"PRIVMSG #chat :hello\r{spoof}\r\nPRIVMSG #chat :nul\x00{spoof}\r\n"
+            f"PRIVMSG {other.nick} :dm\r{spoof}\r\nNOTICE #chat :\rnot\x00ice\r\r\n".encode()
+        )
+        client.send_bytes(b"WHO x\ry\x00*\r\nNICK bad\r!\r\nFRO\rB\x00 x\r\nPING to\rken\r\nJOIN #no\rwhere\r\n")
+        me, sender = client.nick, mask(client.nick)
+        self.assertEqual(
+            client.sync(),
+            [
+                f":{SERVER_NAME} 315 {me} xy* :End of WHO list",
+                f":{SERVER_NAME} 432 {me} bad! :Erroneous nickname: only letters, digits, _ - and . are allowed",
+                f":{SERVER_NAME} 421 {me} FROB :Unknown command",
+                f":{SERVER_NAME} PONG {SERVER_NAME} :token",
+                f":{SERVER_NAME} 403 {me} #nowhere :No such channel",
+            ],
+        )
+        self.assertEqual(
+            other.sync(),
+            [
+                f":{sender} PRIVMSG #chat :hello{spoof}",
+                f":{sender} PRIVMSG #chat :nul{spoof}",
+                f":{sender} PRIVMSG {other.nick} :dm{spoof}",
+                f":{sender} NOTICE #chat :notice",
+            ],
+        )
+        self.assertEqual(line.sync(), [f"MSG {me} hello{spoof}", f"MSG {me} nul{spoof}", f"MSG {me} notice"])
+
+
 class QueryTest(IrcTestCase):
     def test_who_whois_names_list_and_mode_probes(self) -> None:
         client = self.joined()

@@ -1,4 +1,5 @@
-"""Unit tests of the pure IRC module: parsing, formatting, splitting, CTCP and formatting codes."""
+"""Unit tests of the pure IRC module: parsing, formatting, splitting, CTCP and formatting codes,
+stray CR and NUL."""
 
 from __future__ import annotations
 
@@ -112,6 +113,14 @@ class TextTest(unittest.TestCase):
         self.assertEqual(irc.plain_text("\x01ACTION waves \x02hard\x02\x01"), "* waves hard")
         self.assertIsNone(irc.plain_text("\x01VERSION\x01"))
         self.assertEqual(irc.plain_text("\x04ff00ffhex"), "hex")
+
+    def test_a_bare_cr_and_a_nul_are_dropped(self) -> None:
+        spoof = "PRIVMSG #chat :hello\r:alice!alice@irc.test PRIVMSG #chat :spoofed"
+        self.assertEqual(irc.without_cr_nul(spoof), "PRIVMSG #chat :hello:alice!alice@irc.test PRIVMSG #chat :spoofed")
+        self.assertEqual(irc.without_cr_nul("PRIV\x00MSG bob :a\x00b\r\r"), "PRIVMSG bob :ab")
+        self.assertEqual(irc.without_cr_nul("\r\x00"), "")
+        line = "PRIVMSG #chat :caf\u00e9"
+        self.assertIs(irc.without_cr_nul(line), line)
 
     def test_channels_compare_in_ascii(self) -> None:
         self.assertEqual(irc.channel_key("#Chat"), irc.channel_key("#chat"))

@@ -14,6 +14,8 @@ mapping; in short:
   433 and may send another ``NICK``.  Then 001-005 and 422.
 - ``JOIN`` of the channel brings the user into the room, ``PART`` takes it out again (a departure
   for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
+- A bare CR or a NUL in a line is dropped before the line is read (``irc.without_cr_nul``), so
+  nothing a client sends can end a line early for anyone it reaches.
 - ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages; what a line user
   reads of them is ``irc.plain_text`` cleaned as line text is, what an IRC user reads is the text
   as sent (formatting and CTCP kept).
@@ -107,8 +109,8 @@ class IrcSessions:
     def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> bytes:
         """A line user's text (up to 8 KiB) is split over as many lines as it takes; an IRC user's
         is cut to one line if the prefix made it too long, as it was sent."""
-        if raws is not None:
-            return b"".join([irc.fit(head, raw) for raw in raws])
+        if raws is not None:  # (CR and NUL were dropped on arrival; again here for a node that did not)
+            return b"".join([irc.fit(head, irc.without_cr_nul(raw)) for raw in raws])
         lines: list[bytes] = []
         for text in texts:
             if text is not None:
@@ -177,7 +179,7 @@ class IrcSession:
             return
         head = irc.text_head(told.sender, self._sessions.server, told.command or "PRIVMSG", self._nick)
         if told.raw is not None:
-            self._connection.send(irc.fit(head, raw))
+            self._connection.send(irc.fit(head, irc.without_cr_nul(raw)))
         else:
             self._connection.send(b"".join(irc.lines_for(head, raw)))
 
@@ -193,6 +195,7 @@ class IrcSession:
 
     def line_received(self, line: str) -> bool:
         self._ping_sent = False
+        line = irc.without_cr_nul(line)
         replaced = irc.invalid_utf8(line)
         message = irc.parse(line if replaced is None else replaced)
         if message is None:
