@@ -1,6 +1,6 @@
 """A ChatServer in this process, its connections on fake transports: for the unit tests of the
-connection, the chat session and the server that a test over real sockets cannot see (how often
-the room is walked, what a reply costs in tokens, what waits for what)."""
+connection, the chat and IRC sessions and the server that a test over real sockets cannot see (how
+often the room is walked, what a reply costs in tokens, what waits for what)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from support import FakeTransport
 from algokart_chat.handlers.broadcast import JoinResult, Member, Room
 from algokart_chat.handlers.chat_server import ChatServer
 from algokart_chat.handlers.client_handler import ChatSessions
-from algokart_chat.handlers.connection import Connection
+from algokart_chat.handlers.connection import Connection, SessionType
+from algokart_chat.handlers.irc_session import IrcSession, IrcSessions
 from algokart_chat.utils.config import load_settings
 
 
@@ -61,7 +62,8 @@ class DeferredRoom(CountingRoom):
 
 
 class InProcessServer:
-    """A ChatServer and its chat sessions on a loop of their own, with fake transports."""
+    """A ChatServer and its chat and IRC sessions (``irc.test``, ``#chat``) on a loop of their own,
+    with fake transports."""
 
     def __init__(self, *flags: str, room: type[CountingRoom] = CountingRoom) -> None:
         self.loop = asyncio.new_event_loop()
@@ -70,10 +72,18 @@ class InProcessServer:
         assert isinstance(self.server.room, CountingRoom)
         self.room = self.server.room
         self.sessions = ChatSessions(self.server, settings.max_line_bytes)
+        self.irc_sessions = IrcSessions(self.server, "irc.test", "#chat")
         self.transports: list[FakeTransport] = []
 
     def connect(self, *lines: str, source: str = "127.0.0.1") -> FakeTransport:
-        connection = Connection(self.server, self.sessions.session_type)
+        return self._connect(self.sessions.session_type, lines, source)
+
+    def connect_irc(self, *lines: str, source: str = "127.0.0.1") -> FakeTransport:
+        """An IRC connection; its lines are sent with CRLF."""
+        return self._connect(self.irc_sessions.session_type, lines, source)
+
+    def _connect(self, session_type: SessionType, lines: tuple[str, ...], source: str) -> FakeTransport:
+        connection = Connection(self.server, session_type)
         transport = FakeTransport(self.loop, connection, (source, 1000 + len(self.transports)))
         connection.connection_made(transport)
         self.transports.append(transport)
@@ -82,7 +92,8 @@ class InProcessServer:
 
     def send(self, transport: FakeTransport, *lines: str) -> None:
         if lines:
-            connection(transport).data_received("".join(line + "\n" for line in lines).encode())
+            end = "\r\n" if isinstance(connection(transport).session, IrcSession) else "\n"
+            connection(transport).data_received("".join(line + end for line in lines).encode())
 
     def settle(self, turns: int = 3) -> None:
         for _ in range(turns):

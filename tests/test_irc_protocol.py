@@ -1,10 +1,13 @@
 """Unit tests of the pure IRC module: parsing, formatting, splitting, CTCP and formatting codes,
-stray CR and NUL."""
+stray CR and NUL, WHO masks."""
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
+import random
 import unittest
+from collections.abc import Iterator
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
@@ -129,6 +132,58 @@ class TextTest(unittest.TestCase):
     def test_isupport_lines_hold_13_tokens_at_most(self) -> None:
         groups = list(irc.isupport_lines([f"T{number}" for number in range(30)]))
         self.assertEqual([len(group) for group in groups], [13, 13, 4])
+
+
+class CountedReads(str):
+    """A name that counts how many of its characters were read."""
+
+    reads = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for char in str.__iter__(self):
+            self.reads += 1
+            yield char
+
+
+class WildcardTest(unittest.TestCase):
+    def test_star_and_question_mark(self) -> None:
+        cases = {
+            "alice": ("alice",),
+            "a*": ("a", "alice", "ab"),
+            "*e": ("e", "alice"),
+            "a?c*": ("abc", "abcd"),
+            "*l*c*": ("alice", "lc"),
+            "???": ("abc", "123"),
+            "*": ("x", "anything"),
+            "**a**": ("a", "bab"),
+            "[a]": ("[a]",),  # (no character classes: only * and ? are special)
+        }
+        refused = {"alice": ("alic", "alicee", "Alice"), "a?c*": ("ac", "abd"), "???": ("ab", "abcd"), "[a]": ("a",)}
+        for mask, names in cases.items():
+            wildcard = irc.Wildcard(mask)
+            for name in names:
+                self.assertTrue(wildcard.matches(name), (mask, name))
+            for name in refused.get(mask, ()):
+                self.assertFalse(wildcard.matches(name), (mask, name))
+
+    def test_agrees_with_fnmatch_on_random_masks(self) -> None:
+        rng = random.Random(7)
+        for _ in range(20000):
+            mask = "".join(rng.choice("ab*?") for _ in range(rng.randint(0, 8)))
+            name = "".join(rng.choice("abc") for _ in range(rng.randint(1, 9)))
+            self.assertEqual(irc.Wildcard(mask).matches(name), fnmatch.fnmatchcase(name, mask), (mask, name))
+
+    def test_each_character_of_a_name_is_read_at_most_once(self) -> None:
+        """The masks that make a backtracking matcher retry every star read the name once."""
+        for mask in ("*a" * 100 + "*b", "*a?" * 50 + "*", "?" * 300 + "*b"):
+            name = CountedReads("a" * 576)
+            irc.Wildcard(mask).matches(name)
+            self.assertLessEqual(name.reads, len(name), mask)
+
+    def test_a_name_too_short_for_the_mask_is_not_read(self) -> None:
+        name = CountedReads("a" * 31)
+        self.assertFalse(irc.Wildcard("*" + "a" * 32 + "*").matches(name))
+        self.assertEqual(name.reads, 0)
 
 
 if __name__ == "__main__":

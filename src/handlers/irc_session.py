@@ -19,6 +19,7 @@ mapping; in short:
 - ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages; what a line user
   reads of them is ``irc.plain_text`` cleaned as line text is, what an IRC user reads is the text
   as sent (formatting and CTCP kept).
+- ``WHO <mask>`` matches with ``irc.Wildcard``: linear in each name, nothing cached.
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
   message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
   so that in a cluster replies keep the order of the commands; and ``PRIVMSG``/``NOTICE`` wait
@@ -30,7 +31,6 @@ mapping; in short:
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -571,11 +571,7 @@ class IrcSession:
         def answer() -> None:
             sessions, me = self._sessions, self._me
             names = sessions.host.room.names()
-            if self._ours(mask):
-                found = names
-            else:
-                pattern = username_key(mask)
-                found = [name for name in names if fnmatch.fnmatchcase(username_key(name), pattern)]
+            found = names if self._ours(mask) else _matching(mask, names)
             lines = [
                 sessions.numeric(
                     "352", me, sessions.channel, name, sessions.server, sessions.server, name, "H", f"0 {name}"
@@ -658,6 +654,20 @@ class IrcSession:
 
     def _unknown(self, params: list[str]) -> None:
         pass  # (answered 421 by line_received, which knows the command)
+
+
+def _matching(mask: str, names: list[str]) -> list[str]:
+    """The names ``mask`` matches (``*``, ``?``), compared as names are (``username_key``).  A mask
+    longer than a name can be, or once folded than the longest of these, is answered without
+    matching (and the first without folding it, which costs more than all the rest)."""
+    if len(mask) - mask.count("*") > MAX_USERNAME_CHARS:
+        return []
+    pattern = username_key(mask)
+    keys = [username_key(name) for name in names]
+    if len(pattern) - pattern.count("*") > max(map(len, keys), default=0):
+        return []
+    matches = irc.Wildcard(pattern).matches
+    return [name for name, key in zip(names, keys, strict=True) if matches(key)]
 
 
 def _nick_problem(nick: str) -> str:
