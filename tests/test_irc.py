@@ -519,6 +519,32 @@ class HostileInputTest(IrcTestCase):
         )
         self.assertEqual(line.sync(), [f"MSG {me} hello{spoof}", f"MSG {me} nul{spoof}", f"MSG {me} notice"])
 
+    def test_one_message_reaches_four_targets_at_most_each_once(self) -> None:
+        client, other = self.irc(), self.joined()
+        burst = client.register()
+        client.join()
+        line = self.logged_in()
+        self.settled(client, other)
+        self.assertIn(
+            "TARGMAX=PRIVMSG:4,NOTICE:4", [word for item in burst if " 005 " in item for word in item.split()]
+        )
+        me, sender = client.nick, mask(client.nick)
+        repeated = ",".join([other.nick] * (440 // (len(other.nick) + 1)))
+        client.send("PRIVMSG " + ",".join(["#chat"] * 80) + " :x", f"PRIVMSG {repeated} :y")
+        client.send(f"PRIVMSG #chat,{other.nick},{line.name},#CHAT,{other.nick.upper()} :z")  # three targets
+        client.send(f"PRIVMSG #chat,{other.nick},{line.name},a1,a2 :not sent", "NOTICE #chat,a1,a2,a3,a4 :nor this")
+        self.assertEqual(client.sync(), [f":{SERVER_NAME} 407 {me} a2 :Too many targets (at most 4); nothing was sent"])
+        self.assertEqual(
+            other.sync(),
+            [
+                f":{sender} PRIVMSG #chat :x",
+                f":{sender} PRIVMSG {other.nick} :y",
+                f":{sender} PRIVMSG #chat :z",
+                f":{sender} PRIVMSG {other.nick} :z",
+            ],
+        )
+        self.assertEqual(line.sync(), [f"MSG {me} x", f"MSG {me} z", f"DM {me} z"])
+
 
 class QueryTest(IrcTestCase):
     def test_who_whois_names_list_and_mode_probes(self) -> None:

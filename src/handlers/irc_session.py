@@ -18,7 +18,8 @@ mapping; in short:
   nothing a client sends can end a line early for anyone it reaches.
 - ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages; what a line user
   reads of them is ``irc.plain_text`` cleaned as line text is, what an IRC user reads is the text
-  as sent (formatting and CTCP kept).
+  as sent (formatting and CTCP kept).  One line reaches at most MAX_TARGETS distinct targets
+  (``TARGMAX``), each paid for as a line of the connection's budget.
 - ``WHO <mask>`` matches with ``irc.Wildcard``: linear in each name, nothing cached.
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
   message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
@@ -47,6 +48,7 @@ from algokart_chat.version import __version__
 
 log = logging.getLogger("chat.irc")
 
+MAX_TARGETS: Final = 4  # targets of one PRIVMSG or NOTICE (TARGMAX)
 REPLY_BYTES_PER_TOKEN = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
 NETWORK: Final = "algokart"
 
@@ -394,6 +396,7 @@ class IrcSession:
             "CHANMODES=,,,",
             "CHANLIMIT=#:1",
             "UTF8ONLY",
+            f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}",
             f"NETWORK={NETWORK}",
         ]
         burst = [
@@ -478,9 +481,16 @@ class IrcSession:
             if errors:
                 self._reply("412", "No text to send")
             return
+        targets = _distinct_targets(params[0])
+        if len(targets) > MAX_TARGETS:  # nothing is sent: one line may not reach more
+            if errors:
+                self._reply("407", targets[MAX_TARGETS], f"Too many targets (at most {MAX_TARGETS}); nothing was sent")
+            return
+        if len(targets) > 1:  # each target costs a line of the budget (the line paid for the first)
+            self._connection.charge(len(targets) - 1)
         plain = irc.plain_text(raw)
         text = clean_text(plain) or None if plain is not None else None
-        for target in params[0].split(","):
+        for target in targets:
             if target.startswith(("#", "&")):
                 self._to_channel(command, target, text, raw, errors)
             else:
@@ -654,6 +664,15 @@ class IrcSession:
 
     def _unknown(self, params: list[str]) -> None:
         pass  # (answered 421 by line_received, which knows the command)
+
+
+def _distinct_targets(targets: str) -> list[str]:
+    """The comma list of a PRIVMSG or NOTICE, each target once (as channels or names compare)."""
+    seen: dict[str, str] = {}
+    for target in targets.split(","):
+        key = irc.channel_key(target) if target.startswith(("#", "&")) else username_key(target)
+        seen.setdefault(key, target)
+    return list(seen.values())
 
 
 def _matching(mask: str, names: list[str]) -> list[str]:
