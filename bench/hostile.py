@@ -6,17 +6,20 @@
 
 Each row gets a fresh server process with today's defaults, except ``--max-per-ip 0`` where the
 row needs more connections than one address may hold (every client here comes from 127.0.0.1;
-rows 3 and 10 keep the default and use 127.0.0.2 as the "other" address).  Attackers and the
-measuring user run in this process, in threads; the server's memory and CPU come from /proc, so
-the figures need Linux.  Exit status 1 if any figure misses its target.
+rows 3 and 10 keep the default and use 127.0.0.2 as the "other" address).  In rows 1-13 attackers
+and the measuring user run in this process, in threads; from row 14 on each runs in a process of
+its own (``Worker``), never in the server's nor in this one.  The server's memory and CPU come from
+/proc, so the figures need Linux.  Exit status 1 if any figure misses its target.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import re
+import select
 import selectors
 import signal
 import socket
@@ -27,9 +30,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
-from common import ROOT, Spawned, chat_server, raise_open_file_limit, rss_kib
+from common import ROOT, Spawned, chat_server, raise_open_file_limit, rss_kib, unused_port
 
 SERVER = ROOT / "src" / "server.py"
 CERT, KEY = ROOT / "tests" / "tls" / "localhost.crt", ROOT / "tests" / "tls" / "localhost.key"
@@ -443,6 +448,255 @@ def text_rules(_size: int) -> list[Figure]:
         server.stop()
 
 
+# --- IRC rows: attackers and the measuring user each in a process of their own -------------------
+IRC_SERVER = "bench.irc"
+
+
+class Irc:
+    """A blocking IRC client, registered (and joined to #chat) on creation."""
+
+    def __init__(self, port: int, nick: str, join: bool = True) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.buffer, self.nick, self.pings = b"", nick, 0
+        self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}", *(["JOIN #chat"] if join else []))
+        self.read_until(" 366 " if join else " 422 ")
+
+    def send(self, *lines: str) -> None:
+        self.sock.sendall("".join(line + "\r\n" for line in lines).encode())
+
+    def read_line(self) -> str:
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{self.nick}: closed; rest {self.buffer[:80]!r}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def read_until(self, marker: str) -> list[str]:
+        lines = [self.read_line()]
+        while marker not in lines[-1]:
+            lines.append(self.read_line())
+        return lines
+
+    def sync(self) -> list[str]:
+        """PING (a sync point); the lines that came before its PONG."""
+        self.pings += 1
+        self.send(f"PING sync{self.pings}")
+        return self.read_until(f"PONG {IRC_SERVER} :sync{self.pings}")[:-1]
+
+
+class Worker:
+    """``target(pipe, *args)`` in a process of its own (spawned: it shares nothing with this one),
+    talking to this one over ``pipe``."""
+
+    def __init__(self, target: Callable[..., None], *args: object) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipe, child = context.Pipe()
+        self.process = context.Process(target=target, args=(child, *args), daemon=True)
+        self.process.start()
+        child.close()
+
+    def ask(self, *message: object, timeout: float = TIMEOUT * 4) -> Any:
+        """Send ``message`` (if any) and wait for the worker's answer."""
+        if message:
+            self.pipe.send(message)
+        if not self.pipe.poll(timeout):
+            raise TimeoutError(f"no answer from {self.process.name} to {message!r}")
+        return self.pipe.recv()
+
+    def stop(self) -> None:
+        self.process.join(TIMEOUT)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.pipe.close()
+
+
+def irc_server(*args: str) -> tuple[Spawned, int]:
+    port = unused_port()
+    return chat_server("--irc-port", str(port), "--irc-server-name", IRC_SERVER, *args, quiet=True), port
+
+
+def pinger(pipe: Connection, port: int, seconds: float) -> None:
+    """Worker: a line user who, on ``go``, pings every PING_INTERVAL for ``seconds`` and answers
+    the p99 in milliseconds (a PING still unanswered by then counts with the time it has waited)."""
+    user = Line(port).login("measured")
+    pipe.send("ready")
+    pipe.recv()
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while (started := time.perf_counter()) < deadline:
+        user.sock.settimeout(max(0.1, deadline - started))
+        try:
+            user.sync()
+        except TimeoutError:
+            times.append(time.perf_counter() - started)
+            break
+        times.append(time.perf_counter() - started)
+        time.sleep(max(0.0, PING_INTERVAL - times[-1]))
+    times.sort()
+    pipe.send(1000 * times[min(len(times) - 1, int(len(times) * 0.99))])
+    user.close()
+
+
+HOSTILE_MASK = "\ufdfa" * 160  # 480 bytes; NFKC makes each character 18
+
+
+def mask_askers(pipe: Connection, port: int, connections: int) -> None:
+    """Worker: ``connections`` IRC users who, from ``go`` to ``stop``, send WHO with a new mask
+    each time, as fast as their budgets allow; answers how many masks were answered."""
+    askers = [Irc(port, f"asker{number}") for number in range(connections)]
+    pipe.send("ready")
+    pipe.recv()
+    stop, answered = threading.Event(), [0] * connections
+
+    def ask(number: int) -> None:
+        asker, sent = askers[number], 0
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                asker.send(*(f"WHO {HOSTILE_MASK}{number}x{sent + i}*" for i in range(16)))
+                sent += 16
+                for _ in range(16):
+                    asker.read_until(" 315 ")
+                answered[number] += 16
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(connections)]
+    for thread in threads:
+        thread.start()
+    pipe.recv()
+    stop.set()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    pipe.send(sum(answered))
+
+
+def who_masks(size: int) -> list[Figure]:
+    """Row 14: IRC users send WHO with distinct 500-byte masks that NFKC makes 18 times longer."""
+    connections = 20 if size >= 1000 else 4
+    server, irc_port = irc_server()
+    askers = pinger_worker = None
+    try:
+        askers = Worker(mask_askers, irc_port, connections)
+        pinger_worker = Worker(pinger, server.port, 10 if size >= 1000 else 2)
+        askers.ask()  # (ready)
+        pinger_worker.ask()
+        before = rss_kib(server.pid) or 0
+        pinger_worker.pipe.send("go")
+        askers.pipe.send("go")
+        p99 = pinger_worker.ask()
+        answered = askers.ask("stop")
+        grown = ((rss_kib(server.pid) or 0) - before) / 1024
+        return [
+            Figure(14, "distinct hostile WHO masks answered", answered, size, "", True),
+            Figure(14, "... server RSS growth for them", grown, 4, "MiB"),
+            Figure(14, "... another user's PING p99 meanwhile", p99, 50, "ms"),
+        ]
+    finally:
+        for worker in (askers, pinger_worker):
+            if worker is not None:
+                worker.stop()
+        server.stop()
+
+
+TARGETS = ("v1", "v2", "v3", "v4")
+RATE_LIMIT, RATE_BURST = 20, 100  # lines: the defaults of --rate-limit and --rate-burst
+
+
+def target_readers(pipe: Connection, port: int) -> None:
+    """Worker: IRC users v1-v4 in #chat, each noting when every PRIVMSG reached it; on ``report``,
+    once all is read, answers those times per user."""
+    users = [Irc(port, nick) for nick in TARGETS]
+    heard: list[list[tuple[float, str]]] = [[] for _ in users]
+    pongs = [threading.Semaphore(0) for _ in users]
+
+    def read(number: int) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while True:
+                line = users[number].read_line()
+                if " PRIVMSG " in line:
+                    heard[number].append((time.monotonic(), line.split(" ", 3)[2]))
+                elif " PONG " in line:
+                    pongs[number].release()
+
+    for number in range(len(users)):
+        threading.Thread(target=read, args=(number,), daemon=True).start()
+    pipe.send("ready")
+    while pipe.recv() == ("report",):
+        for user, pong in zip(users, pongs, strict=True):
+            user.send("PING report")
+            pong.acquire(timeout=TIMEOUT)
+        pipe.send([list(times) for times in heard])
+        for times in heard:
+            times.clear()
+
+
+def target_flooder(pipe: Connection, port: int) -> None:
+    """Worker: one IRC user in #chat.  ``("copies", n)``: n lines naming #chat 80 times and n naming
+    v1 120 times; ``("flood", seconds)``: lines to v1-v4 as fast as the server takes them, then
+    the time the flood began and ended."""
+    flooder = Irc(port, "flooder")
+    pipe.send("ready")
+    while True:
+        message = pipe.recv()
+        if message[0] == "copies":
+            channels, nicks = ",".join(["#chat"] * 80), ",".join([TARGETS[0]] * 120)
+            flooder.send(*[f"PRIVMSG {channels} :x"] * message[1], *[f"PRIVMSG {nicks} :y"] * message[1])
+            flooder.sync()
+            pipe.send("done")
+        elif message[0] == "flood":
+            pipe.send(flood(flooder.sock, f"PRIVMSG {','.join(TARGETS)} :", message[1]))
+        else:
+            return
+
+
+def flood(sock: socket.socket, head: str, seconds: float) -> tuple[float, float]:
+    """Send numbered lines as fast as the server reads them for ``seconds``; the times the flood
+    began and ended."""
+    sock.setblocking(False)
+    began, pending, number = time.monotonic(), b"", 0
+    while time.monotonic() - began < seconds:
+        if not pending:
+            pending = "".join(f"{head}{number + i}\r\n" for i in range(10)).encode()
+            number += 10
+        if select.select([], [sock], [], 0.05)[1]:
+            with contextlib.suppress(BlockingIOError):
+                pending = pending[sock.send(pending) :]
+    return began, time.monotonic()  # (the socket is not used again: a line half sent is harmless)
+
+
+def multi_target(seconds: int) -> list[Figure]:
+    """Row 15: one IRC user's messages to many targets (repeated, or distinct) in one line."""
+    server, irc_port = irc_server()
+    readers = flooder = None
+    try:
+        readers, flooder = Worker(target_readers, irc_port), Worker(target_flooder, irc_port)
+        readers.ask()  # (ready)
+        flooder.ask()
+        lines = 10
+        flooder.ask("copies", lines)
+        heard = readers.ask("report")
+        to_channel = sum(target == "#chat" for _, target in heard[1]) / lines  # (v2: a member, not v1)
+        to_v1 = sum(target == TARGETS[0] for _, target in heard[0]) / lines
+        began, ended = flooder.ask("flood", seconds)
+        flooder.pipe.send(("quit",))
+        heard = readers.ask("report")
+        delivered = sum(began <= when <= ended for times in heard for when, _ in times)
+        budget = RATE_BURST + RATE_LIMIT * (ended - began)  # lines it could send in that time
+        return [
+            Figure(15, "deliveries to a member per PRIVMSG naming #chat 80 times", to_channel, 1, ""),
+            Figure(15, "deliveries to v1 per PRIVMSG naming v1 120 times", to_v1, 1, ""),
+            Figure(15, f"4-target flood for {seconds} s: deliveries per line of budget", delivered / budget, 1, ""),
+        ]
+    finally:
+        for worker in (readers, flooder):
+            if worker is not None:
+                with contextlib.suppress(OSError):
+                    worker.pipe.send(("quit",))
+                worker.stop()
+        server.stop()
+
+
 WITH_OPEN_FILE_LIMIT = """
 import os, resource, runpy, sys
 limit, held = int(sys.argv[1]), int(sys.argv[2])
@@ -501,6 +755,8 @@ ROWS: dict[int, tuple[Callable[[int], list[Figure]], int, int]] = {
     10: (address_hog, 1000, 100),
     11: (text_rules, 0, 0),
     13: (descriptors, 0, 0),
+    14: (who_masks, 2000, 200),
+    15: (multi_target, 10, 4),
 }
 
 
