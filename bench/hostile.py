@@ -452,26 +452,17 @@ def text_rules(_size: int) -> list[Figure]:
 IRC_SERVER = "bench.irc"
 
 
-class Irc:
-    """A blocking IRC client, registered (and joined to #chat) on creation."""
+class Irc(Line):
+    """A blocking IRC client (lines end in LF, which IRC takes), registered and in #chat on creation."""
 
-    def __init__(self, port: int, nick: str, join: bool = True) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buffer, self.nick, self.pings = b"", nick, 0
-        self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}", *(["JOIN #chat"] if join else []))
-        self.read_until(" 366 " if join else " 422 ")
-
-    def send(self, *lines: str) -> None:
-        self.sock.sendall("".join(line + "\r\n" for line in lines).encode())
+    def __init__(self, port: int, nick: str) -> None:
+        super().__init__(port)
+        self.nick, self.pings = nick, 0
+        self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}", "JOIN #chat")
+        self.read_until(" 366 ")
 
     def read_line(self) -> str:
-        while b"\r\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"{self.nick}: closed; rest {self.buffer[:80]!r}")
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
+        return super().read_line().removesuffix("\r")
 
     def read_until(self, marker: str) -> list[str]:
         lines = [self.read_line()]

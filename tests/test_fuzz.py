@@ -12,6 +12,7 @@ import asyncio
 import random
 import re
 import unittest
+from collections.abc import Callable
 from typing import Any
 
 from support import FakeTransport
@@ -19,7 +20,7 @@ from support import FakeTransport
 from algokart_chat.framing import LineReader
 from algokart_chat.handlers.chat_server import ChatServer
 from algokart_chat.handlers.client_handler import ChatSessions
-from algokart_chat.handlers.connection import Connection
+from algokart_chat.handlers.connection import Connection, SessionType
 from algokart_chat.handlers.irc_session import IrcSessions
 from algokart_chat.utils.config import load_settings
 
@@ -145,40 +146,12 @@ class ConnectionFuzzTest(unittest.TestCase):
                 self.run_session(settings, random.Random(seed))
 
     def run_session(self, settings: Any, rng: random.Random) -> None:
-        loop = asyncio.new_event_loop()
-        errors: list[dict[str, Any]] = []
-        try:
-            server = ChatServer(settings, loop)
-            chat = ChatSessions(server, settings.max_line_bytes).session_type
-            loop.set_exception_handler(lambda _loop, context: errors.append(context))
-            transports, connections = [], []
-            for number in range(3):
-                connection = Connection(server, chat)
-                transport = FakeTransport(loop, connection, ("127.0.0.1", 1000 + number))
-                connection.connection_made(transport)
-                transports.append(transport)
-                connections.append(connection)
-            feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng) for n in range(3)]
-            while any(feeds):
-                number = rng.randrange(3)
-                if feeds[number]:
-                    chunk = feeds[number].pop(0)
-                    if not transports[number].closing:
-                        connections[number].data_received(chunk)
-                loop.run_until_complete(asyncio.sleep(0))
-            for transport, connection in zip(transports, connections, strict=True):
-                if not transport.closing:
-                    connection.eof_received()
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(asyncio.sleep(0))
-            self.assertEqual(errors, [])
-            self.assertEqual(len(server.room), 0)
-            for transport in transports:
-                text = re.sub(rb"\xff[\xfb-\xfe].", b"", bytes(transport.written), flags=re.DOTALL)
-                for line in text.decode("utf-8").split("\n")[:-1]:
-                    self.assertRegex(line, SERVER_LINE)
-        finally:
-            loop.close()
+        feeds = [split_randomly(mutate(VALID_SESSION.replace(b"Naman", b"N%d" % n), rng), rng) for n in range(3)]
+        written, room_size = fed_connections(settings, lambda server: [chat_sessions(server)] * 3, feeds, rng)
+        self.assertEqual(room_size, 0)
+        for data in written:
+            for line in data.decode("utf-8").split("\n")[:-1]:
+                self.assertRegex(line, SERVER_LINE)
 
 
 class IrcConnectionFuzzTest(unittest.TestCase):
@@ -191,41 +164,57 @@ class IrcConnectionFuzzTest(unittest.TestCase):
                 self.run_session(settings, random.Random(seed))
 
     def run_session(self, settings: Any, rng: random.Random) -> None:
-        loop = asyncio.new_event_loop()
-        errors: list[dict[str, Any]] = []
-        try:
-            server = ChatServer(settings, loop)
-            kinds = [IrcSessions(server, "irc.test", "#chat").session_type] * 3
-            kinds.append(ChatSessions(server, settings.max_line_bytes).session_type)
-            loop.set_exception_handler(lambda _loop, context: errors.append(context))
-            transports, connections = [], []
-            for number, kind in enumerate(kinds):
-                connection = Connection(server, kind)
-                transport = FakeTransport(loop, connection, ("127.0.0.1", 1000 + number))
-                connection.connection_made(transport)
-                transports.append(transport)
-                connections.append(connection)
-            feeds = [split_randomly(mutate(IRC_SESSION.replace(b"~", b"n%d" % n), rng), rng) for n in range(3)]
-            feeds.append(split_randomly(mutate(VALID_SESSION, rng), rng))
-            while any(feeds):
-                number = rng.randrange(len(feeds))
-                if feeds[number]:
-                    chunk = feeds[number].pop(0)
-                    if not transports[number].closing:
-                        connections[number].data_received(chunk)
-                loop.run_until_complete(asyncio.sleep(0))
-            for transport, connection in zip(transports, connections, strict=True):
-                if not transport.closing:
-                    connection.eof_received()
+        feeds = [split_randomly(mutate(IRC_SESSION.replace(b"~", b"n%d" % n), rng), rng) for n in range(3)]
+        feeds.append(split_randomly(mutate(VALID_SESSION, rng), rng))
+
+        def kinds(server: ChatServer) -> list[SessionType]:
+            return [IrcSessions(server, "irc.test", "#chat").session_type] * 3 + [chat_sessions(server)]
+
+        for data in fed_connections(settings, kinds, feeds, rng)[0]:
+            self.assertNotIn(b"\x00", data)
+            self.assertNotIn(b"\r", data.replace(b"\r\n", b""))
+
+
+def chat_sessions(server: ChatServer) -> SessionType:
+    return ChatSessions(server, server.settings.max_line_bytes).session_type
+
+
+def fed_connections(
+    settings: Any, kinds: Callable[[ChatServer], list[SessionType]], feeds: list[list[bytes]], rng: random.Random
+) -> tuple[list[bytes], int]:
+    """A server in this process and a connection of each of ``kinds`` on fake transports, fed the
+    chunks of its feed in a random interleaving, then end of file: what each was sent (telnet
+    refusals, which are for telnet and not text, removed) and how many were left in the room.
+    Nothing may raise."""
+    loop = asyncio.new_event_loop()
+    errors: list[dict[str, Any]] = []
+    try:
+        server = ChatServer(settings, loop)
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        transports, connections = [], []
+        for number, kind in enumerate(kinds(server)):
+            connection = Connection(server, kind)
+            transport = FakeTransport(loop, connection, ("127.0.0.1", 1000 + number))
+            connection.connection_made(transport)
+            transports.append(transport)
+            connections.append(connection)
+        while any(feeds):
+            number = rng.randrange(len(feeds))
+            if feeds[number]:
+                chunk = feeds[number].pop(0)
+                if not transports[number].closing:
+                    connections[number].data_received(chunk)
             loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(asyncio.sleep(0))
-            self.assertEqual(errors, [])
-            for transport in transports:  # (a telnet refusal of option 0 or 13 is for telnet, not text)
-                written = re.sub(rb"\xff[\xfb-\xfe].", b"", bytes(transport.written), flags=re.DOTALL)
-                self.assertNotIn(b"\x00", written)
-                self.assertNotIn(b"\r", written.replace(b"\r\n", b""))
-        finally:
-            loop.close()
+        for transport, connection in zip(transports, connections, strict=True):
+            if not transport.closing:
+                connection.eof_received()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.run_until_complete(asyncio.sleep(0))
+        assert errors == [], errors
+        written = [re.sub(rb"\xff[\xfb-\xfe].", b"", bytes(t.written), flags=re.DOTALL) for t in transports]
+        return written, len(server.room)
+    finally:
+        loop.close()
 
 
 if __name__ == "__main__":
