@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-from algokart_chat.server import raise_open_file_limit
+from algokart_chat.main import raise_open_file_limit
 
 __all__ = [
     "ROOT",

@@ -10,15 +10,16 @@ from typing import Any
 
 from support import FakeTransport
 
-from algokart_chat.handlers.broadcast import JoinResult, Member, Room
-from algokart_chat.handlers.chat_server import ChatServer
-from algokart_chat.handlers.client_handler import ChatSessions
-from algokart_chat.handlers.connection import Connection, SessionType
-from algokart_chat.handlers.irc_session import IrcSession, IrcSessions
-from algokart_chat.utils.config import load_settings
+from algokart_chat.config import load_settings
+from algokart_chat.room import JoinResult, Member
+from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.server.chat_server import ChatServer
+from algokart_chat.sessions.irc_session import IrcSession, IrcSessions
+from algokart_chat.sessions.line_session import ChatSessions
+from algokart_chat.transport.connection import Connection, SessionType
 
 
-class CountingRoom(Room[Member]):
+class CountingRoom(MemoryRoom[Member]):
     """A room that counts what it tells this process's members at once (departures)."""
 
     __slots__ = ("broadcasts",)
@@ -57,7 +58,9 @@ class DeferredRoom(CountingRoom):
         hears_arrivals: bool = False,
     ) -> None:
         self.answers.append(
-            lambda: Room.join(self, member, name, done, hidden=hidden, renaming=renaming, hears_arrivals=hears_arrivals)
+            lambda: MemoryRoom.join(
+                self, member, name, done, hidden=hidden, renaming=renaming, hears_arrivals=hears_arrivals
+            )
         )
 
 

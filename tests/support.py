@@ -33,10 +33,8 @@ if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type ch
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 SERVER = SRC / "server.py"
-# src/ is the package algokart_chat, as an installed copy is; importing it takes src/ off the path
-# again (see src/algokart_chat.py), so a test cannot import a module of ours by a second name.
+# The package is src/algokart_chat (the src layout): the tests import it from the clone.
 sys.path.insert(0, str(SRC))
-import algokart_chat  # noqa: F401
 
 TIMEOUT = 15.0  # a guard against hangs, never a way to wait for something
 _names = itertools.count(1)

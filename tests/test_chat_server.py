@@ -10,18 +10,18 @@ from collections.abc import Callable
 
 from support import Client, err, unique_name
 
+from algokart_chat.config import load_settings
 from algokart_chat.events import Departed, RoomEvent, Said
-from algokart_chat.handlers.broadcast import JoinResult, RoomHost
-from algokart_chat.handlers.chat_server import (
+from algokart_chat.room import JoinResult, RoomHost
+from algokart_chat.server.chat_server import (
     ChatServer,
     Listener,
     admission_key,
     bound_address,
     open_listening_sockets,
 )
-from algokart_chat.handlers.client_handler import ChatSessions
-from algokart_chat.handlers.connection import Connection, SessionType
-from algokart_chat.utils.config import load_settings
+from algokart_chat.sessions.line_session import ChatSessions
+from algokart_chat.transport.connection import Connection, SessionType
 from in_process import InProcessServer, connection, lines_of
 
 

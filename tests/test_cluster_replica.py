@@ -22,7 +22,7 @@ from algokart_chat.cluster.entries import (
 )
 from algokart_chat.cluster.replica import Replica
 from algokart_chat.events import RoomEvent, Said, Told
-from algokart_chat.handlers.broadcast import JoinResult
+from algokart_chat.room import JoinResult
 
 NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
 

@@ -12,7 +12,7 @@ from unittest import mock
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
-from algokart_chat.utils.config import SettingsError, load_settings
+from algokart_chat.config import SettingsError, load_settings
 
 
 class SettingsTest(unittest.TestCase):

@@ -14,8 +14,15 @@ from collections.abc import Callable
 
 from support import FakeTransport
 
-from algokart_chat.handlers.connection import READ_SIZE, WRITE_CHUNK, WRITE_QUANTUM, Connection, FlowLimits, SessionType
-from algokart_chat.utils.token_bucket import InputBudget, Rates
+from algokart_chat.token_bucket import InputBudget, Rates
+from algokart_chat.transport.connection import (
+    READ_SIZE,
+    WRITE_CHUNK,
+    WRITE_QUANTUM,
+    Connection,
+    FlowLimits,
+    SessionType,
+)
 from in_process import InProcessServer, connection, lines_of
 
 

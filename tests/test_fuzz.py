@@ -17,12 +17,12 @@ from typing import Any
 
 from support import FakeTransport
 
+from algokart_chat.config import load_settings
 from algokart_chat.framing import LineReader
-from algokart_chat.handlers.chat_server import ChatServer
-from algokart_chat.handlers.client_handler import ChatSessions
-from algokart_chat.handlers.connection import Connection, SessionType
-from algokart_chat.handlers.irc_session import IrcSessions
-from algokart_chat.utils.config import load_settings
+from algokart_chat.server.chat_server import ChatServer
+from algokart_chat.sessions.irc_session import IrcSessions
+from algokart_chat.sessions.line_session import ChatSessions
+from algokart_chat.transport.connection import Connection, SessionType
 
 VALID_SESSION = (
     b"LOGIN Naman\r\nMSG hi everyone!\nMSG  how are  you?\n\nWHO\nDM Yudi secret\tstuff\n"

@@ -1,4 +1,4 @@
-"""A user who only reads stays; a peer that vanishes without a word is found (utils.keepalive).
+"""A user who only reads stays; a peer that vanishes without a word is found (transport.keepalive).
 
 The vanished peer is real: inside a private network namespace of its own (``unshare -n``, as
 root), the test drops every packet from the peer's address with nft, so the peer's kernel can no
@@ -19,8 +19,8 @@ import unittest
 
 from support import ROOT, TIMEOUT, Client, ServerProcess, unique_name
 
-from algokart_chat.utils.config import load_settings
-from algokart_chat.utils.keepalive import PROBES, enable_keepalive
+from algokart_chat.config import load_settings
+from algokart_chat.transport.keepalive import PROBES, enable_keepalive
 
 REQUIRE_NETNS = "ALGOKART_REQUIRE_NETNS"
 INSIDE = "ALGOKART_IN_PRIVATE_NETNS"  # set for the copy of the test that runs inside the namespace

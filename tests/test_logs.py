@@ -30,9 +30,9 @@ from support import (
     unique_name,
 )
 
-from algokart_chat.handlers.chat_server import ListenError
-from algokart_chat.server import listen_error
-from algokart_chat.utils.logs import JsonFormatter, LogPipeline, TextFormatter, counted, fields, format_peer
+from algokart_chat.logs import JsonFormatter, LogPipeline, TextFormatter, counted, fields, format_peer
+from algokart_chat.main import listen_error
+from algokart_chat.server.chat_server import ListenError
 from algokart_chat.version import __version__
 
 

@@ -86,7 +86,7 @@ class LookAlikeTest(unittest.TestCase):
 
 
 class UnicodeTablesTest(unittest.TestCase):
-    """src/unicode_tables.py is what tools/build_unicode_tables.py makes of Unicode's data files,
+    """src/algokart_chat/unicode_tables.py is what tools/build_unicode_tables.py makes of Unicode's data files,
     and it suits every Python that may run a node."""
 
     def test_the_table_is_what_the_data_gives(self) -> None:

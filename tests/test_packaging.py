@@ -50,6 +50,7 @@ class CommandNameTest(unittest.TestCase):
             "algokart-chat.exe": "algokart-chat",
             "dist/algokart-chat.pyz": "algokart-chat.pyz",
             "/usr/lib/python3/unittest/__main__.py": "server.py",
+            "/venv/lib/python3.12/site-packages/algokart_chat/__main__.py": "python -m algokart_chat",
         }
         for started_as, shown in cases.items():
             with self.subTest(started_as=started_as), mock.patch.object(sys, "argv", [started_as]):
@@ -63,12 +64,15 @@ class LayoutTest(unittest.TestCase):
         requirements = [line for line in lines if line and not line.startswith("#")]
         self.assertIn(f"cluster = {json.dumps(requirements)}", pyproject.replace("'", '"'))
 
-    def test_every_package_folder_is_listed_in_pyproject(self) -> None:
-        pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-        folders = sorted(path.parent for path in SRC.rglob("__init__.py") if "__pycache__" not in path.parts)
-        for folder in folders:
-            name = ".".join(["algokart_chat", *folder.relative_to(SRC).parts])
-            self.assertIn(f'"{name}"', pyproject, f"{folder} is not packaged")
+    def test_every_folder_of_the_package_is_a_package(self) -> None:
+        package = SRC / "algokart_chat"
+        for folder in sorted(path.parent for path in package.rglob("*.py") if "__pycache__" not in path.parts):
+            self.assertTrue((folder / "__init__.py").exists(), f"{folder} has no __init__.py: not installed")
+
+    def test_src_holds_the_package_and_the_two_entry_scripts_only(self) -> None:
+        # (a folder left with only __pycache__ in it by an older checkout is no module)
+        top = sorted(path.name for path in SRC.iterdir() if path.is_file() or any(path.rglob("*.py")))
+        self.assertEqual(top, ["algokart_chat", "server.py", "test_client.py"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import unittest
 
 from support import ROOT
 
-from algokart_chat.server import REDIS_PY_NEEDED
+from algokart_chat.main import REDIS_PY_NEEDED
 
 _spec = importlib.util.spec_from_file_location("pins", ROOT / "tools" / "pins.py")
 assert _spec is not None and _spec.loader is not None

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from support import SRC, ServerProcess, run_server, unused_port
 
-from algokart_chat.handlers.connection import CLOSE_GRACE_SECONDS
-from algokart_chat.server import REDIS_PY_NEEDED, release_numbers
+from algokart_chat.main import REDIS_PY_NEEDED, release_numbers
+from algokart_chat.transport.connection import CLOSE_GRACE_SECONDS
 
 
 class StartupTest(unittest.TestCase):

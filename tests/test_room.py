@@ -9,7 +9,8 @@ from typing import Any
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.events import Said, Together
-from algokart_chat.handlers.broadcast import JoinResult, Room
+from algokart_chat.room import JoinResult
+from algokart_chat.room_memory import MemoryRoom
 
 
 class Inbox:
@@ -23,7 +24,7 @@ class Inbox:
 class RoomTest(unittest.TestCase):
     def setUp(self) -> None:
         self.departures: list[str] = []
-        self.room: Room[Inbox] = Room(self.departures.append)
+        self.room: MemoryRoom[Inbox] = MemoryRoom(self.departures.append)
 
     def join(self, name: str, member: Inbox | None = None) -> JoinResult:
         answers: list[JoinResult] = []
@@ -84,7 +85,7 @@ class TurnTest(unittest.TestCase):
 
     def setUp(self) -> None:
         self.later: list[Callable[[], None]] = []
-        self.room: Room[Inbox] = Room(None, self.later.append)
+        self.room: MemoryRoom[Inbox] = MemoryRoom(None, self.later.append)
         self.inboxes = [Inbox() for _ in range(4)]
         for number, inbox in enumerate(self.inboxes):
             self.room.join(inbox, f"user{number}", lambda result: None)

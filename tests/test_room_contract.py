@@ -1,7 +1,7 @@
 """One suite for every room behind the ``ChatRoom`` seam: the in-memory ``Room`` and the cluster's
 ``RedisRoom`` (two of them on one real redis-server, as two nodes), driven directly, in process.
 
-Each test names what every room guarantees (handlers/broadcast.py); the cluster variant runs the
+Each test names what every room guarantees (room.py); the cluster variant runs the
 same test with its members spread over the two rooms.  Answers are awaited through the rooms'
 callbacks and ``sync``, never through sleeps.
 """
@@ -19,7 +19,8 @@ from support import TIMEOUT, AnyRedis, skip_without_cluster, start_redis, unique
 
 from algokart_chat import protocol
 from algokart_chat.events import RoomEvent, Said, Told
-from algokart_chat.handlers.broadcast import ChatRoom, JoinResult, Room
+from algokart_chat.room import ChatRoom, JoinResult
+from algokart_chat.room_memory import MemoryRoom
 
 
 class Inbox:
@@ -77,7 +78,7 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
 
     async def asyncSetUp(self) -> None:
         self.listeners = [Listener()]
-        self.rooms = [Room(self.listeners[0].departed)]
+        self.rooms = [MemoryRoom(self.listeners[0].departed)]
 
     def room(self, number: int) -> ChatRoom[Inbox]:
         return self.rooms[number % len(self.rooms)]
@@ -231,16 +232,16 @@ class ClusterRoomContract(RoomContract):
         cls.redis, cls.owns_redis = start_redis()
         # The rooms log (a reset, a rejoin); without a handler Python would print it on stderr.
         cls.quiet = logging.NullHandler()
-        logging.getLogger("chat.cluster").addHandler(cls.quiet)
+        logging.getLogger("algokart_chat.cluster.room_redis").addHandler(cls.quiet)
 
     @classmethod
     def tearDownClass(cls) -> None:
-        logging.getLogger("chat.cluster").removeHandler(cls.quiet)
+        logging.getLogger("algokart_chat.cluster.room_redis").removeHandler(cls.quiet)
         if cls.owns_redis:
             cls.redis.stop()
 
     async def asyncSetUp(self) -> None:
-        from algokart_chat.cluster.redis_room import RedisRoom
+        from algokart_chat.cluster.room_redis import RedisRoom
 
         loop = asyncio.get_running_loop()
         cluster = unique_name("contract-")
@@ -254,7 +255,7 @@ class ClusterRoomContract(RoomContract):
     async def test_a_room_whose_store_lost_its_data_resets_and_rejoins(self) -> None:
         await self.join(0, "ann")
         self.redis.command("FLUSHALL")
-        with self.assertLogs("chat.cluster", "ERROR") as logs:
+        with self.assertLogs("algokart_chat.cluster.room_redis", "ERROR") as logs:
             self.assertEqual(await self.join(1, "bo"), "unavailable")  # its claim found the epoch gone
         self.assertIn("Left the cluster: Redis lost the cluster's data", logs.output[0])
         self.assertEqual(self.listeners[1].resets, ["cluster-reset"])

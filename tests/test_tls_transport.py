@@ -9,9 +9,9 @@ from unittest import mock
 
 from support import TIMEOUT, FakeTransport
 
-from algokart_chat.handlers import tls_transport
-from algokart_chat.handlers.tls_transport import TLSTransport
-from algokart_chat.utils.tls import server_context
+from algokart_chat.transport import tls_transport
+from algokart_chat.transport.tls import server_context
+from algokart_chat.transport.tls_transport import TLSTransport
 from test_tls import CERT, KEY
 
 SERVER_CONTEXT = server_context(str(CERT), str(KEY))

@@ -6,7 +6,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.utils.token_bucket import TokenBucket
+from algokart_chat.token_bucket import TokenBucket
 
 
 class TokenBucketTest(unittest.TestCase):

@@ -4,8 +4,8 @@
     python algokart-chat.pyz [flags]                # the server, as python src/server.py [flags]
     python algokart-chat.pyz client [flags]         # the terminal client
 
-The archive (the standard library's ``zipapp``) holds ``src/`` as the package ``algokart_chat``,
-exactly as a wheel installs it, and a ``__main__.py`` that checks the Python version, picks the
+The archive (the standard library's ``zipapp``) holds ``src/algokart_chat``, the package, exactly
+as a wheel installs it, and a ``__main__.py`` that checks the Python version, picks the
 server or the client, and exits with its status (0, 1 when it cannot start, 2 for a bad flag).
 Cluster mode needs redis-py in the Python that runs the archive (a venv's); nothing else does.
 """
@@ -20,8 +20,7 @@ import zipapp
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "src"
-CLONE_ONLY = {"algokart_chat.py"}  # lets a clone import src/ as the package; the archive is one
+SOURCE = ROOT / "src" / "algokart_chat"
 
 MAIN = '''\
 """algokart-chat in one file: ``python algokart-chat.pyz [flags]`` runs the server,
@@ -32,9 +31,9 @@ if sys.version_info < (3, 10):
     sys.exit(f"algokart-chat.pyz: error: Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
 if sys.argv[1:2] == ["client"]:
     sys.argv[0:2] = [sys.argv[0] + " client"]  # so its messages say "algokart-chat.pyz client: ..."
-    from algokart_chat.test_client import main
+    from algokart_chat.client import main
 else:
-    from algokart_chat.server import main
+    from algokart_chat.main import main
 sys.exit(main())
 '''
 
@@ -44,7 +43,7 @@ def build(target: Path) -> Path:
         package = Path(staging) / "algokart_chat"
         for source in sorted(SOURCE.rglob("*.py")):
             relative = source.relative_to(SOURCE)
-            if "__pycache__" in relative.parts or str(relative) in CLONE_ONLY:
+            if "__pycache__" in relative.parts:
                 continue
             (package / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, package / relative)

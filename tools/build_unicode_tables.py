@@ -1,4 +1,4 @@
-"""Build ``src/unicode_tables.py``, the Unicode data the name rules need, from Unicode's own files.
+"""Build ``src/algokart_chat/unicode_tables.py``, the Unicode data the name rules need, from Unicode's own files.
 
     python tools/build_unicode_tables.py CONFUSABLES DERIVED_CORE_PROPERTIES DERIVED_AGE
     python tools/build_unicode_tables.py --check CONFUSABLES DERIVED_CORE_PROPERTIES DERIVED_AGE
@@ -114,7 +114,7 @@ def _packed(entries: list[str]) -> list[str]:
 
 
 def build(confusables_text: str, properties_text: str, age_text: str) -> str:
-    """The text of ``src/unicode_tables.py`` for these three data files."""
+    """The text of ``src/algokart_chat/unicode_tables.py`` for these three data files."""
     confusables_version, properties_version = data_version(confusables_text), data_version(properties_text)
     ranges = default_ignorable(properties_text)
     known = known_to_oldest(age_text)

@@ -37,12 +37,12 @@ from algokart_chat.cluster.entries import (
     records,
 )
 from algokart_chat.events import Arrived, Parted, Renamed, RoomEvent
-from algokart_chat.handlers.broadcast import JoinResult, MemberT, deliver_together
 from algokart_chat.names import is_valid_username, username_key
+from algokart_chat.room import JoinResult, MemberT, deliver_together
 
 
 class Audience(Protocol):
-    """What the replica tells the server (``handlers.chat_server.ChatServer``)."""
+    """What the replica tells the server (``server.chat_server.ChatServer``)."""
 
     def departed(self, name: str) -> None: ...
 

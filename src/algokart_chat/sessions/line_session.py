@@ -1,5 +1,5 @@
 """The line protocol's session: what one user of ``nc``, ``telnet`` or the terminal client does,
-between their connection (``handlers.connection``) and the room.
+between their connection (``transport.connection``) and the room.
 
 The connection hands over complete lines; each line is one command (``LOGIN``, ``MSG``, ``DM``,
 ``WHO``, ``PING``, ``HELP``, ``QUIT``/``EXIT``), answered with the line protocol's replies, its
@@ -32,13 +32,13 @@ from typing import Final
 
 from algokart_chat import protocol
 from algokart_chat.events import RoomEvent, Said, Told
-from algokart_chat.handlers.broadcast import JoinResult, RoomHost
-from algokart_chat.handlers.connection import Connection, SessionType
+from algokart_chat.logs import fields
 from algokart_chat.names import is_valid_username
+from algokart_chat.room import JoinResult, RoomHost
 from algokart_chat.text import clean_text
-from algokart_chat.utils.logs import fields
+from algokart_chat.transport.connection import Connection, SessionType
 
-log = logging.getLogger("chat.connection")
+log = logging.getLogger(__name__)
 
 WHO_BYTES_PER_TOKEN = 1024
 
@@ -92,7 +92,7 @@ class ChatSession:
     def deliver(self, event: RoomEvent) -> None:
         self._connection.send(event.encoded(protocol.wire))
 
-    # --- what the connection asks (handlers.connection.Session) ---------------------------------
+    # --- what the connection asks (transport.connection.Session) ---------------------------------
     def ready_for_input(self) -> bool:
         if self._awaiting:
             return False

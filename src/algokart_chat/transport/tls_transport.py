@@ -20,7 +20,7 @@ Plan and guarantees:
   unchanged.  Before the handshake is done, it waits as the few references written so far.
 - ``close()`` sends close_notify after everything written, then closes the socket without waiting
   for the peer's; ``abort()`` drops everything at once.  TLS versions and ciphers are the
-  context's (``utils.tls``: TLS 1.2 or newer).
+  context's (``tls``: TLS 1.2 or newer).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import logging
 import ssl
 from typing import Any, Protocol
 
-from algokart_chat.utils.logs import fields, format_peer
+from algokart_chat.logs import fields, format_peer
 
-log = logging.getLogger("chat.tls")
+log = logging.getLogger(__name__)
 
 HANDSHAKE_SECONDS = 10.0
 CLOSE_BEFORE_HANDSHAKE_SECONDS = 2.0  # a refused client's time to finish its handshake and read why

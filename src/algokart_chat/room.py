@@ -1,8 +1,8 @@
 """The room: who is logged in, in what order, and who receives what.  It is the seam between
 the connections and the shared state.
 
-``ChatRoom`` is all the sessions and ChatServer know of it.  Two rooms implement it: ``Room``
-below keeps everything in this process; ``cluster.redis_room.RedisRoom`` shares one room among
+``ChatRoom`` is all the sessions and ChatServer know of it.  Two rooms implement it: ``room_memory.MemoryRoom``
+keeps everything in this process; ``cluster.room_redis.RedisRoom`` shares one room among
 many server processes over Redis (imported only in cluster mode).  A room knows nothing about
 sockets or any wire protocol: a member is anything with a ``deliver(payload)`` method (a session
 of any protocol), and a payload is whatever the caller hands in (the server passes room events,
@@ -26,10 +26,9 @@ Guarantees of every room:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
-from algokart_chat.events import Arrived, Parted, Renamed, RoomEvent, Together
-from algokart_chat.names import username_key
+from algokart_chat.events import Together
 
 JoinResult = Literal["ok", "taken", "unavailable"]
 
@@ -172,178 +171,3 @@ def deliver_together(members: Iterable[MemberT], said: list[tuple[MemberT | None
         for sender, payload in said:  # a sender gets the others' parts as they are: no copy
             if sender is not member:
                 member.deliver(payload)
-
-
-class Room(Generic[MemberT]):
-    """The in-memory room: one process, no waiting.  ``departed`` hears every departure.
-
-    With ``schedule`` (the event loop's ``call_soon``), broadcasts are gathered and delivered
-    together once the loop turn is over (``deliver_together``); before anything that shows their
-    order (a direct message, local news, a join, a sync) they are delivered at once.  Without it
-    each is delivered as it comes, as the unit tests like it."""
-
-    __slots__ = (
-        "_departed",
-        "_hidden",
-        "_holders",
-        "_listeners",
-        "_members",
-        "_names",
-        "_said",
-        "_schedule",
-        "changes",
-    )
-
-    def __init__(
-        self,
-        departed: Callable[[str], None] | None = None,
-        schedule: Callable[[Callable[[], None]], object] | None = None,
-    ) -> None:
-        # All keyed by username_key(name); dicts keep insertion order, which is login order.
-        self._holders: dict[str, MemberT] = {}  # every name held, hidden or not
-        self._names: dict[str, str] = {}  # the same, as typed
-        self._hidden: set[str] = set()  # held by someone not in the room
-        self._members: dict[str, MemberT] = {}  # those in the room: they get what it delivers
-        self._listeners: dict[str, MemberT] = {}  # members that get Arrived
-        self._departed = departed
-        self._schedule = schedule
-        self._said: list[tuple[MemberT | None, RoomEvent]] = []  # this turn's broadcasts, not delivered yet
-        self.changes = 0
-
-    def deliver_said(self) -> None:
-        """Deliver the broadcasts gathered so far."""
-        said, self._said = self._said, []
-        if said:
-            deliver_together(self._members.values(), said)
-
-    @property
-    def ready(self) -> bool:
-        return True
-
-    @property
-    def available(self) -> bool:
-        return True
-
-    def __len__(self) -> int:
-        return len(self._members)
-
-    def join(
-        self,
-        member: MemberT,
-        name: str,
-        done: Callable[[JoinResult], None],
-        *,
-        hidden: bool = False,
-        renaming: str | None = None,
-        hears_arrivals: bool = False,
-    ) -> None:
-        key = username_key(name)
-        old = username_key(renaming) if renaming is not None else None
-        if key in self._holders and key != old:
-            done("taken")
-            return
-        self.deliver_said()  # (what was said before someone joined is not for them)
-        was_present = False
-        if old is not None and self._holders.get(old) is member:
-            was_present = old in self._members
-            hidden = old in self._hidden
-            hears_arrivals = old in self._listeners
-            self._forget(old)
-        self._holders[key], self._names[key] = member, name
-        self.changes += 1
-        if hidden:
-            self._hidden.add(key)
-        else:
-            self._enter(key, member, hears_arrivals, announce=renaming is None)
-        if renaming is not None and was_present:
-            self._tell(Renamed(renaming, name))
-        done("ok")
-
-    def show(self, member: MemberT, name: str, *, hears_arrivals: bool = False) -> None:
-        key = username_key(name)
-        if self._holders.get(key) is member and key in self._hidden:
-            self.deliver_said()
-            self._hidden.discard(key)
-            self.changes += 1
-            self._enter(key, member, hears_arrivals, announce=True)
-
-    def hide(self, member: MemberT, name: str) -> None:
-        key = username_key(name)
-        if self._holders.get(key) is member and key not in self._hidden:
-            self.deliver_said()  # (what it said before it went comes first)
-            del self._members[key]
-            self._listeners.pop(key, None)
-            self._hidden.add(key)
-            self.changes += 1
-            self._tell(Parted(self._names[key]))
-
-    def _enter(self, key: str, member: MemberT, hears_arrivals: bool, announce: bool) -> None:
-        if announce:
-            arrival = Arrived(self._names[key])
-            for listener in self._listeners.values():
-                listener.deliver(arrival)
-        self._members[key] = member
-        if hears_arrivals:
-            self._listeners[key] = member
-
-    def _tell(self, event: RoomEvent) -> None:
-        for member in self._members.values():
-            member.deliver(event)
-
-    def _forget(self, key: str) -> None:
-        del self._holders[key], self._names[key]
-        self._members.pop(key, None)
-        self._listeners.pop(key, None)
-        self._hidden.discard(key)
-
-    def leave(self, member: MemberT, name: str) -> None:
-        key = username_key(name)
-        if self._holders.get(key) is not member:
-            return
-        was_present = key in self._members
-        name = self._names[key]
-        self._forget(key)
-        self.changes += 1
-        if was_present and self._departed is not None:
-            self._departed(name)
-
-    def knows(self, name: str) -> bool:
-        return username_key(name) in self._members
-
-    def held_name(self, name: str) -> str | None:
-        return self._names.get(username_key(name))
-
-    def names(self) -> list[str]:
-        return [self._names[key] for key in self._members]
-
-    def broadcast(self, payload: Any, sender: MemberT) -> None:
-        if self._schedule is None:
-            deliver_together(self._members.values(), [(sender, payload)])
-            return
-        if not self._said:
-            self._schedule(self.deliver_said)
-        self._said.append((sender, payload))
-
-    def direct(self, name: str, payload: Any) -> None:
-        self.deliver_said()
-        member = self._holders.get(username_key(name))
-        if member is not None:
-            member.deliver(payload)
-
-    def sync(self, member: MemberT, done: Callable[[], None]) -> None:
-        self.deliver_said()
-        done()
-
-    def tell_local(self, payload: Any) -> None:
-        self.deliver_said()
-        for member in self._members.values():
-            member.deliver(payload)
-
-    def describe(self) -> str | None:
-        return None
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass

@@ -2,5 +2,5 @@
 
 ``entries`` (the stream's entry format), ``replica`` (what each entry means for this node's
 room), ``scripts`` (the Lua scripts) and ``target`` (``--redis-url`` parsed) are plain Python;
-``clients`` and ``redis_room`` import redis-py, so they are imported only in cluster mode.
+``clients`` and ``room_redis`` import redis-py, so they are imported only in cluster mode.
 """

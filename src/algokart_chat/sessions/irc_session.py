@@ -1,5 +1,5 @@
 """The IRC gateway's session: what one IRC client (irssi, WeeChat, HexChat, a bot) does, between its
-connection (``handlers.connection``) and the room, which it sees as one channel.
+connection (``transport.connection``) and the room, which it sees as one channel.
 
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF);
 ``irc.parse`` makes them messages; room events come back through ``deliver`` and are encoded once
@@ -39,14 +39,14 @@ from typing import Final
 
 from algokart_chat import irc
 from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
-from algokart_chat.handlers.broadcast import JoinResult, RoomHost
-from algokart_chat.handlers.connection import Connection, SessionType
+from algokart_chat.logs import fields
 from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, is_valid_username, username_key, username_problem
+from algokart_chat.room import JoinResult, RoomHost
 from algokart_chat.text import clean_text, one_line
-from algokart_chat.utils.logs import fields
+from algokart_chat.transport.connection import Connection, SessionType
 from algokart_chat.version import __version__
 
-log = logging.getLogger("chat.irc")
+log = logging.getLogger(__name__)
 
 MAX_TARGETS: Final = 4  # targets of one PRIVMSG or NOTICE (TARGMAX)
 REPLY_BYTES_PER_TOKEN = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
@@ -185,7 +185,7 @@ class IrcSession:
         else:
             self._connection.send(b"".join(irc.lines_for(head, raw)))
 
-    # --- what the connection asks (handlers.connection.Session) ---------------------------------
+    # --- what the connection asks (transport.connection.Session) ---------------------------------
     def ready_for_input(self) -> bool:
         if self._awaiting:
             return False

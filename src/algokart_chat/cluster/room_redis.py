@@ -11,7 +11,7 @@ and append the join, atomically) and per leave (free the name and append the lea
 user still holds it).  A LOGIN is answered when this node applies its own join from the stream,
 so the new user's WHO lists everyone who logged in before.
 
-Guarantees, beyond those of ``handlers.broadcast``:
+Guarantees, beyond those of ``room``:
 - At most once, in order: a batch carries its node's sequence number, so one sent twice
   (after a broken link) is applied once; claims and leaves are idempotent (``scripts``).
 - Nothing is lost while the link blips: what could not be sent is sent again, and the
@@ -64,11 +64,11 @@ from algokart_chat.cluster.entries import (
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.events import Said, Told
-from algokart_chat.handlers.broadcast import JoinResult, MemberT, RoomStartError
+from algokart_chat.logs import fields
 from algokart_chat.names import username_key
-from algokart_chat.utils.logs import fields
+from algokart_chat.room import JoinResult, MemberT, RoomStartError
 
-log = logging.getLogger("chat.cluster")
+log = logging.getLogger(__name__)
 
 LEASE_RENEWALS_PER_TIMEOUT = 4
 # How long one XREAD waits for news.  redis-py lets a cancelled command finish (so that its
@@ -87,8 +87,8 @@ ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
 
 class RoomServer(Audience, Protocol):
-    """What the cluster room tells the server (``handlers.chat_server.ChatServer``), and asks of it:
-    whether its clients can take more deliveries now (``handlers.connection``, Pushback)."""
+    """What the cluster room tells the server (``server.chat_server.ChatServer``), and asks of it:
+    whether its clients can take more deliveries now (``transport.connection``, Pushback)."""
 
     def room_ready(self) -> None: ...
 

@@ -64,11 +64,11 @@ from typing import Literal, Protocol
 
 from algokart_chat.cross_protocol import is_http
 from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
-from algokart_chat.utils.keepalive import enable_keepalive
-from algokart_chat.utils.logs import fields, format_peer
-from algokart_chat.utils.token_bucket import InputBudget, Rates
+from algokart_chat.logs import fields, format_peer
+from algokart_chat.token_bucket import InputBudget, Rates
+from algokart_chat.transport.keepalive import enable_keepalive
 
-log = logging.getLogger("chat.connection")
+log = logging.getLogger(__name__)
 
 CLOSE_GRACE_SECONDS = 5.0
 # The kernel's send buffer per connection: plenty for chat lines, and a bound on what the kernel
@@ -138,7 +138,7 @@ class FlowLimits:
     hard_limit: int  # bytes behind: reset at once
     soft_limit: int  # bytes behind: reset after soft_seconds over it
     soft_seconds: float  # ... and after that long reading nothing while output waits
-    keepalive_seconds: int = 0  # TCP keepalive (utils.keepalive) after this much silence; 0: off
+    keepalive_seconds: int = 0  # TCP keepalive (transport.keepalive) after this much silence; 0: off
 
     @property
     def congestion_limit(self) -> int:

@@ -2,7 +2,7 @@
 idle time-outs and shutdown.  It knows no wire protocol.
 
 Each listener (``Listener``: a port, TLS or not, and a ``SessionType``) makes a
-``handlers.connection.Connection`` per accepted socket with that protocol's session; ``server.py``
+``transport.connection.Connection`` per accepted socket with that protocol's session; ``main``
 decides which listeners exist.  To a connection the server is a ``ConnectionHost`` (admission,
 clocks, output flushing); to a session it is a ``RoomHost`` (the room, departures, waiting for a
 room that cannot take commands).  One ``ChatServer`` per event loop and no module-level state, so
@@ -32,7 +32,7 @@ per reason; more of the same before the next stats line (or within REFUSAL_SUMMA
 stats are off) become one line with a count, so a flood of refusals cannot flood the log.
 
 Memory: dropping slow readers frees their transport buffers; a second after such a drop the
-server asks the C library to give free heap pages back (``utils.memory``), once for the whole wave.
+server asks the C library to give free heap pages back (``server.memory``), once for the whole wave.
 
 Shutdown plan: stop listening, close every connection gracefully for ``server-shutdown`` (each
 session says its farewell); whoever has not gone after ``grace`` seconds (a client that stopped
@@ -58,17 +58,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from algokart_chat.config import Settings
 from algokart_chat.events import Departed
-from algokart_chat.handlers.broadcast import ChatRoom, Member, Room
-from algokart_chat.handlers.connection import READ_SIZE, Connection, FlowLimits, SessionType
-from algokart_chat.handlers.tls_transport import TLSTransport
-from algokart_chat.utils.config import Settings
-from algokart_chat.utils.logs import counted, fields
-from algokart_chat.utils.memory import find_malloc_trim
-from algokart_chat.utils.tls import Certificate
-from algokart_chat.utils.token_bucket import InputBudget, Rates, TokenBucket
+from algokart_chat.logs import counted, fields
+from algokart_chat.room import ChatRoom, Member
+from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.server.memory import find_malloc_trim
+from algokart_chat.token_bucket import InputBudget, Rates, TokenBucket
+from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits, SessionType
+from algokart_chat.transport.tls import Certificate
+from algokart_chat.transport.tls_transport import TLSTransport
 
-log = logging.getLogger("chat.server")
+log = logging.getLogger(__name__)
 
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
 ACCEPT_BATCH = 16  # connections accepted per wake-up of a listener; see _listen
@@ -216,7 +217,7 @@ class ChatServer:
         room: Callable[[ChatServer], ChatRoom[Member]] | None = None,
     ) -> None:
         """``room`` makes the room from this server (which hears its departures and resets);
-        by default the in-memory ``Room``."""
+        by default the in-memory ``MemoryRoom``."""
         self.settings = settings
         rates = Rates(settings.rate_limit, settings.rate_burst, settings.rate_limit_bytes, settings.rate_burst_bytes)
         limited = bool(rates.lines_per_second or rates.bytes_per_second)
@@ -234,12 +235,12 @@ class ChatServer:
         self._idle_addresses: dict[str, None] = {}  # no connection left: forgotten once nothing is owed
         self.read_buffer = memoryview(bytearray(READ_SIZE))
         self.turn_fan_out = 0  # bytes sessions gave the room to deliver this loop turn
-        self._congested = 0  # connections waiting on the server (handlers.connection, Pushback)
+        self._congested = 0  # connections waiting on the server (transport.connection, Pushback)
         self._deferred: dict[Callable[[], None], None] = {}  # sessions that wait to fan out more
         self._watched: dict[Connection, None] = {}  # clients behind, judged every SWEEP_SECONDS
         self._sweep_timer: asyncio.TimerHandle | None = None
         self.loop = loop
-        self.room: ChatRoom[Member] = room(self) if room is not None else Room(self.departed, loop.call_soon)
+        self.room: ChatRoom[Member] = room(self) if room is not None else MemoryRoom(self.departed, loop.call_soon)
         self._waiting_for_room: dict[Callable[[], None], None] = {}
         self.shutting_down = False
         self._listeners: list[asyncio.AbstractServer] = []
@@ -305,7 +306,7 @@ class ChatServer:
             return lambda: Connection(self, session_type)
         return lambda: TLSTransport(Connection(self, session_type), tls.context, self.loop)
 
-    # --- what a connection needs (handlers.connection.ConnectionHost) ----------------------------
+    # --- what a connection needs (transport.connection.ConnectionHost) ----------------------------
     def admit(self, connection: Connection) -> str | None:
         """Register a new connection, or return the error code it is refused with."""
         if self.shutting_down or len(self._connections) >= self.settings.max_clients:
@@ -441,7 +442,7 @@ class ChatServer:
         if self._deferred and not self._congested:
             self._release_deferred()
 
-    # --- pushback: fan-out no faster than it can be delivered (handlers.connection) ------------
+    # --- pushback: fan-out no faster than it can be delivered (transport.connection) ------------
     def fan_out_allowed(self) -> bool:
         """Whether a session may send more to the room now: no client waits on the server, the
         last write pass is done, and this loop turn has not taken TURN_FAN_OUT bytes yet."""

@@ -1,0 +1,3 @@
+"""Sessions: one per protocol, each on a ``transport.connection.Connection``: ``line_session`` (the
+line protocol of nc and telnet) and ``irc_session`` (the IRC gateway).  They turn commands into
+room calls and room events into their protocol's lines."""
