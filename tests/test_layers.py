@@ -42,7 +42,7 @@ def layer_of(module: str) -> int:
 
 def imports_of(path: Path) -> set[str]:
     """The modules of ours that ``path`` imports, by their names under ``algokart_chat``."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "algokart_chat":
