@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import re
 import select
@@ -21,6 +20,7 @@ from typing import Any
 
 from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerProcess, ServerTestCase, err, unique_name, unused_port
 
+from algokart_chat import client
 from algokart_chat.version import __version__
 
 CLIENT = SRC / "test_client.py"
@@ -459,15 +459,6 @@ class InteractiveClientTest(ServerTestCase):
         self.assertEqual(self.exit_status(pid, fd), 0)
 
 
-def load_client_module() -> Any:
-    """src/test_client.py as a module (its name clashes with nothing, but it is not a package)."""
-    spec = importlib.util.spec_from_file_location("chat_terminal_client", CLIENT)
-    assert spec is not None and spec.loader is not None
-    client = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(client)
-    return client
-
-
 class WindowsLineEditorTest(unittest.TestCase):
     """The Windows console editor, driven through a scripted stand-in for ``msvcrt``."""
 
@@ -477,7 +468,7 @@ class WindowsLineEditorTest(unittest.TestCase):
         fake.getwch = lambda: next(pressed)  # type: ignore[attr-defined]  # a stand-in module, built here
         written: list[str] = []
         self.patch_console(fake, written)
-        return load_client_module().WindowsLineEditor(), written
+        return client.WindowsLineEditor(), written
 
     def patch_console(self, fake: types.ModuleType, written: list[str]) -> None:
         saved_module, saved_write = sys.modules.get("msvcrt"), sys.stdout.write
@@ -520,7 +511,7 @@ class ForTerminalTest(unittest.TestCase):
     """``for_terminal``: a server line as the client shows it on a terminal."""
 
     def setUp(self) -> None:
-        self.for_terminal = load_client_module().for_terminal
+        self.for_terminal = client.for_terminal
 
     def test_what_a_terminal_would_act_on_is_u_fffd(self) -> None:
         controls = [chr(code) for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if code != 0x09]
@@ -552,7 +543,6 @@ class ForTerminalTest(unittest.TestCase):
 
 class KeepAliveTest(unittest.TestCase):
     def test_keep_alive_pongs_are_hidden_the_users_are_not(self) -> None:
-        client = load_client_module()
         screen = client.Screen(colour=False, current_input=lambda: "")
         written: list[str] = []
         original_write = sys.stdout.write
@@ -568,7 +558,6 @@ class KeepAliveTest(unittest.TestCase):
         self.assertLess(client.KEEPALIVE_SECONDS, 60)
 
     def test_a_silent_user_gets_one_hidden_ping_a_busy_one_none(self) -> None:
-        client = load_client_module()
 
         class FakeConnection:
             """``closed.wait`` counts ticks (three, then closed) instead of sleeping."""
