@@ -1,7 +1,7 @@
 """TLS beside plaintext: one room on two ports, handshakes that delay nobody, clear failures.
 
 The certificates under tests/tls/ are self-signed for localhost and 127.0.0.1 (renewed.crt is the
-"renewal" of localhost.crt); README says how they were made.
+"renewal" of localhost.crt); docs/OPERATIONS.md, *TLS*, says how they were made.
 """
 
 from __future__ import annotations
