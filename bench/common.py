@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +133,24 @@ def cluster_missing() -> str | None:
 
 def null_server() -> Spawned:
     return Spawned([sys.executable, str(ROOT / "bench" / "null_server.py"), "--port", "0"])
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure of a benchmark's row, beside its target (None: not measured)."""
+
+    row: int
+    what: str
+    value: float | None
+    target: float
+    unit: str
+    higher_is_better: bool = False
+
+    @property
+    def met(self) -> bool:
+        if self.value is None:
+            return False
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
 def unused_port() -> int:

@@ -21,33 +21,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, Spawned, cluster_missing, raise_open_file_limit, rss_kib, unused_port
+from common import ROOT, Figure, Spawned, cluster_missing, raise_open_file_limit, rss_kib, unused_port
 
 CLUSTER_ROWS = (9, 10)
 
 CROWD = ROOT / "bench" / "crowd.py"
 CERT, KEY = ROOT / "tests" / "tls" / "localhost.crt", ROOT / "tests" / "tls" / "localhost.key"
 PER_ADDRESS = 30
-
-
-@dataclass(frozen=True)
-class Figure:
-    row: int
-    what: str
-    value: float | None
-    target: float
-    unit: str
-    higher_is_better: bool = False
-
-    @property
-    def met(self) -> bool:
-        if self.value is None:
-            return False
-        return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
 def addresses(count: int, block: int) -> str:

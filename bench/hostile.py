@@ -29,30 +29,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, Spawned, chat_server, raise_open_file_limit, rss_kib, unused_port
+from common import ROOT, Figure, Spawned, chat_server, raise_open_file_limit, rss_kib, unused_port
 
 SERVER = ROOT / "src" / "server.py"
 CERT, KEY = ROOT / "tests" / "tls" / "localhost.crt", ROOT / "tests" / "tls" / "localhost.key"
 TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class Figure:
-    row: int
-    what: str
-    value: float
-    target: float
-    unit: str
-    higher_is_better: bool = False
-
-    @property
-    def met(self) -> bool:
-        return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
 class Line:

@@ -11,7 +11,6 @@ import atexit
 import contextlib
 import itertools
 import os
-import random
 import re
 import shutil
 import signal
@@ -33,8 +32,13 @@ if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type ch
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 SERVER = SRC / "server.py"
-# The package is src/algokart_chat (the src layout): the tests import it from the clone.
+# The package is src/algokart_chat (the src layout): the tests import it from the clone; bench/
+# shares its helpers with them.
 sys.path.insert(0, str(SRC))
+sys.path.insert(1, str(ROOT / "bench"))
+import common
+
+unused_port = common.unused_port  # a free loopback port, as the benchmarks pick theirs
 
 TIMEOUT = 15.0  # a guard against hangs, never a way to wait for something
 _names = itertools.count(1)
@@ -861,21 +865,6 @@ def start_redis() -> tuple[AnyRedis, bool]:
     if deployment == "cluster":
         return _shared.get(RedisCluster), False
     return RedisServer(), True
-
-
-def unused_port() -> int:
-    """A free loopback port below every system's ephemeral range (Linux's starts at 32768, macOS's
-    and Windows' at 49152): no other process's port-0 bind or outgoing connection can be given it
-    between this probe and the bind of the server it is for, as happened with suites run side by
-    side."""
-    for port in random.sample(range(20000, 32768), 100):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free loopback port between 20000 and 32767")
 
 
 class Cluster:
