@@ -7,9 +7,10 @@ The package in layers; every import runs down this list, never up or sideways in
    (lines and telnet), ``protocol`` (the line protocol), ``irc`` (IRC's wire format), ``names``
    (with ``unicode_tables``, generated data), ``text``, ``cross_protocol``, ``events`` (what
    happens in the room), ``room`` (the room's interface and guarantees), ``token_bucket``,
-   ``version``, ``config`` (the settings), ``logs`` (the log formats and writer), and
+   ``version``, ``config`` (the settings), ``logs`` (the log formats and writer),
    ``cluster.entries``, ``cluster.scripts``, ``cluster.target`` (cluster mode's keys, entries,
-   scripts and URL);
+   scripts and URL), ``accounts`` (accounts, password hashes, the file's lines) and
+   ``accounts_file`` (that file on disk);
 2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive);
 3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``) on a connection;
 4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` (pure) with ``clients`` and
