@@ -9,9 +9,10 @@ The package in layers; every import runs down this list, never up or sideways in
    happens in the room), ``room`` (the room's interface and guarantees), ``token_bucket``,
    ``version``, ``config`` (the settings), ``logs`` (the log formats and writer),
    ``cluster.entries``, ``cluster.scripts``, ``cluster.target`` (cluster mode's keys, entries,
-   scripts and URL), ``accounts`` (accounts, password hashes, the file's lines) and
-   ``accounts_file`` (that file on disk);
-2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive);
+   scripts and URL), ``accounts`` (accounts, password hashes, the file's lines),
+   ``accounts_file`` (that file on disk) and ``login_throttle`` (failed logins counted);
+2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive); and
+   ``password_checks``, the sessions' password checks off the event loop;
 3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``) on a connection;
 4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` (pure) with ``clients`` and
    ``room_redis`` (redis-py, imported in cluster mode only);

@@ -1,0 +1,145 @@
+"""Password checks for the sessions: scrypt off the event loop, bounded, throttled.
+
+Plan: ``PasswordChecks.check(name, password, address)`` is awaited by a session.  It asks the
+throttle (``login_throttle``) for a try, then runs ``accounts.verify_password`` in a small thread
+pool (scrypt releases the GIL, so the event loop keeps serving everyone else meanwhile), and
+answers with a ``CheckResult``.
+
+Guarantees:
+
+- the event loop never runs scrypt.  At most ``workers`` checks run at once and ``waiting`` more
+  wait for a worker; beyond that the answer is ``BUSY`` at once, so a flood of attempts costs a
+  bounded queue, never unbounded memory or latency;
+- ``TOO_MANY_ATTEMPTS`` when the address or the account has failed too often (``login_throttle``),
+  before any scrypt is run;
+- no timing tells whether an account exists: a name without one is checked against a dummy hash of
+  the default parameters, in the same pool, and answers ``WRONG`` as a wrong password does (an
+  account whose line has other parameters takes their time: ``accounts passwd`` renews it);
+- the password is never logged, never put in an exception message and never passed where a repr
+  could show it; a check that fails inside (out of memory) logs its exception's type only;
+- a session that goes away while its check waits for a worker takes that check back (the try is
+  given back); one already running finishes and counts as a failure.
+
+The accounts come from ``accounts``, a callable, so that a reload (SIGHUP) takes effect for the
+next check while those under way finish with the accounts they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from algokart_chat.accounts import (
+    DEFAULT_PARAMS,
+    HASH_BYTES,
+    MAX_PASSWORD_BYTES,
+    SALT_BYTES,
+    Account,
+    Accounts,
+    PasswordHash,
+    verify_password,
+)
+from algokart_chat.login_throttle import LoginThrottle
+from algokart_chat.logs import fields
+from algokart_chat.names import username_key
+
+log = logging.getLogger(__name__)
+
+WORKERS = 2
+WAITING = 32
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"  # a wrong password or no such account: the same to the client
+    TOO_MANY_ATTEMPTS = "too-many-attempts"
+    BUSY = "busy"  # too many checks at once: try again in a moment
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    outcome: Outcome
+    account: Account | None = None  # with OK: the account, as the file names it and with its roles
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+class PasswordChecks:
+    """See the module's docstring; ``close`` at shutdown."""
+
+    def __init__(
+        self,
+        accounts: Callable[[], Accounts],
+        *,
+        workers: int = WORKERS,
+        waiting: int = WAITING,
+        throttle: LoginThrottle | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._accounts = accounts
+        self._throttle = throttle or LoginThrottle()
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-check")
+        self._slots = threading.BoundedSemaphore(workers + waiting)  # released in the pool's threads
+        # Names without an account are checked against this: random, so no password matches it.
+        self._dummy = PasswordHash(DEFAULT_PARAMS, secrets.token_bytes(SALT_BYTES), secrets.token_bytes(HASH_BYTES))
+
+    async def check(self, name: str, password: str, address: str) -> CheckResult:
+        """Whether ``password`` is that of the account ``name`` is (any spelling of it: looked up by
+        ``username_key``), for a client at ``address`` (the server's address group: IPv4 address
+        or IPv6 network, as for --max-per-ip)."""
+        if not self._slots.acquire(blocking=False):
+            return CheckResult(Outcome.BUSY)
+        key = username_key(name)
+        attempt = self._throttle.begin(address, key, self._clock())
+        if attempt is None:
+            self._slots.release()
+            return CheckResult(Outcome.TOO_MANY_ATTEMPTS)
+        account = self._accounts().get(name)
+        stored = account.password if account is not None else self._dummy
+        if len(password.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+            self._slots.release()
+            self._throttle.failed(attempt, self._clock())
+            return CheckResult(Outcome.WRONG)
+        try:
+            work: Future[bool] = self._pool.submit(verify_password, password, stored)
+        except RuntimeError:  # the pool is shut down
+            self._slots.release()
+            self._throttle.cancelled(attempt, self._clock())
+            return CheckResult(Outcome.BUSY)
+        work.add_done_callback(lambda _: self._slots.release())  # run, failed or cancelled
+        try:
+            right = await asyncio.wrap_future(work)
+        except asyncio.CancelledError:
+            if work.cancelled():  # it never ran
+                self._throttle.cancelled(attempt, self._clock())
+            else:
+                self._throttle.failed(attempt, self._clock())
+            raise
+        except (ValueError, RuntimeError, MemoryError) as problem:  # (OpenSSL refused, no scrypt, no memory)
+            self._throttle.cancelled(attempt, self._clock())
+            log.error(
+                "A password check failed: %s",
+                type(problem).__name__,
+                extra=fields("password-check-failed", reason=type(problem).__name__),
+            )
+            return CheckResult(Outcome.BUSY)
+        if right and account is not None:
+            self._throttle.succeeded(attempt, self._clock())
+            return CheckResult(Outcome.OK, account)
+        self._throttle.failed(attempt, self._clock())
+        return CheckResult(Outcome.WRONG)
+
+    def close(self) -> None:
+        """Stop the pool, at shutdown once the sessions are closed: a check still waiting for a
+        worker raises CancelledError in its caller; one running finishes in its thread."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
