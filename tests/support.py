@@ -180,6 +180,8 @@ ENV_SETTINGS = (
     "PORT",
     "IDLE_TIMEOUT",
     "LOGIN_TIMEOUT",
+    "ACCOUNTS",
+    "REQUIRE_ACCOUNT",
     "MAX_CLIENTS",
     "LOG_LEVEL",
     "LOG_FORMAT",

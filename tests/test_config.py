@@ -6,12 +6,18 @@ import contextlib
 import io
 import itertools
 import logging
+import os
+import shutil
+import tempfile
 import unittest
+from pathlib import Path
 from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
+from algokart_chat.accounts import Account, Accounts, ScryptParams, hash_password
+from algokart_chat.accounts_file import save_accounts
 from algokart_chat.config import SettingsError, load_settings
 
 
@@ -93,6 +99,37 @@ class SettingsTest(unittest.TestCase):
         with mock.patch("socket.gethostname", return_value="db7.internal.example"):
             self.assertEqual(load_settings([], {"IRC_SERVER_NAME": ""}).irc_server_name, "algokart.chat")
         self.assertEqual(load_settings(["--irc-server-name", "irc.example.org"], {}).irc_server_name, "irc.example.org")
+
+    def test_the_accounts_file_is_checked_at_start(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="algokart-config-"))
+        self.addCleanup(shutil.rmtree, folder, True)
+        good, bad = folder / "accounts", folder / "bad"
+        save_accounts(good, Accounts([Account("alice", hash_password("pw", ScryptParams(16, 1, 1)))]))
+        bad.write_text("alice:hunter2\n", encoding="utf-8")
+        self.assertEqual(load_settings(["--accounts", str(good)], {}).accounts, str(good))
+        self.assertEqual(load_settings([], {"ACCOUNTS": str(good)}).accounts, str(good))
+        self.assertIsNone(load_settings([], {}).accounts)
+        for argv, environ, named in (
+            (["--accounts", str(bad)], {}, f"invalid --accounts value {str(bad)!r}: {bad}, line 1: "),
+            ([], {"ACCOUNTS": str(folder / "none")}, "invalid ACCOUNTS value"),
+            (["--require-account"], {}, "--require-account (REQUIRE_ACCOUNT) needs --accounts (ACCOUNTS)"),
+            (["--require-account", "maybe"], {}, "expected yes or no"),
+        ):
+            with self.subTest(argv=argv, environ=environ), self.assertRaises(SettingsError) as caught:
+                load_settings(argv, environ)
+            self.assertIn(named, str(caught.exception))
+            self.assertNotIn("\n", str(caught.exception))
+            self.assertNotIn("hunter2", str(caught.exception))
+        with mock.patch("algokart_chat.config.scrypt_available", return_value=False):
+            self.assertRaisesRegex(SettingsError, "OpenSSL 1.1", load_settings, ["--accounts", str(good)], {})
+
+    def test_require_account_is_a_switch(self) -> None:
+        environ = {"ACCOUNTS": os.devnull}
+        self.assertFalse(load_settings([], environ).require_account)
+        self.assertTrue(load_settings(["--require-account"], environ).require_account)
+        self.assertFalse(load_settings(["--require-account", "no"], environ).require_account)
+        self.assertTrue(load_settings([], {**environ, "REQUIRE_ACCOUNT": "yes"}).require_account)
+        self.assertFalse(load_settings(["--require-account=off"], {**environ, "REQUIRE_ACCOUNT": "1"}).require_account)
 
     @staticmethod
     def _refused(argv: list[str], environ: dict[str, str]) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from algokart_chat import irc
+from algokart_chat.accounts import ScryptUnavailable, scrypt_available
+from algokart_chat.accounts_file import AccountsFileError, load_accounts
 from algokart_chat.cluster.entries import is_valid_cluster_name
 from algokart_chat.cluster.target import TLS_FILE_OPTIONS, parse_redis_url
 from algokart_chat.version import __version__
@@ -32,6 +34,8 @@ class Settings:
     idle_timeout: float
     tcp_keepalive: int
     login_timeout: float
+    accounts: str | None
+    require_account: bool
     max_clients: int
     log_level: int
     log_format: str
@@ -109,6 +113,27 @@ def _redis_url(raw: str) -> str | None:
         if name in TLS_FILE_OPTIONS and not os.access(str(value), os.R_OK):
             raise ValueError(f"{name}: cannot read {value}")
     return raw
+
+
+def _accounts_file(raw: str) -> str | None:
+    """The file's path, once it is known to hold valid accounts (loaded again when used)."""
+    if not raw:
+        return None
+    if not scrypt_available():
+        raise ValueError(str(ScryptUnavailable()))
+    try:
+        load_accounts(raw)
+    except AccountsFileError as problem:
+        raise ValueError(str(problem)) from None
+    return raw
+
+
+def _yes_or_no(raw: str) -> bool:
+    if raw.lower() in ("yes", "true", "on", "1"):
+        return True
+    if raw.lower() in ("no", "false", "off", "0"):
+        return False
+    raise ValueError("expected yes or no")
 
 
 def _irc_channel(raw: str) -> str:
@@ -192,6 +217,20 @@ OPTIONS: tuple[Option, ...] = (
         _decimal("a number of seconds, such as 30 or 0.5"),
         "30",
         "seconds a connection may stay without logging in (whatever it sends) before it is closed; 0 = never",
+    ),
+    Option(
+        "--accounts",
+        "ACCOUNTS",
+        _accounts_file,
+        "",
+        "the accounts file (names, password hashes, roles); read at start",
+    ),
+    Option(
+        "--require-account",
+        "REQUIRE_ACCOUNT",
+        _yes_or_no,
+        "no",
+        "yes: only the accounts of --accounts may log in (the flag alone means yes); not yet in force",
     ),
     Option(
         "--max-clients",
@@ -364,10 +403,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"algokart-chat {__version__}")
     for option in OPTIONS:
         default = f"default {option.default}" if option.default else "no default"
+        switch: dict[str, Any] = {"nargs": "?", "const": "yes"} if option.parse is _yes_or_no else {}
         parser.add_argument(
             option.flag,
             metavar=option.env,
             help=f"{option.help} [env {option.env}, {default}]",
+            **switch,
         )
     return parser
 
@@ -398,6 +439,8 @@ def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str], prog: 
         raise SettingsError(
             "--tls-cert and --tls-key (TLS_CERT, TLS_KEY) need --tls-port (TLS_PORT) or --irc-tls-port (IRC_TLS_PORT)"
         )
+    if settings.require_account and settings.accounts is None:
+        raise SettingsError("--require-account (REQUIRE_ACCOUNT) needs --accounts (ACCOUNTS)")
     room = irc.text_room(settings.irc_server_name, settings.irc_channel)
     if room < irc.MIN_TEXT_BYTES:
         raise SettingsError(
