@@ -4,7 +4,8 @@
     python tests/smoke.py --server "python dist/algokart-chat.pyz" --client "python dist/algokart-chat.pyz client"
 
 It checks what a new user meets first: ``--version`` of both; the server starts and two users, one
-of them on the terminal client, exchange a ``MSG``; a bad flag is one line and status 2; an
+of them on the terminal client, exchange a ``MSG``; ``accounts add`` and ``list`` manage an
+accounts file; a bad flag is one line and status 2; an
 unreachable Redis is one line and status 1 (status 2 and the install hint where the server's Python
 has no redis-py), and, where redis-server is installed, two servers on one Redis are one room.  ``.ci/run`` runs it against the wheel installed in a fresh venv and the .pyz;
 ``tests/test_packaging.py`` against a .pyz it builds.
@@ -19,6 +20,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 from collections.abc import Sequence
@@ -110,6 +112,21 @@ class SmokeChecks(_TestCase):
         guard = threading.Timer(4 * TIMEOUT, process.kill)
         guard.start()
         self.addCleanup(guard.cancel)
+
+    def test_the_accounts_command(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="algokart-smoke-") as folder:
+            command = [*self.server, "accounts", "--accounts", os.path.join(folder, "accounts")]
+
+            def run(*args: str) -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    [*command, *args], input="pw\n", capture_output=True, text=True, timeout=TIMEOUT, check=False
+                )
+
+            added, listed, refused = run("add", "alice", "--op"), run("list"), run("remove", "bob")
+        self.assertEqual((added.returncode, added.stdout), (0, "Added alice (op)\n"), added.stderr)
+        self.assertEqual((listed.returncode, listed.stdout), (0, "alice op\n"), listed.stderr)
+        self.assertEqual(refused.returncode, 2)
+        self.assertRegex(refused.stderr, r"^algokart-chat(\.pyz)? accounts: error: 'bob' has no account")
 
     def test_a_bad_flag_is_one_line_and_status_2(self) -> None:
         result = subprocess.run([*self.server, "--bogus"], check=False, capture_output=True, text=True, timeout=TIMEOUT)

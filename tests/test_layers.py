@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sessions",),
     ("room_memory", "cluster"),
     ("server",),
-    ("main", "client", "__main__"),
+    ("main", "client", "__main__", "accounts_cli"),
 )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
     python tools/build_pyz.py                       # writes dist/algokart-chat.pyz
     python algokart-chat.pyz [flags]                # the server, as python src/server.py [flags]
     python algokart-chat.pyz client [flags]         # the terminal client
+    python algokart-chat.pyz accounts list ...      # the accounts file, as python src/server.py accounts
 
 The archive (the standard library's ``zipapp``) holds ``src/algokart_chat``, the package, exactly
 as a wheel installs it, and a ``__main__.py`` that checks the Python version, picks the
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "algokart_chat"
 
 MAIN = '''\
-"""algokart-chat in one file: ``python algokart-chat.pyz [flags]`` runs the server,
-``python algokart-chat.pyz client [flags]`` the terminal client."""
+"""algokart-chat in one file: ``python algokart-chat.pyz [flags]`` runs the server (``accounts ...``
+manages its accounts file), ``python algokart-chat.pyz client [flags]`` the terminal client."""
 import sys
 
 if sys.version_info < (3, 10):

@@ -223,7 +223,8 @@ OPTIONS: tuple[Option, ...] = (
         "ACCOUNTS",
         _accounts_file,
         "",
-        "the accounts file (names, password hashes, roles); read at start",
+        "the accounts file (names, password hashes, roles), managed with the command's accounts "
+        "subcommand; read at start",
     ),
     Option(
         "--require-account",
@@ -398,7 +399,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog=prog,
         description="algokart-chat: a multi-user TCP chat server (protocol: docs/PROTOCOL.md).",
-        epilog="A flag beats its environment variable, which beats the default.",
+        epilog="A flag beats its environment variable, which beats the default. "
+        "The accounts file is managed with: accounts {add,remove,passwd,list} (accounts --help).",
     )
     parser.add_argument("--version", action="version", version=f"algokart-chat {__version__}")
     for option in OPTIONS:

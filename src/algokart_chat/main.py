@@ -1,5 +1,6 @@
 """The server's command: ``python src/server.py [--port N] ...`` (installed: ``algokart-chat``;
-``python -m algokart_chat``) runs the chat server (``--help`` lists all).
+``python -m algokart_chat``) runs the chat server (``--help`` lists all); ``... accounts ...``
+manages the accounts file instead (``accounts_cli``).
 
 SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped).
 
@@ -23,6 +24,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 
+from algokart_chat import accounts_cli
 from algokart_chat.config import Settings, SettingsError, load_settings
 from algokart_chat.logs import LogPipeline, fields
 from algokart_chat.room import ChatRoom, Member, RoomStartError
@@ -44,8 +46,11 @@ class StartupError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["accounts"]:  # the accounts file's command, not the server
+        return accounts_cli.main(arguments[1:])
     try:
-        settings = load_settings(argv, os.environ, PROG)
+        settings = load_settings(arguments, os.environ, PROG)
     except SettingsError as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
