@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import select
 import shutil
 import signal
@@ -14,7 +15,7 @@ import time
 import unittest
 from pathlib import Path
 
-from support import ROOT, SERVER, SRC, TIMEOUT, run_server
+from support import ROOT, SERVER, SRC, TIMEOUT, ServerProcess, run_server
 
 from algokart_chat.accounts import Account, verify_password
 from algokart_chat.accounts_file import load_accounts
@@ -225,6 +226,22 @@ class ServerWithAccountsTest(unittest.TestCase):
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn(f"{self.file}, line 1:", result.stderr)
         self.assertNotIn("hunter2", result.stderr)
+
+    @unittest.skipUnless(hasattr(signal, "SIGHUP"), "SIGHUP is POSIX's")
+    def test_loaded_at_start_and_on_sighup_a_bad_file_keeps_the_old(self) -> None:
+        with ServerProcess("--accounts", str(self.file)) as server, server.client() as user:
+            server.wait_for_log(rf"^Accounts: 2 accounts from {re.escape(str(self.file))}$")
+            self.assertEqual(accounts_command("--accounts", str(self.file), "remove", "bob").returncode, 0)
+            server.process.send_signal(signal.SIGHUP)
+            server.wait_for_log(rf"^Accounts reloaded from {re.escape(str(self.file))}: 1 account$")
+            self.file.write_text(self.file.read_text(encoding="utf-8") + "carol:hunter2\n", encoding="utf-8")
+            server.process.send_signal(signal.SIGHUP)
+            failed = server.wait_for_log(r"^Accounts not reloaded, the old ones stay: ")
+            self.assertIn(", line 3: ", failed)
+            user.login()  # the server goes on
+            self.assertEqual(user.sync(), [])
+            self.assertFalse([line for line in server.raw_log if "hunter2" in line or "TLS" in line])
+            self.assertEqual(len([line for line in server.raw_log if " ERROR " in line]), 1)
 
     def test_the_command_runs_as_python_m_algokart_chat(self) -> None:
         result = subprocess.run(

@@ -224,7 +224,7 @@ OPTIONS: tuple[Option, ...] = (
         _accounts_file,
         "",
         "the accounts file (names, password hashes, roles), managed with the command's accounts "
-        "subcommand; read at start",
+        "subcommand; read at start and on SIGHUP",
     ),
     Option(
         "--require-account",

@@ -2,7 +2,8 @@
 ``python -m algokart_chat``) runs the chat server (``--help`` lists all); ``... accounts ...``
 manages the accounts file instead (``accounts_cli``).
 
-SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped).
+SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped), and the
+accounts file (``--accounts``; until account logins are served, it is only loaded).
 
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
 server cannot start (Python older than 3.10, port in use, no permission, unknown host, unusable
@@ -25,8 +26,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from algokart_chat import accounts_cli
+from algokart_chat.accounts_file import AccountsFile, AccountsFileError
 from algokart_chat.config import Settings, SettingsError, load_settings
-from algokart_chat.logs import LogPipeline, fields
+from algokart_chat.logs import LogPipeline, counted, fields
 from algokart_chat.room import ChatRoom, Member, RoomStartError
 from algokart_chat.server.chat_server import ChatServer, Listener, ListenError
 from algokart_chat.sessions.irc_session import IrcSessions
@@ -80,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
+    try:
+        accounts = AccountsFile(settings.accounts) if settings.accounts is not None else None
+    except AccountsFileError as problem:  # (it was good when the settings were read)
+        raise StartupError(str(problem)) from None
     server = ChatServer(settings, loop, cluster_room(settings))
     try:
         listeners = make_listeners(settings, server)
@@ -94,7 +100,7 @@ async def serve(settings: Settings) -> None:
     stop = asyncio.Event()
     install_stop_handlers(loop, stop.set)
     certificate = next((listener.tls for listener in listeners if listener.tls is not None), None)
-    install_reload_handler(loop, lambda: reload_certificate(certificate))
+    install_reload_handler(loop, lambda: reload_files(certificate, accounts))
     ports = [sorted({address.port for address in addresses}) for addresses in bound]
     for listener, addresses in zip(listeners, bound, strict=True):
         protocol = listener.label or "line protocol"
@@ -124,6 +130,13 @@ async def serve(settings: Settings) -> None:
             version=__version__,
         ),
     )
+    if accounts is not None:
+        log.info(
+            "Accounts: %s from %s",
+            counted(len(accounts.accounts), "account"),
+            accounts.path,
+            extra=fields("accounts", file=accounts.path, accounts=len(accounts.accounts)),
+        )
     cluster = server.room.describe()
     if cluster is not None:
         log.info("%s", cluster, extra=fields("cluster", description=cluster))
@@ -268,6 +281,14 @@ def fit_to_descriptors(settings: Settings, open_file_limit: int | None) -> Setti
         ),
     )
     return dataclasses.replace(settings, max_clients=fitted)
+
+
+def reload_files(certificate: Certificate | None, accounts: AccountsFile | None) -> None:
+    """SIGHUP: the TLS certificate (or the line that there is none) and the accounts file."""
+    if certificate is not None or accounts is None:
+        reload_certificate(certificate)
+    if accounts is not None:
+        accounts.reload()
 
 
 def reload_certificate(certificate: Certificate | None) -> None:
