@@ -9,21 +9,20 @@ import support  # noqa: F401  (puts src/ on sys.path)
 from algokart_chat.login_throttle import Attempt, LoginThrottle, ThrottleLimits
 
 
+def attempt(throttle: LoginThrottle, address: str, account: str, now: float, right: bool) -> bool:
+    """One password, right or wrong; whether the throttle let it be checked at all."""
+    started = throttle.begin(address, account, now)
+    if started is not None:
+        (throttle.succeeded if right else throttle.failed)(started, now)
+    return started is not None
+
+
 def fail(throttle: LoginThrottle, address: str, account: str, now: float) -> bool:
-    """One wrong password; whether the throttle let it be checked at all."""
-    attempt = throttle.begin(address, account, now)
-    if attempt is None:
-        return False
-    throttle.failed(attempt, now)
-    return True
+    return attempt(throttle, address, account, now, right=False)
 
 
 def succeed(throttle: LoginThrottle, address: str, account: str, now: float) -> bool:
-    attempt = throttle.begin(address, account, now)
-    if attempt is None:
-        return False
-    throttle.succeeded(attempt, now)
-    return True
+    return attempt(throttle, address, account, now, right=True)
 
 
 class LoginThrottleTest(unittest.TestCase):
