@@ -3,8 +3,8 @@ connection (``transport.connection``) and the room, which it sees as one channel
 
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF);
 ``irc.parse`` makes them messages; room events come back through ``deliver`` and are encoded once
-per event for every IRC user of this listener (``IrcSessions.wire``).  docs/IRC.md has the whole
-mapping; in short:
+per event for every IRC user of this listener (``irc_channel``: the room as the channel, the
+server's name, masks and numerics).  docs/IRC.md has the whole mapping; in short:
 
 - Registration: ``CAP`` (no capabilities: LS is empty, REQ is refused, END resumes), ``NICK``,
   ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
@@ -33,15 +33,15 @@ mapping; in short:
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.events import RoomEvent, Said, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, is_valid_username, username_key, username_problem
 from algokart_chat.room import JoinResult, RoomHost
+from algokart_chat.sessions.irc_channel import IrcChannel
 from algokart_chat.text import clean_text, one_line
 from algokart_chat.transport.connection import Connection, SessionType
 from algokart_chat.version import __version__
@@ -63,69 +63,18 @@ _REASONS: Final = {  # the words of the ERROR line for each reason the server cl
 
 
 class IrcSessions:
-    """The IRC gateway on one server: a session for each connection, the server's name and the
-    channel's, and the encoding of room events every IRC user of it shares."""
+    """The IRC gateway on one listener: a session for each connection, and the channel they share."""
 
-    __slots__ = ("channel", "channel_key", "created", "host", "server", "session_type", "wire")
+    __slots__ = ("channel", "session_type")
 
     def __init__(self, host: RoomHost, server_name: str, channel: str) -> None:
-        self.host = host
-        self.server = server_name
-        self.channel = channel
-        self.channel_key = irc.channel_key(channel)
-        self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        # One bound method, made once: the room events cache their bytes per encoder.
-        self.wire: Callable[[RoomEvent], bytes] = self._encode
+        self.channel = IrcChannel(host, server_name, channel)
         self.session_type = SessionType(
             "irc", irc.LINE_BYTES - 1, telnet=False, strip=False, new_session=self.new_session
         )
 
     def new_session(self, connection: Connection) -> IrcSession:
-        return IrcSession(self, connection)
-
-    def mask(self, nick: str) -> str:
-        return irc.user_mask(nick, self.server)
-
-    def numeric(self, code: str, target: str, *params: str) -> bytes:
-        return irc.message(self.server, code, target, *params)
-
-    # --- room events, as IRC lines ----------------------------------------------------------
-    def _encode(self, event: RoomEvent) -> bytes:
-        if isinstance(event, Said):
-            command = event.command or "PRIVMSG"
-            head = irc.text_head(event.sender, self.server, command, self.channel)
-            return self._text_lines(head, event.texts, event.raws)
-        if isinstance(event, Departed):
-            return b"".join(irc.message(self.mask(name), "QUIT", "Quit") for name in event.names)
-        if isinstance(event, Parted):
-            return irc.message(self.mask(event.name), "PART", self.channel)
-        if isinstance(event, Arrived):
-            return irc.message(self.mask(event.name), "JOIN", self.channel)
-        if isinstance(event, Renamed):
-            return irc.message(self.mask(event.old), "NICK", event.new)
-        if isinstance(event, Together):
-            return b"".join(part.encoded(self.wire) for part in event.parts)
-        return b""  # (a direct message is encoded for its one recipient: IrcSession.deliver)
-
-    @staticmethod
-    def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> bytes:
-        """A line user's text (up to 8 KiB) is split over as many lines as it takes; an IRC user's
-        is cut to one line if the prefix made it too long, as it was sent."""
-        if raws is not None:  # (CR and NUL were dropped on arrival; again here for a node that did not)
-            return b"".join([irc.fit(head, irc.without_cr_nul(raw)) for raw in raws])
-        lines: list[bytes] = []
-        for text in texts:
-            if text is not None:
-                lines.extend(irc.lines_for(head, text))
-        return b"".join(lines)
-
-    # --- the room as the channel ------------------------------------------------------------
-    def names_lines(self, me: str) -> bytes:
-        """353 lines of everyone in the room, as many as it takes, and 366."""
-        head = f":{self.server} 353 {me} = {self.channel} :".encode()
-        return b"".join(irc.lines_for(head, " ".join(self.host.room.names()))) + self.numeric(
-            "366", me, self.channel, "End of /NAMES list"
-        )
+        return IrcSession(self.channel, connection)
 
 
 class IrcSession:
@@ -133,19 +82,19 @@ class IrcSession:
     __slots__ = (
         "_awaiting",
         "_cap_open",
+        "_channel",
         "_connection",
         "_joined",
         "_nick",
         "_ping_sent",
         "_quit_reason",
         "_registered",
-        "_sessions",
         "_unpublished",
         "_user",
     )
 
-    def __init__(self, sessions: IrcSessions, connection: Connection) -> None:
-        self._sessions = sessions
+    def __init__(self, channel: IrcChannel, connection: Connection) -> None:
+        self._channel = channel
         self._connection = connection
         self._nick: str | None = None  # claimed in the room once registered (hidden until JOIN)
         self._user: tuple[str, str] | None = None  # USER's username and real name
@@ -169,27 +118,17 @@ class IrcSession:
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
         if isinstance(event, Told):
-            self._deliver_direct(event)
-            return
-        data = event.encoded(self._sessions.wire)
+            data = self._channel.told_lines(event, self._nick) if self._nick is not None else b""
+        else:
+            data = event.encoded(self._channel.wire)
         if data:
             self._connection.send(data)
-
-    def _deliver_direct(self, told: Told) -> None:
-        raw = told.raw if told.raw is not None else told.text
-        if raw is None or self._nick is None:
-            return
-        head = irc.text_head(told.sender, self._sessions.server, told.command or "PRIVMSG", self._nick)
-        if told.raw is not None:
-            self._connection.send(irc.fit(head, irc.without_cr_nul(raw)))
-        else:
-            self._connection.send(b"".join(irc.lines_for(head, raw)))
 
     # --- what the connection asks (transport.connection.Session) ---------------------------------
     def ready_for_input(self) -> bool:
         if self._awaiting:
             return False
-        host = self._sessions.host
+        host = self._channel.host
         if not host.room.ready:
             host.when_room_ready(self._connection.resume)
             return False
@@ -208,11 +147,11 @@ class IrcSession:
         if replaced is not None and command in ("PRIVMSG", "NOTICE") and self._registered:
             # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
             self._connection.reply(
-                irc.message(self._sessions.server, "FAIL", command, "INVALID_UTF8", "Message rejected: not UTF-8")
+                irc.message(self._channel.server, "FAIL", command, "INVALID_UTF8", "Message rejected: not UTF-8")
             )
             return True
         if command in ("PRIVMSG", "NOTICE") and self._registered:
-            host = self._sessions.host
+            host = self._channel.host
             if not host.fan_out_allowed():  # the server is behind: this line and the rest wait
                 host.when_fan_out_allowed(self._connection.resume)
                 return False
@@ -240,11 +179,11 @@ class IrcSession:
         if self._ping_sent:
             return "ping-timeout"
         self._ping_sent = True
-        self._connection.reply(irc.message(None, "PING", self._sessions.server))
+        self._connection.reply(irc.message(None, "PING", self._channel.server))
         return None
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
-        nick, host = self._nick, self._sessions.host
+        nick, host = self._nick, self._channel.host
         self._nick, self._joined = None, False
         if nick is not None and self._registered:  # (before registration it holds no name)
             host.room.leave(self, nick)
@@ -258,14 +197,14 @@ class IrcSession:
         if reason in ("closed", "http-request"):  # (the client ended it, or it is not an IRC client)
             return None
         why = f"Quit: {self._quit_reason}" if reason == "quit" else _REASONS.get(reason, reason)
-        return irc.message(None, "ERROR", f"Closing Link: {self._sessions.server} ({why})")
+        return irc.message(None, "ERROR", f"Closing Link: {self._channel.server} ({why})")
 
     def refusal(self, code: str) -> bytes:
-        return irc.message(None, "ERROR", f"Closing Link: {self._sessions.server} ({code.replace('-', ' ')})")
+        return irc.message(None, "ERROR", f"Closing Link: {self._channel.server} ({code.replace('-', ' ')})")
 
     # --- helpers --------------------------------------------------------------------------------
     def _reply(self, code: str, *params: str) -> None:
-        self._connection.reply(self._sessions.numeric(code, self._me, *params))
+        self._connection.reply(self._channel.numeric(code, self._me, *params))
 
     def _wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the input until the room has caught up (ChatRoom.sync), then ``then()``."""
@@ -277,15 +216,11 @@ class IrcSession:
                 then()
             self._connection.resume()
 
-        self._sessions.host.room.sync(self, answered)
+        self._channel.host.room.sync(self, answered)
 
     def _charge(self, reply: bytes) -> None:
         if len(reply) >= REPLY_BYTES_PER_TOKEN:
             self._connection.charge(len(reply) // REPLY_BYTES_PER_TOKEN)
-
-    def _ours(self, channel: str) -> bool:
-        sessions = self._sessions
-        return channel == sessions.channel or irc.channel_key(channel) == sessions.channel_key
 
     # --- registration ---------------------------------------------------------------------------
     def _cap(self, params: list[str]) -> None:
@@ -293,14 +228,14 @@ class IrcSession:
         if sub == "LS":
             if not self._registered:
                 self._cap_open = True
-            self._connection.reply(irc.message(self._sessions.server, "CAP", self._me, "LS", ""))
+            self._connection.reply(irc.message(self._channel.server, "CAP", self._me, "LS", ""))
         elif sub == "LIST":
-            self._connection.reply(irc.message(self._sessions.server, "CAP", self._me, "LIST", ""))
+            self._connection.reply(irc.message(self._channel.server, "CAP", self._me, "LIST", ""))
         elif sub == "REQ":
             if not self._registered:
                 self._cap_open = True
             requested = params[1] if len(params) > 1 else ""
-            self._connection.reply(irc.message(self._sessions.server, "CAP", self._me, "NAK", requested))
+            self._connection.reply(irc.message(self._channel.server, "CAP", self._me, "NAK", requested))
         elif sub == "END":
             self._cap_open = False
             self._try_to_register()
@@ -321,7 +256,7 @@ class IrcSession:
         if not is_valid_username(wanted):
             self._reply("432", wanted, _nick_problem(wanted))
             return
-        old, host = self._nick, self._sessions.host
+        old, host = self._nick, self._channel.host
         taken = host.room.held_name(wanted) is not None
         if not self._registered:  # nothing is held yet: the nick is claimed when registration completes
             if taken:
@@ -340,7 +275,7 @@ class IrcSession:
         """Claim ``nick`` in the room (hidden, unless this renames a name already in it), holding
         the input meanwhile; then ``claimed()``, or 433 (taken) or 437 (a cluster cannot decide now)."""
         self._awaiting = True
-        host, connection = self._sessions.host, self._connection
+        host, connection = self._channel.host, self._connection
 
         def answered(result: JoinResult) -> None:
             self._awaiting = False
@@ -362,7 +297,7 @@ class IrcSession:
     def _renamed(self, old: str, new: str) -> None:
         self._nick = new
         if not self._joined:  # (in the room, it hears its own Renamed)
-            self._connection.reply(irc.message(self._sessions.mask(old), "NICK", new))
+            self._connection.reply(irc.message(self._channel.mask(old), "NICK", new))
 
     def _user_command(self, params: list[str]) -> None:
         if self._registered:
@@ -385,8 +320,8 @@ class IrcSession:
 
     def _welcome(self, nick: str) -> None:
         self._nick, self._registered = nick, True
-        sessions = self._sessions
-        server = sessions.server
+        channel = self._channel
+        server = channel.server
         self._connection.mark_registered()
         tokens = [
             "CHANTYPES=#",
@@ -400,15 +335,15 @@ class IrcSession:
             f"NETWORK={NETWORK}",
         ]
         burst = [
-            sessions.numeric("001", nick, f"Welcome to the {NETWORK} IRC Network {sessions.mask(nick)}"),
-            sessions.numeric("002", nick, f"Your host is {server}, running version algokart-chat-{__version__}"),
-            sessions.numeric("003", nick, f"This server was created {sessions.created}"),
-            sessions.numeric("004", nick, server, f"algokart-chat-{__version__}", "i", "n"),
+            channel.numeric("001", nick, f"Welcome to the {NETWORK} IRC Network {channel.mask(nick)}"),
+            channel.numeric("002", nick, f"Your host is {server}, running version algokart-chat-{__version__}"),
+            channel.numeric("003", nick, f"This server was created {channel.created}"),
+            channel.numeric("004", nick, server, f"algokart-chat-{__version__}", "i", "n"),
             *(
-                sessions.numeric("005", nick, *group, "are supported by this server")
+                channel.numeric("005", nick, *group, "are supported by this server")
                 for group in irc.isupport_lines(tokens)
             ),
-            sessions.numeric("422", nick, "MOTD File is missing"),
+            channel.numeric("422", nick, "MOTD File is missing"),
         ]
         self._connection.reply(b"".join(burst))
         peer = self._connection.peer_text
@@ -423,7 +358,7 @@ class IrcSession:
             self._part_channel(None)
             return
         for channel in params[0].split(","):
-            if not self._ours(channel):
+            if not self._channel.is_ours(channel):
                 self._reply("403", channel, "No such channel")
             elif not self._joined:
                 self._come_in()
@@ -431,11 +366,11 @@ class IrcSession:
     def _come_in(self) -> None:
         assert self._nick is not None
         self._joined = True
-        self._sessions.host.room.show(self, self._nick, hears_arrivals=True)
+        self._channel.host.room.show(self, self._nick, hears_arrivals=True)
 
         def welcome() -> None:
-            nick, sessions = self._me, self._sessions
-            reply = irc.message(sessions.mask(nick), "JOIN", sessions.channel) + sessions.names_lines(nick)
+            nick, channel = self._me, self._channel
+            reply = irc.message(channel.mask(nick), "JOIN", channel.name) + channel.names_lines(nick)
             self._connection.reply(reply)
             self._charge(reply)
 
@@ -447,7 +382,7 @@ class IrcSession:
             return
         reason = params[1] if len(params) > 1 else None
         for channel in params[0].split(","):
-            if not self._ours(channel):
+            if not self._channel.is_ours(channel):
                 self._reply("403", channel, "No such channel")
             elif not self._joined:
                 self._reply("442", channel, "You're not on that channel")
@@ -458,10 +393,10 @@ class IrcSession:
         if not self._joined or self._nick is None:
             return
         self._joined = False
-        sessions = self._sessions
-        sessions.host.room.hide(self, self._nick)
-        params = (sessions.channel, reason) if reason is not None else (sessions.channel,)
-        self._connection.reply(irc.message(sessions.mask(self._nick), "PART", *params))
+        channel = self._channel
+        channel.host.room.hide(self, self._nick)
+        params = (channel.name, reason) if reason is not None else (channel.name,)
+        self._connection.reply(irc.message(channel.mask(self._nick), "PART", *params))
 
     # --- messages -------------------------------------------------------------------------------
     def _privmsg(self, params: list[str]) -> None:
@@ -497,7 +432,7 @@ class IrcSession:
                 self._to_nick(command, target, text, raw, errors)
 
     def _to_channel(self, command: str, channel: str, text: str | None, raw: str, errors: bool) -> None:
-        if not self._ours(channel):
+        if not self._channel.is_ours(channel):
             if errors:
                 self._reply("403", channel, "No such channel")
         elif not self._joined:
@@ -517,21 +452,21 @@ class IrcSession:
     def _publish(self) -> None:
         assert self._unpublished is not None and self._nick is not None  # (joined, so it has a nick)
         (command, texts, raws), self._unpublished = self._unpublished, None
-        host, nick = self._sessions.host, self._nick
+        host, nick = self._channel.host, self._nick
         host.room.broadcast(Said(nick, texts, raws, command), self)
         host.note_fan_out((sum(map(len, raws)) + len(raws) * (2 * len(nick) + 30)) * max(0, len(host.room) - 1))
 
     def _to_nick(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
         if self._unpublished is not None:  # (what was said to the channel before comes first)
             self._publish()
-        room = self._sessions.host.room
+        room = self._channel.host.room
         if room.held_name(nick) is not None:
             self._tell(command, nick, text, raw, errors)
         else:  # in a cluster it may be someone who just came in elsewhere: ask again once caught up
             self._wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
 
     def _tell(self, command: str, nick: str, text: str | None, raw: str, errors: bool = True) -> None:
-        host = self._sessions.host
+        host = self._channel.host
         if host.room.held_name(nick) is None:
             if errors:
                 self._reply("401", nick, "No such nick/channel")
@@ -546,11 +481,11 @@ class IrcSession:
             self._reply("461", "PING", "Not enough parameters")
             return
         token = params[0]
-        sessions = self._sessions
+        channel = self._channel
 
         def pong() -> None:
-            sessions.host.announce_departures()  # (a departure before the PING comes before PONG)
-            self._connection.reply(irc.message(sessions.server, "PONG", sessions.server, token))
+            channel.host.announce_departures()  # (a departure before the PING comes before PONG)
+            self._connection.reply(irc.message(channel.server, "PONG", channel.server, token))
 
         self._wait_for_room(pong)
 
@@ -563,13 +498,13 @@ class IrcSession:
         self._connection.close("quit")
 
     def _names(self, params: list[str]) -> None:
-        channel = params[0].split(",")[0] if params and params[0] else self._sessions.channel
+        channel = params[0].split(",")[0] if params and params[0] else self._channel.name
 
         def answer() -> None:
-            if self._ours(channel):
-                reply = self._sessions.names_lines(self._me)
+            if self._channel.is_ours(channel):
+                reply = self._channel.names_lines(self._me)
             else:
-                reply = self._sessions.numeric("366", self._me, channel, "End of /NAMES list")
+                reply = self._channel.numeric("366", self._me, channel, "End of /NAMES list")
             self._connection.reply(reply)
             self._charge(reply)
 
@@ -579,16 +514,14 @@ class IrcSession:
         mask = params[0] if params and params[0] else "*"
 
         def answer() -> None:
-            sessions, me = self._sessions, self._me
-            names = sessions.host.room.names()
-            found = names if self._ours(mask) else _matching(mask, names)
+            channel, me = self._channel, self._me
+            names = channel.host.room.names()
+            found = names if self._channel.is_ours(mask) else _matching(mask, names)
             lines = [
-                sessions.numeric(
-                    "352", me, sessions.channel, name, sessions.server, sessions.server, name, "H", f"0 {name}"
-                )
+                channel.numeric("352", me, channel.name, name, channel.server, channel.server, name, "H", f"0 {name}")
                 for name in found
             ]
-            reply = b"".join(lines) + sessions.numeric("315", me, mask, "End of WHO list")
+            reply = b"".join(lines) + channel.numeric("315", me, mask, "End of WHO list")
             self._connection.reply(reply)
             self._charge(reply)
 
@@ -601,36 +534,36 @@ class IrcSession:
         nick = params[-1]
 
         def answer() -> None:
-            sessions, me = self._sessions, self._me
-            room = sessions.host.room
+            channel, me = self._channel, self._me
+            room = channel.host.room
             name = room.held_name(nick)
             if name is None:
-                reply = sessions.numeric("401", me, nick, "No such nick/channel")
+                reply = channel.numeric("401", me, nick, "No such nick/channel")
             else:
-                reply = sessions.numeric("311", me, name, name, sessions.server, "*", name)
+                reply = channel.numeric("311", me, name, name, channel.server, "*", name)
                 if room.knows(name):
-                    reply += sessions.numeric("319", me, name, sessions.channel)
-                reply += sessions.numeric("312", me, name, sessions.server, "algokart-chat")
-            self._connection.reply(reply + sessions.numeric("318", me, nick, "End of /WHOIS list"))
+                    reply += channel.numeric("319", me, name, channel.name)
+                reply += channel.numeric("312", me, name, channel.server, "algokart-chat")
+            self._connection.reply(reply + channel.numeric("318", me, nick, "End of /WHOIS list"))
 
         self._wait_for_room(answer)
 
     def _list(self, params: list[str]) -> None:
-        sessions, me = self._sessions, self._me
-        reply = sessions.numeric("321", me, "Channel", "Users Name")
-        if not params or any(self._ours(channel) for channel in params[0].split(",")):
-            reply += sessions.numeric("322", me, sessions.channel, str(len(sessions.host.room)), "")
-        self._connection.reply(reply + sessions.numeric("323", me, "End of /LIST"))
+        channel, me = self._channel, self._me
+        reply = channel.numeric("321", me, "Channel", "Users Name")
+        if not params or any(self._channel.is_ours(channel) for channel in params[0].split(",")):
+            reply += channel.numeric("322", me, channel.name, str(len(channel.host.room)), "")
+        self._connection.reply(reply + channel.numeric("323", me, "End of /LIST"))
 
     def _topic(self, params: list[str]) -> None:
         if not params:
             self._reply("461", "TOPIC", "Not enough parameters")
-        elif not self._ours(params[0]):
+        elif not self._channel.is_ours(params[0]):
             self._reply("403", params[0], "No such channel")
         elif len(params) > 1:
             self._reply("482", params[0], "You're not channel operator")
         else:
-            self._reply("331", self._sessions.channel, "No topic is set")
+            self._reply("331", self._channel.name, "No topic is set")
 
     def _mode(self, params: list[str]) -> None:
         if not params:
@@ -642,24 +575,24 @@ class IrcSession:
                 self._reply("502", "Can't change mode for other users")
             else:
                 self._reply("221", "+")
-        elif not self._ours(target):
+        elif not self._channel.is_ours(target):
             self._reply("403", target, "No such channel")
         elif not changes:
-            self._reply("324", self._sessions.channel, "+")
+            self._reply("324", self._channel.name, "+")
         elif changes[0].lstrip("+") in ("b", "e", "I"):
             ends = {"b": ("368", "End of channel ban list"), "e": ("349", "End of channel exception list")}
             code, words = ends.get(changes[0].lstrip("+"), ("347", "End of channel invite list"))
-            self._reply(code, self._sessions.channel, words)
+            self._reply(code, self._channel.name, words)
         else:
-            self._reply("482", self._sessions.channel, "You're not channel operator")
+            self._reply("482", self._channel.name, "You're not channel operator")
 
     def _ison(self, params: list[str]) -> None:
-        room = self._sessions.host.room
+        room = self._channel.host.room
         wanted = " ".join(params).split()
         self._reply("303", " ".join(nick for nick in wanted if room.held_name(nick)))
 
     def _userhost(self, params: list[str]) -> None:
-        room, server = self._sessions.host.room, self._sessions.server
+        room, server = self._channel.host.room, self._channel.server
         self._reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.held_name(nick)))
 
     def _unknown(self, params: list[str]) -> None:

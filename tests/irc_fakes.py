@@ -1,0 +1,57 @@
+"""Fakes for the unit tests of the IRC session's parts: the server around the room (``RoomHost``)
+over an in-memory room, and members that keep what the room delivers to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from algokart_chat.room_memory import MemoryRoom
+
+
+class Listener:
+    """A room member that keeps what it is delivered."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Any] = []
+
+    def deliver(self, payload: Any) -> None:
+        self.delivered.append(payload)
+
+
+class FakeHost:
+    """``room.RoomHost`` over a ``MemoryRoom``, with no loop: it records what sessions ask of it."""
+
+    def __init__(self) -> None:
+        self.room: MemoryRoom[Any] = MemoryRoom()
+        self.shutting_down = False
+        self.behind = False  # fan_out_allowed() is False while this is True
+        self.fan_out: list[int] = []
+        self.departures_announced = 0
+        self.waiting: list[Callable[[], None]] = []
+
+    def announce_departures(self) -> None:
+        self.departures_announced += 1
+
+    def when_room_ready(self, resume: Callable[[], None]) -> None:
+        self.waiting.append(resume)
+
+    def fan_out_allowed(self) -> bool:
+        return not self.behind
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
+        self.waiting.append(resume)
+
+    def note_fan_out(self, size: int) -> None:
+        self.fan_out.append(size)
+
+    def log_in(self, *names: str) -> list[Listener]:
+        """Members in the room with ``names``, in that order."""
+        members = []
+        for name in names:
+            member = Listener()
+            self.room.join(member, name, lambda result: None)
+            members.append(member)
+        return members

@@ -1,0 +1,116 @@
+"""The room as an IRC channel (``sessions.irc_channel``): room events as IRC lines, encoded once
+per event, direct messages for their one recipient, and the NAMES reply."""
+
+from __future__ import annotations
+
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from algokart_chat import irc
+from algokart_chat.events import Arrived, Departed, Parted, Renamed, Said, Together, Told
+from algokart_chat.sessions.irc_channel import IrcChannel
+from irc_fakes import FakeHost
+
+
+def channel_of(host: FakeHost | None = None) -> IrcChannel:
+    return IrcChannel(host or FakeHost(), "irc.test", "#chat")
+
+
+def lines(data: bytes) -> list[str]:
+    return data.decode().split("\r\n")[:-1]
+
+
+class NamesTest(unittest.TestCase):
+    def test_the_channel_compares_as_casemapping_ascii_says(self) -> None:
+        channel = channel_of()
+        self.assertTrue(channel.is_ours("#chat"))
+        self.assertTrue(channel.is_ours("#CHAT"))
+        self.assertFalse(channel.is_ours("#chat2"))
+        self.assertFalse(channel.is_ours("chat"))
+
+    def test_masks_and_numerics_name_the_server(self) -> None:
+        channel = channel_of()
+        self.assertEqual(channel.mask("alice"), "alice!alice@irc.test")
+        self.assertEqual(
+            channel.numeric("403", "alice", "#x", "No such channel"), b":irc.test 403 alice #x :No such channel\r\n"
+        )
+
+
+class EventsTest(unittest.TestCase):
+    def test_presence_events(self) -> None:
+        wire = channel_of().wire
+        self.assertEqual(lines(wire(Arrived("bob"))), [":bob!bob@irc.test JOIN :#chat"])
+        self.assertEqual(lines(wire(Parted("bob"))), [":bob!bob@irc.test PART :#chat"])
+        self.assertEqual(lines(wire(Renamed("bob", "rob"))), [":bob!bob@irc.test NICK :rob"])
+        self.assertEqual(
+            lines(wire(Departed(["bob", "carol"]))),
+            [":bob!bob@irc.test QUIT :Quit", ":carol!carol@irc.test QUIT :Quit"],
+        )
+
+    def test_a_line_users_text_takes_as_many_lines_as_it_needs_and_none_for_nothing(self) -> None:
+        wire = channel_of().wire
+        said = lines(wire(Said("bob", ["hi", None, "word " * 300])))
+        self.assertEqual(said[0], ":bob!bob@irc.test PRIVMSG #chat :hi")
+        self.assertGreater(len(said), 3)
+        self.assertTrue(all(len(line.encode()) + 2 <= irc.LINE_BYTES for line in said))
+        self.assertEqual("".join(line.split(" :", 1)[1] for line in said[1:]), "word " * 300)
+
+    def test_an_irc_users_text_goes_as_sent_in_its_command_cut_to_one_line(self) -> None:
+        wire = channel_of().wire
+        said = lines(wire(Said("bob", [None, "x"], ["\x01VERSION\x01", "a\rb\x00" + "é" * 400], "NOTICE")))
+        self.assertEqual(said[0], ":bob!bob@irc.test NOTICE #chat :\x01VERSION\x01")
+        self.assertEqual(len(said), 2)
+        self.assertTrue(said[1].startswith(":bob!bob@irc.test NOTICE #chat :ab"))
+        self.assertLessEqual(len(said[1].encode()) + 2, irc.LINE_BYTES)
+
+    def test_each_event_is_encoded_once_and_together_is_its_parts(self) -> None:
+        channel = channel_of()
+        first, second = Arrived("bob"), Said("bob", ["hi"])
+        together = Together([first, second])
+        data = together.encoded(channel.wire)
+        self.assertEqual(data, first.encoded(channel.wire) + second.encoded(channel.wire))
+        self.assertIs(together.encoded(channel.wire), data)
+        self.assertIs(channel.wire, channel.wire)
+
+    def test_a_direct_message_is_not_encoded_for_the_channel(self) -> None:
+        self.assertEqual(channel_of().wire(Told("bob", "hi")), b"")
+
+
+class ToldTest(unittest.TestCase):
+    def test_a_line_users_direct_message_is_split_to_fit(self) -> None:
+        told = lines(channel_of().told_lines(Told("bob", "x" * 1000), "alice"))
+        self.assertEqual(len(told), 3)
+        self.assertTrue(told[0].startswith(":bob!bob@irc.test PRIVMSG alice :xxx"))
+
+    def test_an_irc_users_direct_message_keeps_its_command_and_one_line(self) -> None:
+        told = channel_of().told_lines(Told("bob", None, "\x01PING 1\x01\r" + "y" * 600, "NOTICE"), "alice")
+        self.assertEqual(len(lines(told)), 1)
+        self.assertTrue(told.startswith(b":bob!bob@irc.test NOTICE alice :\x01PING 1\x01yyy"))
+
+    def test_nothing_for_a_message_that_means_nothing_to_irc(self) -> None:
+        self.assertEqual(channel_of().told_lines(Told("bob", None), "alice"), b"")
+
+
+class NamesReplyTest(unittest.TestCase):
+    def test_everyone_in_login_order_in_lines_that_fit_then_366(self) -> None:
+        host = FakeHost()
+        names = [f"user{number:03}" for number in range(100)]
+        host.log_in(*names)
+        reply = lines(channel_of(host).names_lines("alice"))
+        self.assertEqual(reply[-1], ":irc.test 366 alice #chat :End of /NAMES list")
+        self.assertGreater(len(reply), 2)
+        for line in reply[:-1]:
+            self.assertTrue(line.startswith(":irc.test 353 alice = #chat :"))
+            self.assertLessEqual(len(line.encode()) + 2, irc.LINE_BYTES)
+        self.assertEqual(" ".join(line.split(" :", 1)[1] for line in reply[:-1]).split(), names)
+
+    def test_an_empty_room(self) -> None:
+        self.assertEqual(
+            lines(channel_of().names_lines("*")),
+            [":irc.test 353 * = #chat :", ":irc.test 366 * #chat :End of /NAMES list"],
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()
