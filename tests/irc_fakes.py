@@ -1,14 +1,16 @@
-"""Fakes for the unit tests of the IRC session's parts: the server around the room (``RoomHost``)
-over an in-memory room, and members that keep what the room delivers to them."""
+"""Fakes for the unit tests of the IRC session and its parts: the server around the room
+(``RoomHost``) over an in-memory room, members that keep what the room delivers to them, and IRC
+users registered on an ``InProcessServer``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-import support  # noqa: F401  (puts src/ on sys.path)
+from support import FakeTransport
 
 from algokart_chat.room_memory import MemoryRoom
+from in_process import InProcessServer
 
 
 class Listener:
@@ -55,3 +57,10 @@ class FakeHost:
             self.room.join(member, name, lambda result: None)
             members.append(member)
         return members
+
+
+def registered(chat: InProcessServer, nick: str, *lines: str) -> FakeTransport:
+    """An IRC user registered as ``nick`` on ``chat``, in the channel, that sent ``lines``."""
+    transport = chat.connect_irc(f"NICK {nick}", f"USER {nick} 0 * :{nick}", "JOIN #chat", *lines)
+    chat.settle()
+    return transport

@@ -20,7 +20,8 @@ server's name, masks and numerics).  docs/IRC.md has the whole mapping; in short
   reads of them is ``irc.plain_text`` cleaned as line text is, what an IRC user reads is the text
   as sent (formatting and CTCP kept).  One line reaches at most MAX_TARGETS distinct targets
   (``TARGMAX``), each paid for as a line of the connection's budget.
-- ``WHO <mask>`` matches with ``irc.Wildcard``: linear in each name, nothing cached.
+- The queries (``WHO``, ``WHOIS``, ``NAMES``, ``LIST``, ``MODE``, ...) are ``irc_queries``', on the
+  session's narrow view for them (``irc_queries.Asker``).
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
   message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
   so that in a cluster replies keep the order of the commands; and ``PRIVMSG``/``NOTICE`` wait
@@ -41,6 +42,7 @@ from algokart_chat.events import RoomEvent, Said, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, is_valid_username, username_key, username_problem
 from algokart_chat.room import JoinResult, RoomHost
+from algokart_chat.sessions import irc_queries
 from algokart_chat.sessions.irc_channel import IrcChannel
 from algokart_chat.text import clean_text, one_line
 from algokart_chat.transport.connection import Connection, SessionType
@@ -112,8 +114,13 @@ class IrcSession:
         return self._nick if self._registered else None
 
     @property
-    def _me(self) -> str:
+    def me(self) -> str:
+        """The nick, or ``*`` before there is one: the target of the replies."""
         return self._nick or "*"
+
+    @property
+    def channel(self) -> IrcChannel:
+        return self._channel
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
@@ -158,17 +165,17 @@ class IrcSession:
         handler = _ANYTIME.get(command)
         if handler is None:
             if not self._registered:
-                self._reply("451", "You have not registered")
+                self.reply("451", "You have not registered")
                 return True
-            handler = _REGISTERED.get(command, IrcSession._unknown)
-            if handler is IrcSession._unknown:
-                self._reply("421", command, "Unknown command")
+            handler = _REGISTERED.get(command)
+            if handler is None:
+                self.reply("421", command, "Unknown command")
                 return True
         handler(self, params)
         return True
 
     def line_too_long(self) -> None:
-        self._reply("417", "Input line was too long")
+        self.reply("417", "Input line was too long")
 
     def read_done(self) -> None:
         if self._unpublished is not None:
@@ -202,11 +209,11 @@ class IrcSession:
     def refusal(self, code: str) -> bytes:
         return irc.message(None, "ERROR", f"Closing Link: {self._channel.server} ({code.replace('-', ' ')})")
 
-    # --- helpers --------------------------------------------------------------------------------
-    def _reply(self, code: str, *params: str) -> None:
-        self._connection.reply(self._channel.numeric(code, self._me, *params))
+    # --- what its parts use (irc_queries.Asker) ---------------------------------------------------
+    def reply(self, code: str, *params: str) -> None:
+        self._connection.reply(self._channel.numeric(code, self.me, *params))
 
-    def _wait_for_room(self, then: Callable[[], None]) -> None:
+    def wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the input until the room has caught up (ChatRoom.sync), then ``then()``."""
         self._awaiting = True
 
@@ -218,7 +225,12 @@ class IrcSession:
 
         self._channel.host.room.sync(self, answered)
 
-    def _charge(self, reply: bytes) -> None:
+    def send(self, reply: bytes) -> None:
+        self._connection.reply(reply)
+
+    def send_long(self, reply: bytes) -> None:
+        """``send``, charging the input budget a token per KiB (a long NAMES or WHO reply)."""
+        self._connection.reply(reply)
         if len(reply) >= REPLY_BYTES_PER_TOKEN:
             self._connection.charge(len(reply) // REPLY_BYTES_PER_TOKEN)
 
@@ -228,46 +240,46 @@ class IrcSession:
         if sub == "LS":
             if not self._registered:
                 self._cap_open = True
-            self._connection.reply(irc.message(self._channel.server, "CAP", self._me, "LS", ""))
+            self._connection.reply(irc.message(self._channel.server, "CAP", self.me, "LS", ""))
         elif sub == "LIST":
-            self._connection.reply(irc.message(self._channel.server, "CAP", self._me, "LIST", ""))
+            self._connection.reply(irc.message(self._channel.server, "CAP", self.me, "LIST", ""))
         elif sub == "REQ":
             if not self._registered:
                 self._cap_open = True
             requested = params[1] if len(params) > 1 else ""
-            self._connection.reply(irc.message(self._channel.server, "CAP", self._me, "NAK", requested))
+            self._connection.reply(irc.message(self._channel.server, "CAP", self.me, "NAK", requested))
         elif sub == "END":
             self._cap_open = False
             self._try_to_register()
         else:
-            self._reply("410", sub or "*", "Invalid CAP command")
+            self.reply("410", sub or "*", "Invalid CAP command")
 
     def _pass(self, params: list[str]) -> None:
         if self._registered:
-            self._reply("462", "You may not reregister")
+            self.reply("462", "You may not reregister")
 
     def _nick_command(self, params: list[str]) -> None:
         if not params or not params[0]:
-            self._reply("431", "No nickname given")
+            self.reply("431", "No nickname given")
             return
         wanted = params[0]
         if wanted == self._nick:
             return
         if not is_valid_username(wanted):
-            self._reply("432", wanted, _nick_problem(wanted))
+            self.reply("432", wanted, _nick_problem(wanted))
             return
         old, host = self._nick, self._channel.host
         taken = host.room.held_name(wanted) is not None
         if not self._registered:  # nothing is held yet: the nick is claimed when registration completes
             if taken:
-                self._reply("433", wanted, "Nickname is already in use")
+                self.reply("433", wanted, "Nickname is already in use")
             else:
                 self._nick = wanted
                 self._try_to_register()
             return
         assert old is not None  # (registered, so it has a nick)
         if taken and username_key(old) != username_key(wanted):
-            self._reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
+            self.reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
             return
         self._claim(wanted, lambda: self._renamed(old, wanted), renaming=old)
 
@@ -286,9 +298,9 @@ class IrcSession:
             if result == "ok":
                 claimed()
             elif result == "taken":
-                self._reply("433", nick, "Nickname is already in use")
+                self.reply("433", nick, "Nickname is already in use")
             else:
-                self._reply("437", nick, "Nick is temporarily unavailable")
+                self.reply("437", nick, "Nick is temporarily unavailable")
             connection.resume()
 
         host.announce_departures()  # (whoever left before this is not news to it)
@@ -301,10 +313,10 @@ class IrcSession:
 
     def _user_command(self, params: list[str]) -> None:
         if self._registered:
-            self._reply("462", "You may not reregister")
+            self.reply("462", "You may not reregister")
             return
         if len(params) < 4 or not params[0] or not params[3]:
-            self._reply("461", "USER", "Not enough parameters")
+            self.reply("461", "USER", "Not enough parameters")
             return
         self._user = (params[0][:MAX_USERNAME_CHARS], params[3])
         self._try_to_register()
@@ -352,14 +364,14 @@ class IrcSession:
     # --- the channel ----------------------------------------------------------------------------
     def _join(self, params: list[str]) -> None:
         if not params:
-            self._reply("461", "JOIN", "Not enough parameters")
+            self.reply("461", "JOIN", "Not enough parameters")
             return
         if params[0] == "0":
             self._part_channel(None)
             return
         for channel in params[0].split(","):
             if not self._channel.is_ours(channel):
-                self._reply("403", channel, "No such channel")
+                self.reply("403", channel, "No such channel")
             elif not self._joined:
                 self._come_in()
 
@@ -369,23 +381,21 @@ class IrcSession:
         self._channel.host.room.show(self, self._nick, hears_arrivals=True)
 
         def welcome() -> None:
-            nick, channel = self._me, self._channel
-            reply = irc.message(channel.mask(nick), "JOIN", channel.name) + channel.names_lines(nick)
-            self._connection.reply(reply)
-            self._charge(reply)
+            nick, channel = self.me, self._channel
+            self.send_long(irc.message(channel.mask(nick), "JOIN", channel.name) + channel.names_lines(nick))
 
-        self._wait_for_room(welcome)
+        self.wait_for_room(welcome)
 
     def _part(self, params: list[str]) -> None:
         if not params:
-            self._reply("461", "PART", "Not enough parameters")
+            self.reply("461", "PART", "Not enough parameters")
             return
         reason = params[1] if len(params) > 1 else None
         for channel in params[0].split(","):
             if not self._channel.is_ours(channel):
-                self._reply("403", channel, "No such channel")
+                self.reply("403", channel, "No such channel")
             elif not self._joined:
-                self._reply("442", channel, "You're not on that channel")
+                self.reply("442", channel, "You're not on that channel")
             else:
                 self._part_channel(reason)
 
@@ -409,17 +419,17 @@ class IrcSession:
         errors = command == "PRIVMSG"  # NOTICE never gets an error reply
         if not params or not params[0]:
             if errors:
-                self._reply("411", f"No recipient given ({command})")
+                self.reply("411", f"No recipient given ({command})")
             return
         raw = one_line(params[1]) if len(params) > 1 else ""  # (what IRC users get of it)
         if not raw:
             if errors:
-                self._reply("412", "No text to send")
+                self.reply("412", "No text to send")
             return
         targets = _distinct_targets(params[0])
         if len(targets) > MAX_TARGETS:  # nothing is sent: one line may not reach more
             if errors:
-                self._reply("407", targets[MAX_TARGETS], f"Too many targets (at most {MAX_TARGETS}); nothing was sent")
+                self.reply("407", targets[MAX_TARGETS], f"Too many targets (at most {MAX_TARGETS}); nothing was sent")
             return
         if len(targets) > 1:  # each target costs a line of the budget (the line paid for the first)
             self._connection.charge(len(targets) - 1)
@@ -434,10 +444,10 @@ class IrcSession:
     def _to_channel(self, command: str, channel: str, text: str | None, raw: str, errors: bool) -> None:
         if not self._channel.is_ours(channel):
             if errors:
-                self._reply("403", channel, "No such channel")
+                self.reply("403", channel, "No such channel")
         elif not self._joined:
             if errors:
-                self._reply("404", channel, "Cannot send to channel")
+                self.reply("404", channel, "Cannot send to channel")
         else:  # consecutive messages of one read travel together, as the line protocol's do
             pending = self._unpublished
             if pending is not None and pending[0] != command:
@@ -463,13 +473,13 @@ class IrcSession:
         if room.held_name(nick) is not None:
             self._tell(command, nick, text, raw, errors)
         else:  # in a cluster it may be someone who just came in elsewhere: ask again once caught up
-            self._wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
+            self.wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
 
     def _tell(self, command: str, nick: str, text: str | None, raw: str, errors: bool = True) -> None:
         host = self._channel.host
         if host.room.held_name(nick) is None:
             if errors:
-                self._reply("401", nick, "No such nick/channel")
+                self.reply("401", nick, "No such nick/channel")
             return
         assert self._nick is not None
         host.room.direct(nick, Told(self._nick, text, raw, command))
@@ -478,7 +488,7 @@ class IrcSession:
     # --- queries --------------------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
         if not params:
-            self._reply("461", "PING", "Not enough parameters")
+            self.reply("461", "PING", "Not enough parameters")
             return
         token = params[0]
         channel = self._channel
@@ -487,7 +497,7 @@ class IrcSession:
             channel.host.announce_departures()  # (a departure before the PING comes before PONG)
             self._connection.reply(irc.message(channel.server, "PONG", channel.server, token))
 
-        self._wait_for_room(pong)
+        self.wait_for_room(pong)
 
     def _pong(self, params: list[str]) -> None:
         pass  # (any line cleared the keepalive)
@@ -497,107 +507,6 @@ class IrcSession:
             self._quit_reason = clean_text(params[0])[:200] or self._quit_reason
         self._connection.close("quit")
 
-    def _names(self, params: list[str]) -> None:
-        channel = params[0].split(",")[0] if params and params[0] else self._channel.name
-
-        def answer() -> None:
-            if self._channel.is_ours(channel):
-                reply = self._channel.names_lines(self._me)
-            else:
-                reply = self._channel.numeric("366", self._me, channel, "End of /NAMES list")
-            self._connection.reply(reply)
-            self._charge(reply)
-
-        self._wait_for_room(answer)
-
-    def _who(self, params: list[str]) -> None:
-        mask = params[0] if params and params[0] else "*"
-
-        def answer() -> None:
-            channel, me = self._channel, self._me
-            names = channel.host.room.names()
-            found = names if self._channel.is_ours(mask) else _matching(mask, names)
-            lines = [
-                channel.numeric("352", me, channel.name, name, channel.server, channel.server, name, "H", f"0 {name}")
-                for name in found
-            ]
-            reply = b"".join(lines) + channel.numeric("315", me, mask, "End of WHO list")
-            self._connection.reply(reply)
-            self._charge(reply)
-
-        self._wait_for_room(answer)
-
-    def _whois(self, params: list[str]) -> None:
-        if not params:
-            self._reply("431", "No nickname given")
-            return
-        nick = params[-1]
-
-        def answer() -> None:
-            channel, me = self._channel, self._me
-            room = channel.host.room
-            name = room.held_name(nick)
-            if name is None:
-                reply = channel.numeric("401", me, nick, "No such nick/channel")
-            else:
-                reply = channel.numeric("311", me, name, name, channel.server, "*", name)
-                if room.knows(name):
-                    reply += channel.numeric("319", me, name, channel.name)
-                reply += channel.numeric("312", me, name, channel.server, "algokart-chat")
-            self._connection.reply(reply + channel.numeric("318", me, nick, "End of /WHOIS list"))
-
-        self._wait_for_room(answer)
-
-    def _list(self, params: list[str]) -> None:
-        channel, me = self._channel, self._me
-        reply = channel.numeric("321", me, "Channel", "Users Name")
-        if not params or any(self._channel.is_ours(channel) for channel in params[0].split(",")):
-            reply += channel.numeric("322", me, channel.name, str(len(channel.host.room)), "")
-        self._connection.reply(reply + channel.numeric("323", me, "End of /LIST"))
-
-    def _topic(self, params: list[str]) -> None:
-        if not params:
-            self._reply("461", "TOPIC", "Not enough parameters")
-        elif not self._channel.is_ours(params[0]):
-            self._reply("403", params[0], "No such channel")
-        elif len(params) > 1:
-            self._reply("482", params[0], "You're not channel operator")
-        else:
-            self._reply("331", self._channel.name, "No topic is set")
-
-    def _mode(self, params: list[str]) -> None:
-        if not params:
-            self._reply("461", "MODE", "Not enough parameters")
-            return
-        target, changes = params[0], params[1:]
-        if not target.startswith(("#", "&")):
-            if username_key(target) != username_key(self._me):
-                self._reply("502", "Can't change mode for other users")
-            else:
-                self._reply("221", "+")
-        elif not self._channel.is_ours(target):
-            self._reply("403", target, "No such channel")
-        elif not changes:
-            self._reply("324", self._channel.name, "+")
-        elif changes[0].lstrip("+") in ("b", "e", "I"):
-            ends = {"b": ("368", "End of channel ban list"), "e": ("349", "End of channel exception list")}
-            code, words = ends.get(changes[0].lstrip("+"), ("347", "End of channel invite list"))
-            self._reply(code, self._channel.name, words)
-        else:
-            self._reply("482", self._channel.name, "You're not channel operator")
-
-    def _ison(self, params: list[str]) -> None:
-        room = self._channel.host.room
-        wanted = " ".join(params).split()
-        self._reply("303", " ".join(nick for nick in wanted if room.held_name(nick)))
-
-    def _userhost(self, params: list[str]) -> None:
-        room, server = self._channel.host.room, self._channel.server
-        self._reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.held_name(nick)))
-
-    def _unknown(self, params: list[str]) -> None:
-        pass  # (answered 421 by line_received, which knows the command)
-
 
 def _distinct_targets(targets: str) -> list[str]:
     """The comma list of a PRIVMSG or NOTICE, each target once (as channels or names compare)."""
@@ -606,20 +515,6 @@ def _distinct_targets(targets: str) -> list[str]:
         key = irc.channel_key(target) if target.startswith(("#", "&")) else username_key(target)
         seen.setdefault(key, target)
     return list(seen.values())
-
-
-def _matching(mask: str, names: list[str]) -> list[str]:
-    """The names ``mask`` matches (``*``, ``?``), compared as names are (``username_key``).  A mask
-    longer than a name can be, or once folded than the longest of these, is answered without
-    matching (and the first without folding it, which costs more than all the rest)."""
-    if len(mask) - mask.count("*") > MAX_USERNAME_CHARS:
-        return []
-    pattern = username_key(mask)
-    keys = [username_key(name) for name in names]
-    if len(pattern) - pattern.count("*") > max(map(len, keys), default=0):
-        return []
-    matches = irc.Wildcard(pattern).matches
-    return [name for name, key in zip(names, keys, strict=True) if matches(key)]
 
 
 def _nick_problem(nick: str) -> str:
@@ -655,12 +550,12 @@ _REGISTERED: dict[str, Handler] = {
     "PART": IrcSession._part,
     "PRIVMSG": IrcSession._privmsg,
     "NOTICE": IrcSession._notice,
-    "NAMES": IrcSession._names,
-    "WHO": IrcSession._who,
-    "WHOIS": IrcSession._whois,
-    "LIST": IrcSession._list,
-    "TOPIC": IrcSession._topic,
-    "MODE": IrcSession._mode,
-    "ISON": IrcSession._ison,
-    "USERHOST": IrcSession._userhost,
+    "NAMES": irc_queries.names,
+    "WHO": irc_queries.who,
+    "WHOIS": irc_queries.whois,
+    "LIST": irc_queries.list_channels,
+    "TOPIC": irc_queries.topic,
+    "MODE": irc_queries.mode,
+    "ISON": irc_queries.ison,
+    "USERHOST": irc_queries.userhost,
 }

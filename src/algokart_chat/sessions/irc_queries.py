@@ -1,0 +1,176 @@
+"""The IRC gateway's queries: ``NAMES``, ``WHO``, ``WHOIS``, ``LIST``, ``TOPIC``, ``MODE``, ``ISON``
+and ``USERHOST``, answered for the one channel there is (docs/IRC.md, *Queries*).
+
+Each is a function of the session that asks (``Asker``: the narrow view of ``irc_session.IrcSession``
+a query needs) and the command's parameters; ``irc_session`` dispatches to them once registered.
+
+Plan:
+- What lists the room (``NAMES``, ``WHO``, ``WHOIS``) answers from the room's sync point
+  (``Asker.wait_for_room``), so that in a cluster replies keep the order of the commands; the rest
+  answer at once.
+- A long ``NAMES`` or ``WHO`` reply costs a token of the input budget per KiB (``Asker.send_long``),
+  as the line protocol's ``WHO`` does.
+- ``WHO <mask>`` matches with ``irc.Wildcard``, names compared as names are (``username_key``):
+  linear in each name, nothing cached; a mask longer than any name matches nothing, unread.
+- Channel modes, topics, bans and operators do not exist: the replies say the lists are empty and
+  that no one is an operator, which is what irssi's and WeeChat's probes after ``JOIN`` expect.
+
+Guarantees: a query changes nothing, in the room or in the session, and every reply goes to the
+asker only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from algokart_chat import irc
+from algokart_chat.names import MAX_USERNAME_CHARS, username_key
+from algokart_chat.sessions.irc_channel import IrcChannel
+
+
+class Asker(Protocol):
+    """What a query needs of the session that asks it."""
+
+    @property
+    def channel(self) -> IrcChannel: ...
+
+    @property
+    def me(self) -> str:
+        """The asker's nick, or ``*`` before it has one: the target of every reply."""
+
+    def reply(self, code: str, *params: str) -> None:
+        """Send the asker the numeric ``code`` with ``params``."""
+
+    def send(self, reply: bytes) -> None:
+        """Send the asker ``reply``, as it is."""
+
+    def send_long(self, reply: bytes) -> None:
+        """As ``send``, and charge the asker's input budget a token per KiB of it."""
+
+    def wait_for_room(self, then: Callable[[], None]) -> None:
+        """Hold the asker's input until the room has caught up, then call ``then``."""
+
+
+def names(asker: Asker, params: list[str]) -> None:
+    channel = asker.channel
+    wanted = params[0].split(",")[0] if params and params[0] else channel.name
+
+    def answer() -> None:
+        if channel.is_ours(wanted):
+            asker.send_long(channel.names_lines(asker.me))
+        else:
+            asker.send_long(channel.numeric("366", asker.me, wanted, "End of /NAMES list"))
+
+    asker.wait_for_room(answer)
+
+
+def who(asker: Asker, params: list[str]) -> None:
+    channel = asker.channel
+    mask = params[0] if params and params[0] else "*"
+
+    def answer() -> None:
+        me, server = asker.me, channel.server
+        everyone = channel.host.room.names()
+        found = everyone if channel.is_ours(mask) else matching_names(mask, everyone)
+        lines = [
+            channel.numeric("352", me, channel.name, name, server, server, name, "H", f"0 {name}") for name in found
+        ]
+        asker.send_long(b"".join(lines) + channel.numeric("315", me, mask, "End of WHO list"))
+
+    asker.wait_for_room(answer)
+
+
+def whois(asker: Asker, params: list[str]) -> None:
+    if not params:
+        asker.reply("431", "No nickname given")
+        return
+    channel = asker.channel
+    nick = params[-1]
+
+    def answer() -> None:
+        me, room = asker.me, channel.host.room
+        name = room.held_name(nick)
+        if name is None:
+            reply = channel.numeric("401", me, nick, "No such nick/channel")
+        else:
+            reply = channel.numeric("311", me, name, name, channel.server, "*", name)
+            if room.knows(name):
+                reply += channel.numeric("319", me, name, channel.name)
+            reply += channel.numeric("312", me, name, channel.server, "algokart-chat")
+        asker.send(reply + channel.numeric("318", me, nick, "End of /WHOIS list"))
+
+    asker.wait_for_room(answer)
+
+
+def list_channels(asker: Asker, params: list[str]) -> None:
+    channel, me = asker.channel, asker.me
+    reply = channel.numeric("321", me, "Channel", "Users Name")
+    if not params or any(channel.is_ours(wanted) for wanted in params[0].split(",")):
+        reply += channel.numeric("322", me, channel.name, str(len(channel.host.room)), "")
+    asker.send(reply + channel.numeric("323", me, "End of /LIST"))
+
+
+def topic(asker: Asker, params: list[str]) -> None:
+    if not params:
+        asker.reply("461", "TOPIC", "Not enough parameters")
+    elif not asker.channel.is_ours(params[0]):
+        asker.reply("403", params[0], "No such channel")
+    elif len(params) > 1:
+        asker.reply("482", params[0], "You're not channel operator")
+    else:
+        asker.reply("331", asker.channel.name, "No topic is set")
+
+
+_LIST_ENDS: Final = {  # MODE <channel> b, e, I: the end of each list (they are always empty)
+    "b": ("368", "End of channel ban list"),
+    "e": ("349", "End of channel exception list"),
+    "I": ("347", "End of channel invite list"),
+}
+
+
+def mode(asker: Asker, params: list[str]) -> None:
+    if not params:
+        asker.reply("461", "MODE", "Not enough parameters")
+        return
+    target, changes = params[0], params[1:]
+    channel = asker.channel
+    if not target.startswith(("#", "&")):
+        if username_key(target) != username_key(asker.me):
+            asker.reply("502", "Can't change mode for other users")
+        else:
+            asker.reply("221", "+")
+    elif not channel.is_ours(target):
+        asker.reply("403", target, "No such channel")
+    elif not changes:
+        asker.reply("324", channel.name, "+")
+    elif changes[0].lstrip("+") in _LIST_ENDS:
+        code, words = _LIST_ENDS[changes[0].lstrip("+")]
+        asker.reply(code, channel.name, words)
+    else:
+        asker.reply("482", channel.name, "You're not channel operator")
+
+
+def ison(asker: Asker, params: list[str]) -> None:
+    room = asker.channel.host.room
+    wanted = " ".join(params).split()
+    asker.reply("303", " ".join(nick for nick in wanted if room.held_name(nick)))
+
+
+def userhost(asker: Asker, params: list[str]) -> None:
+    room, server = asker.channel.host.room, asker.channel.server
+    asker.reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.held_name(nick)))
+
+
+def matching_names(mask: str, candidates: list[str]) -> list[str]:
+    """The ``candidates`` ``mask`` matches (``*``, ``?``), compared as names are (``username_key``).  A mask
+    longer than a name can be, or once folded than the longest of these, is answered without
+    matching (and the first without folding it, which costs more than all the rest)."""
+    if len(mask) - mask.count("*") > MAX_USERNAME_CHARS:
+        return []
+    pattern = username_key(mask)
+    keys = [username_key(name) for name in candidates]
+    if len(pattern) - pattern.count("*") > max(map(len, keys), default=0):
+        return []
+    matches = irc.Wildcard(pattern).matches
+    return [name for name, key in zip(candidates, keys, strict=True) if matches(key)]
