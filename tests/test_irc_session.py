@@ -1,42 +1,165 @@
-"""The IRC session in this process, on fake transports: what a test over real sockets cannot see
-(the memory WHO masks leave behind, what a message to several targets costs in tokens)."""
+"""The IRC session (``sessions.irc_session``) in this process, on fake transports: registration,
+dispatch, what waits for the room, the keepalive and the last line of a closed connection."""
 
 from __future__ import annotations
 
 import unittest
 
-import support  # noqa: F401  (puts src/ on sys.path)
+from support import FakeTransport
 
-from in_process import InProcessServer, lines_of
+from algokart_chat.sessions.irc_session import IrcSession
+from in_process import CountingRoom, DeferredRoom, InProcessServer, connection, lines_of
 from irc_fakes import registered
 
 
-class TargetsTest(unittest.TestCase):
-    def test_each_distinct_target_costs_a_line_of_the_budget(self) -> None:
-        chat = InProcessServer("--rate-burst", "8")
-        self.addCleanup(chat.close)
-        readers = [registered(chat, f"r{number}") for number in range(4)]
-        sender = registered(chat, "sender")
-        for reader in readers:
-            reader.written.clear()
-        # 4 lines fit a budget of 8 lines; the first, to 4 targets, costs 4, then 4 more: the
-        # budget is spent, and the rest waits for tokens.
-        chat.send(sender, *(f"PRIVMSG r0,r1,r2,r3 :{number}" for number in range(3)))
-        chat.settle()
-        for reader in readers:
-            self.assertEqual(len(lines_of(reader)), 1)
-        self.assertFalse(sender.reading)  # (in debt: the other two lines wait for tokens)
+def codes(lines: list[str]) -> list[str]:
+    return [line.split(" ")[1] for line in lines]
 
-    def test_a_repeated_target_counts_once(self) -> None:
-        chat = InProcessServer("--rate-burst", "8")
-        self.addCleanup(chat.close)
-        reader = registered(chat, "reader")
-        sender = registered(chat, "sender")
-        reader.written.clear()
-        chat.send(sender, "PRIVMSG " + ",".join(["reader", "READER", "ｒｅａｄｅｒ"] * 12) + " :x", "PRIVMSG reader :y")
-        chat.settle()
-        head = ":sender!sender@irc.test PRIVMSG reader"
-        self.assertEqual(lines_of(reader), [f"{head} :x", f"{head} :y"])
+
+def session_of(transport: FakeTransport) -> IrcSession:
+    session = connection(transport).session
+    assert isinstance(session, IrcSession)
+    return session
+
+
+class InProcessTest(unittest.TestCase):
+    room_type: type[CountingRoom] = CountingRoom
+
+    def setUp(self) -> None:
+        self.chat = InProcessServer(room=self.room_type)
+        self.addCleanup(self.chat.close)
+
+    def read(self, client: FakeTransport) -> list[str]:
+        """The lines ``client`` was sent so far, once the loop has run."""
+        self.chat.settle()
+        return lines_of(client)
+
+
+class RegistrationTest(InProcessTest):
+    def test_nick_and_user_register_with_the_welcome_burst(self) -> None:
+        client = self.chat.connect_irc("NICK ann", "USER a 0 * :Ann")
+        lines = self.read(client)
+        self.assertEqual(codes(lines), ["001", "002", "003", "004", "005", "422"])
+        self.assertEqual(lines[0], ":irc.test 001 ann :Welcome to the algokart IRC Network ann!ann@irc.test")
+        self.assertIn(" TARGMAX=PRIVMSG:4,NOTICE:4 NETWORK=algokart :are supported by this server", lines[4])
+        self.assertEqual(session_of(client).name, "ann")
+        self.assertFalse(self.chat.room.knows("ann"))  # (held, but not in the room before JOIN)
+        self.assertEqual(self.chat.room.held_name("ANN"), "ann")
+
+    def test_before_registration_only_registration_ping_and_quit_are_answered(self) -> None:
+        client = self.chat.connect_irc("JOIN #chat", "WHO", "PING :t")
+        self.chat.settle()
+        self.assertEqual(
+            self.read(client),
+            [":irc.test 451 * :You have not registered"] * 2 + [":irc.test PONG irc.test :t"],
+        )
+        self.assertIsNone(session_of(client).name)
+
+    def test_cap_holds_registration_until_cap_end(self) -> None:
+        client = self.chat.connect_irc("CAP LS 302", "NICK ann", "USER a 0 * :Ann", "CAP REQ :sasl")
+        self.assertEqual(self.read(client), [":irc.test CAP * LS :", ":irc.test CAP ann NAK :sasl"])
+        self.chat.send(client, "CAP END")
+        self.assertEqual(codes(self.read(client))[2], "001")
+
+    def test_a_nick_taken_since_nick_is_refused_at_registration_and_another_completes_it(self) -> None:
+        client = self.chat.connect_irc("NICK bob")
+        self.chat.connect("LOGIN bob")
+        self.chat.send(client, "USER b 0 * :Bob")
+        self.assertEqual(self.read(client), [":irc.test 433 * bob :Nickname is already in use"])
+        self.chat.send(client, "NICK bobby")
+        self.assertEqual(codes(self.read(client))[1], "001")
+
+    def test_nick_and_user_errors(self) -> None:
+        client = self.chat.connect_irc("NICK", "NICK bad!nick", "USER a 0 *")
+        self.assertEqual(
+            self.read(client),
+            [
+                ":irc.test 431 * :No nickname given",
+                ":irc.test 432 * bad!nick :Erroneous nickname: only letters, digits, _ - and . are allowed",
+                ":irc.test 461 * USER :Not enough parameters",
+            ],
+        )
+
+    def test_after_registration(self) -> None:
+        client = registered(self.chat, "ann")
+        self.chat.send(client, "PART #chat")
+        self.chat.settle()
+        client.written.clear()
+        self.chat.send(client, "USER a 0 * :Ann", "PASS x", "NICK Anna", "KNOCK #chat")
+        self.assertEqual(
+            self.read(client),
+            [
+                ":irc.test 462 ann :You may not reregister",
+                ":irc.test 462 ann :You may not reregister",
+                ":ann!ann@irc.test NICK :Anna",  # (out of the channel, it hears no Renamed: it is told)
+                ":irc.test 421 Anna KNOCK :Unknown command",
+            ],
+        )
+        self.assertEqual(self.chat.room.held_name("anna"), "Anna")
+
+
+class RoomThatAnswersLaterTest(InProcessTest):
+    """A cluster's room answers a claim after a round trip: the connection waits, in order."""
+
+    room_type = DeferredRoom
+
+    def answer_the_claim(self) -> None:
+        assert isinstance(self.chat.room, DeferredRoom)
+        self.chat.room.answers.pop()()
+
+    def test_commands_after_registration_wait_for_the_claim(self) -> None:
+        client = self.chat.connect_irc("NICK ann", "USER a 0 * :Ann", "PING :t")
+        self.assertEqual(self.read(client), [])
+        self.assertFalse(client.reading)
+        self.answer_the_claim()
+        self.assertEqual(codes(self.read(client))[0], "001")
+        self.assertEqual(self.read(client)[-1], ":irc.test PONG irc.test :t")
+        self.assertTrue(client.reading)
+
+    def test_a_connection_gone_before_the_answer_gives_the_nick_back(self) -> None:
+        client = self.chat.connect_irc("NICK cy", "USER c 0 * :Cy")
+        client.close()
+        self.chat.settle()
+        self.answer_the_claim()
+        self.assertIsNone(self.chat.room.held_name("cy"))
+
+
+class MessagesTest(InProcessTest):
+    def test_a_message_that_is_not_utf8_is_refused(self) -> None:
+        client = registered(self.chat, "ann")
+        client.written.clear()
+        connection(client).data_received(b"PRIVMSG #chat :caf\xe9\r\n")
+        self.assertEqual(self.read(client), [":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected: not UTF-8"])
+
+
+class ClosingTest(InProcessTest):
+    def test_the_keepalive_pings_once_then_times_out(self) -> None:
+        session = session_of(self.chat.connect_irc())
+        self.assertIsNone(session.idle())
+        self.assertEqual(session.idle(), "ping-timeout")
+
+    def test_any_line_clears_the_keepalive(self) -> None:
+        client = self.chat.connect_irc()
+        session = session_of(client)
+        self.assertIsNone(session.idle())
+        self.chat.send(client, "PONG :irc.test")
+        self.assertIsNone(session.idle())
+        self.assertEqual(self.read(client), ["PING :irc.test", "PING :irc.test"])
+
+    def test_every_close_but_the_clients_own_says_why(self) -> None:
+        session = session_of(self.chat.connect_irc())
+        self.assertIsNone(session.farewell("closed"))
+        self.assertIsNone(session.farewell("http-request"))
+        self.assertEqual(session.farewell("quit"), b"ERROR :Closing Link: irc.test (Quit: Client Quit)\r\n")
+        self.assertEqual(session.farewell("idle"), b"ERROR :Closing Link: irc.test (Ping timeout)\r\n")
+        self.assertEqual(session.farewell("login-timeout"), b"ERROR :Closing Link: irc.test (Registration timeout)\r\n")
+        self.assertEqual(session.refusal("server-full"), b"ERROR :Closing Link: irc.test (server full)\r\n")
+
+    def test_quit_says_its_reason(self) -> None:
+        client = registered(self.chat, "ann", "QUIT :gone \x07fishing")
+        self.assertEqual(self.read(client)[-1], "ERROR :Closing Link: irc.test (Quit: gone fishing)")
+        self.assertTrue(client.closing)
+        self.assertIsNone(self.chat.room.held_name("ann"))
 
 
 if __name__ == "__main__":

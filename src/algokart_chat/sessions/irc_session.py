@@ -16,10 +16,8 @@ server's name, masks and numerics).  docs/IRC.md has the whole mapping; in short
   for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
 - A bare CR or a NUL in a line is dropped before the line is read (``irc.without_cr_nul``), so
   nothing a client sends can end a line early for anyone it reaches.
-- ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages; what a line user
-  reads of them is ``irc.plain_text`` cleaned as line text is, what an IRC user reads is the text
-  as sent (formatting and CTCP kept).  One line reaches at most MAX_TARGETS distinct targets
-  (``TARGMAX``), each paid for as a line of the connection's budget.
+- ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages: ``irc_messages``
+  (``IrcMessages``, one per session, on its narrow view ``irc_messages.Speaker``).
 - The queries (``WHO``, ``WHOIS``, ``NAMES``, ``LIST``, ``MODE``, ...) are ``irc_queries``', on the
   session's narrow view for them (``irc_queries.Asker``).
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
@@ -38,19 +36,19 @@ from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.events import RoomEvent, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, is_valid_username, username_key, username_problem
 from algokart_chat.room import JoinResult, RoomHost
 from algokart_chat.sessions import irc_queries
 from algokart_chat.sessions.irc_channel import IrcChannel
-from algokart_chat.text import clean_text, one_line
+from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages
+from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
 from algokart_chat.version import __version__
 
 log = logging.getLogger(__name__)
 
-MAX_TARGETS: Final = 4  # targets of one PRIVMSG or NOTICE (TARGMAX)
 REPLY_BYTES_PER_TOKEN = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
 NETWORK: Final = "algokart"
 
@@ -87,11 +85,11 @@ class IrcSession:
         "_channel",
         "_connection",
         "_joined",
+        "_messages",
         "_nick",
         "_ping_sent",
         "_quit_reason",
         "_registered",
-        "_unpublished",
         "_user",
     )
 
@@ -106,8 +104,7 @@ class IrcSession:
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_reason = "Client Quit"
-        # This read's messages to the channel, not yet in the room: (command, texts, raws).
-        self._unpublished: tuple[str, list[str | None], list[str]] | None = None
+        self._messages = IrcMessages(self)  # PRIVMSG and NOTICE
 
     @property
     def name(self) -> str | None:
@@ -121,6 +118,10 @@ class IrcSession:
     @property
     def channel(self) -> IrcChannel:
         return self._channel
+
+    @property
+    def joined(self) -> bool:
+        return self._joined
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
@@ -149,8 +150,8 @@ class IrcSession:
         if message is None:
             return True
         command, params = message
-        if self._unpublished is not None and command not in ("PRIVMSG", "NOTICE"):
-            self._publish()
+        if command not in ("PRIVMSG", "NOTICE"):
+            self._messages.publish()  # (what was said to the channel before comes first)
         if replaced is not None and command in ("PRIVMSG", "NOTICE") and self._registered:
             # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
             self._connection.reply(
@@ -178,8 +179,7 @@ class IrcSession:
         self.reply("417", "Input line was too long")
 
     def read_done(self) -> None:
-        if self._unpublished is not None:
-            self._publish()
+        self._messages.publish()
 
     def idle(self) -> str | None:
         """No line for --idle-timeout seconds: PING once; after that, ping-timeout."""
@@ -209,7 +209,7 @@ class IrcSession:
     def refusal(self, code: str) -> bytes:
         return irc.message(None, "ERROR", f"Closing Link: {self._channel.server} ({code.replace('-', ' ')})")
 
-    # --- what its parts use (irc_queries.Asker) ---------------------------------------------------
+    # --- what its parts use (irc_queries.Asker, irc_messages.Speaker) ---------------------------
     def reply(self, code: str, *params: str) -> None:
         self._connection.reply(self._channel.numeric(code, self.me, *params))
 
@@ -224,6 +224,9 @@ class IrcSession:
             self._connection.resume()
 
         self._channel.host.room.sync(self, answered)
+
+    def charge(self, lines: int) -> None:
+        self._connection.charge(lines)
 
     def send(self, reply: bytes) -> None:
         self._connection.reply(reply)
@@ -410,80 +413,10 @@ class IrcSession:
 
     # --- messages -------------------------------------------------------------------------------
     def _privmsg(self, params: list[str]) -> None:
-        self._send_text("PRIVMSG", params)
+        self._messages.send("PRIVMSG", params)
 
     def _notice(self, params: list[str]) -> None:
-        self._send_text("NOTICE", params)
-
-    def _send_text(self, command: str, params: list[str]) -> None:
-        errors = command == "PRIVMSG"  # NOTICE never gets an error reply
-        if not params or not params[0]:
-            if errors:
-                self.reply("411", f"No recipient given ({command})")
-            return
-        raw = one_line(params[1]) if len(params) > 1 else ""  # (what IRC users get of it)
-        if not raw:
-            if errors:
-                self.reply("412", "No text to send")
-            return
-        targets = _distinct_targets(params[0])
-        if len(targets) > MAX_TARGETS:  # nothing is sent: one line may not reach more
-            if errors:
-                self.reply("407", targets[MAX_TARGETS], f"Too many targets (at most {MAX_TARGETS}); nothing was sent")
-            return
-        if len(targets) > 1:  # each target costs a line of the budget (the line paid for the first)
-            self._connection.charge(len(targets) - 1)
-        plain = irc.plain_text(raw)
-        text = clean_text(plain) or None if plain is not None else None
-        for target in targets:
-            if target.startswith(("#", "&")):
-                self._to_channel(command, target, text, raw, errors)
-            else:
-                self._to_nick(command, target, text, raw, errors)
-
-    def _to_channel(self, command: str, channel: str, text: str | None, raw: str, errors: bool) -> None:
-        if not self._channel.is_ours(channel):
-            if errors:
-                self.reply("403", channel, "No such channel")
-        elif not self._joined:
-            if errors:
-                self.reply("404", channel, "Cannot send to channel")
-        else:  # consecutive messages of one read travel together, as the line protocol's do
-            pending = self._unpublished
-            if pending is not None and pending[0] != command:
-                self._publish()
-                pending = None
-            if pending is None:
-                self._unpublished = (command, [text], [raw])
-            else:
-                pending[1].append(text)
-                pending[2].append(raw)
-
-    def _publish(self) -> None:
-        assert self._unpublished is not None and self._nick is not None  # (joined, so it has a nick)
-        (command, texts, raws), self._unpublished = self._unpublished, None
-        host, nick = self._channel.host, self._nick
-        host.room.broadcast(Said(nick, texts, raws, command), self)
-        host.note_fan_out((sum(map(len, raws)) + len(raws) * (2 * len(nick) + 30)) * max(0, len(host.room) - 1))
-
-    def _to_nick(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
-        if self._unpublished is not None:  # (what was said to the channel before comes first)
-            self._publish()
-        room = self._channel.host.room
-        if room.held_name(nick) is not None:
-            self._tell(command, nick, text, raw, errors)
-        else:  # in a cluster it may be someone who just came in elsewhere: ask again once caught up
-            self.wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
-
-    def _tell(self, command: str, nick: str, text: str | None, raw: str, errors: bool = True) -> None:
-        host = self._channel.host
-        if host.room.held_name(nick) is None:
-            if errors:
-                self.reply("401", nick, "No such nick/channel")
-            return
-        assert self._nick is not None
-        host.room.direct(nick, Told(self._nick, text, raw, command))
-        host.note_fan_out(len(raw) + 2 * len(self._nick) + 30)
+        self._messages.send("NOTICE", params)
 
     # --- queries --------------------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
@@ -506,15 +439,6 @@ class IrcSession:
         if params and params[0]:
             self._quit_reason = clean_text(params[0])[:200] or self._quit_reason
         self._connection.close("quit")
-
-
-def _distinct_targets(targets: str) -> list[str]:
-    """The comma list of a PRIVMSG or NOTICE, each target once (as channels or names compare)."""
-    seen: dict[str, str] = {}
-    for target in targets.split(","):
-        key = irc.channel_key(target) if target.startswith(("#", "&")) else username_key(target)
-        seen.setdefault(key, target)
-    return list(seen.values())
 
 
 def _nick_problem(nick: str) -> str:
