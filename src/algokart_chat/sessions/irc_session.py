@@ -1,10 +1,16 @@
 """The IRC gateway's session: what one IRC client (irssi, WeeChat, HexChat, a bot) does, between its
 connection (``transport.connection``) and the room, which it sees as one channel.
 
+``IrcSessions`` makes an ``IrcSession`` for each connection of an IRC listener, all sharing one
+``irc_channel.IrcChannel``.  The session owns what changes its own state (registration, ``JOIN``
+and ``PART``, ``QUIT``, the keepalive) and is the coordinator of its parts, which see it through
+narrow views: ``irc_messages`` (``PRIVMSG``, ``NOTICE``; ``Speaker``), ``irc_queries`` (``WHO``,
+``NAMES``, ``MODE``, ...; ``Asker``), ``irc_channel`` (room events as IRC lines, masks, numerics)
+and ``irc_replies`` (the welcome burst, 432's reasons, the ``ERROR`` line of a close).
+
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF);
-``irc.parse`` makes them messages; room events come back through ``deliver`` and are encoded once
-per event for every IRC user of this listener (``irc_channel``: the room as the channel, the
-server's name, masks and numerics).  docs/IRC.md has the whole mapping; in short:
+``irc.parse`` makes them messages; room events come back through ``deliver``.  docs/IRC.md has the
+whole mapping.  Plan:
 
 - Registration: ``CAP`` (no capabilities: LS is empty, REQ is refused, END resumes), ``NICK``,
   ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
@@ -16,10 +22,6 @@ server's name, masks and numerics).  docs/IRC.md has the whole mapping; in short
   for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
 - A bare CR or a NUL in a line is dropped before the line is read (``irc.without_cr_nul``), so
   nothing a client sends can end a line early for anyone it reaches.
-- ``PRIVMSG``/``NOTICE`` to the channel are broadcasts, to a nick direct messages: ``irc_messages``
-  (``IrcMessages``, one per session, on its narrow view ``irc_messages.Speaker``).
-- The queries (``WHO``, ``WHOIS``, ``NAMES``, ``LIST``, ``MODE``, ...) are ``irc_queries``', on the
-  session's narrow view for them (``irc_queries.Asker``).
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
   message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
   so that in a cluster replies keep the order of the commands; and ``PRIVMSG``/``NOTICE`` wait
@@ -33,33 +35,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
 
 from algokart_chat import irc
 from algokart_chat.events import RoomEvent, Told
 from algokart_chat.logs import fields
-from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, is_valid_username, username_key, username_problem
+from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import irc_queries
+from algokart_chat.sessions import irc_queries, irc_replies
 from algokart_chat.sessions.irc_channel import IrcChannel
-from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages
+from algokart_chat.sessions.irc_messages import IrcMessages
 from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
-from algokart_chat.version import __version__
 
 log = logging.getLogger(__name__)
 
 REPLY_BYTES_PER_TOKEN = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
-NETWORK: Final = "algokart"
-
-_REASONS: Final = {  # the words of the ERROR line for each reason the server closes a connection
-    "ping-timeout": "Ping timeout",
-    "idle": "Ping timeout",
-    "login-timeout": "Registration timeout",
-    "server-shutdown": "Server shutting down",
-    "cluster-unavailable": "Cluster unavailable",
-    "cluster-reset": "Cluster reset",
-}
 
 
 class IrcSessions:
@@ -78,6 +68,9 @@ class IrcSessions:
 
 
 class IrcSession:
+    """One IRC client: its registration, its place in the channel, and its commands, each handled
+    here or by the part that owns it."""
+
     # One per connection, so slots.
     __slots__ = (
         "_awaiting",
@@ -201,13 +194,10 @@ class IrcSession:
             host.room.sync(self, then)
 
     def farewell(self, reason: str) -> bytes | None:
-        if reason in ("closed", "http-request"):  # (the client ended it, or it is not an IRC client)
-            return None
-        why = f"Quit: {self._quit_reason}" if reason == "quit" else _REASONS.get(reason, reason)
-        return irc.message(None, "ERROR", f"Closing Link: {self._channel.server} ({why})")
+        return irc_replies.farewell(self._channel.server, reason, self._quit_reason)
 
     def refusal(self, code: str) -> bytes:
-        return irc.message(None, "ERROR", f"Closing Link: {self._channel.server} ({code.replace('-', ' ')})")
+        return irc_replies.refusal(self._channel.server, code)
 
     # --- what its parts use (irc_queries.Asker, irc_messages.Speaker) ---------------------------
     def reply(self, code: str, *params: str) -> None:
@@ -243,14 +233,14 @@ class IrcSession:
         if sub == "LS":
             if not self._registered:
                 self._cap_open = True
-            self._connection.reply(irc.message(self._channel.server, "CAP", self.me, "LS", ""))
+            self.send(irc.message(self._channel.server, "CAP", self.me, "LS", ""))
         elif sub == "LIST":
-            self._connection.reply(irc.message(self._channel.server, "CAP", self.me, "LIST", ""))
+            self.send(irc.message(self._channel.server, "CAP", self.me, "LIST", ""))
         elif sub == "REQ":
             if not self._registered:
                 self._cap_open = True
             requested = params[1] if len(params) > 1 else ""
-            self._connection.reply(irc.message(self._channel.server, "CAP", self.me, "NAK", requested))
+            self.send(irc.message(self._channel.server, "CAP", self.me, "NAK", requested))
         elif sub == "END":
             self._cap_open = False
             self._try_to_register()
@@ -269,7 +259,7 @@ class IrcSession:
         if wanted == self._nick:
             return
         if not is_valid_username(wanted):
-            self.reply("432", wanted, _nick_problem(wanted))
+            self.reply("432", wanted, irc_replies.nick_problem(wanted))
             return
         old, host = self._nick, self._channel.host
         taken = host.room.held_name(wanted) is not None
@@ -335,32 +325,8 @@ class IrcSession:
 
     def _welcome(self, nick: str) -> None:
         self._nick, self._registered = nick, True
-        channel = self._channel
-        server = channel.server
         self._connection.mark_registered()
-        tokens = [
-            "CHANTYPES=#",
-            "CASEMAPPING=ascii",
-            f"NICKLEN={MAX_USERNAME_CHARS}",
-            "PREFIX=",
-            "CHANMODES=,,,",
-            "CHANLIMIT=#:1",
-            "UTF8ONLY",
-            f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}",
-            f"NETWORK={NETWORK}",
-        ]
-        burst = [
-            channel.numeric("001", nick, f"Welcome to the {NETWORK} IRC Network {channel.mask(nick)}"),
-            channel.numeric("002", nick, f"Your host is {server}, running version algokart-chat-{__version__}"),
-            channel.numeric("003", nick, f"This server was created {channel.created}"),
-            channel.numeric("004", nick, server, f"algokart-chat-{__version__}", "i", "n"),
-            *(
-                channel.numeric("005", nick, *group, "are supported by this server")
-                for group in irc.isupport_lines(tokens)
-            ),
-            channel.numeric("422", nick, "MOTD File is missing"),
-        ]
-        self._connection.reply(b"".join(burst))
+        self._connection.reply(irc_replies.welcome(self._channel, nick))
         peer = self._connection.peer_text
         log.info("Login: %s from %s (IRC)", nick, peer, extra=fields("login", user=nick, peer=peer, protocol="irc"))
 
@@ -418,7 +384,7 @@ class IrcSession:
     def _notice(self, params: list[str]) -> None:
         self._messages.send("NOTICE", params)
 
-    # --- queries --------------------------------------------------------------------------------
+    # --- PING, PONG, QUIT -----------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
         if not params:
             self.reply("461", "PING", "Not enough parameters")
@@ -439,23 +405,6 @@ class IrcSession:
         if params and params[0]:
             self._quit_reason = clean_text(params[0])[:200] or self._quit_reason
         self._connection.close("quit")
-
-
-def _nick_problem(nick: str) -> str:
-    """432's reason: which of the name rules ``nick`` breaks (docs/PROTOCOL.md, *Names*)."""
-    problem = username_problem(nick)
-    reason = _NICK_PROBLEMS[problem] if problem is not None else "not a valid name"
-    return f"Erroneous nickname: {reason}"
-
-
-_NICK_PROBLEMS: Final[dict[NameProblem, str]] = {
-    "length": f"more than {MAX_USERNAME_CHARS} characters",
-    "characters": "only letters, digits, _ - and . are allowed",
-    "invisible": "invisible characters",
-    "scripts": "letters or digits of scripts that are not written together",
-    "digits": "digits of more than one number system",
-    "lookalike": "looks like a nickname in ASCII letters",
-}
 
 
 Handler = Callable[[IrcSession, list[str]], None]

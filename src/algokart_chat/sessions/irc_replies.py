@@ -1,0 +1,95 @@
+"""The IRC gateway's fixed replies: the welcome burst of a registration (001-005 with the ISUPPORT
+tokens, and 422), the reason a nick is refused (432), and the ``ERROR`` line that says why the
+server closes a connection (docs/IRC.md, *Registration*, *Names* and *Closing*).
+
+Plan: what the server advertises is what the other parts do: ``NICKLEN`` is the line protocol's
+name limit, ``TARGMAX`` is ``irc_messages.MAX_TARGETS``, ``CHANLIMIT`` and ``CHANTYPES`` say there
+is one channel, and ``PREFIX``/``CHANMODES`` are empty, as there are no operators or modes.
+
+Guarantees: pure; every reply is whole lines, and the same arguments give the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from algokart_chat import irc
+from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, username_problem
+from algokart_chat.sessions.irc_channel import IrcChannel
+from algokart_chat.sessions.irc_messages import MAX_TARGETS
+from algokart_chat.version import __version__
+
+NETWORK: Final = "algokart"
+ISUPPORT: Final = (
+    "CHANTYPES=#",
+    "CASEMAPPING=ascii",
+    f"NICKLEN={MAX_USERNAME_CHARS}",
+    "PREFIX=",
+    "CHANMODES=,,,",
+    "CHANLIMIT=#:1",
+    "UTF8ONLY",
+    f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}",
+    f"NETWORK={NETWORK}",
+)
+
+
+def welcome(channel: IrcChannel, nick: str) -> bytes:
+    """What a user registered as ``nick`` is told first: 001-004, 005 (ISUPPORT) and 422."""
+    server = channel.server
+    burst = [
+        channel.numeric("001", nick, f"Welcome to the {NETWORK} IRC Network {channel.mask(nick)}"),
+        channel.numeric("002", nick, f"Your host is {server}, running version algokart-chat-{__version__}"),
+        channel.numeric("003", nick, f"This server was created {channel.created}"),
+        channel.numeric("004", nick, server, f"algokart-chat-{__version__}", "i", "n"),
+        *(
+            channel.numeric("005", nick, *group, "are supported by this server")
+            for group in irc.isupport_lines(list(ISUPPORT))
+        ),
+        channel.numeric("422", nick, "MOTD File is missing"),
+    ]
+    return b"".join(burst)
+
+
+def nick_problem(nick: str) -> str:
+    """432's reason: which of the name rules ``nick`` breaks (docs/PROTOCOL.md, *Names*)."""
+    problem = username_problem(nick)
+    reason = _NICK_PROBLEMS[problem] if problem is not None else "not a valid name"
+    return f"Erroneous nickname: {reason}"
+
+
+_NICK_PROBLEMS: Final[dict[NameProblem, str]] = {
+    "length": f"more than {MAX_USERNAME_CHARS} characters",
+    "characters": "only letters, digits, _ - and . are allowed",
+    "invisible": "invisible characters",
+    "scripts": "letters or digits of scripts that are not written together",
+    "digits": "digits of more than one number system",
+    "lookalike": "looks like a nickname in ASCII letters",
+}
+
+
+def farewell(server: str, reason: str, quit_reason: str) -> bytes | None:
+    """The ``ERROR`` line for a connection the server closes for ``reason`` (``quit``: the client's
+    ``QUIT``, with ``quit_reason``); none when the client ended it or is not an IRC client."""
+    if reason in ("closed", "http-request"):
+        return None
+    why = f"Quit: {quit_reason}" if reason == "quit" else _CLOSE_REASONS.get(reason, reason)
+    return _closing_link(server, why)
+
+
+def refusal(server: str, code: str) -> bytes:
+    """The ``ERROR`` line for a connection refused at admission (``server-full`` ...)."""
+    return _closing_link(server, code.replace("-", " "))
+
+
+def _closing_link(server: str, why: str) -> bytes:
+    return irc.message(None, "ERROR", f"Closing Link: {server} ({why})")
+
+
+_CLOSE_REASONS: Final = {  # the words of the ERROR line for each reason the server closes a connection
+    "ping-timeout": "Ping timeout",
+    "idle": "Ping timeout",
+    "login-timeout": "Registration timeout",
+    "server-shutdown": "Server shutting down",
+    "cluster-unavailable": "Cluster unavailable",
+    "cluster-reset": "Cluster reset",
+}

@@ -1,0 +1,78 @@
+"""The IRC gateway's fixed replies (``sessions.irc_replies``): the welcome burst and what it
+advertises, the reasons of 432, and the ERROR line of every close."""
+
+from __future__ import annotations
+
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from algokart_chat.names import MAX_USERNAME_CHARS
+from algokart_chat.sessions import irc_replies
+from algokart_chat.sessions.irc_channel import IrcChannel
+from algokart_chat.sessions.irc_messages import MAX_TARGETS
+from algokart_chat.version import __version__
+from irc_fakes import FakeHost
+
+
+class WelcomeTest(unittest.TestCase):
+    def test_the_burst(self) -> None:
+        channel = IrcChannel(FakeHost(), "irc.test", "#chat")
+        lines = irc_replies.welcome(channel, "ann").decode().split("\r\n")
+        self.assertEqual(lines.pop(), "")
+        version = f"algokart-chat-{__version__}"
+        self.assertEqual(
+            lines,
+            [
+                ":irc.test 001 ann :Welcome to the algokart IRC Network ann!ann@irc.test",
+                f":irc.test 002 ann :Your host is irc.test, running version {version}",
+                f":irc.test 003 ann :This server was created {channel.created}",
+                f":irc.test 004 ann irc.test {version} i :n",
+                f":irc.test 005 ann {' '.join(irc_replies.ISUPPORT)} :are supported by this server",
+                ":irc.test 422 ann :MOTD File is missing",
+            ],
+        )
+
+    def test_isupport_advertises_what_the_gateway_does(self) -> None:
+        tokens = dict(token.partition("=")[::2] for token in irc_replies.ISUPPORT)
+        self.assertEqual(tokens["NICKLEN"], str(MAX_USERNAME_CHARS))
+        self.assertEqual(tokens["TARGMAX"], f"PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}")
+        self.assertEqual((tokens["CHANTYPES"], tokens["CHANLIMIT"], tokens["PREFIX"]), ("#", "#:1", ""))
+        self.assertIn("UTF8ONLY", tokens)
+
+
+class NickProblemTest(unittest.TestCase):
+    def test_each_rule_a_nick_breaks_is_named(self) -> None:
+        reasons = {
+            "x" * (MAX_USERNAME_CHARS + 1): f"more than {MAX_USERNAME_CHARS} characters",
+            "bad!nick": "only letters, digits, _ - and . are allowed",
+            "\u3164": "invisible characters",
+            "\u0410lice": "letters or digits of scripts that are not written together",
+            "\u0661\u06f1": "digits of more than one number system",
+            "\u0430\u04cf\u0456\u0441\u0435": "looks like a nickname in ASCII letters",
+        }
+        for nick, reason in reasons.items():
+            self.assertEqual(irc_replies.nick_problem(nick), f"Erroneous nickname: {reason}", nick)
+
+
+class ClosingTest(unittest.TestCase):
+    def test_every_close_but_the_clients_own_says_why(self) -> None:
+        said = [("quit", "Quit: gone"), ("idle", "Ping timeout"), ("ping-timeout", "Ping timeout")]
+        said += [("login-timeout", "Registration timeout"), ("server-shutdown", "Server shutting down")]
+        said += [("cluster-unavailable", "Cluster unavailable"), ("cluster-reset", "Cluster reset")]
+        for reason, why in said:
+            self.assertEqual(
+                irc_replies.farewell("irc.test", reason, "gone"), f"ERROR :Closing Link: irc.test ({why})\r\n".encode()
+            )
+        self.assertIsNone(irc_replies.farewell("irc.test", "closed", "gone"))
+        self.assertIsNone(irc_replies.farewell("irc.test", "http-request", "gone"))
+
+    def test_a_refusal_says_its_code_in_words(self) -> None:
+        self.assertEqual(
+            irc_replies.refusal("irc.test", "too-many-connections"),
+            b"ERROR :Closing Link: irc.test (too many connections)\r\n",
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()
