@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Final
 
 from algokart_chat import irc
 from algokart_chat.events import RoomEvent, Told
@@ -49,7 +50,7 @@ from algokart_chat.transport.connection import Connection, SessionType
 
 log = logging.getLogger(__name__)
 
-REPLY_BYTES_PER_TOKEN = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
+REPLY_BYTES_PER_TOKEN: Final = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
 
 
 class IrcSessions:
@@ -409,7 +410,7 @@ class IrcSession:
 
 Handler = Callable[[IrcSession, list[str]], None]
 
-_ANYTIME: dict[str, Handler] = {  # before registration too
+_ANYTIME: Final[dict[str, Handler]] = {  # before registration too
     "CAP": IrcSession._cap,
     "PASS": IrcSession._pass,
     "NICK": IrcSession._nick_command,
@@ -418,7 +419,7 @@ _ANYTIME: dict[str, Handler] = {  # before registration too
     "PONG": IrcSession._pong,
     "QUIT": IrcSession._quit,
 }
-_REGISTERED: dict[str, Handler] = {
+_REGISTERED: Final[dict[str, Handler]] = {
     "JOIN": IrcSession._join,
     "PART": IrcSession._part,
     "PRIVMSG": IrcSession._privmsg,
