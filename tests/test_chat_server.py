@@ -13,13 +13,8 @@ from support import Client, err, unique_name
 from algokart_chat.config import load_settings
 from algokart_chat.events import Departed, RoomEvent, Said
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.server.chat_server import (
-    ChatServer,
-    Listener,
-    admission_key,
-    bound_address,
-    open_listening_sockets,
-)
+from algokart_chat.server.chat_server import ChatServer, admission_key
+from algokart_chat.server.listeners import Listener
 from algokart_chat.sessions.line_session import ChatSessions
 from algokart_chat.transport.connection import Connection, SessionType
 from in_process import InProcessServer, connection, lines_of
@@ -261,30 +256,6 @@ def echo_wire(event: RoomEvent) -> bytes:
     if isinstance(event, Departed):
         return "".join(f"{name} left\n" for name in event.names).encode()
     return b""
-
-
-class BoundAddressTest(unittest.TestCase):
-    """What the "Listening on" startup lines call each socket."""
-
-    def test_names(self) -> None:
-        cases = [("127.0.0.1", "127.0.0.1")]
-        if socket.has_ipv6:
-            cases.append(("::1", "[::1]"))
-        for host, shown in cases:
-            with self.subTest(host=host):
-                try:
-                    sockets = open_listening_sockets(host, 0, 1)
-                except OSError:
-                    self.skipTest(f"no {host} here")
-                for sock in sockets:
-                    with sock:
-                        self.assertEqual(str(bound_address(sock)), f"{shown} port {sock.getsockname()[1]}")
-
-    def test_all_interfaces(self) -> None:
-        for sock in open_listening_sockets(None, 0, 1):
-            with sock:
-                everywhere = "0.0.0.0/[::]" if socket.has_dualstack_ipv6() else "0.0.0.0"
-                self.assertEqual(bound_address(sock).host, everywhere)
 
 
 class SecondProtocolTest(unittest.TestCase):

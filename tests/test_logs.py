@@ -32,7 +32,7 @@ from support import (
 
 from algokart_chat.logs import JsonFormatter, LogPipeline, TextFormatter, counted, fields, format_peer
 from algokart_chat.main import listen_error
-from algokart_chat.server.chat_server import ListenError
+from algokart_chat.server.listeners import ListenError
 from algokart_chat.version import __version__
 
 

@@ -30,7 +30,8 @@ from algokart_chat.accounts_file import AccountsFile, AccountsFileError
 from algokart_chat.config import Settings, SettingsError, load_settings
 from algokart_chat.logs import LogPipeline, counted, fields
 from algokart_chat.room import ChatRoom, Member, RoomStartError
-from algokart_chat.server.chat_server import ChatServer, Listener, ListenError
+from algokart_chat.server.chat_server import ChatServer
+from algokart_chat.server.listeners import Listener, ListenError
 from algokart_chat.sessions.irc_session import IrcSessions
 from algokart_chat.sessions.line_session import ChatSessions
 from algokart_chat.transport.tls import Certificate, TLSSetupError

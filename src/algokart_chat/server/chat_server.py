@@ -1,9 +1,9 @@
 """The running server: its listening sockets, the room, the live connections, output flushing,
 idle time-outs and shutdown.  It knows no wire protocol.
 
-Each listener (``Listener``: a port, TLS or not, and a ``SessionType``) makes a
-``transport.connection.Connection`` per accepted socket with that protocol's session; ``main``
-decides which listeners exist.  To a connection the server is a ``ConnectionHost`` (admission,
+Each listener (``server.listeners``: a port, TLS or not, and a ``SessionType``) makes a
+``transport.connection.Connection`` per accepted socket with that protocol's session, and the
+out-of-descriptors episodes are logged there.  To a connection the server is a ``ConnectionHost`` (admission,
 clocks, output flushing); to a session it is a ``RoomHost`` (the room, departures, waiting for a
 room that cannot take commands).  One ``ChatServer`` per event loop and no module-level state, so
 tests can run several side by side.  Connections ask ``admit`` before they are served and ``forget``
@@ -18,13 +18,6 @@ way in connection order for the login timeout.
 
 Output: a connection with something to send asks ``flush_soon``; one callback per loop iteration
 then flushes them all, so a broadcast to N people schedules one callback, not N.
-
-Out of file descriptors, asyncio stops accepting for a second and retries by itself; we log
-that once per episode instead of once per retry, and the episode's end when a connection is
-admitted again.  It schedules one retry per slot of the accept
-batch it was in, so listeners take ACCEPT_BATCH connections per wake-up (the kernel's queue stays
-long) and the retries that fire after shutdown are ignored.  TLS connections get a
-``TLSTransport`` between the socket and their connection, so they are admitted at accept too.
 
 Logs for operators: ``Stats`` counts lines in and out, slow readers dropped and refusals, and one
 INFO line sums them up every ``--stats-interval`` seconds.  A refused connection is logged once
@@ -49,30 +42,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import errno
 import ipaddress
 import logging
-import socket
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from algokart_chat.config import Settings
 from algokart_chat.events import Departed
 from algokart_chat.logs import counted, fields
 from algokart_chat.room import ChatRoom, Member
 from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.server.listeners import Bound, Listener, Listening
 from algokart_chat.server.memory import find_malloc_trim
 from algokart_chat.token_bucket import InputBudget, Rates, TokenBucket
-from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits, SessionType
-from algokart_chat.transport.tls import Certificate
-from algokart_chat.transport.tls_transport import TLSTransport
+from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits
 
 log = logging.getLogger(__name__)
 
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
-ACCEPT_BATCH = 16  # connections accepted per wake-up of a listener; see _listen
 MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
 SWEEP_SECONDS = 1.0  # how often clients that are behind are judged, and idle addresses forgotten
 # Connections written per callback of a write pass: the loop reads (PINGs, guests, ...) between
@@ -131,46 +118,6 @@ class Address:
         )
 
 
-@dataclass(frozen=True)
-class Bound:
-    """One listening socket's address: ``0.0.0.0/[::] port 4000`` for a dual-stack one."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.host} port {self.port}"
-
-
-def bound_address(sock: socket.socket) -> Bound:
-    host, port = sock.getsockname()[:2]
-    if sock.family == socket.AF_INET6:
-        v6_only = getattr(socket, "IPV6_V6ONLY", None)
-        dual_stack = host == "::" and v6_only is not None and not sock.getsockopt(socket.IPPROTO_IPV6, v6_only)
-        host = "0.0.0.0/[::]" if dual_stack else f"[{host}]"
-    return Bound(host, port)
-
-
-class ListenError(Exception):
-    """A port could not be had: which setting chose it, the port, and the system's reason."""
-
-    def __init__(self, setting: str, port: int, problem: OSError) -> None:
-        super().__init__(f"{setting} {port}: {problem}")
-        self.setting, self.port, self.problem = setting, port, problem
-
-
-@dataclass(frozen=True)
-class Listener:
-    """One listening port: which setting chose it (for error messages), TLS or not, what it
-    serves, and how the startup line names it ("" for the line protocol's plaintext port)."""
-
-    port: int
-    setting: str  # "--port / PORT"
-    tls: Certificate | None  # its context when a connection is accepted (reloadable)
-    session_type: SessionType
-    label: str = ""  # "TLS": the startup line says "TLS on port 4001"
-
-
 class ChatServer:
     __slots__ = (
         "_address_rates",
@@ -184,11 +131,10 @@ class ChatServer:
         "_guests",
         "_idle_addresses",
         "_idle_timer",
-        "_listeners",
+        "_listening",
         "_login_timer",
         "_malloc_trim",
         "_memory_timer",
-        "_out_of_descriptors",
         "_refusal_timer",
         "_refusals_unlogged",
         "_slice",
@@ -243,10 +189,9 @@ class ChatServer:
         self.room: ChatRoom[Member] = room(self) if room is not None else MemoryRoom(self.departed, loop.call_soon)
         self._waiting_for_room: dict[Callable[[], None], None] = {}
         self.shutting_down = False
-        self._listeners: list[asyncio.AbstractServer] = []
+        self._listening = Listening(settings.host, settings.max_clients)
         self._connections: dict[Connection, None] = {}  # ordered by last activity, oldest first
         self._all_gone: asyncio.Future[None] | None = None
-        self._out_of_descriptors = False
         self._idle_timer: asyncio.TimerHandle | None = None
         self._guests: dict[Connection, None] = {}  # not logged in yet, in connection order
         self._login_timer: asyncio.TimerHandle | None = None
@@ -270,10 +215,10 @@ class ChatServer:
         ListenError if a port cannot be had (e.g. in use).  Every listener's connections share the
         one room.
         """
-        self.loop.set_exception_handler(self._on_loop_error)
+        self.loop.set_exception_handler(self._listening.on_loop_error)
         await self.room.start()
         try:
-            ports = [await self._listen(listener) for listener in listeners]
+            ports = [await self._listening.listen(listener, self) for listener in listeners]
         except BaseException:
             await self.room.stop()  # (a cluster room has joined: leave again, not by lease expiry)
             raise
@@ -281,30 +226,6 @@ class ChatServer:
             self._stats_since = self.loop.time()
             self._stats_timer = self.loop.call_later(self.settings.stats_interval, self._log_stats)
         return ports
-
-    async def _listen(self, listener: Listener) -> list[Bound]:
-        backlog = min(max(self.settings.max_clients, 128), 65535)
-        try:
-            sockets = open_listening_sockets(self.settings.host, listener.port, backlog)
-        except OSError as problem:
-            raise ListenError(listener.setting, listener.port, problem) from None
-        for sock in sockets:
-            # TLS runs in each connection's own TLSTransport (see there why not asyncio's ssl=):
-            # a connection counts from accept, and a silent one delays nobody's handshake.
-            #
-            # asyncio accepts up to ``backlog`` connections per wake-up and, out of descriptors,
-            # schedules one retry per slot left: a small batch keeps that to a few cheap retries
-            # a second.  The kernel's queue keeps its full length (listen() again below).
-            server = await self.loop.create_server(self._protocol_factory(listener), sock=sock, backlog=ACCEPT_BATCH)
-            sock.listen(backlog)
-            self._listeners.append(server)
-        return [bound_address(sock) for sock in sockets]
-
-    def _protocol_factory(self, listener: Listener) -> Callable[[], asyncio.BaseProtocol]:
-        tls, session_type = listener.tls, listener.session_type
-        if tls is None:
-            return lambda: Connection(self, session_type)
-        return lambda: TLSTransport(Connection(self, session_type), tls.context, self.loop)
 
     # --- what a connection needs (transport.connection.ConnectionHost) ----------------------------
     def admit(self, connection: Connection) -> str | None:
@@ -323,9 +244,7 @@ class ChatServer:
             address.arrivals.charge(1, now)
         self._connections[connection] = None
         address.connections += 1
-        if self._out_of_descriptors:
-            self._out_of_descriptors = False
-            log.warning("Accepting connections again", extra=fields("descriptors-back"))
+        self._listening.note_admitted()
         if self._idle_timer is None and self.settings.idle_timeout:
             self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
         if self.settings.login_timeout:
@@ -667,8 +586,7 @@ class ChatServer:
         for timer in timers:
             if timer is not None:
                 timer.cancel()
-        for listener in self._listeners:
-            listener.close()
+        self._listening.close()
         if self._connections:
             users = sum(1 for connection in self._connections if connection.session.name is not None)
             log.info(
@@ -696,29 +614,6 @@ class ChatServer:
                 await asyncio.wait([self._all_gone], timeout=grace)
         await self.room.stop()  # (in a cluster: the others hear our users leave at once)
 
-    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        problem = context.get("exception")
-        if self.shutting_down and isinstance(problem, (OSError, ValueError)):
-            # asyncio's accept retries, scheduled while out of descriptors, firing on the closed
-            # listener: nothing to do about them, and no reason for a traceback.
-            log.debug(
-                "Ignored while shutting down: %s (%r)",
-                context.get("message"),
-                problem,
-                extra=fields("ignored-at-shutdown", problem=repr(problem)),
-            )
-            return
-        if isinstance(problem, OSError) and problem.errno in (errno.EMFILE, errno.ENFILE):
-            if not self._out_of_descriptors:
-                self._out_of_descriptors = True
-                log.error(
-                    "Out of file descriptors: new connections wait until some close (%s)",
-                    problem.strerror,
-                    extra=fields("out-of-descriptors"),
-                )
-            return
-        loop.default_exception_handler(context)
-
 
 def _time_out(connection: Connection) -> None:
     if not connection.closing:
@@ -742,35 +637,3 @@ def admission_key(host: str, ipv6_prefix: int) -> str:
         return str(address)
     host_bits = 128 - ipv6_prefix
     return str(ipaddress.IPv6Network((int(address) >> host_bits << host_bits, ipv6_prefix)))
-
-
-def open_listening_sockets(host: str | None, port: int, backlog: int) -> list[socket.socket]:
-    """Bind every address of ``host`` to one port (``port`` 0: the first bind picks it).
-
-    With no host, one dual-stack socket serves IPv4 and IPv6 where the system has them, so
-    ``nc localhost 4000`` works whichever address ``localhost`` resolves to first.
-    """
-    if host is None:
-        if socket.has_dualstack_ipv6():
-            return [socket.create_server(("", port), family=socket.AF_INET6, backlog=backlog, dualstack_ipv6=True)]
-        return [socket.create_server(("", port), backlog=backlog)]
-    addresses: list[tuple[socket.AddressFamily, tuple[Any, ...]]] = []
-    for found_family, _, _, _, found_address in socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    ):
-        if (found_family, found_address[0]) not in [(f, a[0]) for f, a in addresses]:
-            addresses.append((found_family, found_address))
-    sockets: list[socket.socket] = []
-    for family, address in addresses:
-        if sockets:  # later addresses share the port the first one got
-            address = (address[0], sockets[0].getsockname()[1], *address[2:])
-        try:
-            sockets.append(socket.create_server(address, family=family, backlog=backlog))
-        except OSError as problem:
-            if not sockets:
-                raise
-            why = problem.strerror or str(problem)
-            log.warning(
-                "Not listening on %s: %s", address[0], why, extra=fields("not-listening", host=address[0], reason=why)
-            )
-    return sockets
