@@ -8,12 +8,12 @@ import threading
 import unittest
 from collections.abc import Callable
 
-from support import Client, err, unique_name
+from support import Client, unique_name
 
 from algokart_chat.config import load_settings
 from algokart_chat.events import Departed, RoomEvent, Said
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.server.chat_server import ChatServer, admission_key
+from algokart_chat.server.chat_server import ChatServer
 from algokart_chat.server.listeners import Listener
 from algokart_chat.sessions.line_session import ChatSessions
 from algokart_chat.transport.connection import Connection, SessionType
@@ -86,112 +86,6 @@ class PushbackTest(unittest.TestCase):
         self.assertEqual(len(received), 1 + 50 + 1)
         self.assertEqual(received[-1], "MSG sender after")  # in order, none lost
         self.assertEqual(lines_of(sender), ["OK", "PONG"])
-
-
-class AddressTest(unittest.TestCase):
-    """An address's connections share one budget, and may open only so many new ones."""
-
-    def test_a_new_connection_does_not_refill_its_address_budget(self) -> None:
-        chat = InProcessServer("--rate-limit", "0.01", "--rate-burst", "4", "--max-per-ip", "2")
-        self.addCleanup(chat.close)
-        # The address may send 2 x 4 lines at once; each connection 4 of them.
-        for number in range(2):
-            spender = chat.connect("PING", "PING", "PING", "PING", "PING")
-            chat.settle()
-            self.assertEqual(lines_of(spender), ["PONG"] * 4, number)
-            spender.close()
-            chat.settle()
-        latecomer = chat.connect("PING")  # its own burst is full, its address's is spent
-        chat.settle()
-        self.assertEqual(lines_of(latecomer), [])
-        self.assertFalse(latecomer.reading)
-        elsewhere = chat.connect("PING", "PING", "PING", "PING", source="127.0.0.2")
-        chat.settle()
-        self.assertEqual(lines_of(elsewhere), ["PONG"] * 4)
-
-    def test_an_address_that_reconnects_too_fast_is_refused(self) -> None:
-        chat = InProcessServer("--max-per-ip", "1", "--max-new-per-ip", "2")
-        self.addCleanup(chat.close)
-        for _ in range(3):  # --max-per-ip 1 + --max-new-per-ip 2 new connections at once
-            transport = chat.connect("PING")
-            chat.settle()
-            self.assertEqual(lines_of(transport), ["PONG"])
-            transport.close()
-            chat.settle()
-        refused = chat.connect("PING")
-        self.assertEqual(lines_of(refused), [err("connecting-too-fast")])
-        self.assertTrue(refused.closing)
-        other = chat.connect("PING", source="127.0.0.2")
-        chat.settle()
-        self.assertEqual(lines_of(other), ["PONG"])
-
-
-class AddressKeyTest(unittest.TestCase):
-    """What counts as one address: IPv4 as it is, IPv6 by its network of --ipv6-prefix bits."""
-
-    def test_ipv4_as_it_is_ipv4_mapped_as_ipv4(self) -> None:
-        self.assertEqual(admission_key("203.0.113.5", 64), "203.0.113.5")
-        self.assertEqual(admission_key("::ffff:203.0.113.5", 64), "203.0.113.5")
-        self.assertEqual(admission_key("", 64), "")  # (a peer already gone)
-
-    def test_ipv6_by_its_prefix(self) -> None:
-        one_prefix = [admission_key(f"2001:db8:0:7::{number}", 64) for number in ("1", "2", "ffff")]
-        one_prefix.append(admission_key("2001:db8:0:7:ffff:ffff:ffff:ffff", 64))
-        self.assertEqual(set(one_prefix), {"2001:db8:0:7::/64"})
-        self.assertEqual(admission_key("2001:DB8:0:8::1", 64), "2001:db8:0:8::/64")  # the next /64
-        self.assertEqual(admission_key("2001:db8:0:ff::1", 56), "2001:db8::/56")
-        self.assertEqual(admission_key("2001:db8:1::1", 48), "2001:db8:1::/48")
-        self.assertEqual(admission_key("2001:db8::1", 128), "2001:db8::1")
-        self.assertEqual(admission_key("fe80::1%eth0", 64), "fe80::/64")
-
-
-class IPv6AddressTest(unittest.TestCase):
-    """--max-per-ip, --max-new-per-ip and the shared budget count an IPv6 /64 as one address."""
-
-    def test_the_addresses_of_one_prefix_share_the_connection_limit(self) -> None:
-        chat = InProcessServer("--max-per-ip", "2")
-        self.addCleanup(chat.close)
-        first, second = chat.connect("PING", source="2001:db8::1"), chat.connect("PING", source="2001:db8::2")
-        third, fourth = chat.connect("PING", source="2001:db8::3"), chat.connect("PING", source="2001:db8::4")
-        chat.settle()
-        self.assertEqual((lines_of(first), lines_of(second)), (["PONG"], ["PONG"]))
-        for refused in (third, fourth):
-            self.assertEqual(lines_of(refused), [err("too-many-connections")])
-        elsewhere = chat.connect("PING", source="2001:db8:0:1::1")  # another /64
-        chat.settle()
-        self.assertEqual(lines_of(elsewhere), ["PONG"])
-        first.close()
-        chat.settle()
-        again = chat.connect("PING", source="2001:db8::ffff")  # the /64 has a slot again
-        chat.settle()
-        self.assertEqual(lines_of(again), ["PONG"])
-
-    def test_a_longer_prefix_counts_addresses_apart(self) -> None:
-        chat = InProcessServer("--max-per-ip", "1", "--ipv6-prefix", "128")
-        self.addCleanup(chat.close)
-        transports = [chat.connect("PING", source=f"2001:db8::{number}") for number in range(1, 4)]
-        chat.settle()
-        self.assertEqual([lines_of(transport) for transport in transports], [["PONG"]] * 3)
-        refused = chat.connect("PING", source="2001:db8::1")
-        self.assertEqual(lines_of(refused), [err("too-many-connections")])
-
-    def test_the_addresses_of_one_prefix_share_new_connections_and_the_input_budget(self) -> None:
-        chat = InProcessServer(
-            "--max-per-ip", "1", "--max-new-per-ip", "1", "--rate-limit", "0.01", "--rate-burst", "2"
-        )
-        self.addCleanup(chat.close)
-        spender = chat.connect("PING", "PING", "PING", source="2001:db8::1")  # the /64's budget: 1 x 2 lines
-        chat.settle()
-        self.assertEqual(lines_of(spender), ["PONG"] * 2)
-        spender.close()
-        chat.settle()
-        latecomer = chat.connect("PING", source="2001:db8::2")  # its own burst is full, its /64's spent
-        chat.settle()
-        self.assertEqual(lines_of(latecomer), [])
-        latecomer.close()
-        chat.settle()
-        refused = chat.connect("PING", source="2001:db8::3")  # the third new connection of the /64
-        self.assertEqual(lines_of(refused), [err("connecting-too-fast")])
 
 
 class UpperEcho:

@@ -187,7 +187,7 @@ def has_ipv6_loopback() -> bool:
 
 @unittest.skipUnless(has_ipv6_loopback(), "no IPv6 loopback here")
 class IPv6ConnectionLimitTest(unittest.TestCase):
-    """Over real IPv6 (::1, counted as ::/64); several addresses of one /64: test_chat_server."""
+    """Over real IPv6 (::1, counted as ::/64); several addresses of one /64: test_admission."""
 
     def test_per_ip_limit_over_ipv6(self) -> None:
         with ServerProcess("--host", "::1", "--max-per-ip", "2") as server:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -52,9 +51,10 @@ from algokart_chat.events import Departed
 from algokart_chat.logs import counted, fields
 from algokart_chat.room import ChatRoom, Member
 from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.server.admission import Admission
 from algokart_chat.server.listeners import Bound, Listener, Listening
 from algokart_chat.server.memory import find_malloc_trim
-from algokart_chat.token_bucket import InputBudget, Rates, TokenBucket
+from algokart_chat.token_bucket import InputBudget, Rates
 from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,6 @@ FLUSH_SLICE = 500
 # Bytes queued for clients in one loop turn after which sessions defer more fan-out to the next
 # turn: what the server writes in a few tens of milliseconds, so a turn stays short.
 TURN_FAN_OUT = 32 * 1024 * 1024
-NEW_CONNECTIONS_WINDOW = 600.0  # --max-new-per-ip counts new connections per this many seconds
 COUNTED_PAYLOADS = 4  # Stats.count_out remembers the lines of this many payloads
 
 
@@ -98,30 +97,9 @@ class Stats:
         self.lines_out += lines
 
 
-class Address:
-    """One client address (an IPv6 network: ``admission_key``): its connections, the input budget
-    they share, its new-connection bucket."""
-
-    __slots__ = ("arrivals", "budget", "connections")
-
-    def __init__(self, budget: InputBudget | None, arrivals: TokenBucket | None) -> None:
-        self.connections = 0
-        self.budget = budget
-        self.arrivals = arrivals
-
-    def full(self, now: float) -> bool:
-        """Whether forgetting it changes nothing (no connection, nothing spent)."""
-        return (
-            not self.connections
-            and (self.budget is None or self.budget.full(now))
-            and (self.arrivals is None or self.arrivals.full(now))
-        )
-
-
 class ChatServer:
     __slots__ = (
-        "_address_rates",
-        "_addresses",
+        "_admission",
         "_all_gone",
         "_congested",
         "_connections",
@@ -129,7 +107,6 @@ class ChatServer:
         "_departures",
         "_flushing",
         "_guests",
-        "_idle_addresses",
         "_idle_timer",
         "_listening",
         "_login_timer",
@@ -175,10 +152,7 @@ class ChatServer:
             settings.send_buffer_soft_seconds,
             settings.tcp_keepalive,
         )
-        # An address's connections together may send what --max-per-ip connections may.
-        self._address_rates = rates.scaled(settings.max_per_ip) if limited and settings.max_per_ip else None
-        self._addresses: dict[str, Address] = {}  # by admission_key
-        self._idle_addresses: dict[str, None] = {}  # no connection left: forgotten once nothing is owed
+        self._admission = Admission(settings, self.limits.rates)
         self.read_buffer = memoryview(bytearray(READ_SIZE))
         self.turn_fan_out = 0  # bytes sessions gave the room to deliver this loop turn
         self._congested = 0  # connections waiting on the server (transport.connection, Pushback)
@@ -230,20 +204,11 @@ class ChatServer:
     # --- what a connection needs (transport.connection.ConnectionHost) ----------------------------
     def admit(self, connection: Connection) -> str | None:
         """Register a new connection, or return the error code it is refused with."""
-        if self.shutting_down or len(self._connections) >= self.settings.max_clients:
-            return "server-full"
-        if not self.room.available:
-            return "cluster-unavailable"
-        address = self._address_of(connection)
-        if self.settings.max_per_ip and address.connections >= self.settings.max_per_ip:
-            return "too-many-connections"
-        now = self.loop.time()
-        if address.arrivals is not None:
-            if not address.arrivals.available(now):
-                return "connecting-too-fast"
-            address.arrivals.charge(1, now)
+        key = self._admission.key_of(connection.peer)
+        refusal = self._admission.admit(key, self.loop.time(), self.room.available)
+        if refusal is not None:
+            return refusal
         self._connections[connection] = None
-        address.connections += 1
         self._listening.note_admitted()
         if self._idle_timer is None and self.settings.idle_timeout:
             self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
@@ -263,38 +228,15 @@ class ChatServer:
         self._waiting_for_room.pop(connection.resume, None)
         self._deferred.pop(connection.resume, None)
         self._watched.pop(connection, None)
-        key = self._key_of(connection)
-        address = self._addresses[key]
-        address.connections -= 1
-        if not address.connections:
-            self._idle_addresses[key] = None
-            self._sweep_soon()
+        if self._admission.forget(self._admission.key_of(connection.peer)):
+            self._sweep_soon()  # (which forgets the address once it owes nothing)
         if not self._connections and self._all_gone is not None and not self._all_gone.done():
             self._all_gone.set_result(None)
         return True
 
-    def _key_of(self, connection: Connection) -> str:
-        peer = connection.peer
-        return admission_key(peer[0], self.settings.ipv6_prefix) if peer else ""
-
-    def _address_of(self, connection: Connection) -> Address:
-        key = self._key_of(connection)
-        address = self._addresses.get(key)
-        if address is None:
-            settings, now = self.settings, self.loop.time()
-            budget = InputBudget(self._address_rates, now) if self._address_rates is not None else None
-            arrivals = None
-            if settings.max_per_ip and settings.max_new_per_ip:
-                rate = settings.max_new_per_ip / NEW_CONNECTIONS_WINDOW
-                arrivals = TokenBucket(rate, settings.max_per_ip + settings.max_new_per_ip, now)
-            address = self._addresses[key] = Address(budget, arrivals)
-        else:
-            self._idle_addresses.pop(key, None)
-        return address
-
     def address_budget(self, connection: Connection) -> InputBudget | None:
         """The input budget every connection of ``connection``'s address shares (with --max-per-ip)."""
-        return self._addresses[self._key_of(connection)].budget
+        return self._admission.budget(self._admission.key_of(connection.peer))
 
     def note_refusal(self, reason: str, peer: str) -> None:
         """Log a refused connection: the first of each reason at once, the rest as one count."""
@@ -415,9 +357,8 @@ class ChatServer:
                 del self._watched[connection]
             elif verdict != "ok":
                 connection.drop(verdict)
-        for key in [key for key in self._idle_addresses if self._addresses[key].full(now)]:
-            del self._idle_addresses[key], self._addresses[key]
-        if self._watched or self._idle_addresses:
+        addresses_waiting = self._admission.forget_idle(now)
+        if self._watched or addresses_waiting:
             self._sweep_soon()
 
     def release_memory_soon(self) -> None:
@@ -575,6 +516,7 @@ class ChatServer:
     # --- shutdown -------------------------------------------------------------------------------
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
+        self._admission.close()
         timers = (
             self._idle_timer,
             self._login_timer,
@@ -618,22 +560,3 @@ class ChatServer:
 def _time_out(connection: Connection) -> None:
     if not connection.closing:
         connection.idle()
-
-
-def admission_key(host: str, ipv6_prefix: int) -> str:
-    """What ``--max-per-ip``, ``--max-new-per-ip`` and an address's shared budget count ``host``
-    (a peer's address) as: an IPv4 address as it is, an IPv4-mapped IPv6 one as its IPv4 address,
-    any other IPv6 address as its network of ``ipv6_prefix`` bits (``2001:db8:0:1::/64``), since
-    whoever has one address of a /64 (a home line, a server) has all of them.  Pure."""
-    if ":" not in host:
-        return host  # IPv4 (or no address at all)
-    try:
-        address = ipaddress.IPv6Address(host)
-    except ValueError:
-        return host
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    if ipv6_prefix >= 128:
-        return str(address)
-    host_bits = 128 - ipv6_prefix
-    return str(ipaddress.IPv6Network((int(address) >> host_bits << host_bits, ipv6_prefix)))
