@@ -52,6 +52,7 @@ from algokart_chat.logs import counted, fields
 from algokart_chat.room import ChatRoom, Member
 from algokart_chat.room_memory import MemoryRoom
 from algokart_chat.server.admission import Admission
+from algokart_chat.server.deadlines import LiveConnections
 from algokart_chat.server.listeners import Bound, Listener, Listening
 from algokart_chat.server.memory import find_malloc_trim
 from algokart_chat.token_bucket import InputBudget, Rates
@@ -106,10 +107,7 @@ class ChatServer:
         "_deferred",
         "_departures",
         "_flushing",
-        "_guests",
-        "_idle_timer",
         "_listening",
-        "_login_timer",
         "_malloc_trim",
         "_memory_timer",
         "_refusal_timer",
@@ -164,11 +162,10 @@ class ChatServer:
         self._waiting_for_room: dict[Callable[[], None], None] = {}
         self.shutting_down = False
         self._listening = Listening(settings.host, settings.max_clients)
-        self._connections: dict[Connection, None] = {}  # ordered by last activity, oldest first
+        self._connections: LiveConnections[Connection] = LiveConnections(
+            loop, settings.idle_timeout, settings.login_timeout
+        )
         self._all_gone: asyncio.Future[None] | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self._guests: dict[Connection, None] = {}  # not logged in yet, in connection order
-        self._login_timer: asyncio.TimerHandle | None = None
         self._unflushed: list[Connection] = []  # connections with output queued this iteration
         self._turn_end: asyncio.Handle | None = None  # _end_turn, once scheduled
         self._urgent: list[Connection] = []  # connections with a reply, written first
@@ -208,23 +205,14 @@ class ChatServer:
         refusal = self._admission.admit(key, self.loop.time(), self.room.available)
         if refusal is not None:
             return refusal
-        self._connections[connection] = None
+        self._connections.add(connection)
         self._listening.note_admitted()
-        if self._idle_timer is None and self.settings.idle_timeout:
-            self._idle_timer = self.loop.call_at(connection.last_line_at + self.settings.idle_timeout, self._sweep_idle)
-        if self.settings.login_timeout:
-            self._guests[connection] = None
-            if self._login_timer is None:
-                deadline = connection.connected_at + self.settings.login_timeout
-                self._login_timer = self.loop.call_at(deadline, self._sweep_guests)
         return None
 
     def forget(self, connection: Connection) -> bool:
         """Unregister a connection that has ended; False if it was never admitted."""
-        if connection not in self._connections:
+        if not self._connections.remove(connection):
             return False
-        del self._connections[connection]
-        self._guests.pop(connection, None)
         self._waiting_for_room.pop(connection.resume, None)
         self._deferred.pop(connection.resume, None)
         self._watched.pop(connection, None)
@@ -252,12 +240,11 @@ class ChatServer:
 
     def note_activity(self, connection: Connection) -> None:
         """``connection`` just received a complete line: it is now the last to expire."""
-        del self._connections[connection]
-        self._connections[connection] = None
+        self._connections.note_activity(connection)
 
     def note_registered(self, connection: Connection) -> None:
         """``connection`` logged in: the login timeout no longer applies to it."""
-        self._guests.pop(connection, None)
+        self._connections.note_registered(connection)
 
     def flush_soon(self, connection: Connection) -> None:
         """Have ``connection.flush()`` called once this loop iteration is over.
@@ -418,51 +405,6 @@ class ChatServer:
         for connection in list(self._connections):
             connection.close(reason)
 
-    # --- time-outs ------------------------------------------------------------------------------
-    def _sweep_guests(self) -> None:
-        """Close every connection not logged in --login-timeout after connecting.  What a guest
-        sends does not move its deadline."""
-        self._login_timer = None
-        timeout = self.settings.login_timeout
-        next_deadline = self._expire(self._guests, lambda connection: connection.connected_at + timeout, self._evict)
-        if next_deadline is not None:
-            self._login_timer = self.loop.call_at(next_deadline, self._sweep_guests)
-
-    def _evict(self, guest: Connection) -> None:
-        del self._guests[guest]
-        guest.close("login-timeout")
-
-    def _sweep_idle(self) -> None:
-        """Close every connection idle for --idle-timeout; wake again when the next one would be."""
-        self._idle_timer = None
-        timeout = self.settings.idle_timeout
-        next_deadline = self._expire(self._connections, lambda connection: connection.last_line_at + timeout, _time_out)
-        if next_deadline is None and self._connections:  # all expired and closing: look again then
-            next_deadline = self.loop.time() + timeout
-        if next_deadline is not None:
-            self._idle_timer = self.loop.call_at(next_deadline, self._sweep_idle)
-
-    def _expire(
-        self,
-        connections: dict[Connection, None],
-        deadline_of: Callable[[Connection], float],
-        expire: Callable[[Connection], None],
-    ) -> float | None:
-        """``expire`` each of ``connections`` (kept in deadline order) whose deadline has passed;
-        the next deadline, or None if every one has passed."""
-        now = self.loop.time()
-        expired = []
-        next_deadline = None
-        for connection in connections:
-            deadline = deadline_of(connection)
-            if deadline > now:
-                next_deadline = deadline
-                break
-            expired.append(connection)
-        for connection in expired:
-            expire(connection)
-        return next_deadline
-
     # --- logs -----------------------------------------------------------------------------------
     @property
     def _refusal_interval(self) -> float:
@@ -517,9 +459,8 @@ class ChatServer:
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
         self._admission.close()
+        self._connections.stop()
         timers = (
-            self._idle_timer,
-            self._login_timer,
             self._stats_timer,
             self._refusal_timer,
             self._memory_timer,
@@ -555,8 +496,3 @@ class ChatServer:
                 # Aborted connections are gone within a loop iteration; never hang on it, though.
                 await asyncio.wait([self._all_gone], timeout=grace)
         await self.room.stop()  # (in a cluster: the others hear our users leave at once)
-
-
-def _time_out(connection: Connection) -> None:
-    if not connection.closing:
-        connection.idle()
