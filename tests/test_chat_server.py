@@ -62,32 +62,6 @@ class MassDepartureTest(unittest.TestCase):
         self.assertEqual(lines_of(carol), ["OK"])
 
 
-class PushbackTest(unittest.TestCase):
-    """While the server is behind on a client that keeps up, MSG waits; PING and guests do not."""
-
-    def test_a_sender_waits_while_a_reader_waits_on_the_server_and_goes_on_after(self) -> None:
-        flags = ("--rate-limit", "0", "--rate-limit-bytes", "0", "--send-buffer-soft", "16384")
-        chat = InProcessServer(*flags)
-        self.addCleanup(chat.close)
-        reader, sender = chat.connect("LOGIN reader"), chat.connect("LOGIN sender")
-        chat.settle()
-        # 400 KB in one read: the reader's socket takes all it is given, 64 KiB a loop turn.
-        chat.send(sender, *[f"MSG {number} {'x' * 8000}" for number in range(50)])
-        chat.settle(1)
-        chat.send(sender, "MSG after", "PING")
-        self.assertFalse(sender.reading)  # its MSG waits: the server is behind on the reader
-        guest = chat.connect("PING")
-        chat.settle(1)
-        self.assertEqual(lines_of(guest), ["PONG"])  # served at once meanwhile
-        self.assertFalse(sender.reading)
-        chat.settle(12)
-        self.assertTrue(sender.reading)
-        received = lines_of(reader)
-        self.assertEqual(len(received), 1 + 50 + 1)
-        self.assertEqual(received[-1], "MSG sender after")  # in order, none lost
-        self.assertEqual(lines_of(sender), ["OK", "PONG"])
-
-
 class UpperEcho:
     """A test-only protocol: the first line is the user's name; every later line comes back
     upper-cased and goes to the room as a message; room events arrive as ``<who> says <text>``."""

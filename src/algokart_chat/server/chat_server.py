@@ -41,7 +41,6 @@ carry on) and of losing its state (``room_reset``: every connection is closed fo
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -55,6 +54,7 @@ from algokart_chat.server.admission import Admission
 from algokart_chat.server.deadlines import LiveConnections
 from algokart_chat.server.listeners import Bound, Listener, Listening
 from algokart_chat.server.memory import find_malloc_trim
+from algokart_chat.server.output import OutputScheduler
 from algokart_chat.token_bucket import InputBudget, Rates
 from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits
 
@@ -63,12 +63,6 @@ log = logging.getLogger(__name__)
 REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
 MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
 SWEEP_SECONDS = 1.0  # how often clients that are behind are judged, and idle addresses forgotten
-# Connections written per callback of a write pass: the loop reads (PINGs, guests, ...) between
-# slices, so a pass over 10,000 connections never keeps anyone waiting for all of it.
-FLUSH_SLICE = 500
-# Bytes queued for clients in one loop turn after which sessions defer more fan-out to the next
-# turn: what the server writes in a few tens of milliseconds, so a turn stays short.
-TURN_FAN_OUT = 32 * 1024 * 1024
 COUNTED_PAYLOADS = 4  # Stats.count_out remembers the lines of this many payloads
 
 
@@ -102,25 +96,18 @@ class ChatServer:
     __slots__ = (
         "_admission",
         "_all_gone",
-        "_congested",
         "_connections",
-        "_deferred",
         "_departures",
-        "_flushing",
         "_listening",
         "_malloc_trim",
         "_memory_timer",
+        "_output",
         "_refusal_timer",
         "_refusals_unlogged",
-        "_slice",
         "_stats_since",
         "_stats_timer",
         "_sweep_timer",
-        "_turn_end",
-        "_unflushed",
-        "_urgent",
         "_waiting_for_room",
-        "_watched",
         "limits",
         "loop",
         "read_buffer",
@@ -128,7 +115,6 @@ class ChatServer:
         "settings",
         "shutting_down",
         "stats",
-        "turn_fan_out",
     )
 
     def __init__(
@@ -152,10 +138,7 @@ class ChatServer:
         )
         self._admission = Admission(settings, self.limits.rates)
         self.read_buffer = memoryview(bytearray(READ_SIZE))
-        self.turn_fan_out = 0  # bytes sessions gave the room to deliver this loop turn
-        self._congested = 0  # connections waiting on the server (transport.connection, Pushback)
-        self._deferred: dict[Callable[[], None], None] = {}  # sessions that wait to fan out more
-        self._watched: dict[Connection, None] = {}  # clients behind, judged every SWEEP_SECONDS
+        self._output: OutputScheduler[Connection] = OutputScheduler(loop, self._write_pass_done)
         self._sweep_timer: asyncio.TimerHandle | None = None
         self.loop = loop
         self.room: ChatRoom[Member] = room(self) if room is not None else MemoryRoom(self.departed, loop.call_soon)
@@ -166,11 +149,6 @@ class ChatServer:
             loop, settings.idle_timeout, settings.login_timeout
         )
         self._all_gone: asyncio.Future[None] | None = None
-        self._unflushed: list[Connection] = []  # connections with output queued this iteration
-        self._turn_end: asyncio.Handle | None = None  # _end_turn, once scheduled
-        self._urgent: list[Connection] = []  # connections with a reply, written first
-        self._flushing: collections.deque[Connection] = collections.deque()  # the write pass
-        self._slice: asyncio.Handle | None = None  # the pass's next slice, once scheduled
         self.stats = Stats()
         self._departures: list[str] = []  # names noticed gone this iteration
         self._stats_since = loop.time()
@@ -214,8 +192,7 @@ class ChatServer:
         if not self._connections.remove(connection):
             return False
         self._waiting_for_room.pop(connection.resume, None)
-        self._deferred.pop(connection.resume, None)
-        self._watched.pop(connection, None)
+        self._output.forget(connection)
         if self._admission.forget(self._admission.key_of(connection.peer)):
             self._sweep_soon()  # (which forgets the address once it owes nothing)
         if not self._connections and self._all_gone is not None and not self._all_gone.done():
@@ -247,83 +224,19 @@ class ChatServer:
         self._connections.note_registered(connection)
 
     def flush_soon(self, connection: Connection) -> None:
-        """Have ``connection.flush()`` called once this loop iteration is over.
-
-        One callback for all connections: a broadcast to 10,000 people schedules one, not 10,000.
-        """
-        self._unflushed.append(connection)
-        self._end_turn_soon()
+        """Have ``connection.flush()`` called once this loop iteration is over (with all the others)."""
+        self._output.flush_soon(connection)
 
     def flush_first(self, connection: Connection) -> None:
         """``connection`` has a reply to its own command: write it first in the next slice."""
-        self._urgent.append(connection)
-        self._end_turn_soon()
-
-    def _end_turn_soon(self) -> None:
-        if self._turn_end is None:
-            self._turn_end = self.loop.call_soon(self._end_turn)
-
-    def _end_turn(self) -> None:
-        """The end of a loop turn: its output joins the write pass, and fan-out counts anew."""
-        self._turn_end = None
-        self._flushing.extend(self._unflushed)
-        self._unflushed = []
-        self.turn_fan_out = 0
-        if self._slice is None:
-            self._write_slice()
-
-    def _write_slice(self) -> None:
-        """Write the replies waiting, then FLUSH_SLICE more connections of the pass; the rest after
-        the loop has read again.  Senders that waited go on once the pass is done."""
-        self._slice = None
-        urgent, self._urgent = self._urgent, []
-        for connection in urgent:
-            connection.flush()
-        flushing = self._flushing
-        for _ in range(min(FLUSH_SLICE, len(flushing))):
-            flushing.popleft().flush()
-        if flushing:
-            self._slice = self.loop.call_soon(self._write_slice)
-            return
-        if self._departures:  # those noticed during the pass: one event for all of them
-            self.announce_departures()
-        if self._deferred and not self._congested:
-            self._release_deferred()
-
-    # --- pushback: fan-out no faster than it can be delivered (transport.connection) ------------
-    def fan_out_allowed(self) -> bool:
-        """Whether a session may send more to the room now: no client waits on the server, the
-        last write pass is done, and this loop turn has not taken TURN_FAN_OUT bytes yet."""
-        return not self._congested and not self._flushing and self.turn_fan_out < TURN_FAN_OUT
-
-    def note_fan_out(self, size: int) -> None:
-        self.turn_fan_out += size
-        self._end_turn_soon()  # (where the count starts again)
-
-    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
-        """A session deferred a line that fans out; ``resume`` it, in turn, once that is allowed."""
-        self._deferred[resume] = None
-        if not self._congested:
-            self._end_turn_soon()  # (which releases it)
+        self._output.flush_first(connection)
 
     def note_congested(self, congested: bool) -> None:
-        self._congested += 1 if congested else -1
-        if not self._congested and self._deferred:
-            self._end_turn_soon()  # (which releases them)
+        self._output.note_congested(congested)
 
-    def _release_deferred(self) -> None:
-        """Deferred sessions go on, oldest first, while fan-out is allowed; the others wait again."""
-        deferred, self._deferred = self._deferred, {}
-        for resume in deferred:
-            if self.fan_out_allowed():
-                resume()
-            else:
-                self._deferred[resume] = None  # (still first in line: dicts keep their order)
-
-    # --- clients that are behind ----------------------------------------------------------------
     def watch(self, connection: Connection) -> None:
         """``connection`` is behind: judge it every SWEEP_SECONDS until it is not."""
-        self._watched[connection] = None
+        self._output.watch(connection)
         self._sweep_soon()
 
     def note_dropped(self, limit: str) -> None:
@@ -338,14 +251,9 @@ class ChatServer:
         forget addresses that have nothing left to remember."""
         self._sweep_timer = None
         now = self.loop.time()
-        for connection in list(self._watched):
-            verdict = connection.overdue(now)
-            if verdict is None:
-                del self._watched[connection]
-            elif verdict != "ok":
-                connection.drop(verdict)
+        clients_behind = self._output.judge_behind(now)
         addresses_waiting = self._admission.forget_idle(now)
-        if self._watched or addresses_waiting:
+        if clients_behind or addresses_waiting:
             self._sweep_soon()
 
     def release_memory_soon(self) -> None:
@@ -370,9 +278,23 @@ class ChatServer:
         """
         if self.shutting_down:  # nobody is left to hear it
             return
-        if not self._departures and not self._flushing:  # (a write pass announces them when done)
+        if not self._departures and not self._output.writing:  # (a write pass announces them when done)
             self.loop.call_soon(self.announce_departures)
         self._departures.append(name)
+
+    def _write_pass_done(self) -> None:
+        if self._departures:  # those noticed during the pass: one event for all of them
+            self.announce_departures()
+
+    # --- pushback: fan-out no faster than it can be delivered (server.output) -------------------
+    def fan_out_allowed(self) -> bool:
+        return self._output.fan_out_allowed()
+
+    def note_fan_out(self, size: int) -> None:
+        self._output.note_fan_out(size)
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
+        self._output.when_fan_out_allowed(resume)
 
     def announce_departures(self) -> None:
         """Send the departures noticed so far now.  Called before anyone joins, too: a user who
