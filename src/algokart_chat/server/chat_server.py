@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 from algokart_chat.config import Settings
@@ -55,41 +54,14 @@ from algokart_chat.server.deadlines import LiveConnections
 from algokart_chat.server.listeners import Bound, Listener, Listening
 from algokart_chat.server.memory import find_malloc_trim
 from algokart_chat.server.output import OutputScheduler
+from algokart_chat.server.stats import Stats, StatsLog
 from algokart_chat.token_bucket import InputBudget, Rates
 from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits
 
 log = logging.getLogger(__name__)
 
-REFUSAL_SUMMARY_SECONDS = 60.0  # when --stats-interval is 0
 MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
 SWEEP_SECONDS = 1.0  # how often clients that are behind are judged, and idle addresses forgotten
-COUNTED_PAYLOADS = 4  # Stats.count_out remembers the lines of this many payloads
-
-
-class Stats:
-    """What happened since the last stats line."""
-
-    __slots__ = ("_counted", "_counted_lines", "dropped", "lines_in", "lines_out", "refused", "throttled")
-
-    def __init__(self) -> None:
-        self.lines_in = 0
-        self.lines_out = 0
-        self.dropped: Counter[str] = Counter()  # slow readers reset, by the limit they broke
-        self.throttled = 0  # times a connection's reading paused for its budget
-        self.refused = 0
-        # The payloads counted last, and their lines: one payload goes to many, and a write pass
-        # takes turns between them (each protocol has its own bytes of one event).
-        self._counted: list[tuple[bytes, int]] = []
-
-    def count_out(self, payload: bytes) -> None:
-        counted = self._counted
-        for known, lines in counted:
-            if known is payload:
-                self.lines_out += lines
-                return
-        lines = payload.count(b"\n")
-        self._counted = [(payload, lines), *counted[: COUNTED_PAYLOADS - 1]]
-        self.lines_out += lines
 
 
 class ChatServer:
@@ -102,10 +74,7 @@ class ChatServer:
         "_malloc_trim",
         "_memory_timer",
         "_output",
-        "_refusal_timer",
-        "_refusals_unlogged",
-        "_stats_since",
-        "_stats_timer",
+        "_stats_log",
         "_sweep_timer",
         "_waiting_for_room",
         "limits",
@@ -114,7 +83,6 @@ class ChatServer:
         "room",
         "settings",
         "shutting_down",
-        "stats",
     )
 
     def __init__(
@@ -149,12 +117,8 @@ class ChatServer:
             loop, settings.idle_timeout, settings.login_timeout
         )
         self._all_gone: asyncio.Future[None] | None = None
-        self.stats = Stats()
         self._departures: list[str] = []  # names noticed gone this iteration
-        self._stats_since = loop.time()
-        self._stats_timer: asyncio.TimerHandle | None = None
-        self._refusals_unlogged: Counter[str] = Counter()  # reason -> refusals not logged yet
-        self._refusal_timer: asyncio.TimerHandle | None = None
+        self._stats_log = StatsLog(loop, settings.stats_interval, lambda: (len(self._connections), len(self.room)))
         self._malloc_trim = find_malloc_trim()
         self._memory_timer: asyncio.TimerHandle | None = None
 
@@ -171,9 +135,7 @@ class ChatServer:
         except BaseException:
             await self.room.stop()  # (a cluster room has joined: leave again, not by lease expiry)
             raise
-        if self.settings.stats_interval:
-            self._stats_since = self.loop.time()
-            self._stats_timer = self.loop.call_later(self.settings.stats_interval, self._log_stats)
+        self._stats_log.start()
         return ports
 
     # --- what a connection needs (transport.connection.ConnectionHost) ----------------------------
@@ -203,17 +165,14 @@ class ChatServer:
         """The input budget every connection of ``connection``'s address shares (with --max-per-ip)."""
         return self._admission.budget(self._admission.key_of(connection.peer))
 
+    @property
+    def stats(self) -> Stats:
+        """What happened since the last stats line."""
+        return self._stats_log.stats
+
     def note_refusal(self, reason: str, peer: str) -> None:
         """Log a refused connection: the first of each reason at once, the rest as one count."""
-        self.stats.refused += 1
-        if reason in self._refusals_unlogged:
-            self._refusals_unlogged[reason] += 1
-            log.debug("Refused connection from %s: %s", peer, reason, extra=fields("refused", peer=peer, reason=reason))
-            return
-        log.warning("Refused connection from %s: %s", peer, reason, extra=fields("refused", peer=peer, reason=reason))
-        self._refusals_unlogged[reason] = 0
-        if self._refusal_timer is None:
-            self._refusal_timer = self.loop.call_later(self._refusal_interval, self._log_refusals)
+        self._stats_log.note_refusal(reason, peer)
 
     def note_activity(self, connection: Connection) -> None:
         """``connection`` just received a complete line: it is now the last to expire."""
@@ -327,64 +286,13 @@ class ChatServer:
         for connection in list(self._connections):
             connection.close(reason)
 
-    # --- logs -----------------------------------------------------------------------------------
-    @property
-    def _refusal_interval(self) -> float:
-        return self.settings.stats_interval or REFUSAL_SUMMARY_SECONDS
-
-    def _log_refusals(self) -> None:
-        self._refusal_timer = None
-        counts = {reason: count for reason, count in self._refusals_unlogged.items() if count}
-        self._refusals_unlogged.clear()
-        for reason, count in counts.items():
-            message = "Refused %s in the last %g s: %s"
-            extra = fields("refused", reason=reason, count=count)
-            log.warning(message, counted(count, "more connection"), self._refusal_interval, reason, extra=extra)
-            self._refusals_unlogged[reason] = 0  # still refusing: keep counting instead of logging each
-        if counts:
-            self._refusal_timer = self.loop.call_later(self._refusal_interval, self._log_refusals)
-
-    def _log_stats(self) -> None:
-        now = self.loop.time()
-        seconds, stats = max(now - self._stats_since, 1e-9), self.stats
-        self.stats, self._stats_since = Stats(), now
-        self._stats_timer = self.loop.call_later(self.settings.stats_interval, self._log_stats)
-        values = {
-            "connections": len(self._connections),
-            "users": len(self.room),
-            "lines_in_per_s": round(stats.lines_in / seconds, 1),
-            "lines_out_per_s": round(stats.lines_out / seconds, 1),
-            "slow_readers_dropped": sum(stats.dropped.values()),
-            "dropped_hard": stats.dropped["hard"],
-            "dropped_soft": stats.dropped["soft"],
-            "dropped_stalled": stats.dropped["stalled"],
-            "throttled": stats.throttled,
-            "refused": stats.refused,
-        }
-        log.info(
-            "Stats: %s, %s, %.1f lines/s in, %.1f lines/s out, %s dropped (%d hard, %d soft, %d stalled), "
-            "%s a sender was throttled, %d refused",
-            counted(len(self._connections), "connection"),
-            counted(len(self.room), "user"),
-            values["lines_in_per_s"],
-            values["lines_out_per_s"],
-            counted(sum(stats.dropped.values()), "slow reader"),
-            stats.dropped["hard"],
-            stats.dropped["soft"],
-            stats.dropped["stalled"],
-            counted(stats.throttled, "time"),
-            stats.refused,
-            extra=fields("stats", **values),
-        )
-
     # --- shutdown -------------------------------------------------------------------------------
     async def shutdown(self, grace: float = 1.0) -> None:
         self.shutting_down = True
         self._admission.close()
         self._connections.stop()
+        self._stats_log.stop()
         timers = (
-            self._stats_timer,
-            self._refusal_timer,
             self._memory_timer,
             self._sweep_timer,
         )
