@@ -52,7 +52,7 @@ from algokart_chat.room_memory import MemoryRoom
 from algokart_chat.server.admission import Admission
 from algokart_chat.server.deadlines import LiveConnections
 from algokart_chat.server.listeners import Bound, Listener, Listening
-from algokart_chat.server.memory import find_malloc_trim
+from algokart_chat.server.memory import MemoryRelease, find_malloc_trim
 from algokart_chat.server.output import OutputScheduler
 from algokart_chat.server.stats import Stats, StatsLog
 from algokart_chat.token_bucket import InputBudget, Rates
@@ -60,7 +60,6 @@ from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits
 
 log = logging.getLogger(__name__)
 
-MEMORY_RELEASE_DELAY = 1.0  # a wave of slow readers is dropped within it, then trimmed once
 SWEEP_SECONDS = 1.0  # how often clients that are behind are judged, and idle addresses forgotten
 
 
@@ -71,8 +70,7 @@ class ChatServer:
         "_connections",
         "_departures",
         "_listening",
-        "_malloc_trim",
-        "_memory_timer",
+        "_memory",
         "_output",
         "_stats_log",
         "_sweep_timer",
@@ -119,8 +117,7 @@ class ChatServer:
         self._all_gone: asyncio.Future[None] | None = None
         self._departures: list[str] = []  # names noticed gone this iteration
         self._stats_log = StatsLog(loop, settings.stats_interval, lambda: (len(self._connections), len(self.room)))
-        self._malloc_trim = find_malloc_trim()
-        self._memory_timer: asyncio.TimerHandle | None = None
+        self._memory = MemoryRelease(loop, find_malloc_trim())
 
     async def start(self, listeners: Sequence[Listener]) -> list[list[Bound]]:
         """Join the room, then listen on each listener's port; the addresses bound, per listener.
@@ -217,14 +214,7 @@ class ChatServer:
 
     def release_memory_soon(self) -> None:
         """Much memory was just freed (a slow reader dropped): give it back to the system soon."""
-        if self._malloc_trim is not None and self._memory_timer is None:
-            self._memory_timer = self.loop.call_later(MEMORY_RELEASE_DELAY, self._release_memory)
-
-    def _release_memory(self) -> None:
-        self._memory_timer = None
-        if self._malloc_trim is not None:
-            self._malloc_trim()
-            log.debug("Gave free memory back to the system", extra=fields("memory-released"))
+        self._memory.soon()
 
     # --- what the room tells the server, and what sessions need around it ------------------------
     def departed(self, name: str) -> None:
@@ -292,13 +282,9 @@ class ChatServer:
         self._admission.close()
         self._connections.stop()
         self._stats_log.stop()
-        timers = (
-            self._memory_timer,
-            self._sweep_timer,
-        )
-        for timer in timers:
-            if timer is not None:
-                timer.cancel()
+        self._memory.stop()
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
         self._listening.close()
         if self._connections:
             users = sum(1 for connection in self._connections if connection.session.name is not None)
