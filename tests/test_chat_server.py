@@ -1,4 +1,4 @@
-"""ChatServer in this process: departures, admission, deadlines, listeners of several protocols."""
+"""ChatServer in this process: departures announced together, and listeners of several protocols sharing one room."""
 
 from __future__ import annotations
 

@@ -1,41 +1,37 @@
-"""The running server: its listening sockets, the room, the live connections, output flushing,
-idle time-outs and shutdown.  It knows no wire protocol.
+"""The running server: the coordinator that wires its parts to one another, to the connections
+and to the room.  It knows no wire protocol.
 
-Each listener (``server.listeners``: a port, TLS or not, and a ``SessionType``) makes a
-``transport.connection.Connection`` per accepted socket with that protocol's session, and the
-out-of-descriptors episodes are logged there.  To a connection the server is a ``ConnectionHost`` (admission,
-clocks, output flushing); to a session it is a ``RoomHost`` (the room, departures, waiting for a
-room that cannot take commands).  One ``ChatServer`` per event loop and no module-level state, so
-tests can run several side by side.  Connections ask ``admit`` before they are served and ``forget``
-when they end, so the counts that ``--max-clients`` and ``--max-per-ip`` limit are always exact.
-What counts as one address is ``admission_key``'s: IPv6 peers by their network (``--ipv6-prefix``).
+The parts, each a module of ``server/`` that states its plan:
 
-Deadline plan: every connection has the same idle timeout, so the one that has been quiet longest
-always expires first.  Connections are kept in a dict ordered by their last complete line
-(``note_activity`` moves one to the end, O(1)), and one timer watches the oldest: no timer per
-connection, and each sweep touches only the expired ones.  Guests (not logged in) are kept the same
-way in connection order for the login timeout.
+- ``listeners``: the listening ports (``Listener``: a port, TLS or not, and a ``SessionType``), a
+  ``transport.connection.Connection`` per accepted socket, and the out-of-descriptors episodes;
+- ``admission``: ``--max-clients``, ``--max-per-ip``, ``--max-new-per-ip`` and the input budget
+  an address's connections share (what counts as one address: ``admission_key``);
+- ``deadlines``: the live connections in the order they time out (``--idle-timeout``,
+  ``--login-timeout``);
+- ``output``: the write pass in flush turns and slices, fan-out pushback, the clients behind;
+- ``stats``: the periodic stats line and the summaries of refusals;
+- ``memory``: free heap pages given back after a wave of dropped readers.
 
-Output: a connection with something to send asks ``flush_soon``; one callback per loop iteration
-then flushes them all, so a broadcast to N people schedules one callback, not N.
+To a connection the server is a ``ConnectionHost`` (admission, clocks, output flushing); to a
+session it is a ``RoomHost`` (the room, departures, waiting for a room that cannot take commands,
+pushback); it answers both by asking its parts.  One ``ChatServer`` per event loop and no
+module-level state, so tests can run several side by side.  Connections ask ``admit`` before they
+are served and ``forget`` when they end, so the counts that the limits apply to are always exact.
 
-Logs for operators: ``Stats`` counts lines in and out, slow readers dropped and refusals, and one
-INFO line sums them up every ``--stats-interval`` seconds.  A refused connection is logged once
-per reason; more of the same before the next stats line (or within REFUSAL_SUMMARY_SECONDS when
-stats are off) become one line with a count, so a flood of refusals cannot flood the log.
-
-Memory: dropping slow readers frees their transport buffers; a second after such a drop the
-server asks the C library to give free heap pages back (``server.memory``), once for the whole wave.
-
-Shutdown plan: stop listening, close every connection gracefully for ``server-shutdown`` (each
-session says its farewell); whoever has not gone after ``grace`` seconds (a client that stopped
-reading) is aborted; then the room stops (a cluster room tells the other processes).  While
-shutting down, departures are not announced here: nobody is left to hear them.
+Sweep: while a client is behind or an address waits to be forgotten, one timer every
+SWEEP_SECONDS judges the first (``output``) and forgets the second (``admission``).
 
 The room is whichever ``ChatRoom`` the server was given (in memory by default); it tells the
-server of departures (``departed``: announced as one ``Departed`` event per loop iteration), of
-being able to take commands again after its link was down (``room_ready``: connections that waited
-carry on) and of losing its state (``room_reset``: every connection is closed for that reason).
+server of departures (``departed``: announced as one ``Departed`` event per loop iteration, after
+the write pass under way), of being able to take commands again after its link was down
+(``room_ready``: connections that waited carry on) and of losing its state (``room_reset``: every
+connection is closed for that reason).
+
+Shutdown plan: stop admitting and listening, close every connection gracefully for
+``server-shutdown`` (each session says its farewell); whoever has not gone after ``grace`` seconds
+(a client that stopped reading) is aborted; then the room stops (a cluster room tells the other
+processes).  While shutting down, departures are not announced here: nobody is left to hear them.
 """
 
 from __future__ import annotations
@@ -64,6 +60,8 @@ SWEEP_SECONDS = 1.0  # how often clients that are behind are judged, and idle ad
 
 
 class ChatServer:
+    """One server: its parts, its room and the connections of all its listeners."""
+
     __slots__ = (
         "_admission",
         "_all_gone",
@@ -92,6 +90,7 @@ class ChatServer:
         """``room`` makes the room from this server (which hears its departures and resets);
         by default the in-memory ``MemoryRoom``."""
         self.settings = settings
+        self.loop = loop
         rates = Rates(settings.rate_limit, settings.rate_burst, settings.rate_limit_bytes, settings.rate_burst_bytes)
         limited = bool(rates.lines_per_second or rates.bytes_per_second)
         hard = settings.max_send_buffer
@@ -102,22 +101,21 @@ class ChatServer:
             settings.send_buffer_soft_seconds,
             settings.tcp_keepalive,
         )
-        self._admission = Admission(settings, self.limits.rates)
         self.read_buffer = memoryview(bytearray(READ_SIZE))
-        self._output: OutputScheduler[Connection] = OutputScheduler(loop, self._write_pass_done)
-        self._sweep_timer: asyncio.TimerHandle | None = None
-        self.loop = loop
-        self.room: ChatRoom[Member] = room(self) if room is not None else MemoryRoom(self.departed, loop.call_soon)
-        self._waiting_for_room: dict[Callable[[], None], None] = {}
         self.shutting_down = False
         self._listening = Listening(settings.host, settings.max_clients)
+        self._admission = Admission(settings, self.limits.rates)
         self._connections: LiveConnections[Connection] = LiveConnections(
             loop, settings.idle_timeout, settings.login_timeout
         )
-        self._all_gone: asyncio.Future[None] | None = None
-        self._departures: list[str] = []  # names noticed gone this iteration
+        self._output: OutputScheduler[Connection] = OutputScheduler(loop, self._write_pass_done)
         self._stats_log = StatsLog(loop, settings.stats_interval, lambda: (len(self._connections), len(self.room)))
         self._memory = MemoryRelease(loop, find_malloc_trim())
+        self._sweep_timer: asyncio.TimerHandle | None = None
+        self._departures: list[str] = []  # names noticed gone this iteration
+        self._waiting_for_room: dict[Callable[[], None], None] = {}
+        self._all_gone: asyncio.Future[None] | None = None  # at shutdown, once no connection is left
+        self.room: ChatRoom[Member] = room(self) if room is not None else MemoryRoom(self.departed, loop.call_soon)
 
     async def start(self, listeners: Sequence[Listener]) -> list[list[Bound]]:
         """Join the room, then listen on each listener's port; the addresses bound, per listener.
