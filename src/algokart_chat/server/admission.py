@@ -9,7 +9,7 @@ Plan: the server asks ``admit`` before a connection is served and says ``forget`
 one ends, so the counts the limits apply to are always exact.  An address whose connections have
 all gone is remembered until nothing is owed (its shared budget and its new-connection bucket are
 full again: ``forget_idle``, from the server's sweep), so reconnecting does not refill either.
-Pure: the caller passes the time.
+No clock and no I/O: the caller passes the time.
 """
 
 from __future__ import annotations
