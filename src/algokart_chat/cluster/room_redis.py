@@ -37,19 +37,14 @@ import collections
 import contextlib
 import logging
 import os
-import random
 import secrets
 import socket
 from collections.abc import Callable
 from typing import Any, Generic, Literal, Protocol
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import FullJitterBackoff
-from redis.exceptions import MovedError, RedisError
+from redis.exceptions import RedisError
 
-from algokart_chat.cluster import scripts
-from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS, connect, slot_owner
+from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS
 from algokart_chat.cluster.entries import (
     SYNC,
     BadEntry,
@@ -61,6 +56,7 @@ from algokart_chat.cluster.entries import (
     records,
     sync_record,
 )
+from algokart_chat.cluster.link import READ_BLOCK_MS, STOP_SECONDS, RedisLink, explain, retry_delay
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.events import Said, Told
@@ -71,17 +67,10 @@ from algokart_chat.room import JoinResult, MemberT, RoomStartError
 log = logging.getLogger(__name__)
 
 LEASE_RENEWALS_PER_TIMEOUT = 4
-# How long one XREAD waits for news.  redis-py lets a cancelled command finish (so that its
-# connection stays usable), so this is also how long stopping may wait for the reader.
-READ_BLOCK_MS = 250
 READ_COUNT = 1000  # entries per XREAD
 DEFAULT_STREAM_BYTES = 32 * 1024 * 1024  # --cluster-stream-bytes
 ENTRY_OVERHEAD_BYTES = 64  # what Redis keeps for an entry beyond its fields, about
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
-STOP_SECONDS = 2.0  # at shutdown, for what is unsent and for telling the others we stop
-# After a failed try: wait up to RETRY_BASE doubling per failure, at most RETRY_CAP (full jitter),
-# so that a node follows a failover soon after the Sentinels.
-RETRY_BASE, RETRY_CAP = 0.05, 0.5
 
 ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
@@ -144,11 +133,6 @@ class _Presence:
 _Op = _Batch | _Claim | _Leave | _Presence
 
 
-def retry_delay(failures: int) -> float:
-    """Seconds to wait before the next try after ``failures`` failed ones in a row."""
-    return random.uniform(0, min(RETRY_CAP, RETRY_BASE * 2 ** min(failures, 16)))
-
-
 def _entry_id(value: bytes) -> tuple[int, int]:
     milliseconds, _, sequence = value.partition(b"-")
     return int(milliseconds), int(sequence or 0)
@@ -178,27 +162,11 @@ class RedisRoom(Generic[MemberT]):
         self._stream_bytes = stream_bytes
         self._kept: collections.deque[tuple[tuple[int, int], int]] = collections.deque()  # (id, size)
         self._kept_bytes = 0
-        deadline = min(max(node_timeout / 4, 0.5), 5.0)  # a command's deadline: a dead link is found fast
-        self._options: dict[str, Any] = {
-            "socket_connect_timeout": deadline,
-            # (older redis-py: no hints for its backoffs)
-            "retry": Retry(FullJitterBackoff(cap=RETRY_CAP, base=RETRY_BASE), 2),  # type: ignore[no-untyped-call, unused-ignore]
-            "protocol": 2,
-        }
-        self._target, self._deadline = target, deadline
-        # In a Redis Cluster: the master serving the cluster's slot (None: not asked yet), and
-        # every node heard of.
-        self._slot_master: tuple[str, int] | None = None
-        self._cluster_nodes: list[tuple[str, int]] = []
-        self._relocating: asyncio.Task[None] | None = None
-        self._use(
-            connect(target, deadline, **self._options),
-            connect(target, READ_BLOCK_MS / 1000 + deadline, **self._options),
-        )
+        self._link = RedisLink(target, self._keys.epoch, node_timeout, loop)
         # Behind Sentinel or in a Redis Cluster a write counts once a replica has it (WAIT): the
         # replica promoted at a failover then has it too, and a write whose WAIT failed is sent
         # again to the new master.
-        self._wait_ms = round(deadline * 500) if target.kind != "redis" else 0
+        self._wait_ms = round(self._link.deadline * 500) if self._link.replicated else 0
         self._replicas = 1  # the master's, as of the last ROLE (at joining, and at each renewal)
         self._unreplicated_logged = False
 
@@ -310,12 +278,12 @@ class RedisRoom(Generic[MemberT]):
 
     async def start(self) -> None:
         try:
-            await self._find_slot_owner(announce=False)
+            await self._link.find_slot_owner(announce=False)
             await self._register()
         except (RedisError, OSError) as problem:
-            await self._close_clients()
+            await self._link.close()
             raise RoomStartError(
-                f"cannot join cluster {self._cluster} on Redis {self._where}: {_explain(problem)}"
+                f"cannot join cluster {self._cluster} on Redis {self._where}: {explain(problem)}"
             ) from None
         self._tasks = [
             self._loop.create_task(self._read_stream()),
@@ -332,7 +300,7 @@ class RedisRoom(Generic[MemberT]):
                 self._replica.release_all()
                 keys = self._keys
                 await asyncio.wait_for(
-                    self._retire_script(
+                    self._link.scripts.retire(
                         keys=[keys.nodes, keys.events, keys.users],
                         args=[self.node, keys.node_users_prefix, self._minid()],
                     ),
@@ -348,55 +316,12 @@ class RedisRoom(Generic[MemberT]):
         # Before Python 3.11 a timeout racing a cancellation can swallow it (redis-py then raises
         # its TimeoutError instead): the loops also check _stopping, and no wait here is unbounded.
         self._stopping = True
-        tasks = [*self._tasks, *(task for task in (self._flush_task, self._relocating) if task is not None)]
+        tasks = [*self._tasks, *(task for task in (self._flush_task, self._link.relocating) if task is not None)]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_SECONDS)
-        await self._close_clients()
-
-    async def _close_clients(self) -> None:
-        for client in (self._redis, self._reader):
-            with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-                await asyncio.wait_for(client.aclose(), STOP_SECONDS)
-
-    def _use(self, writer: redis.Redis, reader: redis.Redis) -> None:
-        """Talk to Redis through these clients from now on (the scripts too)."""
-        self._redis, self._reader = writer, reader
-        self._register_script = writer.register_script(scripts.REGISTER)
-        self._renew_script = writer.register_script(scripts.RENEW)
-        self._claim_script = writer.register_script(scripts.CLAIM)
-        self._leave_script = writer.register_script(scripts.LEAVE)
-        self._presence_script = writer.register_script(scripts.PRESENCE)
-        self._retire_script = writer.register_script(scripts.RETIRE)
-
-    async def _find_slot_owner(self, announce: bool = True) -> None:
-        """In a Redis Cluster: talk to the master that serves the cluster's slot now (and log a
-        change, unless this is the start)."""
-        if self._target.kind != "cluster":
-            return
-        owner = await slot_owner(self._target, self._keys.epoch, self._cluster_nodes, self._deadline, **self._options)
-        if owner == self._slot_master:
-            return
-        self._slot_master, old = owner, (self._redis, self._reader)
-        node = self._target.at(*owner)
-        self._use(
-            connect(node, self._deadline, **self._options),
-            connect(node, READ_BLOCK_MS / 1000 + self._deadline, **self._options),
-        )
-        if announce:
-            log.warning("The cluster's slot is served by %s:%d now", *owner, extra=fields("slot-owner"))
-        for client in old:
-            with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-                await asyncio.wait_for(client.aclose(), STOP_SECONDS)
-
-    def _find_slot_owner_soon(self) -> None:
-        if self._target.kind == "cluster" and (self._relocating is None or self._relocating.done()):
-            self._relocating = self._loop.create_task(self._find_slot_owner_quietly())
-
-    async def _find_slot_owner_quietly(self) -> None:
-        with contextlib.suppress(RedisError, OSError):  # no node answers: the next failure asks again
-            await self._find_slot_owner()
+        await self._link.close()
 
     # --- joining the cluster --------------------------------------------------------------------
     async def _register(self) -> None:
@@ -405,7 +330,7 @@ class RedisRoom(Generic[MemberT]):
         self._incarnation += 1
         node = f"{self._node_base}-{self._incarnation}"
         keys = self._keys
-        reply = await self._register_script(
+        reply = await self._link.scripts.register(
             keys=[keys.epoch, keys.nodes, keys.events, keys.users],
             args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._minid(), self.node],
         )
@@ -476,7 +401,7 @@ class RedisRoom(Generic[MemberT]):
         started = self._loop.time()
         keys = self._keys
         try:
-            reply = await self._renew_script(
+            reply = await self._link.scripts.renew(
                 keys=[keys.epoch, keys.nodes, keys.events, keys.users],
                 args=[self._epoch, self.node, self._lease_ms, keys.node_users_prefix, self._minid()],
             )
@@ -522,7 +447,7 @@ class RedisRoom(Generic[MemberT]):
         return size
 
     def _link_failed(self, problem: BaseException) -> None:
-        self._find_slot_owner_soon()
+        self._link.relocate_soon()
         now = self._loop.time()
         if self._state == "up":
             self._state, self._down_since = "down", now
@@ -602,7 +527,7 @@ class RedisRoom(Generic[MemberT]):
 
     async def _write(self, ops: list[_Op]) -> list[Any]:
         keys, node, minid = self._keys, self.node, self._minid()
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._link.writer.pipeline(transaction=False)
         for op in ops:
             if isinstance(op, _Batch):
                 if not op.data:
@@ -610,20 +535,20 @@ class RedisRoom(Generic[MemberT]):
                 pipe.xadd(keys.events, batch_fields(node, op.sequence, op.data), minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
             elif isinstance(op, _Claim):
                 old_key, old_token, old_name = op.renaming or ("", "", "")
-                await self._claim_script(
+                await self._link.scripts.claim(
                     keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
                     args=[self._epoch, node, op.token, op.key, op.name, minid]
                     + ["1" if op.hidden else "0", old_key, old_token, old_name],
                     client=pipe,
                 )
             elif isinstance(op, _Presence):
-                await self._presence_script(
+                await self._link.scripts.presence(
                     keys=[keys.users, keys.events],
                     args=[op.key, op.token, op.name, "1" if op.shown else "0", minid],
                     client=pipe,
                 )
             else:
-                await self._leave_script(
+                await self._link.scripts.leave(
                     keys=[keys.users, keys.events, keys.node_users(node)],
                     args=[op.key, op.token, op.name, minid],
                     client=pipe,
@@ -646,7 +571,7 @@ class RedisRoom(Generic[MemberT]):
         if not self._wait_ms:
             return
         try:
-            role = await self._redis.execute_command("ROLE")  # type: ignore[no-untyped-call]
+            role = await self._link.writer.execute_command("ROLE")  # type: ignore[no-untyped-call]
         except LINK_ERRORS:
             raise
         except RedisError as problem:
@@ -701,7 +626,7 @@ class RedisRoom(Generic[MemberT]):
             await self._joined.wait()
             incarnation = self._incarnation
             try:
-                reply: Any = await self._reader.xread(
+                reply: Any = await self._link.reader.xread(
                     {self._keys.events: self._last_id}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
             except LINK_ERRORS as problem:
@@ -753,17 +678,6 @@ class RedisRoom(Generic[MemberT]):
             return
         if not still_in:
             self._leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
-
-
-def _explain(problem: BaseException) -> str:
-    """Redis's answer, and what it means where it does not say (to a client that did not log in,
-    a long command is a protocol error)."""
-    text = str(problem)
-    if "unauthenticated" in text or text.startswith("NOAUTH"):
-        return f"Redis asks for a password, and the URL has none ({text})"
-    if isinstance(problem, MovedError):
-        return f"this is a node of a Redis Cluster: use redis+cluster://host:port, any node of it (MOVED {text})"
-    return text
 
 
 def _host_label() -> str:

@@ -1,0 +1,183 @@
+"""Fakes for the unit tests of the cluster room's parts: a redis-py client that answers from canned
+replies and records what it was sent, and a server that records what the room tells it.
+
+No socket and no Redis: the parts' tests need redis-py only to import the modules under test.
+``require_redis_py`` skips them where it is missing (fails, where CI requires the cluster tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import unittest
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from support import REQUIRE_CLUSTER_TESTS
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+
+    from algokart_chat.cluster.target import RedisTarget
+
+REDIS_PY = importlib.util.find_spec("redis") is not None
+
+
+def require_redis_py() -> None:
+    if not REDIS_PY:
+        missing = "redis-py is not installed (pip install -r requirements-cluster.txt)"
+        if os.environ.get(REQUIRE_CLUSTER_TESTS):
+            raise AssertionError(f"{REQUIRE_CLUSTER_TESTS} is set but {missing}")
+        raise unittest.SkipTest(f"cluster tests skipped: {missing}")
+
+
+Command = tuple[Any, ...]
+
+
+class FakeRedis:
+    """A ``redis.asyncio.Redis`` as far as the cluster room uses it.  Each command takes the next
+    reply queued for its name (``will``); a queued exception is raised instead.  What was sent is
+    in ``sent``; each executed pipeline's commands in ``pipelines``."""
+
+    def __init__(self, target: RedisTarget | None = None, socket_timeout: float = 0.0) -> None:
+        self.target, self.socket_timeout = target, socket_timeout
+        self.replies: dict[str, list[Any]] = {}
+        self.sent: list[Command] = []
+        self.pipelines: list[list[Command]] = []
+        self.closed = False
+        self.scripts: list[str] = []
+
+    def will(self, name: str, *replies: Any) -> None:
+        """Queue replies for the command (or script) ``name``; ``EXECUTE`` for a pipeline."""
+        self.replies.setdefault(name, []).extend(replies)
+
+    def reply(self, name: str) -> Any:
+        queued = self.replies.get(name)
+        if not queued:
+            raise AssertionError(f"no reply queued for {name}")
+        reply = queued.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        if callable(reply):  # computed when the command is sent
+            return reply()
+        return reply
+
+    def register_script(self, source: str) -> FakeScript:
+        self.scripts.append(source)
+        return FakeScript(self, _script_name(source))
+
+    def pipeline(self, transaction: bool = True) -> FakePipeline:
+        return FakePipeline(self)
+
+    async def execute_command(self, *args: Any) -> Any:
+        self.sent.append(args)
+        return self.reply(str(args[0]))
+
+    async def xread(self, streams: dict[str, bytes], count: int | None = None, block: int | None = None) -> Any:
+        self.sent.append(("XREAD", streams, count, block))
+        return self.reply("XREAD")
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self.replies.get("CLOSE"):  # a close that fails
+            self.reply("CLOSE")
+
+
+class FakePipeline:
+    def __init__(self, client: FakeRedis) -> None:
+        self.client = client
+        self.commands: list[Command] = []
+
+    def xadd(self, name: str, fields: dict[str, Any], minid: str | None = None, approximate: bool = True) -> None:
+        self.commands.append(("XADD", name, fields, minid))
+
+    def execute_command(self, *args: Any) -> None:
+        self.commands.append(args)
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        self.client.pipelines.append(self.commands)
+        results: list[Any] = self.client.reply("EXECUTE")
+        return results
+
+
+class FakeScript:
+    def __init__(self, client: FakeRedis, name: str) -> None:
+        self.client, self.name = client, name
+
+    async def __call__(self, keys: list[str], args: list[Any], client: FakePipeline | None = None) -> Any:
+        if client is not None:
+            client.commands.append((self.name, keys, args))
+            return None
+        self.client.sent.append((self.name, keys, args))
+        return self.client.reply(self.name)
+
+
+def _script_name(source: str) -> str:
+    from algokart_chat.cluster import scripts
+
+    names = {getattr(scripts, name): name for name in ("REGISTER", "RENEW", "CLAIM", "LEAVE", "PRESENCE", "RETIRE")}
+    return names[source]
+
+
+class FakeClients:
+    """A ``connect`` for ``RedisLink``: every client it makes, newest last."""
+
+    def __init__(self, prepare: Callable[[FakeRedis], None] | None = None) -> None:
+        self.made: list[FakeRedis] = []
+        self.prepare = prepare
+
+    def __call__(self, target: RedisTarget, socket_timeout: float, **options: Any) -> redis.Redis:
+        client = FakeRedis(target, socket_timeout)
+        if self.prepare is not None:
+            self.prepare(client)
+        self.made.append(client)
+        return cast("redis.Redis", client)
+
+
+def fake(client: redis.Redis) -> FakeRedis:
+    """The fake behind a client a ``FakeClients`` made."""
+    return cast(FakeRedis, client)
+
+
+class Server:
+    """What the cluster room tells the server (``room_redis.RoomServer``), in order."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+        self.allowed = True
+        self.waiting: list[Callable[[], None]] = []
+        self.fanned_out = 0
+
+    def departed(self, name: str) -> None:
+        self.heard.append(f"departed {name}")
+
+    def announce_departures(self) -> None:
+        self.heard.append("announce")
+
+    def room_ready(self) -> None:
+        self.heard.append("ready")
+
+    def room_reset(self, reason: str) -> None:
+        self.heard.append(f"reset {reason}")
+
+    def fan_out_allowed(self) -> bool:
+        return self.allowed
+
+    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None:
+        self.waiting.append(resume)
+
+    def note_fan_out(self, size: int) -> None:
+        self.fanned_out += size
+
+    def allow_fan_out(self) -> None:
+        self.allowed = True
+        waiting, self.waiting = self.waiting, []
+        for resume in waiting:
+            resume()
+
+
+async def settle(rounds: int = 5) -> None:
+    """Let the tasks the code under test started run as far as they can."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
