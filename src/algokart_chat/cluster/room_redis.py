@@ -33,7 +33,6 @@ Guarantees, beyond those of ``room``:
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import os
@@ -59,6 +58,7 @@ from algokart_chat.cluster.entries import (
 from algokart_chat.cluster.link import READ_BLOCK_MS, STOP_SECONDS, RedisLink, explain, retry_delay
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
+from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, entry_number, history_ms
 from algokart_chat.events import Said, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import username_key
@@ -68,8 +68,6 @@ log = logging.getLogger(__name__)
 
 LEASE_RENEWALS_PER_TIMEOUT = 4
 READ_COUNT = 1000  # entries per XREAD
-DEFAULT_STREAM_BYTES = 32 * 1024 * 1024  # --cluster-stream-bytes
-ENTRY_OVERHEAD_BYTES = 64  # what Redis keeps for an entry beyond its fields, about
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 
 ResetReason = Literal["cluster-unavailable", "cluster-reset"]
@@ -133,11 +131,6 @@ class _Presence:
 _Op = _Batch | _Claim | _Leave | _Presence
 
 
-def _entry_id(value: bytes) -> tuple[int, int]:
-    milliseconds, _, sequence = value.partition(b"-")
-    return int(milliseconds), int(sequence or 0)
-
-
 class RedisRoom(Generic[MemberT]):
     """A ``ChatRoom`` shared by every node of cluster ``cluster`` on the Redis at ``url``."""
 
@@ -156,12 +149,7 @@ class RedisRoom(Generic[MemberT]):
         self._cluster, self._where = cluster, target.describe()
         self._node_timeout = node_timeout
         self._lease_ms = round(node_timeout * 1000)
-        # How much history the stream keeps: the last _window_ms, and at most _stream_bytes of it
-        # (as every node counts it from the entries it applied: see _keep).
-        self._window_ms = max(4 * self._lease_ms, 10_000)
-        self._stream_bytes = stream_bytes
-        self._kept: collections.deque[tuple[tuple[int, int], int]] = collections.deque()  # (id, size)
-        self._kept_bytes = 0
+        self._window = StreamWindow(history_ms(node_timeout), stream_bytes)
         self._link = RedisLink(target, self._keys.epoch, node_timeout, loop)
         # Behind Sentinel or in a Redis Cluster a write counts once a replica has it (WAIT): the
         # replica promoted at a failover then has it too, and a write whose WAIT failed is sent
@@ -184,7 +172,6 @@ class RedisRoom(Generic[MemberT]):
 
         self._replica: Replica[MemberT] = Replica(server)
         # The stream: what was applied, and what waits to be written.
-        self._last_id = b"0-0"
         self._sequence = 0  # of this node's last batch
         self._outbox: list[_Op] = []
         self._unsent_bytes = 0
@@ -302,7 +289,7 @@ class RedisRoom(Generic[MemberT]):
                 await asyncio.wait_for(
                     self._link.scripts.retire(
                         keys=[keys.nodes, keys.events, keys.users],
-                        args=[self.node, keys.node_users_prefix, self._minid()],
+                        args=[self.node, keys.node_users_prefix, self._window.minid()],
                     ),
                     STOP_SECONDS,
                 )
@@ -332,7 +319,7 @@ class RedisRoom(Generic[MemberT]):
         keys = self._keys
         reply = await self._link.scripts.register(
             keys=[keys.epoch, keys.nodes, keys.events, keys.users],
-            args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._minid(), self.node],
+            args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._window.minid(), self.node],
         )
         epoch, last_id, values = reply
         users = []
@@ -341,14 +328,13 @@ class RedisRoom(Generic[MemberT]):
                 join_id, _node, token, name, *mark = value.decode("utf-8").split(" ")
                 if mark not in ([], ["h"]):
                     raise ValueError(mark)
-                users.append((_entry_id(join_id.encode()), name, token, bool(mark)))
+                users.append((entry_number(join_id.encode()), name, token, bool(mark)))
             except ValueError:
                 log.warning("Skipped a malformed user record in Redis: %r", value[:80], extra=fields("bad-data"))
         users.sort()
         self.node, self._epoch = node, epoch.decode()
-        self._last_id, self._sequence = last_id, 0
-        self._kept.clear()
-        self._kept_bytes = 0
+        self._sequence = 0
+        self._window.restart(last_id)
         self._replica.start(node, [(name, token, hidden) for _, name, token, hidden in users])
         self._last_renewal = self._loop.time()
         self._state = "up"
@@ -403,7 +389,7 @@ class RedisRoom(Generic[MemberT]):
         try:
             reply = await self._link.scripts.renew(
                 keys=[keys.epoch, keys.nodes, keys.events, keys.users],
-                args=[self._epoch, self.node, self._lease_ms, keys.node_users_prefix, self._minid()],
+                args=[self._epoch, self.node, self._lease_ms, keys.node_users_prefix, self._window.minid()],
             )
             await self._count_replicas()
         except LINK_ERRORS as problem:
@@ -423,28 +409,8 @@ class RedisRoom(Generic[MemberT]):
             self._leave_cluster("cluster-reset", "this node's lease ran out (was it paused or cut off?)")
         else:
             self._last_renewal = started
-            if _entry_id(reply[1]) > _entry_id(self._last_id):  # entries this node never read are gone
+            if self._window.trimmed_past(reply[1]):
                 self._leave_cluster("cluster-reset", "the event stream was trimmed past what this node had read")
-
-    def _minid(self) -> str:
-        """Trim the stream to the last ``_window_ms`` (by the ids this node has read), and to the
-        newest ``_stream_bytes`` of it, whichever keeps less."""
-        by_time = (max(0, _entry_id(self._last_id)[0] - self._window_ms), 0)
-        oldest = max(by_time, self._kept[0][0]) if self._kept else by_time
-        return f"{oldest[0]}-{oldest[1]}"
-
-    def _keep(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> int:
-        """Count an applied entry toward the stream's size; its size.  Entries older than the time
-        window, or beyond the byte bound, are forgotten: the trim point is the oldest one kept."""
-        size = ENTRY_OVERHEAD_BYTES + sum(len(key) + len(value) for key, value in entry_fields.items())
-        number = _entry_id(entry_id)
-        kept = self._kept
-        kept.append((number, size))
-        self._kept_bytes += size
-        oldest_in_window = number[0] - self._window_ms
-        while len(kept) > 1 and (self._kept_bytes > self._stream_bytes or kept[0][0][0] < oldest_in_window):
-            self._kept_bytes -= kept.popleft()[1]
-        return size
 
     def _link_failed(self, problem: BaseException) -> None:
         self._link.relocate_soon()
@@ -526,7 +492,7 @@ class RedisRoom(Generic[MemberT]):
         return None
 
     async def _write(self, ops: list[_Op]) -> list[Any]:
-        keys, node, minid = self._keys, self.node, self._minid()
+        keys, node, minid = self._keys, self.node, self._window.minid()
         pipe = self._link.writer.pipeline(transaction=False)
         for op in ops:
             if isinstance(op, _Batch):
@@ -627,7 +593,7 @@ class RedisRoom(Generic[MemberT]):
             incarnation = self._incarnation
             try:
                 reply: Any = await self._link.reader.xread(
-                    {self._keys.events: self._last_id}, count=READ_COUNT, block=READ_BLOCK_MS
+                    {self._keys.events: self._window.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
             except LINK_ERRORS as problem:
                 self._link_failed(problem)
@@ -651,8 +617,7 @@ class RedisRoom(Generic[MemberT]):
                     await self._fan_out_allowed()
                     if incarnation != self._incarnation:
                         break
-                self._last_id = entry_id
-                size = self._keep(entry_id, entry_fields)
+                size = self._window.read(entry_id, entry_fields)
                 self._apply(entry_id, entry_fields)
                 if incarnation != self._incarnation:
                     break
