@@ -232,11 +232,11 @@ class ClusterRoomContract(RoomContract):
         cls.redis, cls.owns_redis = start_redis()
         # The rooms log (a reset, a rejoin); without a handler Python would print it on stderr.
         cls.quiet = logging.NullHandler()
-        logging.getLogger("algokart_chat.cluster.room_redis").addHandler(cls.quiet)
+        logging.getLogger("algokart_chat.cluster").addHandler(cls.quiet)
 
     @classmethod
     def tearDownClass(cls) -> None:
-        logging.getLogger("algokart_chat.cluster.room_redis").removeHandler(cls.quiet)
+        logging.getLogger("algokart_chat.cluster").removeHandler(cls.quiet)
         if cls.owns_redis:
             cls.redis.stop()
 
@@ -255,7 +255,7 @@ class ClusterRoomContract(RoomContract):
     async def test_a_room_whose_store_lost_its_data_resets_and_rejoins(self) -> None:
         await self.join(0, "ann")
         self.redis.command("FLUSHALL")
-        with self.assertLogs("algokart_chat.cluster.room_redis", "ERROR") as logs:
+        with self.assertLogs("algokart_chat.cluster", "ERROR") as logs:
             self.assertEqual(await self.join(1, "bo"), "unavailable")  # its claim found the epoch gone
         self.assertIn("Left the cluster: Redis lost the cluster's data", logs.output[0])
         self.assertEqual(self.listeners[1].resets, ["cluster-reset"])

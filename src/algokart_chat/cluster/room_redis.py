@@ -33,13 +33,9 @@ Guarantees, beyond those of ``room``:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable
-from typing import Any, Generic, Literal, Protocol
+from typing import Any, Generic, Protocol
 
 from redis.exceptions import RedisError
 
@@ -55,10 +51,11 @@ from algokart_chat.cluster.entries import (
     records,
     sync_record,
 )
+from algokart_chat.cluster.lease import Lease, Replication, ResetReason, User
 from algokart_chat.cluster.link import READ_BLOCK_MS, STOP_SECONDS, RedisLink, explain, retry_delay
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
-from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, entry_number, history_ms
+from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, history_ms
 from algokart_chat.events import Said, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import username_key
@@ -66,11 +63,8 @@ from algokart_chat.room import JoinResult, MemberT, RoomStartError
 
 log = logging.getLogger(__name__)
 
-LEASE_RENEWALS_PER_TIMEOUT = 4
 READ_COUNT = 1000  # entries per XREAD
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
-
-ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 
 
 class RoomServer(Audience, Protocol):
@@ -148,27 +142,11 @@ class RedisRoom(Generic[MemberT]):
         target = parse_redis_url(url)
         self._cluster, self._where = cluster, target.describe()
         self._node_timeout = node_timeout
-        self._lease_ms = round(node_timeout * 1000)
         self._window = StreamWindow(history_ms(node_timeout), stream_bytes)
         self._link = RedisLink(target, self._keys.epoch, node_timeout, loop)
-        # Behind Sentinel or in a Redis Cluster a write counts once a replica has it (WAIT): the
-        # replica promoted at a failover then has it too, and a write whose WAIT failed is sent
-        # again to the new master.
-        self._wait_ms = round(self._link.deadline * 500) if self._link.replicated else 0
-        self._replicas = 1  # the master's, as of the last ROLE (at joining, and at each renewal)
-        self._unreplicated_logged = False
-
-        self._node_base = f"{_host_label()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self._incarnation = 0  # a new node id each time this process (re)joins
-        self.node = ""
-        self._epoch = ""
-        self._state: Literal["out", "up", "down"] = "out"
-        self._down_since = 0.0
-        self._last_renewal = 0.0
-        self._renewal_refused = False
-        self._wake = asyncio.Event()  # wakes the lease keeper at once (to rejoin)
+        self._replication = Replication(self._link)
+        self._lease = Lease(self._link, self._keys, node_timeout, self._window, self._replication, self, loop)
         self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
 
         self._replica: Replica[MemberT] = Replica(server)
         # The stream: what was applied, and what waits to be written.
@@ -178,16 +156,15 @@ class RedisRoom(Generic[MemberT]):
         self._flush_task: asyncio.Task[None] | None = None
         self._flushed = asyncio.Event()  # set while nothing is being written
         self._flushed.set()
-        self._joined = asyncio.Event()  # set while this node is part of the cluster
 
     # --- ChatRoom -------------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        return self._state == "up" and self._unsent_bytes < MAX_UNSENT_BYTES
+        return self._lease.state == "up" and self._unsent_bytes < MAX_UNSENT_BYTES
 
     @property
     def available(self) -> bool:
-        return self._state != "out"
+        return self._lease.state != "out"
 
     @property
     def changes(self) -> int:
@@ -195,6 +172,11 @@ class RedisRoom(Generic[MemberT]):
 
     def __len__(self) -> int:
         return len(self._replica)
+
+    @property
+    def node(self) -> str:
+        """This node's id in the cluster (a new one each time it joins)."""
+        return self._lease.node
 
     def describe(self) -> str:
         return f"Cluster {self._cluster} on Redis {self._where}: this node is {self.node}"
@@ -218,7 +200,7 @@ class RedisRoom(Generic[MemberT]):
         renaming: str | None = None,
         hears_arrivals: bool = False,
     ) -> None:
-        if self._state == "out":
+        if self._lease.state == "out":
             done("unavailable")
             return
         old: tuple[str, str, str] | None = None
@@ -238,12 +220,12 @@ class RedisRoom(Generic[MemberT]):
 
     def _send_presence(self, member: MemberT, name: str, shown: bool) -> None:
         token = self._replica.token_of(member, name)
-        if token is not None and self._state != "out":
+        if token is not None and self._lease.state != "out":
             self._send_soon(_Presence(token, username_key(name), name, shown))
 
     def leave(self, member: MemberT, name: str) -> None:
         token = self._replica.release(member, name)
-        if token is not None and self._state != "out":
+        if token is not None and self._lease.state != "out":
             self._send_soon(_Leave(token, username_key(name), name))
 
     def broadcast(self, payload: Said, sender: MemberT) -> None:
@@ -254,7 +236,7 @@ class RedisRoom(Generic[MemberT]):
         self._add_record(direct_record(name, payload))
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
-        if self._state == "out":
+        if self._lease.state == "out":
             done()
             return
         self._add_record(sync_record(self._replica.expect_sync(done)))
@@ -266,7 +248,7 @@ class RedisRoom(Generic[MemberT]):
     async def start(self) -> None:
         try:
             await self._link.find_slot_owner(announce=False)
-            await self._register()
+            await self._lease.register()
         except (RedisError, OSError) as problem:
             await self._link.close()
             raise RoomStartError(
@@ -274,25 +256,18 @@ class RedisRoom(Generic[MemberT]):
             ) from None
         self._tasks = [
             self._loop.create_task(self._read_stream()),
-            self._loop.create_task(self._keep_lease()),
+            self._loop.create_task(self._lease.keep()),
         ]
 
     async def stop(self) -> None:
         """Send what is unsent and retire this node (its users are announced gone at once)."""
         try:
-            if self._state != "out":
+            if self._lease.state != "out":
                 await asyncio.wait_for(self._flushed.wait(), STOP_SECONDS)
                 # Members still here leave with the node: reading their leaves back must not
                 # look like the cluster retiring a live node.
                 self._replica.release_all()
-                keys = self._keys
-                await asyncio.wait_for(
-                    self._link.scripts.retire(
-                        keys=[keys.nodes, keys.events, keys.users],
-                        args=[self.node, keys.node_users_prefix, self._window.minid()],
-                    ),
-                    STOP_SECONDS,
-                )
+                await asyncio.wait_for(self._lease.retire(), STOP_SECONDS)
         except (asyncio.TimeoutError, RedisError, OSError) as problem:
             log.warning(
                 "Could not tell the cluster this node stops (%s): its users will be announced gone in %g s",
@@ -302,7 +277,7 @@ class RedisRoom(Generic[MemberT]):
             )
         # Before Python 3.11 a timeout racing a cancellation can swallow it (redis-py then raises
         # its TimeoutError instead): the loops also check _stopping, and no wait here is unbounded.
-        self._stopping = True
+        self._lease.stopping = True
         tasks = [*self._tasks, *(task for task in (self._flush_task, self._link.relocating) if task is not None)]
         for task in tasks:
             task.cancel()
@@ -310,131 +285,24 @@ class RedisRoom(Generic[MemberT]):
             await asyncio.wait(tasks, timeout=STOP_SECONDS)
         await self._link.close()
 
-    # --- joining the cluster --------------------------------------------------------------------
-    async def _register(self) -> None:
-        """Take a lease under a new node id and build the replica from a snapshot of the room."""
-        await self._count_replicas()
-        self._incarnation += 1
-        node = f"{self._node_base}-{self._incarnation}"
-        keys = self._keys
-        reply = await self._link.scripts.register(
-            keys=[keys.epoch, keys.nodes, keys.events, keys.users],
-            args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._window.minid(), self.node],
-        )
-        epoch, last_id, values = reply
-        users = []
-        for value in values:
-            try:
-                join_id, _node, token, name, *mark = value.decode("utf-8").split(" ")
-                if mark not in ([], ["h"]):
-                    raise ValueError(mark)
-                users.append((entry_number(join_id.encode()), name, token, bool(mark)))
-            except ValueError:
-                log.warning("Skipped a malformed user record in Redis: %r", value[:80], extra=fields("bad-data"))
-        users.sort()
-        self.node, self._epoch = node, epoch.decode()
-        self._sequence = 0
+    # --- LeaseHolder ---------------------------------------------------------------------------
+    def joined(self, node: str, last_id: bytes, users: list[User]) -> None:
         self._window.restart(last_id)
-        self._replica.start(node, [(name, token, hidden) for _, name, token, hidden in users])
-        self._last_renewal = self._loop.time()
-        self._state = "up"
-        self._joined.set()
+        self._sequence = 0
+        self._replica.start(node, users)
 
-    def _leave_cluster(self, reason: ResetReason, why: str) -> None:
-        """This node lost its place: close every connection, forget the room, join again."""
-        if self._state == "out":
-            return
-        self._state = "out"
-        self._joined.clear()
-        self._incarnation += 1  # what is in flight belongs to the old place: ignore its answers
-        log.error("Left the cluster: %s; closing every connection", why, extra=fields("cluster-left", reason=reason))
+    def left(self, reason: ResetReason) -> None:
         self._outbox, self._unsent_bytes = [], 0
         self._replica.clear()
         self._server.room_reset(reason)
         self._server.room_ready()  # connections that waited for the link: they are being closed
-        self._wake.set()
 
-    async def _keep_lease(self) -> None:
-        interval = self._node_timeout / LEASE_RENEWALS_PER_TIMEOUT
-        failures = 0
-        while not self._stopping:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval if self._state != "out" else None)
-            self._wake.clear()
-            if self._state == "out":
-                try:
-                    await self._register()
-                except (RedisError, OSError) as problem:
-                    if not failures:
-                        log.warning(
-                            "Cannot rejoin the cluster yet (%s); retrying", problem, extra=fields("rejoin-failed")
-                        )
-                    failures += 1
-                    await asyncio.sleep(retry_delay(failures))
-                    self._wake.set()
-                    continue
-                failures = 0
-                log.warning(
-                    "Rejoined the cluster: %s", self.describe(), extra=fields("cluster-rejoined", node=self.node)
-                )
-                continue
-            await self._renew()
-
-    async def _renew(self) -> None:
-        """Renew the lease.  Late (this process was paused) is fine as long as Redis answers:
-        it says whether the lease is still ours.  Not renewed for node_timeout because Redis does
-        not answer: this node is out (``_link_failed``)."""
-        started = self._loop.time()
-        keys = self._keys
-        try:
-            reply = await self._link.scripts.renew(
-                keys=[keys.epoch, keys.nodes, keys.events, keys.users],
-                args=[self._epoch, self.node, self._lease_ms, keys.node_users_prefix, self._window.minid()],
-            )
-            await self._count_replicas()
-        except LINK_ERRORS as problem:
-            self._link_failed(problem)
-            return
-        except RedisError as problem:  # bad data (a key of the wrong type): logged once per episode
-            if not self._renewal_refused:
-                log.error("Redis refused the lease renewal: %s", problem, extra=fields("bad-data"))
-            self._renewal_refused = True
-            return
-        self._link_ok()
-        self._renewal_refused = False
-        status = reply[0]
-        if status == b"reset":
-            self._leave_cluster("cluster-reset", "Redis lost the cluster's data")
-        elif status == b"expired":
-            self._leave_cluster("cluster-reset", "this node's lease ran out (was it paused or cut off?)")
-        else:
-            self._last_renewal = started
-            if self._window.trimmed_past(reply[1]):
-                self._leave_cluster("cluster-reset", "the event stream was trimmed past what this node had read")
-
-    def _link_failed(self, problem: BaseException) -> None:
-        self._link.relocate_soon()
-        now = self._loop.time()
-        if self._state == "up":
-            self._state, self._down_since = "down", now
-            log.warning(
-                "Lost the link to Redis (%s): connections wait while it reconnects",
-                problem,
-                extra=fields("redis-down"),
-            )
-        elif self._state == "down" and now - self._last_renewal > self._node_timeout:
-            self._leave_cluster("cluster-unavailable", f"Redis unreachable for more than {self._node_timeout:g} s")
-
-    def _link_ok(self) -> None:
-        if self._state == "down":
-            self._state = "up"
-            seconds = self._loop.time() - self._down_since
-            log.warning("Redis link back after %.1f s", seconds, extra=fields("redis-up", seconds=round(seconds, 3)))
-            self._server.room_ready()
+    def link_back(self) -> None:
+        self._server.room_ready()
 
     # --- writing --------------------------------------------------------------------------------
     def _add_record(self, data: bytes) -> None:
-        if self._state == "out":
+        if self._lease.state == "out":
             return
         self._unsent_bytes += len(data)
         last = self._outbox[-1] if self._outbox else None
@@ -470,29 +338,29 @@ class RedisRoom(Generic[MemberT]):
                 self._server.room_ready()
         finally:
             self._flushed.set()
-            if self._outbox and self._state != "out" and not self._stopping:
+            if self._outbox and self._lease.state != "out" and not self._lease.stopping:
                 self._flush_soon()
 
     async def _write_until_done(self, ops: list[_Op]) -> list[Any] | None:
         """The replies to ``ops``, sent again after each link failure; None if this node left its
         place in the cluster (or stops) meanwhile: ``ops`` belong to the old place."""
-        incarnation, failures = self._incarnation, 0
-        while not self._stopping and incarnation == self._incarnation:
+        incarnation, failures = self._lease.incarnation, 0
+        while not self._lease.stopping and incarnation == self._lease.incarnation:
             try:
                 results = await self._write(ops)
             except LINK_ERRORS as problem:
-                self._link_failed(problem)
+                self._lease.link_failed(problem)
                 failures += 1
                 await asyncio.sleep(retry_delay(failures))
                 continue
-            if incarnation != self._incarnation:
+            if incarnation != self._lease.incarnation:
                 return None
-            self._link_ok()
+            self._lease.link_ok()
             return results
         return None
 
     async def _write(self, ops: list[_Op]) -> list[Any]:
-        keys, node, minid = self._keys, self.node, self._window.minid()
+        keys, node, minid = self._keys, self._lease.node, self._window.minid()
         pipe = self._link.writer.pipeline(transaction=False)
         for op in ops:
             if isinstance(op, _Batch):
@@ -503,7 +371,7 @@ class RedisRoom(Generic[MemberT]):
                 old_key, old_token, old_name = op.renaming or ("", "", "")
                 await self._link.scripts.claim(
                     keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
-                    args=[self._epoch, node, op.token, op.key, op.name, minid]
+                    args=[self._lease.epoch, node, op.token, op.key, op.name, minid]
                     + ["1" if op.hidden else "0", old_key, old_token, old_name],
                     client=pipe,
                 )
@@ -519,49 +387,16 @@ class RedisRoom(Generic[MemberT]):
                     args=[op.key, op.token, op.name, minid],
                     client=pipe,
                 )
-        waiting = bool(self._wait_ms and self._replicas)
+        waiting = self._replication.waiting
         if waiting:
-            pipe.execute_command("WAIT", 1, self._wait_ms)
+            pipe.execute_command("WAIT", 1, self._replication.wait_ms)
         results: list[Any] = await pipe.execute(raise_on_error=False)
         redirected = next((result for result in results if isinstance(result, REDIRECTS)), None)
         if redirected is not None:  # the slot is elsewhere now: none of it was done here
             raise redirected
         if waiting:
-            self._note_replicated(results.pop())
+            self._replication.note(results.pop())
         return results
-
-    async def _count_replicas(self) -> None:
-        """Behind Sentinel or in a Redis Cluster: how many replicas the master has now (ROLE), so
-        that writes wait for one only while there is one (a master left alone by a failover does
-        not slow every write)."""
-        if not self._wait_ms:
-            return
-        try:
-            role = await self._link.writer.execute_command("ROLE")  # type: ignore[no-untyped-call]
-        except LINK_ERRORS:
-            raise
-        except RedisError as problem:
-            self._note_replicated(problem)
-            return
-        self._replicas = len(role[2]) if role and role[0] == b"master" and len(role) > 2 else 0
-        if not self._replicas and self._state != "out":  # (a master without replicas from the start: not news)
-            self._note_replicated(0)
-
-    def _note_replicated(self, replicas: object) -> None:
-        """WAIT's answer (or ROLE's count): how many replicas have every write so far.  None:
-        the writes are done (the master has them) but a failover now could lose them; logged
-        once per episode."""
-        confirmed = not isinstance(replicas, Exception) and replicas != 0
-        if not confirmed and not self._unreplicated_logged:
-            why = f"Redis refused it: {replicas}" if isinstance(replicas, Exception) else "none within WAIT's time"
-            if not self._replicas:
-                why = "the master has no replica"
-            log.warning(
-                "No replica confirmed the cluster's writes (%s): a failover now could lose them",
-                why,
-                extra=fields("unreplicated"),
-            )
-        self._unreplicated_logged = not confirmed
 
     def _take_results(self, ops: list[_Op], results: list[Any]) -> None:
         lost: str | None = None
@@ -583,20 +418,20 @@ class RedisRoom(Generic[MemberT]):
                     lost = "Redis lost the cluster's data" if status == b"reset" else "this node's lease ran out"
                 # ok: answered when this node applies the join from the stream
         if lost is not None:
-            self._leave_cluster("cluster-reset", lost)
+            self._lease.leave_cluster("cluster-reset", lost)
 
     # --- reading --------------------------------------------------------------------------------
     async def _read_stream(self) -> None:
         failures = 0
-        while not self._stopping:
-            await self._joined.wait()
-            incarnation = self._incarnation
+        while not self._lease.stopping:
+            await self._lease.joined.wait()
+            incarnation = self._lease.incarnation
             try:
                 reply: Any = await self._link.reader.xread(
                     {self._keys.events: self._window.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
             except LINK_ERRORS as problem:
-                self._link_failed(problem)
+                self._lease.link_failed(problem)
                 failures += 1
                 await asyncio.sleep(retry_delay(failures))
                 continue
@@ -607,19 +442,19 @@ class RedisRoom(Generic[MemberT]):
                 await asyncio.sleep(retry_delay(failures))
                 continue
             failures = 0
-            self._link_ok()
-            if incarnation != self._incarnation or not reply:
+            self._lease.link_ok()
+            if incarnation != self._lease.incarnation or not reply:
                 continue
             for entry_id, entry_fields in reply[0][1]:
                 # One node's flood reaches this node's clients no faster than they take it: the
                 # rest of the read waits (in Redis's reply, not in their queues) while they cannot.
                 if not self._server.fan_out_allowed():
                     await self._fan_out_allowed()
-                    if incarnation != self._incarnation:
+                    if incarnation != self._lease.incarnation:
                         break
                 size = self._window.read(entry_id, entry_fields)
                 self._apply(entry_id, entry_fields)
-                if incarnation != self._incarnation:
+                if incarnation != self._lease.incarnation:
                     break
                 self._server.note_fan_out(size * len(self._replica.members()))
 
@@ -642,9 +477,4 @@ class RedisRoom(Generic[MemberT]):
             )
             return
         if not still_in:
-            self._leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
-
-
-def _host_label() -> str:
-    host = socket.gethostname().split(".")[0]
-    return "".join(char if char.isalnum() or char in "-_" else "_" for char in host)[:32] or "node"
+            self._lease.leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
