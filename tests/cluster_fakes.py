@@ -19,7 +19,10 @@ from support import REQUIRE_CLUSTER_TESTS
 if TYPE_CHECKING:
     import redis.asyncio as redis
 
+    from algokart_chat.cluster.lease import ResetReason, User
+    from algokart_chat.cluster.replica import Replica
     from algokart_chat.cluster.target import RedisTarget
+    from algokart_chat.cluster.window import StreamWindow
 
 REDIS_PY = importlib.util.find_spec("redis") is not None
 
@@ -33,6 +36,7 @@ def require_redis_py() -> None:
 
 
 Command = tuple[Any, ...]
+ROLE_ONE_REPLICA = [b"master", 0, [[b"10.0.0.6", b"6379", b"0"]]]  # ROLE's reply: a master with a replica
 
 
 class FakeRedis:
@@ -175,6 +179,67 @@ class Server:
         waiting, self.waiting = self.waiting, []
         for resume in waiting:
             resume()
+
+
+class Holder:
+    """What the lease tells the room (``lease.LeaseHolder``), in order; with a replica and a
+    window, it also starts and clears them as the room does."""
+
+    def __init__(self, replica: Replica[Any] | None = None, window: StreamWindow | None = None) -> None:
+        self.replica, self.window = replica, window
+        self.heard: list[str] = []
+        self.users: list[User] = []
+
+    def joined(self, node: str, last_id: bytes, users: list[User]) -> None:
+        self.heard.append(f"joined {node} at {last_id.decode()}")
+        self.users = users
+        if self.window is not None:
+            self.window.restart(last_id)
+        if self.replica is not None:
+            self.replica.start(node, users)
+
+    def left(self, reason: ResetReason) -> None:
+        self.heard.append(f"left {reason}")
+        if self.replica is not None:
+            self.replica.clear()
+
+    def link_back(self) -> None:
+        self.heard.append("link back")
+
+    def describe(self) -> str:
+        return "Cluster c on Redis h:6379/0"
+
+
+class Parts:
+    """The parts of one node of cluster ``c`` on fake clients, wired as ``RedisRoom`` wires them,
+    with ``Holder`` and ``Server`` in the room's and the server's place."""
+
+    def __init__(self, url: str = "redis://h:6379", node_timeout: float = 10.0) -> None:
+        from algokart_chat.cluster.entries import Keys
+        from algokart_chat.cluster.lease import Lease, Replication
+        from algokart_chat.cluster.link import RedisLink
+        from algokart_chat.cluster.replica import Replica
+        from algokart_chat.cluster.target import parse_redis_url
+        from algokart_chat.cluster.window import StreamWindow, history_ms
+
+        self.loop = asyncio.get_running_loop()
+        self.keys = Keys("c")
+        self.link = RedisLink(parse_redis_url(url), self.keys.epoch, node_timeout, self.loop, FakeClients())
+        self.redis, self.stream = fake(self.link.writer), fake(self.link.reader)
+        self.window = StreamWindow(history_ms(node_timeout))
+        self.replication = Replication(self.link)
+        self.server = Server()
+        self.replica: Replica[Any] = Replica(self.server)
+        self.holder = Holder(self.replica, self.window)
+        self.lease = Lease(self.link, self.keys, node_timeout, self.window, self.replication, self.holder, self.loop)
+
+    async def join(self, users: list[bytes] | None = None, last_id: bytes = b"1000-0") -> str:
+        """Register (the lease) with a snapshot of ``users``; this node's id."""
+        if self.replication.wait_ms:
+            self.redis.will("ROLE", ROLE_ONE_REPLICA)
+        self.redis.will("REGISTER", [b"epoch1", last_id, users or []])
+        await self.lease.register()
+        return self.lease.node
 
 
 async def settle(rounds: int = 5) -> None:

@@ -11,16 +11,14 @@ from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.cluster.entries import Keys
 from algokart_chat.cluster.target import parse_redis_url
-from algokart_chat.cluster.window import StreamWindow
-from cluster_fakes import REDIS_PY, FakeClients, FakeRedis, fake, require_redis_py, settle
+from cluster_fakes import REDIS_PY, ROLE_ONE_REPLICA, FakeClients, Parts, fake, require_redis_py, settle
 
 if REDIS_PY:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError
 
-    from algokart_chat.cluster.lease import Lease, Replication, ResetReason, User, snapshot_users
+    from algokart_chat.cluster.lease import Replication, snapshot_users
     from algokart_chat.cluster.link import RedisLink
 
 NO_REPLICA = "No replica confirmed the cluster's writes (the master has no replica): a failover now could lose them"
@@ -28,27 +26,6 @@ NO_REPLICA = "No replica confirmed the cluster's writes (the master has no repli
 
 def setUpModule() -> None:
     require_redis_py()
-
-
-class Holder:
-    """What the lease tells the room, in order."""
-
-    def __init__(self) -> None:
-        self.heard: list[str] = []
-        self.users: list[User] = []
-
-    def joined(self, node: str, last_id: bytes, users: list[User]) -> None:
-        self.heard.append(f"joined {node} at {last_id.decode()}")
-        self.users = users
-
-    def left(self, reason: ResetReason) -> None:
-        self.heard.append(f"left {reason}")
-
-    def link_back(self) -> None:
-        self.heard.append("link back")
-
-    def describe(self) -> str:
-        return "Cluster c on Redis h:6379/0"
 
 
 class SnapshotTest(unittest.TestCase):
@@ -65,24 +42,16 @@ class SnapshotTest(unittest.TestCase):
 
 
 class LeaseTestCase(unittest.IsolatedAsyncioTestCase):
-    url = "redis+sentinel://s:26379/mymaster"
-
     async def asyncSetUp(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.link = RedisLink(parse_redis_url(self.url), "{c}:epoch", 10.0, self.loop, FakeClients())
-        self.redis: FakeRedis = fake(self.link.writer)
-        self.replication = Replication(self.link)
-        self.holder = Holder()
-        self.window = StreamWindow(40_000)
-        self.lease = Lease(self.link, Keys("c"), 10.0, self.window, self.replication, self.holder, self.loop)
+        self.parts = Parts("redis+sentinel://s:26379/mymaster")
+        self.loop, self.lease, self.redis = self.parts.loop, self.parts.lease, self.parts.redis
+        self.replication, self.holder = self.parts.replication, self.parts.holder
 
     async def register(self, users: list[bytes] | None = None) -> None:
-        self.redis.will("ROLE", [b"master", 0, [[b"10.0.0.6", b"6379", b"0"]]])
-        self.redis.will("REGISTER", [b"epoch1", b"1000-0", users or []])
-        await self.lease.register()
+        await self.parts.join(users)
 
     async def renew(self, *reply: object) -> None:
-        self.redis.will("ROLE", [b"master", 0, [[b"10.0.0.6", b"6379", b"0"]]])
+        self.redis.will("ROLE", ROLE_ONE_REPLICA)
         self.redis.will("RENEW", list(reply))
         await self.lease._renew()
 
@@ -127,8 +96,7 @@ class RegisterTest(LeaseTestCase):
 
     async def test_the_keeper_joins_again_while_out(self) -> None:
         await self.register()
-        role = [b"master", 0, [[b"10.0.0.6", b"6379", b"0"]]]
-        self.redis.will("ROLE", role, role)
+        self.redis.will("ROLE", ROLE_ONE_REPLICA, ROLE_ONE_REPLICA)
         self.redis.will("REGISTER", RedisConnectionError("refused"), [b"epoch1", b"2000-0", []])
         with self.assertLogs("algokart_chat.cluster.lease", "WARNING") as logs:
             self.lease.leave_cluster("cluster-reset", "a test")
@@ -239,7 +207,7 @@ class ReplicationTest(LeaseTestCase):
 
     async def test_writes_wait_for_a_replica_while_the_master_has_one(self) -> None:
         self.assertEqual(self.replication.wait_ms, 1250)  # half a command's deadline
-        self.redis.will("ROLE", [b"master", 0, []], [b"master", 0, [[b"10.0.0.6", b"6379", b"0"]]])
+        self.redis.will("ROLE", [b"master", 0, []], ROLE_ONE_REPLICA)
         with self.assertLogs("algokart_chat.cluster.lease", "WARNING") as logs:
             await self.replication.count()
         self.assertEqual(logs.output, [f"WARNING:algokart_chat.cluster.lease:{NO_REPLICA}"])

@@ -42,17 +42,16 @@ from redis.exceptions import RedisError
 from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS
 from algokart_chat.cluster.entries import (
     SYNC,
-    BadEntry,
     Keys,
     batch_fields,
     broadcast_record,
-    decode_entry,
     direct_record,
     records,
     sync_record,
 )
 from algokart_chat.cluster.lease import Lease, Replication, ResetReason, User
-from algokart_chat.cluster.link import READ_BLOCK_MS, STOP_SECONDS, RedisLink, explain, retry_delay
+from algokart_chat.cluster.link import STOP_SECONDS, RedisLink, explain, retry_delay
+from algokart_chat.cluster.reader import FanOut, StreamReader
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, history_ms
@@ -63,23 +62,16 @@ from algokart_chat.room import JoinResult, MemberT, RoomStartError
 
 log = logging.getLogger(__name__)
 
-READ_COUNT = 1000  # entries per XREAD
 MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 
 
-class RoomServer(Audience, Protocol):
+class RoomServer(Audience, FanOut, Protocol):
     """What the cluster room tells the server (``server.chat_server.ChatServer``), and asks of it:
-    whether its clients can take more deliveries now (``transport.connection``, Pushback)."""
+    whether its clients can take more deliveries now (``FanOut``)."""
 
     def room_ready(self) -> None: ...
 
     def room_reset(self, reason: ResetReason) -> None: ...
-
-    def fan_out_allowed(self) -> bool: ...
-
-    def when_fan_out_allowed(self, resume: Callable[[], None]) -> None: ...
-
-    def note_fan_out(self, size: int) -> None: ...
 
 
 class _Batch:
@@ -149,6 +141,7 @@ class RedisRoom(Generic[MemberT]):
         self._tasks: list[asyncio.Task[None]] = []
 
         self._replica: Replica[MemberT] = Replica(server)
+        self._reader = StreamReader(self._link, self._keys, self._lease, self._window, self._replica, server, loop)
         # The stream: what was applied, and what waits to be written.
         self._sequence = 0  # of this node's last batch
         self._outbox: list[_Op] = []
@@ -255,7 +248,7 @@ class RedisRoom(Generic[MemberT]):
                 f"cannot join cluster {self._cluster} on Redis {self._where}: {explain(problem)}"
             ) from None
         self._tasks = [
-            self._loop.create_task(self._read_stream()),
+            self._loop.create_task(self._reader.run()),
             self._loop.create_task(self._lease.keep()),
         ]
 
@@ -419,62 +412,3 @@ class RedisRoom(Generic[MemberT]):
                 # ok: answered when this node applies the join from the stream
         if lost is not None:
             self._lease.leave_cluster("cluster-reset", lost)
-
-    # --- reading --------------------------------------------------------------------------------
-    async def _read_stream(self) -> None:
-        failures = 0
-        while not self._lease.stopping:
-            await self._lease.joined.wait()
-            incarnation = self._lease.incarnation
-            try:
-                reply: Any = await self._link.reader.xread(
-                    {self._keys.events: self._window.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
-                )
-            except LINK_ERRORS as problem:
-                self._lease.link_failed(problem)
-                failures += 1
-                await asyncio.sleep(retry_delay(failures))
-                continue
-            except RedisError as problem:
-                if not failures:
-                    log.error("Cannot read the event stream: %s", problem, extra=fields("bad-data"))
-                failures += 1
-                await asyncio.sleep(retry_delay(failures))
-                continue
-            failures = 0
-            self._lease.link_ok()
-            if incarnation != self._lease.incarnation or not reply:
-                continue
-            for entry_id, entry_fields in reply[0][1]:
-                # One node's flood reaches this node's clients no faster than they take it: the
-                # rest of the read waits (in Redis's reply, not in their queues) while they cannot.
-                if not self._server.fan_out_allowed():
-                    await self._fan_out_allowed()
-                    if incarnation != self._lease.incarnation:
-                        break
-                size = self._window.read(entry_id, entry_fields)
-                self._apply(entry_id, entry_fields)
-                if incarnation != self._lease.incarnation:
-                    break
-                self._server.note_fan_out(size * len(self._replica.members()))
-
-    async def _fan_out_allowed(self) -> None:
-        allowed: asyncio.Future[None] = self._loop.create_future()
-
-        def resume() -> None:
-            if not allowed.done():
-                allowed.set_result(None)
-
-        self._server.when_fan_out_allowed(resume)
-        await allowed
-
-    def _apply(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> None:
-        try:
-            still_in = self._replica.apply(decode_entry(entry_fields))
-        except BadEntry as problem:
-            log.warning(
-                "Skipped entry %s of the event stream: %s", entry_id.decode(), problem, extra=fields("bad-data")
-            )
-            return
-        if not still_in:
-            self._lease.leave_cluster("cluster-reset", "the cluster retired this node (was it paused or cut off?)")
