@@ -39,30 +39,20 @@ from typing import Any, Generic, Protocol
 
 from redis.exceptions import RedisError
 
-from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS
-from algokart_chat.cluster.entries import (
-    SYNC,
-    Keys,
-    batch_fields,
-    broadcast_record,
-    direct_record,
-    records,
-    sync_record,
-)
+from algokart_chat.cluster.entries import Keys, broadcast_record, direct_record, sync_record
 from algokart_chat.cluster.lease import Lease, Replication, ResetReason, User
-from algokart_chat.cluster.link import STOP_SECONDS, RedisLink, explain, retry_delay
+from algokart_chat.cluster.link import STOP_SECONDS, RedisLink, explain
 from algokart_chat.cluster.reader import FanOut, StreamReader
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, history_ms
+from algokart_chat.cluster.writer import ClaimWrite, LeaveWrite, PresenceWrite, Writer
 from algokart_chat.events import Said, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import username_key
 from algokart_chat.room import JoinResult, MemberT, RoomStartError
 
 log = logging.getLogger(__name__)
-
-MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
 
 
 class RoomServer(Audience, FanOut, Protocol):
@@ -72,49 +62,6 @@ class RoomServer(Audience, FanOut, Protocol):
     def room_ready(self) -> None: ...
 
     def room_reset(self, reason: ResetReason) -> None: ...
-
-
-class _Batch:
-    __slots__ = ("data", "parts", "sequence")
-
-    def __init__(self, sequence: int, first: bytes) -> None:
-        self.sequence = sequence
-        self.parts = [first]
-        self.data = b""  # the parts joined, once it is sent
-
-
-class _Claim:
-    """A LOGIN to write: the login's token, the name's key, the name as typed; hidden or not, and
-    for a rename the (key, token, name) of the login it replaces."""
-
-    __slots__ = ("hidden", "key", "name", "renaming", "token")
-
-    def __init__(
-        self, token: str, key: str, name: str, hidden: bool = False, renaming: tuple[str, str, str] | None = None
-    ) -> None:
-        self.token, self.key, self.name = token, key, name
-        self.hidden, self.renaming = hidden, renaming
-
-
-class _Leave:
-    """A departure to write, with the same fields as the claim it undoes."""
-
-    __slots__ = ("key", "name", "token")
-
-    def __init__(self, token: str, key: str, name: str) -> None:
-        self.token, self.key, self.name = token, key, name
-
-
-class _Presence:
-    """A held name to move into the room (``shown``) or out of it, with the claim's fields."""
-
-    __slots__ = ("key", "name", "shown", "token")
-
-    def __init__(self, token: str, key: str, name: str, shown: bool) -> None:
-        self.token, self.key, self.name, self.shown = token, key, name, shown
-
-
-_Op = _Batch | _Claim | _Leave | _Presence
 
 
 class RedisRoom(Generic[MemberT]):
@@ -142,18 +89,14 @@ class RedisRoom(Generic[MemberT]):
 
         self._replica: Replica[MemberT] = Replica(server)
         self._reader = StreamReader(self._link, self._keys, self._lease, self._window, self._replica, server, loop)
-        # The stream: what was applied, and what waits to be written.
-        self._sequence = 0  # of this node's last batch
-        self._outbox: list[_Op] = []
-        self._unsent_bytes = 0
-        self._flush_task: asyncio.Task[None] | None = None
-        self._flushed = asyncio.Event()  # set while nothing is being written
-        self._flushed.set()
+        self._writer = Writer(
+            self._link, self._keys, self._lease, self._window, self._replication, self._replica, server.room_ready, loop
+        )
 
     # --- ChatRoom -------------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        return self._lease.state == "up" and self._unsent_bytes < MAX_UNSENT_BYTES
+        return self._lease.state == "up" and self._writer.keeping_up
 
     @property
     def available(self) -> bool:
@@ -202,7 +145,7 @@ class RedisRoom(Generic[MemberT]):
             if old_token is not None:
                 old = (username_key(renaming), old_token, renaming)
         token = self._replica.expect_join(member, done, hears_arrivals)
-        self._send_soon(_Claim(token, username_key(name), name, hidden, old))
+        self._writer.send(ClaimWrite(token, username_key(name), name, hidden, old))
 
     def show(self, member: MemberT, name: str, *, hears_arrivals: bool = False) -> None:
         self._replica.want_arrivals(member, name, hears_arrivals)
@@ -214,25 +157,25 @@ class RedisRoom(Generic[MemberT]):
     def _send_presence(self, member: MemberT, name: str, shown: bool) -> None:
         token = self._replica.token_of(member, name)
         if token is not None and self._lease.state != "out":
-            self._send_soon(_Presence(token, username_key(name), name, shown))
+            self._writer.send(PresenceWrite(token, username_key(name), name, shown))
 
     def leave(self, member: MemberT, name: str) -> None:
         token = self._replica.release(member, name)
         if token is not None and self._lease.state != "out":
-            self._send_soon(_Leave(token, username_key(name), name))
+            self._writer.send(LeaveWrite(token, username_key(name), name))
 
     def broadcast(self, payload: Said, sender: MemberT) -> None:
         if self._replica.name_of(sender) is not None:
-            self._add_record(broadcast_record(payload))
+            self._writer.add_record(broadcast_record(payload))
 
     def direct(self, name: str, payload: Told) -> None:
-        self._add_record(direct_record(name, payload))
+        self._writer.add_record(direct_record(name, payload))
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
         if self._lease.state == "out":
             done()
             return
-        self._add_record(sync_record(self._replica.expect_sync(done)))
+        self._writer.add_record(sync_record(self._replica.expect_sync(done)))
 
     def tell_local(self, payload: Any) -> None:
         for member in self._replica.members():
@@ -256,7 +199,7 @@ class RedisRoom(Generic[MemberT]):
         """Send what is unsent and retire this node (its users are announced gone at once)."""
         try:
             if self._lease.state != "out":
-                await asyncio.wait_for(self._flushed.wait(), STOP_SECONDS)
+                await asyncio.wait_for(self._writer.drained(), STOP_SECONDS)
                 # Members still here leave with the node: reading their leaves back must not
                 # look like the cluster retiring a live node.
                 self._replica.release_all()
@@ -269,9 +212,10 @@ class RedisRoom(Generic[MemberT]):
                 extra=fields("cluster-stop-failed"),
             )
         # Before Python 3.11 a timeout racing a cancellation can swallow it (redis-py then raises
-        # its TimeoutError instead): the loops also check _stopping, and no wait here is unbounded.
+        # its TimeoutError instead): the loops also check the lease's stopping, and no wait here is
+        # unbounded.
         self._lease.stopping = True
-        tasks = [*self._tasks, *(task for task in (self._flush_task, self._link.relocating) if task is not None)]
+        tasks = [*self._tasks, *(task for task in (self._writer.flushing, self._link.relocating) if task is not None)]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -281,134 +225,14 @@ class RedisRoom(Generic[MemberT]):
     # --- LeaseHolder ---------------------------------------------------------------------------
     def joined(self, node: str, last_id: bytes, users: list[User]) -> None:
         self._window.restart(last_id)
-        self._sequence = 0
+        self._writer.restart()
         self._replica.start(node, users)
 
     def left(self, reason: ResetReason) -> None:
-        self._outbox, self._unsent_bytes = [], 0
+        self._writer.clear()
         self._replica.clear()
         self._server.room_reset(reason)
         self._server.room_ready()  # connections that waited for the link: they are being closed
 
     def link_back(self) -> None:
         self._server.room_ready()
-
-    # --- writing --------------------------------------------------------------------------------
-    def _add_record(self, data: bytes) -> None:
-        if self._lease.state == "out":
-            return
-        self._unsent_bytes += len(data)
-        last = self._outbox[-1] if self._outbox else None
-        if isinstance(last, _Batch):
-            last.parts.append(data)
-        else:
-            self._sequence += 1
-            self._send_soon(_Batch(self._sequence, data))
-
-    def _send_soon(self, op: _Op) -> None:
-        self._outbox.append(op)
-        self._flush_soon()
-
-    def _flush_soon(self) -> None:
-        """Write the outbox once this loop iteration is over: all it gathered in one pipeline."""
-        if self._flushed.is_set():
-            self._flushed.clear()
-            self._loop.call_soon(self._start_flush)
-
-    def _start_flush(self) -> None:
-        self._flush_task = self._loop.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        """Write the outbox, one pipeline at a time, again and again after a failure."""
-        try:
-            while self._outbox:
-                ops, self._outbox = self._outbox, []
-                results = await self._write_until_done(ops)
-                if results is None:
-                    return
-                self._unsent_bytes -= sum(len(op.data) for op in ops if isinstance(op, _Batch))
-                self._take_results(ops, results)
-                self._server.room_ready()
-        finally:
-            self._flushed.set()
-            if self._outbox and self._lease.state != "out" and not self._lease.stopping:
-                self._flush_soon()
-
-    async def _write_until_done(self, ops: list[_Op]) -> list[Any] | None:
-        """The replies to ``ops``, sent again after each link failure; None if this node left its
-        place in the cluster (or stops) meanwhile: ``ops`` belong to the old place."""
-        incarnation, failures = self._lease.incarnation, 0
-        while not self._lease.stopping and incarnation == self._lease.incarnation:
-            try:
-                results = await self._write(ops)
-            except LINK_ERRORS as problem:
-                self._lease.link_failed(problem)
-                failures += 1
-                await asyncio.sleep(retry_delay(failures))
-                continue
-            if incarnation != self._lease.incarnation:
-                return None
-            self._lease.link_ok()
-            return results
-        return None
-
-    async def _write(self, ops: list[_Op]) -> list[Any]:
-        keys, node, minid = self._keys, self._lease.node, self._window.minid()
-        pipe = self._link.writer.pipeline(transaction=False)
-        for op in ops:
-            if isinstance(op, _Batch):
-                if not op.data:
-                    op.data = b"".join(op.parts)
-                pipe.xadd(keys.events, batch_fields(node, op.sequence, op.data), minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
-            elif isinstance(op, _Claim):
-                old_key, old_token, old_name = op.renaming or ("", "", "")
-                await self._link.scripts.claim(
-                    keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
-                    args=[self._lease.epoch, node, op.token, op.key, op.name, minid]
-                    + ["1" if op.hidden else "0", old_key, old_token, old_name],
-                    client=pipe,
-                )
-            elif isinstance(op, _Presence):
-                await self._link.scripts.presence(
-                    keys=[keys.users, keys.events],
-                    args=[op.key, op.token, op.name, "1" if op.shown else "0", minid],
-                    client=pipe,
-                )
-            else:
-                await self._link.scripts.leave(
-                    keys=[keys.users, keys.events, keys.node_users(node)],
-                    args=[op.key, op.token, op.name, minid],
-                    client=pipe,
-                )
-        waiting = self._replication.waiting
-        if waiting:
-            pipe.execute_command("WAIT", 1, self._replication.wait_ms)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        redirected = next((result for result in results if isinstance(result, REDIRECTS)), None)
-        if redirected is not None:  # the slot is elsewhere now: none of it was done here
-            raise redirected
-        if waiting:
-            self._replication.note(results.pop())
-        return results
-
-    def _take_results(self, ops: list[_Op], results: list[Any]) -> None:
-        lost: str | None = None
-        for op, result in zip(ops, results, strict=True):
-            if isinstance(result, Exception):
-                log.error("Redis refused a write: %s", result, extra=fields("bad-data"))
-                if isinstance(op, _Claim):
-                    self._replica.answer(op.token, "unavailable")
-                elif isinstance(op, _Batch):  # its PINGs will not come back through the stream
-                    for part in records(op.data):
-                        if part.kind == SYNC:
-                            self._replica.synced(part.name)
-            elif isinstance(op, _Claim):
-                status = result[0]
-                if status == b"taken":
-                    self._replica.answer(op.token, "taken")
-                elif status != b"ok":
-                    self._replica.answer(op.token, "unavailable")
-                    lost = "Redis lost the cluster's data" if status == b"reset" else "this node's lease ran out"
-                # ok: answered when this node applies the join from the stream
-        if lost is not None:
-            self._lease.leave_cluster("cluster-reset", lost)

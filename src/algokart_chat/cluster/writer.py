@@ -1,0 +1,275 @@
+"""The write pipeline: what this node's users do, written to Redis in order, once per loop iteration.
+
+Owns the outbox (the writes not yet sent: ``BatchWrite``, ``ClaimWrite``, ``PresenceWrite``,
+``LeaveWrite``), this node's batch sequence number, the count of unsent bytes, and the one
+flush under way.  What an answer means for a LOGIN or a PING is the replica's; what a failure
+means for the node is the lease's.
+
+Plan.  Everything a node's users do during one event-loop iteration goes out as one pipeline,
+in their order: one XADD of a batch (all the MSG, DM and sync records in a row, under the next
+sequence number), a CLAIM call per LOGIN, a PRESENCE call per JOIN or PART, a LEAVE call per
+departure; behind Sentinel or in a Redis Cluster, ``WAIT 1`` last (``lease.Replication``).  One
+pipeline is in flight at a time: what arrives meanwhile waits for the next.  Every append trims
+the stream to the window's ``minid``.
+
+Guarantees:
+- At most once, in order: a pipeline that fails on the link is sent again as is (batches carry
+  the sequence number the readers check; claims and leaves are idempotent), until it goes
+  through or the node leaves its place (what was in the outbox then belongs to the old place:
+  dropped, as the lease's ``incarnation`` tells).  A pipeline redirected (the slot moved) was
+  not done at all, and is sent again.
+- Bounded: past ``MAX_UNSENT_BYTES`` waiting to be written, ``keeping_up`` is False and the
+  room's connections wait instead of queueing more.
+- A write Redis refuses is logged; a LOGIN it refused is answered ``unavailable`` and the PINGs of
+  a refused batch are answered at once (they will not come back through the stream).  A claim
+  answered ``reset`` or ``expired`` makes the node leave its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS
+from algokart_chat.cluster.entries import SYNC, Keys, batch_fields, records
+from algokart_chat.cluster.lease import Lease, Replication
+from algokart_chat.cluster.link import RedisLink, retry_delay
+from algokart_chat.cluster.replica import Replica
+from algokart_chat.cluster.window import StreamWindow
+from algokart_chat.logs import fields
+
+log = logging.getLogger(__name__)
+
+MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link to catch up
+
+
+class BatchWrite:
+    """Records to append as one batch entry, under this node's sequence number ``sequence``."""
+
+    __slots__ = ("data", "parts", "sequence")
+
+    def __init__(self, sequence: int, first: bytes) -> None:
+        self.sequence = sequence
+        self.parts = [first]
+        self.data = b""  # the parts joined, once it is sent
+
+
+class ClaimWrite:
+    """A LOGIN to write: the login's token, the name's key, the name as typed; hidden or not, and
+    for a rename the (key, token, name) of the login it replaces."""
+
+    __slots__ = ("hidden", "key", "name", "renaming", "token")
+
+    def __init__(
+        self, token: str, key: str, name: str, hidden: bool = False, renaming: tuple[str, str, str] | None = None
+    ) -> None:
+        self.token, self.key, self.name = token, key, name
+        self.hidden, self.renaming = hidden, renaming
+
+
+class LeaveWrite:
+    """A departure to write, with the same fields as the claim it undoes."""
+
+    __slots__ = ("key", "name", "token")
+
+    def __init__(self, token: str, key: str, name: str) -> None:
+        self.token, self.key, self.name = token, key, name
+
+
+class PresenceWrite:
+    """A held name to move into the room (``shown``) or out of it, with the claim's fields."""
+
+    __slots__ = ("key", "name", "shown", "token")
+
+    def __init__(self, token: str, key: str, name: str, shown: bool) -> None:
+        self.token, self.key, self.name, self.shown = token, key, name, shown
+
+
+Write = BatchWrite | ClaimWrite | LeaveWrite | PresenceWrite
+
+
+class Writer:
+    """Writes this node's outbox to cluster ``keys``'s Redis through ``link``; ``written`` is
+    called after each pipeline that went through (connections that waited may go on)."""
+
+    __slots__ = (
+        "_flush_task",
+        "_flushed",
+        "_keys",
+        "_lease",
+        "_link",
+        "_loop",
+        "_outbox",
+        "_replica",
+        "_replication",
+        "_sequence",
+        "_unsent_bytes",
+        "_window",
+        "_written",
+    )
+
+    def __init__(
+        self,
+        link: RedisLink,
+        keys: Keys,
+        lease: Lease,
+        window: StreamWindow,
+        replication: Replication,
+        replica: Replica[Any],
+        written: Callable[[], None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._link, self._keys, self._lease, self._window = link, keys, lease, window
+        self._replication, self._replica, self._written, self._loop = replication, replica, written, loop
+        self._sequence = 0  # of this node's last batch
+        self._outbox: list[Write] = []
+        self._unsent_bytes = 0
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flushed = asyncio.Event()  # set while nothing is being written
+        self._flushed.set()
+
+    @property
+    def keeping_up(self) -> bool:
+        """Whether what waits to be written is within bounds (connections may add more)."""
+        return self._unsent_bytes < MAX_UNSENT_BYTES
+
+    @property
+    def flushing(self) -> asyncio.Task[None] | None:
+        """The flush under way, if any (to cancel at shutdown)."""
+        return self._flush_task
+
+    async def drained(self) -> None:
+        """Wait until nothing is being written."""
+        await self._flushed.wait()
+
+    def restart(self) -> None:
+        """This node joined (again): its batches count from 1."""
+        self._sequence = 0
+
+    def clear(self) -> None:
+        """This node lost its place: what waits to be written belongs to the old one."""
+        self._outbox, self._unsent_bytes = [], 0
+
+    def add_record(self, data: bytes) -> None:
+        """A record for this iteration's batch (a new batch if the last write is not one)."""
+        if self._lease.state == "out":
+            return
+        self._unsent_bytes += len(data)
+        last = self._outbox[-1] if self._outbox else None
+        if isinstance(last, BatchWrite):
+            last.parts.append(data)
+        else:
+            self._sequence += 1
+            self.send(BatchWrite(self._sequence, data))
+
+    def send(self, write: Write) -> None:
+        """Write this in the next pipeline."""
+        self._outbox.append(write)
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Write the outbox once this loop iteration is over: all it gathered in one pipeline."""
+        if self._flushed.is_set():
+            self._flushed.clear()
+            self._loop.call_soon(self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_task = self._loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Write the outbox, one pipeline at a time, again and again after a failure."""
+        try:
+            while self._outbox:
+                writes, self._outbox = self._outbox, []
+                results = await self._write_until_done(writes)
+                if results is None:
+                    return
+                self._unsent_bytes -= sum(len(write.data) for write in writes if isinstance(write, BatchWrite))
+                self._take_results(writes, results)
+                self._written()
+        finally:
+            self._flushed.set()
+            if self._outbox and self._lease.state != "out" and not self._lease.stopping:
+                self._flush_soon()
+
+    async def _write_until_done(self, writes: list[Write]) -> list[Any] | None:
+        """The replies to ``writes``, sent again after each link failure; None if this node left
+        its place in the cluster (or stops) meanwhile: ``writes`` belong to the old place."""
+        incarnation, failures = self._lease.incarnation, 0
+        while not self._lease.stopping and incarnation == self._lease.incarnation:
+            try:
+                results = await self._write(writes)
+            except LINK_ERRORS as problem:
+                self._lease.link_failed(problem)
+                failures += 1
+                await asyncio.sleep(retry_delay(failures))
+                continue
+            if incarnation != self._lease.incarnation:
+                return None
+            self._lease.link_ok()
+            return results
+        return None
+
+    async def _write(self, writes: list[Write]) -> list[Any]:
+        keys, node, minid = self._keys, self._lease.node, self._window.minid()
+        scripts = self._link.scripts
+        pipe = self._link.writer.pipeline(transaction=False)
+        for write in writes:
+            if isinstance(write, BatchWrite):
+                if not write.data:
+                    write.data = b"".join(write.parts)
+                pipe.xadd(keys.events, batch_fields(node, write.sequence, write.data), minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
+            elif isinstance(write, ClaimWrite):
+                old_key, old_token, old_name = write.renaming or ("", "", "")
+                await scripts.claim(
+                    keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
+                    args=[self._lease.epoch, node, write.token, write.key, write.name, minid]
+                    + ["1" if write.hidden else "0", old_key, old_token, old_name],
+                    client=pipe,
+                )
+            elif isinstance(write, PresenceWrite):
+                await scripts.presence(
+                    keys=[keys.users, keys.events],
+                    args=[write.key, write.token, write.name, "1" if write.shown else "0", minid],
+                    client=pipe,
+                )
+            else:
+                await scripts.leave(
+                    keys=[keys.users, keys.events, keys.node_users(node)],
+                    args=[write.key, write.token, write.name, minid],
+                    client=pipe,
+                )
+        waiting = self._replication.waiting
+        if waiting:
+            pipe.execute_command("WAIT", 1, self._replication.wait_ms)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        redirected = next((result for result in results if isinstance(result, REDIRECTS)), None)
+        if redirected is not None:  # the slot is elsewhere now: none of it was done here
+            raise redirected
+        if waiting:
+            self._replication.note(results.pop())
+        return results
+
+    def _take_results(self, writes: list[Write], results: list[Any]) -> None:
+        lost: str | None = None
+        for write, result in zip(writes, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("Redis refused a write: %s", result, extra=fields("bad-data"))
+                if isinstance(write, ClaimWrite):
+                    self._replica.answer(write.token, "unavailable")
+                elif isinstance(write, BatchWrite):  # its PINGs will not come back through the stream
+                    for part in records(write.data):
+                        if part.kind == SYNC:
+                            self._replica.synced(part.name)
+            elif isinstance(write, ClaimWrite):
+                status = result[0]
+                if status == b"taken":
+                    self._replica.answer(write.token, "taken")
+                elif status != b"ok":
+                    self._replica.answer(write.token, "unavailable")
+                    lost = "Redis lost the cluster's data" if status == b"reset" else "this node's lease ran out"
+                # ok: answered when this node applies the join from the stream
+        if lost is not None:
+            self._lease.leave_cluster("cluster-reset", lost)
