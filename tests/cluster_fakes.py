@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     import redis.asyncio as redis
 
     from algokart_chat.cluster.lease import ResetReason, User
+    from algokart_chat.cluster.reader import StreamReader
     from algokart_chat.cluster.replica import Replica
     from algokart_chat.cluster.target import RedisTarget
     from algokart_chat.cluster.window import StreamWindow
+    from algokart_chat.cluster.writer import Writer
 
 REDIS_PY = importlib.util.find_spec("redis") is not None
 
@@ -223,15 +225,25 @@ class Parts:
         from algokart_chat.cluster.window import StreamWindow, history_ms
 
         self.loop = asyncio.get_running_loop()
-        self.keys = Keys("c")
-        self.link = RedisLink(parse_redis_url(url), self.keys.epoch, node_timeout, self.loop, FakeClients())
+        self.link = RedisLink(parse_redis_url(url), Keys("c"), node_timeout, self.loop, FakeClients())
         self.redis, self.stream = fake(self.link.writer), fake(self.link.reader)
         self.window = StreamWindow(history_ms(node_timeout))
         self.replication = Replication(self.link)
         self.server = Server()
         self.replica: Replica[Any] = Replica(self.server)
         self.holder = Holder(self.replica, self.window)
-        self.lease = Lease(self.link, self.keys, node_timeout, self.window, self.replication, self.holder, self.loop)
+        self.lease = Lease(self.link, node_timeout, self.window, self.replication, self.holder, self.loop)
+
+    def reader(self) -> StreamReader:
+        from algokart_chat.cluster.reader import StreamReader
+
+        return StreamReader(self.link, self.lease, self.window, self.replica, self.server, self.loop)
+
+    def writer(self, written: Callable[[], None]) -> Writer:
+        """A writer that calls ``written`` after each pipeline that went through."""
+        from algokart_chat.cluster.writer import Writer
+
+        return Writer(self.link, self.lease, self.window, self.replication, self.replica, written, self.loop)
 
     async def join(self, users: list[bytes] | None = None, last_id: bytes = b"1000-0") -> str:
         """Register (the lease) with a snapshot of ``users``; this node's id."""

@@ -11,6 +11,7 @@ from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat.cluster.entries import Keys
 from algokart_chat.cluster.target import parse_redis_url
 from cluster_fakes import REDIS_PY, ROLE_ONE_REPLICA, FakeClients, Parts, fake, require_redis_py, settle
 
@@ -153,14 +154,17 @@ class RenewTest(LeaseTestCase):
 
 
 class LinkStateTest(LeaseTestCase):
+    def failed(self, seconds: float, problem: str = "unreachable") -> None:
+        """A command failed on the link when the loop's clock read ``seconds``."""
+        with self.at(seconds):
+            self.lease.link_failed(OSError(problem))
+
     async def test_a_failure_takes_the_link_down_once_and_a_success_brings_it_back(self) -> None:
         await self.register()
         with self.assertLogs("algokart_chat.cluster.lease", "WARNING") as logs:
-            with self.at(100.0):
-                self.lease.link_failed(RedisConnectionError("reset by peer"))
-            with self.at(101.0):
-                self.lease.link_failed(RedisConnectionError("refused"))
-                self.assertEqual(self.lease.state, "down")
+            self.failed(100.0, "reset by peer")
+            self.failed(101.0, "refused")
+            self.assertEqual(self.lease.state, "down")
             with self.at(102.5):
                 self.lease.link_ok()
                 self.lease.link_ok()
@@ -178,13 +182,10 @@ class LinkStateTest(LeaseTestCase):
         with self.at(50.0):
             await self.register()
         with self.assertLogs("algokart_chat.cluster.lease", "WARNING") as logs:
-            with self.at(55.0):
-                self.lease.link_failed(OSError("unreachable"))
-            with self.at(60.0):
-                self.lease.link_failed(OSError("unreachable"))
-                self.assertEqual(self.lease.state, "down")
-            with self.at(60.5):
-                self.lease.link_failed(OSError("unreachable"))
+            for seconds in (55.0, 60.0):
+                self.failed(seconds)
+            self.assertEqual(self.lease.state, "down")  # 10 s since the renewal: not more yet
+            self.failed(60.5)
         self.assertEqual(self.lease.state, "out")
         self.assertIn("Left the cluster: Redis unreachable for more than 10 s", logs.output[-1])
         self.assertEqual(self.holder.heard[-1], "left cluster-unavailable")
@@ -199,7 +200,7 @@ class LinkStateTest(LeaseTestCase):
 
 class ReplicationTest(LeaseTestCase):
     async def test_one_redis_has_no_replica_to_wait_for_nor_to_count(self) -> None:
-        link = RedisLink(parse_redis_url("redis://h"), "{c}:epoch", 10.0, self.loop, FakeClients())
+        link = RedisLink(parse_redis_url("redis://h"), Keys("c"), 10.0, self.loop, FakeClients())
         replication = Replication(link)
         await replication.count()
         self.assertEqual(fake(link.writer).sent, [])

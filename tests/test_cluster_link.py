@@ -11,6 +11,7 @@ from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat.cluster.entries import Keys
 from algokart_chat.cluster.target import parse_redis_url
 from cluster_fakes import REDIS_PY, FakeClients, fake, require_redis_py, settle
 
@@ -60,7 +61,7 @@ class PureTest(unittest.TestCase):
 
 class LinkTest(unittest.IsolatedAsyncioTestCase):
     def link(self, url: str, clients: FakeClients) -> RedisLink:
-        return RedisLink(parse_redis_url(url), "{c}:epoch", 10.0, asyncio.get_running_loop(), clients)
+        return RedisLink(parse_redis_url(url), Keys("c"), 10.0, asyncio.get_running_loop(), clients)
 
     async def test_two_clients_the_reader_waiting_longer_for_its_blocking_read(self) -> None:
         clients = FakeClients()

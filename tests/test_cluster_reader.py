@@ -11,32 +11,22 @@ from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat import protocol
 from algokart_chat.cluster.entries import Join, batch_fields, broadcast_record
-from algokart_chat.events import RoomEvent, Said
+from algokart_chat.events import Said
 from cluster_fakes import REDIS_PY, Parts, require_redis_py, settle
+from test_cluster_replica import Member
 
 if REDIS_PY:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError
 
-    from algokart_chat.cluster.reader import READ_COUNT, StreamReader
+    from algokart_chat.cluster.reader import READ_COUNT
 
 Fields = dict[bytes, bytes]
 
 
 def setUpModule() -> None:
     require_redis_py()
-
-
-class Member:
-    __slots__ = ("got",)
-
-    def __init__(self) -> None:
-        self.got: list[bytes] = []
-
-    def deliver(self, event: RoomEvent) -> None:
-        self.got.append(event.encoded(protocol.wire))
 
 
 def said(sequence: int, sender: str, text: str) -> Fields:
@@ -63,15 +53,7 @@ class ReaderTest(unittest.IsolatedAsyncioTestCase):
         self.member = Member()
         token = self.parts.replica.expect_join(self.member, lambda result: None)
         self.parts.replica.apply(Join("ann", self.node, token))
-        self.reader = StreamReader(
-            self.parts.link,
-            self.parts.keys,
-            self.parts.lease,
-            self.parts.window,
-            self.parts.replica,
-            self.parts.server,
-            self.parts.loop,
-        )
+        self.reader = self.parts.reader()
 
     async def read_all(self, *replies: Any) -> None:
         """Run the reader over these XREAD replies (or exceptions), then stop it."""

@@ -19,7 +19,7 @@ if REDIS_PY:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError, TryAgainError
 
-    from algokart_chat.cluster.writer import MAX_UNSENT_BYTES, ClaimWrite, LeaveWrite, PresenceWrite, Writer
+    from algokart_chat.cluster.writer import MAX_UNSENT_BYTES, ClaimWrite, LeaveWrite, PresenceWrite
 
 
 def setUpModule() -> None:
@@ -35,16 +35,7 @@ class WriterTestCase(unittest.IsolatedAsyncioTestCase):
         self.redis = self.parts.redis
         self.written = 0
         self.answers: list[JoinResult] = []
-        self.writer = Writer(
-            self.parts.link,
-            self.parts.keys,
-            self.parts.lease,
-            self.parts.window,
-            self.parts.replication,
-            self.parts.replica,
-            self.count_written,
-            self.parts.loop,
-        )
+        self.writer = self.parts.writer(self.count_written)
 
     def count_written(self) -> None:
         self.written += 1

@@ -40,7 +40,6 @@ from typing import Literal, Protocol
 from redis.exceptions import RedisError
 
 from algokart_chat.cluster.clients import LINK_ERRORS
-from algokart_chat.cluster.entries import Keys
 from algokart_chat.cluster.link import RedisLink, retry_delay
 from algokart_chat.cluster.window import StreamWindow, entry_number
 from algokart_chat.logs import fields
@@ -139,12 +138,11 @@ class Replication:
 
 
 class Lease:
-    """This node's lease in cluster ``keys`` names, kept through ``link``."""
+    """This node's lease in the chat cluster of ``link``'s keys."""
 
     __slots__ = (
         "_down_since",
         "_holder",
-        "_keys",
         "_last_renewal",
         "_lease_ms",
         "_link",
@@ -166,14 +164,13 @@ class Lease:
     def __init__(
         self,
         link: RedisLink,
-        keys: Keys,
         node_timeout: float,
         window: StreamWindow,
         replication: Replication,
         holder: LeaseHolder,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self._link, self._keys, self._window, self._replication = link, keys, window, replication
+        self._link, self._window, self._replication = link, window, replication
         self._holder, self._loop = holder, loop
         self._node_timeout = node_timeout
         self._lease_ms = round(node_timeout * 1000)
@@ -194,7 +191,7 @@ class Lease:
         await self._replication.count(news=self.state != "out")
         self.incarnation += 1
         node = f"{self._node_base}-{self.incarnation}"
-        keys = self._keys
+        keys = self._link.keys
         reply = await self._link.scripts.register(
             keys=[keys.epoch, keys.nodes, keys.events, keys.users],
             args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._window.minid(), self.node],
@@ -221,7 +218,7 @@ class Lease:
 
     async def retire(self) -> None:
         """At shutdown: this node's users leave at once and its lease goes (RETIRE)."""
-        keys = self._keys
+        keys = self._link.keys
         await self._link.scripts.retire(
             keys=[keys.nodes, keys.events, keys.users],
             args=[self.node, keys.node_users_prefix, self._window.minid()],
@@ -261,7 +258,7 @@ class Lease:
         it says whether the lease is still ours.  Not renewed for node_timeout because Redis does
         not answer: this node is out (``link_failed``)."""
         started = self._loop.time()
-        keys = self._keys
+        keys = self._link.keys
         try:
             reply = await self._link.scripts.renew(
                 keys=[keys.epoch, keys.nodes, keys.events, keys.users],

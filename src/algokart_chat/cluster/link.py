@@ -2,7 +2,7 @@
 
 Owns the clients (``clients.connect``), the Lua scripts registered on the writing one
 (``Scripts``), the deadline of every command, and, in a Redis Cluster, which master serves the
-cluster's slot.  It does not decide what a failure means for the node: that is ``lease``'s.
+slot of the chat cluster's keys (``keys``: they all share one hash tag, so one slot).  It does not decide what a failure means for the node: that is ``lease``'s.
 
 Plan.  Two clients: ``writer`` for pipelines, scripts and lease renewals, and ``reader`` for the
 stream reader, whose blocking XREAD may take ``READ_BLOCK_MS`` longer than any other command.
@@ -37,6 +37,7 @@ from redis.exceptions import MovedError, RedisError
 
 from algokart_chat.cluster import scripts
 from algokart_chat.cluster.clients import connect, slot_owner
+from algokart_chat.cluster.entries import Keys
 from algokart_chat.cluster.target import RedisTarget
 from algokart_chat.logs import fields
 
@@ -89,7 +90,7 @@ class Scripts:
 
 
 class RedisLink:
-    """The clients of the Redis ``target`` names, for the keys of one slot (``slot_key``'s)."""
+    """The clients of the Redis ``target`` names, for the keys of one chat cluster (``keys``)."""
 
     __slots__ = (
         "_connect",
@@ -98,9 +99,9 @@ class RedisLink:
         "_loop",
         "_options",
         "_relocating",
-        "_slot_key",
         "_slot_master",
         "_target",
+        "keys",
         "reader",
         "scripts",
         "writer",
@@ -109,12 +110,12 @@ class RedisLink:
     def __init__(
         self,
         target: RedisTarget,
-        slot_key: str,
+        keys: Keys,
         node_timeout: float,
         loop: asyncio.AbstractEventLoop,
         connect: Connect = connect,
     ) -> None:
-        self._target, self._slot_key, self._loop, self._connect = target, slot_key, loop, connect
+        self._target, self.keys, self._loop, self._connect = target, keys, loop, connect
         self._deadline = command_deadline(node_timeout)
         self._options: dict[str, Any] = {
             "socket_connect_timeout": self._deadline,
@@ -154,7 +155,7 @@ class RedisLink:
         change, unless this is the start)."""
         if self._target.kind != "cluster":
             return
-        owner = await slot_owner(self._target, self._slot_key, self._known_nodes, self._deadline, **self._options)
+        owner = await slot_owner(self._target, self.keys.epoch, self._known_nodes, self._deadline, **self._options)
         if owner == self._slot_master:
             return
         self._slot_master, old = owner, (self.writer, self.reader)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from redis.exceptions import RedisError
 
 from algokart_chat.cluster.clients import LINK_ERRORS
-from algokart_chat.cluster.entries import BadEntry, Keys, decode_entry
+from algokart_chat.cluster.entries import BadEntry, decode_entry
 from algokart_chat.cluster.lease import Lease
 from algokart_chat.cluster.link import READ_BLOCK_MS, RedisLink, retry_delay
 from algokart_chat.cluster.replica import Replica
@@ -55,21 +55,20 @@ class FanOut(Protocol):
 
 
 class StreamReader:
-    """Reads cluster ``keys``'s stream through ``link`` into ``replica``, for as long as the node runs."""
+    """Reads the cluster's stream through ``link`` into ``replica``, for as long as the node runs."""
 
-    __slots__ = ("_keys", "_lease", "_link", "_loop", "_replica", "_server", "_window")
+    __slots__ = ("_lease", "_link", "_loop", "_replica", "_server", "_window")
 
     def __init__(
         self,
         link: RedisLink,
-        keys: Keys,
         lease: Lease,
         window: StreamWindow,
         replica: Replica[Any],
         server: FanOut,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self._link, self._keys, self._lease, self._window = link, keys, lease, window
+        self._link, self._lease, self._window = link, lease, window
         self._replica, self._server, self._loop = replica, server, loop
 
     async def run(self) -> None:
@@ -79,7 +78,7 @@ class StreamReader:
             incarnation = self._lease.incarnation
             try:
                 reply: Any = await self._link.reader.xread(
-                    {self._keys.events: self._window.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
+                    {self._link.keys.events: self._window.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
             except LINK_ERRORS as problem:
                 self._lease.link_failed(problem)

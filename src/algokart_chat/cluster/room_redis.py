@@ -77,20 +77,19 @@ class RedisRoom(Generic[MemberT]):
         stream_bytes: int = DEFAULT_STREAM_BYTES,
     ) -> None:
         self._server, self._loop = server, loop
-        self._keys = Keys(cluster)
         target = parse_redis_url(url)
         self._cluster, self._where = cluster, target.describe()
         self._node_timeout = node_timeout
         self._window = StreamWindow(history_ms(node_timeout), stream_bytes)
-        self._link = RedisLink(target, self._keys.epoch, node_timeout, loop)
+        self._link = RedisLink(target, Keys(cluster), node_timeout, loop)
         self._replication = Replication(self._link)
-        self._lease = Lease(self._link, self._keys, node_timeout, self._window, self._replication, self, loop)
+        self._lease = Lease(self._link, node_timeout, self._window, self._replication, self, loop)
         self._tasks: list[asyncio.Task[None]] = []
 
         self._replica: Replica[MemberT] = Replica(server)
-        self._reader = StreamReader(self._link, self._keys, self._lease, self._window, self._replica, server, loop)
+        self._reader = StreamReader(self._link, self._lease, self._window, self._replica, server, loop)
         self._writer = Writer(
-            self._link, self._keys, self._lease, self._window, self._replication, self._replica, server.room_ready, loop
+            self._link, self._lease, self._window, self._replication, self._replica, server.room_ready, loop
         )
 
     # --- ChatRoom -------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS
-from algokart_chat.cluster.entries import SYNC, Keys, batch_fields, records
+from algokart_chat.cluster.entries import SYNC, batch_fields, records
 from algokart_chat.cluster.lease import Lease, Replication
 from algokart_chat.cluster.link import RedisLink, retry_delay
 from algokart_chat.cluster.replica import Replica
@@ -91,13 +91,12 @@ Write = BatchWrite | ClaimWrite | LeaveWrite | PresenceWrite
 
 
 class Writer:
-    """Writes this node's outbox to cluster ``keys``'s Redis through ``link``; ``written`` is
+    """Writes this node's outbox to the cluster's Redis through ``link``; ``written`` is
     called after each pipeline that went through (connections that waited may go on)."""
 
     __slots__ = (
         "_flush_task",
         "_flushed",
-        "_keys",
         "_lease",
         "_link",
         "_loop",
@@ -113,7 +112,6 @@ class Writer:
     def __init__(
         self,
         link: RedisLink,
-        keys: Keys,
         lease: Lease,
         window: StreamWindow,
         replication: Replication,
@@ -121,7 +119,7 @@ class Writer:
         written: Callable[[], None],
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self._link, self._keys, self._lease, self._window = link, keys, lease, window
+        self._link, self._lease, self._window = link, lease, window
         self._replication, self._replica, self._written, self._loop = replication, replica, written, loop
         self._sequence = 0  # of this node's last batch
         self._outbox: list[Write] = []
@@ -213,7 +211,7 @@ class Writer:
         return None
 
     async def _write(self, writes: list[Write]) -> list[Any]:
-        keys, node, minid = self._keys, self._lease.node, self._window.minid()
+        keys, node, minid = self._link.keys, self._lease.node, self._window.minid()
         scripts = self._link.scripts
         pipe = self._link.writer.pipeline(transaction=False)
         for write in writes:
