@@ -14,8 +14,9 @@ The package in layers; every import runs down this list, never up or sideways in
 2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive); and
    ``password_checks``, the sessions' password checks off the event loop;
 3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``) on a connection;
-4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` (pure) with ``clients`` and
-   ``room_redis`` (redis-py, imported in cluster mode only);
+4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` and ``window`` (pure) with
+   ``clients``, ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py,
+   imported in cluster mode only);
 5. ``server/``: the server that accepts connections and wires the rest together;
 6. entry points: ``main`` (the command ``algokart-chat``; ``python -m algokart_chat``) with
    ``accounts_cli`` (its ``accounts`` subcommand), and ``client`` (the terminal client,

@@ -138,7 +138,9 @@ class Replication:
 
 
 class Lease:
-    """This node's lease in the chat cluster of ``link``'s keys."""
+    """This node's lease in the chat cluster of ``link``'s keys.  The other parts read ``node``,
+    ``epoch``, ``incarnation``, ``state`` and ``joined``; only the lease changes them (and the room
+    sets ``stopping`` at shutdown)."""
 
     __slots__ = (
         "_down_since",

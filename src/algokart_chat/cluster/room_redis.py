@@ -3,15 +3,22 @@
 Plan.  One Redis stream carries every event the room can see: joins, leaves, and batches of
 broadcasts and direct messages.  Every node reads the whole stream and applies it in stream
 order, its own events included, so the stream order *is* the one order every user sees.  Each
-node keeps a replica of the room built from the stream (``cluster.replica``, pure code: names
-in login order, its own members), so ``WHO`` and a DM's lookup are local; this module does the
-I/O.  Writes go out once per event-loop iteration as one pipeline, in the order the node's users
-made them: one XADD for all the messages of that iteration, a Lua script per LOGIN (claim the name
-and append the join, atomically) and per leave (free the name and append the leave, only if that
-user still holds it).  A LOGIN is answered when this node applies its own join from the stream,
-so the new user's WHO lists everyone who logged in before.
+node keeps a replica of the room built from the stream, so ``WHO`` and a DM's lookup are local.
+A LOGIN is answered when this node applies its own join from the stream, so the new user's WHO
+lists everyone who logged in before.
 
-Guarantees, beyond those of ``room``:
+``RedisRoom`` is the ``ChatRoom`` and the coordinator: it owns no plan of its own but wires the
+parts, each of which owns one, and answers the ChatRoom API from the replica and the writer:
+
+- ``link``: the two redis-py clients, the scripts on them, and which master serves the slot;
+- ``lease``: this node's id and lease, whether it is in the cluster (``up``, ``down``, ``out``),
+  and whether writes wait for a replica; it tells the room when the node joins or leaves
+  (``LeaseHolder``: the room rebuilds or forgets its replica, and tells the server);
+- ``writer``: what this node's users do, one pipeline per loop iteration, in order;
+- ``reader``: the stream, applied entry by entry to the replica (``replica``, pure);
+- ``window``: what this node read of the stream, and where every write trims it (pure).
+
+Guarantees, beyond those of ``room`` (each part's docstring says how):
 - At most once, in order: a batch carries its node's sequence number, so one sent twice
   (after a broken link) is applied once; claims and leaves are idempotent (``scripts``).
 - Nothing is lost while the link blips: what could not be sent is sent again, and the
@@ -28,6 +35,8 @@ Guarantees, beyond those of ``room``:
   counts as written once a replica has it, and is written again to the promoted replica if the
   master died first, so a failover loses nothing a replica could have had (docs/CLUSTER.md,
   *Sentinel*).
+- ``stop`` sends what is unsent and retires this node (its users are announced gone at once),
+  each step within ``STOP_SECONDS``.
 """
 
 from __future__ import annotations
