@@ -15,14 +15,8 @@ from collections.abc import Callable
 from support import FakeTransport
 
 from algokart_chat.token_bucket import InputBudget, Rates
-from algokart_chat.transport.connection import (
-    READ_SIZE,
-    WRITE_CHUNK,
-    WRITE_QUANTUM,
-    Connection,
-    FlowLimits,
-    SessionType,
-)
+from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits, SessionType
+from algokart_chat.transport.output_queue import WRITE_CHUNK, WRITE_QUANTUM
 from in_process import InProcessServer, connection, lines_of
 
 
@@ -366,7 +360,7 @@ class LimitsTest(ConnectionTestCase):
         self.assertEqual(connection.behind, len(payload) + 64 - 4096)  # the rest waits as a reference
         backlog = connection._backlog
         assert backlog is not None
-        self.assertIs(backlog[0], payload)
+        self.assertIs(next(iter(backlog)), payload)
         while transport.waiting or connection._backlog:
             transport.drain(WRITE_CHUNK)
         self.assertEqual(bytes(transport.written), payload)

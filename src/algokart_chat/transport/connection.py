@@ -23,18 +23,12 @@ too far behind to take more fan-out) makes the pump park the framed lines, alrea
 pause the same way until ``resume``.  Nothing is dropped or reordered.  Only complete lines count
 as activity for the host's idle clock.
 
-Output plan.  ``send`` never writes and never copies: it appends a reference to the payload,
-which every recipient of one protocol shares, to an outbox, and ``flush``, which the host calls
-once per event-loop iteration, moves it into the backlog and writes.  Writes are chunks of at most
-WRITE_CHUNK bytes (a slice of a large payload, or small payloads joined), and the transport is
-given the next one only once it has sent the last (its high-water mark is 0), so asyncio never
-holds more than one chunk of this connection's output: a client far behind costs references, not
-copies.  At most WRITE_QUANTUM bytes are written per connection per loop turn, so one turn's work
-is bounded however far behind everyone is.  What is queued is judged on every enqueue, against two
-limits, as Redis's ``client-output-buffer-limit``: over ``--max-send-buffer`` (hard) the client is
-reset at once; over ``--send-buffer-soft`` for ``--send-buffer-soft-seconds``, or reading nothing at
-all for that long while output waits, it is reset by the host's sweep.  A client reset this way
-gets ``SO_LINGER`` 0: the kernel drops what it never read.
+Output plan (``output_queue``: payload references written a chunk at a time, a bounded amount per
+loop turn).  What is queued is judged on every enqueue and write, against two limits
+(``flow_control``), as Redis's ``client-output-buffer-limit``: over ``--max-send-buffer`` (hard)
+the client is reset at once; over ``--send-buffer-soft`` for ``--send-buffer-soft-seconds``, or
+reading nothing at all for that long while output waits, it is reset by the host's sweep.  A
+client reset this way gets ``SO_LINGER`` 0: the kernel drops what it never read.
 
 Pushback.  A connection whose transport takes everything it is given but whose backlog is over a
 quarter of the soft limit is waiting on the server, not on its reader: it counts as *congested*,
@@ -51,7 +45,6 @@ off), CLOSED once asyncio says the connection is lost.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import enum
 import logging
@@ -65,8 +58,22 @@ from typing import Literal, Protocol
 from algokart_chat.cross_protocol import is_http
 from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
 from algokart_chat.logs import fields, format_peer
-from algokart_chat.token_bucket import InputBudget, Rates
+from algokart_chat.token_bucket import InputBudget
+from algokart_chat.transport.flow_control import FlowLimits, seconds_over
 from algokart_chat.transport.keepalive import enable_keepalive
+from algokart_chat.transport.output_queue import WRITE_QUANTUM, Backlog, small_write
+
+__all__ = [
+    "CLOSE_GRACE_SECONDS",
+    "READ_SIZE",
+    "Connection",
+    "ConnectionHost",
+    "FlowLimits",
+    "Session",
+    "SessionType",
+    "State",
+    "TrafficCounts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +82,6 @@ CLOSE_GRACE_SECONDS = 5.0
 # holds for a client that stops reading (without it Linux grows it up to 4 MiB).
 SOCKET_SEND_BUFFER = 64 * 1024
 READ_SIZE = 64 * 1024  # at most this much is read from one socket at a time
-WRITE_CHUNK = 16 * 1024  # at most this much is handed to the transport at a time
-WRITE_QUANTUM = 64 * 1024  # at most this much is written to one connection per loop turn
-# Each payload in a backlog counts this much more toward the limits, for its bookkeeping, so a
-# flood of tiny payloads cannot make a non-reader's queue of references long.
-BACKLOG_ENTRY_BYTES = 64
 _RESET_ON_CLOSE = struct.pack("hh" if sys.platform == "win32" else "ii", 1, 0)  # SO_LINGER on, 0 s
 
 
@@ -130,20 +132,6 @@ class SessionType:
     telnet: bool
     strip: bool  # True: lines trimmed, bad UTF-8 replaced; False: exact (framing.decode_exact)
     new_session: Callable[[Connection], Session]
-
-
-@dataclass(frozen=True)
-class FlowLimits:
-    rates: Rates | None  # each connection's input budget; None: no limit
-    hard_limit: int  # bytes behind: reset at once
-    soft_limit: int  # bytes behind: reset after soft_seconds over it
-    soft_seconds: float  # ... and after that long reading nothing while output waits
-    keepalive_seconds: int = 0  # TCP keepalive (transport.keepalive) after this much silence; 0: off
-
-    @property
-    def congestion_limit(self) -> int:
-        """Bytes behind from which a client whose transport keeps up waits on the server."""
-        return self.soft_limit // 4
 
 
 class TrafficCounts(Protocol):
@@ -224,7 +212,6 @@ class Connection(asyncio.BufferedProtocol):
         "_budget",
         "_congested",
         "_end_reason",
-        "_head",
         "_held",
         "_host",
         "_loop",
@@ -233,7 +220,6 @@ class Connection(asyncio.BufferedProtocol):
         "_parked",
         "_paused_since",
         "_peername",
-        "_queued",
         "_reader",
         "_state",
         "_transport",
@@ -251,9 +237,7 @@ class Connection(asyncio.BufferedProtocol):
         self._peername: object = None  # the transport's own tuple (a TLS transport forgets it on close)
         self._reader = LineReader(session_type.max_line_bytes, session_type.telnet, session_type.strip)
         self._outbox: list[bytes] | None = None  # queued this loop turn; None when empty
-        self._backlog: collections.deque[bytes] | None = None  # payloads not yet handed to the transport
-        self._head = 0  # how much of _backlog[0] the transport already has
-        self._queued = 0  # what the backlog counts toward the limits
+        self._backlog: Backlog | None = None  # what waits for the transport; None when nothing does
         self._paused_since: float | None = None  # the transport has not sent our last chunk since
         self._over_soft_since: float | None = None  # over the soft limit since
         self._congested = False  # waiting on the server (see Pushback); the host counts us
@@ -308,7 +292,7 @@ class Connection(asyncio.BufferedProtocol):
         sock = transport.get_extra_info("socket")
         if host.limits.keepalive_seconds and sock is not None:
             enable_keepalive(sock, host.limits.keepalive_seconds)
-        transport.set_write_buffer_limits(high=0)  # one chunk at a time: see the output plan
+        transport.set_write_buffer_limits(high=0)  # one chunk at a time: see output_queue
         rates = host.limits.rates
         if rates is not None:
             self._budget = InputBudget(rates, now)
@@ -391,19 +375,17 @@ class Connection(asyncio.BufferedProtocol):
         if outbox:
             stats = self._host.stats
             if self._backlog is None and self._paused_since is None:
-                size = len(outbox[0]) if len(outbox) == 1 else sum(map(len, outbox))
-                if size <= WRITE_CHUNK:  # the common case: a little, and nothing waiting
+                data = small_write(outbox)
+                if data is not None:  # the common case: a little, and nothing waiting
                     for payload in outbox:  # (each is shared: counted once for all its recipients)
                         stats.count_out(payload)
-                    self._transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
+                    self._transport.write(data)
                     return
             if self._backlog is None:
-                self._backlog = collections.deque(outbox)
-            else:
-                self._backlog.extend(outbox)
+                self._backlog = Backlog()
+            self._backlog.extend(outbox)
             for payload in outbox:
                 stats.count_out(payload)
-                self._queued += len(payload) + BACKLOG_ENTRY_BYTES
         if self._paused_since is None:
             self._write()
         self._judge()
@@ -414,27 +396,11 @@ class Connection(asyncio.BufferedProtocol):
         backlog, transport = self._backlog, self._transport
         written = 0
         while backlog and self._paused_since is None and written < WRITE_QUANTUM and not transport.is_closing():
-            first = backlog[0]
-            if self._head or len(first) > WRITE_CHUNK:  # a slice of a large payload, not a copy
-                chunk: bytes | memoryview = memoryview(first)[self._head : self._head + WRITE_CHUNK]
-                self._head += len(chunk)
-                self._queued -= len(chunk)
-                if self._head == len(first):
-                    backlog.popleft()
-                    self._head = 0
-                    self._queued -= BACKLOG_ENTRY_BYTES
-            else:  # small payloads joined into one chunk
-                pieces = [backlog.popleft()]
-                size = len(pieces[0])
-                while backlog and size + len(backlog[0]) <= WRITE_CHUNK:
-                    size += len(backlog[0])
-                    pieces.append(backlog.popleft())
-                self._queued -= size + len(pieces) * BACKLOG_ENTRY_BYTES
-                chunk = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            chunk = backlog.next_chunk()
             written += len(chunk)
             transport.write(chunk)  # it calls pause_writing at once if it could not send it all
         if not backlog:
-            self._backlog, self._head, self._queued = None, 0, 0
+            self._backlog = None
             if self._state is State.CLOSING and self._paused_since is None:
                 transport.close()  # everything owed is sent: now close (see _finish_close)
         elif self._paused_since is None and not transport.is_closing() and self._outbox is None:
@@ -444,7 +410,8 @@ class Connection(asyncio.BufferedProtocol):
     @property
     def behind(self) -> int:
         """Bytes this client has not been sent yet, counting each waiting payload's bookkeeping."""
-        return self._queued + self._transport.get_write_buffer_size()
+        queued = self._backlog.size if self._backlog is not None else 0
+        return queued + self._transport.get_write_buffer_size()
 
     def _judge(self) -> None:
         """After every enqueue and every write: over the hard limit, reset at once; otherwise note
@@ -471,30 +438,19 @@ class Connection(asyncio.BufferedProtocol):
     def overdue(self, now: float) -> str | None:
         """The host's sweep: ``soft`` or ``stalled`` if this client must be reset for it; ``ok`` if
         it is still behind and must be watched; None once it is not behind any more."""
-        seconds = self._host.limits.soft_seconds
-        if self._over_soft_since is not None and now - self._over_soft_since >= seconds:
-            return "soft"
-        if self._paused_since is not None and now - self._paused_since >= seconds:
-            return "stalled"
-        return "ok" if self._over_soft_since is not None or self._paused_since is not None else None
+        return self._host.limits.overdue(now, self._over_soft_since, self._paused_since)
 
     def drop(self, limit: str) -> None:
         """Reset this client: it fell too far behind (``limit``: hard, soft or stalled)."""
         if self._state is State.CLOSED:
             return
-        behind, limits, now = self.behind, self._host.limits, self._loop.time()
-        since = self._over_soft_since if limit == "soft" else self._paused_since if limit == "stalled" else now
-        seconds = round(now - (since if since is not None else now), 1)
-        why = {
-            "hard": f"over the hard limit of {limits.hard_limit} bytes",
-            "soft": f"over the soft limit of {limits.soft_limit} bytes for {seconds:g} s",
-            "stalled": f"it read nothing for {seconds:g} s",
-        }[limit]
+        behind, limits = self.behind, self._host.limits
+        seconds = seconds_over(limit, self._loop.time(), self._over_soft_since, self._paused_since)
         log.warning(
             "Disconnecting %s: %d bytes waiting, %s",
             self.describe(),
             behind,
-            why,
+            limits.broken(limit, seconds),
             extra=fields(
                 "fell-behind", peer=self.peer_text, user=self.session.name, bytes=behind, limit=limit, seconds=seconds
             ),
@@ -509,7 +465,7 @@ class Connection(asyncio.BufferedProtocol):
         self._host.release_memory_soon()
 
     def _forget_backlog(self) -> None:
-        self._backlog, self._head, self._queued = None, 0, 0
+        self._backlog = None
         if self._congested:
             self._congested = False
             self._host.note_congested(False)
