@@ -434,6 +434,52 @@ class FakeTransport(asyncio.Transport):
         return len(self.waiting)
 
 
+class ManualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose time moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def run_ready(self) -> None:
+        """Run what is due now (callbacks, and timers whose time has come)."""
+        for _ in range(3):
+            self.run_until_complete(asyncio.sleep(0))
+
+
+class RecordingSession:
+    """The half of a session that takes lines (``transport.input_pump.InputSession``), recording
+    each call in ``calls``: ``ready`` says whether it takes the next line, and the line
+    ``not_now`` is declined once (the connection offers it again once resumed)."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.calls: list[str] = []
+        self.ready = True
+        self.not_now: str | None = None
+        self.on_line: Callable[[str], object] = lambda line: None
+
+    def line_received(self, line: str) -> bool:
+        self.calls.append(line)
+        self.on_line(line)
+        if line == self.not_now:
+            self.not_now = None
+            return False
+        return True
+
+    def line_too_long(self) -> None:
+        self.calls.append("<too long>")
+
+    def read_done(self) -> None:
+        self.calls.append("<read done>")
+
+    def ready_for_input(self) -> bool:
+        return self.ready
+
+
 # --- cluster mode: a real redis-server, and nodes of one cluster ---------------------------------
 # CI sets this: a missing redis-server or redis-py then fails the cluster tests instead of skipping.
 REQUIRE_CLUSTER_TESTS = "ALGOKART_REQUIRE_CLUSTER_TESTS"

@@ -1,5 +1,6 @@
-"""The protocol-neutral connection in this process, over fake transports: the input pump and what it
-costs, the output queue, the lifecycle.
+"""The protocol-neutral connection in this process, over fake transports: the lifecycle, the output
+written and judged against the send-buffer limits, and the backlogs clients share (the input
+pump's own tests are in test_input_pump, the output queue's in test_output_queue).
 
 Most tests drive it with a fake host and a fake session (no protocol at all), on a loop whose
 clock the test moves, so that token holds end when the test says, never after a sleep; the last
@@ -8,32 +9,15 @@ ones run it with the chat session, as the server does.
 
 from __future__ import annotations
 
-import asyncio
 import unittest
 from collections.abc import Callable
 
-from support import FakeTransport
+from support import FakeTransport, ManualClockLoop, RecordingSession
 
 from algokart_chat.token_bucket import InputBudget, Rates
 from algokart_chat.transport.connection import READ_SIZE, Connection, FlowLimits, SessionType
 from algokart_chat.transport.output_queue import WRITE_CHUNK, WRITE_QUANTUM
 from in_process import InProcessServer, connection, lines_of
-
-
-class ManualClockLoop(asyncio.SelectorEventLoop):
-    """An event loop whose time moves only when the test moves it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.now = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def run_ready(self) -> None:
-        """Run what is due now (callbacks, and timers whose time has come)."""
-        for _ in range(3):
-            self.run_until_complete(asyncio.sleep(0))
 
 
 class Counts:
@@ -119,30 +103,13 @@ class FakeHost:
         pass
 
 
-class FakeSession:
-    """A Session that records every call; ``ready`` says whether it takes the next line."""
+class FakeSession(RecordingSession):
+    """A Session that records every call (``RecordingSession``) and every leave."""
 
     def __init__(self, connection: Connection) -> None:
+        super().__init__()
         self.connection = connection
-        self.name: str | None = None
-        self.calls: list[str] = []
-        self.ready = True
         self.leaving: list[tuple[str, Callable[[], None] | None]] = []
-        self.on_line: Callable[[str], None] = lambda line: None
-
-    def line_received(self, line: str) -> bool:
-        self.calls.append(line)
-        self.on_line(line)
-        return not line.startswith("later")
-
-    def line_too_long(self) -> None:
-        self.calls.append("<too long>")
-
-    def read_done(self) -> None:
-        self.calls.append("<read done>")
-
-    def ready_for_input(self) -> bool:
-        return self.ready
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
         self.leaving.append((reason, then))
@@ -178,79 +145,6 @@ class ConnectionTestCase(unittest.TestCase):
         return connection, sessions[0], transport, host
 
 
-class InputTest(ConnectionTestCase):
-    def test_lines_reach_the_session_in_order_blank_ones_do_not(self) -> None:
-        connection, session, _, host = self.open()
-        connection.data_received(b"one\n\n  two \r\nthr")
-        connection.data_received(b"ee\n")
-        self.assertEqual(session.calls, ["one", "two", "<read done>", "three", "<read done>"])
-        self.assertEqual(host.stats.lines_in, 4)  # the blank line counts as a line in
-
-    def test_a_long_line_and_telnet_refusals(self) -> None:
-        connection, session, transport, host = self.open(max_line_bytes=10)
-        connection.data_received(b"x" * 20 + b"\nok\xff\xfd\x06\n")
-        host.flush()
-        self.assertEqual(session.calls, ["<too long>", "ok", "<read done>"])
-        self.assertEqual(bytes(transport.written), b"\xff\xfc\x06")
-
-    def test_without_telnet_0xff_is_text(self) -> None:
-        connection, session, _, _ = self.open(telnet=False)
-        connection.data_received(b"a\xff\xfd\x06\n")
-        self.assertEqual(session.calls, ["a\ufffd\ufffd\x06", "<read done>"])
-
-    def test_a_session_that_cannot_take_input_holds_it_in_order(self) -> None:
-        connection, session, transport, _ = self.open()
-        session.on_line = lambda line: setattr(session, "ready", line != "wait")
-        connection.data_received(b"wait\nsecond\n\xff\xfd\x06third\n")
-        self.assertEqual(session.calls, ["wait", "<read done>"])
-        self.assertFalse(transport.reading)
-        connection.data_received(b"fourth\n")  # a read already under way when reading paused
-        self.assertEqual(session.calls, ["wait", "<read done>"])
-        connection.resume()  # the session said it was ready, but is not yet: it stays held
-        self.assertEqual(session.calls, ["wait", "<read done>", "<read done>"])
-        session.ready = True
-        connection.resume()
-        self.assertEqual(session.calls[3:], ["second", "third", "fourth", "<read done>"])
-        self.assertTrue(transport.reading)
-
-    def test_out_of_tokens_reading_waits_for_the_next_token(self) -> None:
-        connection, session, transport, _ = self.open(FakeHost(self.loop, rate_limit=10, burst=2))
-        connection.data_received(b"a\nb\nc\nd\n")
-        self.assertEqual(session.calls, ["a", "b", "<read done>"])
-        self.assertFalse(transport.reading)
-        self.loop.now += 0.05  # half a token
-        self.loop.run_ready()
-        self.assertEqual(session.calls, ["a", "b", "<read done>"])
-        self.loop.now += 0.051
-        self.loop.run_ready()
-        self.assertEqual(session.calls[3:], ["c", "<read done>"])
-        self.loop.now += 0.101
-        self.loop.run_ready()
-        self.assertEqual(session.calls[5:], ["d", "<read done>"])
-        self.assertTrue(transport.reading)
-
-    def test_a_costly_line_puts_the_next_ones_in_debt(self) -> None:
-        connection, session, transport, _ = self.open(FakeHost(self.loop, rate_limit=10, burst=10))
-        session.on_line = lambda line: connection.charge(9) if line == "costly" else None
-        connection.data_received(b"costly\nnext\n")
-        self.assertEqual(session.calls, ["costly", "<read done>"])  # 2 paid, 9 more charged: 1 owed
-        self.assertFalse(transport.reading)
-        self.loop.now += 0.201  # repaid, and a token more
-        self.loop.run_ready()
-        self.assertEqual(session.calls[2:], ["next", "<read done>"])
-
-    def test_end_of_file_while_held_keeps_the_transport_open_for_the_answer(self) -> None:
-        connection, session, _, _ = self.open()
-        session.on_line = lambda line: setattr(session, "ready", False)
-        connection.data_received(b"ask\nlast")
-        self.assertTrue(connection.eof_received())
-        session.ready = True
-        session.on_line = lambda line: None
-        connection.resume()
-        self.assertEqual(session.calls[-2:], ["last", "<read done>"])
-        self.assertEqual([reason for reason, _ in session.leaving], ["closed"])
-
-
 class LifecycleTest(ConnectionTestCase):
     def test_close_waits_for_the_session_then_says_farewell_after_what_is_queued(self) -> None:
         connection, session, transport, host = self.open()
@@ -272,6 +166,17 @@ class LifecycleTest(ConnectionTestCase):
         self.assertEqual([reason for reason, _ in session.leaving], ["idle", "idle"])
         connection.send(b"too late\n")
         self.assertEqual(host.unflushed, [connection])  # (the send before close), nothing more
+
+    def test_end_of_file_while_held_keeps_the_transport_open_for_the_answer(self) -> None:
+        connection, session, _, _ = self.open()
+        session.on_line = lambda line: setattr(session, "ready", False)
+        connection.data_received(b"ask\nlast")
+        self.assertTrue(connection.eof_received())
+        session.ready = True
+        session.on_line = lambda line: None
+        connection.resume()
+        self.assertEqual(session.calls[-2:], ["last", "<read done>"])
+        self.assertEqual([reason for reason, _ in session.leaving], ["closed"])
 
     def test_a_refused_connection_gets_the_sessions_refusal_and_is_closed(self) -> None:
         host = FakeHost(self.loop)
@@ -407,31 +312,6 @@ class LimitsTest(ConnectionTestCase):
         connection.send(b"v" * (WRITE_QUANTUM + 8 * 1024))
         host.flush()
         self.assertEqual(host.congested, 0)  # a socket that is full: the client is the slow one
-
-
-class TelnetCostTest(unittest.TestCase):
-    """One read never does more work than the connection's tokens pay for (default limits)."""
-
-    def assert_paced(self, attack: bytes) -> None:
-        chat = InProcessServer()
-        self.addCleanup(chat.close)
-        attacker = chat.connect()
-        handler = connection(attacker)
-        reads = 0
-        while attacker.reading and reads < 8:  # 256 KiB reads, as asyncio's largest
-            handler.data_received(attack if reads == 0 else attack.lstrip(b"\xff\xfa\x18"))
-            reads += 1
-        self.assertFalse(attacker.reading)  # throttled: TCP now pushes back on the attacker
-        self.assertTrue(handler._reader.pending)  # the rest waits, unparsed, for tokens
-        budget = handler._budget
-        assert budget is not None
-        self.assertLessEqual(budget.delay(), 1.0)  # it parsed what the burst paid for, no more
-
-    def test_a_read_full_of_iac_nop(self) -> None:
-        self.assert_paced(b"\xff\xf1" * 131072)
-
-    def test_an_endless_subnegotiation(self) -> None:
-        self.assert_paced(b"\xff\xfa\x18" + b"s" * 262141)  # 32 lines' worth per read
 
 
 class BacklogTest(unittest.TestCase):

@@ -1,5 +1,5 @@
-"""One connection, whatever protocol it carries: the ``asyncio.Protocol`` that owns the input pump,
-the output queue and the close lifecycle, and hands lines to its session.
+"""One connection, whatever protocol it carries: the ``asyncio.BufferedProtocol`` that coordinates
+its input pump, its output queue and its close lifecycle, and hands lines to its session.
 
 Two narrow interfaces, and nothing else, connect it to the rest:
 - its **session** (``Session``: the chat session, an IRC session, ...) turns lines into commands
@@ -12,23 +12,15 @@ the listener it was accepted on (``SessionType``).  It does know one kind of lin
 no chat protocol: before login, an HTTP request line or ``Host:`` header (``cross_protocol``) ends
 the connection at once, and nothing after it runs (reason ``http-request``, logged as a refusal).
 
-Input plan.  Reads are at most READ_SIZE bytes (a ``BufferedProtocol`` reading into the host's one
-shared buffer), so a connection holds at most one read of raw bytes and a loop turn reads a
-bounded amount from each.  The ``framing.LineReader`` frames them only as far as the budgets pay:
-the connection's ``InputBudget`` (``--rate-limit`` lines and ``--rate-limit-bytes`` bytes a second,
-with their bursts) and its address's, shared by every connection of that address.  Out of
-tokens, the raw bytes wait, reading pauses (TCP pushes back on the sender) and resumes when the
-budget allows.  A session that cannot take a line yet (its room answers later, or the server is
-too far behind to take more fan-out) makes the pump park the framed lines, already paid for, and
-pause the same way until ``resume``.  Nothing is dropped or reordered.  Only complete lines count
-as activity for the host's idle clock.
-
-Output plan (``output_queue``: payload references written a chunk at a time, a bounded amount per
-loop turn).  What is queued is judged on every enqueue and write, against two limits
-(``flow_control``), as Redis's ``client-output-buffer-limit``: over ``--max-send-buffer`` (hard)
-the client is reset at once; over ``--send-buffer-soft`` for ``--send-buffer-soft-seconds``, or
-reading nothing at all for that long while output waits, it is reset by the host's sweep.  A
-client reset this way gets ``SO_LINGER`` 0: the kernel drops what it never read.
+The parts, each with its own plan and guarantees: ``input_pump`` (reads framed only as far as the
+budgets pay, held while the session cannot take more; nothing dropped or reordered),
+``output_queue`` (payloads kept as shared references and written a chunk at a time, a bounded
+amount per loop turn) and ``flow_control`` (the limits, and their arithmetic).  What the connection
+itself does is judge what it owes: on every enqueue and write, against the limits, as Redis's
+``client-output-buffer-limit``: over ``--max-send-buffer`` (hard) the client is reset at once; over
+``--send-buffer-soft`` for ``--send-buffer-soft-seconds``, or reading nothing at all for that long
+while output waits, it is reset by the host's sweep.  A client reset this way gets ``SO_LINGER`` 0:
+the kernel drops what it never read.
 
 Pushback.  A connection whose transport takes everything it is given but whose backlog is over a
 quarter of the soft limit is waiting on the server, not on its reader: it counts as *congested*,
@@ -53,13 +45,13 @@ import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-from algokart_chat.cross_protocol import is_http
-from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
+from algokart_chat.framing import LineReader
 from algokart_chat.logs import fields, format_peer
 from algokart_chat.token_bucket import InputBudget
 from algokart_chat.transport.flow_control import FlowLimits, seconds_over
+from algokart_chat.transport.input_pump import READ_SIZE, InputCounts, InputPump, InputSession
 from algokart_chat.transport.keepalive import enable_keepalive
 from algokart_chat.transport.output_queue import WRITE_QUANTUM, Backlog, small_write
 
@@ -81,31 +73,12 @@ CLOSE_GRACE_SECONDS = 5.0
 # The kernel's send buffer per connection: plenty for chat lines, and a bound on what the kernel
 # holds for a client that stops reading (without it Linux grows it up to 4 MiB).
 SOCKET_SEND_BUFFER = 64 * 1024
-READ_SIZE = 64 * 1024  # at most this much is read from one socket at a time
 _RESET_ON_CLOSE = struct.pack("hh" if sys.platform == "win32" else "ii", 1, 0)  # SO_LINGER on, 0 s
 
 
-class Session(Protocol):
-    """What a connection needs of the protocol it carries."""
-
-    @property
-    def name(self) -> str | None:
-        """The name the user logged in with, for the logs; None before."""
-
-    def line_received(self, line: str) -> bool:
-        """A complete, non-blank line (decoded as the listener's reader options say).  False: not
-        now; the connection keeps it, with the lines after it, until ``Connection.resume``, which
-        the session promises to call."""
-
-    def line_too_long(self) -> None:
-        """A line went over the reader's limit; its bytes are being dropped up to its LF."""
-
-    def read_done(self) -> None:
-        """The lines of one read have been handled (the session may publish what it gathered)."""
-
-    def ready_for_input(self) -> bool:
-        """Whether the session takes the next line now.  False: the connection holds its input
-        until ``Connection.resume``, which the session promises to call."""
+class Session(InputSession, Protocol):
+    """What a connection needs of the protocol it carries: the lines (``InputSession``), and the
+    ending."""
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
         """The connection ends (``reason`` is for the logs): leave the room now, and call ``then``
@@ -134,10 +107,7 @@ class SessionType:
     new_session: Callable[[Connection], Session]
 
 
-class TrafficCounts(Protocol):
-    lines_in: int
-    throttled: int
-
+class TrafficCounts(InputCounts, Protocol):
     def count_out(self, payload: bytes) -> None:
         """``payload`` is being written to a client (its lines count as lines out)."""
 
@@ -201,26 +171,19 @@ class State(enum.Enum):
     CLOSED = "closed"  # asyncio said the connection is lost
 
 
-InputHold = Literal["tokens", "session"]
-
-
 class Connection(asyncio.BufferedProtocol):
     # Per-connection memory matters at 10,000 clients: slots, and containers made only when used.
     __slots__ = (
-        "_address_budget",
         "_backlog",
-        "_budget",
         "_congested",
         "_end_reason",
-        "_held",
         "_host",
+        "_input",
         "_loop",
         "_outbox",
         "_over_soft_since",
-        "_parked",
         "_paused_since",
         "_peername",
-        "_reader",
         "_state",
         "_transport",
         "connected_at",
@@ -235,18 +198,15 @@ class Connection(asyncio.BufferedProtocol):
         self._loop = host.loop
         self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
         self._peername: object = None  # the transport's own tuple (a TLS transport forgets it on close)
-        self._reader = LineReader(session_type.max_line_bytes, session_type.telnet, session_type.strip)
         self._outbox: list[bytes] | None = None  # queued this loop turn; None when empty
         self._backlog: Backlog | None = None  # what waits for the transport; None when nothing does
         self._paused_since: float | None = None  # the transport has not sent our last chunk since
         self._over_soft_since: float | None = None  # over the soft limit since
         self._congested = False  # waiting on the server (see Pushback); the host counts us
-        self._parked: list[Event] | None = None  # framed and paid for, waiting out a hold
         self._state = State.OPEN
-        self._held: InputHold | None = None  # why reading is paused, if it is
         self._end_reason: str | None = None  # why the connection ended, for the logs
-        self._budget: InputBudget | None = None
-        self._address_budget: InputBudget | None = None
+        reader = LineReader(session_type.max_line_bytes, session_type.telnet, session_type.strip)
+        self._input = InputPump(self, host, reader)
         self.session = session_type.new_session(self)
 
     @property
@@ -294,9 +254,8 @@ class Connection(asyncio.BufferedProtocol):
             enable_keepalive(sock, host.limits.keepalive_seconds)
         transport.set_write_buffer_limits(high=0)  # one chunk at a time: see output_queue
         rates = host.limits.rates
-        if rates is not None:
-            self._budget = InputBudget(rates, now)
-        self._address_budget = host.address_budget(self)
+        budget = InputBudget(rates, now) if rates is not None else None
+        self._input.start(transport, budget, host.address_budget(self))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._host.read_buffer
@@ -306,19 +265,14 @@ class Connection(asyncio.BufferedProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Bytes that arrived (from ``buffer_updated``, or from a TLS layer in between)."""
-        if self._state is not State.OPEN:
-            return
-        self._reader.feed(data)
-        if self._held is None:  # (while held, a read already under way may still arrive)
-            self._drain()
+        if self._state is State.OPEN:
+            self._input.feed(data)
 
     def eof_received(self) -> bool:
         """The client will send no more: handle what it sent, then close.  Always True: the
         transport stays open until this connection closes it, once every line is answered (some
         may wait for tokens or for the session) and everything owed is sent."""
-        self._reader.finish()
-        if self._held is None:
-            self._drain()
+        self._input.finish()
         return True
 
     def pause_writing(self) -> None:
@@ -515,6 +469,11 @@ class Connection(asyncio.BufferedProtocol):
         self._forget_backlog()
         self._transport.abort()
 
+    def end_refused(self, reason: str) -> None:
+        """A refusal after admission (``http-request``): logged as one, then closed for it."""
+        self._host.note_refusal(reason, self.peer_text)
+        self.close(reason)
+
     def idle(self) -> None:
         """The host's idle sweep: no complete line for --idle-timeout seconds."""
         if self._state is not State.OPEN:
@@ -530,113 +489,18 @@ class Connection(asyncio.BufferedProtocol):
         """The session logged in: the login timeout no longer applies."""
         self._host.note_registered(self)
 
-    # --- input ----------------------------------------------------------------------------------
+    # --- input (input_pump) ---------------------------------------------------------------------
+    def note_line(self, now: float) -> None:
+        """A complete line arrived at ``now``: the host's idle clock restarts."""
+        if self.last_line_at != now:
+            self.last_line_at = now
+            self._host.note_activity(self)
+
     def charge(self, tokens: int) -> None:
         """Spend ``tokens`` more lines' worth for what the last line cost (a long reply), into
         debt if need be: the next lines wait until it is repaid."""
-        if self._budget is not None:
-            self._budget.charge(tokens, 0, self._loop.time())
+        self._input.charge(tokens)
 
     def resume(self) -> None:
         """The session takes input again (its room answered, or can take more)."""
-        if self._held == "session":
-            self._carry_on()
-
-    def _drain(self) -> None:
-        """Handle what the reader holds, as fast as the budget allows; close after end of file."""
-        try:
-            self._pump()
-        finally:
-            self.session.read_done()
-        if self._reader.ended and self._held is None:
-            self.close()
-
-    def _allowance(self, now: float) -> tuple[int | None, int | None]:
-        """Lines and bytes both budgets allow now (None: no limit); (0, 0) while either is in debt."""
-        lines: int | None = None
-        size: int | None = None
-        for budget in (self._budget, self._address_budget):
-            if budget is not None:
-                more_lines, more_bytes = budget.available(now)
-                lines = more_lines if lines is None else min(lines, more_lines)
-                size = more_bytes if size is None else min(size, more_bytes)
-        return lines, size
-
-    def _in_debt(self, now: float) -> bool:
-        return any(budget is not None and budget.in_debt(now) for budget in (self._budget, self._address_budget))
-
-    def _delay(self) -> float:
-        return max(budget.delay() if budget is not None else 0.0 for budget in (self._budget, self._address_budget))
-
-    def _pump(self) -> None:
-        reader, session, host = self._reader, self.session, self._host
-        budgeted = self._budget is not None or self._address_budget is not None
-        while (reader.pending or self._parked) and self._state is State.OPEN:
-            now = self._loop.time()
-            if self._parked:  # framed and charged before a hold
-                events, self._parked = self._parked, None
-            else:
-                lines, size = self._allowance(now) if budgeted else (None, None)
-                if lines == 0:
-                    self._hold("tokens", self._delay())
-                    return
-                framed = reader.framed_bytes
-                events, cost = reader.events(lines, size)  # a line, a telnet sequence ... costs a token
-                host.stats.lines_in += len(events)
-                for budget in (self._budget, self._address_budget):
-                    if budget is not None:
-                        budget.charge(cost, reader.framed_bytes - framed, now)
-            for index, event in enumerate(events):
-                if self._state is not State.OPEN:
-                    return
-                if budgeted and self._in_debt(now):  # a long reply, or the last line, cost more
-                    self._parked = events[index:]
-                    self._hold("tokens", self._delay())
-                    return
-                if not session.ready_for_input():  # it resumes us once its room has answered
-                    self._parked = events[index:]
-                    self._hold("session")
-                    return
-                if type(event) is str:
-                    if event and session.name is None and is_http(event):
-                        self._refuse_http()
-                        return
-                    if self.last_line_at != now:  # only a complete line counts as activity
-                        self.last_line_at = now
-                        host.note_activity(self)
-                    if event and not session.line_received(event):  # not now: it resumes us
-                        self._parked = events[index:]
-                        self._hold("session")
-                        return
-                elif event is LINE_TOO_LONG:
-                    session.line_too_long()
-                elif isinstance(event, TelnetReply):
-                    self.send(event.data)
-
-    def _refuse_http(self) -> None:
-        """A web page made a browser send an HTTP request here (``cross_protocol``): close without
-        a word, as Redis does; the lines after it (the request's body) are never handled."""
-        self._host.note_refusal("http-request", self.peer_text)
-        self.close("http-request")
-
-    def _hold(self, why: InputHold, seconds: float = 0.0) -> None:
-        """Stop reading: TCP then pushes back on the sender.  Out of tokens, until they are due;
-        for the session, until it calls ``resume``."""
-        self._held = why
-        self._transport.pause_reading()
-        if why == "tokens":
-            self._host.stats.throttled += 1
-            self._loop.call_later(seconds, self._tokens_due)
-
-    def _tokens_due(self) -> None:
-        if self._held == "tokens":
-            self._carry_on()
-
-    def _carry_on(self) -> None:
-        """A hold is over: handle what waited, and read again unless another hold began."""
-        self._held = None
-        if self._state is not State.OPEN:
-            return
-        self._drain()
-        if self._held is None and self._state is State.OPEN:
-            self._transport.resume_reading()
+        self._input.resume()
