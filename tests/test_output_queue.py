@@ -39,15 +39,15 @@ class BacklogTest(unittest.TestCase):
 
     def test_size_counts_each_payload_and_its_bookkeeping(self) -> None:
         backlog = Backlog()
-        backlog.extend([b"a" * 10, b"b" * 20])
-        backlog.extend([b"c"])
+        backlog.add([b"a" * 10, b"b" * 20])
+        backlog.add([b"c"])
         self.assertEqual(backlog.size, 31 + 3 * BACKLOG_ENTRY_BYTES)
         self.assertEqual(list(backlog), [b"a" * 10, b"b" * 20, b"c"])
 
     def test_small_payloads_are_joined_up_to_a_chunk_in_order(self) -> None:
         backlog = Backlog()
         line = b"y" * 1023 + b"\n"
-        backlog.extend([line] * 20)  # 20 KiB: one full chunk, then the rest
+        backlog.add([line] * 20)  # 20 KiB: one full chunk, then the rest
         chunks = drained(backlog)
         self.assertEqual([len(chunk) for chunk in chunks], [WRITE_CHUNK, 4 * 1024])
         self.assertEqual(b"".join(chunks), line * 20)
@@ -56,7 +56,7 @@ class BacklogTest(unittest.TestCase):
     def test_a_large_payload_is_sliced_never_copied(self) -> None:
         backlog = Backlog()
         large = b"z" * (2 * WRITE_CHUNK + 100)
-        backlog.extend([b"before\n", large, b"after\n"])
+        backlog.add([b"before\n", large, b"after\n"])
         first = backlog.next_chunk()
         self.assertEqual(first, b"before\n")  # not joined with a payload too large for one chunk
         self.assertIs(next(iter(backlog)), large)
@@ -73,7 +73,7 @@ class BacklogTest(unittest.TestCase):
     def test_size_falls_as_a_large_payload_goes_out(self) -> None:
         backlog = Backlog()
         large = b"w" * (WRITE_CHUNK + 1)
-        backlog.extend([large])
+        backlog.add([large])
         backlog.next_chunk()
         self.assertEqual(backlog.size, 1 + BACKLOG_ENTRY_BYTES)  # its bookkeeping until it is all out
         self.assertTrue(backlog)

@@ -91,7 +91,6 @@ class Connection(asyncio.BufferedProtocol):
         "_end_reason",
         "_host",
         "_input",
-        "_loop",
         "_outbox",
         "_over_soft_since",
         "_paused_since",
@@ -107,7 +106,6 @@ class Connection(asyncio.BufferedProtocol):
         self.last_line_at = 0.0  # loop time of the last complete line: the host's idle clock
         self.connected_at = 0.0  # loop time of the connection: the host's login clock
         self._host = host
-        self._loop = host.loop
         self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
         self._peername: object = None  # the transport's own tuple (a TLS transport forgets it on close)
         self._outbox: list[bytes] | None = None  # queued this loop turn; None when empty
@@ -150,7 +148,7 @@ class Connection(asyncio.BufferedProtocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._peername = transport.get_extra_info("peername")
-        self.connected_at = self.last_line_at = now = self._loop.time()
+        self.connected_at = self.last_line_at = now = self._host.loop.time()
         host = self._host
         refusal = host.admit(self)
         if refusal is not None:
@@ -167,7 +165,7 @@ class Connection(asyncio.BufferedProtocol):
         transport.set_write_buffer_limits(high=0)  # one chunk at a time: see output_queue
         rates = host.limits.rates
         budget = InputBudget(rates, now) if rates is not None else None
-        self._input.start(transport, budget, host.address_budget(self))
+        self._input.start(budget, host.address_budget(self))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._host.read_buffer
@@ -190,7 +188,7 @@ class Connection(asyncio.BufferedProtocol):
     def pause_writing(self) -> None:
         """asyncio: the transport could not send all of the last chunk; it says when it has."""
         if self._paused_since is None:
-            self._paused_since = self._loop.time()
+            self._paused_since = self._host.loop.time()
             self._judge()
 
     def resume_writing(self) -> None:
@@ -249,7 +247,7 @@ class Connection(asyncio.BufferedProtocol):
                     return
             if self._backlog is None:
                 self._backlog = Backlog()
-            self._backlog.extend(outbox)
+            self._backlog.add(outbox)
             for payload in outbox:
                 stats.count_out(payload)
         if self._paused_since is None:
@@ -294,7 +292,7 @@ class Connection(asyncio.BufferedProtocol):
             self._host.note_congested(congested)
         if behind >= limits.soft_limit:
             if self._over_soft_since is None:
-                self._over_soft_since = self._loop.time()
+                self._over_soft_since = self._host.loop.time()
                 self._host.watch(self)
         else:
             self._over_soft_since = None
@@ -311,7 +309,7 @@ class Connection(asyncio.BufferedProtocol):
         if self._state is State.CLOSED:
             return
         behind, limits = self.behind, self._host.limits
-        seconds = seconds_over(limit, self._loop.time(), self._over_soft_since, self._paused_since)
+        seconds = seconds_over(limit, self._host.loop.time(), self._over_soft_since, self._paused_since)
         log.warning(
             "Disconnecting %s: %d bytes waiting, %s",
             self.describe(),
@@ -368,7 +366,7 @@ class Connection(asyncio.BufferedProtocol):
         if self._backlog is None and self._paused_since is None:
             self._transport.close()  # (otherwise _write closes it once the backlog is sent)
         if self._backlog is not None or self._transport.get_write_buffer_size():
-            self._loop.call_later(CLOSE_GRACE_SECONDS, self._give_up_closing)
+            self._host.loop.call_later(CLOSE_GRACE_SECONDS, self._give_up_closing)
 
     def _give_up_closing(self) -> None:
         if self._state is State.CLOSING:
@@ -394,7 +392,7 @@ class Connection(asyncio.BufferedProtocol):
         if reason is not None:
             self.close(reason)
         else:  # another period, from now
-            self.last_line_at = self._loop.time()
+            self.last_line_at = self._host.loop.time()
             self._host.note_activity(self)
 
     def mark_registered(self) -> None:
@@ -402,6 +400,14 @@ class Connection(asyncio.BufferedProtocol):
         self._host.note_registered(self)
 
     # --- input (input_pump) ---------------------------------------------------------------------
+    def pause_reading(self) -> None:
+        """The input pump holds its input: stop reading from the socket."""
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """The input pump's hold is over: read from the socket again."""
+        self._transport.resume_reading()
+
     def note_line(self, now: float) -> None:
         """A complete line arrived at ``now``: the host's idle clock restarts."""
         if self.last_line_at != now:

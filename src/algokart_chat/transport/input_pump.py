@@ -20,7 +20,8 @@ only as ``InputHost``: its clock and its counters.
 from __future__ import annotations
 
 import asyncio
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Literal, NamedTuple, Protocol
 
 from algokart_chat.cross_protocol import is_http
 from algokart_chat.framing import LINE_TOO_LONG, Event, LineReader, TelnetReply
@@ -56,6 +57,8 @@ class InputSession(Protocol):
 
 
 class InputCounts(Protocol):
+    """The server's counters the pump adds to: lines framed, and holds for want of tokens."""
+
     lines_in: int
     throttled: int
 
@@ -90,28 +93,36 @@ class PumpedConnection(Protocol):
     def end_refused(self, reason: str) -> None:
         """A refusal after admission: log it as one, and close for it."""
 
+    def pause_reading(self) -> None:
+        """Stop reading from the socket (TCP then pushes back on the sender)."""
+
+    def resume_reading(self) -> None:
+        """Read from the socket again."""
+
+
+class Hold(NamedTuple):
+    """Why reading is paused, and the events framed and paid for before it, parked until it ends."""
+
+    why: InputHold
+    parked: Sequence[Event]
+
 
 class InputPump:
     """The input plan of one connection; see the module docstring."""
 
     # One per connection: slots, and containers made only when used.
-    __slots__ = ("_address_budget", "_budget", "_connection", "_held", "_host", "_parked", "_transport", "reader")
+    __slots__ = ("_address_budget", "_budget", "_connection", "_held", "_host", "reader")
 
     def __init__(self, connection: PumpedConnection, host: InputHost, reader: LineReader) -> None:
         self.reader = reader
         self._connection = connection
         self._host = host
-        self._transport: asyncio.Transport | None = None  # reading is paused and resumed here
         self._budget: InputBudget | None = None
         self._address_budget: InputBudget | None = None
-        self._parked: list[Event] | None = None  # framed and paid for, waiting out a hold
-        self._held: InputHold | None = None  # why reading is paused, if it is
+        self._held: Hold | None = None  # reading is paused, and why
 
-    def start(
-        self, transport: asyncio.Transport, budget: InputBudget | None, address_budget: InputBudget | None
-    ) -> None:
-        """The connection is admitted: read from ``transport``, paying from these budgets."""
-        self._transport = transport
+    def start(self, budget: InputBudget | None, address_budget: InputBudget | None) -> None:
+        """The connection is admitted: its lines are paid for from these budgets."""
         self._budget = budget
         self._address_budget = address_budget
 
@@ -135,34 +146,35 @@ class InputPump:
 
     def resume(self) -> None:
         """The session takes input again (its room answered, or can take more)."""
-        if self._held == "session":
+        if self._held is not None and self._held.why == "session":
             self._carry_on()
 
     @property
     def _budgets(self) -> tuple[InputBudget | None, InputBudget | None]:
         return self._budget, self._address_budget
 
-    def _drain(self) -> None:
-        """Handle what the reader holds, as fast as the budgets allow; close after end of file."""
+    def _drain(self, parked: Sequence[Event] = ()) -> None:
+        """Handle what a hold parked, then what the reader holds, as fast as the budgets allow;
+        close after end of file."""
         try:
-            self._pump()
+            self._pump(parked)
         finally:
             self._connection.session.read_done()
         if self.reader.ended and self._held is None:
             self._connection.close()
 
-    def _pump(self) -> None:
+    def _pump(self, parked: Sequence[Event]) -> None:
         reader, connection, host = self.reader, self._connection, self._host
         session = connection.session
         budgeted = self._budget is not None or self._address_budget is not None
-        while (reader.pending or self._parked) and not connection.closing:
+        while (reader.pending or parked) and not connection.closing:
             now = host.loop.time()
-            if self._parked:  # framed and charged before a hold
-                events, self._parked = self._parked, None
+            if parked:  # framed and charged before a hold
+                events, parked = parked, ()
             else:
                 lines, size = flow_control.allowance(self._budgets, now) if budgeted else (None, None)
                 if lines == 0:
-                    self._hold("tokens", flow_control.delay(self._budgets))
+                    self._hold("tokens", (), flow_control.delay(self._budgets))
                     return
                 framed = reader.framed_bytes
                 events, cost = reader.events(lines, size)  # a line, a telnet sequence ... costs a token
@@ -172,12 +184,10 @@ class InputPump:
                 if connection.closing:
                     return
                 if budgeted and flow_control.in_debt(self._budgets, now):  # a long reply, or the last line, cost more
-                    self._parked = events[index:]
-                    self._hold("tokens", flow_control.delay(self._budgets))
+                    self._hold("tokens", events[index:], flow_control.delay(self._budgets))
                     return
                 if not session.ready_for_input():  # it resumes us once its room has answered
-                    self._parked = events[index:]
-                    self._hold("session")
+                    self._hold("session", events[index:])
                     return
                 if type(event) is str:
                     if event and session.name is None and is_http(event):
@@ -187,34 +197,32 @@ class InputPump:
                         return
                     connection.note_line(now)  # only a complete line counts as activity
                     if event and not session.line_received(event):  # not now: it resumes us
-                        self._parked = events[index:]
-                        self._hold("session")
+                        self._hold("session", events[index:])
                         return
                 elif event is LINE_TOO_LONG:
                     session.line_too_long()
                 elif isinstance(event, TelnetReply):
                     connection.send(event.data)
 
-    def _hold(self, why: InputHold, seconds: float = 0.0) -> None:
+    def _hold(self, why: InputHold, parked: Sequence[Event], seconds: float = 0.0) -> None:
         """Stop reading: TCP then pushes back on the sender.  Out of tokens, until they are due;
         for the session, until it calls ``resume``."""
-        assert self._transport is not None  # (input is held only once admitted)
-        self._held = why
-        self._transport.pause_reading()
+        self._held = Hold(why, parked)
+        self._connection.pause_reading()
         if why == "tokens":
             self._host.stats.throttled += 1
             self._host.loop.call_later(seconds, self._tokens_due)
 
     def _tokens_due(self) -> None:
-        if self._held == "tokens":
+        if self._held is not None and self._held.why == "tokens":
             self._carry_on()
 
     def _carry_on(self) -> None:
-        """A hold is over: handle what waited, and read again unless another hold began."""
-        self._held = None
+        """A hold is over: handle what it parked and what waited, and read again unless another
+        hold began."""
+        held, self._held = self._held, None
         if self._connection.closing:
             return
-        self._drain()
+        self._drain(held.parked if held is not None else ())
         if self._held is None and not self._connection.closing:
-            assert self._transport is not None
-            self._transport.resume_reading()
+            self._connection.resume_reading()

@@ -21,7 +21,6 @@ of references long for free.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
 
 WRITE_CHUNK = 16 * 1024  # at most this much is handed to the transport at a time
 WRITE_QUANTUM = 64 * 1024  # at most this much is written to one connection per loop turn
@@ -37,47 +36,40 @@ def small_write(outbox: list[bytes]) -> bytes | None:
     return outbox[0] if len(outbox) == 1 else b"".join(outbox)
 
 
-class Backlog:
-    """Payloads not yet handed to the transport, in order; see the module docstring."""
+class Backlog(collections.deque[bytes]):
+    """Payloads not yet handed to the transport, in order; see the module docstring.  A deque of
+    the references itself (true while any waits), so the write loop's "anything left?" costs what a
+    deque's does; payloads go in with ``add`` and out with ``next_chunk``, which keep ``size``."""
 
-    __slots__ = ("_head", "_payloads", "size")
+    __slots__ = ("_head", "size")
 
     def __init__(self) -> None:
-        self._payloads: collections.deque[bytes] = collections.deque()
-        self._head = 0  # how much of _payloads[0] the transport already has
+        super().__init__()
+        self._head = 0  # how much of the first payload the transport already has
         self.size = 0  # what the backlog counts toward the limits
 
-    def __bool__(self) -> bool:
-        return bool(self._payloads)
-
-    def __iter__(self) -> Iterator[bytes]:
-        """The payloads waiting, the first perhaps partly handed over already."""
-        return iter(self._payloads)
-
-    def extend(self, payloads: list[bytes]) -> None:
+    def add(self, payloads: list[bytes]) -> None:
         """Queue ``payloads`` (kept, never copied) after what waits."""
-        self._payloads.extend(payloads)
-        for payload in payloads:
-            self.size += len(payload) + BACKLOG_ENTRY_BYTES
+        self.extend(payloads)
+        self.size += sum(map(len, payloads)) + len(payloads) * BACKLOG_ENTRY_BYTES
 
     def next_chunk(self) -> bytes | memoryview:
         """Take the next chunk to hand to the transport (at most WRITE_CHUNK bytes); the backlog
         must not be empty."""
-        payloads = self._payloads
-        first = payloads[0]
+        first = self[0]
         if self._head or len(first) > WRITE_CHUNK:  # a slice of a large payload, not a copy
             chunk = memoryview(first)[self._head : self._head + WRITE_CHUNK]
             self._head += len(chunk)
             self.size -= len(chunk)
             if self._head == len(first):
-                payloads.popleft()
+                self.popleft()
                 self._head = 0
                 self.size -= BACKLOG_ENTRY_BYTES
             return chunk
-        pieces = [payloads.popleft()]  # small payloads joined into one chunk
+        pieces = [self.popleft()]  # small payloads joined into one chunk
         size = len(pieces[0])
-        while payloads and size + len(payloads[0]) <= WRITE_CHUNK:
-            size += len(payloads[0])
-            pieces.append(payloads.popleft())
+        while self and size + len(self[0]) <= WRITE_CHUNK:
+            size += len(self[0])
+            pieces.append(self.popleft())
         self.size -= size + len(pieces) * BACKLOG_ENTRY_BYTES
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
