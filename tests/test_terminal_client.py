@@ -20,7 +20,7 @@ from typing import Any
 
 from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerProcess, ServerTestCase, err, unique_name, unused_port
 
-from algokart_chat import client
+from algokart_chat.client import main as client
 from algokart_chat.version import __version__
 
 CLIENT = SRC / "test_client.py"

@@ -32,7 +32,7 @@ if sys.version_info < (3, 10):
     sys.exit(f"algokart-chat.pyz: error: Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
 if sys.argv[1:2] == ["client"]:
     sys.argv[0:2] = [sys.argv[0] + " client"]  # so its messages say "algokart-chat.pyz client: ..."
-    from algokart_chat.client import main
+    from algokart_chat.client.main import main
 else:
     from algokart_chat.main import main
 sys.exit(main())
