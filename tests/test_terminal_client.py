@@ -12,15 +12,12 @@ import sys
 import tempfile
 import threading
 import time
-import types
 import unittest
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from support import ENV_SETTINGS, ROOT, SRC, TIMEOUT, ServerProcess, ServerTestCase, err, unique_name, unused_port
 
-from algokart_chat.client import main as client
 from algokart_chat.version import __version__
 
 CLIENT = SRC / "test_client.py"
@@ -457,138 +454,6 @@ class InteractiveClientTest(ServerTestCase):
         self.wait_for_prompt(fd)
         os.write(fd, b"\x04")
         self.assertEqual(self.exit_status(pid, fd), 0)
-
-
-class WindowsLineEditorTest(unittest.TestCase):
-    """The Windows console editor, driven through a scripted stand-in for ``msvcrt``."""
-
-    def editor_for(self, keys: str) -> tuple[Any, list[str]]:
-        fake = types.ModuleType("msvcrt")
-        pressed = iter(keys)
-        fake.getwch = lambda: next(pressed)  # type: ignore[attr-defined]  # a stand-in module, built here
-        written: list[str] = []
-        self.patch_console(fake, written)
-        return client.WindowsLineEditor(), written
-
-    def patch_console(self, fake: types.ModuleType, written: list[str]) -> None:
-        saved_module, saved_write = sys.modules.get("msvcrt"), sys.stdout.write
-        sys.modules["msvcrt"] = fake
-        sys.stdout.write = written.append  # type: ignore[method-assign]  # capture, restored below
-
-        def restore() -> None:
-            sys.stdout.write = saved_write  # type: ignore[method-assign]  # restore
-            if saved_module is None:
-                sys.modules.pop("msvcrt", None)
-            else:
-                sys.modules["msvcrt"] = saved_module
-
-        self.addCleanup(restore)
-
-    def test_typing_editing_and_enter(self) -> None:
-        editor, written = self.editor_for("MSG hix\b\xe0K there\r")  # \xe0 K: an arrow key, ignored
-        self.assertEqual(editor.input("> "), "MSG hi there")
-        self.assertEqual(editor.buffer, "")
-        self.assertIn("\b \b", written)
-
-    def test_the_buffer_is_what_an_incoming_line_redraws(self) -> None:
-        editor, _ = self.editor_for("half")
-        with self.assertRaises(StopIteration):  # the fake keyboard runs out mid-line
-            editor.input("> ")
-        self.assertEqual(editor.buffer, "half")
-
-    def test_ctrl_c_and_ctrl_z(self) -> None:
-        editor, _ = self.editor_for("ab\x03")
-        with self.assertRaises(KeyboardInterrupt):
-            editor.input("> ")
-        editor, _ = self.editor_for("\x1a")
-        with self.assertRaises(EOFError):
-            editor.input("> ")
-        editor, _ = self.editor_for("a\x1a\r")  # Ctrl+Z is end of input only on an empty line
-        self.assertEqual(editor.input("> "), "a")
-
-
-class ForTerminalTest(unittest.TestCase):
-    """``for_terminal``: a server line as the client shows it on a terminal."""
-
-    def setUp(self) -> None:
-        self.for_terminal = client.for_terminal
-
-    def test_what_a_terminal_would_act_on_is_u_fffd(self) -> None:
-        controls = [chr(code) for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if code != 0x09]
-        bidi = ["\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
-        for character in [*controls, *bidi, "\u2028", "\u2029"]:
-            with self.subTest(character=hex(ord(character))):
-                self.assertEqual(self.for_terminal(f"a{character}b\n".encode()), "a\ufffdb")
-
-    def test_escape_sequences_lose_their_escape(self) -> None:
-        for sequence, shown in (
-            (b"\x1b[2J", "\ufffd[2J"),
-            (b"\x1b]52;c;cHduZWQ=\x07", "\ufffd]52;c;cHduZWQ=\ufffd"),
-            (b"\x1b]8;;https://evil.example/\x1b\\", "\ufffd]8;;https://evil.example/\ufffd\\"),
-            (b"\xc2\x9b2J", "\ufffd2J"),
-        ):
-            with self.subTest(sequence=sequence):
-                self.assertEqual(self.for_terminal(b"MSG eve " + sequence + b"\n"), f"MSG eve {shown}")
-
-    def test_text_and_tabs_stay(self) -> None:
-        text = "MSG bob tab\there olá ✓ 👩\u200d💻 e\u0301 \u00a0 日本語 عربى"
-        self.assertEqual(self.for_terminal(f"{text}\n".encode()), text)
-
-    def test_the_line_ending_goes_invalid_utf8_is_u_fffd(self) -> None:
-        for line in (b"PONG\n", b"PONG\r\n", b"PONG"):
-            with self.subTest(line=line):
-                self.assertEqual(self.for_terminal(line), "PONG")
-        self.assertEqual(self.for_terminal(b"a\xffb\xc3\n"), "a\ufffdb\ufffd")
-
-
-class KeepAliveTest(unittest.TestCase):
-    def test_keep_alive_pongs_are_hidden_the_users_are_not(self) -> None:
-        screen = client.Screen(colour=False, current_input=lambda: "")
-        written: list[str] = []
-        original_write = sys.stdout.write
-        sys.stdout.write = written.append  # type: ignore[method-assign]  # capture, restored below
-        try:
-            screen.hidden_pongs.extend([True, False])  # a keep-alive PING, then the user's
-            screen.show(b"PONG\n")
-            screen.show(b"PONG\n")
-        finally:
-            sys.stdout.write = original_write  # type: ignore[method-assign]  # restore
-        self.assertEqual(len(written), 1)
-        self.assertIn("PONG", written[0])
-        self.assertLess(client.KEEPALIVE_SECONDS, 60)
-
-    def test_a_silent_user_gets_one_hidden_ping_a_busy_one_none(self) -> None:
-
-        class FakeConnection:
-            """``closed.wait`` counts ticks (three, then closed) instead of sleeping."""
-
-            def __init__(self, silent_for: float) -> None:
-                self.last_sent = time.monotonic() - silent_for
-                self.quit_sent = False
-                self.sent: list[bytes] = []
-                self.closed = self
-                self.ticks = 0
-
-            def wait(self, _timeout: float) -> bool:
-                self.ticks += 1
-                return self.ticks > 3
-
-            def send(self, data: bytes) -> bool:
-                self.sent.append(data)
-                self.last_sent = time.monotonic()
-                return True
-
-        for silent_for, expected in ((client.KEEPALIVE_SECONDS + 1, [b"PING\n"]), (0.0, [])):
-            with self.subTest(silent_for=silent_for):
-                connection = FakeConnection(silent_for)
-                screen = client.Screen(colour=False, current_input=lambda: "")
-                # On a thread of its own, as in the client: keep_alive blocks SIGINT in its thread.
-                thread = threading.Thread(target=client.keep_alive, args=(connection, screen))
-                thread.start()
-                thread.join(TIMEOUT)
-                self.assertFalse(thread.is_alive())
-                self.assertEqual(connection.sent, expected)
-                self.assertEqual(list(screen.hidden_pongs), [True] * len(expected))
 
 
 if __name__ == "__main__":

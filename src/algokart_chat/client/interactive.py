@@ -1,0 +1,139 @@
+"""Interactive mode (stdin is a terminal): a ``> `` prompt with line editing and history, and what
+the server sends shown as it arrives, each line on its own row above the prompt, the half-typed
+line redrawn intact (``terminal``).
+
+Three threads: the main one reads what the user types and sends it; the connection's I/O thread
+shows what arrives; a keep-alive thread sends a hidden PING after KEEPALIVE_SECONDS of silence (its
+PONG is not shown), which keeps a reader from an idle timeout (off by default on the server) and
+NATs.  Ctrl+C interrupts only the prompt, on the main thread.  QUIT, EXIT, Ctrl+D and Ctrl+C leave
+with status 0; the server going away is one line on stderr and status 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from algokart_chat.client.connection import QUIT_WAIT_SECONDS, Connection
+from algokart_chat.client.terminal import (
+    PROG,
+    PROMPT,
+    Screen,
+    line_editor,
+    save_history,
+    track_readline_prompt,
+    use_colour,
+)
+
+KEEPALIVE_SECONDS = 25.0  # inside any idle timeout a server is run with, and NATs' quiet-flow limits
+
+
+def run_interactive(connection: Connection, logging_in: bool) -> int:
+    """Prompt, send what the user types, show what the server sends, until QUIT, EXIT, Ctrl+D or
+    Ctrl+C (status 0) or until the server goes away (status 1)."""
+    current_input, read_line = line_editor()
+    screen = Screen(use_colour(), current_input)
+    readline_draws_prompt = track_readline_prompt(screen)
+    at_prompt = threading.Event()  # Ctrl+C (or the receiver's wake-up) interrupts only the prompt
+    wake_prompt = prompt_interrupter(at_prompt, screen)
+
+    def receive() -> None:
+        leave_interrupts_to_the_main_thread()
+        connection.run(screen.show)
+        if not connection.quit_sent:
+            wake_prompt()  # the server went away: leave the prompt
+
+    threading.Thread(target=receive, daemon=True).start()
+    threading.Thread(target=keep_alive, args=(connection, screen), daemon=True).start()
+    if logging_in:  # show the answer to --user before the first prompt
+        screen.shown_a_line.wait(QUIT_WAIT_SECONDS)
+    try:
+        at_prompt.set()
+        while not connection.closed.is_set() and not connection.quit_sent:
+            if not readline_draws_prompt:
+                screen.prompting = True
+            line = read_line(PROMPT)
+            screen.prompting = False
+            words = line.split(None, 1)
+            if words and words[0].upper() == "PING":
+                screen.hidden_pongs.append(False)  # the user's own PING: its PONG is shown
+            if not connection.send(line.encode("utf-8", "replace")):
+                break
+    except (EOFError, KeyboardInterrupt):  # Ctrl+D (Ctrl+Z on Windows), Ctrl+C, or the wake-up
+        pass
+    finally:
+        at_prompt.clear()
+        screen.prompting = False
+        save_history()
+    if connection.closed.is_set() and not connection.quit_sent:
+        sys.stdout.write("\r\x1b[K")
+        sys.stdout.flush()
+        print(f"{PROG}: the server closed the connection", file=sys.stderr)
+        return 1
+    if not connection.quit_sent:
+        sys.stdout.write("\n")
+    connection.quit_and_wait()
+    return 0
+
+
+def keep_alive(connection: Connection, screen: Screen) -> None:
+    leave_interrupts_to_the_main_thread()
+    while not connection.closed.wait(1.0):
+        if time.monotonic() - connection.last_sent >= KEEPALIVE_SECONDS and not connection.quit_sent:
+            screen.hidden_pongs.append(True)
+            connection.send(b"PING\n")
+
+
+def leave_interrupts_to_the_main_thread() -> None:
+    """Block SIGINT in this helper thread, so Ctrl+C always wakes the main thread's prompt."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def prompt_interrupter(at_prompt: threading.Event, screen: Screen) -> Callable[[], None]:
+    """Make Ctrl+C raise KeyboardInterrupt only at the prompt; return a way to do that from a thread."""
+    if not hasattr(signal, "pthread_kill"):
+        # Windows: the editor blocks in getwch(), which nothing interrupts; leave at once.
+        def leave() -> None:
+            print(f"\n{PROG}: the server closed the connection", file=sys.stderr)
+            os._exit(1)
+
+        return leave
+
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None  # the main thread has started: we are running in it
+    handled = threading.Event()
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        if at_prompt.is_set() and screen.in_readline_hooks:
+            # readline swallows exceptions raised in its hooks: a KeyboardInterrupt raised now
+            # would be lost.  Not marked handled, so the thread below sends it again shortly.
+            return
+        handled.set()
+        if at_prompt.is_set():
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    # CPython's readline checks for signals only when its select() is interrupted; a SIGINT that
+    # lands while it is busy with a key would wait for the next key, and one handled while it runs
+    # our hooks (as the prompt is drawn) is lost.  The wake-up fd hears every signal at once: if
+    # the handler has not taken it shortly after, send it again to the main thread.
+    wakeups, wakeup_writer = socket.socketpair()
+    wakeup_writer.setblocking(False)
+    signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
+
+    def resend_missed_interrupts(wakeups: socket.socket, _writer_kept_open: socket.socket) -> None:
+        leave_interrupts_to_the_main_thread()
+        while received := wakeups.recv(64):  # one byte per signal: SIGINT, SIGWINCH, ...
+            if signal.SIGINT in received:
+                if not handled.wait(0.2):
+                    signal.pthread_kill(main_thread, signal.SIGINT)
+                handled.clear()
+
+    threading.Thread(target=resend_missed_interrupts, args=(wakeups, wakeup_writer), daemon=True).start()
+    return lambda: signal.pthread_kill(main_thread, signal.SIGINT)
