@@ -11,7 +11,14 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.accounts import DEFAULT_PARAMS, Account, Accounts, PasswordHash, ScryptParams, hash_password
 from algokart_chat.login_throttle import LoginThrottle
-from algokart_chat.password_checks import CheckResult, Outcome, PasswordChecks
+from algokart_chat.password_checks import (
+    CheckResult,
+    Logins,
+    LoginStep,
+    Outcome,
+    PasswordChecks,
+    login_step,
+)
 
 FAST = ScryptParams(n=16, r=1, p=1)
 VERIFY = "algokart_chat.password_checks.verify_password"
@@ -144,6 +151,65 @@ class PasswordChecksTest(unittest.IsolatedAsyncioTestCase):
             result = await self.checks().check("alice", "x" * 1025, "10.0.0.1")
         self.assertEqual(result, CheckResult(Outcome.WRONG))
         verify.assert_not_called()
+
+
+class LoginStepTest(unittest.TestCase):
+    def test_the_rule_for_every_name_and_password(self) -> None:
+        alice = Account("alice", hash_password("right", FAST))
+        for account, password, required, step in (
+            (alice, "right", False, LoginStep.CHECK),
+            (alice, "wrong", True, LoginStep.CHECK),
+            (alice, None, False, LoginStep.PASSWORD_REQUIRED),
+            (alice, None, True, LoginStep.PASSWORD_REQUIRED),
+            (None, None, False, LoginStep.GUEST),
+            (None, "pw", False, LoginStep.NO_SUCH_ACCOUNT),
+            (None, None, True, LoginStep.ACCOUNT_REQUIRED),
+            (None, "pw", True, LoginStep.ACCOUNT_REQUIRED),
+        ):
+            with self.subTest(account=account, password=password, required=required):
+                self.assertIs(login_step(account, password, required), step)
+
+
+class LoginsTest(unittest.IsolatedAsyncioTestCase):
+    def setUp(self) -> None:
+        self.alice = Account("alice", hash_password("right", FAST))
+        self.checks = PasswordChecks(lambda: Accounts([self.alice]))
+        self.addCleanup(self.checks.close)
+
+    def logins(self, require_account: bool = False) -> Logins:
+        loop = asyncio.get_running_loop()
+        return Logins(self.checks, loop, lambda host: f"group of {host}", require_account=require_account)
+
+    async def test_the_step_looks_the_name_up_in_any_spelling(self) -> None:
+        logins = self.logins()
+        self.assertIs(logins.step("ALICE", "x"), LoginStep.CHECK)
+        self.assertIs(logins.step("bob", None), LoginStep.GUEST)
+        self.assertIs(self.logins(require_account=True).step("bob", None), LoginStep.ACCOUNT_REQUIRED)
+        self.assertEqual(self.checks.account("aIice"), self.alice)
+
+    async def test_a_check_calls_back_with_its_result_counted_on_the_address_group(self) -> None:
+        results: list[CheckResult] = []
+        with mock.patch.object(self.checks, "check", wraps=self.checks.check) as check:
+            await self.logins().check("alice", "right", "10.0.0.1", results.append)
+        self.assertEqual(results, [CheckResult(Outcome.OK, self.alice)])
+        check.assert_called_once_with("alice", "right", "group of 10.0.0.1")
+
+    async def test_a_cancelled_check_never_calls_back(self) -> None:
+        release = threading.Event()
+        results: list[CheckResult] = []
+
+        def verify(password: str, stored: PasswordHash) -> bool:
+            release.wait(10)
+            return True
+
+        with mock.patch(VERIFY, verify):
+            task = self.logins().check("alice", "right", "10.0.0.1", results.append)
+            await asyncio.sleep(0)
+            task.cancel()
+            release.set()
+            with self.assertRaises(asyncio.CancelledError):
+                await task
+        self.assertEqual(results, [])
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ Guarantees:
 
 The accounts come from ``accounts``, a callable, so that a reload (SIGHUP) takes effect for the
 next check while those under way finish with the accounts they started with.
+
+``Logins`` is what a session of any protocol uses: the rule for a name and a password or none
+(``login_step``: a guest, a check, or a refusal, whatever the protocol's words for it), and a check
+started from the event loop's callbacks that calls back with its result, or never once cancelled
+(the connection went).  One per server, shared by the line and IRC sessions.
 """
 
 from __future__ import annotations
@@ -139,7 +144,65 @@ class PasswordChecks:
         self._throttle.failed(attempt, self._clock())
         return CheckResult(Outcome.WRONG)
 
+    def account(self, name: str) -> Account | None:
+        """The account ``name`` (any spelling of it) is, in the accounts in use now; None if none."""
+        return self._accounts().get(name)
+
     def close(self) -> None:
         """Stop the pool, at shutdown once the sessions are closed: a check still waiting for a
         worker raises CancelledError in its caller; one running finishes in its thread."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LoginStep(enum.Enum):
+    """What a login with a name (valid) and a password or none comes to, before any check."""
+
+    GUEST = "guest"  # no account has the name: a guest, as on a server without accounts
+    CHECK = "check"  # the name's account, with a password: check it
+    PASSWORD_REQUIRED = "password-required"  # the name's account, without a password
+    ACCOUNT_REQUIRED = "account-required"  # no account has the name, and only accounts may log in
+    NO_SUCH_ACCOUNT = "no-such-account"  # a password for a name no account has
+
+
+def login_step(account: Account | None, password: str | None, require_account: bool) -> LoginStep:
+    """The rule, for every protocol: a name with an account needs its password; a name without
+    one is a guest's, unless only accounts may log in or a password was given for it (which is
+    a mistake worth telling: a user who thinks they have an account must not become a guest)."""
+    if account is not None:
+        return LoginStep.PASSWORD_REQUIRED if password is None else LoginStep.CHECK
+    if require_account:
+        return LoginStep.ACCOUNT_REQUIRED
+    return LoginStep.GUEST if password is None else LoginStep.NO_SUCH_ACCOUNT
+
+
+class Logins:
+    """Account logins for the sessions of one server (see the module's docstring).
+
+    ``address_key`` turns a peer's host into what the throttle counts (the server's
+    ``admission_key`` with its ``--ipv6-prefix``); ``require_account``: --require-account."""
+
+    def __init__(
+        self,
+        checks: PasswordChecks,
+        loop: asyncio.AbstractEventLoop,
+        address_key: Callable[[str], str],
+        *,
+        require_account: bool = False,
+    ) -> None:
+        self.checks = checks
+        self.require_account = require_account
+        self._loop = loop
+        self._address_key = address_key
+
+    def step(self, name: str, password: str | None) -> LoginStep:
+        """``login_step`` for ``name`` (a valid name) with the accounts in use now."""
+        return login_step(self.checks.account(name), password, self.require_account)
+
+    def check(self, name: str, password: str, host: str, done: Callable[[CheckResult], None]) -> asyncio.Task[None]:
+        """Check ``password`` for the account ``name`` is, off the event loop, for a client at
+        ``host`` (its address as the socket gives it); ``done(result)`` then runs in the event loop.
+        Cancelling the task (the connection went) means ``done`` is never called."""
+        return self._loop.create_task(self._check(name, password, self._address_key(host), done))
+
+    async def _check(self, name: str, password: str, address: str, done: Callable[[CheckResult], None]) -> None:
+        done(await self.checks.check(name, password, address))
