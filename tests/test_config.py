@@ -13,12 +13,15 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-import support  # noqa: F401  (puts src/ on sys.path)
+import support  # (also puts src/ on sys.path)
 
 from algokart_chat import irc
 from algokart_chat.accounts import Account, Accounts, ScryptParams, hash_password
 from algokart_chat.accounts_file import save_accounts
 from algokart_chat.config import SettingsError, load_settings
+
+TLS = support.ROOT / "tests" / "tls"
+IRC_TLS = ["--irc-tls-port", "6697", "--tls-cert", str(TLS / "localhost.crt"), "--tls-key", str(TLS / "localhost.key")]
 
 
 class SettingsTest(unittest.TestCase):
@@ -114,6 +117,8 @@ class SettingsTest(unittest.TestCase):
             ([], {"ACCOUNTS": str(folder / "none")}, "invalid ACCOUNTS value"),
             (["--require-account"], {}, "--require-account (REQUIRE_ACCOUNT) needs --accounts (ACCOUNTS)"),
             (["--require-account", "maybe"], {}, "expected yes or no"),
+            (["--require-account", "--irc-port", "6667"], {"ACCOUNTS": str(good)}, "covers the line protocol only"),
+            (["--require-account", *IRC_TLS], {"ACCOUNTS": str(good)}, "covers the line protocol only"),
         ):
             with self.subTest(argv=argv, environ=environ), self.assertRaises(SettingsError) as caught:
                 load_settings(argv, environ)
