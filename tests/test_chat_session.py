@@ -3,11 +3,17 @@ what a reply costs."""
 
 from __future__ import annotations
 
+import asyncio
 import unittest
 from collections.abc import Sequence
 
 from support import err
 
+from algokart_chat import protocol
+from algokart_chat.accounts import Account, Accounts, ScryptParams, hash_password
+from algokart_chat.password_checks import CheckResult, Logins, Outcome, PasswordChecks
+from algokart_chat.server.admission import admission_key
+from algokart_chat.sessions.line_session import ChatSessions
 from in_process import DeferredRoom, InProcessServer, connection, lines_of
 
 
@@ -108,6 +114,78 @@ class HttpRequestTest(unittest.TestCase):
         self.assertTrue(page.closing)
         self.assertEqual(lines_of(bob), ["OK"])
         self.assertEqual(list(chat.room.names()), ["bob"])
+
+
+class HeldChecks(PasswordChecks):
+    """Password checks the test answers: each waits for ``answer``."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        super().__init__(lambda: accounts)
+        self.asked: list[tuple[str, str, str]] = []
+        self.pending: list[asyncio.Future[CheckResult]] = []
+
+    async def check(self, name: str, password: str, address: str) -> CheckResult:
+        self.asked.append((name, password, address))
+        self.pending.append(asyncio.get_running_loop().create_future())
+        return await self.pending[-1]
+
+    def answer(self, outcome: Outcome) -> None:
+        account = self.account(self.asked[len(self.asked) - len(self.pending)][0])
+        self.pending.pop(0).set_result(CheckResult(outcome, account if outcome is Outcome.OK else None))
+
+
+class AccountLoginTest(unittest.TestCase):
+    """LOGIN <name> <password> waits for its check, in order, and gives it up if the connection goes."""
+
+    def setUp(self) -> None:
+        self.chat = InProcessServer()
+        self.addCleanup(self.chat.close)
+        self.checks = HeldChecks(Accounts([Account("alice", hash_password("right", ScryptParams(16, 1, 1)))]))
+        self.addCleanup(self.checks.close)
+        logins = Logins(self.checks, self.chat.loop, lambda host: admission_key(host, 64))
+        self.chat.sessions = ChatSessions(self.chat.server, 8192, logins)
+
+    def test_the_lines_after_it_wait_for_the_check_and_the_room(self) -> None:
+        client = self.chat.connect("LOGIN alice right  words", "PING", "WHO")
+        self.chat.settle()
+        self.assertEqual(lines_of(client), [])
+        self.assertFalse(client.reading)
+        self.assertEqual(self.checks.asked, [("alice", "right  words", "127.0.0.1")])
+        self.checks.answer(Outcome.OK)
+        self.chat.settle()
+        self.assertEqual(lines_of(client), ["OK", "PONG", "USER alice"])
+        self.assertTrue(client.reading)
+
+    def test_each_answer_that_is_not_ok_and_the_connection_stays(self) -> None:
+        client = self.chat.connect(*["LOGIN alice guess"] * 3, "LOGIN alice right")
+        for outcome in (Outcome.WRONG, Outcome.TOO_MANY_ATTEMPTS, Outcome.BUSY, Outcome.OK):
+            self.chat.settle()
+            self.checks.answer(outcome)
+        self.chat.settle()
+        expected = [err("bad-password"), err("too-many-attempts"), err("server-busy"), "OK"]
+        self.assertEqual(lines_of(client), expected)
+
+    def test_a_connection_gone_during_the_check_cancels_it_and_takes_no_name(self) -> None:
+        client = self.chat.connect("LOGIN alice right")
+        self.chat.settle()
+        client.close()
+        self.chat.settle()
+        self.assertTrue(self.checks.pending[0].cancelled())
+        self.assertFalse(self.chat.room.knows("alice"))
+
+    def test_the_throttle_counts_an_ipv6_client_by_its_network(self) -> None:
+        self.chat.connect("LOGIN alice right", source="2001:db8:0:7::5")
+        self.chat.settle()
+        self.assertEqual(self.checks.asked[0][2], "2001:db8:0:7::/64")
+        self.checks.answer(Outcome.WRONG)
+        self.chat.settle()
+
+    def test_help_shows_the_password_form(self) -> None:
+        client = self.chat.connect("HELP")
+        self.chat.settle()
+        self.assertEqual(bytes(client.written), protocol.HELP_WITH_ACCOUNTS)
+        self.assertIn(b"LOGIN <username> <password>", protocol.HELP_WITH_ACCOUNTS)
+        self.assertNotIn(b"<password>", protocol.HELP)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 manages the accounts file instead (``accounts_cli``).
 
 SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped), and the
-accounts file (``--accounts``; until account logins are served, it is only loaded).
+accounts file (``--accounts``): the next password check uses the new accounts.  With accounts, one
+``PasswordChecks`` (its pool of two threads) serves the line sessions' logins, and stops at shutdown.
 
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
 server cannot start (Python older than 3.10, port in use, no permission, unknown host, unusable
@@ -29,7 +30,9 @@ from algokart_chat import accounts_cli
 from algokart_chat.accounts_file import AccountsFile, AccountsFileError
 from algokart_chat.config import Settings, SettingsError, load_settings
 from algokart_chat.logs import LogPipeline, counted, fields
+from algokart_chat.password_checks import Logins, PasswordChecks
 from algokart_chat.room import ChatRoom, Member, RoomStartError
+from algokart_chat.server.admission import admission_key
 from algokart_chat.server.chat_server import ChatServer
 from algokart_chat.server.listeners import Listener, ListenError
 from algokart_chat.sessions.irc_session import IrcSessions
@@ -88,8 +91,9 @@ async def serve(settings: Settings) -> None:
     except AccountsFileError as problem:  # (it was good when the settings were read)
         raise StartupError(str(problem)) from None
     server = ChatServer(settings, loop, cluster_room(settings))
+    logins = account_logins(settings, loop, accounts) if accounts is not None else None
     try:
-        listeners = make_listeners(settings, server)
+        listeners = make_listeners(settings, server, logins)
     except TLSSetupError as problem:
         raise StartupError(str(problem)) from None
     try:
@@ -138,6 +142,11 @@ async def serve(settings: Settings) -> None:
             accounts.path,
             extra=fields("accounts", file=accounts.path, accounts=len(accounts.accounts)),
         )
+        if settings.irc_port is not None or settings.irc_tls_port is not None:
+            log.warning(
+                "IRC logins do not check accounts yet: an IRC user may take an account's name while its owner is away",
+                extra=fields("irc-without-accounts"),
+            )
     cluster = server.room.describe()
     if cluster is not None:
         log.info("%s", cluster, extra=fields("cluster", description=cluster))
@@ -145,13 +154,24 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("Shutting down...", extra=fields("stopping"))
     await server.shutdown()
+    if logins is not None:
+        logins.checks.close()  # (the sessions are gone, and their checks with them)
     log.info("Server stopped", extra=fields("stopped"))
 
 
-def make_listeners(settings: Settings, server: ChatServer) -> list[Listener]:
-    """The line protocol on --port, and on --tls-port inside TLS; IRC on --irc-port and, inside
-    TLS, --irc-tls-port.  TLSSetupError if the certificate or key cannot be used."""
-    chat = ChatSessions(server, settings.max_line_bytes).session_type
+def account_logins(settings: Settings, loop: asyncio.AbstractEventLoop, accounts: AccountsFile) -> Logins:
+    """The logins of the server's sessions: one pool of password checks on the accounts in use
+    (those of the last good reload), the throttle counting addresses as --max-per-ip does."""
+    checks = PasswordChecks(lambda: accounts.accounts)
+    ipv6_prefix = settings.ipv6_prefix
+    return Logins(checks, loop, lambda host: admission_key(host, ipv6_prefix), require_account=settings.require_account)
+
+
+def make_listeners(settings: Settings, server: ChatServer, logins: Logins | None = None) -> list[Listener]:
+    """The line protocol on --port, and on --tls-port inside TLS, with account logins if ``logins``;
+    IRC on --irc-port and, inside TLS, --irc-tls-port.  TLSSetupError if the certificate or key
+    cannot be used."""
+    chat = ChatSessions(server, settings.max_line_bytes, logins).session_type
     listeners = [Listener(settings.port, "--port / PORT", None, chat)]
     tls = None
     if settings.tls_cert is not None and settings.tls_key is not None:

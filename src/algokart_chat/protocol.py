@@ -61,6 +61,12 @@ ERROR_HINTS: Final = {
     "username-taken": "someone online has that name or one that looks the same; pick another",
     "invalid-username": "a name is 1-32 letters, digits, _ - or . with no spaces",
     "already-logged-in": "this connection is logged in already",
+    "password-required": "that name has an account; LOGIN <name> <password>",
+    "bad-password": "wrong password for that account",
+    "no-such-account": "no account has that name; LOGIN <name> alone logs in as a guest",
+    "account-required": "only accounts may log in here; ask the operator for one",
+    "too-many-attempts": "too many failed logins; wait a minute and try again",
+    "server-busy": "too many logins at once; try again in a moment",
     "not-logged-in": "send LOGIN <name> first",
     "empty-message": "nothing to send; MSG <text> or DM <name> <text>",
     "no-such-user": "nobody online has that name; WHO lists who is",
@@ -82,19 +88,25 @@ def error(code: str) -> bytes:
     return f"ERR {code} {hint}\n".encode("ascii")
 
 
-HELP: Final = b"".join(
-    b"INFO " + text.encode("ascii") + b"\n"
-    for text in (
-        "Commands:",
-        "LOGIN <username> - log in (1-32 letters, digits, _ - .)",
-        "MSG <text> - send a message to everyone else",
-        "DM <username> <text> - send a private message",
-        "WHO - list the users online",
-        "PING - check the connection (answer: PONG)",
-        "HELP - show this help",
-        "QUIT or EXIT - disconnect",
-    )
+_COMMANDS_HELP: Final = (
+    "Commands:",
+    "LOGIN <username> - log in (1-32 letters, digits, _ - .)",
+    "MSG <text> - send a message to everyone else",
+    "DM <username> <text> - send a private message",
+    "WHO - list the users online",
+    "PING - check the connection (answer: PONG)",
+    "HELP - show this help",
+    "QUIT or EXIT - disconnect",
 )
+_ACCOUNT_HELP: Final = "LOGIN <username> <password> - log in to your account"
+
+
+def _info_lines(texts: tuple[str, ...]) -> bytes:
+    return b"".join(b"INFO " + text.encode("ascii") + b"\n" for text in texts)
+
+
+HELP: Final = _info_lines(_COMMANDS_HELP)
+HELP_WITH_ACCOUNTS: Final = _info_lines((*_COMMANDS_HELP[:2], _ACCOUNT_HELP, *_COMMANDS_HELP[2:]))  # (--accounts)
 
 
 def message_prefix(sender: str) -> bytes:

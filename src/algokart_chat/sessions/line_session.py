@@ -22,10 +22,17 @@ Plan:
 - Every way a connection ends goes through ``leave``, so other users hear
   ``INFO <name> disconnected`` exactly once (the server sends the departures of one loop iteration
   together), and the name is free again at once.
+- With accounts (``--accounts``: ``password_checks.Logins``), ``LOGIN <name> <password>`` (the
+  password is the rest of the line) checks the password off the event loop, holding the input as
+  for the room's answers, then claims the name through the room as a guest's login does; the check
+  is cancelled if the connection ends meanwhile.  The password goes nowhere but to that check:
+  no log line, no reply, no attribute of the session.  Without accounts, ``LOGIN`` is the seed's:
+  the whole argument is the name (``LOGIN a b`` is an invalid name).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Final
@@ -34,6 +41,7 @@ from algokart_chat import protocol
 from algokart_chat.events import RoomEvent, Said, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import is_valid_username
+from algokart_chat.password_checks import CheckResult, Logins, LoginStep, Outcome
 from algokart_chat.room import JoinResult, RoomHost
 from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
@@ -57,10 +65,12 @@ class ChatSessions:
     """The line protocol on one server: a session for each connection, and what they share (the
     ``WHO`` reply, built once per change of the room)."""
 
-    __slots__ = ("_who_changes", "_who_reply", "host", "session_type")
+    __slots__ = ("_who_changes", "_who_reply", "help", "host", "logins", "session_type")
 
-    def __init__(self, host: RoomHost, max_line_bytes: int) -> None:
+    def __init__(self, host: RoomHost, max_line_bytes: int, logins: Logins | None = None) -> None:
         self.host = host
+        self.logins = logins  # None: no accounts, the seed's LOGIN
+        self.help = protocol.HELP if logins is None else protocol.HELP_WITH_ACCOUNTS
         self.session_type = SessionType("chat", max_line_bytes, telnet=True, strip=True, new_session=self.new_session)
         self._who_reply = b""
         self._who_changes = -1
@@ -79,7 +89,7 @@ class ChatSessions:
 
 class ChatSession:
     # One per connection, so slots; the batch list exists only while it holds something.
-    __slots__ = ("_awaiting", "_connection", "_sessions", "_unpublished", "name")
+    __slots__ = ("_awaiting", "_check", "_connection", "_sessions", "_unpublished", "name")
 
     def __init__(self, sessions: ChatSessions, connection: Connection) -> None:
         self.name: str | None = None
@@ -87,6 +97,7 @@ class ChatSession:
         self._connection = connection
         self._unpublished: list[str] | None = None  # this read's broadcasts, not yet in the room
         self._awaiting = False  # a command waits for the room's answer
+        self._check: asyncio.Task[None] | None = None  # a password check under way
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
@@ -128,6 +139,9 @@ class ChatSession:
             self._publish()
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
+        if self._check is not None:  # (its answer would go nowhere: the try is given back if it can be)
+            self._check.cancel()
+            self._check = None
         name = self.name
         host = self._sessions.host
         if name is not None:
@@ -163,18 +177,63 @@ class ChatSession:
         host.room.broadcast(Said(self.name, texts), self)
         host.note_fan_out((sum(map(len, texts)) + len(texts) * (len(self.name) + 5)) * (len(host.room) - 1))
 
-    def _login(self, name: str) -> None:
+    def _login(self, argument: str) -> None:
+        logins = self._sessions.logins
+        name, password = protocol.split_word(argument) if logins is not None else (argument, "")
         if self.name is not None:
             self._connection.reply(_ERR_ALREADY_LOGGED_IN)
         elif not is_valid_username(name):
             self._connection.reply(_ERR_INVALID_USERNAME)
+        elif logins is None:
+            self._claim(name, account=False)
         else:
-            self._awaiting = True
-            host = self._sessions.host
-            host.announce_departures()  # (whoever left before this LOGIN is not news to it)
-            host.room.join(self, name, lambda result: self._joined(name, result))
+            step = logins.step(name, password or None)
+            if step is LoginStep.GUEST:
+                self._claim(name, account=False)
+            elif step is LoginStep.CHECK:
+                self._awaiting = True  # (the lines after it wait for the answer, in order)
+                peer = self._connection.peer
+                self._check = logins.check(name, password, peer[0] if peer else "", lambda r: self._checked(name, r))
+            else:
+                self._connection.reply(_LOGIN_REFUSALS[step])
 
-    def _joined(self, name: str, result: JoinResult) -> None:
+    def _checked(self, name: str, result: CheckResult) -> None:
+        """The password check's answer (never called if the connection went meanwhile)."""
+        self._check = None
+        connection = self._connection
+        if connection.closing:
+            return
+        if result.ok:
+            self._claim(name, account=True)
+            return
+        connection.reply(_CHECK_REFUSALS[result.outcome])
+        peer = connection.peer_text
+        if result.outcome is Outcome.WRONG:  # (bounded by the throttle, unlike the refusals before scrypt)
+            log.info(
+                "Login failed: %s from %s (bad-password)",
+                name,
+                peer,
+                extra=fields("login-failed", user=name, peer=peer, reason="bad-password"),
+            )
+        else:
+            reason = result.outcome.value
+            log.debug(
+                "Login refused: %s from %s (%s)",
+                name,
+                peer,
+                reason,
+                extra=fields("login-refused", user=name, peer=peer, reason=reason),
+            )
+        self._answered()
+
+    def _claim(self, name: str, account: bool) -> None:
+        """Take ``name`` in the room (``account``: its password was checked)."""
+        self._awaiting = True
+        host = self._sessions.host
+        host.announce_departures()  # (whoever left before this LOGIN is not news to it)
+        host.room.join(self, name, lambda result: self._joined(name, result, account))
+
+    def _joined(self, name: str, result: JoinResult, account: bool) -> None:
         """The room's answer to LOGIN ``name``: at once in memory, after a round trip in a cluster."""
         connection = self._connection
         if connection.closing:  # gone while the room was deciding
@@ -186,7 +245,12 @@ class ChatSession:
             connection.mark_registered()
             connection.reply(protocol.OK)
             peer = connection.peer_text
-            log.info("Login: %s from %s", name, peer, extra=fields("login", user=name, peer=peer))
+            if account:
+                log.info(
+                    "Login: %s from %s (account)", name, peer, extra=fields("login", user=name, peer=peer, account=True)
+                )
+            else:
+                log.info("Login: %s from %s", name, peer, extra=fields("login", user=name, peer=peer))
         else:
             connection.reply(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
         self._answered()
@@ -255,7 +319,7 @@ class ChatSession:
             self._answered()
 
     def _help(self, _argument: str) -> None:
-        self._connection.reply(protocol.HELP)
+        self._connection.reply(self._sessions.help)
 
     def _quit(self, _argument: str) -> None:
         self._connection.close("quit")
@@ -273,6 +337,15 @@ _ERR_NO_SUCH_USER = protocol.error("no-such-user")
 _ERR_UNKNOWN_COMMAND = protocol.error("unknown-command")
 _ERR_LINE_TOO_LONG = protocol.error("line-too-long")
 _ERR_CLUSTER_UNAVAILABLE = protocol.error("cluster-unavailable")
+_LOGIN_REFUSALS: Final = {
+    step: protocol.error(step.value)
+    for step in (LoginStep.PASSWORD_REQUIRED, LoginStep.ACCOUNT_REQUIRED, LoginStep.NO_SUCH_ACCOUNT)
+}
+_CHECK_REFUSALS: Final = {
+    Outcome.WRONG: protocol.error("bad-password"),
+    Outcome.TOO_MANY_ATTEMPTS: protocol.error("too-many-attempts"),
+    Outcome.BUSY: protocol.error("server-busy"),
+}
 
 CommandMethod = Callable[[ChatSession, str], None]
 
