@@ -1,7 +1,8 @@
 """Cluster mode with real processes: nodes of one cluster on a real redis-server, and every
 failure the cluster issue names (a node killed, stopped, paused; Redis connections killed
 mid-flood; Redis restarted with its data, gone for longer than --node-timeout, restarted empty;
-bad data in Redis; a login race across nodes).
+bad data in Redis; a login race across nodes) and an account's login: checked on its node, its
+name held on all.
 
 Skipped, with the reason, where redis-server or redis-py is missing; CI sets
 ALGOKART_REQUIRE_CLUSTER_TESTS so that it fails instead.  Like every test here, these synchronise
@@ -11,10 +12,12 @@ departure it causes.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import tempfile
 import time
 import unittest
+from pathlib import Path
 
 from support import (
     Client,
@@ -28,6 +31,7 @@ from support import (
     unique_name,
 )
 
+from test_accounts_login import accounts_file, password_of
 from test_tls import TLS_ARGS, tls_client, tls_port
 
 
@@ -106,6 +110,31 @@ class OneRoomTest(ClusterTestCase):
                 first.send(f"LOGIN {name}")
                 second.send(f"LOGIN {name.upper()}")
                 self.assertEqual(sorted([first.read_line(), second.read_line()]), [err("username-taken"), "OK"])
+
+
+class AccountsTest(ClusterTestCase):
+    def test_a_password_checked_on_one_node_claims_the_name_on_every_node(self) -> None:
+        folder = tempfile.mkdtemp(prefix="algokart-cluster-accounts-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = accounts_file(Path(folder), "alice")
+        cluster = self.cluster(2, "--accounts", str(path))
+        owner = cluster.nodes[1].client()
+        self.addCleanup(owner.close)
+        owner.send(f"LOGIN alice {password_of('alice')}")
+        owner.expect("OK")
+        guest = cluster.nodes[0].client()
+        self.addCleanup(guest.close)
+        guest.send("LOGIN alice", "LOGIN aIice", "LOGIN alice wrong guess", f"LOGIN ALICE {password_of('alice')}")
+        guest.expect(err("password-required"), err("password-required"), err("bad-password"), err("username-taken"))
+        guest.send("LOGIN bob", "WHO")
+        self.assertEqual(guest.sync(), ["OK", "USER alice", "USER bob"])
+        owner.send("QUIT")
+        self.assertEqual(owner.read_until_closed(), ["Goodbye!"])
+        second = cluster.nodes[0].client()
+        self.addCleanup(second.close)
+        second.send(f"LOGIN Alice {password_of('alice')}")
+        second.expect("OK")
+        cluster.nodes[1].wait_for_log(r"^Login: alice from 127\.0\.0\.1:\d+ \(account\)$")
 
 
 class NodeFailureTest(ClusterTestCase):
