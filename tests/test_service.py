@@ -95,14 +95,15 @@ class ServiceUnitTest(unittest.TestCase):
         text = UNIT.read_text()
         users = number(text, "Environment=MAX_CLIENTS=")
         memory = number(text, "MemoryMax=")
-        # The sizing the unit's comment gives: the server's own 64 MiB, and for each user 20 KiB
-        # (the most a connection was measured to cost) plus room for the kernel's socket buffers.
-        needed = 64 * MiB + users * 96 * KiB
+        # The sizing the unit's comment gives: the server's own 64 MiB and its 2 password checks'
+        # 16 MiB each, and for each user 20 KiB (the most a connection was measured to cost) plus
+        # room for the kernel's socket buffers.
+        needed = 64 * MiB + 2 * 16 * MiB + users * 96 * KiB
         self.assertGreaterEqual(memory, needed)
         self.assertLessEqual(memory, 2 * needed)  # a ceiling, not a formality
         self.assertEqual(number(text, "MemorySwapMax="), 0)
-        # The event loop, the log writer and asyncio's lookup pool (at most 32 threads).
-        self.assertGreaterEqual(number(text, "TasksMax="), 1 + 1 + 32)
+        # The event loop, the log writer, asyncio's lookup pool (at most 32 threads) and the password checks.
+        self.assertGreaterEqual(number(text, "TasksMax="), 1 + 1 + 32 + 2)
         self.assertLessEqual(number(text, "TasksMax="), 128)
 
 
