@@ -394,6 +394,18 @@ class InteractiveClientTest(ServerTestCase):
         self.assertIn("Goodbye!", Screen(self.output).lines)
         self.assertIn("QUIT", (Path(self.home) / ".algokart_chat_history").read_text())
 
+    def test_a_login_with_a_password_stays_out_of_the_history_file(self) -> None:
+        pid, fd, _ = self.start_logged_in()
+        os.write(fd, b"LOGIN someone Hist0ry-Secret\r")
+        self.wait_for_screen(fd, lambda lines: any("already-logged-in" in line for line in lines))
+        os.write(fd, b"LOGIN someone\r")
+        self.wait_for_screen(fd, lambda lines: sum("already-logged-in" in line for line in lines) == 2)
+        os.write(fd, b"QUIT\r")
+        self.assertEqual(self.exit_status(pid, fd), 0)
+        history = (Path(self.home) / ".algokart_chat_history").read_text()
+        self.assertIn("LOGIN someone\n", history)
+        self.assertNotIn("Hist0ry-Secret", history)
+
     def test_ctrl_d_sends_quit_and_exits_0(self) -> None:
         pid, fd, name = self.start_logged_in()
         watcher = self.logged_in()

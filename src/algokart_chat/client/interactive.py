@@ -24,6 +24,7 @@ from algokart_chat.client.terminal import (
     PROG,
     PROMPT,
     Screen,
+    forget_last_line,
     line_editor,
     save_history,
     track_readline_prompt,
@@ -62,6 +63,8 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
             words = line.split(None, 1)
             if words and words[0].upper() == "PING":
                 screen.hidden_pongs.append(False)  # the user's own PING: its PONG is shown
+            if words and words[0].upper() == "LOGIN" and len(line.split(None, 2)) > 2:
+                forget_last_line()  # LOGIN <name> <password>: never into the history file
             if not connection.send(line.encode("utf-8", "replace")):
                 break
     except (EOFError, KeyboardInterrupt):  # Ctrl+D (Ctrl+Z on Windows), Ctrl+C, or the wake-up

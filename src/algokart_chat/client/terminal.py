@@ -187,6 +187,13 @@ def load_history() -> None:
     readline.set_history_length(1000)
 
 
+def forget_last_line() -> None:
+    """Take the line just read out of readline's history (one that holds a password)."""
+    if readline is not None and (length := readline.get_current_history_length()) > 0:
+        with contextlib.suppress(ValueError):
+            readline.remove_history_item(length - 1)
+
+
 def save_history() -> None:
     if readline is not None:
         with contextlib.suppress(OSError):
