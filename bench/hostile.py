@@ -537,14 +537,20 @@ def mask_askers(pipe: Connection, port: int, connections: int) -> None:
                     asker.read_until(" 315 ")
                 answered[number] += 16
 
-    threads = [threading.Thread(target=ask, args=(number,)) for number in range(connections)]
+    in_threads_until_told(pipe, stop, ask, connections)
+    pipe.send(sum(answered))
+
+
+def in_threads_until_told(pipe: Connection, stop: threading.Event, work: Callable[[int], None], count: int) -> None:
+    """Run ``work(0)`` ... ``work(count - 1)`` each in a thread of its own until ``pipe`` says to
+    stop, then set ``stop`` and wait for them (a worker's attack between ``go`` and ``stop``)."""
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(count)]
     for thread in threads:
         thread.start()
     pipe.recv()
     stop.set()
     for thread in threads:
         thread.join(TIMEOUT)
-    pipe.send(sum(answered))
 
 
 def who_masks(size: int) -> list[Figure]:
@@ -746,16 +752,24 @@ def main() -> int:
         return 2
     raise_open_file_limit()
     missed = 0
-    print(f"{'row':>3}  {'figure':<62} {'measured':>10}  {'target':>10}")
+    print(FIGURES_HEADING)
     for row in arguments.rows:
         scenario, full, quick = ROWS[row]
         for figure in scenario(quick if arguments.quick else full):
-            relation = ">=" if figure.higher_is_better else "<="
-            mark = "ok" if figure.met else "MISSED"
-            value, target = f"{figure.value:.1f} {figure.unit}", f"{relation} {figure.target:g} {figure.unit}"
-            print(f"{figure.row:>3}  {figure.what:<62} {value:>10}  {target:>10}  {mark}", flush=True)
+            print(figure_line(figure), flush=True)
             missed += not figure.met
     return 1 if missed else 0
+
+
+FIGURES_HEADING = f"{'row':>3}  {'figure':<62} {'measured':>10}  {'target':>10}"
+
+
+def figure_line(figure: Figure) -> str:
+    """A figure beside its target, under FIGURES_HEADING, and whether it met it."""
+    relation = ">=" if figure.higher_is_better else "<="
+    mark = "ok" if figure.met else "MISSED"
+    value, target = f"{figure.value:.1f} {figure.unit}", f"{relation} {figure.target:g} {figure.unit}"
+    return f"{figure.row:>3}  {figure.what:<62} {value:>10}  {target:>10}  {mark}"
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from common import Figure, Spawned, chat_server, raise_open_file_limit
-from hostile import TIMEOUT, Line, Worker, pinger
+from hostile import FIGURES_HEADING, Line, Worker, figure_line, in_threads_until_told, pinger
 
 PASSWORD = "the right pass phrase"
 
@@ -89,13 +89,7 @@ def guessers(pipe: Connection, port: int, addresses: list[str], accounts: int) -
                 replies[number][line.read_line().split(" ", 2)[1]] += 1
                 answered[number] += 1
 
-    threads = [threading.Thread(target=guess, args=(number,)) for number in range(len(lines))]
-    for thread in threads:
-        thread.start()
-    pipe.recv()
-    stop.set()
-    for thread in threads:
-        thread.join(TIMEOUT)
+    in_threads_until_told(pipe, stop, guess, len(lines))
     pipe.send((sum(sent), sum(answered), dict(sum(replies, collections.Counter()))))
 
 
@@ -128,7 +122,11 @@ def run(attackers: int, seconds: float, logins: int) -> list[Figure]:
         print(f"  guesses by reply: {', '.join(f'{code} {count}' for code, count in sorted(replies.items()))}")
         return [
             Figure(
-                1, f"LOGIN with a password, idle server, p99 (scrypt p99: {cost:.1f} ms)", login_p99, cost + 10, "ms"
+                1,
+                f"LOGIN with a password, idle server, p99 (scrypt p99: {cost:.1f} ms)",
+                login_p99,
+                round(cost + 10, 1),
+                "ms",
             ),
             Figure(2, f"another user's PING p99 while {attackers} addresses guess", ping_p99, 50, "ms"),
             Figure(2, f"... guesses unanswered (of {sent} in {seconds:g} s)", sent - answered, 0, ""),
@@ -144,20 +142,16 @@ def run(attackers: int, seconds: float, logins: int) -> list[Figure]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20 addresses for 3 s, 10 timed logins")
-    arguments = parser.parse_args()
+    size = (20, 3, 10) if parser.parse_args().quick else (200, 20, 200)
     if not sys.platform.startswith("linux"):
         print("logins.py binds loopback addresses beyond 127.0.0.1: Linux only", file=sys.stderr)
         return 2
     raise_open_file_limit()
-    figures = run(20, 3, 10) if arguments.quick else run(200, 20, 200)
-    print(f"{'row':>3}  {'figure':<62} {'measured':>10}  {'target':>10}")
-    missed = 0
+    figures = run(*size)
+    print(FIGURES_HEADING)
     for figure in figures:
-        relation = ">=" if figure.higher_is_better else "<="
-        value, target = f"{figure.value:.1f} {figure.unit}", f"{relation} {figure.target:.1f} {figure.unit}"
-        print(f"{figure.row:>3}  {figure.what:<62} {value:>10}  {target:>10}  {'ok' if figure.met else 'MISSED'}")
-        missed += not figure.met
-    return 1 if missed else 0
+        print(figure_line(figure))
+    return 0 if all(figure.met for figure in figures) else 1
 
 
 if __name__ == "__main__":
