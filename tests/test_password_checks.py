@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import unittest
 from unittest import mock
@@ -12,6 +14,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 from algokart_chat.accounts import DEFAULT_PARAMS, Account, Accounts, PasswordHash, ScryptParams, hash_password
 from algokart_chat.login_throttle import LoginThrottle
 from algokart_chat.password_checks import (
+    NICENESS,
     CheckResult,
     Logins,
     LoginStep,
@@ -63,6 +66,19 @@ class PasswordChecksTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(len(threads), 1)
         self.assertIsNot(threads[0], threading.current_thread())
         self.assertTrue(threads[0].name.startswith("password-check"))
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "a thread's own niceness is Linux's")
+    async def test_the_pool_runs_below_the_event_loop_s_priority(self) -> None:
+        niceness: list[int] = []
+
+        def verify(password: str, stored: PasswordHash) -> bool:
+            niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return False
+
+        with mock.patch(VERIFY, verify):
+            await self.checks().check("alice", "x", "10.0.0.1")
+        ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        self.assertEqual(niceness, [min(19, ours + NICENESS)])
 
     async def test_a_name_without_an_account_costs_a_check_of_the_default_cost(self) -> None:
         checked: list[PasswordHash] = []

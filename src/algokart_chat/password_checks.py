@@ -9,7 +9,9 @@ Guarantees:
 
 - the event loop never runs scrypt.  At most ``workers`` checks run at once and ``waiting`` more
   wait for a worker; beyond that the answer is ``BUSY`` at once, so a flood of attempts costs a
-  bounded queue, never unbounded memory or latency;
+  bounded queue, never unbounded memory or latency.  On Linux, where a thread has a niceness of its
+  own, the workers run ``NICENESS`` below the event loop, so a flood of checks gets the CPU the
+  chat leaves rather than taking the chat's;
 - ``TOO_MANY_ATTEMPTS`` when the address or the account has failed too often (``login_throttle``),
   before any scrypt is run;
 - no timing tells whether an account exists: a name without one is checked against a dummy hash of
@@ -32,9 +34,12 @@ started from the event loop's callbacks that calls back with its result, or neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
+import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +64,7 @@ log = logging.getLogger(__name__)
 
 WORKERS = 2
 WAITING = 32
+NICENESS = 10  # (Linux) how much lower the workers' CPU priority is than the event loop's
 
 
 class Outcome(enum.Enum):
@@ -93,7 +99,9 @@ class PasswordChecks:
         self._accounts = accounts
         self._throttle = throttle or LoginThrottle()
         self._clock = clock
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-check")
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="password-check", initializer=_yield_to_the_event_loop
+        )
         self._slots = threading.BoundedSemaphore(workers + waiting)  # released in the pool's threads
         # Names without an account are checked against this: random, so no password matches it.
         self._dummy = PasswordHash(DEFAULT_PARAMS, secrets.token_bytes(SALT_BYTES), secrets.token_bytes(HASH_BYTES))
@@ -152,6 +160,14 @@ class PasswordChecks:
         """Stop the pool, at shutdown once the sessions are closed: a check still waiting for a
         worker raises CancelledError in its caller; one running finishes in its thread."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _yield_to_the_event_loop() -> None:
+    """A worker's first step: on Linux, NICENESS below the process (the event loop's thread)."""
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):  # (a sandbox may refuse; then the checks run as before)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + NICENESS))
 
 
 class LoginStep(enum.Enum):
