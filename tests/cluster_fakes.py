@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 REDIS_PY = importlib.util.find_spec("redis") is not None
 
 
+def redis_error(kind: type[Exception], message: str) -> Exception:
+    """One of redis-py's errors (called through ``type[Exception]``: older redis-py gives their
+    constructors no type hints)."""
+    return kind(message)
+
+
 def require_redis_py() -> None:
     if not REDIS_PY:
         missing = "redis-py is not installed (pip install -r requirements-cluster.txt)"

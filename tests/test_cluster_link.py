@@ -13,7 +13,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.cluster.entries import Keys
 from algokart_chat.cluster.target import parse_redis_url
-from cluster_fakes import REDIS_PY, FakeClients, fake, require_redis_py, settle
+from cluster_fakes import REDIS_PY, FakeClients, fake, redis_error, require_redis_py, settle
 
 if REDIS_PY:
     from redis.exceptions import AuthenticationError, MovedError
@@ -52,7 +52,7 @@ class PureTest(unittest.TestCase):
             "Redis asks for a password, and the URL has none (NOAUTH Authentication required.)",
         )
         self.assertEqual(
-            explain(MovedError("1234 10.0.0.5:7001")),
+            explain(redis_error(MovedError, "1234 10.0.0.5:7001")),
             "this is a node of a Redis Cluster: use redis+cluster://host:port, any node of it "
             "(MOVED 1234 10.0.0.5:7001)",
         )

@@ -13,7 +13,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.cluster.entries import sync_record
 from algokart_chat.room import JoinResult
-from cluster_fakes import REDIS_PY, Parts, require_redis_py, settle
+from cluster_fakes import REDIS_PY, Parts, redis_error, require_redis_py, settle
 
 if REDIS_PY:
     from redis.exceptions import ConnectionError as RedisConnectionError
@@ -125,7 +125,10 @@ class PipelineTest(WriterTestCase):
 class FailureTest(WriterTestCase):
     async def test_a_pipeline_that_fails_on_the_link_is_sent_again_as_is(self) -> None:
         self.redis.will(
-            "EXECUTE", RedisConnectionError("reset"), [TryAgainError("slot moving"), 1], [b"2000-0", [b"ok"]]
+            "EXECUTE",
+            RedisConnectionError("reset"),
+            [redis_error(TryAgainError, "slot moving"), 1],
+            [b"2000-0", [b"ok"]],
         )
         claim = self.claim("bob")
         self.writer.add_record(b"*ann 1\na")
