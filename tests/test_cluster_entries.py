@@ -13,6 +13,8 @@ import support  # noqa: F401  (puts src/ on sys.path)
 from algokart_chat.cluster.entries import (
     BROADCAST,
     DIRECT,
+    IRC_BROADCAST,
+    IRC_DIRECT,
     SYNC,
     BadEntry,
     Batch,
@@ -26,9 +28,10 @@ from algokart_chat.cluster.entries import (
     is_valid_cluster_name,
     record,
     records,
+    stamp,
     sync_record,
 )
-from algokart_chat.events import Said, Told
+from algokart_chat.events import MessageId, Said, Stamp, Told
 
 
 class KeysTest(unittest.TestCase):
@@ -67,11 +70,48 @@ class RecordTest(unittest.TestCase):
         self.assertEqual((told.name, told_event.sender, told_event.text), ("Zoë", "alice", "✓ 12"))
         self.assertEqual(synced, Record(SYNC, "n-1.7", b""))
 
+    def test_irc_records_carry_their_command_echo_and_client_only_tags(self) -> None:
+        raws = ["\x01ACTION waves\x01", "plain"]
+        data = (
+            broadcast_record(Said("alice", ["* waves", None], raws, "NOTICE", "+a=b\\sc;+typing"), echo=True)
+            + broadcast_record(Said("alice", [], [], "TAGMSG", "+typing=active"))
+            + direct_record("bob", Told("alice", None, "", "TAGMSG", "+draft/react=x"), echo=True)
+            + direct_record("bob", Told("alice", "hi", "hi", "PRIVMSG"))
+        )
+        found = [item.message() for item in records(data)]
+        self.assertEqual([message.echo for message in found], [True, False, True, False])
+        said, tagged, react, plain = (message.event for message in found)
+        assert (
+            isinstance(said, Said) and isinstance(tagged, Said) and isinstance(react, Told) and isinstance(plain, Told)
+        )
+        self.assertEqual(
+            (said.command, said.texts, said.raws, said.tags), ("NOTICE", ["* waves", None], raws, "+a=b\\sc;+typing")
+        )
+        self.assertEqual((tagged.command, tagged.texts, tagged.raws, tagged.tags), ("TAGMSG", [], [], "+typing=active"))
+        self.assertEqual(
+            (react.sender, react.command, react.text, react.tags), ("alice", "TAGMSG", None, "+draft/react=x")
+        )
+        self.assertEqual((plain.command, plain.raw, plain.tags), ("PRIVMSG", "hi", None))
+
+    def test_format_2_records_read_as_format_3_without_echo_or_tags(self) -> None:
+        said = Record(IRC_BROADCAST, "alice", b"PRIVMSG\nhi\nhi").message()
+        told = Record(IRC_DIRECT, "bob", b"alice\nNOTICE\nhi\nhi").message()
+        self.assertEqual((said.echo, said.event.tags, said.event.command), (False, None, "PRIVMSG"))
+        self.assertEqual((told.echo, told.event.tags, told.event.command), (False, None, "NOTICE"))
+
+    def test_a_message_is_stamped_from_its_batch_s_entry_id_and_its_place_in_it(self) -> None:
+        self.assertEqual(stamp("1700000000123-4", 2), Stamp(MessageId("1700000000123-4-2"), 1700000000.123))
+        self.assertNotEqual(stamp("1700000000123-4", 2).id, stamp("1700000000123-42", 0).id)
+
     def test_records_that_are_no_event_are_bad_entries(self) -> None:
         for bad in (
             Record(BROADCAST, "alice", b"\xff"),
             Record(DIRECT, "bob", b"no sender"),
             Record(DIRECT, "b", b"\nx"),
+            Record(IRC_BROADCAST, "alice", b"KICK\nhi\nhi"),
+            Record(IRC_BROADCAST, "alice", b"TAGMSG e\nhi\nhi"),  # (a TAGMSG has no text)
+            Record(IRC_BROADCAST, "alice", b"PRIVMSG"),  # (a PRIVMSG has one)
+            Record(IRC_DIRECT, "bob", b"alice\nJOIN\nhi\nhi"),
         ):
             with self.subTest(record=bad), self.assertRaises(BadEntry):
                 bad.event()
@@ -99,8 +139,10 @@ class EntryTest(unittest.TestCase):
     def test_each_kind(self) -> None:
         self.assertEqual(decode_entry({b"t": b"j", b"n": b"Al", b"o": b"n1", b"c": b"n1.1"}), Join("Al", "n1", "n1.1"))
         self.assertEqual(decode_entry({b"t": b"l", b"n": b"Al", b"c": b"n1.1"}), Leave("Al", "n1.1"))
-        batch = {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"7", b"d": b""}
-        self.assertEqual(decode_entry(batch), Batch("n1", 7, b""))
+        batch = {b"t": b"m", b"v": b"3", b"o": b"n1", b"s": b"7", b"d": b""}
+        self.assertEqual(decode_entry(batch, b"1700000000123-4"), Batch("n1", 7, b"", "1700000000123-4"))
+        older = {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"7", b"d": b""}  # (format 2 reads as 3)
+        self.assertEqual(decode_entry(older), Batch("n1", 7, b""))
 
     def test_malformed_entries_are_bad_entries(self) -> None:
         for fields in (
@@ -113,7 +155,7 @@ class EntryTest(unittest.TestCase):
             {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"0", b"d": b""},
             {b"t": b"m", b"v": b"2", b"o": b"", b"s": b"1", b"d": b""},
             {b"t": b"m", b"o": b"n1", b"s": b"1", b"d": b""},  # format 1: wire lines, not events
-            {b"t": b"m", b"v": b"3", b"o": b"n1", b"s": b"1", b"d": b""},
+            {b"t": b"m", b"v": b"4", b"o": b"n1", b"s": b"1", b"d": b""},
         ):
             with self.subTest(fields=fields), self.assertRaises(BadEntry):
                 decode_entry(fields)

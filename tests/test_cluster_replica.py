@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import unittest
+from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
@@ -21,7 +22,7 @@ from algokart_chat.cluster.entries import (
     sync_record,
 )
 from algokart_chat.cluster.replica import Replica
-from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.events import Echoed, RoomEvent, Said, Told
 from algokart_chat.room import JoinResult
 
 NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
@@ -37,6 +38,18 @@ class Member:
 
     def deliver(self, event: RoomEvent) -> None:
         self.got.append(event.encoded(protocol.wire))
+
+
+class Recorder:
+    """Records what it is delivered, as it is."""
+
+    __slots__ = ("got",)
+
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+
+    def deliver(self, event: Any) -> None:
+        self.got.append(event)
 
 
 def said(sender: str, *texts: str) -> bytes:
@@ -61,13 +74,14 @@ class ReplicaTestCase(unittest.TestCase):
         self.replica.start(NODE, [("carol", f"{OTHER}.1", False)])
         self.answers: list[JoinResult] = []
 
-    def login(self, name: str) -> Member:
-        """A member of this node logged in as ``name``: its LOGIN, then its join read back."""
-        member = Member()
-        token = self.replica.expect_join(member, self.answers.append)
+    def login(self, name: str, member: Any = None) -> Member:
+        """A member of this node logged in as ``name`` (``member``, or a new ``Member``): its
+        LOGIN, then its join read back."""
+        made = Member() if member is None else member
+        token = self.replica.expect_join(made, self.answers.append)
         self.assertTrue(self.replica.apply(Join(name, NODE, token)))
         self.assertEqual(self.answers[-1], "ok")
-        return member
+        return made
 
 
 class RoomTest(ReplicaTestCase):
@@ -172,6 +186,26 @@ class BatchTest(ReplicaTestCase):
         self.assertEqual(alice.got, [b"MSG carol all\n"])
         self.assertEqual(bob.got, [b"MSG alice hi\n", b"DM carol psst\n", b"MSG carol all\n"])
         self.assertEqual(synced, ["mine"])
+
+    def test_messages_are_stamped_from_the_entry_and_echoed_to_their_sender_on_its_node(self) -> None:
+        alice, bob = Recorder(), Recorder()
+        self.login("alice", alice)  # (a member is anything with deliver)
+        self.login("bob", bob)
+        data = broadcast_record(Said("alice", ["hi"], ["hi"], "PRIVMSG"), echo=True) + direct_record(
+            "bob", Told("alice", "psst", "psst", "PRIVMSG"), echo=True
+        )
+        self.replica.apply(Batch(NODE, 1, data, "1700000000123-0"))
+        self.replica.apply(Batch(OTHER, 1, data.replace(b"alice", b"carol"), "1700000000456-0"))
+        echo, told_echo = alice.got[:2]
+        assert isinstance(echo, Echoed) and isinstance(told_echo, Echoed)
+        said, told = bob.got[:2]
+        self.assertIs(echo.event, said)  # (one event, shared)
+        self.assertEqual((told_echo.event, told_echo.to), (told, "bob"))
+        self.assertEqual([event.stamp.id for event in (said, told)], ["1700000000123-0-0", "1700000000123-0-1"])
+        self.assertEqual(said.stamp.accepted_at, 1700000000.123)
+        # Another node's carol asked for her echo: her node gives it, this one does not.
+        self.assertEqual([type(event) for event in alice.got[2:]], [Said])
+        self.assertEqual(bob.got[3].stamp.id, "1700000000456-0-1")
 
     def test_batches_count_per_node(self) -> None:
         alice = self.login("alice")

@@ -8,7 +8,7 @@ from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.events import Said, Together
+from algokart_chat.events import Echoed, Said, Together, Told
 from algokart_chat.room import JoinResult
 from algokart_chat.room_memory import MemoryRoom
 
@@ -79,6 +79,48 @@ class RoomTest(unittest.TestCase):
         )
         self.assertEqual(len(self.room), 4)
 
+    def test_every_message_is_stamped_once_with_an_id_of_its_own_and_the_clock_at_acceptance(self) -> None:
+        now = [1700000000.5]
+        room: MemoryRoom[Inbox] = MemoryRoom(None, clock=lambda: now[0])
+        alice, bob = Inbox(), Inbox()
+        room.join(alice, "alice", lambda result: None)
+        room.join(bob, "bob", lambda result: None)
+        first, second, told = Said("alice", ["one"]), Said("alice", ["two"]), Told("alice", "psst")
+        room.broadcast(first, alice)
+        now[0] += 1
+        room.broadcast(second, alice)
+        room.direct("bob", told)
+        room.broadcast("not a message", alice)  # (anything else is left as it is)
+        stamps = [first.stamp, second.stamp, told.stamp]
+        self.assertEqual(bob.received[:3], [first, second, told])
+        self.assertEqual([stamp.accepted_at for stamp in stamps if stamp], [1700000000.5, 1700000001.5, 1700000001.5])
+        ids = [stamp.id for stamp in stamps if stamp]
+        self.assertEqual(len(set(ids)), 3)
+        self.assertTrue(all(id_.replace("-", "").isalnum() for id_ in ids), ids)
+        again: MemoryRoom[Inbox] = MemoryRoom(None)  # (another start: other ids)
+        again.join(Inbox(), "carol", lambda result: None)
+        later = Said("carol", ["one"])
+        again.broadcast(later, Inbox())
+        self.assertNotIn(later.stamp and later.stamp.id, ids)
+
+    def test_a_sender_that_asks_gets_its_echo_and_its_direct_messages_echo_too(self) -> None:
+        alice, bob = Inbox(), Inbox()
+        self.join("alice", alice)
+        self.join("bob", bob)
+        said, told = Said("alice", ["hi"]), Told("alice", "psst")
+        self.room.broadcast(said, alice, echo=True)
+        self.room.broadcast(Said("alice", ["quiet"]), alice)
+        self.room.direct("BOB", told, echo_to=alice)
+        self.assertEqual(len(alice.received), 2)
+        echo, told_echo = alice.received
+        self.assertIsInstance(echo, Echoed)
+        self.assertIsInstance(told_echo, Echoed)
+        self.assertIs(echo.event, said)
+        self.assertIsNone(echo.to)
+        self.assertIs(told_echo.event, told)
+        self.assertEqual(told_echo.to, "BOB")
+        self.assertIs(bob.received[-1], told)
+
 
 class TurnTest(unittest.TestCase):
     """With a scheduler (the loop's call_soon), a loop turn's broadcasts reach each member once."""
@@ -110,6 +152,19 @@ class TurnTest(unittest.TestCase):
         # Senders get the others' broadcasts as they are (references, not a copy of the rest).
         self.assertEqual(self.inboxes[0].received, [two])
         self.assertEqual(self.inboxes[1].received, [one, three])
+
+    def test_a_sender_that_asks_gets_its_echo_in_its_place_among_the_others(self) -> None:
+        one, two, three = Said("user0", ["one"]), Said("user1", ["two"]), Said("user0", ["three"])
+        self.room.broadcast(one, self.inboxes[0], echo=True)
+        self.room.broadcast(two, self.inboxes[1])
+        self.room.broadcast(three, self.inboxes[0])
+        self.end_turn()
+        first, second = self.inboxes[0].received
+        self.assertIsInstance(first, Echoed)
+        self.assertIs(first.event, one)
+        self.assertIs(second, two)
+        self.assertEqual(self.inboxes[1].received, [one, three])  # (others never get an echo)
+        self.assertEqual(self.inboxes[2].received[0].parts, [one, two, three])
 
     def test_what_shows_order_delivers_the_turn_so_far_first(self) -> None:
         newcomer = Inbox()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import unittest
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from support import TIMEOUT, AnyRedis, skip_without_cluster, start_redis, unique_name
 
 from algokart_chat import protocol
-from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.events import Echoed, RoomEvent, Said, Together, Told
 from algokart_chat.room import ChatRoom, JoinResult
 from algokart_chat.room_memory import MemoryRoom
 
@@ -31,9 +32,11 @@ class Inbox:
         self.name = name
         self.received: list[Any] = []
         self.kinds: list[str] = []
+        self.events: list[Any] = []  # what it was delivered, Together taken apart
 
     def deliver(self, payload: Any) -> None:
         self.kinds.append(type(payload).__name__)
+        self.events.extend(payload.parts if isinstance(payload, Together) else [payload])
         if isinstance(payload, RoomEvent):
             payload = payload.encoded(protocol.wire)
             if not payload:  # (an arrival: nothing for a line user)
@@ -150,6 +153,37 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
                 [b"MSG user1 one\n", b"MSG user0 three\n", b"INFO local\n"],
             ],
         )
+
+    async def test_a_message_has_one_stamp_for_everyone_and_a_sender_that_asks_gets_it_back(self) -> None:
+        inboxes = [Inbox(f"user{number}") for number in range(3)]
+        for number, inbox in enumerate(inboxes):
+            await self.join(number, inbox.name, inbox)
+        before = time.time()
+        self.room(0).broadcast(
+            Said("user0", [None], ["\x01PING 1\x01"], "PRIVMSG", "+typing=active"), inboxes[0], echo=True
+        )
+        self.room(0).direct("user1", Told("user0", None, "", "TAGMSG", "+draft/react=x"), echo_to=inboxes[0])
+        self.room(0).broadcast(Said("user0", ["quiet"]), inboxes[0])
+        await self.sync()
+        after = time.time()
+        said = [[event for event in inbox.events if isinstance(event, Said)] for inbox in inboxes[1:]]
+        self.assertEqual([len(got) for got in said], [2, 2])
+        for first, second in zip(*said, strict=True):  # the same stamp for every recipient, on any node
+            self.assertIsNotNone(first.stamp)
+            self.assertEqual(first.stamp, second.stamp)
+        told = [event for event in inboxes[1].events if isinstance(event, Told)]
+        self.assertEqual([(event.command, event.tags) for event in told], [("TAGMSG", "+draft/react=x")])
+        echoes = inboxes[0].events
+        self.assertEqual([type(echo) for echo in echoes], [Echoed, Echoed])  # (not the quiet one)
+        self.assertEqual((echoes[0].event.raws, echoes[0].event.tags), (["\x01PING 1\x01"], "+typing=active"))
+        self.assertEqual(echoes[0].event.stamp, said[0][0].stamp)
+        self.assertEqual((echoes[1].to, echoes[1].event.stamp), ("user1", told[0].stamp))
+        stamps = [said[0][0].stamp, told[0].stamp, said[0][1].stamp]
+        self.assertEqual(len({stamp.id for stamp in stamps if stamp}), 3)
+        for stamp in stamps:
+            assert stamp is not None
+            self.assertLessEqual(int(before * 1000) / 1000, stamp.accepted_at)
+            self.assertLessEqual(stamp.accepted_at, after)
 
     async def test_an_answer_means_the_room_lists_everyone_before(self) -> None:
         for number in range(6):

@@ -7,22 +7,46 @@ share one bytes object (a broadcast to 10,000 people is encoded once, not 10,000
 
 Text in an event is what the sender said, cleaned by the sender's protocol; it never holds a line
 break, so the cluster can put several texts in one record, separated by LF.
+
+What someone says (``Said``, ``Told``) is stamped by the room that accepts it (``Stamp``): an id
+and a time, the same for every recipient and, in a cluster, on every node.  IRC shows them as the
+``msgid`` and ``time`` tags; the line protocol shows neither.  A member that asked for it gets its
+own message back, stamped, as ``Echoed`` (IRC's echo-message).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple, NewType
 
 Encoder = Callable[["RoomEvent"], bytes]
 
+# What one accepted message is called, forever and everywhere: opaque, case-sensitive, ASCII
+# letters, digits, "-" and "." only (so never a space, a ":" or a line break: IRC's msgid rules).
+# One process's room (``room_memory``) makes ``<random prefix>-<counter>``, the prefix new at each
+# start; a cluster's (``cluster.replica``) ``<stream entry id>-<record>``, as Redis numbered the
+# batch (``<ms>-<seq>``) and the record's place in it, which every node reads alike.  An event
+# that becomes several IRC lines (several texts, or a long one cut) gives its first line the id
+# and the k-th after it ``<id>.<k>``.
+MessageId = NewType("MessageId", str)
+
+
+class Stamp(NamedTuple):
+    """When the room accepted a message, and the id it gave it."""
+
+    id: MessageId
+    accepted_at: float  # seconds since the epoch, UTC (a cluster's: Redis's clock, to the millisecond)
+
 
 class RoomEvent:
-    """Something the room tells its members; subclasses say what."""
+    """Something the room tells its members; subclasses say what.  ``stamp`` is set by the room
+    on the messages it accepts (``Said``, ``Told``); None on anything else."""
 
-    __slots__ = ("_wire",)
+    __slots__ = ("_wire", "stamp")
 
     def __init__(self) -> None:
         self._wire: dict[Encoder, bytes] | None = None
+        self.stamp: Stamp | None = None
 
     def encoded(self, encode: Encoder) -> bytes:
         """``encode(self)``, computed once per encoder (one per protocol) and then shared."""
@@ -40,9 +64,11 @@ class Said(RoomEvent):
 
     ``texts`` is what a reader of plain text sees (None: nothing, for an IRC CTCP request that
     means nothing outside IRC); ``raws``, when the sender spoke IRC, is what it sent, formatting and
-    CTCP included, for readers of IRC, text for text, and ``command`` how (PRIVMSG or NOTICE)."""
+    CTCP included, for readers of IRC, text for text, and ``command`` how (PRIVMSG or NOTICE, or
+    TAGMSG: no text at all, only ``tags``).  ``tags``: the IRC client-only tags the sender attached
+    (``+typing=active;+draft/react=x``, escaped as on the wire), for readers that asked for tags."""
 
-    __slots__ = ("command", "raws", "sender", "texts")
+    __slots__ = ("command", "raws", "sender", "tags", "texts")
 
     def __init__(
         self,
@@ -50,20 +76,28 @@ class Said(RoomEvent):
         texts: Sequence[str | None],
         raws: Sequence[str] | None = None,
         command: str | None = None,
+        tags: str | None = None,
     ) -> None:
         super().__init__()
-        self.sender, self.texts, self.raws, self.command = sender, texts, raws, command
+        self.sender, self.texts, self.raws, self.command, self.tags = sender, texts, raws, command, tags
 
 
 class Told(RoomEvent):
-    """``sender`` said ``text`` to one member (the room knows which); ``text`` and ``raw`` as
-    ``Said``'s."""
+    """``sender`` said ``text`` to one member (the room knows which); ``text``, ``raw``,
+    ``command`` and ``tags`` as ``Said``'s."""
 
-    __slots__ = ("command", "raw", "sender", "text")
+    __slots__ = ("command", "raw", "sender", "tags", "text")
 
-    def __init__(self, sender: str, text: str | None, raw: str | None = None, command: str | None = None) -> None:
+    def __init__(
+        self,
+        sender: str,
+        text: str | None,
+        raw: str | None = None,
+        command: str | None = None,
+        tags: str | None = None,
+    ) -> None:
         super().__init__()
-        self.sender, self.text, self.raw, self.command = sender, text, raw, command
+        self.sender, self.text, self.raw, self.command, self.tags = sender, text, raw, command, tags
 
 
 class Departed(RoomEvent):
@@ -117,3 +151,15 @@ class Together(RoomEvent):
     def __init__(self, parts: list[RoomEvent]) -> None:
         super().__init__()
         self.parts = parts
+
+
+class Echoed:
+    """A member's own message back to it, once the room accepted it (stamped), for a member that
+    asked for it (``ChatRoom.broadcast``'s ``echo``, ``direct``'s ``echo_to``): ``event`` as the
+    others got it, and ``to``, the name a direct message went to (None for a broadcast).  Not a
+    room event: it goes to its sender only, and is never encoded for anyone else."""
+
+    __slots__ = ("event", "to")
+
+    def __init__(self, event: Said | Told, to: str | None = None) -> None:
+        self.event, self.to = event, to

@@ -19,6 +19,10 @@ Guarantees of every room:
   cluster.  A member is told ``"ok"`` only once the room lists it (and everyone who joined
   before it).
 - Every departure reaches ``departed`` exactly once, after whatever the leaver sent.
+- Every message the room accepts (``events.Said``, ``events.Told``) is stamped (``events.Stamp``)
+  before anyone gets it: an id no other message has, here or after a restart, and the time of
+  acceptance, the same for every recipient (in a cluster, on every node).  A sender that asks for
+  its echo gets its message back (``events.Echoed``), stamped, in its place among the others'.
 - No method calls back into the caller before returning, except the callbacks of ``join`` and
   ``sync`` here.
 """
@@ -28,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol, TypeVar
 
-from algokart_chat.events import Together
+from algokart_chat.events import Echoed, Together
 
 JoinResult = Literal["ok", "taken", "unavailable"]
 
@@ -98,11 +102,13 @@ class ChatRoom(Protocol[MemberT_contra]):
     def names(self) -> list[str]:
         """The names of those in the room, as their owners typed them, in login order."""
 
-    def broadcast(self, payload: Any, sender: MemberT_contra) -> None:
-        """Deliver ``payload`` to every member but ``sender``."""
+    def broadcast(self, payload: Any, sender: MemberT_contra, *, echo: bool = False) -> None:
+        """Deliver ``payload`` to every member but ``sender``; with ``echo``, ``sender`` (if it is
+        in the room) gets ``Echoed(payload)`` in its place among the others' broadcasts."""
 
-    def direct(self, name: str, payload: Any) -> None:
-        """Deliver ``payload`` to the holder of ``name``, hidden or not, if it still holds it."""
+    def direct(self, name: str, payload: Any, *, echo_to: MemberT_contra | None = None) -> None:
+        """Deliver ``payload`` to the holder of ``name``, hidden or not, if it still holds it; then
+        ``echo_to`` (its sender, holding ``payload.sender``), if given, gets ``Echoed(payload, name)``."""
 
     def sync(self, member: MemberT_contra, done: Callable[[], None]) -> None:
         """Call ``done`` once every event that reached the room before this call (from anyone,
@@ -151,23 +157,31 @@ class RoomHost(Protocol):
         """A session just gave the room ``size`` bytes to deliver (its text times its recipients)."""
 
 
-def deliver_together(members: Iterable[MemberT], said: list[tuple[MemberT | None, Any]]) -> None:
+Broadcast = tuple[MemberT | None, Any, bool]  # a broadcast: its sender, its payload, whether it echoes
+
+
+def deliver_together(members: Iterable[MemberT], said: list[Broadcast[MemberT]]) -> None:
     """Deliver broadcasts, in order, to every one of ``members`` but their senders: one payload,
     the same for all who sent none of them (``events.Together`` when there are several), so a
     turn's broadcasts cost one delivery per member, not one per broadcast; each sender gets the
-    others' payloads one by one (references, never a private copy of the rest)."""
+    others' payloads one by one (references, never a private copy of the rest), and its own as
+    ``Echoed`` where it asked for its echo."""
     if len(said) == 1:
-        sender, payload = said[0]
+        sender, payload, echo = said[0]
         for member in members:
             if member is not sender:
                 member.deliver(payload)
+            elif echo:
+                member.deliver(Echoed(payload))
         return
-    senders = {sender for sender, _ in said if sender is not None}
-    everything = Together([payload for _, payload in said])
+    senders = {sender for sender, _, _ in said if sender is not None}
+    everything = Together([payload for _, payload, _ in said])
     for member in members:
         if member not in senders:
             member.deliver(everything)
             continue
-        for sender, payload in said:  # a sender gets the others' parts as they are: no copy
+        for sender, payload, echo in said:  # a sender gets the others' parts as they are: no copy
             if sender is not member:
                 member.deliver(payload)
+            elif echo:
+                member.deliver(Echoed(payload))

@@ -1,15 +1,21 @@
 """The in-memory room: every member in this process, every answer at once.  Implements
 ``room.ChatRoom`` with the guarantees listed there; ``cluster.room_redis.RedisRoom`` is the other
-implementation, one room shared by many processes over Redis."""
+implementation, one room shared by many processes over Redis.
+
+A message is stamped (``events.Stamp``) when ``broadcast`` or ``direct`` takes it: the id is this
+room's random prefix (new at each start, so ids never repeat across restarts) and a counter, the
+time is the clock's."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from typing import Any, Generic
 
-from algokart_chat.events import Arrived, Parted, Renamed, RoomEvent
+from algokart_chat.events import Arrived, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
 from algokart_chat.names import username_key
-from algokart_chat.room import JoinResult, MemberT, deliver_together
+from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 
 
 class MemoryRoom(Generic[MemberT]):
@@ -21,14 +27,17 @@ class MemoryRoom(Generic[MemberT]):
     each is delivered as it comes, as the unit tests like it."""
 
     __slots__ = (
+        "_clock",
         "_departed",
         "_hidden",
         "_holders",
+        "_id_prefix",
         "_listeners",
         "_members",
         "_names",
         "_said",
         "_schedule",
+        "_stamped",
         "changes",
     )
 
@@ -36,6 +45,7 @@ class MemoryRoom(Generic[MemberT]):
         self,
         departed: Callable[[str], None] | None = None,
         schedule: Callable[[Callable[[], None]], object] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         # All keyed by username_key(name); dicts keep insertion order, which is login order.
         self._holders: dict[str, MemberT] = {}  # every name held, hidden or not
@@ -45,7 +55,10 @@ class MemoryRoom(Generic[MemberT]):
         self._listeners: dict[str, MemberT] = {}  # members that get Arrived
         self._departed = departed
         self._schedule = schedule
-        self._said: list[tuple[MemberT | None, RoomEvent]] = []  # this turn's broadcasts, not delivered yet
+        self._said: list[Broadcast[MemberT]] = []  # this turn's broadcasts, not delivered yet
+        self._clock = clock
+        self._id_prefix = secrets.token_hex(5)  # (40 random bits: no two starts share one)
+        self._stamped = 0  # messages stamped so far
         self.changes = 0
 
     def deliver_said(self) -> None:
@@ -154,19 +167,28 @@ class MemoryRoom(Generic[MemberT]):
     def names(self) -> list[str]:
         return [self._names[key] for key in self._members]
 
-    def broadcast(self, payload: Any, sender: MemberT) -> None:
+    def broadcast(self, payload: Any, sender: MemberT, *, echo: bool = False) -> None:
+        self._stamp(payload)
         if self._schedule is None:
-            deliver_together(self._members.values(), [(sender, payload)])
+            deliver_together(self._members.values(), [(sender, payload, echo)])
             return
         if not self._said:
             self._schedule(self.deliver_said)
-        self._said.append((sender, payload))
+        self._said.append((sender, payload, echo))
 
-    def direct(self, name: str, payload: Any) -> None:
+    def direct(self, name: str, payload: Any, *, echo_to: MemberT | None = None) -> None:
         self.deliver_said()
+        self._stamp(payload)
         member = self._holders.get(username_key(name))
         if member is not None:
             member.deliver(payload)
+        if echo_to is not None and isinstance(payload, Told):
+            echo_to.deliver(Echoed(payload, name))
+
+    def _stamp(self, payload: object) -> None:
+        if isinstance(payload, (Said, Told)):
+            self._stamped += 1
+            payload.stamp = Stamp(MessageId(f"{self._id_prefix}-{self._stamped}"), self._clock())
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
         self.deliver_said()

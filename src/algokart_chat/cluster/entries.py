@@ -23,15 +23,22 @@ gives up ``<old name>`` in the same step (an IRC NICK change).
 A batch is what one node's users said during one event-loop iteration, in order: records of
 ``<target> <length>\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but the
 sender; the payload is its texts, separated by LF, an empty one standing for a text with nothing
-for a plain reader), ``^<sender>`` (the same from an IRC user: PRIVMSG or NOTICE, then its N texts,
-then the N texts as it sent them), ``@<name>`` (a direct message to ``name``; the payload is the
-sender's name, LF, the text), ``&<name>`` (the same from an IRC user: sender, command, text, text as
-sent, separated by LF) or ``!<token>``
-(a sync: the node that wrote it answers a waiting PING when it reads it; no payload).  Payloads are
-room events (``events``), UTF-8 text, never wire lines: each node encodes them for the protocols of
-its own users.  ``<format>`` is BATCH_FORMAT (2; format 1 carried the line protocol's wire lines):
-a node skips a batch of any other format as a bad entry.  ``<sequence>`` counts a node's batches
-from 1, so a batch sent twice (its reply was lost to a broken link) is applied once.
+for a plain reader), ``^<sender>`` (the same from an IRC user: its head, then its N texts, then the
+N texts as it sent them), ``@<name>`` (a direct message to ``name``; the payload is the sender's
+name, LF, the text), ``&<name>`` (the same from an IRC user: sender, head, text, text as sent,
+separated by LF) or ``!<token>`` (a sync: the node that wrote it answers a waiting PING when it
+reads it; no payload).  An IRC record's head is its command (PRIVMSG, NOTICE, or TAGMSG with no
+text), then `` e`` if the sender asked for its echo (its node gives it back: ``events.Echoed``),
+then `` @<tags>`` with its client-only tags, escaped as on the wire.  Payloads are room events
+(``events``), UTF-8 text, never wire lines: each node encodes them for the protocols of its own
+users.  ``<format>`` is BATCH_FORMAT (3; format 2, still read, had no head but the command, and
+format 1 carried the line protocol's wire lines): a node skips a batch of any other format as a bad
+entry.  ``<sequence>`` counts a node's batches from 1, so a batch sent twice (its reply was lost to
+a broken link) is applied once.
+
+A message is stamped (``events.Stamp``) from where it is in the stream: its id is the batch's
+entry id (``<ms>-<seq>``, given by Redis) and the record's place in the batch, ``<ms>-<seq>-<n>``,
+and its time the entry id's milliseconds (Redis's clock): every node reads the same.
 
 Decoding trusts nothing it reads: a malformed entry raises ``BadEntry``, which the room logs and
 skips.  Work is O(bytes) per entry.
@@ -42,7 +49,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.events import MessageId, RoomEvent, Said, Stamp, Told
 
 _CLUSTER_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -97,8 +104,16 @@ DIRECT: Final = ord("@")
 IRC_DIRECT: Final = ord("&")
 SYNC: Final = ord("!")
 _KINDS: Final = (BROADCAST, IRC_BROADCAST, DIRECT, IRC_DIRECT, SYNC)
-_IRC_COMMANDS: Final = ("PRIVMSG", "NOTICE")
-BATCH_FORMAT: Final = 2
+_IRC_COMMANDS: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
+BATCH_FORMAT: Final = 3
+_FORMATS_READ: Final = (b"2", b"3")  # format 2 is format 3 without echoes or tags
+
+
+class Message(NamedTuple):
+    """A message record's event, and whether its sender asked for its echo."""
+
+    event: Said | Told
+    echo: bool
 
 
 class Record(NamedTuple):
@@ -111,30 +126,57 @@ class Record(NamedTuple):
 
     def event(self) -> RoomEvent:
         """The room event of a message record (not SYNC); BadEntry if its payload is not one."""
+        return self.message().event
+
+    def message(self) -> Message:
+        """The event of a message record (not SYNC) and its echo flag; BadEntry if its payload is
+        not one."""
         try:
             text = self.payload.decode("utf-8")
         except UnicodeDecodeError:
             raise BadEntry(f"a record for {self.name!r} that is not UTF-8") from None
         parts = text.split("\n")
         if self.kind == BROADCAST:
-            return Said(self.name, [part or None for part in parts])
+            return Message(Said(self.name, [part or None for part in parts]), False)
         if self.kind == IRC_BROADCAST:
-            command, texts = parts[0], parts[1:]
+            command, echo, tags = _head(parts[0])
+            texts = parts[1:]
             half = len(texts) // 2
-            if len(texts) % 2 or command not in _IRC_COMMANDS:
+            if len(texts) % 2 or command not in _IRC_COMMANDS or (command == "TAGMSG") != (not texts):
                 raise BadEntry(f"an IRC broadcast from {self.name!r} of {len(parts)} parts")
-            return Said(self.name, [text or None for text in texts[:half]], texts[half:], command)
+            said = Said(self.name, [text or None for text in texts[:half]], texts[half:], command, tags)
+            return Message(said, echo)
         if self.kind == DIRECT and len(parts) >= 2 and parts[0]:
-            return Told(parts[0], "\n".join(parts[1:]) or None)
-        if self.kind == IRC_DIRECT and len(parts) == 4 and parts[0] and parts[1] in _IRC_COMMANDS:
-            return Told(parts[0], parts[2] or None, parts[3], parts[1])
+            return Message(Told(parts[0], "\n".join(parts[1:]) or None), False)
+        if self.kind == IRC_DIRECT and len(parts) == 4 and parts[0]:
+            command, echo, tags = _head(parts[1])
+            if command in _IRC_COMMANDS:
+                return Message(Told(parts[0], parts[2] or None, parts[3], command, tags), echo)
         raise BadEntry(f"a direct message to {self.name!r} without its sender")
+
+
+def _head(head: str) -> tuple[str, bool, str | None]:
+    """An IRC record's head: its command, its echo flag and its client-only tags."""
+    command, *flags = head.split(" ")
+    tags = [flag[1:] for flag in flags if flag.startswith("@") and len(flag) > 1]
+    return command, "e" in flags, tags[-1] if tags else None
+
+
+def _irc_head(command: str | None, echo: bool, tags: str | None) -> str:
+    return (command or "PRIVMSG") + (" e" if echo else "") + (f" @{tags}" if tags else "")
+
+
+def stamp(entry_id: str, index: int) -> Stamp:
+    """The stamp of the ``index``-th record of the batch that Redis numbered ``entry_id``."""
+    milliseconds, _, _ = entry_id.partition("-")
+    return Stamp(MessageId(f"{entry_id}-{index}"), int(milliseconds) / 1000 if milliseconds.isdigit() else 0.0)
 
 
 class Batch(NamedTuple):
     node: str
     sequence: int
     records: bytes  # decoded lazily, by ``records``: only nodes with members there need them
+    entry_id: str = "0-0"  # as Redis numbered it (``<ms>-<seq>``): the stamps of its messages
 
 
 Entry = Join | Leave | Presence | Batch
@@ -144,20 +186,20 @@ def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | 
     return {"t": "m", "v": BATCH_FORMAT, "o": node, "s": sequence, "d": records}
 
 
-def broadcast_record(said: Said) -> bytes:
+def broadcast_record(said: Said, echo: bool = False) -> bytes:
     """``*alice 5\nhi\nho``: what ``said.sender`` said to everyone (``^`` with its IRC texts)."""
     texts = [text or "" for text in said.texts]
     if said.raws is None:
         return record(BROADCAST, said.sender, "\n".join(texts).encode("utf-8"))
-    parts = [said.command or "PRIVMSG", *texts, *said.raws]
+    parts = [_irc_head(said.command, echo, said.tags), *texts, *said.raws]
     return record(IRC_BROADCAST, said.sender, "\n".join(parts).encode("utf-8"))
 
 
-def direct_record(recipient: str, told: Told) -> bytes:
+def direct_record(recipient: str, told: Told, echo: bool = False) -> bytes:
     """``@bob 8\nalice\nhi``: what ``told.sender`` said to ``recipient`` (``&`` from IRC)."""
     if told.raw is None:
         return record(DIRECT, recipient, f"{told.sender}\n{told.text or ''}".encode())
-    parts = [told.sender, told.command or "PRIVMSG", told.text or "", told.raw]
+    parts = [told.sender, _irc_head(told.command, echo, told.tags), told.text or "", told.raw]
     return record(IRC_DIRECT, recipient, "\n".join(parts).encode())
 
 
@@ -178,16 +220,17 @@ def record(kind: int, name: str, payload: bytes = b"") -> bytes:
     return b"%c%s %d\n%s" % (kind, name.encode("utf-8"), len(payload), payload)
 
 
-def decode_entry(fields: dict[bytes, bytes]) -> Entry:
+def decode_entry(fields: dict[bytes, bytes], entry_id: bytes = b"0-0") -> Entry:
+    """The entry Redis numbered ``entry_id``, from its fields."""
     kind = fields.get(b"t")
     try:
         if kind == b"m":
-            if fields.get(b"v") != b"%d" % BATCH_FORMAT:
+            if fields.get(b"v") not in _FORMATS_READ:
                 raise BadEntry(f"a batch of format {fields.get(b'v')!r}, not {BATCH_FORMAT}")
             sequence = int(fields[b"s"])
             if sequence < 1:
                 raise BadEntry(f"batch sequence {sequence}")
-            return Batch(_text(fields[b"o"]), sequence, fields[b"d"])
+            return Batch(_text(fields[b"o"]), sequence, fields[b"d"], entry_id.decode("ascii"))
         if kind == b"j":
             renamed = (_text(fields[b"r"]), _text(fields[b"rc"])) if b"r" in fields else None
             hidden = fields.get(b"h") == b"1"

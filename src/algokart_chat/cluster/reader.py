@@ -120,7 +120,7 @@ class StreamReader:
 
     def _apply(self, entry_id: bytes, entry_fields: dict[bytes, bytes]) -> None:
         try:
-            still_in = self._replica.apply(decode_entry(entry_fields))
+            still_in = self._replica.apply(decode_entry(entry_fields, entry_id))
         except BadEntry as problem:
             log.warning(
                 "Skipped entry %s of the event stream: %s", entry_id.decode(), problem, extra=fields("bad-data")

@@ -13,7 +13,10 @@ Guarantees:
 - Every departure reaches ``Audience.departed`` once; a join of this node's LOGIN first flushes
   the departures applied before it (``announce_departures``), then answers the LOGIN ``"ok"``.
 - Records become room events (``events``), one per record, shared by every local recipient; the
-  broadcasts of one batch reach each member as one delivery (``deliver_together``).
+  broadcasts of one batch reach each member as one delivery (``deliver_together``).  Each message
+  is stamped from the batch's entry id and its place in it (``entries.stamp``): the same on every
+  node.  A sender on this node that asked for its echo gets it (``events.Echoed``) when its
+  record is applied here, in its place.
 - Malformed content raises ``BadEntry`` (the caller logs and skips the entry); work is O(bytes of
   the entry) plus one delivery per local recipient.
 """
@@ -35,10 +38,11 @@ from algokart_chat.cluster.entries import (
     Join,
     Presence,
     records,
+    stamp,
 )
-from algokart_chat.events import Arrived, Parted, Renamed, RoomEvent
+from algokart_chat.events import Arrived, Echoed, Parted, Renamed
 from algokart_chat.names import is_valid_username, username_key
-from algokart_chat.room import JoinResult, MemberT, deliver_together
+from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 
 
 class Audience(Protocol):
@@ -317,19 +321,27 @@ class Replica(Generic[MemberT]):
         present = self._present
         if not self._local and batch.node != self.node:
             return
-        said: list[tuple[MemberT | None, RoomEvent]] = []  # broadcasts not delivered yet
-        for target in records(batch.records):
+        said: list[Broadcast[MemberT]] = []  # broadcasts not delivered yet
+        ours = batch.node == self.node  # (only here can a sender be waiting for its echo)
+        for index, target in enumerate(records(batch.records)):
             if target.kind in (BROADCAST, IRC_BROADCAST):
-                said.append((present.get(username_key(target.name)), target.event()))
+                event, echo = target.message()
+                event.stamp = stamp(batch.entry_id, index)
+                said.append((present.get(username_key(target.name)), event, echo and ours))
                 continue
             if said:  # (a direct message or a sync shows what came before: deliver that first)
                 deliver_together(present.values(), said)
                 said = []
             if target.kind in (DIRECT, IRC_DIRECT):
+                event, echo = target.message()
+                event.stamp = stamp(batch.entry_id, index)
                 recipient = self._local.get(username_key(target.name))  # (hidden or not)
                 if recipient is not None:
-                    recipient.deliver(target.event())
-            elif batch.node == self.node:
+                    recipient.deliver(event)
+                sender = self._local.get(username_key(event.sender)) if echo and ours else None
+                if sender is not None:
+                    sender.deliver(Echoed(event, target.name))
+            elif ours:
                 self.synced(target.name)
         if said:
             deliver_together(present.values(), said)

@@ -172,12 +172,12 @@ class RedisRoom(Generic[MemberT]):
         if token is not None and self._lease.state != "out":
             self._writer.send(LeaveWrite(token, username_key(name), name))
 
-    def broadcast(self, payload: Said, sender: MemberT) -> None:
+    def broadcast(self, payload: Said, sender: MemberT, *, echo: bool = False) -> None:
         if self._replica.name_of(sender) is not None:
-            self._writer.add_record(broadcast_record(payload))
+            self._writer.add_record(broadcast_record(payload, echo))
 
-    def direct(self, name: str, payload: Told) -> None:
-        self._writer.add_record(direct_record(name, payload))
+    def direct(self, name: str, payload: Told, *, echo_to: MemberT | None = None) -> None:
+        self._writer.add_record(direct_record(name, payload, echo_to is not None))
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
         if self._lease.state == "out":
