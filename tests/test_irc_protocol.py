@@ -24,12 +24,59 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(irc.parse("QUIT :"), Message("QUIT", [""]))
         self.assertEqual(irc.parse("PING  a  b"), Message("PING", ["a", "b"]))
 
-    def test_tags_and_a_prefix_are_ignored(self) -> None:
-        self.assertEqual(irc.parse("@time=x;a=b :me!u@h JOIN #chat"), Message("JOIN", ["#chat"]))
+    def test_tags_are_kept_as_sent_and_a_prefix_is_ignored(self) -> None:
+        self.assertEqual(irc.parse("@time=x;a=b :me!u@h JOIN #chat"), Message("JOIN", ["#chat"], "time=x;a=b"))
+        self.assertEqual(irc.parse(":me!u@h JOIN #chat"), Message("JOIN", ["#chat"]))
 
     def test_nothing_to_do(self) -> None:
         for line in ("", "   ", ":prefix", "@tags", ":a :b"):
             self.assertIsNone(irc.parse(line), line)
+
+
+class TagsTest(unittest.TestCase):
+    def test_values_are_unescaped_as_the_message_tags_spec_says(self) -> None:
+        self.assertEqual(
+            irc.parse_tags("a=b\\:c\\sd\\\\e\\r\\n;flag;+x/y=;k=1;k=2;=lost;bad=\\b\\"),
+            {"a": "b;c d\\e\r\n", "flag": "", "+x/y": "", "k": "2", "bad": "b"},
+        )
+
+    def test_a_value_escaped_and_read_again_is_itself(self) -> None:
+        for value in ("plain", "semi;colon and space", "back\\slash\\", "cr\rlf\n", "l😃l", "raw+:=,"):
+            written = irc.tag("+k", value)
+            self.assertNotIn(" ", written)
+            self.assertNotIn(";", written.partition("=")[2])
+            self.assertEqual(irc.parse_tags(written), {"+k": value})
+        self.assertEqual(irc.tag("+typing"), "+typing")
+        self.assertEqual(irc.tag("label", "a b"), r"label=a\sb")
+
+    def test_only_client_only_tags_are_relayed(self) -> None:
+        self.assertEqual(
+            irc.client_tags({"+typing": "active", "label": "x", "msgid": "y", "+": "", "+draft/react": "a;b"}),
+            r"+typing=active;+draft/react=a\:b",
+        )
+        self.assertIsNone(irc.client_tags({"time": "x"}))
+
+    def test_with_tag_goes_first(self) -> None:
+        self.assertEqual(irc.with_tag(b":s ACK\r\n", "label=1"), b"@label=1 :s ACK\r\n")
+        self.assertEqual(irc.with_tag(b"@time=t :s X\r\n", "label=1"), b"@label=1;time=t :s X\r\n")
+
+    def test_server_time_is_utc_to_the_millisecond(self) -> None:
+        self.assertEqual(irc.server_time(1319042451.62), "2011-10-19T16:40:51.620Z")
+        self.assertEqual(irc.server_time(0), "1970-01-01T00:00:00.000Z")
+        self.assertEqual(irc.server_time(1700000000.9996), "2023-11-14T22:13:21.000Z")
+        for milliseconds in range(1700000000000, 1700000002000, 7):  # (a cluster's stamp: ms / 1000)
+            self.assertTrue(irc.server_time(milliseconds / 1000).endswith(f".{milliseconds % 1000:03d}Z"))
+
+    def test_size_limits_of_tags_and_of_the_rest(self) -> None:
+        rest = "PRIVMSG #c :" + "b" * (510 - 12)
+        self.assertFalse(irc.oversized(rest))
+        self.assertTrue(irc.oversized(rest + "b"))
+        self.assertTrue(irc.oversized("PRIVMSG #c :" + "é" * 250))  # (500 characters, 512 bytes)
+        tags = "@+baz=" + "a" * (4094 - 5)  # 4094 bytes of tag data
+        self.assertFalse(irc.oversized(f"{tags} {rest}"))
+        self.assertTrue(irc.oversized(f"{tags}a TAGMSG #c"))
+        self.assertTrue(irc.oversized("@+baz=" + "é" * 2045 + " TAGMSG #c"))  # (4095 bytes)
+        self.assertEqual(irc.MAX_INPUT_BYTES, len(f"{tags} {rest}\r"))
 
 
 class MessageTest(unittest.TestCase):

@@ -1,9 +1,14 @@
 """The IRC client protocol, the part of it the gateway speaks, with no I/O: lines in, messages
 out; replies in, bytes out.  Nothing here touches a socket, a clock or global mutable state.
 
-- ``parse`` reads a client's line (RFC 1459 / modern IRC, ircdocs): optional message tags and
-  prefix, which a client need not send and the gateway ignores, the command, and its parameters,
-  the last one possibly trailing (``:`` and spaces kept).
+- ``parse`` reads a client's line (RFC 1459 / modern IRC, ircdocs): optional message tags (kept as
+  sent, read only where a command needs them: ``parse_tags``) and prefix, which a client need not
+  send and the gateway ignores, the command, and its parameters, the last one possibly trailing
+  (``:`` and spaces kept).  ``oversized`` says whether a line breaks the message-tags size limits.
+- Message tags (IRCv3 message-tags): ``parse_tags`` reads them, values unescaped; ``client_tags``
+  writes the client-only ones (``+...``) back, escaped, for relaying; ``tag`` writes one and
+  ``with_tag`` puts one in front of a line's others;
+  ``server_time`` is the ``time`` tag's value (server-time).
 - ``message`` writes one: every line the server sends ends in CRLF and has its last parameter in
   trailing form, as many clients expect.
 - ``lines_for`` cuts a text that does not fit one line (a line-protocol message may be 8 KiB; an
@@ -26,12 +31,17 @@ Work is O(bytes) per line, whatever the input.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Final, NamedTuple
 
 from algokart_chat.names import MAX_USERNAME_CHARS
 
-LINE_BYTES: Final = 512  # the longest line either way, CRLF included
+LINE_BYTES: Final = 512  # the longest line either way, CRLF included, not counting its message tags
+# message-tags: a client's tags are at most 4094 bytes between the "@" and the space after them.
+MAX_TAG_DATA_BYTES: Final = 4094
+# The most a client's line holds before its LF: "@", tags, space, and 510 bytes with the CR.
+MAX_INPUT_BYTES: Final = 1 + MAX_TAG_DATA_BYTES + 1 + LINE_BYTES - 1
 CRLF: Final = b"\r\n"
 # The least text a line must have room for, whoever sends it to whom: 8 characters of 4 bytes, so
 # that a message split over lines is not mostly prefixes.  The settings refuse a channel and server
@@ -65,14 +75,33 @@ def invalid_utf8(line: str) -> str | None:
 class Message(NamedTuple):
     command: str  # upper-cased (ASCII), or a numeric
     params: list[str]
+    tags: str = ""  # the message tags as sent, without the "@" (``parse_tags`` reads them)
+
+
+def oversized(line: str) -> bool:
+    """Whether ``line`` (as the framer gave it, without its CRLF) breaks the size limits: more
+    than MAX_TAG_DATA_BYTES of tags, or more than LINE_BYTES with its CRLF after them."""
+    rest = line
+    if line.startswith("@"):
+        tags, _, rest = line.partition(" ")
+        if len(tags) > MAX_TAG_DATA_BYTES // 4 + 1 and _utf8_length(tags) - 1 > MAX_TAG_DATA_BYTES:
+            return True
+    limit = LINE_BYTES - len(CRLF)
+    return len(rest) > limit // 4 and _utf8_length(rest) > limit
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
 
 
 def parse(line: str) -> Message | None:
     """A client's line as a ``Message``; None if it holds no command (only tags, a prefix ...)."""
     rest = line
+    tags = ""
     if rest[:1] in ("@", ":", " "):
-        if rest.startswith("@"):  # message tags: not negotiated, so ignored
-            rest = rest.partition(" ")[2]
+        if rest.startswith("@"):
+            tags, _, rest = rest.partition(" ")
+            tags = tags[1:]
         rest = rest.lstrip(" ")
         if rest.startswith(":"):  # a prefix: a client's own, which says nothing the server trusts
             rest = rest.partition(" ")[2]
@@ -86,7 +115,57 @@ def parse(line: str) -> Message | None:
     if colon:
         params.append(trailing)
     command = words[0]
-    return Message(command.upper() if command.isascii() else command, params)
+    return Message(command.upper() if command.isascii() else command, params, tags)
+
+
+# --- message tags (IRCv3 message-tags, server-time) -----------------------------------------
+_UNESCAPES: Final = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+_ESCAPES: Final = str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
+_ESCAPED: Final = re.compile(r"\\(.?)", re.DOTALL)
+
+
+def parse_tags(tags: str) -> dict[str, str]:
+    """The tags of ``Message.tags`` by key, values unescaped (a missing value is ``""``; of a key
+    given twice, the last counts).  Keys are opaque: none is refused, and an empty one is skipped."""
+    found: dict[str, str] = {}
+    for item in tags.split(";"):
+        key, _, value = item.partition("=")
+        if key:
+            found[key] = _ESCAPED.sub(_unescape_one, value) if "\\" in value else value
+    return found
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    char = match.group(1)
+    return _UNESCAPES.get(char, char)  # (an unknown escape is the character; a lone \ at the end, nothing)
+
+
+def tag(key: str, value: str = "") -> str:
+    """``key=value`` with the value escaped (``key`` alone for an empty one)."""
+    return f"{key}={value.translate(_ESCAPES)}" if value else key
+
+
+def client_tags(tags: dict[str, str]) -> str | None:
+    """The client-only tags (``+...``) of ``tags``, escaped and joined with ``;`` as they are
+    relayed; None if there are none.  Others (unprefixed: they would carry a meaning the server
+    vouches for) are never relayed."""
+    relayed = [tag(key, value) for key, value in tags.items() if key.startswith("+") and len(key) > 1]
+    return ";".join(relayed) if relayed else None
+
+
+def with_tag(line: bytes, tag_text: str) -> bytes:
+    """``line`` (one whole line) with the tag ``tag_text`` (escaped) first among its tags."""
+    if line.startswith(b"@"):
+        return b"@" + tag_text.encode() + b";" + line[1:]
+    return b"@" + tag_text.encode() + b" " + line
+
+
+def server_time(seconds: float) -> str:
+    """The ``time`` tag's value for ``seconds`` since the epoch: ``2011-10-19T16:40:51.620Z`` (UTC,
+    milliseconds)."""
+    milliseconds = round(seconds * 1000)
+    whole, fraction = divmod(milliseconds, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"
 
 
 def message(prefix: str | None, command: str, *params: str) -> bytes:
