@@ -4,17 +4,31 @@ per event, direct messages for their one recipient, and the NAMES reply."""
 from __future__ import annotations
 
 import unittest
+from typing import TypeVar
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
-from algokart_chat.events import Arrived, Departed, Parted, Renamed, Said, Together, Told
+from algokart_chat.events import Arrived, Departed, MessageId, Parted, Renamed, Said, Stamp, Together, Told
 from algokart_chat.sessions.irc_channel import IrcChannel
 from irc_fakes import FakeHost
 
+TIME = frozenset({"server-time"})
+TAGS = frozenset({"message-tags"})
+BOTH = TIME | TAGS
+STAMP = Stamp(MessageId("abc-7"), 1319042451.62)
+
 
 def channel_of(host: FakeHost | None = None) -> IrcChannel:
-    return IrcChannel(host or FakeHost(), "irc.test", "#chat")
+    return IrcChannel(host or FakeHost(), "irc.test", "#chat", clock=lambda: 1700000000.0)
+
+
+Event = TypeVar("Event", Said, Told)
+
+
+def stamped(event: Event) -> Event:
+    event.stamp = STAMP
+    return event
 
 
 def lines(data: bytes) -> list[str]:
@@ -77,6 +91,81 @@ class EventsTest(unittest.TestCase):
         self.assertEqual(channel_of().wire(Told("bob", "hi")), b"")
 
 
+class FormsTest(unittest.TestCase):
+    """What clients that enabled server-time and message-tags get: one encoding per form, shared."""
+
+    def test_one_encoder_per_form_and_the_plain_one_is_wire(self) -> None:
+        channel = channel_of()
+        self.assertIs(channel.encoder(frozenset()), channel.wire)
+        self.assertIs(channel.encoder(frozenset({"server-time"})), channel.encoder(TIME))
+        self.assertIsNot(channel.encoder(TIME), channel.encoder(BOTH))
+
+    def test_each_form_tags_every_line_server_tags_first_and_each_line_has_its_own_id(self) -> None:
+        channel = channel_of()
+        said = stamped(Said("bob", ["hi", "word " * 150], ["hi", "x"], "PRIVMSG", "+typing=active"))
+        plain = said.encoded(channel.wire)
+        self.assertEqual(lines(plain), [":bob!bob@irc.test PRIVMSG #chat :hi", ":bob!bob@irc.test PRIVMSG #chat :x"])
+        time_tag = "@time=2011-10-19T16:40:51.620Z "
+        self.assertEqual(lines(said.encoded(channel.encoder(TIME))), [time_tag + line for line in lines(plain)])
+        self.assertEqual(
+            lines(said.encoded(channel.encoder(BOTH))),
+            [
+                "@time=2011-10-19T16:40:51.620Z;msgid=abc-7;+typing=active :bob!bob@irc.test PRIVMSG #chat :hi",
+                "@time=2011-10-19T16:40:51.620Z;msgid=abc-7.1;+typing=active :bob!bob@irc.test PRIVMSG #chat :x",
+            ],
+        )
+        self.assertEqual(lines(said.encoded(channel.encoder(TAGS)))[0].split(" ")[0], "@msgid=abc-7;+typing=active")
+        self.assertIs(said.encoded(channel.encoder(BOTH)), said.encoded(channel.encoder(BOTH)))  # (once per form)
+
+    def test_a_line_users_long_text_gets_an_id_per_line_within_512_bytes_without_its_tags(self) -> None:
+        channel = channel_of()
+        said = stamped(Said("bob", ["word " * 300]))
+        tagged = lines(said.encoded(channel.encoder(BOTH)))
+        self.assertEqual(len(tagged), len(lines(said.encoded(channel.wire))))
+        self.assertEqual(
+            [line.split(";")[1].split(" ")[0] for line in tagged[:3]], ["msgid=abc-7", "msgid=abc-7.1", "msgid=abc-7.2"]
+        )
+        self.assertTrue(all(len(line.partition(" ")[2].encode()) + 2 <= irc.LINE_BYTES for line in tagged))
+
+    def test_tagmsg_only_for_message_tags_and_nothing_for_plain_or_line_readers(self) -> None:
+        channel = channel_of()
+        tagmsg = stamped(Said("bob", [], [], "TAGMSG", "+draft/react=\\o/"))
+        self.assertEqual(tagmsg.encoded(channel.wire), b"")
+        self.assertEqual(tagmsg.encoded(channel.encoder(TIME)), b"")
+        self.assertEqual(
+            lines(tagmsg.encoded(channel.encoder(TAGS))),
+            ["@msgid=abc-7;+draft/react=\\o/ :bob!bob@irc.test TAGMSG #chat"],
+        )
+
+    def test_other_events_get_the_time_they_were_first_encoded(self) -> None:
+        channel = channel_of()
+        together = Together([Arrived("bob"), Departed(["carol", "dan"])])
+        self.assertEqual(
+            lines(together.encoded(channel.encoder(BOTH))),
+            [
+                "@time=2023-11-14T22:13:20.000Z :bob!bob@irc.test JOIN :#chat",
+                "@time=2023-11-14T22:13:20.000Z :carol!carol@irc.test QUIT :Quit",
+                "@time=2023-11-14T22:13:20.000Z :dan!dan@irc.test QUIT :Quit",
+            ],
+        )
+        self.assertEqual(together.encoded(channel.encoder(TAGS)), together.encoded(channel.wire))  # (no msgid)
+
+    def test_a_direct_message_in_each_form(self) -> None:
+        channel = channel_of()
+        told = stamped(Told("bob", "hi", "hi", "PRIVMSG", "+draft/reply=abc-1"))
+        self.assertEqual(lines(channel.told_lines(told, "alice")), [":bob!bob@irc.test PRIVMSG alice :hi"])
+        self.assertEqual(
+            lines(channel.told_lines(told, "alice", BOTH)),
+            ["@time=2011-10-19T16:40:51.620Z;msgid=abc-7;+draft/reply=abc-1 :bob!bob@irc.test PRIVMSG alice :hi"],
+        )
+        react = stamped(Told("bob", None, "", "TAGMSG", "+draft/react=x"))
+        self.assertEqual(channel.told_lines(react, "alice", TIME), b"")
+        self.assertEqual(
+            lines(channel.told_lines(react, "alice", TAGS)),
+            ["@msgid=abc-7;+draft/react=x :bob!bob@irc.test TAGMSG alice"],
+        )
+
+
 class ToldTest(unittest.TestCase):
     def test_a_line_users_direct_message_is_split_to_fit(self) -> None:
         told = lines(channel_of().told_lines(Told("bob", "x" * 1000), "alice"))
@@ -104,6 +193,14 @@ class NamesReplyTest(unittest.TestCase):
             self.assertTrue(line.startswith(":irc.test 353 alice = #chat :"))
             self.assertLessEqual(len(line.encode()) + 2, irc.LINE_BYTES)
         self.assertEqual(" ".join(line.split(" :", 1)[1] for line in reply[:-1]).split(), names)
+
+    def test_with_userhost_in_names_each_as_its_mask(self) -> None:
+        host = FakeHost()
+        host.log_in("bob", "Zoë")
+        self.assertEqual(
+            lines(channel_of(host).names_lines("alice", userhost=True))[0],
+            ":irc.test 353 alice = #chat :bob!bob@irc.test Zoë!Zoë@irc.test",
+        )
 
     def test_an_empty_room(self) -> None:
         self.assertEqual(

@@ -11,7 +11,7 @@ from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.events import Said, Told
+from algokart_chat.events import Echoed, Said, Told
 from algokart_chat.sessions.irc_channel import IrcChannel
 from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages, distinct_targets
 from in_process import InProcessServer, lines_of
@@ -21,17 +21,19 @@ from irc_fakes import FakeHost, Listener, registered
 class FakeSpeaker:
     """``irc_messages.Speaker``, in the room as ``me`` (in the channel unless told otherwise)."""
 
-    def __init__(self, host: FakeHost, joined: bool = True) -> None:
+    def __init__(self, host: FakeHost, joined: bool = True, echo: bool = False) -> None:
         self.channel = IrcChannel(host, "irc.test", "#chat")
         self.name: str | None = "me"
         self.joined = joined
+        self.echo = echo
+        self.echoes: list[Any] = []  # what the room gave back
         host.room.join(self, "me", lambda result: None, hidden=not joined)
         self.replies: list[str] = []
         self.charged = 0
         self.waiting: list[Callable[[], None]] = []  # what waits for the room's sync point
 
     def deliver(self, payload: Any) -> None:
-        raise AssertionError("a speaker hears none of its own messages")
+        self.echoes.append(payload)  # (its own messages come back as Echoed only: the tests check)
 
     def reply(self, code: str, *params: str) -> None:
         self.replies.append(" ".join((code, *params)))
@@ -42,18 +44,21 @@ class FakeSpeaker:
     def wait_for_room(self, then: Callable[[], None]) -> None:
         self.waiting.append(then)
 
+    def take_echo(self) -> bool:
+        return self.echo
+
 
 class Room:
     """A room with ``bob`` and ``carol`` in it, and a speaker."""
 
-    def __init__(self, joined: bool = True) -> None:
+    def __init__(self, joined: bool = True, echo: bool = False) -> None:
         self.host = FakeHost()
         self.bob, self.carol = self.host.log_in("bob", "carol")
-        self.speaker = FakeSpeaker(self.host, joined)
+        self.speaker = FakeSpeaker(self.host, joined, echo)
         self.messages = IrcMessages(self.speaker)
 
-    def send(self, command: str, *params: str) -> None:
-        self.messages.send(command, list(params))
+    def send(self, command: str, *params: str, tags: str = "") -> None:
+        self.messages.send(command, list(params), tags)
 
 
 def said(listener: Listener) -> list[tuple[Any, ...]]:
@@ -160,6 +165,63 @@ class DirectTest(unittest.TestCase):
         self.assertEqual(room.speaker.replies, ["401 erin No such nick/channel"])
 
 
+class TagsTest(unittest.TestCase):
+    def test_client_only_tags_travel_with_the_message_and_batch_only_with_the_same_tags(self) -> None:
+        room = Room()
+        room.send("PRIVMSG", "#chat", "one", tags="+draft/reply=x;label=1;msgid=forged;time=forged")
+        room.send("PRIVMSG", "#chat", "two", tags="+draft/reply=x")
+        room.send("PRIVMSG", "#chat", "three")
+        room.send("PRIVMSG", "bob", "psst", tags=r"+a=b\sc")
+        events = room.bob.delivered
+        self.assertEqual(
+            [(event.texts, event.tags) for event in events if isinstance(event, Said)],
+            [(["one", "two"], "+draft/reply=x"), (["three"], None)],
+        )
+        told = events[-1]
+        assert isinstance(told, Told)
+        self.assertEqual((told.raw, told.tags), ("psst", r"+a=b\sc"))
+
+    def test_tagmsg_goes_alone_with_no_text_and_errors_as_privmsg_does(self) -> None:
+        room = Room()
+        room.send("PRIVMSG", "#chat", "before")
+        room.send("TAGMSG", "#chat", tags="+typing=active")
+        room.send("TAGMSG", "#chat", tags="+typing=active")
+        room.send("TAGMSG", "bob", tags="+typing=done")
+        room.send("TAGMSG", "nobody")
+        room.send("TAGMSG")
+        said_events = [event for event in room.carol.delivered if isinstance(event, Said)]
+        self.assertEqual(
+            [(event.command, list(event.texts), event.raws, event.tags) for event in said_events],
+            [
+                ("PRIVMSG", ["before"], ["before"], None),
+                ("TAGMSG", [], [], "+typing=active"),
+                ("TAGMSG", [], [], "+typing=active"),
+            ],
+        )
+        told = room.bob.delivered[-1]
+        assert isinstance(told, Told)
+        self.assertEqual((told.command, told.text, told.raw, told.tags), ("TAGMSG", None, "", "+typing=done"))
+        room.speaker.waiting.pop()()
+        self.assertEqual(room.speaker.replies, ["411 No recipient given (TAGMSG)", "401 nobody No such nick/channel"])
+
+
+class EchoTest(unittest.TestCase):
+    def test_a_speaker_with_echo_message_gets_its_messages_back_from_the_room(self) -> None:
+        room = Room(echo=True)
+        room.send("PRIVMSG", "#chat", "one")
+        room.send("PRIVMSG", "bob", "psst")
+        echoes = room.speaker.echoes
+        self.assertEqual([type(echo) for echo in echoes], [Echoed, Echoed])
+        self.assertIs(echoes[0].event, room.bob.delivered[0])
+        self.assertEqual((echoes[1].event, echoes[1].to), (room.bob.delivered[1], "bob"))
+
+    def test_without_it_nothing_comes_back(self) -> None:
+        room = Room()
+        room.send("PRIVMSG", "#chat", "one")
+        room.send("PRIVMSG", "bob", "psst")
+        self.assertEqual(room.speaker.echoes, [])
+
+
 class TargetsInProcessTest(unittest.TestCase):
     def test_each_distinct_target_costs_a_line_of_the_budget(self) -> None:
         chat = InProcessServer("--rate-burst", "8")
@@ -175,6 +237,25 @@ class TargetsInProcessTest(unittest.TestCase):
         for reader in readers:
             self.assertEqual(len(lines_of(reader)), 1)
         self.assertFalse(sender.reading)  # (in debt: the other two lines wait for tokens)
+
+    def test_each_tagmsg_costs_a_line_of_the_budget_and_reaches_message_tags_readers_only(self) -> None:
+        chat = InProcessServer("--rate-burst", "8")
+        self.addCleanup(chat.close)
+        tagged = chat.connect_irc("CAP REQ message-tags", "NICK tagged", "USER t 0 * :t", "CAP END", "JOIN #chat")
+        plain = registered(chat, "plain")
+        line = chat.connect("LOGIN liner")
+        sender = registered(chat, "sender")
+        chat.settle()
+        for reader in (tagged, plain, line):
+            reader.written.clear()
+        chat.send(sender, *("@+typing=active TAGMSG #chat" for _ in range(12)))
+        chat.settle()
+        got = lines_of(tagged)
+        self.assertEqual(len(got), 8 - 3)  # (the budget less NICK, USER, JOIN: the rest wait for tokens)
+        self.assertTrue(all(line.endswith(" :sender!sender@irc.test TAGMSG #chat") for line in got), got)
+        self.assertTrue(all("+typing=active" in line for line in got), got)
+        self.assertFalse(sender.reading)
+        self.assertEqual((lines_of(plain), lines_of(line)), ([], []))
 
     def test_a_repeated_target_counts_once(self) -> None:
         chat = InProcessServer("--rate-burst", "8")

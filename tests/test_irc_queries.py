@@ -22,9 +22,10 @@ HOSTILE = "\ufdfa" * 160  # 480 bytes; NFKC makes each of them 18 characters
 class FakeAsker:
     """``irc_queries.Asker``: what it is sent, as lines, and how often it waited for the room."""
 
-    def __init__(self, host: FakeHost, me: str = "asker") -> None:
+    def __init__(self, host: FakeHost, me: str = "asker", caps: frozenset[str] = frozenset()) -> None:
         self.channel = IrcChannel(host, "irc.test", "#chat")
         self.me = me
+        self.caps = caps
         self.lines: list[str] = []
         self.long_replies = 0
         self.waits = 0
@@ -42,6 +43,9 @@ class FakeAsker:
     def wait_for_room(self, then: Callable[[], None]) -> None:
         self.waits += 1
         then()
+
+    def has(self, capability: str) -> bool:
+        return capability in self.caps
 
 
 def asked(query: Callable[[FakeAsker, list[str]], None], *params: str, host: FakeHost | None = None) -> FakeAsker:

@@ -1,5 +1,5 @@
 """The IRC gateway's fixed replies (``sessions.irc_replies``): the welcome burst and what it
-advertises, the reasons of 432, and the ERROR line of every close."""
+advertises, the reasons of 432, the ERROR line of every close, and labeled responses."""
 
 from __future__ import annotations
 
@@ -72,6 +72,28 @@ class ClosingTest(unittest.TestCase):
             irc_replies.refusal("irc.test", "too-many-connections"),
             b"ERROR :Closing Link: irc.test (too many connections)\r\n",
         )
+
+
+class LabeledTest(unittest.TestCase):
+    def test_one_line_carries_the_label_none_is_an_ack_several_are_a_batch(self) -> None:
+        self.assertEqual(irc_replies.labeled("s", "a b", b"", "L1"), b"@label=a\\sb :s ACK\r\n")
+        self.assertEqual(
+            irc_replies.labeled("s", "7", b"@time=t :s PONG s :x\r\n", None), b"@label=7;time=t :s PONG s :x\r\n"
+        )
+        self.assertEqual(
+            irc_replies.labeled("s", "7", b":s 311 me bob\r\n:s 318 me bob :End\r\n", "L2").split(b"\r\n"),
+            [
+                b"@label=7 :s BATCH +L2 labeled-response",
+                b"@batch=L2 :s 311 me bob",
+                b"@batch=L2 :s 318 me bob :End",
+                b":s BATCH -L2",
+                b"",
+            ],
+        )
+
+    def test_several_lines_without_batch_go_unlabeled(self) -> None:
+        response = b":s 311 me bob\r\n:s 318 me bob :End\r\n"
+        self.assertIs(irc_replies.labeled("s", "7", response, None), response)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,45 @@
 """The IRC session (``sessions.irc_session``) in this process, on fake transports: registration,
-dispatch, what waits for the room, the keepalive and the last line of a closed connection."""
+dispatch, what waits for the room, labeled responses that wait for their echoes, the keepalive and
+the last line of a closed connection."""
 
 from __future__ import annotations
 
 import unittest
+from collections.abc import Callable
+from typing import Any
 
 from support import FakeTransport
 
+from algokart_chat.room import Member
+from algokart_chat.room_memory import MemoryRoom
 from algokart_chat.sessions.irc_session import IrcSession
 from in_process import CountingRoom, DeferredRoom, InProcessServer, connection, lines_of
 from irc_fakes import registered
+
+
+class StreamRoom(CountingRoom):
+    """Takes messages and syncs only when the test says so, in order, as a cluster's room applies
+    its stream after a round trip."""
+
+    __slots__ = ("later",)
+
+    def __init__(self, departed: Callable[[str], None]) -> None:
+        super().__init__(departed)
+        self.later: list[Callable[[], None]] = []
+
+    def broadcast(self, payload: Any, sender: Member, *, echo: bool = False) -> None:
+        self.later.append(lambda: MemoryRoom.broadcast(self, payload, sender, echo=echo))
+
+    def direct(self, name: str, payload: Any, *, echo_to: Member | None = None) -> None:
+        self.later.append(lambda: MemoryRoom.direct(self, name, payload, echo_to=echo_to))
+
+    def sync(self, member: Member, done: Callable[[], None]) -> None:
+        self.later.append(lambda: MemoryRoom.sync(self, member, done))
+
+    def apply(self) -> None:
+        later, self.later = self.later, []
+        for step in later:
+            step()
 
 
 def codes(lines: list[str]) -> list[str]:
@@ -56,7 +86,7 @@ class RegistrationTest(InProcessTest):
 
     def test_cap_holds_registration_until_cap_end(self) -> None:
         client = self.chat.connect_irc("CAP LS 302", "NICK ann", "USER a 0 * :Ann", "CAP REQ :sasl")
-        self.assertEqual(self.read(client), [":irc.test CAP * LS :", ":irc.test CAP ann NAK :sasl"])
+        self.assertEqual(self.read(client)[1:], [":irc.test CAP ann NAK :sasl"])
         self.chat.send(client, "CAP END")
         self.assertEqual(codes(self.read(client))[2], "001")
 
@@ -121,6 +151,50 @@ class RoomThatAnswersLaterTest(InProcessTest):
         self.chat.settle()
         self.answer_the_claim()
         self.assertIsNone(self.chat.room.held_name("cy"))
+
+
+class LabelsTest(InProcessTest):
+    """labeled-response where the room answers later: the label waits for its echoes, and an
+    earlier message's echo still on its way is never taken for one of them."""
+
+    room_type = StreamRoom
+
+    def apply(self) -> None:
+        assert isinstance(self.chat.room, StreamRoom)
+        self.chat.room.apply()
+
+    def test_a_labeled_message_is_answered_by_its_own_echo_once_the_room_gives_it(self) -> None:
+        client = self.chat.connect_irc(
+            "CAP REQ :echo-message labeled-response batch", "NICK ann", "USER a 0 * :Ann", "CAP END", "JOIN #chat"
+        )
+        self.read(client)
+        self.apply()  # (the JOIN's names wait for the room)
+        self.read(client)
+        client.written.clear()
+        self.chat.send(client, "PRIVMSG #chat :first", "@label=L PRIVMSG #chat :second", "PING :after")
+        self.assertEqual(self.read(client), [])
+        self.assertFalse(client.reading)  # (the labeled command is not over: the rest waits)
+        self.apply()
+        self.assertEqual(
+            self.read(client),
+            [
+                ":ann!ann@irc.test PRIVMSG #chat :first",
+                "@label=L :ann!ann@irc.test PRIVMSG #chat :second",
+            ],
+        )
+        self.apply()  # (PING's sync)
+        self.assertEqual(self.read(client)[-1], ":irc.test PONG irc.test :after")
+
+    def test_a_labeled_command_with_nothing_to_say_is_acknowledged(self) -> None:
+        client = self.chat.connect_irc("CAP REQ :labeled-response", "NICK bo", "USER b 0 * :Bo", "CAP END")
+        self.read(client)
+        client.written.clear()
+        self.chat.send(client, "@label=x PONG :y", "@label=y JOIN #chat")
+        self.assertEqual(self.read(client), ["@label=x :irc.test ACK"])
+        self.apply()
+        reply = self.read(client)
+        self.assertEqual(len(reply), 4)  # (JOIN, 353, 366 and no batch: one line is labeled, or none)
+        self.assertFalse(any(line.startswith("@label") for line in reply[1:]))
 
 
 class MessagesTest(InProcessTest):

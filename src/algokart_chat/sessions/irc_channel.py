@@ -7,6 +7,14 @@ Plan:
 - Room events are encoded by ``wire``, one bound method made once, so each event caches its bytes
   for it (``events.RoomEvent.encoded``): however many IRC users hear an event, it is encoded once
   and all of them are sent the same bytes.
+- A client that enabled capabilities that change what events look like (``irc_caps``: its
+  ``form``, such as server-time and message-tags) gets them from ``encoder(form)``, one encoder
+  made once per distinct form, so an event is encoded once per form that hears it (plain, with
+  tags ...) and shared by everyone of that form; plain readers pay nothing for the others.  A
+  form's encoding is the plain lines with tags in front of each: ``time`` (server-time: the
+  message's stamp, else when the event was first encoded), ``msgid`` (message-tags: the stamp's
+  id, ``<id>.<k>`` for the k-th line after the first) and the sender's client-only tags
+  (message-tags), server tags first; and ``TAGMSG``, which only message-tags readers get.
 - A line user's text (up to 8 KiB) becomes as many lines as it takes (``irc.lines_for``); an IRC
   user's is relayed as it was sent, cut to one line if the prefix made it too long (``irc.fit``).
 - A direct message (``Told``) has one recipient, whose nick is in it: ``told_lines`` encodes it
@@ -21,26 +29,48 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Stamp, Together, Told
 from algokart_chat.room import RoomHost
+
+Encoder = Callable[[RoomEvent], bytes]
+Form = frozenset[str]  # the capabilities a client enabled that change how events look (irc_caps.form)
+PLAIN: Final[Form] = frozenset()
+SERVER_TIME: Final = "server-time"
+MESSAGE_TAGS: Final = "message-tags"
 
 
 class IrcChannel:
     """The room as the channel ``name`` of the IRC server ``server``; ``host`` is the server's
     room and the services around it that the sessions use."""
 
-    __slots__ = ("created", "host", "key", "name", "server", "wire")
+    __slots__ = ("_clock", "_forms", "created", "host", "key", "name", "server", "wire")
 
-    def __init__(self, host: RoomHost, server: str, name: str) -> None:
+    def __init__(self, host: RoomHost, server: str, name: str, clock: Callable[[], float] = time.time) -> None:
         self.host = host
         self.server = server
         self.name = name
         self.key = irc.channel_key(name)
         self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        self._clock = clock
         # One bound method, made once: the room events cache their bytes per encoder.
-        self.wire: Callable[[RoomEvent], bytes] = self._encode
+        self.wire: Encoder = self._encode
+        self._forms: dict[Form, Encoder] = {PLAIN: self.wire}  # one encoder per form, made once
+
+    def encoder(self, form: Form) -> Encoder:
+        """The encoder of room events for clients of ``form`` (``wire`` for the plain form)."""
+        encoder = self._forms.get(form)
+        if encoder is None:
+            encoder = self._forms[form] = self._new_encoder(form)
+        return encoder
+
+    def _new_encoder(self, form: Form) -> Encoder:
+        def encode(event: RoomEvent) -> bytes:
+            return self._encode_tagged(form, encode, event)
+
+        return encode
 
     def is_ours(self, channel: str) -> bool:
         """Whether ``channel`` names this channel (as ``CASEMAPPING=ascii`` compares)."""
@@ -52,16 +82,25 @@ class IrcChannel:
     def numeric(self, code: str, target: str, *params: str) -> bytes:
         return irc.message(self.server, code, target, *params)
 
-    def names_lines(self, me: str) -> bytes:
-        """353 lines of everyone in the room, as many as it takes, and 366."""
+    def names_lines(self, me: str, userhost: bool = False) -> bytes:
+        """353 lines of everyone in the room, as many as it takes, and 366; with ``userhost``
+        (userhost-in-names), each as its whole mask."""
         head = f":{self.server} 353 {me} = {self.name} :".encode()
-        return b"".join(irc.lines_for(head, " ".join(self.host.room.names()))) + self.numeric(
-            "366", me, self.name, "End of /NAMES list"
-        )
+        names = self.host.room.names()
+        listed = " ".join(map(self.mask, names) if userhost else names)
+        return b"".join(irc.lines_for(head, listed)) + self.numeric("366", me, self.name, "End of /NAMES list")
 
-    def told_lines(self, told: Told, recipient: str) -> bytes:
-        """A direct message to ``recipient``: as sent, if an IRC user sent it, else as many lines
-        as the text takes; nothing if it means nothing to IRC."""
+    def told_lines(self, told: Told, recipient: str, form: Form = PLAIN) -> bytes:
+        """A direct message to ``recipient``, for a client of ``form``: as sent, if an IRC user
+        sent it, else as many lines as the text takes; nothing if it means nothing to IRC (or,
+        for a TAGMSG, to a client without message-tags)."""
+        if told.command == "TAGMSG":
+            plain = self._tagmsg(told.sender, recipient) if MESSAGE_TAGS in form else b""
+        else:
+            plain = self._told_plain(told, recipient)
+        return self.tagged(form, plain, told.stamp, told.tags) if form else plain
+
+    def _told_plain(self, told: Told, recipient: str) -> bytes:
         raw = told.raw if told.raw is not None else told.text
         if raw is None:
             return b""
@@ -70,9 +109,49 @@ class IrcChannel:
             return irc.fit(head, irc.without_cr_nul(raw))
         return b"".join(irc.lines_for(head, raw))
 
+    def _tagmsg(self, sender: str, target: str) -> bytes:
+        return f":{self.mask(sender)} TAGMSG {target}".encode() + irc.CRLF
+
+    def tagged(self, form: Form, plain: bytes, stamp: Stamp | None, client_tags: str | None) -> bytes:
+        """``plain`` (whole lines) with the tags ``form`` asks for in front of each line."""
+        if not plain:
+            return plain
+        server_tags: list[str] = []
+        if SERVER_TIME in form:
+            server_tags.append("time=" + irc.server_time(stamp.accepted_at if stamp is not None else self._clock()))
+        msgid = stamp.id if stamp is not None and MESSAGE_TAGS in form else None
+        after = f";{client_tags}" if client_tags and MESSAGE_TAGS in form else ""
+        if msgid is None and not server_tags and not after:
+            return plain
+        lines = plain.split(irc.CRLF)
+        lines.pop()  # (after the last CRLF)
+        head = ";".join(server_tags)
+        tagged: list[bytes] = []
+        for number, line in enumerate(lines):
+            tags = head
+            if msgid is not None:
+                tags += (";" if tags else "") + ("msgid=" + msgid if not number else f"msgid={msgid}.{number}")
+            tags = (tags + after) if tags else after[1:]
+            tagged.append(b"@" + tags.encode() + b" " + line + irc.CRLF)
+        return b"".join(tagged)
+
+    def _encode_tagged(self, form: Form, encoder: Encoder, event: RoomEvent) -> bytes:
+        """``event`` for clients of ``form`` (not plain): its plain lines, tagged."""
+        if isinstance(event, Together):
+            return b"".join(part.encoded(encoder) for part in event.parts)
+        if isinstance(event, Said):
+            if event.command == "TAGMSG":
+                plain = self._tagmsg(event.sender, self.name) if MESSAGE_TAGS in form else b""
+            else:
+                plain = event.encoded(self.wire)
+            return self.tagged(form, plain, event.stamp, event.tags)
+        return self.tagged(form, event.encoded(self.wire), event.stamp, None)
+
     def _encode(self, event: RoomEvent) -> bytes:
         if isinstance(event, Said):
             command = event.command or "PRIVMSG"
+            if command == "TAGMSG":
+                return b""  # (for message-tags readers only: _encode_tagged)
             head = irc.text_head(event.sender, self.server, command, self.name)
             return self._text_lines(head, event.texts, event.raws)
         if isinstance(event, Departed):

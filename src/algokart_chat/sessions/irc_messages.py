@@ -1,5 +1,5 @@
-"""The IRC gateway's messages: ``PRIVMSG`` and ``NOTICE`` of one session, to the channel (a
-broadcast) or to nicks (direct messages), docs/IRC.md, *Messages*.
+"""The IRC gateway's messages: ``PRIVMSG``, ``NOTICE`` and ``TAGMSG`` of one session, to the
+channel (a broadcast) or to nicks (direct messages), docs/IRC.md, *Messages*.
 
 ``IrcMessages`` is one session's sender; it sees the session through ``Speaker``, the narrow view
 a sender needs (``irc_session.IrcSession`` is one).
@@ -13,7 +13,13 @@ Plan:
   as a CTCP request other than ``ACTION``).
 - Consecutive messages of one read to the channel travel together as one ``Said``, as the line
   protocol's ``MSG`` lines do: the session publishes the batch before any other command, at the
-  end of every read, and here before a direct message, so everyone sees the same order.
+  end of every read, and here before a direct message, so everyone sees the same order.  Only
+  messages of one command and the same client-only tags travel together; a ``TAGMSG`` goes alone.
+- Client-only tags (``+typing``, ``+draft/react`` ...: message-tags) travel with the message, escaped
+  as on the wire (``irc.client_tags``); other tags a client sends are never relayed.  ``TAGMSG``
+  carries nothing else: line users never see it, nor do IRC users without message-tags.
+- The room gives the sender its message back (``events.Echoed``) if it enabled echo-message
+  (``Speaker.take_echo``).
 - A direct message to a nick this server does not know waits for the room's sync point and asks
   again (in a cluster it may be someone who just came in elsewhere).
 - Every message tells the server how much it gave the room to deliver (``note_fan_out``), which
@@ -27,7 +33,7 @@ one session's messages in the order they were sent.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from algokart_chat import irc
 from algokart_chat.events import Said, Told
@@ -62,6 +68,10 @@ class Speaker(Member, Protocol):
     def wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the speaker's input until the room has caught up, then call ``then``."""
 
+    def take_echo(self) -> bool:
+        """Whether the message about to go to the room comes back to the speaker (echo-message);
+        if so, the speaker now expects it."""
+
 
 class IrcMessages:
     """One session's ``PRIVMSG`` and ``NOTICE``, and its messages to the channel not yet in the
@@ -72,19 +82,21 @@ class IrcMessages:
 
     def __init__(self, speaker: Speaker) -> None:
         self._speaker = speaker
-        # This read's messages to the channel, not yet in the room: (command, texts, raws).
-        self._unpublished: tuple[str, list[str | None], list[str]] | None = None
+        # This read's messages to the channel, not yet in the room: (command, tags, texts, raws).
+        self._unpublished: tuple[str, str | None, list[str | None], list[str]] | None = None
 
-    def send(self, command: str, params: list[str]) -> None:
-        """``command`` (PRIVMSG or NOTICE) with ``params``: the targets and the text."""
+    def send(self, command: str, params: list[str], tags: str = "") -> None:
+        """``command`` (PRIVMSG, NOTICE or TAGMSG) with ``params``: the targets and the text (none
+        for TAGMSG); ``tags``: the line's message tags, as sent."""
         speaker = self._speaker
-        errors = command == "PRIVMSG"  # NOTICE never gets an error reply
+        errors = command != "NOTICE"  # NOTICE never gets an error reply
         if not params or not params[0]:
             if errors:
                 speaker.reply("411", f"No recipient given ({command})")
             return
-        raw = one_line(params[1]) if len(params) > 1 else ""  # (what IRC users get of it)
-        if not raw:
+        relayed = irc.client_tags(irc.parse_tags(tags)) if tags else None
+        raw = one_line(params[1]) if len(params) > 1 and command != "TAGMSG" else ""  # (what IRC users get of it)
+        if not raw and command != "TAGMSG":
             if errors:
                 speaker.reply("412", "No text to send")
             return
@@ -97,13 +109,17 @@ class IrcMessages:
             return
         if len(targets) > 1:  # each target costs a line of the budget (the line paid for the first)
             speaker.charge(len(targets) - 1)
-        plain = irc.plain_text(raw)
-        text = clean_text(plain) or None if plain is not None else None
+        if command == "TAGMSG":
+            text: str | None = None
+        else:
+            plain = irc.plain_text(raw)
+            text = clean_text(plain) or None if plain is not None else None
+        message = _Message(command, relayed, text, raw, errors)
         for target in targets:
             if target.startswith(("#", "&")):
-                self._to_channel(command, target, text, raw, errors)
+                self._to_channel(message, target)
             else:
-                self._to_nick(command, target, text, raw, errors)
+                self._to_nick(message, target)
 
     def publish(self) -> None:
         """Give the room the messages to the channel gathered so far, if any, as one ``Said``."""
@@ -111,48 +127,65 @@ class IrcMessages:
             return
         nick = self._speaker.name
         assert nick is not None  # (joined, so it has a nick)
-        (command, texts, raws), self._unpublished = self._unpublished, None
+        (command, tags, texts, raws), self._unpublished = self._unpublished, None
         host = self._speaker.channel.host
-        host.room.broadcast(Said(nick, texts, raws, command), self._speaker)
-        host.note_fan_out((sum(map(len, raws)) + len(raws) * (2 * len(nick) + 30)) * max(0, len(host.room) - 1))
+        host.room.broadcast(Said(nick, texts, raws, command, tags), self._speaker, echo=self._speaker.take_echo())
+        size = sum(map(len, raws)) + max(len(raws), 1) * (2 * len(nick) + 30) + len(tags or "")
+        host.note_fan_out(size * max(0, len(host.room) - 1))
 
-    def _to_channel(self, command: str, channel: str, text: str | None, raw: str, errors: bool) -> None:
+    def _to_channel(self, message: _Message, channel: str) -> None:
         speaker = self._speaker
         if not speaker.channel.is_ours(channel):
-            if errors:
+            if message.errors:
                 speaker.reply("403", channel, "No such channel")
         elif not speaker.joined:
-            if errors:
+            if message.errors:
                 speaker.reply("404", channel, "Cannot send to channel")
         else:  # consecutive messages of one read travel together, as the line protocol's do
             pending = self._unpublished
-            if pending is not None and pending[0] != command:
+            if pending is not None and (pending[0] != message.command or pending[1] != message.tags):
                 self.publish()
                 pending = None
-            if pending is None:
-                self._unpublished = (command, [text], [raw])
+            if message.command == "TAGMSG":  # (it has no text to add to another: it goes alone)
+                self.publish()
+                self._unpublished = (message.command, message.tags, [], [])
+                self.publish()
+            elif pending is None:
+                self._unpublished = (message.command, message.tags, [message.text], [message.raw])
             else:
-                pending[1].append(text)
-                pending[2].append(raw)
+                pending[2].append(message.text)
+                pending[3].append(message.raw)
 
-    def _to_nick(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
+    def _to_nick(self, message: _Message, nick: str) -> None:
         self.publish()  # (what was said to the channel before comes first)
         if self._speaker.channel.host.room.held_name(nick) is not None:
-            self._tell(command, nick, text, raw, errors)
+            self._tell(message, nick)
         else:  # in a cluster it may be someone who just came in elsewhere: ask again once caught up
-            self._speaker.wait_for_room(lambda: self._tell(command, nick, text, raw, errors))
+            self._speaker.wait_for_room(lambda: self._tell(message, nick))
 
-    def _tell(self, command: str, nick: str, text: str | None, raw: str, errors: bool) -> None:
+    def _tell(self, message: _Message, nick: str) -> None:
         speaker = self._speaker
         host = speaker.channel.host
-        if host.room.held_name(nick) is None:
-            if errors:
+        name = host.room.held_name(nick)
+        if name is None:
+            if message.errors:
                 speaker.reply("401", nick, "No such nick/channel")
             return
         sender = speaker.name
         assert sender is not None  # (registered, so it has a nick)
-        host.room.direct(nick, Told(sender, text, raw, command))
-        host.note_fan_out(len(raw) + 2 * len(sender) + 30)
+        told = Told(sender, message.text, message.raw, message.command, message.tags)
+        host.room.direct(name, told, echo_to=speaker if speaker.take_echo() else None)
+        host.note_fan_out(len(message.raw) + 2 * len(sender) + 30 + len(message.tags or ""))
+
+
+class _Message(NamedTuple):
+    """One PRIVMSG, NOTICE or TAGMSG, for each of its targets."""
+
+    command: str
+    tags: str | None  # the client-only tags relayed with it
+    text: str | None  # what line users read (None: nothing)
+    raw: str  # what IRC users read ("" for TAGMSG)
+    errors: bool  # whether the sender is told what went wrong (not for NOTICE)
 
 
 def distinct_targets(targets: str) -> list[str]:

@@ -14,6 +14,8 @@ Plan:
   linear in each name, nothing cached; a mask longer than any name matches nothing, unread.
 - Channel modes, topics, bans and operators do not exist: the replies say the lists are empty and
   that no one is an operator, which is what irssi's and WeeChat's probes after ``JOIN`` expect.
+  So multi-prefix (every prefix of a member in NAMES, WHO and WHOIS) holds as it is: there are none.
+- userhost-in-names: ``NAMES`` lists whole masks to a client that enabled it.
 
 Guarantees: a query changes nothing, in the room or in the session, and every reply goes to the
 asker only.
@@ -51,6 +53,9 @@ class Asker(Protocol):
     def wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the asker's input until the room has caught up, then call ``then``."""
 
+    def has(self, capability: str) -> bool:
+        """Whether the asker enabled ``capability`` (``irc_caps``: userhost-in-names ...)."""
+
 
 def names(asker: Asker, params: list[str]) -> None:
     channel = asker.channel
@@ -58,7 +63,7 @@ def names(asker: Asker, params: list[str]) -> None:
 
     def answer() -> None:
         if channel.is_ours(wanted):
-            asker.send_long(channel.names_lines(asker.me))
+            asker.send_long(channel.names_lines(asker.me, asker.has("userhost-in-names")))
         else:
             asker.send_long(channel.numeric("366", asker.me, wanted, "End of /NAMES list"))
 

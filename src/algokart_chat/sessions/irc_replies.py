@@ -1,6 +1,7 @@
 """The IRC gateway's fixed replies: the welcome burst of a registration (001-005 with the ISUPPORT
-tokens, and 422), the reason a nick is refused (432), and the ``ERROR`` line that says why the
-server closes a connection (docs/IRC.md, *Registration*, *Names* and *Closing*).
+tokens, and 422), the reason a nick is refused (432), the ``ERROR`` line that says why the
+server closes a connection, and the form of a labeled response (docs/IRC.md, *Registration*,
+*Names*, *Closing* and *Capabilities*).
 
 Plan: what the server advertises is what the other parts do: ``NICKLEN`` is the line protocol's
 name limit, ``TARGMAX`` is ``irc_messages.MAX_TARGETS``, ``CHANLIMIT`` and ``CHANTYPES`` say there
@@ -93,3 +94,29 @@ _CLOSE_REASONS: Final = {  # the words of the ERROR line for each reason the ser
     "cluster-unavailable": "Cluster unavailable",
     "cluster-reset": "Cluster reset",
 }
+
+
+def labeled(server: str, label: str, response: bytes, batch: str | None) -> bytes:
+    """The ``response`` (whole lines) to a command labeled ``label`` (IRCv3 labeled-response): one
+    line carries the label; none is an ``ACK`` that does; several go in a ``labeled-response``
+    batch called ``batch`` whose start does (without ``batch``, the client did not enable batch:
+    they go as they are, unlabeled)."""
+    label_tag = irc.tag("label", label)
+    count = response.count(irc.CRLF)
+    if count == 0:
+        return irc.with_tag(irc.message(server, "ACK"), label_tag)
+    if count == 1:
+        return irc.with_tag(response, label_tag)
+    if batch is None:
+        return response
+    lines = response.split(irc.CRLF)
+    lines.pop()  # (after the last CRLF)
+    batch_tag = irc.tag("batch", batch)
+    start = f":{server} BATCH +{batch} labeled-response".encode() + irc.CRLF
+    return b"".join(
+        [
+            irc.with_tag(start, label_tag),
+            *(irc.with_tag(line + irc.CRLF, batch_tag) for line in lines),
+            f":{server} BATCH -{batch}".encode() + irc.CRLF,
+        ]
+    )

@@ -5,15 +5,17 @@ connection (``transport.connection``) and the room, which it sees as one channel
 ``irc_channel.IrcChannel``.  The session owns what changes its own state (registration, ``JOIN``
 and ``PART``, ``QUIT``, the keepalive) and is the coordinator of its parts, which see it through
 narrow views: ``irc_messages`` (``PRIVMSG``, ``NOTICE``; ``Speaker``), ``irc_queries`` (``WHO``,
-``NAMES``, ``MODE``, ...; ``Asker``), ``irc_channel`` (room events as IRC lines, masks, numerics)
-and ``irc_replies`` (the welcome burst, 432's reasons, the ``ERROR`` line of a close).
+``NAMES``, ``MODE``, ...; ``Asker``), ``irc_channel`` (room events as IRC lines, masks, numerics),
+``irc_caps`` (the capabilities offered and ``CAP`` negotiation) and ``irc_replies`` (the welcome
+burst, 432's reasons, the ``ERROR`` line of a close, a labeled response).
 
-The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF);
+The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF
+after up to 4096 bytes of message tags: ``irc.oversized`` says which are too long, 417);
 ``irc.parse`` makes them messages; room events come back through ``deliver``.  docs/IRC.md has the
 whole mapping.  Plan:
 
-- Registration: ``CAP`` (no capabilities: LS is empty, REQ is refused, END resumes), ``NICK``,
-  ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
+- Registration: ``CAP`` (``irc_caps.negotiate``; LS and REQ hold registration until END),
+  ``NICK``, ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
   claimed in the room when registration completes, hidden: the name is taken, but its owner is not
   in the room until ``JOIN``.  Before that nothing is held, so a connection that never finishes
   keeps no one from a name: whoever logs in or registers with it first has it, and the other gets
@@ -26,6 +28,15 @@ whole mapping.  Plan:
   message to a nick not known yet) waits for the room's sync point, holding the input meanwhile,
   so that in a cluster replies keep the order of the commands; and ``PRIVMSG``/``NOTICE`` wait
   while the server is behind (``fan_out_allowed``), as ``MSG`` does.
+- Capabilities: what the client enabled is ``_caps``; those that change what room events look
+  like make its ``form``, whose encoder (``IrcChannel.encoder``) it shares with every client of
+  that form.  With echo-message the room gives the client its own messages back (``Echoed``),
+  stamped as everyone else gets them.
+- labeled-response: a line with a ``label`` tag opens a label; everything the command answers
+  (replies, and the echoes of the messages it sent: the label waits for them at the room's sync
+  point) is gathered and sent when the command is done, labeled (``irc_replies.labeled``: one
+  line, an ``ACK`` for none, a batch for several).  Echoes of earlier messages still on their way
+  are counted (``_echoes_owed``) so that they are never taken for this command's.
 - Keepalive: with --idle-timeout set (it is off by default: TCP keepalive finds dead peers), after
   that much silence the server sends ``PING``; one more such period with no line at all closes the
   connection (``ERROR :... (Ping timeout)``).
@@ -38,12 +49,12 @@ from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import RoomEvent, Told
+from algokart_chat.events import Echoed, RoomEvent, Told
 from algokart_chat.logs import fields
 from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import irc_queries, irc_replies
-from algokart_chat.sessions.irc_channel import IrcChannel
+from algokart_chat.sessions import irc_caps, irc_queries, irc_replies
+from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
 from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
@@ -51,6 +62,8 @@ from algokart_chat.transport.connection import Connection, SessionType
 log = logging.getLogger(__name__)
 
 REPLY_BYTES_PER_TOKEN: Final = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
+MAX_LABEL_BYTES: Final = 64  # labeled-response: a longer label is no label
+_MESSAGES: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
 
 
 class IrcSessions:
@@ -61,7 +74,7 @@ class IrcSessions:
     def __init__(self, host: RoomHost, server_name: str, channel: str) -> None:
         self.channel = IrcChannel(host, server_name, channel)
         self.session_type = SessionType(
-            "irc", irc.LINE_BYTES - 1, telnet=False, strip=False, new_session=self.new_session
+            "irc", irc.MAX_INPUT_BYTES, telnet=False, strip=False, new_session=self.new_session
         )
 
     def new_session(self, connection: Connection) -> IrcSession:
@@ -75,16 +88,28 @@ class IrcSession:
     # One per connection, so slots.
     __slots__ = (
         "_awaiting",
+        "_batches",
         "_cap_open",
+        "_cap_version",
+        "_caps",
         "_channel",
         "_connection",
+        "_echo_skip",
+        "_echo_waited",
+        "_echoes_owed",
+        "_form",
+        "_handling",
         "_joined",
+        "_label",
+        "_labeled",
         "_messages",
         "_nick",
         "_ping_sent",
         "_quit_reason",
         "_registered",
+        "_tags",
         "_user",
+        "_wire",
     )
 
     def __init__(self, channel: IrcChannel, connection: Connection) -> None:
@@ -98,7 +123,19 @@ class IrcSession:
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_reason = "Client Quit"
-        self._messages = IrcMessages(self)  # PRIVMSG and NOTICE
+        self._messages = IrcMessages(self)  # PRIVMSG, NOTICE and TAGMSG
+        self._caps = irc_caps.NONE  # the capabilities enabled
+        self._cap_version = 0  # the highest CAP LS version the client sent (302: values, multiline)
+        self._form: Form = PLAIN  # those of them that change what room events look like
+        self._wire: Encoder = channel.wire  # the encoder of that form
+        self._tags = ""  # the message tags of the line being handled, as sent
+        self._label: str | None = None  # the label of the command being handled (labeled-response)
+        self._labeled: list[bytes] = []  # what that command answered so far
+        self._echoes_owed = 0  # echoes asked for and not back yet
+        self._echo_skip = 0  # of those, how many were asked for before the label opened
+        self._echo_waited = False  # the label waited for the room once for its echoes
+        self._handling = False  # a line is being handled (its label closes once it is)
+        self._batches = 0  # batches started (each one's reference)
 
     @property
     def name(self) -> str | None:
@@ -118,11 +155,31 @@ class IrcSession:
         return self._joined
 
     # --- what the room delivers -----------------------------------------------------------------
-    def deliver(self, event: RoomEvent) -> None:
+    def deliver(self, event: RoomEvent | Echoed) -> None:
         if isinstance(event, Told):
-            data = self._channel.told_lines(event, self._nick) if self._nick is not None else b""
+            data = self._channel.told_lines(event, self._nick, self._form) if self._nick is not None else b""
+        elif isinstance(event, Echoed):
+            self._echoed(event)
+            return
         else:
-            data = event.encoded(self._channel.wire)
+            data = event.encoded(self._wire)
+        if data:
+            self._connection.send(data)
+
+    def _echoed(self, echoed: Echoed) -> None:
+        """Its own message back (echo-message): as the others of its form got it, or, if it was
+        sent under the open label, part of that command's response."""
+        event = echoed.event
+        if isinstance(event, Told):
+            data = self._channel.told_lines(event, echoed.to or event.sender, self._form)
+        else:
+            data = event.encoded(self._wire)
+        self._echoes_owed = max(0, self._echoes_owed - 1)
+        if self._echo_skip:  # (asked for before the label opened: not part of its response)
+            self._echo_skip -= 1
+        elif self._label is not None:
+            self._labeled.append(data)
+            return
         if data:
             self._connection.send(data)
 
@@ -139,35 +196,73 @@ class IrcSession:
     def line_received(self, line: str) -> bool:
         self._ping_sent = False
         line = irc.without_cr_nul(line)
+        if irc.oversized(line):
+            self.line_too_long()
+            return True
         replaced = irc.invalid_utf8(line)
         message = irc.parse(line if replaced is None else replaced)
         if message is None:
             return True
-        command, params = message
-        if command not in ("PRIVMSG", "NOTICE"):
+        command, params, tags = message
+        label = self._label_of(tags) if tags and "labeled-response" in self._caps else None
+        if command not in _MESSAGES or label is not None:
             self._messages.publish()  # (what was said to the channel before comes first)
-        if replaced is not None and command in ("PRIVMSG", "NOTICE") and self._registered:
-            # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
-            self._connection.reply(
-                irc.message(self._channel.server, "FAIL", command, "INVALID_UTF8", "Message rejected: not UTF-8")
-            )
-            return True
-        if command in ("PRIVMSG", "NOTICE") and self._registered:
+        if command in _MESSAGES and self._registered:
             host = self._channel.host
             if not host.fan_out_allowed():  # the server is behind: this line and the rest wait
                 host.when_fan_out_allowed(self._connection.resume)
                 return False
+        if label is not None:
+            self._label, self._echo_skip, self._echo_waited = label, self._echoes_owed, False
+        self._tags, self._handling = tags, True
+        self._handle(command, params, replaced is not None)
+        self._tags, self._handling = "", False
+        if label is not None:
+            self._messages.publish()  # (its echo, if any, is part of its response)
+            self._command_done()
+        return True
+
+    def _handle(self, command: str, params: list[str], not_utf8: bool) -> None:
+        if not_utf8 and command in _MESSAGES and self._registered:
+            # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
+            self.send(irc.message(self._channel.server, "FAIL", command, "INVALID_UTF8", "Message rejected: not UTF-8"))
+            return
         handler = _ANYTIME.get(command)
         if handler is None:
             if not self._registered:
                 self.reply("451", "You have not registered")
-                return True
+                return
             handler = _REGISTERED.get(command)
             if handler is None:
                 self.reply("421", command, "Unknown command")
-                return True
+                return
         handler(self, params)
-        return True
+
+    @staticmethod
+    def _label_of(tags: str) -> str | None:
+        """The ``label`` tag's value, if the line has one that fits (at most 64 bytes)."""
+        if "label" not in tags:
+            return None
+        label = irc.parse_tags(tags).get("label")
+        return label if label and len(label.encode()) <= MAX_LABEL_BYTES else None
+
+    def _command_done(self) -> None:
+        """If the labeled command is over (its line handled, nothing waits for the room, and the
+        echoes of its messages are back), send its response."""
+        if self._label is None or self._awaiting or self._handling:
+            return
+        if self._echoes_owed > self._echo_skip and not self._echo_waited:
+            self._echo_waited = True  # (once: whatever is not back after it never comes)
+            self.wait_for_room(lambda: None)  # the echoes are in once the room has caught up
+            return
+        label, self._label = self._label, None
+        response, self._labeled = b"".join(self._labeled), []
+        self._echo_skip = 0
+        batch = None
+        if "batch" in self._caps:
+            self._batches += 1
+            batch = f"L{self._batches}"
+        self._connection.reply(irc_replies.labeled(self._channel.server, label, response, batch))
 
     def line_too_long(self) -> None:
         self.reply("417", "Input line was too long")
@@ -202,7 +297,7 @@ class IrcSession:
 
     # --- what its parts use (irc_queries.Asker, irc_messages.Speaker) ---------------------------
     def reply(self, code: str, *params: str) -> None:
-        self._connection.reply(self._channel.numeric(code, self.me, *params))
+        self.send(self._channel.numeric(code, self.me, *params))
 
     def wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the input until the room has caught up (ChatRoom.sync), then ``then()``."""
@@ -212,6 +307,7 @@ class IrcSession:
             self._awaiting = False
             if not self._connection.closing:
                 then()
+                self._command_done()
             self._connection.resume()
 
         self._channel.host.room.sync(self, answered)
@@ -220,33 +316,44 @@ class IrcSession:
         self._connection.charge(lines)
 
     def send(self, reply: bytes) -> None:
-        self._connection.reply(reply)
+        """Answer the command being handled: at once, or with the others of a labeled one."""
+        if self._label is not None:
+            self._labeled.append(reply)
+        else:
+            self._connection.reply(reply)
 
     def send_long(self, reply: bytes) -> None:
         """``send``, charging the input budget a token per KiB (a long NAMES or WHO reply)."""
-        self._connection.reply(reply)
+        self.send(reply)
         if len(reply) >= REPLY_BYTES_PER_TOKEN:
             self._connection.charge(len(reply) // REPLY_BYTES_PER_TOKEN)
 
+    def take_echo(self) -> bool:
+        if "echo-message" not in self._caps:
+            return False
+        self._echoes_owed += 1
+        return True
+
+    def has(self, capability: str) -> bool:
+        """Whether the client enabled ``capability`` (``irc_caps``)."""
+        return capability in self._caps
+
     # --- registration ---------------------------------------------------------------------------
     def _cap(self, params: list[str]) -> None:
-        sub = params[0].upper() if params else ""
-        if sub == "LS":
-            if not self._registered:
+        answer = irc_caps.negotiate(self._channel.server, self.me, params, self._caps, self._cap_version)
+        self._cap_version = answer.version
+        if answer.reply:
+            self.send(answer.reply)
+        if answer.enabled != self._caps:  # (after its ACK: what comes next is in the new form)
+            self._caps = answer.enabled
+            self._form = irc_caps.form(answer.enabled)
+            self._wire = self._channel.encoder(self._form)
+        if not self._registered:
+            if answer.suspends:
                 self._cap_open = True
-            self.send(irc.message(self._channel.server, "CAP", self.me, "LS", ""))
-        elif sub == "LIST":
-            self.send(irc.message(self._channel.server, "CAP", self.me, "LIST", ""))
-        elif sub == "REQ":
-            if not self._registered:
-                self._cap_open = True
-            requested = params[1] if len(params) > 1 else ""
-            self.send(irc.message(self._channel.server, "CAP", self.me, "NAK", requested))
-        elif sub == "END":
-            self._cap_open = False
-            self._try_to_register()
-        else:
-            self.reply("410", sub or "*", "Invalid CAP command")
+            elif answer.ends:
+                self._cap_open = False
+                self._try_to_register()
 
     def _pass(self, params: list[str]) -> None:
         if self._registered:
@@ -295,6 +402,7 @@ class IrcSession:
                 self.reply("433", nick, "Nickname is already in use")
             else:
                 self.reply("437", nick, "Nick is temporarily unavailable")
+            self._command_done()
             connection.resume()
 
         host.announce_departures()  # (whoever left before this is not news to it)
@@ -303,7 +411,7 @@ class IrcSession:
     def _renamed(self, old: str, new: str) -> None:
         self._nick = new
         if not self._joined:  # (in the room, it hears its own Renamed)
-            self._connection.reply(irc.message(self._channel.mask(old), "NICK", new))
+            self.send(irc.message(self._channel.mask(old), "NICK", new))
 
     def _user_command(self, params: list[str]) -> None:
         if self._registered:
@@ -327,7 +435,7 @@ class IrcSession:
     def _welcome(self, nick: str) -> None:
         self._nick, self._registered = nick, True
         self._connection.mark_registered()
-        self._connection.reply(irc_replies.welcome(self._channel, nick))
+        self.send(irc_replies.welcome(self._channel, nick))
         peer = self._connection.peer_text
         log.info("Login: %s from %s (IRC)", nick, peer, extra=fields("login", user=nick, peer=peer, protocol="irc"))
 
@@ -352,7 +460,8 @@ class IrcSession:
 
         def welcome() -> None:
             nick, channel = self.me, self._channel
-            self.send_long(irc.message(channel.mask(nick), "JOIN", channel.name) + channel.names_lines(nick))
+            names = channel.names_lines(nick, "userhost-in-names" in self._caps)
+            self.send_long(irc.message(channel.mask(nick), "JOIN", channel.name) + names)
 
         self.wait_for_room(welcome)
 
@@ -376,14 +485,17 @@ class IrcSession:
         channel = self._channel
         channel.host.room.hide(self, self._nick)
         params = (channel.name, reason) if reason is not None else (channel.name,)
-        self._connection.reply(irc.message(channel.mask(self._nick), "PART", *params))
+        self.send(irc.message(channel.mask(self._nick), "PART", *params))
 
     # --- messages -------------------------------------------------------------------------------
     def _privmsg(self, params: list[str]) -> None:
-        self._messages.send("PRIVMSG", params)
+        self._messages.send("PRIVMSG", params, self._tags)
 
     def _notice(self, params: list[str]) -> None:
-        self._messages.send("NOTICE", params)
+        self._messages.send("NOTICE", params, self._tags)
+
+    def _tagmsg(self, params: list[str]) -> None:
+        self._messages.send("TAGMSG", params, self._tags)
 
     # --- PING, PONG, QUIT -----------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
@@ -395,7 +507,7 @@ class IrcSession:
 
         def pong() -> None:
             channel.host.announce_departures()  # (a departure before the PING comes before PONG)
-            self._connection.reply(irc.message(channel.server, "PONG", channel.server, token))
+            self.send(irc.message(channel.server, "PONG", channel.server, token))
 
         self.wait_for_room(pong)
 
@@ -424,6 +536,7 @@ _REGISTERED: Final[dict[str, Handler]] = {
     "PART": IrcSession._part,
     "PRIVMSG": IrcSession._privmsg,
     "NOTICE": IrcSession._notice,
+    "TAGMSG": IrcSession._tagmsg,
     "NAMES": irc_queries.names,
     "WHO": irc_queries.who,
     "WHOIS": irc_queries.whois,
