@@ -35,8 +35,10 @@ whole mapping.  Plan:
 - labeled-response: a line with a ``label`` tag opens a label; everything the command answers
   (replies, and the echoes of the messages it sent: the label waits for them at the room's sync
   point) is gathered and sent when the command is done, labeled (``irc_replies.labeled``: one
-  line, an ``ACK`` for none, a batch for several).  Echoes of earlier messages still on their way
-  are counted (``_echoes_owed``) so that they are never taken for this command's.
+  line, an ``ACK`` for none, a batch for several).  Echoes come back in the order they were asked
+  for, so counting them (``_echoes_asked``, ``_echoes_back``) tells an earlier message's echo still
+  on its way from this command's; at a sync point every echo asked for before it is back or never
+  comes (its sender had left the channel), so the count catches up there.
 - Keepalive: with --idle-timeout set (it is off by default: TCP keepalive finds dead peers), after
   that much silence the server sends ``PING``; one more such period with no line at all closes the
   connection (``ERROR :... (Ping timeout)``).
@@ -94,13 +96,14 @@ class IrcSession:
         "_caps",
         "_channel",
         "_connection",
-        "_echo_skip",
         "_echo_waited",
-        "_echoes_owed",
+        "_echoes_asked",
+        "_echoes_back",
         "_form",
         "_handling",
         "_joined",
         "_label",
+        "_label_from",
         "_labeled",
         "_messages",
         "_nick",
@@ -131,8 +134,9 @@ class IrcSession:
         self._tags = ""  # the message tags of the line being handled, as sent
         self._label: str | None = None  # the label of the command being handled (labeled-response)
         self._labeled: list[bytes] = []  # what that command answered so far
-        self._echoes_owed = 0  # echoes asked for and not back yet
-        self._echo_skip = 0  # of those, how many were asked for before the label opened
+        self._echoes_asked = 0  # echoes asked for (echo-message), ever
+        self._echoes_back = 0  # of those, how many came back (or never will)
+        self._label_from = 0  # the echoes asked for before the label opened (not its response)
         self._echo_waited = False  # the label waited for the room once for its echoes
         self._handling = False  # a line is being handled (its label closes once it is)
         self._batches = 0  # batches started (each one's reference)
@@ -174,10 +178,8 @@ class IrcSession:
             data = self._channel.told_lines(event, echoed.to or event.sender, self._form)
         else:
             data = event.encoded(self._wire)
-        self._echoes_owed = max(0, self._echoes_owed - 1)
-        if self._echo_skip:  # (asked for before the label opened: not part of its response)
-            self._echo_skip -= 1
-        elif self._label is not None:
+        self._echoes_back += 1
+        if self._label is not None and self._echoes_back > self._label_from:  # (asked for under the label)
             self._labeled.append(data)
             return
         if data:
@@ -213,7 +215,7 @@ class IrcSession:
                 host.when_fan_out_allowed(self._connection.resume)
                 return False
         if label is not None:
-            self._label, self._echo_skip, self._echo_waited = label, self._echoes_owed, False
+            self._label, self._label_from, self._echo_waited = label, self._echoes_asked, False
         self._tags, self._handling = tags, True
         self._handle(command, params, replaced is not None)
         self._tags, self._handling = "", False
@@ -251,13 +253,13 @@ class IrcSession:
         echoes of its messages are back), send its response."""
         if self._label is None or self._awaiting or self._handling:
             return
-        if self._echoes_owed > self._echo_skip and not self._echo_waited:
+        its_echoes_due = self._echoes_asked > max(self._echoes_back, self._label_from)
+        if its_echoes_due and not self._echo_waited:
             self._echo_waited = True  # (once: whatever is not back after it never comes)
             self.wait_for_room(lambda: None)  # the echoes are in once the room has caught up
             return
         label, self._label = self._label, None
         response, self._labeled = b"".join(self._labeled), []
-        self._echo_skip = 0
         batch = None
         if "batch" in self._caps:
             self._batches += 1
@@ -302,9 +304,11 @@ class IrcSession:
     def wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the input until the room has caught up (ChatRoom.sync), then ``then()``."""
         self._awaiting = True
+        asked = self._echoes_asked
 
         def answered() -> None:
             self._awaiting = False
+            self._echoes_back = max(self._echoes_back, asked)  # (any still missing never comes)
             if not self._connection.closing:
                 then()
                 self._command_done()
@@ -331,7 +335,7 @@ class IrcSession:
     def take_echo(self) -> bool:
         if "echo-message" not in self._caps:
             return False
-        self._echoes_owed += 1
+        self._echoes_asked += 1
         return True
 
     def has(self, capability: str) -> bool:
