@@ -13,7 +13,10 @@ expected (loss), deliveries per second, latency p50/p99/max, login time, and the
 
 With ``--irc-port``, every ``--irc-every``-th client (senders included) is an IRC client instead:
 it registers, joins ``#chat`` (logged in once its ``366`` arrives), sends ``PRIVMSG #chat`` and
-counts the ``PRIVMSG`` lines it gets (the JOINs of later logins are not deliveries).
+counts the ``PRIVMSG`` lines it gets (the JOINs of later logins are not deliveries).  With
+``--irc-caps`` too, every IRC client first asks for every capability the gateway offers
+(server-time, message-tags, echo-message ...): each message then carries its tags, and an IRC
+sender gets its own messages back, which count as deliveries.
 """
 
 from __future__ import annotations
@@ -47,13 +50,16 @@ class Run:
 
 
 IRC_DELIVERY: Final = b" PRIVMSG #"  # in every message an IRC client gets, and in nothing else
+EVERY_CAP: Final = (
+    b"batch cap-notify echo-message labeled-response message-tags multi-prefix server-time userhost-in-names"
+)
 
 
 class BenchClient(asyncio.Protocol):
-    __slots__ = ("irc", "logged_in", "measure_latency", "name", "partial", "run", "transport")
+    __slots__ = ("caps", "irc", "logged_in", "measure_latency", "name", "partial", "run", "transport")
 
-    def __init__(self, run: Run, name: str, measure_latency: bool, irc: bool = False) -> None:
-        self.run, self.name, self.measure_latency, self.irc = run, name, measure_latency, irc
+    def __init__(self, run: Run, name: str, measure_latency: bool, irc: bool = False, caps: bool = False) -> None:
+        self.run, self.name, self.measure_latency, self.irc, self.caps = run, name, measure_latency, irc, caps
         self.logged_in = False
         self.partial = b""  # an unfinished line (or, for a plain IRC counter, the last few bytes)
 
@@ -62,7 +68,9 @@ class BenchClient(asyncio.Protocol):
         self.transport = transport
         name = self.name.encode()
         if self.irc:
-            transport.write(b"NICK %s\r\nUSER %s 0 * :bench\r\nJOIN #chat\r\n" % (name, name))
+            negotiate = b"CAP LS 302\r\nCAP REQ :%s\r\n" % EVERY_CAP if self.caps else b""
+            end = b"CAP END\r\n" if self.caps else b""
+            transport.write(negotiate + b"NICK %s\r\nUSER %s 0 * :bench\r\n%sJOIN #chat\r\n" % (name, name, end))
         else:
             transport.write(b"LOGIN " + name + b"\n")
 
@@ -114,6 +122,8 @@ class BenchClient(asyncio.Protocol):
             return len(complete)
         count = 0
         for line in complete:
+            if line.startswith(b"@"):  # (message tags, with --irc-caps)
+                line = line.partition(b" ")[2]
             fields = line.split(b" ", 4)  # :nick!nick@host PRIVMSG #chat :<time> <padding>
             if len(fields) > 3 and fields[1] == b"PRIVMSG":
                 count += 1
@@ -131,6 +141,11 @@ async def send_paced(client: BenchClient, rate: float, seconds: float, padding: 
         client.transport.write(client.message(padding))
 
 
+def is_irc(arguments: argparse.Namespace, number: int) -> bool:
+    """Whether client ``number`` is on IRC."""
+    return arguments.irc_port is not None and number % arguments.irc_every == arguments.irc_every - 1
+
+
 def server_cpu_seconds(pids: list[int | None]) -> float | None:
     """The CPU time of every server process so far (a cluster's nodes together), where /proc tells."""
     times = [cpu_seconds(pid) for pid in pids]
@@ -141,6 +156,9 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     per_sender = round(arguments.rate * arguments.seconds) if arguments.rate else arguments.messages
     expected = arguments.senders * per_sender * (arguments.clients - 1)
+    if arguments.irc_port is not None and arguments.irc_caps:  # (echo-message: IRC senders get theirs back)
+        irc_senders = sum(1 for number in range(arguments.senders) if is_irc(arguments, number))
+        expected += irc_senders * per_sender
     run = Run(arguments.clients, expected)
     rss_before = rss_kib(arguments.server_pid)
     connecting = asyncio.Semaphore(arguments.connect_concurrency)
@@ -152,8 +170,8 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
 
     async def connect(number: int) -> None:
         measure = arguments.senders <= number < arguments.senders + arguments.sample
-        irc = arguments.irc_port is not None and number % arguments.irc_every == arguments.irc_every - 1
-        client = BenchClient(run, f"b{number}", measure, irc)
+        irc = is_irc(arguments, number)
+        client = BenchClient(run, f"b{number}", measure, irc, arguments.irc_caps)
         port = arguments.irc_port if irc else ports[number % len(ports)]
         async with connecting:
             try:
@@ -249,6 +267,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=10.0, help="give up after this long without progress")
     parser.add_argument("--irc-port", type=int, help="the server's IRC port: some clients use IRC")
     parser.add_argument("--irc-every", type=int, default=2, help="with --irc-port: every Nth client is on IRC")
+    parser.add_argument("--irc-caps", action="store_true", help="with --irc-port: IRC clients ask for every capability")
     parser.add_argument("--server-pid", type=int, help="to read the server's RSS (and CPU time) from /proc")
     parser.add_argument("--cpu-pids", help="comma-separated: add up these processes' CPU time (several nodes)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
