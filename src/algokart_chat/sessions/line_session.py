@@ -101,7 +101,9 @@ class ChatSession:
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
-        self._connection.send(event.encoded(protocol.wire))
+        payload = event.encoded(protocol.wire)
+        if payload:  # (an IRC user's TAGMSG, or a direct message with no text: nothing for a line user)
+            self._connection.send(payload)
 
     # --- what the connection asks (transport.connection.Session) ---------------------------------
     def ready_for_input(self) -> bool:
