@@ -29,7 +29,7 @@ from urllib.parse import quote
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type checker only
     from typing_extensions import Self
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 SERVER = SRC / "server.py"
 # The package is src/algokart_chat (the src layout): the tests import it from the clone; bench/

@@ -1,0 +1,73 @@
+"""The tests' harness, as one package: ``from support import X`` for everything below.
+
+Importing it puts src/ (the package) and bench/ (the helpers the benchmarks share) on sys.path, so
+it comes before the project's modules in every test file.
+"""
+
+from __future__ import annotations
+
+from support.redis_deployments import (
+    ADMIN_PASSWORD,
+    ENV_SETTINGS,
+    LOG_LINE,
+    NODE_PASSWORD,
+    NODE_USER,
+    REQUIRE_CLUSTER_TESTS,
+    ROOT,
+    SERVER,
+    SRC,
+    TIMEOUT,
+    AnyRedis,
+    Client,
+    Cluster,
+    FakeTransport,
+    ManualClockLoop,
+    RecordingSession,
+    RedisCluster,
+    RedisServer,
+    SentinelRedis,
+    ServerProcess,
+    ServerTestCase,
+    cluster_acl,
+    err,
+    redis_deployment,
+    run_server,
+    skip_unless_one_server,
+    skip_without_cluster,
+    start_redis,
+    unique_name,
+    unused_port,
+)
+
+__all__ = [
+    "ADMIN_PASSWORD",
+    "ENV_SETTINGS",
+    "LOG_LINE",
+    "NODE_PASSWORD",
+    "NODE_USER",
+    "REQUIRE_CLUSTER_TESTS",
+    "ROOT",
+    "SERVER",
+    "SRC",
+    "TIMEOUT",
+    "AnyRedis",
+    "Client",
+    "Cluster",
+    "FakeTransport",
+    "ManualClockLoop",
+    "RecordingSession",
+    "RedisCluster",
+    "RedisServer",
+    "SentinelRedis",
+    "ServerProcess",
+    "ServerTestCase",
+    "cluster_acl",
+    "err",
+    "redis_deployment",
+    "run_server",
+    "skip_unless_one_server",
+    "skip_without_cluster",
+    "start_redis",
+    "unique_name",
+    "unused_port",
+]
