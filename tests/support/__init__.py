@@ -1,42 +1,37 @@
-"""The tests' harness, as one package: ``from support import X`` for everything below.
+"""The tests' harness: ``from support import X`` for any of it.
 
-Importing it puts src/ (the package) and bench/ (the helpers the benchmarks share) on sys.path, so
-it comes before the project's modules in every test file.
+Importing it puts src/ (the package) and bench/ (what the benchmarks share) on sys.path, which is
+why it comes before the project's modules in every test file.  The modules, lowest first:
+
+- ``basics``: the clone's paths, the timeout that guards against hangs, fresh names, free ports,
+  the server's ERR lines;
+- ``clients``: the blocking line client;
+- ``fakes``: a fake transport, a loop whose clock the test moves, a session that records its lines;
+- ``redis_deployments``: real Redis deployments for the cluster tests (one server, over TLS,
+  behind Sentinel, a Redis Cluster), and whether they can run here;
+- ``processes``: the server as a child process, nodes of one cluster, and ``ServerTestCase``.
 """
 
 from __future__ import annotations
 
+from support.basics import ROOT, SERVER, SRC, TIMEOUT, err, unique_name, unused_port
+from support.clients import Client
+from support.fakes import FakeTransport, ManualClockLoop, RecordingSession
+from support.processes import ENV_SETTINGS, LOG_LINE, Cluster, ServerProcess, ServerTestCase, run_server
 from support.redis_deployments import (
     ADMIN_PASSWORD,
-    ENV_SETTINGS,
-    LOG_LINE,
     NODE_PASSWORD,
     NODE_USER,
     REQUIRE_CLUSTER_TESTS,
-    ROOT,
-    SERVER,
-    SRC,
-    TIMEOUT,
     AnyRedis,
-    Client,
-    Cluster,
-    FakeTransport,
-    ManualClockLoop,
-    RecordingSession,
     RedisCluster,
     RedisServer,
     SentinelRedis,
-    ServerProcess,
-    ServerTestCase,
     cluster_acl,
-    err,
     redis_deployment,
-    run_server,
     skip_unless_one_server,
     skip_without_cluster,
     start_redis,
-    unique_name,
-    unused_port,
 )
 
 __all__ = [
