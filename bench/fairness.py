@@ -1,4 +1,4 @@
-"""Fairness under load (issue 19) at full size: each row's figure beside its target, in one run.
+"""Fairness under load at full size: each row's figure beside its target, in one run.
 
     python bench/fairness.py              # every row (about six minutes)
     python bench/fairness.py --rows 1 3   # some of them
@@ -10,6 +10,10 @@ Every row starts a fresh server with the default settings (clients spread over l
 its readers, its senders and its measuring user each in a process of their own (bench/crowd.py),
 never in this process nor the server's.  The server's memory comes from /proc, so the figures need
 Linux; the cluster rows need redis-server and redis-py.  Exit status 1 if a figure misses its target.
+
+Every row but 7 has a test scaled down to seconds, whose docstring names the row: in
+tests/test_output_end_to_end.py, but for row 4 (tests/test_input_pump_end_to_end.py) and rows 6 and 8
+(tests/test_admission_end_to_end.py).
 """
 
 from __future__ import annotations

@@ -1,15 +1,19 @@
-"""Hostile patterns (issue 12) at full size: each row's figure beside its target, in one run.
+"""Hostile patterns at full size: each row's figure beside its target, in one run.
 
     python bench/hostile.py               # every row (about two minutes)
     python bench/hostile.py --rows 6 7    # some of them
     python bench/hostile.py --quick       # every row scaled down (seconds)
 
-Each row gets a fresh server process with today's defaults, except ``--max-per-ip 0`` where the
+Each row gets a fresh server process with the defaults, except ``--max-per-ip 0`` where the
 row needs more connections than one address may hold (every client here comes from 127.0.0.1;
 rows 3 and 10 keep the default and use 127.0.0.2 as the "other" address).  In rows 1-13 attackers
 and the measuring user run in this process, in threads; from row 14 on each runs in a process of
 its own (``Worker``), never in the server's nor in this one.  The server's memory and CPU come from
 /proc, so the figures need Linux.  Exit status 1 if any figure misses its target.
+
+Scaled down to seconds, rows 1 and 2 are tested in tests/test_output_end_to_end.py, 3 and 10 in
+test_admission_end_to_end.py, 4 in test_tls.py, 5, 11 and 12 in test_protocol_end_to_end.py, 6 in
+test_input_pump_end_to_end.py and 13 in test_listeners_end_to_end.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Admission: what counts as one address, the limits on connections in all and per address, the
 budget an address's connections share, and when an address is forgotten; first on its own (the
-test passes the time), then in a server in this process."""
+test passes the time), then in a server in this process.  Over real sockets:
+test_admission_end_to_end."""
 
 from __future__ import annotations
 

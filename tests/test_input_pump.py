@@ -3,7 +3,8 @@ session cannot take more, in order, nothing dropped; and, with the whole server,
 read costs no more work than its tokens pay for.
 
 The fake connection is its own session, and records every call in one list, so a test reads as
-the sequence of what happened; the loop's clock moves only when the test moves it.
+the sequence of what happened; the loop's clock moves only when the test moves it.  Over real
+sockets: test_input_pump_end_to_end.
 """
 
 from __future__ import annotations

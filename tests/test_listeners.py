@@ -1,5 +1,5 @@
 """The listening sockets: what the startup lines call them, a port that cannot be had, and the log
-lines of running out of file descriptors."""
+lines of running out of file descriptors.  Over real sockets: test_listeners_end_to_end."""
 
 from __future__ import annotations
 

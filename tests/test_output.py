@@ -1,6 +1,6 @@
 """The output scheduler: flush turns and slices, replies first, pushback and the senders that wait,
 the clients behind; on a clock the test moves with fake connections, then in a server in this
-process."""
+process.  Over real sockets: test_output_end_to_end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""End-to-end tests of every command and rule of docs/PROTOCOL.md, over real sockets."""
+"""End-to-end tests of every command and rule of docs/PROTOCOL.md, over real sockets.
+
+The limits on connections are in test_admission_end_to_end, those on input (long lines, floods,
+telnet) in test_input_pump_end_to_end.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ import unittest
 from support import Client, ServerProcess, ServerTestCase, err, unique_name
 
 
-class SeedExampleTest(unittest.TestCase):
-    def test_the_seed_example_session(self) -> None:
+class ExampleSessionTest(unittest.TestCase):
+    def test_the_readme_example_session(self) -> None:
         with ServerProcess() as server, server.client() as naman, server.client() as yudi:
             naman.send("LOGIN Naman")
             naman.expect("OK")
@@ -31,7 +35,7 @@ class SeedExampleTest(unittest.TestCase):
             server.wait_for_log(r"^Leave: Naman \(quit\)$")
             everywhere = "0.0.0.0/[::]" if socket.has_dualstack_ipv6() else "0.0.0.0"
             self.assertEqual(server.log[0], f"Listening on {everywhere} port {server.port} (line protocol)")
-            self.assertEqual(server.log[1], f"Chat server started on port {server.port}")  # the seed's two lines
+            self.assertEqual(server.log[1], f"Chat server started on port {server.port}")
             self.assertEqual(server.log[2], "Waiting for connections... (Press Ctrl+C to stop)")
 
 
@@ -104,6 +108,39 @@ def reset(client: Client) -> None:
 def who(client: Client) -> list[str]:
     client.send("WHO")
     return client.sync()
+
+
+class MixedScriptNameTest(ServerTestCase):
+    def test_a_look_alike_name_is_refused(self) -> None:
+        alice = self.logged_in(f"Alice{unique_name('x')}")
+        lookalike = self.connect()
+        lookalike.send("LOGIN \u0410" + alice.name[1:])  # Cyrillic А
+        lookalike.expect(err("invalid-username"))
+        lookalike.login("Алиса")
+        alice.send("WHO")
+        self.assertIn("USER Алиса", alice.sync())
+
+    def test_no_look_alike_of_a_user_online_gets_in_or_gets_her_messages(self) -> None:
+        alice = self.logged_in(unique_name("alice"))
+        digits = alice.name[len("alice") :]
+        impostor, sender = self.connect(), self.logged_in()
+        # An invisible filler; Cyrillic and Cherokee look-alikes; an Arabic-Indic 1; a dental click.
+        for name in (
+            f"{alice.name}\u1160",
+            "аӏісе" + digits,
+            "ᎪᏞᎥᏟᎬ" + digits,
+            f"a١ice{digits}",
+            f"aǀice{digits}",
+            "\u3164",
+        ):
+            impostor.send(f"LOGIN {name}")
+            impostor.expect(err("invalid-username"))
+        for name in (f"aIice{digits}", f"a1ice{digits}", alice.name.upper()):  # ASCII look-alikes
+            impostor.send(f"LOGIN {name}")
+            impostor.expect(err("username-taken"))
+        sender.send(f"DM {alice.name}\u1160 it is me")
+        sender.expect(err("no-such-user"))
+        self.assertEqual(alice.sync(), [])
 
 
 class MessageTest(ServerTestCase):
@@ -181,6 +218,22 @@ class DirectMessageTest(ServerTestCase):
         self.assertEqual(bob.sync(), [])
 
 
+class UnsafeTextTest(ServerTestCase):
+    """What could reorder a reader's line, or start a new one, never reaches other users."""
+
+    def relays(self, text: str, shown: str) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        alice.send(f"MSG {text}", f"DM {bob.name} {text}")
+        bob.expect(f"MSG {alice.name} {shown}", f"DM {alice.name} {shown}")
+
+    def test_bidi_overrides_never_reach_other_users(self) -> None:
+        self.relays("access \u202egranted\u202c \u2066ok\u2069 \u200fhi\u200e", "access granted ok hi")
+
+    def test_line_and_paragraph_separators_never_reach_other_users(self) -> None:
+        self.relays("line1\u2028MSG mallory forged\u2029line3", "line1 MSG mallory forged line3")
+        self.relays("a\x0bb\x0cc\x85d\x1ce", "abcde")
+
+
 class WhoTest(unittest.TestCase):
     def test_lists_everyone_in_login_order(self) -> None:
         with ServerProcess() as server:
@@ -253,7 +306,7 @@ class GeneralCommandTest(ServerTestCase):
 
     def test_undecodable_bytes_are_replaced(self) -> None:
         alice, bob = self.logged_in(), self.logged_in()
-        alice.send_bytes(b"MSG caf\xe9 \xfe\xc0!\n")  # (0xFF is telnet's IAC: see TelnetTest)
+        alice.send_bytes(b"MSG caf\xe9 \xfe\xc0!\n")  # (0xFF is telnet's IAC: test_input_pump_end_to_end)
         bob.expect(f"MSG {alice.name} caf\ufffd \ufffd\ufffd!")
 
 
@@ -317,20 +370,24 @@ class KeepAliveTest(ServerTestCase):
         self.assertEqual(talker.sync(), [])
 
 
-class MaxClientsTest(ServerTestCase):
-    server_args = ("--max-clients", "2", "--log-level", "debug")
+class LoginTimeoutTest(ServerTestCase):
+    # Long enough that the logged-in user below logs in well inside it, however busy the machine.
+    server_args = ("--login-timeout", "2", "--log-level", "debug")
 
-    def test_next_connection_is_refused(self) -> None:
-        first, second = self.connect(), self.connect()
-        first.sync()
-        second.sync()
-        third = self.connect()
-        self.assertEqual(third.read_until_closed(), [err("server-full")])
-        second.send("QUIT")
-        second.read_until_closed()
-        self.server.wait_for_log(r"Connection closed")
-        fourth = self.connect()
-        self.assertEqual(fourth.sync(), [])
+    def test_a_guest_is_closed_whatever_it_sends_a_user_is_not(self) -> None:
+        guest, user = self.connect(), self.logged_in()
+        port = guest.sock.getsockname()[1]
+        guest.send("PING", "", "HELP")
+        try:
+            while (line := guest.read_line()) != "INFO login-timeout":
+                # PING, HELP and blank lines keep a connection active, but do not log it in.
+                self.assertTrue(line == "PONG" or line.startswith("INFO "), line)
+                if line.startswith("INFO QUIT"):  # the last line of HELP
+                    guest.send("PING", "", "HELP")
+        except ConnectionResetError:
+            pass  # our last lines crossed the server's close: its log says why it closed
+        self.server.wait_for_log(rf"^Connection closed: 127\.0\.0\.1:{port} \(login-timeout\)$")
+        self.assertEqual(user.sync(), [])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""TLS beside plaintext: one room on two ports, handshakes that delay nobody, clear failures.
+"""TLS beside plaintext: one room on two ports, handshakes that delay nobody, clear failures, little
+memory per idle user.
 
 The certificates under tests/tls/ are self-signed for localhost and 127.0.0.1 (renewed.crt is the
 "renewal" of localhost.crt); docs/OPERATIONS.md, *TLS*, says how they were made.
@@ -19,14 +20,15 @@ import unittest
 import warnings
 from pathlib import Path
 
-from support import ROOT, SRC, TIMEOUT, Client, ServerProcess, unique_name
+from support import ON_LINUX, ROOT, SRC, TIMEOUT, Client, ServerProcess, memory_kib, unique_name
 
 CERT = ROOT / "tests" / "tls" / "localhost.crt"
 KEY = ROOT / "tests" / "tls" / "localhost.key"
 OTHER_KEY = ROOT / "tests" / "tls" / "other.key"
 RENEWED_CERT = ROOT / "tests" / "tls" / "renewed.crt"  # made as localhost.crt was, later
 RENEWED_KEY = ROOT / "tests" / "tls" / "renewed.key"
-TLS_ARGS = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY), "--max-per-ip", "3")
+TLS_LISTENER = ("--tls-port", "0", "--tls-cert", str(CERT), "--tls-key", str(KEY))
+TLS_ARGS = (*TLS_LISTENER, "--max-per-ip", "3")
 
 
 def tls_port(server: ServerProcess) -> int:
@@ -239,6 +241,26 @@ class TLSStartupTest(unittest.TestCase):
                 self.assertEqual(result.returncode, 2)
                 self.assertEqual(len(result.stderr.splitlines()), 1)
                 self.assertIn("--tls-", result.stderr)
+
+
+@unittest.skipUnless(ON_LINUX, "reads the server's memory from /proc")
+class IdleTLSMemoryTest(unittest.TestCase):
+    USERS = 200
+
+    def test_an_idle_tls_user_costs_at_most_64_kib(self) -> None:
+        with ServerProcess(*TLS_LISTENER, "--max-per-ip", "0") as server:
+            port = tls_port(server)
+            clients = [tls_client(port).login()]  # the first handshake loads what every later one shares
+            try:
+                clients[0].sync()
+                before = memory_kib(server.process.pid, "VmRSS")
+                clients += [tls_client(port).login() for _ in range(self.USERS)]
+                clients[0].sync()
+                per_user = (memory_kib(server.process.pid, "VmRSS") - before) / self.USERS
+                self.assertLessEqual(per_user, 64)  # asyncio's own TLS: about 280 KiB on 3.11+
+            finally:
+                for client in clients:
+                    client.close()
 
 
 if __name__ == "__main__":

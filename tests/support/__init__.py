@@ -5,19 +5,30 @@ why it comes before the project's modules in every test file.  The modules, lowe
 
 - ``basics``: the clone's paths, the timeout that guards against hangs, fresh names, free ports,
   the server's ERR lines;
-- ``clients``: the blocking line client;
+- ``clients``: the blocking line client, and connections from other loopback addresses;
 - ``fakes``: a fake transport, a loop whose clock the test moves, a session that records its lines;
 - ``redis_deployments``: real Redis deployments for the cluster tests (one server, over TLS,
   behind Sentinel, a Redis Cluster), and whether they can run here;
-- ``processes``: the server as a child process, nodes of one cluster, and ``ServerTestCase``.
+- ``processes``: the server as a child process (and what it holds, from /proc), nodes of one
+  cluster, and ``ServerTestCase``.
 """
 
 from __future__ import annotations
 
 from support.basics import ROOT, SERVER, SRC, TIMEOUT, err, unique_name, unused_port
-from support.clients import Client
+from support.clients import Client, numbered_lines, send_in_background, socket_from
 from support.fakes import FakeTransport, ManualClockLoop, RecordingSession
-from support.processes import ENV_SETTINGS, LOG_LINE, Cluster, ServerProcess, ServerTestCase, run_server
+from support.processes import (
+    ENV_SETTINGS,
+    LOG_LINE,
+    ON_LINUX,
+    Cluster,
+    ServerProcess,
+    ServerTestCase,
+    memory_kib,
+    open_descriptors,
+    run_server,
+)
 from support.redis_deployments import (
     ADMIN_PASSWORD,
     NODE_PASSWORD,
@@ -40,6 +51,7 @@ __all__ = [
     "LOG_LINE",
     "NODE_PASSWORD",
     "NODE_USER",
+    "ON_LINUX",
     "REQUIRE_CLUSTER_TESTS",
     "ROOT",
     "SERVER",
@@ -58,10 +70,15 @@ __all__ = [
     "ServerTestCase",
     "cluster_acl",
     "err",
+    "memory_kib",
+    "numbered_lines",
+    "open_descriptors",
     "redis_deployment",
     "run_server",
+    "send_in_background",
     "skip_unless_one_server",
     "skip_without_cluster",
+    "socket_from",
     "start_redis",
     "unique_name",
     "unused_port",

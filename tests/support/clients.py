@@ -1,4 +1,5 @@
-"""A blocking line client for tests.
+"""The blocking line client of the tests, and what they do with it: connect from another loopback
+address, send numbered lines, send in the background.
 
 Tests synchronise on replies, never on sleeps: ``Client.sync()`` sends PING and returns the
 lines that arrived before the PONG.  The socket timeout is only a guard against a hang.
@@ -6,7 +7,9 @@ lines that arrived before the PONG.  The socket timeout is only a guard against 
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from typing import TYPE_CHECKING
 
 from support.basics import TIMEOUT, unique_name
@@ -81,3 +84,35 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def socket_from(address: str, port: int) -> socket.socket | None:
+    """A socket connected to ``port`` on 127.0.0.1 from another loopback ``address`` (such as
+    127.0.0.2: all of 127/8 is local on Linux), or None where that address is not local."""
+    sock = socket.socket()
+    try:
+        sock.bind((address, 0))
+    except OSError:
+        sock.close()
+        return None
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def numbered_lines(count: int, size: int, command: str = "MSG") -> bytes:
+    """``count`` lines of ``size`` bytes (LF excluded), numbered: ``MSG 7 xxx...``."""
+    out = []
+    for number in range(count):
+        head = f"{command} {number} "
+        out.append(head.encode() + b"x" * (size - len(head)) + b"\n")
+    return b"".join(out)
+
+
+def send_in_background(client: Client, data: bytes) -> None:
+    """``sendall`` in a thread: the server may take minutes to read it all (it is paced)."""
+
+    def send() -> None:
+        with contextlib.suppress(OSError):  # (the test is over: the connection was closed under it)
+            client.sock.sendall(data)
+
+    threading.Thread(target=send, daemon=True).start()

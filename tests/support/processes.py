@@ -14,6 +14,7 @@ import sys
 import threading
 import unittest
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from support.basics import ROOT, SERVER, TIMEOUT, unique_name
@@ -22,6 +23,23 @@ from support.redis_deployments import AnyRedis, skip_without_cluster, start_redi
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; this import is for the type checker only
     from typing_extensions import Self
+
+
+# Where a process's memory and descriptors can be read (/proc): the tests that measure them run there.
+ON_LINUX = Path("/proc/self/status").exists()
+
+
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in KiB (from /proc: Linux only)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def open_descriptors(pid: int) -> int:
+    """How many files a process has open (from /proc: Linux only)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 class ServerProcess:
