@@ -11,8 +11,8 @@ __version__ = "1.1.0"
 
 def command_name(file_name: str) -> str:
     """``algokart-chat`` or ``algokart-chat.pyz`` (installed, or the one-file build) when started
-    by that name, ``python -m algokart_chat`` when started so; else ``file_name``, the seed's
-    ``server.py`` or ``test_client.py``."""
+    by that name, ``python -m algokart_chat`` when started so; else ``file_name``, the entry
+    script's: ``server.py`` or ``test_client.py``."""
     started_as = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if started_as == "__main__.py" and os.path.basename(os.path.dirname(sys.argv[0])) == "algokart_chat":
         return "python -m algokart_chat"

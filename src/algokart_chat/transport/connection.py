@@ -121,7 +121,7 @@ class Connection(asyncio.BufferedProtocol):
 
     @property
     def peer(self) -> tuple[str, int] | None:
-        """``(host, port)`` as the seed's logs show it; IPv4 seen through a dual-stack socket stays IPv4."""
+        """``(host, port)`` as the logs show it: IPv4 seen through a dual-stack socket stays IPv4."""
         address = self._peername
         if not isinstance(address, tuple) or len(address) < 2:
             return None  # e.g. a peer that is already gone
