@@ -1,6 +1,6 @@
 """Account logins on the line protocol, end to end: the real server with --accounts over real
 sockets.  A registered name with its password, a wrong one or none; a name without an account;
---require-account; the throttle; a reload; no password in any log line; and the seed's LOGIN on a
+--require-account; the throttle; a reload; no password in any log line; and the plain LOGIN <username> on a
 server without accounts.
 
 The throttle counts failures per address (5 at once): each test that fails a password uses source
@@ -225,7 +225,7 @@ class WithIrcTest(unittest.TestCase):
 
 
 class WithoutAccountsTest(AccountServerTestCase):
-    """The seed's LOGIN, unchanged on a server without --accounts."""
+    """The plain LOGIN <username>, unchanged on a server without --accounts."""
 
     @classmethod
     def setUpClass(cls) -> None:

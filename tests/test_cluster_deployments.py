@@ -3,7 +3,7 @@ ports: over TLS as the ACL user written in docs/CLUSTER.md (and what a node says
 a permission or the certificate is wrong), behind Sentinel with the master killed mid-conversation,
 and on a Redis Cluster, through any of its nodes, with the master serving the slot killed.
 
-(The whole cluster suite also runs against each deployment: ALGOKART_REDIS_DEPLOYMENT, tests/support.py.)
+(The whole cluster suite also runs against each deployment: ALGOKART_REDIS_DEPLOYMENT, tests/support/redis_deployments.py.)
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Plan:
   password is the rest of the line) checks the password off the event loop, holding the input as
   for the room's answers, then claims the name through the room as a guest's login does; the check
   is cancelled if the connection ends meanwhile.  The password goes nowhere but to that check:
-  no log line, no reply, no attribute of the session.  Without accounts, ``LOGIN`` is the seed's:
+  no log line, no reply, no attribute of the session.  Without accounts, ``LOGIN`` is the plain one:
   the whole argument is the name (``LOGIN a b`` is an invalid name).
 """
 
@@ -69,7 +69,7 @@ class ChatSessions:
 
     def __init__(self, host: RoomHost, max_line_bytes: int, logins: Logins | None = None) -> None:
         self.host = host
-        self.logins = logins  # None: no accounts, the seed's LOGIN
+        self.logins = logins  # None: no accounts, the plain LOGIN <username>
         self.help = protocol.HELP if logins is None else protocol.HELP_WITH_ACCOUNTS
         self.session_type = SessionType("chat", max_line_bytes, telnet=True, strip=True, new_session=self.new_session)
         self._who_reply = b""
