@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "framing", "protocol", "irc", "names", "unicode_tables", "text", "cross_protocol", "events",
         "room", "token_bucket", "version", "config", "logs",
         "cluster.entries", "cluster.scripts", "cluster.target",
-        "accounts", "accounts_file", "login_throttle",
+        "accounts", "accounts_file", "login_throttle", "history",
     ),
     ("transport", "password_checks"),
     ("sessions",),

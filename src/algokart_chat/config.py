@@ -62,6 +62,9 @@ class Settings:
     cluster_name: str
     node_timeout: float
     cluster_stream_bytes: int
+    history_lines: int
+    history_bytes: int
+    history_age: float
 
 
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
@@ -385,6 +388,27 @@ OPTIONS: tuple[Option, ...] = (
         _whole_number(1 << 20),
         str(32 << 20),
         "cluster mode: most bytes of recent messages the Redis stream keeps (older ones are trimmed)",
+    ),
+    Option(
+        "--history-lines",
+        "HISTORY_LINES",
+        _whole_number(0, 1 << 24),
+        "1000",
+        "most messages the room keeps for HISTORY (and IRC's CHATHISTORY); 0 = no history",
+    ),
+    Option(
+        "--history-bytes",
+        "HISTORY_BYTES",
+        _whole_number(0, 1 << 34),
+        str(1 << 20),
+        "most bytes of message text the room keeps for history; 0 = no history",
+    ),
+    Option(
+        "--history-age",
+        "HISTORY_AGE",
+        _decimal("a number of seconds, such as 86400"),
+        "86400",
+        "seconds a message is kept for history; 0 = no history",
     ),
 )
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from algokart_chat import accounts_cli
 from algokart_chat.accounts_file import AccountsFile, AccountsFileError
 from algokart_chat.config import Settings, SettingsError, load_settings
+from algokart_chat.history import History
 from algokart_chat.logs import LogPipeline, counted, fields
 from algokart_chat.password_checks import Logins, PasswordChecks
 from algokart_chat.room import ChatRoom, Member, RoomStartError
@@ -242,7 +243,8 @@ def cluster_room(settings: Settings) -> Callable[[ChatServer], ChatRoom[Member]]
         settings.node_timeout,
         settings.cluster_stream_bytes,
     )
-    return lambda server: RedisRoom(url, name, timeout, server, server.loop, size)
+    bounds = (settings.history_lines, settings.history_bytes, settings.history_age)
+    return lambda server: RedisRoom(url, name, timeout, server, server.loop, size, History(*bounds))
 
 
 def listen_error(host: str | None, failure: ListenError) -> str:

@@ -8,7 +8,10 @@ live in their own modules.
 - ``parse_command`` splits a line into its command word and the rest.
 - The replies and events the server sends are bytes, built once: ``OK``, ``error(code)``, ...;
   ``wire(event)`` is the line protocol's encoding of a room event (``events``), which the room
-  shares among every recipient of this protocol.
+  shares among every recipient of this protocol; ``wire_with_ids`` the same with each broadcast
+  line led by its message id (``@<id> MSG <sender> <text>``), for a connection that sent ``IDS ON``.
+- ``history_line`` and ``history_end``: the answer to ``HISTORY``, lines that start with a word
+  no live line starts with.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from typing import Final, NamedTuple
 
 from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.history import Kept, State
+from algokart_chat.irc import server_time
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -76,6 +81,8 @@ ERROR_HINTS: Final = {
     "too-many-connections": "too many connections from your address",
     "connecting-too-fast": "too many new connections from your address; wait a few minutes",
     "cluster-unavailable": "the cluster cannot answer now; try again soon",
+    "invalid-argument": "HISTORY [<count>], HISTORY AFTER <id>, IDS ON or IDS OFF",
+    "history-off": "this server keeps no history",
 }
 ERROR_CODES: Final = tuple(ERROR_HINTS)
 
@@ -94,6 +101,8 @@ _COMMANDS_HELP: Final = (
     "MSG <text> - send a message to everyone else",
     "DM <username> <text> - send a private message",
     "WHO - list the users online",
+    "HISTORY [<count>] - the last messages (20, at most 500); HISTORY AFTER <id> - those after one",
+    "IDS ON or IDS OFF - message ids on MSG lines (@<id> MSG ...), to ask HISTORY AFTER",
     "PING - check the connection (answer: PONG)",
     "HELP - show this help",
     "QUIT or EXIT - disconnect",
@@ -128,6 +137,34 @@ def user_line(name: str) -> bytes:
 
 def disconnected(name: str) -> bytes:
     return b"INFO " + name.encode("utf-8") + b" disconnected\n"
+
+
+def history_line(entry: Kept) -> bytes:
+    """``HISTORY <id> <time> <sender> <text>``: one kept message (its text None: nothing)."""
+    if entry.text is None:
+        return b""
+    head = f"HISTORY {entry.id} {server_time(entry.at)} {entry.sender} "
+    return head.encode("utf-8") + entry.text.encode("utf-8") + b"\n"
+
+
+def history_end(state: State, count: int) -> bytes:
+    """``HISTORY-END complete|more|partial <count>``: the last line of a ``HISTORY`` answer."""
+    return f"HISTORY-END {state} {count}\n".encode("ascii")
+
+
+def wire_with_ids(event: RoomEvent) -> bytes:
+    """``wire``, with every broadcast line led by its id: ``@<id> MSG <sender> <text>``."""
+    if isinstance(event, Said) and event.stamp is not None:
+        prefix = message_prefix(event.sender)
+        first = event.stamp.id
+        return b"".join(
+            b"@" + (first if k == 0 else f"{first}.{k}").encode("ascii") + b" " + with_text(prefix, text)
+            for k, text in enumerate(event.texts)
+            if text is not None
+        )
+    if isinstance(event, Together):
+        return b"".join(part.encoded(wire_with_ids) for part in event.parts)
+    return event.encoded(wire)
 
 
 def wire(event: RoomEvent) -> bytes:

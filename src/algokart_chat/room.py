@@ -23,6 +23,8 @@ Guarantees of every room:
   before anyone gets it: an id no other message has, here or after a restart, and the time of
   acceptance, the same for every recipient (in a cluster, on every node).  A sender that asks for
   its echo gets its message back (``events.Echoed``), stamped, in its place among the others'.
+- Every broadcast message (``events.Said``) is kept in ``history`` (``history.History``), within
+  its bounds, once stamped; after a ``sync`` it holds everything the member has been delivered.
 - No method calls back into the caller before returning, except the callbacks of ``join`` and
   ``sync`` here.
 """
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol, TypeVar
 
 from algokart_chat.events import Echoed, Together
+from algokart_chat.history import History
 
 JoinResult = Literal["ok", "taken", "unavailable"]
 
@@ -63,6 +66,11 @@ class ChatRoom(Protocol[MemberT_contra]):
     @property
     def changes(self) -> int:
         """Counts joins and leaves: whatever was built from ``names()`` is stale when it moves."""
+
+    @property
+    def history(self) -> History:
+        """The room's recent messages (``History.on`` False: none are kept); read it in a ``sync``'s
+        callback, which has delivered everything before it."""
 
     def __len__(self) -> int: ...
 

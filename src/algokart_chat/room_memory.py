@@ -4,7 +4,8 @@ implementation, one room shared by many processes over Redis.
 
 A message is stamped (``events.Stamp``) when ``broadcast`` or ``direct`` takes it: the id is this
 room's random prefix (new at each start, so ids never repeat across restarts) and a counter, the
-time is the clock's."""
+time is the clock's.  Each stamped broadcast goes into the room's ``history`` at once, so a
+``sync`` (which delivers what is gathered first) leaves history and deliveries in step."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Generic
 
 from algokart_chat.events import Arrived, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
+from algokart_chat.history import History
 from algokart_chat.names import username_key
 from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 
@@ -39,6 +41,7 @@ class MemoryRoom(Generic[MemberT]):
         "_schedule",
         "_stamped",
         "changes",
+        "history",
     )
 
     def __init__(
@@ -46,6 +49,7 @@ class MemoryRoom(Generic[MemberT]):
         departed: Callable[[str], None] | None = None,
         schedule: Callable[[Callable[[], None]], object] | None = None,
         clock: Callable[[], float] = time.time,
+        history: History | None = None,
     ) -> None:
         # All keyed by username_key(name); dicts keep insertion order, which is login order.
         self._holders: dict[str, MemberT] = {}  # every name held, hidden or not
@@ -60,6 +64,7 @@ class MemoryRoom(Generic[MemberT]):
         self._id_prefix = secrets.token_hex(5)  # (40 random bits: no two starts share one)
         self._stamped = 0  # messages stamped so far
         self.changes = 0
+        self.history = history if history is not None else History(0, 0, 0)
 
     def deliver_said(self) -> None:
         """Deliver the broadcasts gathered so far."""
@@ -189,6 +194,8 @@ class MemoryRoom(Generic[MemberT]):
         if isinstance(payload, (Said, Told)):
             self._stamped += 1
             payload.stamp = Stamp(MessageId(f"{self._id_prefix}-{self._stamped}"), self._clock())
+            if isinstance(payload, Said):
+                self.history.add_said(payload)
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
         self.deliver_said()

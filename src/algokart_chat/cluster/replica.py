@@ -40,7 +40,8 @@ from algokart_chat.cluster.entries import (
     records,
     stamp,
 )
-from algokart_chat.events import Arrived, Echoed, Parted, Renamed
+from algokart_chat.events import Arrived, Echoed, Parted, Renamed, Said
+from algokart_chat.history import History
 from algokart_chat.names import is_valid_username, username_key
 from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 
@@ -60,6 +61,7 @@ class Replica(Generic[MemberT]):
         "_arrivals_wanted",
         "_audience",
         "_hidden",
+        "_history",
         "_holders",
         "_joining",
         "_listeners",
@@ -74,8 +76,9 @@ class Replica(Generic[MemberT]):
         "node",
     )
 
-    def __init__(self, audience: Audience) -> None:
+    def __init__(self, audience: Audience, history: History | None = None) -> None:
         self._audience = audience
+        self._history = history if history is not None else History(0, 0, 0)  # fed every broadcast read
         self.node = ""
         # Every name held in the cluster, in login order, and which login holds it; those whose
         # owner is not in the room (an IRC nick before its JOIN) are also in _hidden.
@@ -320,6 +323,13 @@ class Replica(Generic[MemberT]):
         self._seen[batch.node] = batch.sequence
         present = self._present
         if not self._local and batch.node != self.node:
+            if self._history.on:  # (nobody here to deliver to, but the history keeps it)
+                for index, target in enumerate(records(batch.records)):
+                    if target.kind in (BROADCAST, IRC_BROADCAST):
+                        event = target.message()[0]
+                        if isinstance(event, Said):
+                            event.stamp = stamp(batch.entry_id, index)
+                            self._history.add_said(event)
             return
         said: list[Broadcast[MemberT]] = []  # broadcasts not delivered yet
         ours = batch.node == self.node  # (only here can a sender be waiting for its echo)
@@ -327,6 +337,8 @@ class Replica(Generic[MemberT]):
             if target.kind in (BROADCAST, IRC_BROADCAST):
                 event, echo = target.message()
                 event.stamp = stamp(batch.entry_id, index)
+                if isinstance(event, Said):
+                    self._history.add_said(event)
                 said.append((present.get(username_key(target.name)), event, echo and ours))
                 continue
             if said:  # (a direct message or a sync shows what came before: deliver that first)

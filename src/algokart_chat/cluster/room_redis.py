@@ -57,6 +57,7 @@ from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, history_ms
 from algokart_chat.cluster.writer import ClaimWrite, LeaveWrite, PresenceWrite, Writer
 from algokart_chat.events import Said, Told
+from algokart_chat.history import History
 from algokart_chat.logs import fields
 from algokart_chat.names import username_key
 from algokart_chat.room import JoinResult, MemberT, RoomStartError
@@ -84,8 +85,10 @@ class RedisRoom(Generic[MemberT]):
         server: RoomServer,
         loop: asyncio.AbstractEventLoop,
         stream_bytes: int = DEFAULT_STREAM_BYTES,
+        history: History | None = None,
     ) -> None:
         self._server, self._loop = server, loop
+        self.history = history if history is not None else History(0, 0, 0)
         target = parse_redis_url(url)
         self._cluster, self._where = cluster, target.describe()
         self._node_timeout = node_timeout
@@ -95,7 +98,7 @@ class RedisRoom(Generic[MemberT]):
         self._lease = Lease(self._link, node_timeout, self._window, self._replication, self, loop)
         self._tasks: list[asyncio.Task[None]] = []
 
-        self._replica: Replica[MemberT] = Replica(server)
+        self._replica: Replica[MemberT] = Replica(server, self.history)
         self._reader = StreamReader(self._link, self._lease, self._window, self._replica, server, loop)
         self._writer = Writer(
             self._link, self._lease, self._window, self._replication, self._replica, server.room_ready, loop

@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 
 from algokart_chat.config import Settings
 from algokart_chat.events import Departed
+from algokart_chat.history import History
 from algokart_chat.logs import counted, fields
 from algokart_chat.room import ChatRoom, Member
 from algokart_chat.room_memory import MemoryRoom
@@ -115,7 +116,15 @@ class ChatServer:
         self._departures: list[str] = []  # names noticed gone this iteration
         self._waiting_for_room: dict[Callable[[], None], None] = {}
         self._all_gone: asyncio.Future[None] | None = None  # at shutdown, once no connection is left
-        self.room: ChatRoom[Member] = room(self) if room is not None else MemoryRoom(self.departed, loop.call_soon)
+        self.room: ChatRoom[Member] = (
+            room(self)
+            if room is not None
+            else MemoryRoom(
+                self.departed,
+                loop.call_soon,
+                history=History(settings.history_lines, settings.history_bytes, settings.history_age),
+            )
+        )
 
     async def start(self, listeners: Sequence[Listener]) -> list[list[Bound]]:
         """Join the room, then listen on each listener's port; the addresses bound, per listener.

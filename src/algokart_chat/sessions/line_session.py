@@ -28,17 +28,24 @@ Plan:
   is cancelled if the connection ends meanwhile.  The password goes nowhere but to that check:
   no log line, no reply, no attribute of the session.  Without accounts, ``LOGIN`` is the plain one:
   the whole argument is the name (``LOGIN a b`` is an invalid name).
+- ``HISTORY`` answers from the room's ``history`` once everything before it has been delivered
+  (``ChatRoom.sync``), as ``WHO`` does, and costs the same (a token per whole KiB).
+  ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live, so
+  recovering after a reconnection never repeats a message it already got.  ``IDS ON`` switches
+  this connection to ``protocol.wire_with_ids``: without it every live line is the seed's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import protocol
-from algokart_chat.events import RoomEvent, Said, Told
+from algokart_chat.events import MessageId, RoomEvent, Said, Together, Told
+from algokart_chat.history import Answer, History
 from algokart_chat.logs import fields
 from algokart_chat.names import is_valid_username
 from algokart_chat.password_checks import CheckResult, Logins, LoginStep, Outcome
@@ -49,6 +56,8 @@ from algokart_chat.transport.connection import Connection, SessionType
 log = logging.getLogger(__name__)
 
 WHO_BYTES_PER_TOKEN = 1024
+HISTORY_DEFAULT = 20  # messages HISTORY returns without a count
+HISTORY_MOST = 500  # messages a HISTORY answer holds at most
 
 # The last line for each reason the server closes a connection (an end of file gets none).
 _FAREWELLS: Final = {
@@ -89,7 +98,7 @@ class ChatSessions:
 
 class ChatSession:
     # One per connection, so slots; the batch list exists only while it holds something.
-    __slots__ = ("_awaiting", "_check", "_connection", "_sessions", "_unpublished", "name")
+    __slots__ = ("_awaiting", "_check", "_connection", "_first_live", "_ids", "_sessions", "_unpublished", "name")
 
     def __init__(self, sessions: ChatSessions, connection: Connection) -> None:
         self.name: str | None = None
@@ -98,10 +107,14 @@ class ChatSession:
         self._unpublished: list[str] | None = None  # this read's broadcasts, not yet in the room
         self._awaiting = False  # a command waits for the room's answer
         self._check: asyncio.Task[None] | None = None  # a password check under way
+        self._ids = False  # IDS ON: broadcast lines carry their ids
+        self._first_live: MessageId | None = None  # the first broadcast delivered (HISTORY AFTER stops there)
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
-        payload = event.encoded(protocol.wire)
+        if self._first_live is None:
+            self._first_live = first_stamp(event)
+        payload = event.encoded(protocol.wire_with_ids if self._ids else protocol.wire)
         if payload:  # (an IRC user's TAGMSG, or a direct message with no text: nothing for a line user)
             self._connection.send(payload)
 
@@ -320,6 +333,49 @@ class ChatSession:
             self._connection.reply(protocol.PONG)
             self._answered()
 
+    def _history(self, argument: str) -> None:
+        """``HISTORY [<count>]`` or ``HISTORY AFTER <id>``, answered once everything before it was
+        delivered (see ChatRoom.sync)."""
+        word, rest = protocol.split_word(argument)
+        if not self._sessions.host.room.history.on:
+            self._connection.reply(_ERR_HISTORY_OFF)
+            return
+        if word.upper() == "AFTER" and rest and " " not in rest and "\t" not in rest:
+            anchor: str | None = rest
+            count = HISTORY_MOST
+        elif not word or (word.isascii() and word.isdigit() and int(word) > 0 and not rest):
+            anchor, count = None, min(int(word), HISTORY_MOST) if word else HISTORY_DEFAULT
+        else:
+            self._connection.reply(_ERR_INVALID_ARGUMENT)
+            return
+        self._awaiting = True
+        self._sessions.host.room.sync(self, lambda: self._answer_history(anchor, count))
+
+    def _answer_history(self, anchor: str | None, count: int) -> None:
+        if self._connection.closing:
+            return
+        history: History = self._sessions.host.room.history
+        now = time.time()
+        if anchor is None:
+            answer: Answer = history.latest(count, now)
+        else:
+            answer = history.after(anchor, count, now, until=self._first_live)
+        lines = [protocol.history_line(entry) for entry in answer.entries]
+        reply = b"".join(lines) + protocol.history_end(answer.state, sum(1 for line in lines if line))
+        self._connection.reply(reply)
+        if len(reply) >= WHO_BYTES_PER_TOKEN:  # (paid as WHO is: a token per whole KiB)
+            self._connection.charge(len(reply) // WHO_BYTES_PER_TOKEN)
+        self._answered()
+
+    def _switch_ids(self, argument: str) -> None:
+        """``IDS ON`` or ``IDS OFF``: whether this connection's broadcast lines carry their ids."""
+        wanted = argument.upper() if argument.isascii() else ""
+        if wanted not in ("ON", "OFF"):
+            self._connection.reply(_ERR_INVALID_ARGUMENT)
+            return
+        self._ids = wanted == "ON"
+        self._connection.reply(protocol.OK)
+
     def _help(self, _argument: str) -> None:
         self._connection.reply(self._sessions.help)
 
@@ -339,6 +395,8 @@ _ERR_NO_SUCH_USER = protocol.error("no-such-user")
 _ERR_UNKNOWN_COMMAND = protocol.error("unknown-command")
 _ERR_LINE_TOO_LONG = protocol.error("line-too-long")
 _ERR_CLUSTER_UNAVAILABLE = protocol.error("cluster-unavailable")
+_ERR_INVALID_ARGUMENT = protocol.error("invalid-argument")
+_ERR_HISTORY_OFF = protocol.error("history-off")
 _LOGIN_REFUSALS: Final = {
     step: protocol.error(step.value)
     for step in (LoginStep.PASSWORD_REQUIRED, LoginStep.ACCOUNT_REQUIRED, LoginStep.NO_SUCH_ACCOUNT)
@@ -348,6 +406,18 @@ _CHECK_REFUSALS: Final = {
     Outcome.TOO_MANY_ATTEMPTS: protocol.error("too-many-attempts"),
     Outcome.BUSY: protocol.error("server-busy"),
 }
+
+
+def first_stamp(event: RoomEvent) -> MessageId | None:
+    """The id of the first broadcast in ``event`` (parts of ``Together`` included), if any."""
+    if isinstance(event, Said):
+        return event.stamp.id if event.stamp is not None else None
+    if isinstance(event, Together):
+        for part in event.parts:
+            if isinstance(part, Said) and part.stamp is not None:
+                return part.stamp.id
+    return None
+
 
 CommandMethod = Callable[[ChatSession, str], None]
 
@@ -363,5 +433,7 @@ _LOGGED_IN: dict[str, CommandMethod] = {
     "MSG": ChatSession._message,
     "DM": ChatSession._direct,
     "WHO": ChatSession._who,
+    "HISTORY": ChatSession._history,
+    "IDS": ChatSession._switch_ids,
 }
 _FAN_OUT: Final = frozenset({"MSG", "DM"})  # what sends to others, so waits while the server is behind
