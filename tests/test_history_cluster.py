@@ -1,0 +1,43 @@
+"""End-to-end: history in cluster mode, two nodes of one cluster (docs/CLUSTER.md, *History*): a
+message sent on one node is recovered on the other with the same id."""
+
+from __future__ import annotations
+
+import unittest
+
+from support import Cluster, skip_without_cluster
+
+from test_history_end_to_end import kept, read_history
+
+
+class ClusterHistoryTest(unittest.TestCase):
+    def test_a_message_sent_on_one_node_is_recovered_on_the_other_with_the_same_id(self) -> None:
+        skip_without_cluster()
+        cluster = Cluster(2)
+        self.addCleanup(cluster.stop)
+        alice = cluster.nodes[0].client().login()
+        watcher = cluster.nodes[1].client().login()
+        for client in (alice, watcher):
+            self.addCleanup(client.close)
+        watcher.send("IDS ON")
+        watcher.expect("OK")
+        alice.send("MSG seen")
+        seen = watcher.read_line()
+        self.assertRegex(seen, rf"^@\d+-\d+-0 MSG {alice.name} seen$")
+        watcher.close()
+        alice.send("MSG missed")
+        alice.sync()
+        back = cluster.nodes[1].client().login()
+        self.addCleanup(back.close)
+        back.sync()
+        back.send(f"HISTORY AFTER {seen.split()[0][1:]}")
+        lines, end = read_history(back)
+        self.assertEqual(kept(lines), [(alice.name, "missed")])
+        self.assertEqual(end, "HISTORY-END complete 1")
+        alice.send("HISTORY 1")  # the same id on the node it was sent from
+        mine, end = read_history(alice)
+        self.assertEqual(([line for line in mine if line.startswith("HISTORY ")], end), (lines, "HISTORY-END more 1"))
+
+
+if __name__ == "__main__":
+    unittest.main()
