@@ -10,9 +10,11 @@ The package in layers; every import runs down this list, never up or sideways in
    ``version``, ``config`` (the settings), ``logs`` (the log formats and writer),
    ``cluster.entries``, ``cluster.scripts``, ``cluster.target`` (cluster mode's keys, entries,
    scripts and URL), ``accounts`` (accounts, password hashes, the file's lines),
-   ``accounts_file`` (that file on disk) and ``login_throttle`` (failed logins counted);
+   ``accounts_file`` (that file on disk), ``login_throttle`` (failed logins counted),
+   ``moderation`` (bans and mutes) and ``bans_file`` (their file on disk);
 2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive); and
-   ``password_checks``, the sessions' password checks off the event loop;
+   ``password_checks``, the sessions' password checks off the event loop; ``moderators``, the bans
+   and mutes in use with their file and audit log;
 3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``) on a connection;
 4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` and ``window`` (pure) with
    ``clients``, ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py,

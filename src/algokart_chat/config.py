@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from algokart_chat import irc
 from algokart_chat.accounts import ScryptUnavailable, scrypt_available
 from algokart_chat.accounts_file import AccountsFileError, load_accounts
+from algokart_chat.bans_file import BansFileError, load_entries
 from algokart_chat.cluster.entries import is_valid_cluster_name
 from algokart_chat.cluster.target import TLS_FILE_OPTIONS, parse_redis_url
 from algokart_chat.version import __version__
@@ -36,6 +37,7 @@ class Settings:
     login_timeout: float
     accounts: str | None
     require_account: bool
+    bans: str | None
     max_clients: int
     log_level: int
     log_format: str
@@ -115,6 +117,17 @@ def _redis_url(raw: str) -> str | None:
     for name, value in target.tls_options:
         if name in TLS_FILE_OPTIONS and not os.access(str(value), os.R_OK):
             raise ValueError(f"{name}: cannot read {value}")
+    return raw
+
+
+def _bans_file(raw: str) -> str | None:
+    """The file's path, once it is known to be usable (no file yet is fine: the first ban makes it)."""
+    if not raw:
+        return None
+    try:
+        load_entries(raw, 0.0, 64)
+    except BansFileError as problem:
+        raise ValueError(str(problem)) from None
     return raw
 
 
@@ -236,6 +249,14 @@ OPTIONS: tuple[Option, ...] = (
         "no",
         "yes: only the accounts of --accounts may log in (the flag alone means yes); line protocol only, "
         "so not with --irc-port or --irc-tls-port",
+    ),
+    Option(
+        "--bans",
+        "BANS",
+        _bans_file,
+        "",
+        "the file that keeps the operators' bans and mutes across restarts, written after every change "
+        "(none: they last until the server stops)",
     ),
     Option(
         "--max-clients",

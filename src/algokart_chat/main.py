@@ -28,9 +28,11 @@ from collections.abc import Callable, Sequence
 
 from algokart_chat import accounts_cli
 from algokart_chat.accounts_file import AccountsFile, AccountsFileError
+from algokart_chat.bans_file import BansFileError
 from algokart_chat.config import Settings, SettingsError, load_settings
 from algokart_chat.history import History
 from algokart_chat.logs import LogPipeline, counted, fields
+from algokart_chat.moderators import Moderators
 from algokart_chat.password_checks import Logins, PasswordChecks
 from algokart_chat.room import ChatRoom, Member, RoomStartError
 from algokart_chat.server.admission import admission_key
@@ -94,7 +96,12 @@ async def serve(settings: Settings) -> None:
     server = ChatServer(settings, loop, cluster_room(settings))
     logins = account_logins(settings, loop, accounts) if accounts is not None else None
     try:
-        listeners = make_listeners(settings, server, logins)
+        moderators = Moderators(settings.bans, settings.ipv6_prefix, node=socket.gethostname())
+    except BansFileError as problem:
+        raise StartupError(str(problem)) from None
+    server.use_moderators(moderators)
+    try:
+        listeners = make_listeners(settings, server, logins, moderators)
     except TLSSetupError as problem:
         raise StartupError(str(problem)) from None
     try:
@@ -168,11 +175,13 @@ def account_logins(settings: Settings, loop: asyncio.AbstractEventLoop, accounts
     return Logins(checks, loop, lambda host: admission_key(host, ipv6_prefix), require_account=settings.require_account)
 
 
-def make_listeners(settings: Settings, server: ChatServer, logins: Logins | None = None) -> list[Listener]:
+def make_listeners(
+    settings: Settings, server: ChatServer, logins: Logins | None = None, moderators: Moderators | None = None
+) -> list[Listener]:
     """The line protocol on --port, and on --tls-port inside TLS, with account logins if ``logins``;
     IRC on --irc-port and, inside TLS, --irc-tls-port.  TLSSetupError if the certificate or key
     cannot be used."""
-    chat = ChatSessions(server, settings.max_line_bytes, logins).session_type
+    chat = ChatSessions(server, settings.max_line_bytes, logins, moderators).session_type
     listeners = [Listener(settings.port, "--port / PORT", None, chat)]
     tls = None
     if settings.tls_cert is not None and settings.tls_key is not None:

@@ -83,8 +83,22 @@ ERROR_HINTS: Final = {
     "cluster-unavailable": "the cluster cannot answer now; try again soon",
     "invalid-argument": "HISTORY [<count>], HISTORY AFTER <id>, IDS ON or IDS OFF",
     "history-off": "this server keeps no history",
+    "banned": "you are banned from this server",
+    "muted": "you are muted: you may read but not send",
+    "not-operator": "only an operator may do that; LOGIN to an account with the op role",
+    "operator-protected": "operators cannot be kicked, banned or muted",
+    "bad-target": "BAN <name|address|CIDR> [30m|12h|7d] [reason]",
+    "no-such-ban": "no ban or mute has that target; BANS lists them",
+    "too-many-bans": "the list of bans or mutes is full; UNBAN or UNMUTE some first",
 }
 ERROR_CODES: Final = tuple(ERROR_HINTS)
+
+
+def error_because(code: str, detail: str) -> bytes:
+    """``ERR <code> <detail>``: an error whose hint says why this time (``ERR banned until ...``)."""
+    if code not in ERROR_HINTS:
+        raise ValueError(f"no such error code: {code!r}")
+    return f"ERR {code} {detail}\n".encode()
 
 
 def error(code: str) -> bytes:

@@ -44,6 +44,7 @@ from algokart_chat.config import Settings
 from algokart_chat.events import Departed
 from algokart_chat.history import History
 from algokart_chat.logs import counted, fields
+from algokart_chat.moderators import Matcher, Moderators
 from algokart_chat.room import ChatRoom, Member
 from algokart_chat.room_memory import MemoryRoom
 from algokart_chat.server.admission import Admission
@@ -76,6 +77,7 @@ class ChatServer:
         "_waiting_for_room",
         "limits",
         "loop",
+        "moderators",
         "read_buffer",
         "room",
         "settings",
@@ -125,6 +127,12 @@ class ChatServer:
                 history=History(settings.history_lines, settings.history_bytes, settings.history_age),
             )
         )
+        self.moderators: Moderators | None = None  # (set with the sessions': banned addresses are refused)
+
+    def use_moderators(self, moderators: Moderators) -> None:
+        """Refuse the addresses ``moderators`` bans at accept, and disconnect whoever its actions remove."""
+        self.moderators = moderators
+        moderators.disconnect = self.disconnect_where
 
     async def start(self, listeners: Sequence[Listener]) -> list[list[Bound]]:
         """Join the room, then listen on each listener's port; the addresses bound, per listener.
@@ -145,7 +153,10 @@ class ChatServer:
     # --- what a connection needs (transport.connection.ConnectionHost) ----------------------------
     def admit(self, connection: Connection) -> str | None:
         """Register a new connection, or return the error code it is refused with."""
-        key = self._admission.key_of(connection.peer)
+        peer = connection.peer
+        if self.moderators is not None and peer and self.moderators.ban_for(None, peer[0]) is not None:
+            return "banned"
+        key = self._admission.key_of(peer)
         refusal = self._admission.admit(key, self.loop.time(), self.room.available)
         if refusal is not None:
             return refusal
@@ -269,6 +280,18 @@ class ChatServer:
         waiting, self._waiting_for_room = self._waiting_for_room, {}
         for resume in waiting:
             resume()
+
+    def disconnect_where(self, match: Matcher, reason: str) -> list[str]:
+        """Close every connection whose (name, address) ``match`` accepts, for ``reason`` (the
+        session's farewell says it: a kick, a ban); the names of the logged-in users closed."""
+        closed = []
+        for connection in list(self._connections):
+            name, peer = connection.session.name, connection.peer
+            if match(name, peer[0] if peer else ""):
+                if name is not None:
+                    closed.append(name)
+                connection.close(reason)
+        return closed
 
     def room_reset(self, reason: str) -> None:
         """The room lost its state (a cluster's store, or this process's place in it): close every

@@ -32,7 +32,10 @@ Plan:
   (``ChatRoom.sync``), as ``WHO`` does, and costs the same (a token per whole KiB).
   ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live, so
   recovering after a reconnection never repeats a message it already got.  ``IDS ON`` switches
-  this connection to ``protocol.wire_with_ids``: without it every live line is the seed's.
+  this connection to ``protocol.wire_with_ids``: without it every live line is unchanged.
+- Moderation (``line_moderation``): a user logged in to an account with the ``op`` role is an
+  operator.  A banned name or address gets ``ERR banned`` at ``LOGIN`` (before any password
+  check), a muted user ``ERR muted`` for ``MSG`` and ``DM``; with nothing listed each costs one test.
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ from algokart_chat import protocol
 from algokart_chat.events import MessageId, RoomEvent, Said, Together, Told
 from algokart_chat.history import Answer, History
 from algokart_chat.logs import fields
+from algokart_chat.moderators import Moderators
 from algokart_chat.names import is_valid_username
 from algokart_chat.password_checks import CheckResult, Logins, LoginStep, Outcome
 from algokart_chat.room import JoinResult, RoomHost
+from algokart_chat.sessions import line_moderation
 from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
 
@@ -74,11 +79,14 @@ class ChatSessions:
     """The line protocol on one server: a session for each connection, and what they share (the
     ``WHO`` reply, built once per change of the room)."""
 
-    __slots__ = ("_who_changes", "_who_reply", "help", "host", "logins", "session_type")
+    __slots__ = ("_who_changes", "_who_reply", "help", "host", "logins", "moderators", "session_type")
 
-    def __init__(self, host: RoomHost, max_line_bytes: int, logins: Logins | None = None) -> None:
+    def __init__(
+        self, host: RoomHost, max_line_bytes: int, logins: Logins | None = None, moderators: Moderators | None = None
+    ) -> None:
         self.host = host
         self.logins = logins  # None: no accounts, the plain LOGIN <username>
+        self.moderators = moderators if moderators is not None else Moderators(None, 64)
         self.help = protocol.HELP if logins is None else protocol.HELP_WITH_ACCOUNTS
         self.session_type = SessionType("chat", max_line_bytes, telnet=True, strip=True, new_session=self.new_session)
         self._who_reply = b""
@@ -98,7 +106,17 @@ class ChatSessions:
 
 class ChatSession:
     # One per connection, so slots; the batch list exists only while it holds something.
-    __slots__ = ("_awaiting", "_check", "_connection", "_first_live", "_ids", "_sessions", "_unpublished", "name")
+    __slots__ = (
+        "_awaiting",
+        "_check",
+        "_connection",
+        "_first_live",
+        "_ids",
+        "_operator",
+        "_sessions",
+        "_unpublished",
+        "name",
+    )
 
     def __init__(self, sessions: ChatSessions, connection: Connection) -> None:
         self.name: str | None = None
@@ -109,6 +127,7 @@ class ChatSession:
         self._check: asyncio.Task[None] | None = None  # a password check under way
         self._ids = False  # IDS ON: broadcast lines carry their ids
         self._first_live: MessageId | None = None  # the first broadcast delivered (HISTORY AFTER stops there)
+        self._operator = False  # logged in to an account with the op role
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
@@ -171,13 +190,15 @@ class ChatSession:
             host.room.sync(self, then)
 
     def farewell(self, reason: str) -> bytes | None:
-        return _FAREWELLS.get(reason)
+        return _FAREWELLS.get(reason) or line_moderation.farewell(reason)
 
     def idle(self) -> str | None:
         return "idle"  # (a client that only reads sends PING now and then, as the terminal client does)
 
     def refusal(self, code: str) -> bytes:
-        return protocol.error(code)
+        peer = self._connection.peer
+        ban = self._sessions.moderators.ban_for(None, peer[0]) if code == "banned" and peer else None
+        return line_moderation.refusal(ban) if ban is not None else protocol.error(code)
 
     # --- commands -------------------------------------------------------------------------------
     def _answered(self) -> None:
@@ -199,6 +220,8 @@ class ChatSession:
             self._connection.reply(_ERR_ALREADY_LOGGED_IN)
         elif not is_valid_username(name):
             self._connection.reply(_ERR_INVALID_USERNAME)
+        elif ban := self._sessions.moderators.ban_for(name, self._host_address()):
+            self._connection.reply(line_moderation.refusal(ban))
         elif logins is None:
             self._claim(name, account=False)
         else:
@@ -212,6 +235,10 @@ class ChatSession:
             else:
                 self._connection.reply(_LOGIN_REFUSALS[step])
 
+    def _host_address(self) -> str:
+        peer = self._connection.peer
+        return peer[0] if peer else ""
+
     def _checked(self, name: str, result: CheckResult) -> None:
         """The password check's answer (never called if the connection went meanwhile)."""
         self._check = None
@@ -219,6 +246,7 @@ class ChatSession:
         if connection.closing:
             return
         if result.ok:
+            self._operator = result.account is not None and "op" in result.account.roles
             self._claim(name, account=True)
             return
         connection.reply(_CHECK_REFUSALS[result.outcome])
@@ -267,6 +295,7 @@ class ChatSession:
             else:
                 log.info("Login: %s from %s", name, peer, extra=fields("login", user=name, peer=peer))
         else:
+            self._operator = False
             connection.reply(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
         self._answered()
 
@@ -274,6 +303,8 @@ class ChatSession:
         text = clean_text(argument)
         if not text:
             self._connection.reply(_ERR_EMPTY_MESSAGE)
+        elif self._muted():
+            pass
         elif self._unpublished is None:
             self._unpublished = [text]
         else:
@@ -294,7 +325,9 @@ class ChatSession:
         if self._connection.closing:
             return
         room = self._sessions.host.room
-        if not name or room.held_name(name) is None:
+        if self._muted():
+            pass
+        elif not name or room.held_name(name) is None:
             self._connection.reply(_ERR_NO_SUCH_USER)
         elif not (text := clean_text(rest)):
             self._connection.reply(_ERR_EMPTY_MESSAGE)
@@ -304,6 +337,21 @@ class ChatSession:
             self._sessions.host.note_fan_out(len(text) + len(self.name) + 4)
         if answered:
             self._answered()
+
+    def _muted(self) -> bool:
+        """Whether this user is muted (then told so)."""
+        assert self.name is not None
+        mute = self._sessions.moderators.mute_for(self.name)
+        if mute is not None:
+            self._connection.reply(line_moderation.refusal(mute))
+        return mute is not None
+
+    def _moderate(self, verb: str, argument: str) -> None:
+        sessions = self._sessions
+        account_of = sessions.logins.checks.account if sessions.logins is not None else _no_account
+        operator = self.name if self._operator else None
+        reply = line_moderation.moderate(verb, argument, operator, sessions.moderators, account_of, sessions.host.room)
+        self._connection.reply(reply)
 
     def _who(self, _argument: str) -> None:
         """The names online once everything before has been delivered (see ChatRoom.sync), so
@@ -421,6 +469,15 @@ def first_stamp(event: RoomEvent) -> MessageId | None:
 
 CommandMethod = Callable[[ChatSession, str], None]
 
+
+def _no_account(_name: str) -> None:
+    return None
+
+
+def _moderation_command(verb: str) -> CommandMethod:
+    return lambda session, argument: session._moderate(verb, argument)
+
+
 # Commands that work before login too.
 _ANYTIME: dict[str, CommandMethod] = {
     "LOGIN": ChatSession._login,
@@ -435,5 +492,6 @@ _LOGGED_IN: dict[str, CommandMethod] = {
     "WHO": ChatSession._who,
     "HISTORY": ChatSession._history,
     "IDS": ChatSession._switch_ids,
+    **{verb: _moderation_command(verb) for verb in line_moderation.COMMANDS},
 }
 _FAN_OUT: Final = frozenset({"MSG", "DM"})  # what sends to others, so waits while the server is behind

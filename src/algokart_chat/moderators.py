@@ -1,0 +1,144 @@
+"""Moderation in use on one server: the bans and mutes (``moderation.Lists``), their file, the
+audit log, and the server's hook that disconnects whoever an action removes.
+
+Plan: one ``Moderators`` per server, shared by every session (the commands: ``sessions.
+line_moderation``) and the server (a banned address is refused at accept).  Each action is applied
+to the lists, written to the file (``bans_file``, if ``--bans``), logged as one audit line (event
+``moderation``: operator, action, target, reason, duration, until, node), then whoever it removes
+is disconnected through ``disconnect`` (set by the server: it knows the connections).
+
+Guarantees: a lookup with nothing listed costs one test (``Lists.has``), so users who never meet
+an operator pay nothing; the lists are bounded (``moderation.MAX_ENTRIES``); a file that cannot be
+written is one ERROR log line and the action stays in effect until the server stops.  The file is
+written on the event loop: actions are rare and the file small.  In a cluster each node has its
+own lists (docs/CLUSTER.md, *Moderation*).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from algokart_chat.bans_file import BansFileError, load_entries, save_entries
+from algokart_chat.logs import fields
+from algokart_chat.moderation import Entry, Kind, Lists, Target, format_time
+from algokart_chat.names import username_key
+
+log = logging.getLogger(__name__)
+
+# The server's hook: close every connection whose (name or None, address) matches, for a reason
+# (a line that says who and why); the names of the logged-in users closed.
+Matcher = Callable[[str | None, str], bool]
+Disconnect = Callable[[Matcher, str], list[str]]
+
+
+class Moderators:
+    """The bans and mutes in use (see the module's docstring)."""
+
+    __slots__ = ("_clock", "_node", "_path", "disconnect", "ipv6_prefix", "lists")
+
+    def __init__(
+        self, path: str | None, ipv6_prefix: int, node: str = "", clock: Callable[[], float] = time.time
+    ) -> None:
+        """Loads ``path`` (BansFileError if it cannot be used); no path: nothing is kept."""
+        self._path = path
+        self._clock = clock
+        self._node = node
+        self.ipv6_prefix = ipv6_prefix
+        self.lists = Lists(load_entries(path, clock(), ipv6_prefix) if path is not None else ())
+        self.disconnect: Disconnect | None = None
+
+    # --- lookups --------------------------------------------------------------------------------
+    def ban_for(self, name: str | None, host: str) -> Entry | None:
+        """The ban that refuses the name or the address ``host``, if any."""
+        return self.lists.matching("ban", name, host, self._clock()) if self.lists.has("ban") else None
+
+    def mute_for(self, name: str) -> Entry | None:
+        return self.lists.for_name("mute", name, self._clock()) if self.lists.has("mute") else None
+
+    def entries(self) -> list[Entry]:
+        """Every active entry (those that ended are dropped first)."""
+        if self.lists.expire(self._clock()):
+            self._save()
+        return list(self.lists)
+
+    # --- actions --------------------------------------------------------------------------------
+    def kick(self, operator: str, name: str, reason: str) -> list[str]:
+        """Disconnect the user ``name`` on this server; the names disconnected."""
+        self._audit(operator, "kick", name, reason, None)
+        key = username_key(name)
+        return self._disconnect(
+            lambda user, _host: user is not None and username_key(user) == key, "kicked", reason, operator
+        )
+
+    def set(self, kind: Kind, target: Target, operator: str, duration: float | None, reason: str) -> Entry | None:
+        """Ban or mute ``target``; the entry, or None if the list is full.  A ban disconnects
+        whoever it matches now."""
+        now = self._clock()
+        entry = Entry(kind, target, operator, now, reason, None if duration is None else now + duration)
+        self.lists.expire(now)
+        if not self.lists.add(entry):
+            return None
+        self._save()
+        self._audit(operator, kind, target.text, reason, entry)
+        if kind == "ban":
+            probe = Lists((entry,))
+            self._disconnect(
+                lambda user, host: user != operator and probe.matching("ban", user, host, now) is not None,
+                "banned",
+                entry,
+            )
+        return entry
+
+    def lift(self, kind: Kind, target: Target, operator: str) -> Entry | None:
+        """Unban or unmute ``target``; the entry lifted, or None if there was none."""
+        entry = self.lists.remove(kind, target)
+        if entry is not None:
+            self._save()
+            self._audit(operator, "un" + kind, target.text, "", None)
+        return entry
+
+    def _disconnect(self, match: Matcher, verb: str, why: str | Entry, operator: str = "") -> list[str]:
+        if self.disconnect is None:
+            return []
+        words = (
+            f"{verb} {why.describe()}"
+            if isinstance(why, Entry)
+            else f"{verb} by {operator}" + (f": {why}" if why else "")
+        )
+        return self.disconnect(match, words)
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        try:
+            save_entries(self._path, self.lists)
+        except BansFileError as problem:
+            log.error(
+                "Bans not saved (they stay in effect until the server stops): %s",
+                problem,
+                extra=fields("bans-save-failed", reason=str(problem)),
+            )
+
+    def _audit(self, operator: str, action: str, target: str, reason: str, entry: Entry | None) -> None:
+        until = None if entry is None or entry.until is None else format_time(entry.until)
+        duration = None if entry is None or entry.until is None else entry.until - entry.at
+        log.info(
+            "Moderation: %s %s %s%s%s",
+            operator,
+            action,
+            target,
+            "" if entry is None else f" until {format_time(entry.until)}",
+            f" ({reason})" if reason else "",
+            extra=fields(
+                "moderation",
+                operator=operator,
+                action=action,
+                target=target,
+                reason=reason,
+                duration=duration,
+                until=until,
+                node=self._node,
+            ),
+        )
