@@ -43,6 +43,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION: Final = re.compile(r"([0-9]{1,7})([smhdw])")
+_LOOKS_NUMERIC: Final = re.compile(r"[0-9]+(\.[0-9]+)+")
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,12 @@ class Target:
 
 
 def parse_target(text: str, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> Target | None:
-    """A name, an address or a CIDR; None if ``text`` is none of them."""
+    """A name, an address or a CIDR; None if ``text`` is none of them (digits and dots that are no
+    address are no name either: whoever wrote them meant an address)."""
     network = address_network(text, ipv6_prefix)
     if network is not None:
         return Target(str(network), _shown(network), network)
-    if is_valid_username(text):
+    if is_valid_username(text) and not _LOOKS_NUMERIC.fullmatch(text):  # (300.1.1.1: a mistyped address)
         return Target(username_key(text), text)
     return None
 

@@ -87,7 +87,7 @@ ERROR_HINTS: Final = {
     "muted": "you are muted: you may read but not send",
     "not-operator": "only an operator may do that; LOGIN to an account with the op role",
     "operator-protected": "operators cannot be kicked, banned or muted",
-    "bad-target": "BAN <name|address|CIDR> [30m|12h|7d] [reason]",
+    "bad-target": "a target is a name, an address or a CIDR such as 198.51.100.0/24",
     "no-such-ban": "no ban or mute has that target; BANS lists them",
     "too-many-bans": "the list of bans or mutes is full; UNBAN or UNMUTE some first",
 }
