@@ -10,40 +10,33 @@ by asking again until it has).
 
 from __future__ import annotations
 
-import itertools
 import json
 import socket
 import time
-import unittest
 from pathlib import Path
 
 from support import TIMEOUT, Client, ServerProcess, err
 
 from algokart_chat import protocol
-from algokart_chat.accounts import Account, Accounts, hash_password
-from algokart_chat.accounts_file import save_accounts
-from test_accounts_login import FAST, new_folder, password_of
+from algokart_chat.accounts import Account, Accounts
+from algokart_chat.accounts_file import load_accounts, save_accounts
+from test_accounts_login import AccountServerTestCase, accounts_file, new_folder, new_source, password_of
 
 OPERATORS = ("olga", "oscar")
 MEMBERS = ("bob",)
-_sources = itertools.count(10)
 
 
-def accounts_file(folder: Path) -> Path:
-    path = folder / "accounts"
-    accounts = [Account(name, hash_password(password_of(name), FAST), frozenset({"op"})) for name in OPERATORS]
-    accounts += [Account(name, hash_password(password_of(name), FAST)) for name in MEMBERS]
-    save_accounts(path, Accounts(accounts))
-    return path
+def operators_and_members(folder: Path) -> None:
+    """The accounts file of test_accounts_login, with the op role for OPERATORS."""
+    path = accounts_file(folder, *OPERATORS, *MEMBERS)
+    accounts = load_accounts(path)
+    save_accounts(
+        path,
+        Accounts(Account(a.name, a.password, frozenset({"op"}) if a.name in OPERATORS else a.roles) for a in accounts),
+    )
 
 
-def new_source() -> str:
-    number = next(_sources)
-    return f"127.1.{number // 250}.{number % 250 + 2}"
-
-
-class ModerationTestCase(unittest.TestCase):
-    server: ServerProcess
+class ModerationTestCase(AccountServerTestCase):
     folder: Path
 
     @classmethod
@@ -55,18 +48,9 @@ class ModerationTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         cls.folder = new_folder(cls)
-        accounts_file(cls.folder)
+        operators_and_members(cls.folder)
         cls.server = cls.start()
         cls.addClassCleanup(lambda: cls.server.stop())
-
-    def connect(self, source: str = "127.0.0.1") -> Client:
-        sock = socket.socket()
-        sock.settimeout(TIMEOUT)
-        sock.bind((source, 0))
-        sock.connect(("127.0.0.1", self.server.port))
-        client = Client(0, sock=sock)
-        self.addCleanup(client.close)
-        return client
 
     def user(self, name: str, source: str = "127.0.0.1") -> Client:
         client = self.connect(source)

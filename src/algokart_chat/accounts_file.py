@@ -25,6 +25,7 @@ import logging
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,31 +87,40 @@ def save_accounts(path: str | os.PathLike[str], accounts: Accounts, since: Snaps
     nothing is written.  AccountsFileError (one line) too if the file or its folder cannot be written.
     """
     target = Path(path)
+
+    def unchanged() -> None:
+        if since is not None and _read_bytes(target, missing_ok=True) != since.data:
+            raise AccountsFileError(f"{target} was changed by someone else meanwhile: nothing written, try again")
+
     try:
-        old = target.stat()
+        write_atomically(target, format_accounts(accounts).encode("utf-8"), unchanged)
+    except OSError as problem:
+        raise AccountsFileError(f"cannot write {target}: {problem.strerror or problem}") from None
+
+
+def write_atomically(target: Path, data: bytes, before_replace: Callable[[], None] | None = None) -> None:
+    """Replace ``target`` with ``data`` as the module's docstring says (a temporary file flushed to
+    the disk, renamed over the old one, which keeps its mode and owner; the folder synced); OSError
+    if it cannot be.  ``before_replace`` runs once the temporary file is complete, and may raise to
+    leave the old file as it was.  The bans file (``bans_file``) is written the same way."""
+    try:
+        old: os.stat_result | None = target.stat()
     except FileNotFoundError:
         old = None
-    except OSError as problem:
-        raise AccountsFileError(f"cannot write {target}: {problem.strerror or problem}") from None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as problem:
-        raise AccountsFileError(f"cannot write {target}: {problem.strerror or problem}") from None
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as output:
-            output.write(format_accounts(accounts).encode("utf-8"))
+            output.write(data)
             output.flush()
             os.fsync(output.fileno())
         if old is not None:
             _keep_mode_and_owner(old, temporary)
-        if since is not None and _read_bytes(target, missing_ok=True) != since.data:
-            raise AccountsFileError(f"{target} was changed by someone else meanwhile: nothing written, try again")
+        if before_replace is not None:
+            before_replace()
         os.replace(temporary, target)
-    except BaseException as problem:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        if isinstance(problem, OSError):
-            raise AccountsFileError(f"cannot write {target}: {problem.strerror or problem}") from None
         raise
     _sync_folder(target.parent)
 

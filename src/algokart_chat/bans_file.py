@@ -11,18 +11,17 @@ Guarantees:
   have ended are dropped;
 - ``save_entries`` never leaves a half-written file: a temporary file in the same folder, flushed
   to the disk, renamed over the old one (``os.replace``, atomic on POSIX and Windows), then the
-  folder synced, as ``accounts_file`` does.  A file it creates is its owner's only (mode 0600).
+  folder synced (``accounts_file.write_atomically``).  A file it creates is its owner's only (mode
+  0600); one it replaces keeps its mode.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from algokart_chat.accounts_file import _sync_folder
+from algokart_chat.accounts_file import write_atomically
 from algokart_chat.moderation import Entry, ModerationFormatError, format_entries, parse_entries
 
 
@@ -50,19 +49,7 @@ def load_entries(path: str | os.PathLike[str], now: float, ipv6_prefix: int) -> 
 def save_entries(path: str | os.PathLike[str], entries: Iterable[Entry]) -> None:
     """Write ``entries`` to the file atomically; BansFileError (one line) if it cannot be."""
     target = Path(path)
-    data = format_entries(entries).encode("utf-8")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_atomically(target, format_entries(entries).encode("utf-8"))
     except OSError as problem:
         raise BansFileError(f"cannot write {target}: {problem.strerror or problem}") from None
-    try:
-        with os.fdopen(handle, "wb") as output:
-            output.write(data)
-            output.flush()
-            os.fsync(output.fileno())
-        os.replace(temporary, target)
-    except OSError as problem:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise BansFileError(f"cannot write {target}: {problem.strerror or problem}") from None
-    _sync_folder(target.parent)
