@@ -21,6 +21,7 @@ from algokart_chat import protocol
 from algokart_chat.accounts import Account, Accounts
 from algokart_chat.accounts_file import load_accounts, save_accounts
 from test_accounts_login import AccountServerTestCase, accounts_file, new_folder, new_source, password_of
+from test_irc import IRC_ARGS, SERVER_NAME, IrcClient
 
 OPERATORS = ("olga", "oscar")
 MEMBERS = ("bob",)
@@ -247,3 +248,67 @@ class RestartTest(ModerationTestCase):
         bob = self.user("bob")
         bob.send("MSG hi")
         self.assertRegex(bob.read_line(), r"^ERR muted until \S+Z by olga: quiet$")
+
+
+class IrcModerationTest(ModerationTestCase):
+    """IRC users meet the same bans and mutes (set by a line operator: IRC operators wait for IRC
+    accounts)."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.folder = new_folder(cls)
+        operators_and_members(cls.folder)
+        cls.server = cls.start(*IRC_ARGS)
+        cls.addClassCleanup(lambda: cls.server.stop())
+
+    def irc(self, source: str = "127.0.0.1") -> IrcClient:
+        sock = socket.socket()
+        sock.settimeout(TIMEOUT)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", self.server.ports["IRC"]))
+        client = IrcClient(0, sock=sock)
+        self.addCleanup(client.close)
+        return client
+
+    def test_a_muted_irc_user_gets_404_and_nobody_hears_it(self) -> None:
+        op = self.operator()
+        irc = self.irc()
+        irc.register("ircmute1")
+        irc.join()
+        self.assertEqual(self.answers(op, "MUTE ircmute1 1h hush"), ["OK"])
+        irc.send("PRIVMSG #chat :hello", "NOTICE #chat :hello")
+        lines = irc.sync()
+        self.assertEqual(len(lines), 1)
+        self.assertRegex(
+            lines[0], r" 404 ircmute1 #chat :Cannot send to channel \(you are muted until \S+Z by olga: hush\)$"
+        )
+        self.assertEqual([line for line in op.sync() if "ircmute1" in line], [])
+        self.assertEqual(self.answers(op, "UNMUTE ircmute1"), ["OK"])
+        irc.send("PRIVMSG #chat :free")
+        irc.sync()
+        self.assertIn("MSG ircmute1 free", op.sync())
+
+    def test_kick_and_ban_close_an_irc_user_with_the_words_and_a_banned_nick_gets_465(self) -> None:
+        op = self.operator()
+        kicked = self.irc()
+        kicked.register("irckick1")
+        kicked.join()
+        self.assertEqual(self.answers(op, "KICK irckick1 enough"), ["OK"])
+        self.assertEqual(kicked.read_until_closed()[-1], f"ERROR :Closing Link: {SERVER_NAME} (kicked by olga: enough)")
+        banned = self.irc()
+        banned.register("ircban1")
+        self.assertEqual(self.answers(op, "BAN ircban1"), ["OK"])
+        self.assertEqual(
+            banned.read_until_closed()[-1], f"ERROR :Closing Link: {SERVER_NAME} (banned until never by olga)"
+        )
+        again = self.irc()
+        again.send("NICK IRCBAN1")
+        self.assertEqual(
+            again.read_line(), f":{SERVER_NAME} 465 * :You are banned from this server (until never by olga)"
+        )
+
+    def test_a_banned_address_is_refused_on_the_irc_port(self) -> None:
+        source = new_source()
+        op = self.operator()
+        self.assertEqual(self.answers(op, f"BAN {source}"), ["OK"])
+        self.assertEqual(self.irc(source).read_until_closed(), [f"ERROR :Closing Link: {SERVER_NAME} (banned)"])

@@ -53,6 +53,7 @@ from typing import Final
 from algokart_chat import irc
 from algokart_chat.events import Echoed, RoomEvent, Told
 from algokart_chat.logs import fields
+from algokart_chat.moderators import Moderators
 from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
 from algokart_chat.room import JoinResult, RoomHost
 from algokart_chat.sessions import irc_caps, irc_queries, irc_replies
@@ -71,16 +72,17 @@ _MESSAGES: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
 class IrcSessions:
     """The IRC gateway on one listener: a session for each connection, and the channel they share."""
 
-    __slots__ = ("channel", "session_type")
+    __slots__ = ("channel", "moderators", "session_type")
 
-    def __init__(self, host: RoomHost, server_name: str, channel: str) -> None:
+    def __init__(self, host: RoomHost, server_name: str, channel: str, moderators: Moderators | None = None) -> None:
         self.channel = IrcChannel(host, server_name, channel)
+        self.moderators = moderators if moderators is not None else Moderators(None, 64)
         self.session_type = SessionType(
             "irc", irc.MAX_INPUT_BYTES, telnet=False, strip=False, new_session=self.new_session
         )
 
     def new_session(self, connection: Connection) -> IrcSession:
-        return IrcSession(self.channel, connection)
+        return IrcSession(self.channel, connection, self.moderators)
 
 
 class IrcSession:
@@ -106,6 +108,7 @@ class IrcSession:
         "_label_from",
         "_labeled",
         "_messages",
+        "_moderators",
         "_nick",
         "_ping_sent",
         "_quit_reason",
@@ -115,8 +118,9 @@ class IrcSession:
         "_wire",
     )
 
-    def __init__(self, channel: IrcChannel, connection: Connection) -> None:
+    def __init__(self, channel: IrcChannel, connection: Connection, moderators: Moderators) -> None:
         self._channel = channel
+        self._moderators = moderators  # a banned nick is refused (465), a muted one cannot send (404)
         self._connection = connection
         self._nick: str | None = None  # claimed in the room once registered (hidden until JOIN)
         self._user: tuple[str, str] | None = None  # USER's username and real name
@@ -373,6 +377,10 @@ class IrcSession:
         if not is_valid_username(wanted):
             self.reply("432", wanted, irc_replies.nick_problem(wanted))
             return
+        ban = self._moderators.ban_for(wanted, "")
+        if ban is not None:
+            self.reply("465", f"You are banned from this server ({ban.describe()})")
+            return
         old, host = self._nick, self._channel.host
         taken = host.room.held_name(wanted) is not None
         if not self._registered:  # nothing is held yet: the nick is claimed when registration completes
@@ -493,13 +501,24 @@ class IrcSession:
 
     # --- messages -------------------------------------------------------------------------------
     def _privmsg(self, params: list[str]) -> None:
-        self._messages.send("PRIVMSG", params, self._tags)
+        if not self._muted("PRIVMSG", params):
+            self._messages.send("PRIVMSG", params, self._tags)
 
     def _notice(self, params: list[str]) -> None:
-        self._messages.send("NOTICE", params, self._tags)
+        if not self._muted("NOTICE", params):
+            self._messages.send("NOTICE", params, self._tags)
 
     def _tagmsg(self, params: list[str]) -> None:
-        self._messages.send("TAGMSG", params, self._tags)
+        if not self._muted("TAGMSG", params):
+            self._messages.send("TAGMSG", params, self._tags)
+
+    def _muted(self, command: str, params: list[str]) -> bool:
+        """Whether this user is muted (moderation): then nothing is sent, and PRIVMSG gets 404."""
+        mute = self._moderators.mute_for(self._nick) if self._nick is not None else None
+        if mute is not None and command == "PRIVMSG":
+            target = params[0].split(",")[0] if params and params[0] else self._channel.name
+            self.reply("404", target, f"Cannot send to channel (you are muted {mute.describe()})")
+        return mute is not None
 
     # --- PING, PONG, QUIT -----------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
