@@ -56,10 +56,18 @@ class DeferredRoom(CountingRoom):
         hidden: bool = False,
         renaming: str | None = None,
         hears_arrivals: bool = False,
+        account: str | None = None,
     ) -> None:
         self.answers.append(
             lambda: MemoryRoom.join(
-                self, member, name, done, hidden=hidden, renaming=renaming, hears_arrivals=hears_arrivals
+                self,
+                member,
+                name,
+                done,
+                hidden=hidden,
+                renaming=renaming,
+                hears_arrivals=hears_arrivals,
+                account=account,
             )
         )
 

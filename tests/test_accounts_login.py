@@ -217,13 +217,6 @@ class NoPasswordInTheLogsTest(AccountServerTestCase):
                     self.assertEqual([line for line in lines if password in line], [])
 
 
-class WithIrcTest(unittest.TestCase):
-    def test_the_start_warns_that_irc_logins_do_not_check_accounts(self) -> None:
-        path = accounts_file(new_folder(self), "alice")
-        with ServerProcess("--accounts", str(path), "--irc-port", "0") as server:
-            server.wait_for_log(r"^IRC logins do not check accounts yet: ")
-
-
 class WithoutAccountsTest(AccountServerTestCase):
     """The plain LOGIN <username>, unchanged on a server without --accounts."""
 

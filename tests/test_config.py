@@ -117,8 +117,6 @@ class SettingsTest(unittest.TestCase):
             ([], {"ACCOUNTS": str(folder / "none")}, "invalid ACCOUNTS value"),
             (["--require-account"], {}, "--require-account (REQUIRE_ACCOUNT) needs --accounts (ACCOUNTS)"),
             (["--require-account", "maybe"], {}, "expected yes or no"),
-            (["--require-account", "--irc-port", "6667"], {"ACCOUNTS": str(good)}, "covers the line protocol only"),
-            (["--require-account", *IRC_TLS], {"ACCOUNTS": str(good)}, "covers the line protocol only"),
         ):
             with self.subTest(argv=argv, environ=environ), self.assertRaises(SettingsError) as caught:
                 load_settings(argv, environ)

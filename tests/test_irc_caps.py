@@ -9,9 +9,10 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
 from algokart_chat.sessions import irc_caps
-from algokart_chat.sessions.irc_caps import CAPABILITIES, NONE, Answer, Capability, negotiate
+from algokart_chat.sessions.irc_caps import NONE, WITHOUT_ACCOUNTS, Answer, Capability, negotiate
 
 SERVER = "irc.test"
+CAPABILITIES = WITHOUT_ACCOUNTS  # (those of a server with accounts: test_irc_sasl)
 EVERY = frozenset(capability.name for capability in CAPABILITIES)
 
 
@@ -44,7 +45,7 @@ class RegistryTest(unittest.TestCase):
                 "userhost-in-names",
             },
         )
-        self.assertEqual(irc_caps.WIRE, {"message-tags", "server-time"})
+        self.assertEqual(irc_caps.WIRE, {"account-tag", "extended-join", "message-tags", "server-time"})
         self.assertEqual(irc_caps.form(EVERY), {"message-tags", "server-time"})
         self.assertEqual(irc_caps.form(frozenset({"echo-message"})), NONE)
 

@@ -24,6 +24,7 @@ class FakeSpeaker:
     def __init__(self, host: FakeHost, joined: bool = True, echo: bool = False) -> None:
         self.channel = IrcChannel(host, "irc.test", "#chat")
         self.name: str | None = "me"
+        self.account: str | None = None
         self.joined = joined
         self.echo = echo
         self.echoes: list[Any] = []  # what the room gave back

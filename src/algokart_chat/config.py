@@ -247,8 +247,8 @@ OPTIONS: tuple[Option, ...] = (
         "REQUIRE_ACCOUNT",
         _yes_or_no,
         "no",
-        "yes: only the accounts of --accounts may log in (the flag alone means yes); line protocol only, "
-        "so not with --irc-port or --irc-tls-port",
+        "yes: only the accounts of --accounts may log in (the flag alone means yes), on the line "
+        "protocol and on IRC (SASL or PASS)",
     ),
     Option(
         "--bans",
@@ -489,12 +489,6 @@ def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str], prog: 
         )
     if settings.require_account and settings.accounts is None:
         raise SettingsError("--require-account (REQUIRE_ACCOUNT) needs --accounts (ACCOUNTS)")
-    if settings.require_account and (settings.irc_port is not None or settings.irc_tls_port is not None):
-        # IRC logins do not check accounts yet: an IRC guest would walk into a members-only room.
-        raise SettingsError(
-            "--require-account (REQUIRE_ACCOUNT) covers the line protocol only for now: "
-            "not with --irc-port (IRC_PORT) or --irc-tls-port (IRC_TLS_PORT)"
-        )
     room = irc.text_room(settings.irc_server_name, settings.irc_channel)
     if room < irc.MIN_TEXT_BYTES:
         raise SettingsError(

@@ -66,9 +66,10 @@ class Said(RoomEvent):
     means nothing outside IRC); ``raws``, when the sender spoke IRC, is what it sent, formatting and
     CTCP included, for readers of IRC, text for text, and ``command`` how (PRIVMSG or NOTICE, or
     TAGMSG: no text at all, only ``tags``).  ``tags``: the IRC client-only tags the sender attached
-    (``+typing=active;+draft/react=x``, escaped as on the wire), for readers that asked for tags."""
+    (``+typing=active;+draft/react=x``, escaped as on the wire), for readers that asked for tags.
+    ``account``: the account the sender logged in to, if any (IRC's account-tag)."""
 
-    __slots__ = ("command", "raws", "sender", "tags", "texts")
+    __slots__ = ("account", "command", "raws", "sender", "tags", "texts")
 
     def __init__(
         self,
@@ -77,16 +78,18 @@ class Said(RoomEvent):
         raws: Sequence[str] | None = None,
         command: str | None = None,
         tags: str | None = None,
+        account: str | None = None,
     ) -> None:
         super().__init__()
         self.sender, self.texts, self.raws, self.command, self.tags = sender, texts, raws, command, tags
+        self.account = account
 
 
 class Told(RoomEvent):
     """``sender`` said ``text`` to one member (the room knows which); ``text``, ``raw``,
-    ``command`` and ``tags`` as ``Said``'s."""
+    ``command``, ``tags`` and ``account`` as ``Said``'s."""
 
-    __slots__ = ("command", "raw", "sender", "tags", "text")
+    __slots__ = ("account", "command", "raw", "sender", "tags", "text")
 
     def __init__(
         self,
@@ -95,9 +98,11 @@ class Told(RoomEvent):
         raw: str | None = None,
         command: str | None = None,
         tags: str | None = None,
+        account: str | None = None,
     ) -> None:
         super().__init__()
         self.sender, self.text, self.raw, self.command, self.tags = sender, text, raw, command, tags
+        self.account = account
 
 
 class Departed(RoomEvent):
@@ -113,13 +118,13 @@ class Departed(RoomEvent):
 class Arrived(RoomEvent):
     """``name`` came into the room (a login, an IRC JOIN).  Only members that asked for arrivals
     get it: the line protocol has no notice of them, and 10,000 logins must not cost 10,000 x
-    10,000 deliveries."""
+    10,000 deliveries.  ``account``: the account it logged in to, if any (IRC's extended-join)."""
 
-    __slots__ = ("name",)
+    __slots__ = ("account", "name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, account: str | None = None) -> None:
         super().__init__()
-        self.name = name
+        self.name, self.account = name, account
 
 
 class Parted(RoomEvent):

@@ -4,7 +4,7 @@ manages the accounts file instead (``accounts_cli``).
 
 SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped), and the
 accounts file (``--accounts``): the next password check uses the new accounts.  With accounts, one
-``PasswordChecks`` (its pool of two threads) serves the line sessions' logins, and stops at shutdown.
+``PasswordChecks`` (its pool of two threads) serves the line and IRC sessions' logins, and stops at shutdown.
 
 Exit status: 0 after a graceful shutdown (Ctrl+C, SIGTERM; Ctrl+Break on Windows), 1 when the
 server cannot start (Python older than 3.10, port in use, no permission, unknown host, unusable
@@ -150,11 +150,6 @@ async def serve(settings: Settings) -> None:
             accounts.path,
             extra=fields("accounts", file=accounts.path, accounts=len(accounts.accounts)),
         )
-        if settings.irc_port is not None or settings.irc_tls_port is not None:
-            log.warning(
-                "IRC logins do not check accounts yet: an IRC user may take an account's name while its owner is away",
-                extra=fields("irc-without-accounts"),
-            )
     cluster = server.room.describe()
     if cluster is not None:
         log.info("%s", cluster, extra=fields("cluster", description=cluster))
@@ -178,9 +173,9 @@ def account_logins(settings: Settings, loop: asyncio.AbstractEventLoop, accounts
 def make_listeners(
     settings: Settings, server: ChatServer, logins: Logins | None = None, moderators: Moderators | None = None
 ) -> list[Listener]:
-    """The line protocol on --port, and on --tls-port inside TLS, with account logins if ``logins``;
-    IRC on --irc-port and, inside TLS, --irc-tls-port.  TLSSetupError if the certificate or key
-    cannot be used."""
+    """The line protocol on --port, and on --tls-port inside TLS, and IRC on --irc-port and, inside
+    TLS, --irc-tls-port, all with account logins if ``logins`` and moderation if ``moderators``.
+    TLSSetupError if the certificate or key cannot be used."""
     chat = ChatSessions(server, settings.max_line_bytes, logins, moderators).session_type
     listeners = [Listener(settings.port, "--port / PORT", None, chat)]
     tls = None
@@ -189,7 +184,7 @@ def make_listeners(
     if settings.tls_port is not None:
         listeners.append(Listener(settings.tls_port, "--tls-port / TLS_PORT", tls, chat, "TLS"))
     if settings.irc_port is not None or settings.irc_tls_port is not None:
-        irc = IrcSessions(server, settings.irc_server_name, settings.irc_channel, moderators).session_type
+        irc = IrcSessions(server, settings.irc_server_name, settings.irc_channel, logins, moderators).session_type
         if settings.irc_port is not None:
             listeners.append(Listener(settings.irc_port, "--irc-port / IRC_PORT", None, irc, "IRC"))
         if settings.irc_tls_port is not None:

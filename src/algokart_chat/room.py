@@ -83,13 +83,15 @@ class ChatRoom(Protocol[MemberT_contra]):
         hidden: bool = False,
         renaming: str | None = None,
         hears_arrivals: bool = False,
+        account: str | None = None,
     ) -> None:
         """Claim ``name`` for ``member``; ``done`` gets the answer (maybe before this returns).
 
         ``hidden``: the name is held but its owner is not in the room (not listed, gets nothing,
         others do not know it) until ``show`` (an IRC nick before its JOIN).  ``renaming``: the
         name ``member`` holds now, given up in the same step; the others hear ``Renamed`` instead
-        of a departure.  ``hears_arrivals``: ``member`` gets ``Arrived`` when someone comes in."""
+        of a departure.  ``hears_arrivals``: ``member`` gets ``Arrived`` when someone comes in.
+        ``account``: the account ``member`` logged in to (its password checked), if any."""
 
     def show(self, member: MemberT_contra, name: str, *, hears_arrivals: bool = False) -> None:
         """``member``, holding ``name`` hidden, comes into the room: the others hear ``Arrived``."""
@@ -106,6 +108,10 @@ class ChatRoom(Protocol[MemberT_contra]):
     def held_name(self, name: str) -> str | None:
         """``name`` as its holder typed it, if someone holds it, in the room or hidden (whom a
         direct message reaches); else None."""
+
+    def account_of(self, name: str) -> str | None:
+        """The account the holder of ``name`` logged in to, if any and if this room knows it (a
+        cluster's room knows only those of its own process's members)."""
 
     def names(self) -> list[str]:
         """The names of those in the room, as their owners typed them, in login order."""

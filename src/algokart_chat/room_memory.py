@@ -29,6 +29,7 @@ class MemoryRoom(Generic[MemberT]):
     each is delivered as it comes, as the unit tests like it."""
 
     __slots__ = (
+        "_accounts",
         "_clock",
         "_departed",
         "_hidden",
@@ -55,6 +56,7 @@ class MemoryRoom(Generic[MemberT]):
         self._holders: dict[str, MemberT] = {}  # every name held, hidden or not
         self._names: dict[str, str] = {}  # the same, as typed
         self._hidden: set[str] = set()  # held by someone not in the room
+        self._accounts: dict[str, str] = {}  # the account each holder logged in to, if any
         self._members: dict[str, MemberT] = {}  # those in the room: they get what it delivers
         self._listeners: dict[str, MemberT] = {}  # members that get Arrived
         self._departed = departed
@@ -92,6 +94,7 @@ class MemoryRoom(Generic[MemberT]):
         hidden: bool = False,
         renaming: str | None = None,
         hears_arrivals: bool = False,
+        account: str | None = None,
     ) -> None:
         key = username_key(name)
         old = username_key(renaming) if renaming is not None else None
@@ -106,6 +109,8 @@ class MemoryRoom(Generic[MemberT]):
             hears_arrivals = old in self._listeners
             self._forget(old)
         self._holders[key], self._names[key] = member, name
+        if account is not None:
+            self._accounts[key] = account
         self.changes += 1
         if hidden:
             self._hidden.add(key)
@@ -135,7 +140,7 @@ class MemoryRoom(Generic[MemberT]):
 
     def _enter(self, key: str, member: MemberT, hears_arrivals: bool, announce: bool) -> None:
         if announce:
-            arrival = Arrived(self._names[key])
+            arrival = Arrived(self._names[key], self._accounts.get(key))
             for listener in self._listeners.values():
                 listener.deliver(arrival)
         self._members[key] = member
@@ -151,6 +156,7 @@ class MemoryRoom(Generic[MemberT]):
         self._members.pop(key, None)
         self._listeners.pop(key, None)
         self._hidden.discard(key)
+        self._accounts.pop(key, None)
 
     def leave(self, member: MemberT, name: str) -> None:
         key = username_key(name)
@@ -168,6 +174,9 @@ class MemoryRoom(Generic[MemberT]):
 
     def held_name(self, name: str) -> str | None:
         return self._names.get(username_key(name))
+
+    def account_of(self, name: str) -> str | None:
+        return self._accounts.get(username_key(name))
 
     def names(self) -> list[str]:
         return [self._names[key] for key in self._members]

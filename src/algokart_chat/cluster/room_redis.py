@@ -134,6 +134,9 @@ class RedisRoom(Generic[MemberT]):
     def held_name(self, name: str) -> str | None:
         return self._replica.held_name(name)
 
+    def account_of(self, name: str) -> str | None:
+        return None  # (accounts do not travel between nodes yet: docs/CLUSTER.md, *Accounts*)
+
     def names(self) -> list[str]:
         return self._replica.names()
 
@@ -146,6 +149,7 @@ class RedisRoom(Generic[MemberT]):
         hidden: bool = False,
         renaming: str | None = None,
         hears_arrivals: bool = False,
+        account: str | None = None,
     ) -> None:
         if self._lease.state == "out":
             done("unavailable")

@@ -23,6 +23,9 @@ Plan (``negotiate``, one ``CAP`` line in, the reply and the new state out):
 - ``LS`` and ``REQ`` before registration hold it until ``END`` (the session does that:
   ``Answer.suspends``).
 
+A server without accounts offers ``WITHOUT_ACCOUNTS``: no ``sasl``, ``account-tag``,
+``account-notify`` or ``extended-join``.
+
 Since the set of capabilities never changes while the server runs, ``CAP NEW`` and ``CAP DEL``
 are never sent; ``cap-notify`` is offered so that clients know they would be.
 """
@@ -39,20 +42,26 @@ class Capability(NamedTuple):
     name: str  # case-sensitive, as the spec names it
     value: str = ""  # shown as name=value to clients of CAP 302 (LS, NEW)
     wire: bool = False  # changes how room events are encoded for the client: part of its form
+    accounts: bool = False  # offered only by a server with accounts (--accounts)
 
 
 # The capabilities offered, one entry each (docs/IRC.md, *Capabilities*, says what each does here).
 CAPABILITIES: Final = (
+    Capability("account-notify", accounts=True),
+    Capability("account-tag", wire=True, accounts=True),
     Capability("batch"),
     Capability("cap-notify"),
     Capability("echo-message"),
+    Capability("extended-join", wire=True, accounts=True),
     Capability("labeled-response"),
     Capability("message-tags", wire=True),
     Capability("multi-prefix"),
+    Capability("sasl", value="PLAIN", accounts=True),
     Capability("server-time", wire=True),
     Capability("userhost-in-names"),
 )
 WIRE: Final = frozenset(capability.name for capability in CAPABILITIES if capability.wire)
+WITHOUT_ACCOUNTS: Final = tuple(capability for capability in CAPABILITIES if not capability.accounts)
 
 CAP_NOTIFY: Final = "cap-notify"
 VERSION_302: Final = 302  # the CAP version of values, multiline replies and implicit cap-notify

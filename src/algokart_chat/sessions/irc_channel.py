@@ -13,8 +13,10 @@ Plan:
   tags ...) and shared by everyone of that form; plain readers pay nothing for the others.  A
   form's encoding is the plain lines with tags in front of each: ``time`` (server-time: the
   message's stamp, else when the event was first encoded), ``msgid`` (message-tags: the stamp's
-  id, ``<id>.<k>`` for the k-th line after the first) and the sender's client-only tags
-  (message-tags), server tags first; and ``TAGMSG``, which only message-tags readers get.
+  id, ``<id>.<k>`` for the k-th line after the first), ``account`` (account-tag: the account a
+  message's or a JOIN's sender logged in to) and the sender's client-only tags (message-tags),
+  server tags first; and ``TAGMSG``, which only message-tags readers get.  With extended-join a
+  JOIN carries the account (``*`` for none) and the nick as the real name.
 - A line user's text (up to 8 KiB) becomes as many lines as it takes (``irc.lines_for``); an IRC
   user's is relayed as it was sent, cut to one line if the prefix made it too long (``irc.fit``).
 - A direct message (``Told``) has one recipient, whose nick is in it: ``told_lines`` encodes it
@@ -40,6 +42,8 @@ Form = frozenset[str]  # the capabilities a client enabled that change how event
 PLAIN: Final[Form] = frozenset()
 SERVER_TIME: Final = "server-time"
 MESSAGE_TAGS: Final = "message-tags"
+ACCOUNT_TAG: Final = "account-tag"
+EXTENDED_JOIN: Final = "extended-join"
 
 
 class IrcChannel:
@@ -98,7 +102,7 @@ class IrcChannel:
             plain = self._tagmsg(told.sender, recipient) if MESSAGE_TAGS in form else b""
         else:
             plain = self._told_plain(told, recipient)
-        return self.tagged(form, plain, told.stamp, told.tags) if form else plain
+        return self.tagged(form, plain, told.stamp, told.tags, told.account) if form else plain
 
     def _told_plain(self, told: Told, recipient: str) -> bytes:
         raw = told.raw if told.raw is not None else told.text
@@ -112,13 +116,17 @@ class IrcChannel:
     def _tagmsg(self, sender: str, target: str) -> bytes:
         return f":{self.mask(sender)} TAGMSG {target}".encode() + irc.CRLF
 
-    def tagged(self, form: Form, plain: bytes, stamp: Stamp | None, client_tags: str | None) -> bytes:
+    def tagged(
+        self, form: Form, plain: bytes, stamp: Stamp | None, client_tags: str | None, account: str | None = None
+    ) -> bytes:
         """``plain`` (whole lines) with the tags ``form`` asks for in front of each line."""
         if not plain:
             return plain
         server_tags: list[str] = []
         if SERVER_TIME in form:
             server_tags.append("time=" + irc.server_time(stamp.accepted_at if stamp is not None else self._clock()))
+        if account is not None and ACCOUNT_TAG in form:
+            server_tags.append(irc.tag("account", account))
         msgid = stamp.id if stamp is not None and MESSAGE_TAGS in form else None
         after = f";{client_tags}" if client_tags and MESSAGE_TAGS in form else ""
         if msgid is None and not server_tags and not after:
@@ -144,8 +152,18 @@ class IrcChannel:
                 plain = self._tagmsg(event.sender, self.name) if MESSAGE_TAGS in form else b""
             else:
                 plain = event.encoded(self.wire)
-            return self.tagged(form, plain, event.stamp, event.tags)
+            return self.tagged(form, plain, event.stamp, event.tags, event.account)
+        if isinstance(event, Arrived):
+            plain = self.join_line(event.name, event.account, EXTENDED_JOIN in form)
+            return self.tagged(form, plain, None, None, event.account)
         return self.tagged(form, event.encoded(self.wire), event.stamp, None)
+
+    def join_line(self, name: str, account: str | None, extended: bool) -> bytes:
+        """``name``'s JOIN of the channel; ``extended`` (extended-join): with its account (``*``
+        for none) and its real name, which the gateway shows as the nick."""
+        if extended:
+            return irc.message(self.mask(name), "JOIN", self.name, account or "*", name)
+        return irc.message(self.mask(name), "JOIN", self.name)
 
     def _encode(self, event: RoomEvent) -> bytes:
         if isinstance(event, Said):

@@ -59,6 +59,10 @@ class Speaker(Member, Protocol):
     def joined(self) -> bool:
         """Whether the speaker is in the channel."""
 
+    @property
+    def account(self) -> str | None:
+        """The account the speaker logged in to, if any (account-tag)."""
+
     def reply(self, code: str, *params: str) -> None:
         """Send the speaker the numeric ``code`` with ``params``."""
 
@@ -129,7 +133,8 @@ class IrcMessages:
         assert nick is not None  # (joined, so it has a nick)
         (command, tags, texts, raws), self._unpublished = self._unpublished, None
         host = self._speaker.channel.host
-        host.room.broadcast(Said(nick, texts, raws, command, tags), self._speaker, echo=self._speaker.take_echo())
+        said = Said(nick, texts, raws, command, tags, self._speaker.account)
+        host.room.broadcast(said, self._speaker, echo=self._speaker.take_echo())
         size = sum(map(len, raws)) + max(len(raws), 1) * (2 * len(nick) + 30) + len(tags or "")
         host.note_fan_out(size * max(0, len(host.room) - 1))
 
@@ -173,7 +178,7 @@ class IrcMessages:
             return
         sender = speaker.name
         assert sender is not None  # (registered, so it has a nick)
-        told = Told(sender, message.text, message.raw, message.command, message.tags)
+        told = Told(sender, message.text, message.raw, message.command, message.tags, speaker.account)
         host.room.direct(name, told, echo_to=speaker if speaker.take_echo() else None)
         host.note_fan_out(len(message.raw) + 2 * len(sender) + 30 + len(message.tags or ""))
 

@@ -103,6 +103,9 @@ def whois(asker: Asker, params: list[str]) -> None:
             if room.knows(name):
                 reply += channel.numeric("319", me, name, channel.name)
             reply += channel.numeric("312", me, name, channel.server, "algokart-chat")
+            account = room.account_of(name)
+            if account is not None:
+                reply += channel.numeric("330", me, name, account, "is logged in as")
         asker.send(reply + channel.numeric("318", me, nick, "End of /WHOIS list"))
 
     asker.wait_for_room(answer)

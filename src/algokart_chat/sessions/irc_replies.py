@@ -93,6 +93,8 @@ _CLOSE_REASONS: Final = {  # the words of the ERROR line for each reason the ser
     "server-shutdown": "Server shutting down",
     "cluster-unavailable": "Cluster unavailable",
     "cluster-reset": "Cluster reset",
+    "bad-password": "Password incorrect",
+    "account-required": "An account is required",
 }
 
 

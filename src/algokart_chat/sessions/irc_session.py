@@ -46,6 +46,7 @@ whole mapping.  Plan:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Final
@@ -55,8 +56,9 @@ from algokart_chat.events import Echoed, RoomEvent, Told
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
 from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
+from algokart_chat.password_checks import CheckResult, Logins, Outcome
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import irc_caps, irc_queries, irc_replies
+from algokart_chat.sessions import irc_caps, irc_queries, irc_replies, irc_sasl
 from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
 from algokart_chat.text import clean_text
@@ -72,17 +74,25 @@ _MESSAGES: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
 class IrcSessions:
     """The IRC gateway on one listener: a session for each connection, and the channel they share."""
 
-    __slots__ = ("channel", "moderators", "session_type")
+    __slots__ = ("channel", "logins", "moderators", "session_type")
 
-    def __init__(self, host: RoomHost, server_name: str, channel: str, moderators: Moderators | None = None) -> None:
+    def __init__(
+        self,
+        host: RoomHost,
+        server_name: str,
+        channel: str,
+        logins: Logins | None = None,
+        moderators: Moderators | None = None,
+    ) -> None:
         self.channel = IrcChannel(host, server_name, channel)
+        self.logins = logins  # None: no accounts (no sasl, no PASS, every free nick for anyone)
         self.moderators = moderators if moderators is not None else Moderators(None, 64)
         self.session_type = SessionType(
             "irc", irc.MAX_INPUT_BYTES, telnet=False, strip=False, new_session=self.new_session
         )
 
     def new_session(self, connection: Connection) -> IrcSession:
-        return IrcSession(self.channel, connection, self.moderators)
+        return IrcSession(self.channel, connection, self.logins, self.moderators)
 
 
 class IrcSession:
@@ -91,12 +101,14 @@ class IrcSession:
 
     # One per connection, so slots.
     __slots__ = (
+        "_account",
         "_awaiting",
         "_batches",
         "_cap_open",
         "_cap_version",
         "_caps",
         "_channel",
+        "_check",
         "_connection",
         "_echo_waited",
         "_echoes_asked",
@@ -107,21 +119,31 @@ class IrcSession:
         "_label",
         "_label_from",
         "_labeled",
+        "_logins",
         "_messages",
         "_moderators",
         "_nick",
+        "_pass_argument",
         "_ping_sent",
         "_quit_reason",
         "_registered",
+        "_sasl",
         "_tags",
         "_user",
         "_wire",
     )
 
-    def __init__(self, channel: IrcChannel, connection: Connection, moderators: Moderators) -> None:
+    def __init__(
+        self, channel: IrcChannel, connection: Connection, logins: Logins | None, moderators: Moderators
+    ) -> None:
         self._channel = channel
         self._moderators = moderators  # a banned nick is refused (465), a muted one cannot send (404)
         self._connection = connection
+        self._logins = logins
+        self._account: str | None = None  # the account logged in to (SASL or PASS), as the file names it
+        self._check: asyncio.Task[None] | None = None  # a password check under way
+        self._pass_argument: str | None = None  # PASS's argument, checked when registration completes
+        self._sasl: irc_sasl.SaslExchange | None = None  # an AUTHENTICATE exchange, once one began
         self._nick: str | None = None  # claimed in the room once registered (hidden until JOIN)
         self._user: tuple[str, str] | None = None  # USER's username and real name
         self._cap_open = False  # CAP negotiation began and has not ended: registration waits
@@ -148,6 +170,11 @@ class IrcSession:
     @property
     def name(self) -> str | None:
         return self._nick if self._registered else None
+
+    @property
+    def account(self) -> str | None:
+        """The account it logged in to (SASL or PASS), if any."""
+        return self._account
 
     @property
     def me(self) -> str:
@@ -285,6 +312,10 @@ class IrcSession:
         return None
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
+        if self._check is not None:  # (its answer would go nowhere: the try is given back if it can be)
+            self._check.cancel()
+            self._check = None
+        self._pass_argument = None
         nick, host = self._nick, self._channel.host
         self._nick, self._joined = None, False
         if nick is not None and self._registered:  # (before registration it holds no name)
@@ -348,7 +379,8 @@ class IrcSession:
 
     # --- registration ---------------------------------------------------------------------------
     def _cap(self, params: list[str]) -> None:
-        answer = irc_caps.negotiate(self._channel.server, self.me, params, self._caps, self._cap_version)
+        offered = irc_caps.CAPABILITIES if self._logins is not None else irc_caps.WITHOUT_ACCOUNTS
+        answer = irc_caps.negotiate(self._channel.server, self.me, params, self._caps, self._cap_version, offered)
         self._cap_version = answer.version
         if answer.reply:
             self.send(answer.reply)
@@ -361,11 +393,116 @@ class IrcSession:
                 self._cap_open = True
             elif answer.ends:
                 self._cap_open = False
+                if self._sasl is not None and self._sasl.in_progress:  # (registration ends it: SASL 3.2)
+                    self._sasl.abort()
+                    self.reply("906", "SASL authentication aborted")
                 self._try_to_register()
+
+    # --- accounts: SASL PLAIN, PASS, registered nicks ---------------------------------------------
+    def _authenticate(self, params: list[str]) -> None:
+        if self._logins is None:
+            self.reply("421", "AUTHENTICATE", "Unknown command")
+            return
+        if not params or not params[0]:
+            self.reply("461", "AUTHENTICATE", "Not enough parameters")
+            return
+        if self._account is not None:
+            self.reply("907", "You have already authenticated using SASL")
+            return
+        if self._registered:
+            self.reply("904", "SASL authentication failed: log in before registration completes")
+            return
+        if self._sasl is None:
+            self._sasl = irc_sasl.SaslExchange()
+        step = self._sasl.step(params[0])
+        action = step.action
+        if action is irc_sasl.Action.CONTINUE:
+            self.send(_AUTHENTICATE_CONTINUE)
+        elif action is irc_sasl.Action.CHECK:
+            self._check_password(step.name, step.password, self._sasl_checked)
+        elif action is irc_sasl.Action.FAIL:
+            if step.mechanisms:
+                self.reply("908", irc_sasl.MECHANISMS, "are available SASL mechanisms")
+            self.reply("904", "SASL authentication failed")
+        elif action is irc_sasl.Action.TOO_LONG:
+            self.reply("905", "SASL message too long")
+        elif action is irc_sasl.Action.ABORTED:
+            self.reply("906", "SASL authentication aborted")
 
     def _pass(self, params: list[str]) -> None:
         if self._registered:
             self.reply("462", "You may not reregister")
+        elif self._logins is not None and params and params[0]:
+            self._pass_argument = params[0]  # (checked once NICK and USER are in: registration)
+
+    def _check_password(self, name: str, password: str, done: Callable[[str, CheckResult], None]) -> None:
+        """Check ``password`` for the account ``name`` off the event loop (a name without one is a
+        wrong password: ``password_checks``), holding the input until ``done(name, result)``."""
+        assert self._logins is not None
+        self._awaiting = True
+        connection = self._connection
+
+        def checked(result: CheckResult) -> None:
+            self._check = None
+            if connection.closing:
+                return
+            self._awaiting = False
+            if not result.ok:
+                self._log_refusal(name, result.outcome)
+            done(name, result)
+            self._command_done()
+            connection.resume()
+
+        peer = connection.peer
+        self._check = self._logins.check(name, password, peer[0] if peer else "", checked)
+
+    def _log_refusal(self, name: str, outcome: Outcome) -> None:
+        peer = self._connection.peer_text
+        if outcome is Outcome.WRONG:  # (bounded by the throttle, unlike the refusals before scrypt)
+            log.info(
+                "Login failed: %s from %s (bad-password, IRC)",
+                name,
+                peer,
+                extra=fields("login-failed", user=name, peer=peer, reason="bad-password", protocol="irc"),
+            )
+        else:
+            log.debug(
+                "Login refused: %s from %s (%s, IRC)",
+                name,
+                peer,
+                outcome.value,
+                extra=fields("login-refused", user=name, peer=peer, reason=outcome.value, protocol="irc"),
+            )
+
+    def _logged_in(self, result: CheckResult) -> None:
+        assert result.account is not None
+        account = self._account = result.account.name
+        mask = f"{self.me}!{self._user[0] if self._user else '*'}@{self._channel.server}"
+        self.reply("900", mask, account, f"You are now logged in as {account}")
+
+    def _sasl_checked(self, _name: str, result: CheckResult) -> None:
+        if result.ok:
+            self._logged_in(result)
+            self.reply("903", "SASL authentication successful")
+        else:
+            self.reply("904", "SASL authentication failed" + _WHY_NOT[result.outcome])
+
+    def _pass_checked(self, _name: str, result: CheckResult) -> None:
+        if result.ok:
+            self._logged_in(result)
+            self._try_to_register()
+        else:
+            self.reply("464", "Password incorrect" + _WHY_NOT[result.outcome])
+            self._connection.close("bad-password")
+
+    def _nick_refusal(self, nick: str) -> str | None:
+        """433's reason if ``nick`` is an account's name and this client is not logged in to it."""
+        if self._logins is None:
+            return None
+        account = self._logins.checks.account(nick)
+        if account is None or (self._account is not None and username_key(self._account) == username_key(nick)):
+            return None
+        return "Nickname is registered to an account: log in to it with SASL or PASS"
 
     def _nick_command(self, params: list[str]) -> None:
         if not params or not params[0]:
@@ -394,6 +531,10 @@ class IrcSession:
         if taken and username_key(old) != username_key(wanted):
             self.reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
             return
+        refusal = self._nick_refusal(wanted)
+        if refusal is not None:
+            self.reply("433", wanted, refusal)
+            return
         self._claim(wanted, lambda: self._renamed(old, wanted), renaming=old)
 
     def _claim(self, nick: str, claimed: Callable[[], None], renaming: str | None = None) -> None:
@@ -418,7 +559,9 @@ class IrcSession:
             connection.resume()
 
         host.announce_departures()  # (whoever left before this is not news to it)
-        host.room.join(self, nick, answered, hidden=renaming is None, renaming=renaming, hears_arrivals=True)
+        host.room.join(
+            self, nick, answered, hidden=renaming is None, renaming=renaming, hears_arrivals=True, account=self._account
+        )
 
     def _renamed(self, old: str, new: str) -> None:
         self._nick = new
@@ -441,15 +584,43 @@ class IrcSession:
         registration completes with the next ``NICK`` that is free."""
         if self._registered or self._nick is None or self._user is None or self._cap_open:
             return
-        nick, self._nick = self._nick, None  # (its own once the room says so: till then 433's target is *)
+        nick = self._nick
+        if self._pass_argument is not None and self._account is None:  # PASS <name>:<password>: its check first
+            login = irc_sasl.pass_login(self._pass_argument, nick)
+            self._pass_argument = None
+            if login is None:
+                self.reply("464", "Password incorrect: PASS <account>:<password>")
+                self._connection.close("bad-password")
+            else:
+                self._check_password(login[0], login[1], self._pass_checked)
+            return
+        if self._account is None and self._logins is not None and self._logins.require_account:
+            self.send(irc.message(self._channel.server, "FAIL", "*", "ACCOUNT_REQUIRED", _ACCOUNT_REQUIRED))
+            self._connection.close("account-required")
+            return
+        refusal = self._nick_refusal(nick)
+        if refusal is not None:  # (registration completes with the next NICK that is free)
+            self._nick = None
+            self.reply("433", nick, refusal)
+            return
+        self._nick = None  # (its own once the room says so: till then 433's target is *)
         self._claim(nick, lambda: self._welcome(nick))
 
     def _welcome(self, nick: str) -> None:
         self._nick, self._registered = nick, True
         self._connection.mark_registered()
         self.send(irc_replies.welcome(self._channel, nick))
-        peer = self._connection.peer_text
-        log.info("Login: %s from %s (IRC)", nick, peer, extra=fields("login", user=nick, peer=peer, protocol="irc"))
+        peer, account = self._connection.peer_text, self._account
+        if account is not None:
+            log.info(
+                "Login: %s from %s (IRC, account %s)",
+                nick,
+                peer,
+                account,
+                extra=fields("login", user=nick, peer=peer, protocol="irc", account=account),
+            )
+        else:
+            log.info("Login: %s from %s (IRC)", nick, peer, extra=fields("login", user=nick, peer=peer, protocol="irc"))
 
     # --- the channel ----------------------------------------------------------------------------
     def _join(self, params: list[str]) -> None:
@@ -473,7 +644,7 @@ class IrcSession:
         def welcome() -> None:
             nick, channel = self.me, self._channel
             names = channel.names_lines(nick, "userhost-in-names" in self._caps)
-            self.send_long(irc.message(channel.mask(nick), "JOIN", channel.name) + names)
+            self.send_long(channel.join_line(nick, self._account, "extended-join" in self._caps) + names)
 
         self.wait_for_room(welcome)
 
@@ -545,8 +716,17 @@ class IrcSession:
 
 Handler = Callable[[IrcSession, list[str]], None]
 
+_AUTHENTICATE_CONTINUE: Final = b"AUTHENTICATE +" + irc.CRLF
+_ACCOUNT_REQUIRED: Final = "An account is required on this server: log in with SASL or PASS <account>:<password>"
+_WHY_NOT: Final = {  # what follows 904's and 464's words for each outcome of a failed check
+    Outcome.WRONG: "",
+    Outcome.TOO_MANY_ATTEMPTS: ": too many attempts, try again later",
+    Outcome.BUSY: ": the server is busy, try again in a moment",
+}
+
 _ANYTIME: Final[dict[str, Handler]] = {  # before registration too
     "CAP": IrcSession._cap,
+    "AUTHENTICATE": IrcSession._authenticate,
     "PASS": IrcSession._pass,
     "NICK": IrcSession._nick_command,
     "USER": IrcSession._user_command,

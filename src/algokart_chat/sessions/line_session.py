@@ -107,6 +107,7 @@ class ChatSessions:
 class ChatSession:
     # One per connection, so slots; the batch list exists only while it holds something.
     __slots__ = (
+        "_account",
         "_awaiting",
         "_check",
         "_connection",
@@ -120,6 +121,7 @@ class ChatSession:
 
     def __init__(self, sessions: ChatSessions, connection: Connection) -> None:
         self.name: str | None = None
+        self._account: str | None = None  # the account logged in to (its password checked)
         self._sessions = sessions
         self._connection = connection
         self._unpublished: list[str] | None = None  # this read's broadcasts, not yet in the room
@@ -210,7 +212,7 @@ class ChatSession:
         texts, self._unpublished = self._unpublished, None
         assert texts and self.name is not None  # MSG is a logged-in command
         host = self._sessions.host
-        host.room.broadcast(Said(self.name, texts), self)
+        host.room.broadcast(Said(self.name, texts, account=self._account), self)
         host.note_fan_out((sum(map(len, texts)) + len(texts) * (len(self.name) + 5)) * (len(host.room) - 1))
 
     def _login(self, argument: str) -> None:
@@ -274,7 +276,9 @@ class ChatSession:
         self._awaiting = True
         host = self._sessions.host
         host.announce_departures()  # (whoever left before this LOGIN is not news to it)
-        host.room.join(self, name, lambda result: self._joined(name, result, account))
+        host.room.join(
+            self, name, lambda result: self._joined(name, result, account), account=name if account else None
+        )
 
     def _joined(self, name: str, result: JoinResult, account: bool) -> None:
         """The room's answer to LOGIN ``name``: at once in memory, after a round trip in a cluster."""
@@ -285,6 +289,7 @@ class ChatSession:
             return
         if result == "ok":
             self.name = name
+            self._account = name if account else None
             connection.mark_registered()
             connection.reply(protocol.OK)
             peer = connection.peer_text
@@ -333,7 +338,7 @@ class ChatSession:
             self._connection.reply(_ERR_EMPTY_MESSAGE)
         else:
             assert self.name is not None  # DM is a logged-in command
-            room.direct(name, Told(self.name, text))
+            room.direct(name, Told(self.name, text, account=self._account))
             self._sessions.host.note_fan_out(len(text) + len(self.name) + 4)
         if answered:
             self._answered()
