@@ -15,7 +15,8 @@ The package in layers; every import runs down this list, never up or sideways in
 2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive); and
    ``password_checks``, the sessions' password checks off the event loop; ``moderators``, the bans
    and mutes in use with their file and audit log;
-3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``) on a connection;
+3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``, with its parts
+   such as ``irc_sasl``, SASL PLAIN) on a connection;
 4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` and ``window`` (pure) with
    ``clients``, ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py,
    imported in cluster mode only);
