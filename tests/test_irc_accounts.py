@@ -259,19 +259,19 @@ class AccountTagsTest(IrcAccountsTestCase):
         )
         # A line user logged in to an account: its messages carry it too; a guest's do not.
         line = self.connect()
-        line.send(f"LOGIN carol {password_of('carol')}", "MSG hi from the line")
+        line.send(f"LOGIN CAROL {password_of('carol')}", "MSG hi from the line")  # (the account as the file names it)
         line.expect("OK")
         line.sync()
         self.assertEqual(
             watcher.sync(),
             [
-                f"@account=carol :{mask('carol')} JOIN #chat carol :carol",
-                f"@account=carol :{mask('carol')} PRIVMSG #chat :hi from the line",
+                f"@account=carol :{mask('CAROL')} JOIN #chat carol :CAROL",
+                f"@account=carol :{mask('CAROL')} PRIVMSG #chat :hi from the line",
             ],
         )
         line.send(f"DM {watcher.nick} psst")
         line.sync()
-        self.assertEqual(watcher.sync(), [f"@account=carol :{mask('carol')} PRIVMSG {watcher.nick} :psst"])
+        self.assertEqual(watcher.sync(), [f"@account=carol :{mask('CAROL')} PRIVMSG {watcher.nick} :psst"])
 
 
 class RequireAccountTest(IrcAccountsTestCase):

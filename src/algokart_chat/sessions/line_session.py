@@ -225,11 +225,11 @@ class ChatSession:
         elif ban := self._sessions.moderators.ban_for(name, self._host_address()):
             self._connection.reply(line_moderation.refusal(ban))
         elif logins is None:
-            self._claim(name, account=False)
+            self._claim(name, None)
         else:
             step = logins.step(name, password or None)
             if step is LoginStep.GUEST:
-                self._claim(name, account=False)
+                self._claim(name, None)
             elif step is LoginStep.CHECK:
                 self._awaiting = True  # (the lines after it wait for the answer, in order)
                 peer = self._connection.peer
@@ -248,8 +248,9 @@ class ChatSession:
         if connection.closing:
             return
         if result.ok:
-            self._operator = result.account is not None and "op" in result.account.roles
-            self._claim(name, account=True)
+            assert result.account is not None  # (OK comes with its account)
+            self._operator = "op" in result.account.roles
+            self._claim(name, result.account.name)
             return
         connection.reply(_CHECK_REFUSALS[result.outcome])
         peer = connection.peer_text
@@ -271,16 +272,15 @@ class ChatSession:
             )
         self._answered()
 
-    def _claim(self, name: str, account: bool) -> None:
-        """Take ``name`` in the room (``account``: its password was checked)."""
+    def _claim(self, name: str, account: str | None) -> None:
+        """Take ``name`` in the room (``account``: the account, as the file names it, whose password
+        was checked)."""
         self._awaiting = True
         host = self._sessions.host
         host.announce_departures()  # (whoever left before this LOGIN is not news to it)
-        host.room.join(
-            self, name, lambda result: self._joined(name, result, account), account=name if account else None
-        )
+        host.room.join(self, name, lambda result: self._joined(name, result, account), account=account)
 
-    def _joined(self, name: str, result: JoinResult, account: bool) -> None:
+    def _joined(self, name: str, result: JoinResult, account: str | None) -> None:
         """The room's answer to LOGIN ``name``: at once in memory, after a round trip in a cluster."""
         connection = self._connection
         if connection.closing:  # gone while the room was deciding
@@ -289,11 +289,11 @@ class ChatSession:
             return
         if result == "ok":
             self.name = name
-            self._account = name if account else None
+            self._account = account
             connection.mark_registered()
             connection.reply(protocol.OK)
             peer = connection.peer_text
-            if account:
+            if account is not None:
                 log.info(
                     "Login: %s from %s (account)", name, peer, extra=fields("login", user=name, peer=peer, account=True)
                 )
