@@ -1,7 +1,8 @@
 """Accounts on the IRC gateway end to end, over real sockets (docs/IRC.md, *Accounts*): SASL PLAIN
 (success, failure, abort, chunks, the throttle), ``PASS <name>:<password>``, registered nicks,
 --require-account, account-tag, extended-join and WHOIS's 330 seen by other IRC clients, line and
-IRC users of the same accounts, and no password (nor its base64) in any log line.
+IRC users of the same accounts, no password (nor its base64) in any log line, and a cluster of two
+nodes where an IRC login on one holds the name on both.
 
 The throttle counts failures per address: each test that fails a password connects from source
 addresses of its own (``new_source``).  Tests synchronise on replies, never on sleeps.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import base64
 import socket
 
-from support import TIMEOUT, ServerProcess, err, unique_name
+from support import TIMEOUT, Cluster, ServerProcess, err, skip_without_cluster, unique_name
 
 from algokart_chat.accounts import Account, Accounts, hash_password
 from algokart_chat.accounts_file import load_accounts, save_accounts
@@ -345,3 +346,26 @@ class WithoutAccountsTest(IrcAccountsTestCase):
         client.send("AUTHENTICATE PLAIN", "PASS alice:pw", "NICK alice", "USER alice 0 * :Real", "CAP END")
         self.assertEqual(client.read_line(), f":{SERVER_NAME} 421 * AUTHENTICATE :Unknown command")
         self.assertEqual(numeric(client.read_line()), "001")
+
+
+class ClusterTest(IrcAccountsTestCase):
+    flags = None
+
+    def test_an_irc_login_on_one_node_holds_the_name_on_every_node(self) -> None:
+        skip_without_cluster()
+        path = accounts_file(new_folder(self), *NAMES)
+        with Cluster(2, "--accounts", str(path), *IRC_ARGS) as cluster:
+            a, b = cluster.nodes
+            alice = self.irc(server=a)
+            self.sasl_start(alice, "alice")
+            alice.send("AUTHENTICATE PLAIN", f"AUTHENTICATE {plain('alice', password_of('alice'))}", "CAP END")
+            self.assertIn(f":{SERVER_NAME} 903 alice :SASL authentication successful", alice.read_until(r" 422 "))
+            line = self.connect(server=b)
+            line.send("LOGIN alice", f"LOGIN alice {password_of('alice')}")
+            line.expect(err("password-required"), err("username-taken"))
+            squatter = self.irc(server=b)
+            squatter.send("NICK alice", "USER x 0 * :Real")
+            self.assertEqual(squatter.read_line().split(" ", 3)[1:3], ["433", "*"])
+            by_pass = self.irc(server=b)
+            by_pass.send(f"PASS :bob:{password_of('bob')}", "NICK bob", "USER bob 0 * :Real")
+            self.assertEqual(numeric(by_pass.read_until(r" 422 ")[-1]), "422")
