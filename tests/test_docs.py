@@ -168,6 +168,19 @@ class FrontPageTest(unittest.TestCase):
         self.assertIn("python src/server.py\n", readme)
         self.assertIn("python -m unittest discover -s tests -v\n", readme)
 
+    def test_the_layout_draws_every_module_of_the_package_on_a_line_of_its_own(self) -> None:
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+        first_words = {
+            line.split()[0]
+            for line in layout.splitlines()
+            if line.strip() and line[0] in " _abcdefghijklmnopqrstuvwxyz"
+        }
+        package = ROOT / "src" / "algokart_chat"
+        modules = {path.name for path in package.rglob("*.py") if path.name != "__init__.py"}
+        folders = {f"{path.name}/" for path in package.iterdir() if path.is_dir() and path.name != "__pycache__"}
+        self.assertEqual((modules | folders) - first_words, set())
+
     def test_every_setting_is_documented_with_its_environment_twin(self) -> None:
         settings = (ROOT / "docs" / "SETTINGS.md").read_text(encoding="utf-8")
         for option in OPTIONS:
