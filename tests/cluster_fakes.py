@@ -19,7 +19,8 @@ from support import REQUIRE_CLUSTER_TESTS
 if TYPE_CHECKING:
     import redis.asyncio as redis
 
-    from algokart_chat.cluster.lease import ResetReason, User
+    from algokart_chat.cluster.entries import User
+    from algokart_chat.cluster.lease import ResetReason
     from algokart_chat.cluster.reader import StreamReader
     from algokart_chat.cluster.replica import Replica
     from algokart_chat.cluster.target import RedisTarget

@@ -32,12 +32,15 @@ def setUpModule() -> None:
 class SnapshotTest(unittest.TestCase):
     def test_users_come_in_login_order_with_hidden_ones_marked(self) -> None:
         values = [b"20-0 n1 t2 bob h", b"3-1 n2 t1 alice", b"20-10 n1 t3 carol"]
-        self.assertEqual(snapshot_users(values), [("alice", "t1", False), ("bob", "t2", True), ("carol", "t3", False)])
+        self.assertEqual(
+            snapshot_users(values),
+            [("alice", "t1", False, None), ("bob", "t2", True, None), ("carol", "t3", False, None)],
+        )
 
     def test_a_malformed_record_is_logged_and_skipped(self) -> None:
         with self.assertLogs("algokart_chat.cluster.lease", "WARNING") as logs:
             users = snapshot_users([b"3-1 n2 t1 alice", b"nonsense", b"4-0 n1 t2 bob x", b"\xff"])
-        self.assertEqual(users, [("alice", "t1", False)])
+        self.assertEqual(users, [("alice", "t1", False, None)])
         self.assertEqual(len(logs.output), 3)
         self.assertIn("Skipped a malformed user record in Redis: b'nonsense'", logs.output[0])
 
@@ -67,7 +70,7 @@ class RegisterTest(LeaseTestCase):
         node = self.lease.node
         self.assertRegex(node, r"^[\w-]+-\d+-[0-9a-f]{6}-1$")
         self.assertEqual(self.holder.heard, [f"joined {node} at 1000-0"])
-        self.assertEqual(self.holder.users, [("alice", "t1", False)])
+        self.assertEqual(self.holder.users, [("alice", "t1", False, None)])
         self.assertEqual((self.lease.state, self.lease.epoch, self.lease.incarnation), ("up", "epoch1", 1))
         self.assertTrue(self.lease.joined.is_set())
         name, keys, args = self.redis.sent[-1]

@@ -17,6 +17,7 @@ from algokart_chat.cluster.entries import (
     Entry,
     Join,
     Leave,
+    User,
     broadcast_record,
     direct_record,
     sync_record,
@@ -71,7 +72,7 @@ class ReplicaTestCase(unittest.TestCase):
     def setUp(self) -> None:
         self.audience = Audience()
         self.replica: Replica[Member] = Replica(self.audience)
-        self.replica.start(NODE, [("carol", f"{OTHER}.1", False)])
+        self.replica.start(NODE, [User("carol", f"{OTHER}.1", False)])
         self.answers: list[JoinResult] = []
 
     def login(self, name: str, member: Any = None) -> Member:
@@ -248,7 +249,7 @@ class ResetTest(ReplicaTestCase):
         alice = self.login("alice")
         self.replica.apply(Batch(OTHER, 5, said("carol", "before")))
         self.replica.clear()  # this node left the cluster
-        self.replica.start(f"{NODE}-2", [("carol", f"{OTHER}.1", False)])
+        self.replica.start(f"{NODE}-2", [User("carol", f"{OTHER}.1", False)])
         self.assertEqual(self.replica.names(), ["carol"])
         self.assertTrue(self.replica.expect_sync(lambda: None).startswith(f"{NODE}-2."))
         bob = self.login("bob")

@@ -5,20 +5,26 @@ slot, so the scripts also run on Redis Cluster.
 
     {c}:epoch        string  a random id set by the first node; gone or changed = Redis lost its data
     {c}:events       stream  every event the room can see, in the one order every node applies
-    {c}:users        hash    name key -> "<join entry id> <node> <token> <name>[ h]" (h: hidden)
+    {c}:users        hash    name key -> "<join entry id> <node> <token> <name>[ a=<account>][ h]"
+                             (h: hidden; a: the account the holder logged in to)
     {c}:nodes        zset    node -> lease deadline (ms, Redis clock)
     {c}:node:<node>  set     the name keys that node's users hold (so a dead node's users are found)
 
 Stream entries (field -> value, all bytes):
 
-    join      t=j n=<name> o=<node> c=<token> [h=1] [r=<old name> rc=<old token>]
+    join      t=j n=<name> o=<node> c=<token> [h=1] [r=<old name> rc=<old token>] [a=<account>]
     leave     t=l n=<name> c=<token>
     presence  t=p n=<name> c=<token> s=<1 shown | 0 hidden>
     batch     t=m v=<format> o=<node> s=<sequence> d=<records>
 
 A join with ``h=1`` holds the name for someone not in the room (an IRC nick before its JOIN); a
 presence entry moves them in or out (JOIN, PART).  A join with ``r`` renames: the login ``rc``
-gives up ``<old name>`` in the same step (an IRC NICK change).
+gives up ``<old name>`` in the same step (an IRC NICK change).  A join with ``a`` is by a login
+whose password was checked for that account (as the accounts file names it): every node shows it
+on that user's arrival and messages (IRC's account-tag, extended-join, WHOIS 330).  A node older
+than ``a`` reads such a join as one without an account (it ignores fields it does not know), and
+its REGISTER snapshot skips a user record with `` a=`` as malformed (it logs it): that user is
+missing from its list until they log in again (docs/CLUSTER.md, *Accounts*).
 
 A batch is what one node's users said during one event-loop iteration, in order: records of
 ``<target> <length>\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but the
@@ -85,6 +91,16 @@ class Join(NamedTuple):
     token: str
     hidden: bool = False
     renamed: tuple[str, str] | None = None  # (old name, old token) of a rename
+    account: str | None = None  # the account the login's password was checked for
+
+
+class User(NamedTuple):
+    """A user of the cluster, as REGISTER's snapshot has it (``{c}:users``)."""
+
+    name: str
+    token: str  # its login's
+    hidden: bool
+    account: str | None = None  # the account its password was checked for
 
 
 class Leave(NamedTuple):
@@ -203,11 +219,15 @@ def direct_record(recipient: str, told: Told, echo: bool = False) -> bytes:
     return record(IRC_DIRECT, recipient, "\n".join(parts).encode())
 
 
-def join_fields(name: str, node: str, token: str, hidden: bool, renamed: tuple[str, str] | None) -> list[str]:
+def join_fields(
+    name: str, node: str, token: str, hidden: bool, renamed: tuple[str, str] | None, account: str | None = None
+) -> list[str]:
     """The join entry's fields beyond ``t``, ``n``, ``o``, ``c`` (what CLAIM adds), flattened."""
     extra = ["h", "1"] if hidden else []
     if renamed is not None:
         extra += ["r", renamed[0], "rc", renamed[1]]
+    if account is not None:
+        extra += ["a", account]
     return extra
 
 
@@ -234,7 +254,8 @@ def decode_entry(fields: dict[bytes, bytes], entry_id: bytes = b"0-0") -> Entry:
         if kind == b"j":
             renamed = (_text(fields[b"r"]), _text(fields[b"rc"])) if b"r" in fields else None
             hidden = fields.get(b"h") == b"1"
-            return Join(_text(fields[b"n"]), _text(fields[b"o"]), _text(fields[b"c"]), hidden, renamed)
+            account = _text(fields[b"a"]) if b"a" in fields else None
+            return Join(_text(fields[b"n"]), _text(fields[b"o"]), _text(fields[b"c"]), hidden, renamed, account)
         if kind == b"l":
             return Leave(_text(fields[b"n"]), _text(fields[b"c"]))
         if kind == b"p":

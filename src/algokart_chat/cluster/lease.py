@@ -40,6 +40,7 @@ from typing import Literal, Protocol
 from redis.exceptions import RedisError
 
 from algokart_chat.cluster.clients import LINK_ERRORS
+from algokart_chat.cluster.entries import User
 from algokart_chat.cluster.link import RedisLink, retry_delay
 from algokart_chat.cluster.window import StreamWindow, entry_number
 from algokart_chat.logs import fields
@@ -50,7 +51,6 @@ LEASE_RENEWALS_PER_TIMEOUT = 4
 
 ResetReason = Literal["cluster-unavailable", "cluster-reset"]
 State = Literal["out", "up", "down"]
-User = tuple[str, str, bool]  # a user of the cluster: name, login token, hidden
 
 
 class LeaseHolder(Protocol):
@@ -69,19 +69,22 @@ class LeaseHolder(Protocol):
 
 
 def snapshot_users(values: list[bytes]) -> list[User]:
-    """The users of REGISTER's snapshot (``<join id> <node> <token> <name>[ h]`` each), in login
-    order; a malformed record is logged and skipped."""
+    """The users of REGISTER's snapshot (``<join id> <node> <token> <name>[ a=<account>][ h]``
+    each), in login order; a malformed record is logged and skipped."""
     users = []
     for value in values:
         try:
-            join_id, _node, token, name, *mark = value.decode("utf-8").split(" ")
-            if mark not in ([], ["h"]):
-                raise ValueError(mark)
-            users.append((entry_number(join_id.encode()), name, token, bool(mark)))
+            join_id, _node, token, name, *marks = value.decode("utf-8").split(" ")
+            hidden = marks[-1:] == ["h"]
+            account = marks[:-1] if hidden else marks
+            if account and (len(account) > 1 or not account[0].startswith("a=") or len(account[0]) < 3):
+                raise ValueError(marks)
+            user = User(name, token, hidden, account[0][2:] if account else None)
+            users.append((entry_number(join_id.encode()), user))
         except ValueError:
             log.warning("Skipped a malformed user record in Redis: %r", value[:80], extra=fields("bad-data"))
-    users.sort()
-    return [(name, token, hidden) for _, name, token, hidden in users]
+    users.sort(key=lambda numbered: numbered[0])
+    return [user for _, user in users]
 
 
 class Replication:

@@ -2,7 +2,7 @@
 
 ``RedisRoom`` does the talking to Redis; this class decides what every entry of the stream means
 for this node.  It owns every user of the cluster (names in login order, and which login holds
-each name), this node's members, the LOGINs and PINGs of this node waiting for their entries to
+each name, and the account each login's password was checked for), this node's members, the LOGINs and PINGs of this node waiting for their entries to
 come back, and, per node, the sequence of the last batch applied.
 
 Guarantees:
@@ -17,6 +17,9 @@ Guarantees:
   is stamped from the batch's entry id and its place in it (``entries.stamp``): the same on every
   node.  A sender on this node that asked for its echo gets it (``events.Echoed``) when its
   record is applied here, in its place.
+- Every arrival and message of a user whose join carried an account carries it (``account``: IRC's
+  extended-join, account-tag), on every node; records carry no account of their own, so a node
+  cannot be told one for a user it did not see log in to it.
 - Malformed content raises ``BadEntry`` (the caller logs and skips the entry); work is O(bytes of
   the entry) plus one delivery per local recipient.
 """
@@ -36,7 +39,10 @@ from algokart_chat.cluster.entries import (
     Batch,
     Entry,
     Join,
+    Message,
     Presence,
+    Record,
+    User,
     records,
     stamp,
 )
@@ -58,6 +64,7 @@ class Replica(Generic[MemberT]):
     """The cluster's users and this node's members, as of the last entry applied."""
 
     __slots__ = (
+        "_accounts",
         "_arrivals_wanted",
         "_audience",
         "_hidden",
@@ -85,6 +92,7 @@ class Replica(Generic[MemberT]):
         self._names: dict[str, str] = {}  # username_key -> name as typed
         self._holders: dict[str, str] = {}  # username_key -> token of the login that holds it
         self._hidden: set[str] = set()
+        self._accounts: dict[str, str] = {}  # username_key -> account, for logins that have one
         # This node's members: all of them, those in the room (they get what it delivers), and
         # those of them that hear arrivals.
         self._local: dict[str, MemberT] = {}
@@ -113,6 +121,9 @@ class Replica(Generic[MemberT]):
         hidden = self._hidden
         return [name for key, name in self._names.items() if key not in hidden]
 
+    def account_of(self, name: str) -> str | None:
+        return self._accounts.get(username_key(name))
+
     def name_of(self, member: MemberT) -> str | None:
         return self._member_names.get(member)
 
@@ -121,16 +132,18 @@ class Replica(Generic[MemberT]):
         return self._present.values()
 
     # --- this node's side -------------------------------------------------------------------------
-    def start(self, node: str, users: Iterable[tuple[str, str, bool]]) -> None:
-        """Start over as ``node`` from a snapshot of the room: (name, token, hidden) of each user,
-        in login order.  The stream is then applied from where the snapshot was taken."""
+    def start(self, node: str, users: Iterable[User]) -> None:
+        """Start over as ``node`` from a snapshot of the room: its users, in login order.  The
+        stream is then applied from where the snapshot was taken."""
         self.node = node
-        self._names, self._holders, self._hidden = {}, {}, set()
-        for name, token, hidden in users:
-            key = username_key(name)
-            self._names[key], self._holders[key] = name, token
-            if hidden:
+        self._names, self._holders, self._hidden, self._accounts = {}, {}, set(), {}
+        for user in users:
+            key = username_key(user.name)
+            self._names[key], self._holders[key] = user.name, user.token
+            if user.hidden:
                 self._hidden.add(key)
+            if user.account is not None and is_valid_username(user.account):
+                self._accounts[key] = user.account
         self._seen = {}
         self.changes += 1
 
@@ -140,7 +153,7 @@ class Replica(Generic[MemberT]):
         joining, self._joining = self._joining, {}
         syncs, self._syncs = self._syncs, {}
         self.release_all()
-        self._names, self._holders, self._hidden = {}, {}, set()
+        self._names, self._holders, self._hidden, self._accounts = {}, {}, set(), {}
         self.changes += 1
         for _member, done, _hears in joining.values():
             done("unavailable")
@@ -249,8 +262,14 @@ class Replica(Generic[MemberT]):
                         self._arrivals_wanted.add(key)
                 del self._names[old_key], self._holders[old_key]
                 self._hidden.discard(old_key)
+                self._accounts.pop(old_key, None)
         self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
         self._names[key], self._holders[key] = name, join.token
+        account = join.account if join.account is not None and is_valid_username(join.account) else None
+        if account is not None:
+            self._accounts[key] = account
+        else:
+            self._accounts.pop(key, None)
         if hidden:
             self._hidden.add(key)
         else:
@@ -263,7 +282,7 @@ class Replica(Generic[MemberT]):
             if waiting[2]:
                 self._arrivals_wanted.add(key)
         if not hidden and renamed_from is None:
-            arrival = Arrived(name)
+            arrival = Arrived(name, account)
             for listener in self._listeners.values():
                 listener.deliver(arrival)
         if member is not None:
@@ -290,7 +309,7 @@ class Replica(Generic[MemberT]):
         member = self._local.get(key)
         if presence.shown:
             self._hidden.discard(key)
-            arrival = Arrived(self._names[key])
+            arrival = Arrived(self._names[key], self._accounts.get(key))
             for listener in self._listeners.values():
                 listener.deliver(arrival)
             if member is not None:
@@ -310,6 +329,7 @@ class Replica(Generic[MemberT]):
         was_present = key not in self._hidden
         del self._names[key], self._holders[key]
         self._hidden.discard(key)
+        self._accounts.pop(key, None)
         self.changes += 1
         if key in self._local:  # still ours (``release`` forgets it first): the cluster retired us
             return False
@@ -326,7 +346,7 @@ class Replica(Generic[MemberT]):
             if self._history.on:  # (nobody here to deliver to, but the history keeps it)
                 for index, target in enumerate(records(batch.records)):
                     if target.kind in (BROADCAST, IRC_BROADCAST):
-                        event = target.message()[0]
+                        event = self._message(target).event
                         if isinstance(event, Said):
                             event.stamp = stamp(batch.entry_id, index)
                             self._history.add_said(event)
@@ -335,7 +355,7 @@ class Replica(Generic[MemberT]):
         ours = batch.node == self.node  # (only here can a sender be waiting for its echo)
         for index, target in enumerate(records(batch.records)):
             if target.kind in (BROADCAST, IRC_BROADCAST):
-                event, echo = target.message()
+                event, echo = self._message(target)
                 event.stamp = stamp(batch.entry_id, index)
                 if isinstance(event, Said):
                     self._history.add_said(event)
@@ -345,7 +365,7 @@ class Replica(Generic[MemberT]):
                 deliver_together(present.values(), said)
                 said = []
             if target.kind in (DIRECT, IRC_DIRECT):
-                event, echo = target.message()
+                event, echo = self._message(target)
                 event.stamp = stamp(batch.entry_id, index)
                 recipient = self._local.get(username_key(target.name))  # (hidden or not)
                 if recipient is not None:
@@ -357,3 +377,9 @@ class Replica(Generic[MemberT]):
                 self.synced(target.name)
         if said:
             deliver_together(present.values(), said)
+
+    def _message(self, record: Record) -> Message:
+        """A message record's event, with the account its sender logged in to, if any."""
+        message = record.message()
+        message.event.account = self._accounts.get(username_key(message.event.sender))
+        return message

@@ -48,8 +48,8 @@ from typing import Any, Generic, Protocol
 
 from redis.exceptions import RedisError
 
-from algokart_chat.cluster.entries import Keys, broadcast_record, direct_record, sync_record
-from algokart_chat.cluster.lease import Lease, Replication, ResetReason, User
+from algokart_chat.cluster.entries import Keys, User, broadcast_record, direct_record, sync_record
+from algokart_chat.cluster.lease import Lease, Replication, ResetReason
 from algokart_chat.cluster.link import STOP_SECONDS, RedisLink, explain
 from algokart_chat.cluster.reader import FanOut, StreamReader
 from algokart_chat.cluster.replica import Audience, Replica
@@ -135,7 +135,7 @@ class RedisRoom(Generic[MemberT]):
         return self._replica.held_name(name)
 
     def account_of(self, name: str) -> str | None:
-        return None  # (accounts do not travel between nodes yet: docs/CLUSTER.md, *Accounts*)
+        return self._replica.account_of(name)
 
     def names(self) -> list[str]:
         return self._replica.names()
@@ -160,7 +160,7 @@ class RedisRoom(Generic[MemberT]):
             if old_token is not None:
                 old = (username_key(renaming), old_token, renaming)
         token = self._replica.expect_join(member, done, hears_arrivals)
-        self._writer.send(ClaimWrite(token, username_key(name), name, hidden, old))
+        self._writer.send(ClaimWrite(token, username_key(name), name, hidden, old, account))
 
     def show(self, member: MemberT, name: str, *, hears_arrivals: bool = False) -> None:
         self._replica.want_arrivals(member, name, hears_arrivals)

@@ -90,10 +90,12 @@ return {'ok', trimmed, retired}
 )
 
 # KEYS: epoch nodes events users node-set.  ARGV: epoch, node, token, name key, name, minid,
-# hidden ('1' or '0'), and for a rename the old name key, old token and old name ('' if none).
+# hidden ('1' or '0'), for a rename the old name key, old token and old name ('' if none), and the
+# account the login's password was checked for, if any (ARGV[11]: absent or '' for none).
 # Claims a name and appends the join in one step; a rename frees the old name in the same step
-# (if that login still holds it: else it is a plain claim).  Returns {'ok', join id}, {'taken'},
-# {'reset'} or {'expired'}.
+# (if that login still holds it: else it is a plain claim).  The user's value keeps ` a=<account>`
+# before the ` h` mark, so every script's patterns (the first four words, the last two characters)
+# read it as before.  Returns {'ok', join id}, {'taken'}, {'reset'} or {'expired'}.
 CLAIM: Final = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'reset'} end
 if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return {'expired'} end
@@ -116,8 +118,11 @@ if ARGV[8] ~= '' then
   end
 end
 if hidden then table.insert(fields, 'h') table.insert(fields, '1') end
+local account = ARGV[11] or ''
+if account ~= '' then table.insert(fields, 'a') table.insert(fields, account) end
 local id = redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[6], '*', unpack(fields))
 local value = id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[5]
+if account ~= '' then value = value .. ' a=' .. account end
 if hidden then value = value .. ' h' end
 redis.call('HSET', KEYS[4], ARGV[4], value)
 redis.call('SADD', KEYS[5], ARGV[4])

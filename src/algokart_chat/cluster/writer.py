@@ -57,16 +57,23 @@ class BatchWrite:
 
 
 class ClaimWrite:
-    """A LOGIN to write: the login's token, the name's key, the name as typed; hidden or not, and
-    for a rename the (key, token, name) of the login it replaces."""
+    """A LOGIN to write: the login's token, the name's key, the name as typed; hidden or not, for a
+    rename the (key, token, name) of the login it replaces, and the account its password was
+    checked for, if any."""
 
-    __slots__ = ("hidden", "key", "name", "renaming", "token")
+    __slots__ = ("account", "hidden", "key", "name", "renaming", "token")
 
     def __init__(
-        self, token: str, key: str, name: str, hidden: bool = False, renaming: tuple[str, str, str] | None = None
+        self,
+        token: str,
+        key: str,
+        name: str,
+        hidden: bool = False,
+        renaming: tuple[str, str, str] | None = None,
+        account: str | None = None,
     ) -> None:
         self.token, self.key, self.name = token, key, name
-        self.hidden, self.renaming = hidden, renaming
+        self.hidden, self.renaming, self.account = hidden, renaming, account
 
 
 class LeaveWrite:
@@ -224,7 +231,8 @@ class Writer:
                 await scripts.claim(
                     keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.node_users(node)],
                     args=[self._lease.epoch, node, write.token, write.key, write.name, minid]
-                    + ["1" if write.hidden else "0", old_key, old_token, old_name],
+                    + ["1" if write.hidden else "0", old_key, old_token, old_name]
+                    + ([write.account] if write.account is not None else []),
                     client=pipe,
                 )
             elif isinstance(write, PresenceWrite):
