@@ -19,7 +19,7 @@ from typing import Any
 from support import TIMEOUT, AnyRedis, skip_without_cluster, start_redis, unique_name
 
 from algokart_chat import protocol
-from algokart_chat.events import Echoed, RoomEvent, Said, Together, Told
+from algokart_chat.events import Arrived, Echoed, RoomEvent, Said, Together, Told
 from algokart_chat.room import ChatRoom, JoinResult
 from algokart_chat.room_memory import MemoryRoom
 
@@ -195,6 +195,20 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
         answer: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
         self.room(number).join(member, name, answer.set_result, **options)
         return await asyncio.wait_for(answer, TIMEOUT)
+
+    async def test_a_login_with_an_account_shows_it_in_every_room(self) -> None:
+        watcher, alice = Inbox("w"), Inbox("Alice")
+        await self.claim(0, "w", watcher, hears_arrivals=True)
+        self.assertEqual(await self.claim(1, "Alice", alice, account="alice"), "ok")
+        self.room(1).broadcast(Said("Alice", ["hi"], account="alice"), alice)  # (as a session sends it)
+        await self.join(1, "guest")
+        await self.sync(1)
+        for room in self.rooms:
+            self.assertEqual([room.account_of(name) for name in ("ALICE", "guest", "nobody")], ["alice", None, None])
+        self.assertEqual(
+            [(type(event), event.account) for event in watcher.events if isinstance(event, (Arrived, Said))],
+            [(Arrived, "alice"), (Said, "alice"), (Arrived, None)],
+        )
 
     async def test_a_hidden_name_is_held_but_not_in_the_room_until_shown(self) -> None:
         nick, line, listener = Inbox("Nick"), Inbox("line"), Inbox("lis")
