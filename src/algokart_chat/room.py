@@ -110,8 +110,8 @@ class ChatRoom(Protocol[MemberT_contra]):
         direct message reaches); else None."""
 
     def account_of(self, name: str) -> str | None:
-        """The account the holder of ``name`` logged in to, if any and if this room knows it (a
-        cluster's room knows only those of its own process's members)."""
+        """The account the holder of ``name`` logged in to, if any (in a cluster, as its join
+        carried it: the same on every node)."""
 
     def names(self) -> list[str]:
         """The names of those in the room, as their owners typed them, in login order."""
