@@ -26,6 +26,7 @@ from algokart_chat.cluster.entries import (
 from algokart_chat.cluster.replica import Replica
 from algokart_chat.events import Arrived, Said, Told
 from test_accounts_login import accounts_file, new_folder, password_of
+from test_cluster_replica import Audience, Recorder
 from test_irc import IRC_ARGS, SERVER_NAME, mask
 from test_irc_accounts import NAMES, IrcAccountsTestCase
 from test_irc_caps_end_to_end import with_caps
@@ -65,24 +66,6 @@ class SnapshotTest(unittest.TestCase):
         with self.assertLogs("algokart_chat.cluster.lease", "WARNING") as logs:
             users = snapshot_users([b"3-1 n2 t1 alice a=", b"4-0 n1 t2 bob x h", b"5-0 n1 t3 cy a=cy a=cy"])
         self.assertEqual((users, len(logs.output)), ([], 3))
-
-
-class Recorder:
-    __slots__ = ("got",)
-
-    def __init__(self) -> None:
-        self.got: list[object] = []
-
-    def deliver(self, event: object) -> None:
-        self.got.append(event)
-
-
-class Audience:
-    def departed(self, name: str) -> None:
-        pass
-
-    def announce_departures(self) -> None:
-        pass
 
 
 def batch(sequence: int, *records: bytes, node: str = OTHER) -> Batch:
@@ -148,13 +131,17 @@ class ReplicaTest(unittest.TestCase):
         self.assertIsNone(self.replica.account_of("dan"))
 
 
+def same_accounts_on(test: unittest.TestCase, nodes: int) -> Cluster:
+    """A cluster of ``nodes`` nodes on one Redis, all reading one accounts file (NAMES), with IRC."""
+    skip_without_cluster()
+    return Cluster(nodes, "--accounts", str(accounts_file(new_folder(test), *NAMES)), *IRC_ARGS)
+
+
 class TwoNodesTest(IrcAccountsTestCase):
     flags = None
 
     def test_an_irc_client_on_one_node_sees_the_account_of_a_line_user_of_the_other(self) -> None:
-        skip_without_cluster()
-        path = accounts_file(new_folder(self), *NAMES)
-        with Cluster(2, "--accounts", str(path), *IRC_ARGS) as cluster:
+        with same_accounts_on(self, 2) as cluster:
             a, b = cluster.nodes
             watcher = with_caps(self.irc(server=b), "account-tag extended-join")
             line = self.connect(server=a)
