@@ -19,7 +19,7 @@ class KeepAliveTest(unittest.TestCase):
 
     def test_a_silent_user_gets_one_hidden_ping_a_busy_one_none(self) -> None:
         class FakeConnection:
-            """``closed.wait`` counts ticks (three, then closed) instead of sleeping."""
+            """``wait`` (the link's ``finished``) counts ticks (three, then done) instead of sleeping."""
 
             def __init__(self, silent_for: float) -> None:
                 self.last_sent = time.monotonic() - silent_for
@@ -32,6 +32,9 @@ class KeepAliveTest(unittest.TestCase):
                 self.ticks += 1
                 return self.ticks > 3
 
+            def is_set(self) -> bool:  # (as ``closed``: never)
+                return False
+
             def send(self, data: bytes) -> bool:
                 self.sent.append(data)
                 self.last_sent = time.monotonic()
@@ -41,8 +44,10 @@ class KeepAliveTest(unittest.TestCase):
             with self.subTest(silent_for=silent_for):
                 connection = FakeConnection(silent_for)
                 screen = terminal.Screen(colour=False, current_input=lambda: "")
+                link = interactive.Link(connection)  # type: ignore[arg-type]
+                link.finished = connection  # type: ignore[assignment]
                 # On a thread of its own, as in the client: keep_alive blocks SIGINT in its thread.
-                thread = threading.Thread(target=interactive.keep_alive, args=(connection, screen))
+                thread = threading.Thread(target=interactive.keep_alive, args=(link, screen))
                 thread.start()
                 thread.join(TIMEOUT)
                 self.assertFalse(thread.is_alive())

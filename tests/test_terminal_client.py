@@ -306,9 +306,8 @@ class Screen:
         return ["".join(row).rstrip() for row in self.rows]
 
 
-@unittest.skipIf(sys.platform == "win32", "needs a POSIX pseudo-terminal")
-class InteractiveClientTest(ServerTestCase):
-    """The client in a real pseudo-terminal, as a person would use it."""
+class PtyClientTestCase(ServerTestCase):
+    """Runs the client in a real pseudo-terminal and reads the screen (no tests of its own)."""
 
     def start(self, *args: str, colour: bool = False, port: int | None = None) -> tuple[int, int]:
         import pty
@@ -379,6 +378,11 @@ class InteractiveClientTest(ServerTestCase):
                 return os.waitstatus_to_exitcode(status)
         raise AssertionError(f"the client did not exit: {Screen(self.output).lines[-5:]!r}")
 
+
+@unittest.skipIf(sys.platform == "win32", "needs a POSIX pseudo-terminal")
+class InteractiveClientTest(PtyClientTestCase):
+    """The client in a real pseudo-terminal, as a person would use it."""
+
     def test_incoming_line_while_typing_leaves_both_intact(self) -> None:
         pid, fd, name = self.start_logged_in()
         other = self.logged_in()
@@ -422,7 +426,7 @@ class InteractiveClientTest(ServerTestCase):
         watcher.expect(f"INFO {name} disconnected")
         self.assertNotIn("Traceback", self.output)
 
-    def test_server_going_away_is_one_line_and_status_1(self) -> None:
+    def test_server_going_away_then_ctrl_c_is_one_line_and_status_1(self) -> None:
         from support import ServerProcess
 
         server = ServerProcess()
@@ -434,6 +438,8 @@ class InteractiveClientTest(ServerTestCase):
             self.wait_for_screen(fd, lambda lines: lines[-1] == "> half")
         finally:
             server.stop()
+        self.wait_for_screen(fd, lambda lines: any(line.startswith("-- connection lost") for line in lines))
+        os.write(fd, b"\x03")  # Ctrl+C ends the reconnecting (see test_terminal_client_history)
         self.assertEqual(self.exit_status(pid, fd), 1)
         lines = Screen(self.output).lines
         self.assertIn("INFO server-shutdown", lines)

@@ -3,15 +3,20 @@ the server sends shown as it arrives, each line on its own row above the prompt,
 line redrawn intact (``terminal``).
 
 Three threads: the main one reads what the user types and sends it; the connection's I/O thread
-shows what arrives; a keep-alive thread sends a hidden PING after KEEPALIVE_SECONDS of silence (its
-PONG is not shown), which keeps a reader from an idle timeout (off by default on the server) and
-NATs.  Ctrl+C interrupts only the prompt, on the main thread.  QUIT, EXIT, Ctrl+D and Ctrl+C leave
-with status 0; the server going away is one line on stderr and status 1.
+shows what arrives (through ``catchup``: history on login, ids taken off live lines) and, when the
+connection drops for any reason but QUIT, a kick or a ban, reconnects with backoff (1 s, doubled up
+to 30 s; a ``-- connection lost`` line says so), logs in again and shows what was missed; a
+keep-alive thread sends a hidden PING after KEEPALIVE_SECONDS of silence (its PONG is not shown),
+which keeps a reader from an idle timeout (off by default on the server) and NATs.  Ctrl+C
+interrupts only the prompt, on the main thread.  QUIT, EXIT, Ctrl+D and Ctrl+C leave with status
+0; a connection lost for good (Ctrl+C while reconnecting, a kick, a ban, a login refused after a
+reconnection) is one line on stderr and status 1.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import sys
@@ -19,7 +24,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from algokart_chat.client.connection import QUIT_WAIT_SECONDS, Connection
+from algokart_chat.client.catchup import RETRY_LOGIN_ERRORS, Catchup
+from algokart_chat.client.connection import QUIT_WAIT_SECONDS, Connection, connection_problem
 from algokart_chat.client.terminal import (
     PROG,
     PROMPT,
@@ -32,30 +38,72 @@ from algokart_chat.client.terminal import (
 )
 
 KEEPALIVE_SECONDS = 25.0  # inside any idle timeout a server is run with, and NATs' quiet-flow limits
+RECONNECT_FIRST_SECONDS = 1.0  # the first wait after a drop; doubled each try ...
+RECONNECT_MOST_SECONDS = 30.0  # ... up to this
 
 
-def run_interactive(connection: Connection, logging_in: bool) -> int:
+class Link:
+    """The connection in use, replaced after a drop; ``finished`` once the client stops."""
+
+    __slots__ = ("connection", "finished", "stopping")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.finished = threading.Event()  # QUIT sent, or the connection lost for good
+        self.stopping = threading.Event()  # the user left: stop reconnecting
+
+
+def run_interactive(connection: Connection, user: str | None, reconnect: Callable[[], Connection] | None = None) -> int:
     """Prompt, send what the user types, show what the server sends, until QUIT, EXIT, Ctrl+D or
-    Ctrl+C (status 0) or until the server goes away (status 1)."""
+    Ctrl+C (status 0) or until the server is gone for good (status 1).  After a drop other than
+    QUIT (or a kick or ban), ``reconnect`` makes a new connection, with backoff, and ``catchup``
+    logs in again and shows what was missed."""
     current_input, read_line = line_editor()
     screen = Screen(use_colour(), current_input)
     readline_draws_prompt = track_readline_prompt(screen)
     at_prompt = threading.Event()  # Ctrl+C (or the receiver's wake-up) interrupts only the prompt
     wake_prompt = prompt_interrupter(at_prompt, screen)
+    catchup = Catchup()
+    link = Link(connection)
+
+    def on_line(raw: bytes) -> None:
+        shown, replies = catchup.received(raw)
+        for line in shown:
+            screen.show(line)
+        for reply in replies:
+            link.connection.send(reply)
 
     def receive() -> None:
         leave_interrupts_to_the_main_thread()
-        connection.run(screen.show)
-        if not connection.quit_sent:
-            wake_prompt()  # the server went away: leave the prompt
+        current = link.connection
+        while True:
+            current.run(on_line)
+            if current.quit_sent or link.stopping.is_set() or catchup.stay_away or reconnect is None:
+                break
+            if catchup.login_failed and catchup.login_failed not in RETRY_LOGIN_ERRORS:
+                screen.show(b"-- not reconnecting: the login was refused")
+                break
+            replacement = reconnect_with_backoff(reconnect, screen, link.stopping)
+            if replacement is None:
+                break
+            screen.hidden_pongs.clear()
+            current.close()
+            link.connection = current = replacement
+            for line in catchup.on_connection():
+                current.send(line)
+        link.finished.set()
+        wake_prompt()  # the server went away for good (or QUIT was said): leave the prompt
 
+    if user:
+        catchup.sent(f"LOGIN {user}".encode())
+        connection.send(f"LOGIN {user}\n".encode())
     threading.Thread(target=receive, daemon=True).start()
-    threading.Thread(target=keep_alive, args=(connection, screen), daemon=True).start()
-    if logging_in:  # show the answer to --user before the first prompt
+    threading.Thread(target=keep_alive, args=(link, screen), daemon=True).start()
+    if user:  # show the answer to --user before the first prompt
         screen.shown_a_line.wait(QUIT_WAIT_SECONDS)
     try:
         at_prompt.set()
-        while not connection.closed.is_set() and not connection.quit_sent:
+        while not link.finished.is_set() and not link.connection.quit_sent:
             if not readline_draws_prompt:
                 screen.prompting = True
             line = read_line(PROMPT)
@@ -65,14 +113,20 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
                 screen.hidden_pongs.append(False)  # the user's own PING: its PONG is shown
             if words and words[0].upper() == "LOGIN" and len(line.split(None, 2)) > 2:
                 forget_last_line()  # LOGIN <name> <password>: never into the history file
-            if not connection.send(line.encode("utf-8", "replace")):
-                break
+            data = line.encode("utf-8", "replace")
+            catchup.sent(data)
+            if not link.connection.send(data):
+                if link.finished.is_set():
+                    break
+                screen.show(b"-- not connected: that line was not sent (Ctrl+C leaves)")
     except (EOFError, KeyboardInterrupt):  # Ctrl+D (Ctrl+Z on Windows), Ctrl+C, or the wake-up
         pass
     finally:
         at_prompt.clear()
         screen.prompting = False
+        link.stopping.set()
         save_history()
+    connection = link.connection
     if connection.closed.is_set() and not connection.quit_sent:
         sys.stdout.write("\r\x1b[K")
         sys.stdout.flush()
@@ -84,10 +138,33 @@ def run_interactive(connection: Connection, logging_in: bool) -> int:
     return 0
 
 
-def keep_alive(connection: Connection, screen: Screen) -> None:
+def reconnect_with_backoff(
+    reconnect: Callable[[], Connection], screen: Screen, stopping: threading.Event
+) -> Connection | None:
+    """A new connection, tried after RECONNECT_FIRST_SECONDS, then twice as long each time up to
+    RECONNECT_MOST_SECONDS (with a little jitter, so a crowd does not come back at once); None
+    once ``stopping`` is set (Ctrl+C)."""
+    delay = RECONNECT_FIRST_SECONDS
+    while True:
+        screen.show(f"-- connection lost: reconnecting in {delay:g} s (Ctrl+C leaves)".encode())
+        if stopping.wait(delay * random.uniform(0.8, 1.0)):
+            return None
+        try:
+            return reconnect()
+        except OSError as problem:
+            screen.show(f"-- cannot reconnect: {connection_problem(problem)}".encode())
+        delay = min(delay * 2, RECONNECT_MOST_SECONDS)
+
+
+def keep_alive(link: Link, screen: Screen) -> None:
     leave_interrupts_to_the_main_thread()
-    while not connection.closed.wait(1.0):
-        if time.monotonic() - connection.last_sent >= KEEPALIVE_SECONDS and not connection.quit_sent:
+    while not link.finished.wait(1.0):
+        connection = link.connection
+        if (
+            not connection.closed.is_set()
+            and time.monotonic() - connection.last_sent >= KEEPALIVE_SECONDS
+            and not connection.quit_sent
+        ):
             screen.hidden_pongs.append(True)
             connection.send(b"PING\n")
 

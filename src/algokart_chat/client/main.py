@@ -7,7 +7,8 @@ What the user types is sent as is; what the server sends is shown as it arrives:
   and the half-typed line is redrawn intact; colour when stdout is a terminal and NO_COLOR is unset;
 - scripted (stdin is a pipe or file: ``scripted``): every line is sent, every server line is
   printed exactly as received (to a terminal: as below), and at end of input the client sends QUIT
-  and waits for the server to close, so no reply is lost.
+  and waits for the server to close, so no reply is lost.  Nothing is added, asked or
+  reconnected: the output is the server's, byte for byte (a script decides what a drop means).
 Whatever the server sends is text to a terminal, never commands (``terminal.for_terminal``).
 
 ``--tls`` connects with TLS, verifying the server's certificate against the system store or
@@ -85,11 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and text goes out in that encoding: UTF-8 bytes on a Latin-1 terminal could be C1 controls.
         sys.stdout.reconfigure(errors="replace")
     connection = Connection(sock)
+
+    def reconnect() -> Connection:
+        return Connection(
+            connect(
+                arguments.host, arguments.port, tls=arguments.tls, cafile=arguments.cafile, insecure=arguments.insecure
+            )
+        )
+
     try:
+        if sys.stdin.isatty():
+            return run_interactive(connection, arguments.user, reconnect)
         if arguments.user:
             connection.send(f"LOGIN {arguments.user}\n".encode())
-        if sys.stdin.isatty():
-            return run_interactive(connection, logging_in=bool(arguments.user))
         return run_scripted(connection)
     finally:
         connection.close()

@@ -1,0 +1,200 @@
+"""What the interactive client does with the room's history: the last messages shown on login,
+the messages missed while the connection was down shown after it is back, ids kept track of.
+Pure code: lines in, lines to show and lines to send out; no socket, clock or thread of its own.
+
+What it owns: ``Catchup``, one per client run (it outlives the connections), with the login that
+worked (name and password, in memory only), the id of the last room message seen, and the history
+request in flight, if any.
+
+Plan and guarantees:
+- After a login's ``OK`` it sends ``IDS ON`` (its ``OK`` hidden) and ``HISTORY 20`` on the first
+  connection, ``HISTORY AFTER <last id>`` after a reconnection (``HISTORY 500`` if no message was
+  ever seen: everything kept was said since); ``HISTORY-END more`` asks again after the last id.
+- History lines are shown as ``[history 11:36] MSG alice hi`` (first login) or ``[missed 11:36]
+  MSG alice hi`` (after a reconnection), oldest first, times local; a live line's ``@<id> `` is
+  taken off.  While an answer is awaited, the lines that arrive are held (at most ``HELD_MOST``,
+  beyond which they are shown at once) and shown after it, but for any already in the answer: each
+  message is shown once, in order.  The server stops ``HISTORY AFTER`` before the first message it
+  sent this connection live, so held ones never repeat the answer.
+- ``partial`` says that messages sent while away are gone: older than the history the server keeps.
+- ``INFO kicked by ...`` and ``INFO banned ...`` end the reconnecting: an operator meant it.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+
+LOGIN_ERRORS = frozenset(
+    {
+        "username-taken",
+        "invalid-username",
+        "already-logged-in",
+        "password-required",
+        "bad-password",
+        "no-such-account",
+        "account-required",
+        "too-many-attempts",
+        "server-busy",
+        "cluster-unavailable",
+        "banned",
+    }
+)
+# A login error that a later try may not get (the old connection's name not yet let go, the
+# cluster or the server busy); any other after a reconnection ends the reconnecting.
+RETRY_LOGIN_ERRORS = frozenset({"username-taken", "too-many-attempts", "server-busy", "cluster-unavailable"})
+GREETING_COUNT = 20  # messages shown on the first login
+RECOVERY_COUNT = 500  # HISTORY's most, asked for when no message was ever seen
+HELD_MOST = 5000  # lines held while a history answer is awaited
+
+
+def shown_time(stamp: str, now: datetime.datetime | None = None) -> str:
+    """``2026-12-01T11:36:08.123Z`` as local ``11:36``, with the date when it is not today."""
+    try:
+        moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return stamp
+    today = (now or datetime.datetime.now().astimezone()).date()
+    return moment.strftime("%H:%M" if moment.date() == today else "%Y-%m-%d %H:%M")
+
+
+class Catchup:
+    """The history side of one interactive client run; see the module docstring."""
+
+    __slots__ = (
+        "credentials",
+        "held",
+        "hidden_oks",
+        "ids_on",
+        "last_id",
+        "login_failed",
+        "missed",
+        "pending_logins",
+        "reconnecting",
+        "requests",
+        "shown_ids",
+        "stay_away",
+    )
+
+    def __init__(self) -> None:
+        self.credentials: str | None = None  # "name" or "name password" of the login that worked
+        self.pending_logins: collections.deque[str] = collections.deque(maxlen=64)
+        self.last_id: str | None = None
+        self.ids_on = False
+        self.hidden_oks = 0
+        self.requests: collections.deque[str] = collections.deque(maxlen=64)  # "history" or "missed"
+        self.held: list[bytes] = []
+        self.shown_ids: set[str] = set()  # ids in the answer being shown (to drop held repeats)
+        self.reconnecting = False  # logged in again after a drop: the answer is what was missed
+        self.stay_away = False  # kicked or banned: do not reconnect
+        self.missed = 0
+        self.login_failed: str | None = None  # a login error after a reconnection (its code)
+
+    def sent(self, line: bytes) -> None:
+        """Note a line the user sends: a ``LOGIN`` is remembered until its answer."""
+        words = line.decode("utf-8", "replace").strip().split(None, 1)
+        if words and words[0].upper() == "LOGIN" and len(words) == 2 and self.credentials is None:
+            self.pending_logins.append(words[1])
+
+    def on_connection(self) -> list[bytes]:
+        """A new connection after a drop: what to send (the same login), if anything."""
+        self.ids_on = False
+        self.hidden_oks = 0
+        self.requests.clear()
+        self.held.clear()
+        self.pending_logins.clear()
+        self.login_failed = None
+        if self.credentials is None:
+            return []
+        self.reconnecting = True
+        self.pending_logins.append(self.credentials)
+        self.credentials = None
+        return [f"LOGIN {self.pending_logins[0]}\n".encode()]
+
+    def received(self, raw: bytes) -> tuple[list[bytes], list[bytes]]:
+        """One line from the server: the lines to show (raw, as ``Screen.show`` takes them) and
+        the lines to send."""
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        word = line.split(" ", 1)[0]
+        if word == "OK" and self.hidden_oks and self.credentials is not None:
+            self.hidden_oks -= 1
+            return [], []
+        if self.pending_logins and word == "OK":
+            return self._logged_in(raw)
+        if self.pending_logins and word == "ERR" and (line.split(" ", 2) + [""])[1] in LOGIN_ERRORS:
+            self.pending_logins.popleft()
+            if self.reconnecting:
+                self.login_failed = line.split(" ", 2)[1]
+        if word == "INFO" and (line.startswith(("INFO kicked by ", "INFO banned until "))):
+            self.stay_away = True
+        if self.requests:
+            return self._answering(raw, line, word)
+        return [self._live(raw, line)], []
+
+    def _logged_in(self, raw: bytes) -> tuple[list[bytes], list[bytes]]:
+        self.credentials = self.pending_logins.popleft()
+        self.pending_logins.clear()
+        self.hidden_oks = 1
+        self.ids_on = True
+        if not self.reconnecting:
+            self.requests.append("history")
+            ask = f"HISTORY {GREETING_COUNT}"
+        else:
+            self.requests.append("missed")
+            self.missed = 0
+            ask = f"HISTORY AFTER {self.last_id}" if self.last_id else f"HISTORY {RECOVERY_COUNT}"
+        shown = [] if self.reconnecting else [raw]
+        return shown, [b"IDS ON\n", ask.encode() + b"\n"]
+
+    def _answering(self, raw: bytes, line: str, word: str) -> tuple[list[bytes], list[bytes]]:
+        mark = self.requests[0]
+        if word == "HISTORY":
+            parts = line.split(" ", 4)
+            if len(parts) < 4:
+                return [raw], []
+            entry_id, stamp, sender = parts[1], parts[2], parts[3]
+            text = parts[4] if len(parts) > 4 else ""
+            self.last_id = entry_id
+            if mark == "history":  # (at most GREETING_COUNT)
+                self.shown_ids.add(entry_id)
+            if mark == "missed":
+                self.missed += 1
+            return [f"[{mark} {shown_time(stamp)}] MSG {sender} {text}".encode()], []
+        if word == "HISTORY-END" or line.startswith("ERR history-off"):
+            state = line.split(" ", 2)[1] if word == "HISTORY-END" and " " in line else ""
+            self.requests.popleft()
+            if state == "more" and mark == "missed" and self.last_id:  # (for HISTORY <n>: older kept)
+                self.requests.appendleft(mark)
+                return [], [f"HISTORY AFTER {self.last_id}\n".encode()]
+            shown: list[bytes] = []
+            if mark == "missed":
+                self.reconnecting = False
+                if state == "partial" or line.startswith("ERR"):
+                    shown.append(
+                        f"-- back: {self.missed} missed messages above; older ones sent while away"
+                        " are lost (the server keeps only its recent history)".encode()
+                    )
+                else:
+                    shown.append(f"-- back: {self.missed} missed messages above".encode())
+            held, self.held = self.held, []
+            for kept in held:
+                shown.extend(self._release(kept))
+            self.shown_ids.clear()
+            return shown, []
+        if len(self.held) < HELD_MOST:
+            self.held.append(raw)
+            return [], []
+        return [self._live(raw, line)], []
+
+    def _release(self, raw: bytes) -> list[bytes]:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line.startswith("@") and line.split(" ", 1)[0][1:] in self.shown_ids:
+            return []  # in the answer already (HISTORY <count> returns the latest, seen or not)
+        return [self._live(raw, line)]
+
+    def _live(self, raw: bytes, line: str) -> bytes:
+        if self.ids_on and line.startswith("@") and " " in line:
+            entry_id, rest = line.split(" ", 1)
+            self.last_id = entry_id[1:]
+            return rest.encode("utf-8", "replace") + (b"\n" if raw.endswith(b"\n") else b"")
+        return raw
