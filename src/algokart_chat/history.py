@@ -78,6 +78,10 @@ class History:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def newest(self) -> Kept | None:
+        """The newest message kept, if any."""
+        return self._entries[-1][0] if self._entries else None
+
     @property
     def kept_bytes(self) -> int:
         return self._bytes

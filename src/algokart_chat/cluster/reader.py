@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
 from algokart_chat.cluster.clients import LINK_ERRORS
-from algokart_chat.cluster.entries import BadEntry, decode_entry
+from algokart_chat.cluster.entries import BadEntry, Batch, decode_entry
 from algokart_chat.cluster.lease import Lease
 from algokart_chat.cluster.link import READ_BLOCK_MS, RedisLink, retry_delay
 from algokart_chat.cluster.replica import Replica
-from algokart_chat.cluster.window import StreamWindow
+from algokart_chat.cluster.window import StreamWindow, entry_number
 from algokart_chat.logs import fields
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,16 @@ class StreamReader:
 
     async def run(self) -> None:
         failures = 0
+        backfilled = None  # the incarnation whose history was read back
         while not self._lease.stopping:
             await self._lease.joined.wait()
             incarnation = self._lease.incarnation
+            if backfilled != incarnation and self._replica.history_on:
+                try:
+                    await self._backfill()
+                except (*LINK_ERRORS, RedisError) as problem:
+                    log.warning("Cannot read the history back from the stream: %s", problem, extra=fields("bad-data"))
+            backfilled = incarnation
             try:
                 reply: Any = await self._link.reader.xread(
                     {self._link.keys.events: self._window.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
@@ -107,6 +115,40 @@ class StreamReader:
                 if incarnation != self._lease.incarnation:
                     break
                 self._server.note_fan_out(size * len(self._replica.members()))
+
+    async def _backfill(self) -> None:
+        """Read the stream back from where this node joined (``XREVRANGE``, newest first, in
+        reads of READ_COUNT) until the history's bounds are reached (its lines, its bytes as the
+        batches' sizes, its age by the entries' ids) or the stream ends, then give the replica
+        the batches oldest first.  Memory: about the history's bytes plus one read."""
+        lines, size, age_ms = self._replica.history_bounds()
+        oldest_ms = int(time.time() * 1000) - age_ms
+        batches: list[Batch] = []
+        counted_lines = counted_bytes = 0
+        upper = self._window.last_id.decode()
+        while counted_lines < lines and counted_bytes < size:
+            reply: Any = await self._link.reader.xrevrange(self._link.keys.events, max=upper, count=READ_COUNT)
+            if not reply:
+                break
+            for entry_id, entry_fields in reply:
+                if entry_number(entry_id)[0] < oldest_ms:
+                    reply = []
+                    break
+                try:
+                    entry = decode_entry(entry_fields, entry_id)
+                except BadEntry:
+                    continue
+                if isinstance(entry, Batch):
+                    batches.append(entry)
+                    counted_lines += entry.records.count(b"\n") // 2 + 1
+                    counted_bytes += len(entry.records)
+            if len(reply) < READ_COUNT:
+                break
+            upper = "(" + reply[-1][0].decode()
+        batches.reverse()
+        added = self._replica.backfill(batches)
+        if added:
+            log.info("Read %d messages of history back from the stream", added, extra=fields("history-backfill"))
 
     async def _fan_out_allowed(self) -> None:
         allowed: asyncio.Future[None] = self._loop.create_future()

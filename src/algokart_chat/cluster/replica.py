@@ -46,6 +46,7 @@ from algokart_chat.cluster.entries import (
     records,
     stamp,
 )
+from algokart_chat.cluster.window import entry_number
 from algokart_chat.events import Arrived, Echoed, Parted, Renamed, Said
 from algokart_chat.history import History
 from algokart_chat.names import is_valid_username, username_key
@@ -126,6 +127,14 @@ class Replica(Generic[MemberT]):
 
     def name_of(self, member: MemberT) -> str | None:
         return self._member_names.get(member)
+
+    @property
+    def history_on(self) -> bool:
+        return self._history.on
+
+    def history_bounds(self) -> tuple[int, int, int]:
+        """The history's bounds: lines, bytes and age in milliseconds."""
+        return self._history.lines, self._history.size, round(self._history.age * 1000)
 
     def members(self) -> ValuesView[MemberT]:
         """This node's members in the room: what the room delivers here goes to them."""
@@ -337,6 +346,24 @@ class Replica(Generic[MemberT]):
             self._audience.departed(name)
         return True
 
+    def backfill(self, batches: Iterable[Batch]) -> int:
+        """Fill the history from the stream's batches read back at a join, oldest first: their
+        broadcast messages, stamped as when applied; a batch no newer than the newest message
+        kept already is skipped (a rejoin keeps what it had).  The messages added."""
+        newest = self._history.newest()
+        floor = batch_number(newest.id) if newest is not None else (-1, -1)
+        before = len(self._history) + self._history.dropped
+        for batch in batches:
+            if batch_number(batch.entry_id) <= floor:
+                continue
+            for index, target in enumerate(records(batch.records)):
+                if target.kind in (BROADCAST, IRC_BROADCAST):
+                    event = self._message(target).event
+                    if isinstance(event, Said):
+                        event.stamp = stamp(batch.entry_id, index)
+                        self._history.add_said(event)
+        return len(self._history) + self._history.dropped - before
+
     def _apply_batch(self, batch: Batch) -> None:
         if batch.sequence <= self._seen.get(batch.node, 0):
             return  # sent twice after a broken link
@@ -383,3 +410,11 @@ class Replica(Generic[MemberT]):
         message = record.message()
         message.event.account = self._accounts.get(username_key(message.event.sender))
         return message
+
+def batch_number(message_id: str) -> tuple[int, int]:
+    """The stream entry a message id (``<ms>-<seq>-<index>[.<k>]``) or entry id comes from, as
+    ``window.entry_number``; (-1, -1) for one that is neither."""
+    parts = message_id.split("-")
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return (-1, -1)
+    return entry_number(f"{parts[0]}-{parts[1]}".encode())

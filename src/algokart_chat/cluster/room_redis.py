@@ -92,7 +92,9 @@ class RedisRoom(Generic[MemberT]):
         target = parse_redis_url(url)
         self._cluster, self._where = cluster, target.describe()
         self._node_timeout = node_timeout
-        self._window = StreamWindow(history_ms(node_timeout), stream_bytes)
+        # The stream keeps the room's history too (read back at a join), within stream_bytes.
+        kept_ms = round(self.history.age * 1000) if self.history.on else 0
+        self._window = StreamWindow(max(history_ms(node_timeout), kept_ms), stream_bytes)
         self._link = RedisLink(target, Keys(cluster), node_timeout, loop)
         self._replication = Replication(self._link)
         self._lease = Lease(self._link, node_timeout, self._window, self._replication, self, loop)
