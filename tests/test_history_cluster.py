@@ -1,5 +1,6 @@
 """End-to-end: history in cluster mode, two nodes of one cluster (docs/CLUSTER.md, *History*): a
-message sent on one node is recovered on the other with the same id."""
+message sent on one node is recovered on the other with the same id, and a node started later
+reads the messages sent before from the stream."""
 
 from __future__ import annotations
 
@@ -37,6 +38,30 @@ class ClusterHistoryTest(unittest.TestCase):
         alice.send("HISTORY 1")  # the same id on the node it was sent from
         mine, end = read_history(alice)
         self.assertEqual(([line for line in mine if line.startswith("HISTORY ")], end), (lines, "HISTORY-END more 1"))
+
+    def test_a_node_started_later_has_the_messages_sent_before(self) -> None:
+        skip_without_cluster()
+        cluster = Cluster(1)
+        self.addCleanup(cluster.stop)
+        alice = cluster.nodes[0].client().login()
+        self.addCleanup(alice.close)
+        alice.send("MSG one", "MSG two")
+        alice.send("MSG three")
+        alice.sync()
+        alice.send("HISTORY 10")
+        on_a, end_a = read_history(alice)
+        late = cluster.start_node()
+        late.wait_for_log("Read 3 messages of history back from the stream")
+        bob = late.client().login()
+        self.addCleanup(bob.close)
+        bob.send("HISTORY 10")
+        on_b, end_b = read_history(bob)
+        self.assertEqual(kept(on_b), [(alice.name, "one"), (alice.name, "two"), (alice.name, "three")])
+        self.assertEqual((on_b, end_b), (on_a, end_a))  # same ids, same times
+        alice.send("MSG four")
+        bob.expect(f"MSG {alice.name} four")
+        bob.send("HISTORY 10")
+        self.assertEqual(kept(read_history(bob)[0])[-2:], [(alice.name, "three"), (alice.name, "four")])
 
 
 if __name__ == "__main__":

@@ -354,15 +354,18 @@ class Replica(Generic[MemberT]):
         floor = batch_number(newest.id) if newest is not None else (-1, -1)
         before = len(self._history) + self._history.dropped
         for batch in batches:
-            if batch_number(batch.entry_id) <= floor:
-                continue
-            for index, target in enumerate(records(batch.records)):
-                if target.kind in (BROADCAST, IRC_BROADCAST):
-                    event = self._message(target).event
-                    if isinstance(event, Said):
-                        event.stamp = stamp(batch.entry_id, index)
-                        self._history.add_said(event)
+            if batch_number(batch.entry_id) > floor:
+                self._keep(batch)
         return len(self._history) + self._history.dropped - before
+
+    def _keep(self, batch: Batch) -> None:
+        """Keep the broadcast messages of ``batch`` in the history, stamped, delivering nothing."""
+        for index, target in enumerate(records(batch.records)):
+            if target.kind in (BROADCAST, IRC_BROADCAST):
+                event = self._message(target).event
+                if isinstance(event, Said):
+                    event.stamp = stamp(batch.entry_id, index)
+                    self._history.add_said(event)
 
     def _apply_batch(self, batch: Batch) -> None:
         if batch.sequence <= self._seen.get(batch.node, 0):
@@ -371,12 +374,7 @@ class Replica(Generic[MemberT]):
         present = self._present
         if not self._local and batch.node != self.node:
             if self._history.on:  # (nobody here to deliver to, but the history keeps it)
-                for index, target in enumerate(records(batch.records)):
-                    if target.kind in (BROADCAST, IRC_BROADCAST):
-                        event = self._message(target).event
-                        if isinstance(event, Said):
-                            event.stamp = stamp(batch.entry_id, index)
-                            self._history.add_said(event)
+                self._keep(batch)
             return
         said: list[Broadcast[MemberT]] = []  # broadcasts not delivered yet
         ours = batch.node == self.node  # (only here can a sender be waiting for its echo)
@@ -410,6 +408,7 @@ class Replica(Generic[MemberT]):
         message = record.message()
         message.event.account = self._accounts.get(username_key(message.event.sender))
         return message
+
 
 def batch_number(message_id: str) -> tuple[int, int]:
     """The stream entry a message id (``<ms>-<seq>-<index>[.<k>]``) or entry id comes from, as
