@@ -20,6 +20,7 @@ from support import TIMEOUT, AnyRedis, skip_without_cluster, start_redis, unique
 
 from algokart_chat import protocol
 from algokart_chat.events import Arrived, Echoed, RoomEvent, Said, Together, Told
+from algokart_chat.moderation import Change, Entry
 from algokart_chat.room import ChatRoom, JoinResult
 from algokart_chat.room_memory import MemoryRoom
 
@@ -50,6 +51,7 @@ class Listener:
     def __init__(self) -> None:
         self.departures: list[str] = []
         self.resets: list[str] = []
+        self.changes: list[Change] = []  # operators' actions, as the room hands them back
 
     def departed(self, name: str) -> None:
         self.departures.append(name)
@@ -70,6 +72,12 @@ class Listener:
         resume()
 
     def note_fan_out(self, size: int) -> None:
+        pass
+
+    def moderated(self, change: Change) -> None:
+        self.changes.append(change)
+
+    def moderation_loaded(self, entries: list[Entry], fresh: bool) -> None:
         pass
 
 

@@ -12,7 +12,10 @@ Durations are a whole number and a unit (``90s``, ``30m``, ``12h``, ``7d``, ``2w
 MAX_DURATION; none is permanent.  An entry whose end has passed counts for nothing from that
 moment (every lookup takes the time) and is dropped by ``expire`` and when the file is read.
 
-The file (``bans_file``) holds one JSON object a line (``format_entries``/``parse_entries``).
+The file (``bans_file``) holds one JSON object a line (``format_entries``/``parse_entries``).  A
+``Change`` is one action to apply (set an entry, lift one, kick a name); in a cluster it travels
+as JSON (``change_json``/``parse_change``, an entry as ``entry_json``/``parse_entry_json``), with an
+address's target as its exact CIDR, so every node reads the same network.
 
 Guarantees: no clock and no I/O (the caller passes the time); each list holds at most MAX_ENTRIES
 (``add`` says False beyond), a reason at most MAX_REASON characters; a malformed file line is
@@ -159,6 +162,15 @@ class Lists:
             self._count(entry, 1)
         return True
 
+    def get(self, kind: Kind, target: Target) -> Entry | None:
+        """The target's entry of that kind, active or not."""
+        return self._entries[kind].get(target.key)
+
+    def room_for(self, entry: Entry) -> bool:
+        """Whether ``add(entry)`` would succeed (its target has one already, or the list has room)."""
+        entries = self._entries[entry.kind]
+        return entry.target.key in entries or len(entries) < MAX_ENTRIES
+
     def remove(self, kind: Kind, target: Target) -> Entry | None:
         """Take the target's entry of that kind away; it, or None if there was none."""
         entry = self._entries[kind].pop(target.key, None)
@@ -214,6 +226,76 @@ class Lists:
         if entry is None and host:
             entry = self.for_address(kind, host, now)
         return entry
+
+
+# --- changes, as a cluster shares them (cluster.entries) --------------------------------------
+Action = Literal["set", "lift", "kick"]
+ACTIONS: Final[tuple[Action, ...]] = ("set", "lift", "kick")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One moderation action, to apply on every node: ``set`` puts ``entry`` in the lists (and a
+    ban disconnects whoever it matches), ``lift`` takes the ``kind`` entry of ``target`` away,
+    ``kick`` disconnects the user named by ``target``; ``by`` is the operator."""
+
+    action: Action
+    kind: Kind
+    target: Target
+    by: str
+    reason: str = ""
+    entry: Entry | None = None  # (set)
+
+
+def setting(entry: Entry) -> Change:
+    return Change("set", entry.kind, entry.target, entry.by, entry.reason, entry)
+
+
+def _exact(target: Target) -> str:
+    """The target as text that parses back to the same target whatever the IPv6 prefix."""
+    return target.text if target.network is None else str(target.network)
+
+
+def entry_json(entry: Entry) -> str:
+    """The entry as one JSON object (as in the file, but an address's target as its exact CIDR)."""
+    document = {"kind": entry.kind, "target": _exact(entry.target), "by": entry.by, "at": entry.at}
+    document |= {"reason": entry.reason, "until": entry.until}
+    return json.dumps(document, ensure_ascii=False)
+
+
+def parse_entry_json(text: str) -> Entry:
+    """The entry of ``entry_json``; ModerationFormatError (a ValueError) if it is not one."""
+    try:
+        return _entry(json.loads(text), DEFAULT_IPV6_PREFIX)
+    except (ValueError, TypeError, KeyError) as problem:
+        raise ModerationFormatError(str(problem)) from None
+
+
+def change_json(change: Change) -> str:
+    """The change as one JSON object: the entry's for ``set``, else kind, target, by, reason."""
+    if change.entry is not None:
+        return entry_json(change.entry)
+    document = {"kind": change.kind, "target": _exact(change.target), "by": change.by, "reason": change.reason}
+    return json.dumps(document, ensure_ascii=False)
+
+
+def parse_change(action: str, text: str) -> Change:
+    """The change ``change_json`` wrote for ``action``; ModerationFormatError if it is not one."""
+    if action not in ACTIONS:
+        raise ModerationFormatError(f"action must be one of {', '.join(ACTIONS)}")
+    if action == "set":
+        return setting(parse_entry_json(text))
+    try:
+        document = json.loads(text)
+        kind, target_text, by, reason = document["kind"], document["target"], document["by"], document["reason"]
+    except (ValueError, TypeError, KeyError) as problem:
+        raise ModerationFormatError(f"not a change's JSON object ({problem})") from None
+    target = parse_target(target_text) if isinstance(target_text, str) else None
+    if kind not in KINDS or target is None or not isinstance(by, str) or not isinstance(reason, str):
+        raise ModerationFormatError("a change needs a kind, a target, by and a reason")
+    if action == "kick" and target.network is not None:
+        raise ModerationFormatError("a kick's target is a name")
+    return Change("lift" if action == "lift" else "kick", kind, target, by, reason[:MAX_REASON])
 
 
 # --- the file's lines (bans_file) ---------------------------------------------------------------

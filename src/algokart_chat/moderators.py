@@ -7,11 +7,16 @@ to the lists, written to the file (``bans_file``, if ``--bans``), logged as one 
 ``moderation``: operator, action, target, reason, duration, until, node), then whoever it removes
 is disconnected through ``disconnect`` (set by the server: it knows the connections).
 
+In a cluster an action is not applied at once but shared (``share``, the room's ``moderate``): the
+room writes it to Redis, and every node ``apply``s it as it reads it back, in the stream's order,
+this one included; the audit line is logged once, by the node where the operator acted.  A node
+that (re)joins the cluster ``load``s its lists from Redis, which replace its own and its file.
+
 Guarantees: a lookup with nothing listed costs one test (``Lists.has``), so users who never meet
 an operator pay nothing; the lists are bounded (``moderation.MAX_ENTRIES``); a file that cannot be
 written is one ERROR log line and the action stays in effect until the server stops.  The file is
-written on the event loop: actions are rare and the file small.  In a cluster each node has its
-own lists (docs/CLUSTER.md, *Moderation*).
+written on the event loop: actions are rare and the file small.  In a cluster every node holds the same
+lists, its file being its copy of Redis's (docs/CLUSTER.md, *Moderation*).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Callable
 
 from algokart_chat.bans_file import BansFileError, load_entries, save_entries
 from algokart_chat.logs import fields
-from algokart_chat.moderation import Entry, Kind, Lists, Target, format_time
+from algokart_chat.moderation import Change, Entry, Kind, Lists, Target, format_time, setting
 from algokart_chat.names import username_key
 
 log = logging.getLogger(__name__)
@@ -31,12 +36,15 @@ log = logging.getLogger(__name__)
 # (a line that says who and why); the names of the logged-in users closed.
 Matcher = Callable[[str | None, str], bool]
 Disconnect = Callable[[Matcher, str], list[str]]
+# The room's ``moderate``: share a change with every server of a cluster (each applies it when it
+# reads it back, this one included); False: there are none (this server applies it alone).
+Share = Callable[[Change], bool]
 
 
 class Moderators:
     """The bans and mutes in use (see the module's docstring)."""
 
-    __slots__ = ("_clock", "_node", "_path", "disconnect", "ipv6_prefix", "lists")
+    __slots__ = ("_clock", "_node", "_path", "disconnect", "ipv6_prefix", "lists", "share")
 
     def __init__(
         self, path: str | None, ipv6_prefix: int, node: str = "", clock: Callable[[], float] = time.time
@@ -48,6 +56,7 @@ class Moderators:
         self.ipv6_prefix = ipv6_prefix
         self.lists = Lists(load_entries(path, clock(), ipv6_prefix) if path is not None else ())
         self.disconnect: Disconnect | None = None
+        self.share: Share | None = None
 
     # --- lookups --------------------------------------------------------------------------------
     def ban_for(self, name: str | None, host: str) -> Entry | None:
@@ -65,12 +74,11 @@ class Moderators:
 
     # --- actions --------------------------------------------------------------------------------
     def kick(self, operator: str, name: str, reason: str) -> list[str]:
-        """Disconnect the user ``name`` on this server; the names disconnected."""
+        """Disconnect the user ``name``; the names disconnected (in a cluster ``[name]``: the node
+        that holds it disconnects it when it reads the kick)."""
         self._audit(operator, "kick", name, reason, None)
-        key = username_key(name)
-        return self._disconnect(
-            lambda user, _host: user is not None and username_key(user) == key, "kicked", reason, operator
-        )
+        change = Change("kick", "ban", Target(username_key(name), name), operator, reason)
+        return [name] if self._share(change) else self._kick(change)
 
     def set(self, kind: Kind, target: Target, operator: str, duration: float | None, reason: str) -> Entry | None:
         """Ban or mute ``target``; the entry, or None if the list is full.  A ban disconnects
@@ -78,26 +86,72 @@ class Moderators:
         now = self._clock()
         entry = Entry(kind, target, operator, now, reason, None if duration is None else now + duration)
         self.lists.expire(now)
-        if not self.lists.add(entry):
+        if not self.lists.room_for(entry):
             return None
-        self._save()
         self._audit(operator, kind, target.text, reason, entry)
-        if kind == "ban":
+        change = setting(entry)
+        if not self._share(change):
+            self.apply(change)
+        return entry
+
+    def lift(self, kind: Kind, target: Target, operator: str) -> Entry | None:
+        """Unban or unmute ``target``; the entry lifted, or None if there was none."""
+        entry = self.lists.get(kind, target)
+        if entry is not None:
+            self._audit(operator, "un" + kind, target.text, "", None)
+            change = Change("lift", kind, target, operator)
+            if not self._share(change):
+                self.apply(change)
+        return entry
+
+    def _share(self, change: Change) -> bool:
+        return self.share is not None and self.share(change)
+
+    # --- changes, from this server or (in a cluster) from the stream, in its order -----------------
+    def apply(self, change: Change) -> None:
+        """Apply one change: the lists, the file, and whoever it removes from this server."""
+        if change.action == "kick":
+            self._kick(change)
+            return
+        if change.action == "lift":
+            if self.lists.remove(change.kind, change.target) is not None:
+                self._save()
+            return
+        entry = change.entry
+        assert entry is not None
+        now = self._clock()
+        self.lists.expire(now)
+        if not self.lists.add(entry):
+            log.warning("Moderation list full: %s of %s not applied", entry.kind, entry.target.text)
+            return
+        self._save()
+        if entry.kind == "ban" and entry.active(now):
             probe = Lists((entry,))
+            operator = entry.by
             self._disconnect(
                 lambda user, host: user != operator and probe.matching("ban", user, host, now) is not None,
                 "banned",
                 entry,
             )
-        return entry
 
-    def lift(self, kind: Kind, target: Target, operator: str) -> Entry | None:
-        """Unban or unmute ``target``; the entry lifted, or None if there was none."""
-        entry = self.lists.remove(kind, target)
-        if entry is not None:
-            self._save()
-            self._audit(operator, "un" + kind, target.text, "", None)
-        return entry
+    def load(self, entries: list[Entry], fresh: bool) -> None:
+        """The cluster's lists, as this server (re)joins it: they replace this server's, and its
+        file copy.  ``fresh``: this server started the cluster's data (its first start, or Redis
+        lost it): it shares its own lists instead (``entries`` is empty then)."""
+        now = self._clock()
+        if fresh and not entries and self.share is not None:
+            for entry in list(self.lists):
+                if entry.active(now):
+                    self.share(setting(entry))
+            return
+        self.lists = Lists(entry for entry in entries if entry.active(now))
+        self._save()
+
+    def _kick(self, change: Change) -> list[str]:
+        key = change.target.key
+        return self._disconnect(
+            lambda user, _host: user is not None and username_key(user) == key, "kicked", change.reason, change.by
+        )
 
     def _disconnect(self, match: Matcher, verb: str, why: str | Entry, operator: str = "") -> list[str]:
         if self.disconnect is None:

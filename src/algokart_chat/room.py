@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from algokart_chat.events import Echoed, Together
 from algokart_chat.history import History
+from algokart_chat.moderation import Change
 
 JoinResult = Literal["ok", "taken", "unavailable"]
 
@@ -133,6 +134,11 @@ class ChatRoom(Protocol[MemberT_contra]):
     def tell_local(self, payload: Any) -> None:
         """Deliver ``payload`` to every member served by this process (departures, announced
         by each process to its own members)."""
+
+    def moderate(self, change: Change) -> bool:
+        """Share an operator's action with every process of the room, each applying it when the
+        room hands it back (in a cluster: from the stream, in its order); False: there is no
+        other process, the caller applies it alone (the memory room)."""
 
     def describe(self) -> str | None:
         """One line for the log at start (which cluster, which node), or None."""

@@ -16,6 +16,7 @@ from typing import Any, Generic
 
 from algokart_chat.events import Arrived, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
 from algokart_chat.history import History
+from algokart_chat.moderation import Change
 from algokart_chat.names import username_key
 from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 
@@ -214,6 +215,9 @@ class MemoryRoom(Generic[MemberT]):
         self.deliver_said()
         for member in self._members.values():
             member.deliver(payload)
+
+    def moderate(self, change: Change) -> bool:
+        return False  # (nobody to share it with: the server applies it alone)
 
     def describe(self) -> str | None:
         return None

@@ -9,6 +9,8 @@ slot, so the scripts also run on Redis Cluster.
                              (h: hidden; a: the account the holder logged in to)
     {c}:nodes        zset    node -> lease deadline (ms, Redis clock)
     {c}:node:<node>  set     the name keys that node's users hold (so a dead node's users are found)
+    {c}:bans         hash    target key -> the ban as JSON (``moderation.entry_json``)
+    {c}:mutes        hash    target key -> the mute as JSON
 
 Stream entries (field -> value, all bytes):
 
@@ -16,6 +18,7 @@ Stream entries (field -> value, all bytes):
     leave     t=l n=<name> c=<token>
     presence  t=p n=<name> c=<token> s=<1 shown | 0 hidden>
     batch     t=m v=<format> o=<node> s=<sequence> d=<records>
+    moderate  t=x a=<set | lift | kick> o=<node> d=<change as JSON (moderation.change_json)>
 
 A join with ``h=1`` holds the name for someone not in the room (an IRC nick before its JOIN); a
 presence entry moves them in or out (JOIN, PART).  A join with ``r`` renames: the login ``rc``
@@ -25,6 +28,12 @@ on that user's arrival and messages (IRC's account-tag, extended-join, WHOIS 330
 than ``a`` reads such a join as one without an account (it ignores fields it does not know), and
 its REGISTER snapshot skips a user record with `` a=`` as malformed (it logs it): that user is
 missing from its list until they log in again (docs/CLUSTER.md, *Accounts*).
+
+A moderate entry is an operator's action, written with the hash it changes by one script, so
+every node applies it in stream order (``moderation.Change``).  It is an entry of its own, not a
+batch record: a node older than it skips it as an unknown entry type (one warning), applying
+neither it nor the bans it carries, and loses nothing else (a batch with an unknown record would
+be skipped whole).
 
 A batch is what one node's users said during one event-loop iteration, in order: records of
 ``<target> <length>\n<payload>``, where the target is ``*<sender>`` (a broadcast to everyone but the
@@ -56,6 +65,7 @@ import re
 from typing import Final, NamedTuple
 
 from algokart_chat.events import MessageId, RoomEvent, Said, Stamp, Told
+from algokart_chat.moderation import Change, parse_change
 
 _CLUSTER_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -67,7 +77,7 @@ def is_valid_cluster_name(name: str) -> bool:
 class Keys:
     """The key names of one cluster."""
 
-    __slots__ = ("epoch", "events", "node_users_prefix", "nodes", "users")
+    __slots__ = ("bans", "epoch", "events", "mutes", "node_users_prefix", "nodes", "users")
 
     def __init__(self, cluster: str) -> None:
         prefix = "{" + cluster + "}:"
@@ -76,6 +86,8 @@ class Keys:
         self.users = prefix + "users"
         self.nodes = prefix + "nodes"
         self.node_users_prefix = prefix + "node:"
+        self.bans = prefix + "bans"
+        self.mutes = prefix + "mutes"
 
     def node_users(self, node: str) -> str:
         return self.node_users_prefix + node
@@ -112,6 +124,13 @@ class Presence(NamedTuple):
     name: str
     token: str
     shown: bool
+
+
+class Moderate(NamedTuple):
+    """An operator's action, from ``node`` (``moderation.Change``)."""
+
+    node: str
+    change: Change
 
 
 BROADCAST: Final = ord("*")
@@ -195,7 +214,7 @@ class Batch(NamedTuple):
     entry_id: str = "0-0"  # as Redis numbered it (``<ms>-<seq>``): the stamps of its messages
 
 
-Entry = Join | Leave | Presence | Batch
+Entry = Join | Leave | Presence | Batch | Moderate
 
 
 def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | str | int]:
@@ -260,9 +279,11 @@ def decode_entry(fields: dict[bytes, bytes], entry_id: bytes = b"0-0") -> Entry:
             return Leave(_text(fields[b"n"]), _text(fields[b"c"]))
         if kind == b"p":
             return Presence(_text(fields[b"n"]), _text(fields[b"c"]), fields[b"s"] == b"1")
+        if kind == b"x":
+            return Moderate(_text(fields[b"o"]), parse_change(fields[b"a"].decode(), fields[b"d"].decode("utf-8")))
     except KeyError as missing:
         raise BadEntry(f"no field {missing.args[0]!r} in a {kind!r} entry") from None
-    except (ValueError, UnicodeDecodeError) as problem:
+    except (ValueError, UnicodeDecodeError) as problem:  # (ModerationFormatError is a ValueError)
         if isinstance(problem, BadEntry):
             raise
         raise BadEntry(f"a {kind!r} entry: {problem}") from None

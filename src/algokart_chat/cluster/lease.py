@@ -7,7 +7,8 @@ and how many the master has (``ROLE``).  What the place means for the room (the 
 connections) is the holder's (``LeaseHolder``: ``room_redis.RedisRoom``).
 
 Plan.  ``register`` runs the REGISTER script: a lease under a new node id, and a snapshot of the
-room (the users, the stream's last id) from which the holder rebuilds its replica.  ``keep``
+room (the users, the stream's last id, and the bans and mutes: ``moderation``) from which the
+holder rebuilds its replica and the server its moderation lists.  ``keep``
 then renews the lease every ``node_timeout / 4`` seconds (RENEW, which also retires every node
 whose lease ran out), and while the node is out, registers again with backoff.  Every part
 reports how its commands went: ``link_failed`` and ``link_ok``.  The state:
@@ -161,6 +162,7 @@ class Lease:
         "epoch",
         "incarnation",
         "joined",
+        "moderation",
         "node",
         "state",
         "stopping",
@@ -190,6 +192,9 @@ class Lease:
         self._wake = asyncio.Event()  # wakes the keeper at once (to rejoin)
         self.joined = asyncio.Event()  # set while this node is part of the cluster
         self.stopping = False  # set when the node stops: no more tries
+        # The last snapshot's bans and mutes (their JSON), and whether this node's REGISTER set
+        # the epoch (the cluster's data starts with it): read by the holder in ``joined``.
+        self.moderation: tuple[list[bytes], bool] = ([], False)
 
     async def register(self) -> None:
         """Take a lease under a new node id and give the holder a snapshot of the room."""
@@ -198,11 +203,12 @@ class Lease:
         node = f"{self._node_base}-{self.incarnation}"
         keys = self._link.keys
         reply = await self._link.scripts.register(
-            keys=[keys.epoch, keys.nodes, keys.events, keys.users],
+            keys=[keys.epoch, keys.nodes, keys.events, keys.users, keys.bans, keys.mutes],
             args=[secrets.token_hex(8), node, self._lease_ms, keys.node_users_prefix, self._window.minid(), self.node],
         )
-        epoch, last_id, values = reply
+        epoch, last_id, values, *lists = reply  # (lists: the bans and mutes, and whether fresh)
         users = snapshot_users(values)
+        self.moderation = (list(lists[0]), lists[1] == 1) if len(lists) == 2 else ([], False)
         self.node, self.epoch = node, epoch.decode()
         self._holder.joined(node, last_id, users)
         self._last_renewal = self._loop.time()

@@ -78,7 +78,7 @@ def explain(problem: BaseException) -> str:
 class Scripts:
     """The cluster's Lua scripts (``scripts``), registered on one client."""
 
-    __slots__ = ("claim", "leave", "presence", "register", "renew", "retire")
+    __slots__ = ("claim", "leave", "moderate", "presence", "register", "renew", "retire")
 
     def __init__(self, client: redis.Redis) -> None:
         self.register: AsyncScript = client.register_script(scripts.REGISTER)
@@ -87,6 +87,7 @@ class Scripts:
         self.leave: AsyncScript = client.register_script(scripts.LEAVE)
         self.presence: AsyncScript = client.register_script(scripts.PRESENCE)
         self.retire: AsyncScript = client.register_script(scripts.RETIRE)
+        self.moderate: AsyncScript = client.register_script(scripts.MODERATE)
 
 
 class RedisLink:

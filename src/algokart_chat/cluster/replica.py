@@ -20,6 +20,8 @@ Guarantees:
 - Every arrival and message of a user whose join carried an account carries it (``account``: IRC's
   extended-join, account-tag), on every node; records carry no account of their own, so a node
   cannot be told one for a user it did not see log in to it.
+- An operator's action (``entries.Moderate``) goes to ``moderated`` in its place in the stream:
+  after what came before it, on every node alike.
 - Malformed content raises ``BadEntry`` (the caller logs and skips the entry); work is O(bytes of
   the entry) plus one delivery per local recipient.
 """
@@ -40,6 +42,7 @@ from algokart_chat.cluster.entries import (
     Entry,
     Join,
     Message,
+    Moderate,
     Presence,
     Record,
     User,
@@ -49,6 +52,7 @@ from algokart_chat.cluster.entries import (
 from algokart_chat.cluster.window import entry_number
 from algokart_chat.events import Arrived, Echoed, Parted, Renamed, Said
 from algokart_chat.history import History
+from algokart_chat.moderation import Change
 from algokart_chat.names import is_valid_username, username_key
 from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 
@@ -75,6 +79,7 @@ class Replica(Generic[MemberT]):
         "_listeners",
         "_local",
         "_member_names",
+        "_moderated",
         "_names",
         "_present",
         "_seen",
@@ -84,8 +89,11 @@ class Replica(Generic[MemberT]):
         "node",
     )
 
-    def __init__(self, audience: Audience, history: History | None = None) -> None:
+    def __init__(
+        self, audience: Audience, history: History | None = None, moderated: Callable[[Change], None] | None = None
+    ) -> None:
         self._audience = audience
+        self._moderated = moderated  # where an operator's action goes (the server's Moderators)
         self._history = history if history is not None else History(0, 0, 0)  # fed every broadcast read
         self.node = ""
         # Every name held in the cluster, in login order, and which login holds it; those whose
@@ -244,6 +252,10 @@ class Replica(Generic[MemberT]):
             return True
         if isinstance(entry, Presence):
             self._apply_presence(entry)
+            return True
+        if isinstance(entry, Moderate):
+            if self._moderated is not None:
+                self._moderated(entry.change)
             return True
         return self._apply_leave(entry.name, entry.token)
 

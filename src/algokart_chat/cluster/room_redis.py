@@ -23,6 +23,10 @@ Guarantees, beyond those of ``room`` (each part's docstring says how):
   (after a broken link) is applied once; claims and leaves are idempotent (``scripts``).
 - Nothing is lost while the link blips: what could not be sent is sent again, and the
   connections wait (``ready`` is False) instead of queueing without bound.
+- Moderation: an operator's action is one MODERATE call (``writer``), which changes the bans or
+  mutes hash and appends the entry every node applies in stream order (``replica``: the server's
+  ``moderated``); a node that joins or rejoins gets both hashes with its snapshot (``lease``) and
+  hands them to the server before it reads the stream on (``moderation_loaded``).
 - Leases: a node renews its lease every ``node_timeout / 4`` seconds and, in the same script,
   retires every node whose lease ran out, announcing each of its users once.  A node that finds
   its own lease gone, the epoch changed (Redis lost its data), or the stream trimmed past what it
@@ -55,10 +59,11 @@ from algokart_chat.cluster.reader import FanOut, StreamReader
 from algokart_chat.cluster.replica import Audience, Replica
 from algokart_chat.cluster.target import parse_redis_url
 from algokart_chat.cluster.window import DEFAULT_STREAM_BYTES, StreamWindow, history_ms
-from algokart_chat.cluster.writer import ClaimWrite, LeaveWrite, PresenceWrite, Writer
+from algokart_chat.cluster.writer import ClaimWrite, LeaveWrite, ModerateWrite, PresenceWrite, Writer
 from algokart_chat.events import Said, Told
 from algokart_chat.history import History
 from algokart_chat.logs import fields
+from algokart_chat.moderation import Change, Entry, ModerationFormatError, parse_entry_json
 from algokart_chat.names import username_key
 from algokart_chat.room import JoinResult, MemberT, RoomStartError
 
@@ -72,6 +77,13 @@ class RoomServer(Audience, FanOut, Protocol):
     def room_ready(self) -> None: ...
 
     def room_reset(self, reason: ResetReason) -> None: ...
+
+    def moderated(self, change: Change) -> None:
+        """An operator's action, read from the stream in its place (every node's, this one's too)."""
+
+    def moderation_loaded(self, entries: list[Entry], fresh: bool) -> None:
+        """The cluster's bans and mutes as this node (re)joins, before it reads the stream on;
+        ``fresh``: the cluster's data starts with this node (Redis holds none yet)."""
 
 
 class RedisRoom(Generic[MemberT]):
@@ -100,7 +112,7 @@ class RedisRoom(Generic[MemberT]):
         self._lease = Lease(self._link, node_timeout, self._window, self._replication, self, loop)
         self._tasks: list[asyncio.Task[None]] = []
 
-        self._replica: Replica[MemberT] = Replica(server, self.history)
+        self._replica: Replica[MemberT] = Replica(server, self.history, server.moderated)
         self._reader = StreamReader(self._link, self._lease, self._window, self._replica, server, loop)
         self._writer = Writer(
             self._link, self._lease, self._window, self._replication, self._replica, server.room_ready, loop
@@ -194,6 +206,10 @@ class RedisRoom(Generic[MemberT]):
             return
         self._writer.add_record(sync_record(self._replica.expect_sync(done)))
 
+    def moderate(self, change: Change) -> bool:
+        self._writer.send(ModerateWrite(change))
+        return True
+
     def tell_local(self, payload: Any) -> None:
         for member in self._replica.members():
             member.deliver(payload)
@@ -244,6 +260,7 @@ class RedisRoom(Generic[MemberT]):
         self._window.restart(last_id)
         self._writer.restart()
         self._replica.start(node, users)
+        self._server.moderation_loaded(moderation_snapshot(self._lease.moderation[0]), self._lease.moderation[1])
 
     def left(self, reason: ResetReason) -> None:
         self._writer.clear()
@@ -253,3 +270,17 @@ class RedisRoom(Generic[MemberT]):
 
     def link_back(self) -> None:
         self._server.room_ready()
+
+
+def moderation_snapshot(values: list[bytes]) -> list[Entry]:
+    """The bans and mutes of REGISTER's snapshot (``moderation.entry_json`` each); a malformed
+    one is logged and skipped."""
+    entries = []
+    for value in values:
+        try:
+            entries.append(parse_entry_json(value.decode("utf-8")))
+        except (ModerationFormatError, UnicodeDecodeError) as problem:
+            log.warning(
+                "Skipped a malformed ban or mute in Redis (%s): %r", problem, value[:80], extra=fields("bad-data")
+            )
+    return entries

@@ -40,10 +40,11 @@ local function retire(users, events, prefix, node, minid)
 end
 """
 
-# KEYS: epoch nodes events users.  ARGV: a new epoch (used if there is none), node, lease ms,
-# node set prefix, minid, the node id this process had before ('' if none).
+# KEYS: epoch nodes events users bans mutes.  ARGV: a new epoch (used if there is none), node,
+# lease ms, node set prefix, minid, the node id this process had before ('' if none).
 # Retires the previous node id (its users are gone: their names are free at once), takes a lease,
-# and returns {epoch, id of the stream's last entry or 0-0, {user values}}: a snapshot of the room.
+# and returns {epoch, id of the stream's last entry or 0-0, {user values}, {ban and mute values},
+# 1 if this call set the epoch (the cluster's data starts now) else 0}: a snapshot of the room.
 REGISTER: Final = (
     _NOW_MS
     + _RETIRE_NODE
@@ -52,13 +53,16 @@ if ARGV[6] ~= '' then
   retire(KEYS[4], KEYS[3], ARGV[4], ARGV[6], ARGV[5])
   redis.call('ZREM', KEYS[2], ARGV[6])
 end
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local fresh = 0
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then fresh = 1 end
 local epoch = redis.call('GET', KEYS[1])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
 local last_id = '0-0'
 if last[1] then last_id = last[1][1] end
-return {epoch, last_id, redis.call('HVALS', KEYS[4])}
+local lists = redis.call('HVALS', KEYS[5])
+for _, value in ipairs(redis.call('HVALS', KEYS[6])) do table.insert(lists, value) end
+return {epoch, last_id, redis.call('HVALS', KEYS[4]), lists, fresh}
 """
 )
 
@@ -156,6 +160,36 @@ redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 't', 'l', 'n', ARGV[3], 'c', ARGV[2])
 return 1
 """
+
+# KEYS: epoch events list (bans or mutes).  ARGV: epoch, node, minid, action (set, lift, kick),
+# target key, the change's JSON, the most entries the list may hold.
+# Changes the list as the action says (set: the entry's JSON under its target key; lift: removes
+# it; kick: nothing) and appends the moderate entry in the same step.  A set on a full list first
+# drops the entries that have ended (Redis's clock).  Returns 'ok', 'none' (nothing to lift),
+# 'full' or 'reset'.
+MODERATE: Final = (
+    _NOW_MS
+    + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'reset' end
+if ARGV[4] == 'set' then
+  if redis.call('HEXISTS', KEYS[3], ARGV[5]) == 0 and redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[7]) then
+    local all = redis.call('HGETALL', KEYS[3])
+    for i = 1, #all - 1, 2 do
+      local ok, entry = pcall(cjson.decode, all[i + 1])
+      if ok and type(entry) == 'table' and type(entry['until']) == 'number' and entry['until'] * 1000 <= now then
+        redis.call('HDEL', KEYS[3], all[i])
+      end
+    end
+    if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[7]) then return 'full' end
+  end
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+elseif ARGV[4] == 'lift' then
+  if redis.call('HDEL', KEYS[3], ARGV[5]) == 0 then return 'none' end
+end
+redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[3], '*', 't', 'x', 'a', ARGV[4], 'o', ARGV[2], 'd', ARGV[6])
+return 'ok'
+"""
+)
 
 # KEYS: nodes events users.  ARGV: node, node set prefix, minid.
 # A node stopping: its users leave (announced at once) and its lease goes.  Returns users retired.

@@ -1,14 +1,14 @@
 """The write pipeline: what this node's users do, written to Redis in order, once per loop iteration.
 
 Owns the outbox (the writes not yet sent: ``BatchWrite``, ``ClaimWrite``, ``PresenceWrite``,
-``LeaveWrite``), this node's batch sequence number, the count of unsent bytes, and the one
+``LeaveWrite``, ``ModerateWrite``), this node's batch sequence number, the count of unsent bytes, and the one
 flush under way.  What an answer means for a LOGIN or a PING is the replica's; what a failure
 means for the node is the lease's.
 
 Plan.  Everything a node's users do during one event-loop iteration goes out as one pipeline,
 in their order: one XADD of a batch (all the MSG, DM and sync records in a row, under the next
 sequence number), a CLAIM call per LOGIN, a PRESENCE call per JOIN or PART, a LEAVE call per
-departure; behind Sentinel or in a Redis Cluster, ``WAIT 1`` last (``lease.Replication``).  One
+departure, a MODERATE call per operator's action; behind Sentinel or in a Redis Cluster, ``WAIT 1`` last (``lease.Replication``).  One
 pipeline is in flight at a time: what arrives meanwhile waits for the next.  Every append trims
 the stream to the window's ``minid``.
 
@@ -39,6 +39,7 @@ from algokart_chat.cluster.link import RedisLink, retry_delay
 from algokart_chat.cluster.replica import Replica
 from algokart_chat.cluster.window import StreamWindow
 from algokart_chat.logs import fields
+from algokart_chat.moderation import MAX_ENTRIES, Change, change_json
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,18 @@ class PresenceWrite:
         self.token, self.key, self.name, self.shown = token, key, name, shown
 
 
-Write = BatchWrite | ClaimWrite | LeaveWrite | PresenceWrite
+class ModerateWrite:
+    """An operator's action to write: the list it changes (``kind``), the target's key, the action
+    and the change's JSON (``moderation.change_json``)."""
+
+    __slots__ = ("action", "document", "key", "kind")
+
+    def __init__(self, change: Change) -> None:
+        self.kind, self.key, self.action = change.kind, change.target.key, change.action
+        self.document = change_json(change)
+
+
+Write = BatchWrite | ClaimWrite | LeaveWrite | PresenceWrite | ModerateWrite
 
 
 class Writer:
@@ -241,6 +253,12 @@ class Writer:
                     args=[write.key, write.token, write.name, "1" if write.shown else "0", minid],
                     client=pipe,
                 )
+            elif isinstance(write, ModerateWrite):
+                await scripts.moderate(
+                    keys=[keys.epoch, keys.events, keys.bans if write.kind == "ban" else keys.mutes],
+                    args=[self._lease.epoch, node, minid, write.action, write.key, write.document, MAX_ENTRIES],
+                    client=pipe,
+                )
             else:
                 await scripts.leave(
                     keys=[keys.users, keys.events, keys.node_users(node)],
@@ -277,5 +295,12 @@ class Writer:
                     self._replica.answer(write.token, "unavailable")
                     lost = "Redis lost the cluster's data" if status == b"reset" else "this node's lease ran out"
                 # ok: answered when this node applies the join from the stream
+            elif isinstance(write, ModerateWrite) and result == b"full":
+                log.warning(
+                    "Moderation list full in Redis: %s of %s not applied",
+                    write.kind,
+                    write.key,
+                    extra=fields("moderation-full", kind=write.kind, target=write.key),
+                )
         if lost is not None:
             self._lease.leave_cluster("cluster-reset", lost)

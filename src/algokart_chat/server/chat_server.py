@@ -44,6 +44,7 @@ from algokart_chat.config import Settings
 from algokart_chat.events import Departed
 from algokart_chat.history import History
 from algokart_chat.logs import counted, fields
+from algokart_chat.moderation import Change, Entry
 from algokart_chat.moderators import Matcher, Moderators
 from algokart_chat.room import ChatRoom, Member
 from algokart_chat.room_memory import MemoryRoom
@@ -133,6 +134,17 @@ class ChatServer:
         """Refuse the addresses ``moderators`` bans at accept, and disconnect whoever its actions remove."""
         self.moderators = moderators
         moderators.disconnect = self.disconnect_where
+        moderators.share = self.room.moderate
+
+    def moderated(self, change: Change) -> None:
+        """An operator's action, as the cluster's stream hands it to this node (``Moderators.apply``)."""
+        if self.moderators is not None:
+            self.moderators.apply(change)
+
+    def moderation_loaded(self, entries: list[Entry], fresh: bool) -> None:
+        """The cluster's bans and mutes, as this node (re)joins it (``Moderators.load``)."""
+        if self.moderators is not None:
+            self.moderators.load(entries, fresh)
 
     async def start(self, listeners: Sequence[Listener]) -> list[list[Bound]]:
         """Join the room, then listen on each listener's port; the addresses bound, per listener.

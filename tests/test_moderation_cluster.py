@@ -1,0 +1,153 @@
+"""Moderation in a cluster, end to end: nodes of one cluster on a real redis-server, each with its
+own --bans file.  A kick, ban or mute typed on one node takes effect on the others; a node that
+starts later refuses what is banned; a cluster's first node shares its file's bans with the rest;
+each node's file is its copy of the cluster's lists.
+
+Skipped where redis-server or redis-py is missing (CI sets ALGOKART_REQUIRE_CLUSTER_TESTS).  The
+tests synchronise on replies: an operator's PONG comes after its action is in the stream, and a
+user's PONG after its node has read everything before its PING.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import unittest
+from pathlib import Path
+
+from support import TIMEOUT, Client, Cluster, err, skip_without_cluster
+
+from test_accounts_login import new_folder, new_source, password_of
+from test_moderation_end_to_end import OPERATORS, operators_and_members
+
+
+class ModerationClusterTestCase(unittest.TestCase):
+    folder: Path
+    cluster: Cluster
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        skip_without_cluster()
+        cls.folder = new_folder(cls)
+        operators_and_members(cls.folder)
+        cls.cluster = Cluster(0, "--accounts", str(cls.folder / "accounts"))
+        cls.addClassCleanup(cls.cluster.stop)
+        for node in range(2):
+            cls.cluster.start_node("--bans", str(cls.folder / f"bans{node}"))
+
+    def user(self, node: int, name: str) -> Client:
+        client = self.cluster.nodes[node].client()
+        self.addCleanup(client.close)
+        password = f" {password_of(name)}" if name in OPERATORS else ""
+        client.send(f"LOGIN {name}{password}")
+        client.expect("OK")
+        client.name = name
+        return client
+
+    def acted(self, operator: Client, *lines: str) -> None:
+        """The operator's ``lines``, each answered OK, in the stream once this returns."""
+        operator.send(*lines)
+        self.assertEqual([line for line in operator.sync() if not line.startswith("INFO ")], ["OK"] * len(lines))
+
+    def refused(self, node: int, name: str) -> str:
+        client = self.cluster.nodes[node].client()
+        self.addCleanup(client.close)
+        client.send(f"LOGIN {name}")
+        return client.read_line()
+
+
+class ModerationClusterTest(ModerationClusterTestCase):
+    def test_a_ban_on_one_node_drops_the_user_on_the_other_and_refuses_its_logins(self) -> None:
+        op = self.user(0, "olga")
+        troll = self.user(1, "ctroll1")
+        op.send("BAN ctroll1 spam")
+        op.expect("OK")
+        self.assertEqual(troll.read_until_closed(), ["INFO banned until never by olga: spam"])
+        self.assertEqual(self.refused(1, "CTROLL1"), "ERR banned until never by olga: spam")
+        self.assertEqual(self.refused(0, "ctroll1"), "ERR banned until never by olga: spam")
+        self.cluster.nodes[0].wait_for_log(r"^Moderation: olga ban ctroll1 until never \(spam\)$")
+        other = self.user(1, "oscar")  # every node lists it, and keeps it in its own file
+        other.send("BANS")
+        self.assertIn("ctroll1 olga", " ".join(other.sync()))
+        for node in range(2):
+            self.assertIn("ctroll1", (self.folder / f"bans{node}").read_text())
+        self.acted(other, "UNBAN ctroll1")  # lifted on the other node: back on the first
+        self.user(1, "watch1").sync()  # (node 1 has read the unban)
+        self.user(0, "ctroll1")
+
+    def test_an_address_ban_refuses_the_address_on_every_node(self) -> None:
+        op = self.user(1, "olga")
+        source = new_source()
+        self.acted(op, f"BAN {source} 1h wrong address")
+        self.user(0, "watch2").sync()  # (node 0 has read the ban)
+        sock = socket.socket()
+        sock.settimeout(TIMEOUT)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", self.cluster.nodes[0].port))
+        client = Client(0, sock=sock)
+        self.addCleanup(client.close)
+        self.assertRegex(client.read_line(), r"^ERR banned until \S+Z by olga: wrong address$")
+        self.acted(op, f"UNBAN {source}")
+
+    def test_a_mute_on_one_node_mutes_the_user_on_the_other(self) -> None:
+        op = self.user(0, "olga")
+        troll = self.user(1, "ctroll2")
+        self.acted(op, "MUTE ctroll2 10m calm down")
+        troll.sync()
+        troll.send("MSG hello", "DM olga hi")
+        self.assertRegex(troll.read_line(), r"^ERR muted until \S+Z by olga: calm down$")
+        self.assertRegex(troll.read_line(), r"^ERR muted ")
+        self.acted(op, "UNMUTE ctroll2")
+        troll.sync()
+        troll.send("MSG free again")
+        self.assertEqual(troll.sync(), [])
+        self.assertIn("MSG ctroll2 free again", op.sync())
+
+    def test_a_kick_on_one_node_of_a_user_on_the_other(self) -> None:
+        op = self.user(0, "olga")
+        troll = self.user(1, "ctroll3")
+        op.send("KICK ctroll3 enough")
+        op.expect("OK")
+        self.assertEqual(troll.read_until_closed(), ["INFO kicked by olga: enough"])
+        op.send("KICK ctroll3")  # gone everywhere now
+        self.assertEqual(op.sync(), ["INFO ctroll3 disconnected", err("no-such-user")])
+        self.user(1, "ctroll3")  # (a kick is no ban)
+
+    def test_a_node_started_after_the_ban_refuses_the_name(self) -> None:
+        op = self.user(0, "olga")
+        self.acted(op, "BAN ctroll4 7d late comer")
+        node = self.cluster.start_node("--bans", str(self.folder / "bans-late"))
+        self.addCleanup(node.stop)
+        client = node.client()
+        self.addCleanup(client.close)
+        client.send("LOGIN ctroll4")
+        self.assertRegex(client.read_line(), r"^ERR banned until \S+Z by olga: late comer$")
+        self.assertIn("ctroll4", (self.folder / "bans-late").read_text())
+
+
+class FirstStartTest(unittest.TestCase):
+    def test_the_first_node_shares_its_file_and_the_others_take_the_cluster_s(self) -> None:
+        skip_without_cluster()
+        folder = new_folder(self)
+        entry = {"kind": "ban", "target": "oldtroll", "by": "olga", "at": 0, "reason": "old", "until": None}
+        (folder / "bans0").write_text(json.dumps(entry) + "\n")
+        stale = dict(entry, target="forgiven")  # (a ban the cluster does not hold: the file is a copy)
+        (folder / "bans1").write_text(json.dumps(stale) + "\n")
+        cluster = Cluster(0)
+        self.addCleanup(cluster.stop)
+        cluster.start_node("--bans", str(folder / "bans0"))
+        cluster.start_node("--bans", str(folder / "bans1"))
+        for node in cluster.nodes:  # (node 0's PONG: its bans are in the stream; node 1's: it read them)
+            watcher = node.client()
+            self.addCleanup(watcher.close)
+            watcher.login()
+            watcher.sync()
+        for node in cluster.nodes:
+            client = node.client()
+            self.addCleanup(client.close)
+            client.send("LOGIN oldtroll")
+            self.assertEqual(client.read_line(), "ERR banned until never by olga: old")
+        welcome = cluster.nodes[1].client()
+        self.addCleanup(welcome.close)
+        welcome.login("forgiven")
+        self.assertNotIn("forgiven", (folder / "bans1").read_text())
