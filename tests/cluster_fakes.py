@@ -129,7 +129,10 @@ class FakeScript:
 def _script_name(source: str) -> str:
     from algokart_chat.cluster import scripts
 
-    names = {getattr(scripts, name): name for name in ("REGISTER", "RENEW", "CLAIM", "LEAVE", "PRESENCE", "RETIRE", "MODERATE")}
+    names = {
+        getattr(scripts, name): name
+        for name in ("REGISTER", "RENEW", "CLAIM", "LEAVE", "PRESENCE", "RETIRE", "MODERATE")
+    }
     return names[source]
 
 

@@ -74,7 +74,9 @@ class RegisterTest(LeaseTestCase):
         self.assertEqual((self.lease.state, self.lease.epoch, self.lease.incarnation), ("up", "epoch1", 1))
         self.assertTrue(self.lease.joined.is_set())
         name, keys, args = self.redis.sent[-1]
-        self.assertEqual((name, keys), ("REGISTER", ["{c}:epoch", "{c}:nodes", "{c}:events", "{c}:users", "{c}:bans", "{c}:mutes"]))
+        self.assertEqual(
+            (name, keys), ("REGISTER", ["{c}:epoch", "{c}:nodes", "{c}:events", "{c}:users", "{c}:bans", "{c}:mutes"])
+        )
         self.assertEqual(args[1:], [node, 10_000, "{c}:node:", "0-0", ""])  # no node id before
 
     async def test_registering_again_is_a_new_node_that_retires_the_old_one(self) -> None:

@@ -252,8 +252,10 @@ def setting(entry: Entry) -> Change:
 
 
 def _exact(target: Target) -> str:
-    """The target as text that parses back to the same target whatever the IPv6 prefix."""
-    return target.text if target.network is None else str(target.network)
+    """The target as text that parses back to the same target whatever the IPv6 prefix: as shown,
+    but a single IPv6 address (``/128``) with its length, which would read back as its /64."""
+    network = target.network
+    return str(network) if network is not None and network.version == 6 and network.prefixlen == 128 else target.text
 
 
 def entry_json(entry: Entry) -> str:
@@ -309,7 +311,7 @@ def format_entries(entries: Iterable[Entry]) -> str:
     for entry in entries:
         document = {
             "kind": entry.kind,
-            "target": entry.target.text,
+            "target": _exact(entry.target),
             "by": entry.by,
             "at": entry.at,
             "reason": entry.reason,
