@@ -1,5 +1,6 @@
 """Moderation in a cluster, end to end: nodes of one cluster on a real redis-server, each with its
-own --bans file.  A kick, ban or mute typed on one node takes effect on the others; a node that
+own --bans file.  A kick, ban or mute typed on one node takes effect on the others (line and IRC
+users alike); a node that
 starts later refuses what is banned; a cluster's first node shares its file's bans with the rest;
 each node's file is its copy of the cluster's lists.
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from support import TIMEOUT, Client, Cluster, err, skip_without_cluster
 
 from test_accounts_login import new_folder, new_source, password_of
+from test_irc import IRC_ARGS, SERVER_NAME, IrcClient
 from test_moderation_end_to_end import OPERATORS, operators_and_members
 
 
@@ -30,7 +32,7 @@ class ModerationClusterTestCase(unittest.TestCase):
         skip_without_cluster()
         cls.folder = new_folder(cls)
         operators_and_members(cls.folder)
-        cls.cluster = Cluster(0, "--accounts", str(cls.folder / "accounts"))
+        cls.cluster = Cluster(0, "--accounts", str(cls.folder / "accounts"), *IRC_ARGS)
         cls.addClassCleanup(cls.cluster.stop)
         for node in range(2):
             cls.cluster.start_node("--bans", str(cls.folder / f"bans{node}"))
@@ -114,6 +116,21 @@ class ModerationClusterTest(ModerationClusterTestCase):
         op.send("KICK ctroll3")  # gone everywhere now
         self.assertEqual(op.sync(), [err("no-such-user")])
         self.user(1, "ctroll3")  # (a kick is no ban)
+
+    def test_irc_users_on_the_other_node_are_kicked_and_banned(self) -> None:
+        op = self.user(0, "olga")
+        clients = []
+        for nick in ("circkick1", "circban1"):
+            client = IrcClient(self.cluster.nodes[1].ports["IRC"])
+            self.addCleanup(client.close)
+            client.register(nick)
+            client.join()
+            clients.append(client)
+        op.send("KICK circkick1 enough", "BAN circban1")
+        op.expect("OK", "OK")
+        closing = f"ERROR :Closing Link: {SERVER_NAME}"
+        self.assertEqual(clients[0].read_until_closed()[-1], f"{closing} (kicked by olga: enough)")
+        self.assertEqual(clients[1].read_until_closed()[-1], f"{closing} (banned until never by olga)")
 
     def test_a_node_started_after_the_ban_refuses_the_name(self) -> None:
         op = self.user(0, "olga")

@@ -122,7 +122,12 @@ class Moderators:
         now = self._clock()
         self.lists.expire(now)
         if not self.lists.add(entry):
-            log.warning("Moderation list full: %s of %s not applied", entry.kind, entry.target.text)
+            log.warning(
+                "Moderation list full: %s of %s not applied",
+                entry.kind,
+                entry.target.text,
+                extra=fields("moderation-full", kind=entry.kind, target=entry.target.text),
+            )
             return
         self._save()
         if entry.kind == "ban" and entry.active(now):
