@@ -69,7 +69,7 @@ class LinkTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual([fake(link.writer), fake(link.reader)], clients.made)
         self.assertEqual(fake(link.writer).socket_timeout, 2.5)
         self.assertEqual(fake(link.reader).socket_timeout, 2.5 + READ_BLOCK_MS / 1000)
-        self.assertEqual(len(fake(link.writer).scripts), 6)  # every script, on the writing client
+        self.assertEqual(len(fake(link.writer).scripts), 7)  # every script, on the writing client
         self.assertEqual(fake(link.reader).scripts, [])
         self.assertFalse(link.replicated)
 

@@ -1,8 +1,7 @@
 """Moderation in a cluster, end to end: nodes of one cluster on a real redis-server, each with its
 own --bans file.  A kick, ban or mute typed on one node takes effect on the others (line and IRC
-users alike); a node that
-starts later refuses what is banned; a cluster's first node shares its file's bans with the rest;
-each node's file is its copy of the cluster's lists.
+users alike); a node that starts later refuses what is banned; a cluster's first node shares its
+file's bans with the rest; each node's file is its copy of the cluster's lists.
 
 Skipped where redis-server or redis-py is missing (CI sets ALGOKART_REQUIRE_CLUSTER_TESTS).  The
 tests synchronise on replies: an operator's PONG comes after its action is in the stream, and a
