@@ -22,6 +22,11 @@ from test_irc import IRC_ARGS, SERVER_NAME, IrcClient
 from test_moderation_end_to_end import OPERATORS, operators_and_members
 
 
+def replies(client: Client) -> list[str]:
+    """The replies up to PONG, without the departures of other tests' users, which come any time."""
+    return [line for line in client.sync() if not line.startswith("INFO ")]
+
+
 class ModerationClusterTestCase(unittest.TestCase):
     folder: Path
     cluster: Cluster
@@ -48,7 +53,16 @@ class ModerationClusterTestCase(unittest.TestCase):
     def acted(self, operator: Client, *lines: str) -> None:
         """The operator's ``lines``, each answered OK, in the stream once this returns."""
         operator.send(*lines)
-        self.assertEqual([line for line in operator.sync() if not line.startswith("INFO ")], ["OK"] * len(lines))
+        self.assertEqual(replies(operator), ["OK"] * len(lines))
+
+    def removed(self, name: str, line: str) -> tuple[Client, list[str]]:
+        """An operator on node 0 sends ``line`` about ``name``, a user on node 1: the operator, and
+        what the user read before it was closed."""
+        op = self.user(0, "olga")
+        target = self.user(1, name)
+        op.send(line)
+        op.expect("OK")
+        return op, target.read_until_closed()[-1:]
 
     def refused(self, node: int, name: str) -> str:
         client = self.cluster.nodes[node].client()
@@ -59,11 +73,8 @@ class ModerationClusterTestCase(unittest.TestCase):
 
 class ModerationClusterTest(ModerationClusterTestCase):
     def test_a_ban_on_one_node_drops_the_user_on_the_other_and_refuses_its_logins(self) -> None:
-        op = self.user(0, "olga")
-        troll = self.user(1, "ctroll1")
-        op.send("BAN ctroll1 spam")
-        op.expect("OK")
-        self.assertEqual(troll.read_until_closed(), ["INFO banned until never by olga: spam"])
+        op, farewell = self.removed("ctroll1", "BAN ctroll1 spam")
+        self.assertEqual(farewell, ["INFO banned until never by olga: spam"])
         self.assertEqual(self.refused(1, "CTROLL1"), "ERR banned until never by olga: spam")
         op.sync()  # (node 0 has read its ban back)
         self.assertEqual(self.refused(0, "ctroll1"), "ERR banned until never by olga: spam")
@@ -97,23 +108,23 @@ class ModerationClusterTest(ModerationClusterTestCase):
         self.acted(op, "MUTE ctroll2 10m calm down")
         troll.sync()
         troll.send("MSG hello", "DM olga hi")
-        self.assertRegex(troll.read_line(), r"^ERR muted until \S+Z by olga: calm down$")
-        self.assertRegex(troll.read_line(), r"^ERR muted ")
+        muted = replies(troll)
+        self.assertEqual(len(muted), 2)
+        self.assertRegex(muted[0], r"^ERR muted until \S+Z by olga: calm down$")
+        self.assertRegex(muted[1], r"^ERR muted ")
         self.acted(op, "UNMUTE ctroll2")
         troll.sync()
         troll.send("MSG free again")
-        self.assertEqual(troll.sync(), [])
+        self.assertEqual(replies(troll), [])
         self.assertIn("MSG ctroll2 free again", op.sync())
 
     def test_a_kick_on_one_node_of_a_user_on_the_other(self) -> None:
-        op = self.user(0, "olga")
-        troll = self.user(1, "ctroll3")
-        op.send("KICK ctroll3 enough")
-        op.expect("OK")
-        self.assertEqual(troll.read_until_closed(), ["INFO kicked by olga: enough"])
-        self.assertEqual(op.read_line(), "INFO ctroll3 disconnected")
+        op, farewell = self.removed("ctroll3", "KICK ctroll3 enough")
+        self.assertEqual(farewell, ["INFO kicked by olga: enough"])
+        while op.read_line() != "INFO ctroll3 disconnected":
+            pass  # (departures of earlier tests' users)
         op.send("KICK ctroll3")  # gone everywhere now
-        self.assertEqual(op.sync(), [err("no-such-user")])
+        self.assertEqual(replies(op), [err("no-such-user")])
         self.user(1, "ctroll3")  # (a kick is no ban)
 
     def test_irc_users_on_the_other_node_are_kicked_and_banned(self) -> None:

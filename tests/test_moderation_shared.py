@@ -6,10 +6,7 @@ the MODERATE script on a real redis-server (skipped without one, as the cluster 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import unittest
-from pathlib import Path
 from typing import cast
 
 from support import RedisServer, skip_without_cluster
@@ -30,6 +27,7 @@ from algokart_chat.moderation import (
     setting,
 )
 from algokart_chat.moderators import Matcher, Moderators
+from test_accounts_login import new_folder
 from test_cluster_replica import Audience, Member
 
 BAN = Entry("ban", parse_target("Troll"), "olga", 1000.0, "spam", 4600.0)  # type: ignore[arg-type]
@@ -106,9 +104,7 @@ class ReplicaTest(unittest.TestCase):
 
 class SharedModeratorsTest(unittest.TestCase):
     def setUp(self) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="algokart-moderators-"))
-        self.addCleanup(shutil.rmtree, folder, True)
-        self.path = folder / "bans"
+        self.path = new_folder(self) / "bans"
         self.now = 2000.0
         self.moderators = Moderators(str(self.path), 64, node="n1", clock=lambda: self.now)
         self.moderators.disconnect = self.disconnect
