@@ -64,6 +64,7 @@ class LsTest(unittest.TestCase):
         self.assertEqual((answer.version, answer.enabled), (302, {"cap-notify"}))
         self.assertEqual(cap("LS", version=302).version, 302)  # (a lower one does not lower it)
         self.assertEqual(cap("LS", "x").version, 0)
+        self.assertEqual(cap("LS", "\u00b3").version, 0)  # a digit to str.isdigit, not to int()
         self.assertEqual(cap("LS").enabled, NONE)
 
     def test_values_only_for_302_and_long_lists_over_lines_only_for_302(self) -> None:

@@ -56,7 +56,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         arguments.host = arguments.host[1:-1]
     if arguments.port is None:
         environment_port = os.environ.get("PORT") or "4000"
-        if not environment_port.isdigit():
+        if not (environment_port.isascii() and environment_port.isdigit()):
             parser.error(f"invalid PORT value {environment_port!r}")
         arguments.port = int(environment_port)
     if not 0 < arguments.port < 65536:

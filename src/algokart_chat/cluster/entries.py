@@ -204,7 +204,7 @@ def _irc_head(command: str | None, echo: bool, tags: str | None) -> str:
 def stamp(entry_id: str, index: int) -> Stamp:
     """The stamp of the ``index``-th record of the batch that Redis numbered ``entry_id``."""
     milliseconds, _, _ = entry_id.partition("-")
-    return Stamp(MessageId(f"{entry_id}-{index}"), int(milliseconds) / 1000 if milliseconds.isdigit() else 0.0)
+    return Stamp(MessageId(f"{entry_id}-{index}"), int(milliseconds) / 1000 if milliseconds.isascii() and milliseconds.isdigit() else 0.0)
 
 
 class Batch(NamedTuple):
@@ -299,7 +299,7 @@ def records(data: bytes) -> list[Record]:
         if header_end < 0:
             raise BadEntry("a record without its header line")
         target, _, length_text = data[offset:header_end].partition(b" ")
-        if len(target) < 2 or target[0] not in _KINDS or not length_text.isdigit():
+        if len(target) < 2 or target[0] not in _KINDS or not (length_text.isascii() and length_text.isdigit()):
             raise BadEntry(f"a record header {data[offset:header_end][:80]!r}")
         end = header_end + 1 + int(length_text)
         if end > size:

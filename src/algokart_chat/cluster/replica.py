@@ -426,6 +426,6 @@ def batch_number(message_id: str) -> tuple[int, int]:
     """The stream entry a message id (``<ms>-<seq>-<index>[.<k>]``) or entry id comes from, as
     ``window.entry_number``; (-1, -1) for one that is neither."""
     parts = message_id.split("-")
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if len(parts) < 2 or not (parts[0].isascii() and parts[0].isdigit() and parts[1].isascii() and parts[1].isdigit()):
         return (-1, -1)
     return entry_number(f"{parts[0]}-{parts[1]}".encode())

@@ -138,7 +138,7 @@ def form(enabled: frozenset[str]) -> frozenset[str]:
 
 
 def _version(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) <= 9 else 0
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
 
 
 def _advertised(capability: Capability, version: int) -> str:
