@@ -89,6 +89,11 @@ class LookupTest(unittest.TestCase):
         until = history.after("id-1", 10, 1000.0, until="id-4")
         self.assertEqual((ids(until.entries), until.state), (["id-2", "id-3"], "complete"))
 
+    def test_after_with_the_first_live_message_gone_repeats_nothing(self) -> None:
+        history = filled(5, lines=3)  # id-1 and id-2 let go: every message kept came after id-2
+        answer = history.after("id-1", 10, 1000.0, until="id-2")
+        self.assertEqual((ids(answer.entries), answer.state), ([], "partial"))
+
     def test_after_an_id_gone_is_partial(self) -> None:
         history = filled(5, lines=3)
         answer = history.after("id-1", 10, 1000.0)

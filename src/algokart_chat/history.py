@@ -153,14 +153,18 @@ class History:
         return Answer(entries, "partial" if self.dropped else "complete")
 
     def after(self, entry_id: str, count: int, now: float, until: str | None = None) -> Answer:
-        """Every message after ``entry_id`` (and before ``until``, when it is kept), oldest first,
-        at most ``count``: ``more`` when the count cut it, ``partial`` when ``entry_id`` is not
-        kept (what came after it may be gone: everything kept is returned, from the oldest)."""
+        """Every message after ``entry_id`` and before ``until`` (the first one the asker got live),
+        oldest first, at most ``count``: ``more`` when the count cut it, ``partial`` when
+        ``entry_id`` is not kept (what came after it may be gone: everything kept is returned, from
+        the oldest).  An ``until`` no longer kept means every message kept came after it, so the
+        asker has them all: nothing is returned, ``partial``."""
         self.trim(now)
         end = self._end
         if until is not None:
             stop = self.place(until)
-            end = stop if stop is not None else end
+            if stop is None:
+                return Answer([], "partial")
+            end = stop
         start = self.place(entry_id)
         known = start is not None
         first = start + 1 if start is not None else self._first

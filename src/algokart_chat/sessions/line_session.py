@@ -462,13 +462,12 @@ _CHECK_REFUSALS: Final = {
 
 
 def first_stamp(event: RoomEvent) -> MessageId | None:
-    """The id of the first broadcast in ``event`` (parts of ``Together`` included), if any."""
-    if isinstance(event, Said):
-        return event.stamp.id if event.stamp is not None else None
-    if isinstance(event, Together):
-        for part in event.parts:
-            if isinstance(part, Said) and part.stamp is not None:
-                return part.stamp.id
+    """The id of the first message in ``event`` (parts of ``Together`` included) that history
+    keeps (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``), if any."""
+    parts = event.parts if isinstance(event, Together) else [event]
+    for part in parts:
+        if isinstance(part, Said) and part.stamp is not None and part.command != "TAGMSG":
+            return part.stamp.id
     return None
 
 
