@@ -63,6 +63,7 @@ class Scenario:
     quick: tuple[str, ...]
     irc: bool = False  # half the clients on IRC: the real server only (the others speak no IRC)
     irc_caps: bool = False  # and they ask for every capability
+    history_off: bool = False  # the real server with --history-lines 0, beside the same scenario with history on
 
 
 SCENARIOS = (
@@ -70,6 +71,12 @@ SCENARIOS = (
         "flood",
         ("--clients", "200", "--senders", "10", "--messages", "8000"),
         ("--clients", "20", "--senders", "2", "--messages", "200"),
+    ),
+    Scenario(
+        "flood no history",
+        ("--clients", "200", "--senders", "10", "--messages", "8000"),
+        ("--clients", "20", "--senders", "2", "--messages", "200"),
+        history_off=True,
     ),
     Scenario(
         "half IRC",
@@ -90,9 +97,21 @@ SCENARIOS = (
         ("--clients", "50", "--senders", "2", "--rate", "50", "--seconds", "0.5"),
     ),
     Scenario(
+        "busy room no history",
+        ("--clients", "1000", "--senders", "10", "--rate", "50", "--seconds", "6"),
+        ("--clients", "50", "--senders", "2", "--rate", "50", "--seconds", "0.5"),
+        history_off=True,
+    ),
+    Scenario(
         "crowd",
         ("--clients", "10000", "--senders", "1", "--messages", "10", "--sample", "0"),
         ("--clients", "300", "--senders", "1", "--messages", "5", "--sample", "0"),
+    ),
+    Scenario(
+        "crowd no history",
+        ("--clients", "10000", "--senders", "1", "--messages", "10", "--sample", "0"),
+        ("--clients", "300", "--senders", "1", "--messages", "5", "--sample", "0"),
+        history_off=True,
     ),
     Scenario(
         "login storm",
@@ -113,6 +132,7 @@ SERVERS: dict[str, Callable[[], Server]] = {
     "cluster": lambda: ClusterNodes(2, *SERVER_FLAGS),
 }
 IRC_COST_TARGET = 1.1  # "half IRC": server CPU per byte delivered at most this times the flood's
+HISTORY_TOLERANCE = 0.05  # history on: each figure within 5 % of history off's
 
 
 def run_scenario(
@@ -125,6 +145,8 @@ def run_scenario(
         arguments = (*arguments, "--irc-port", str(irc_port), "--irc-every", "2")
         if scenario.irc_caps:
             arguments = (*arguments, "--irc-caps")
+    elif scenario.history_off:
+        server = chat_server(*SERVER_FLAGS, "--history-lines", "0", quiet=True, tree=tree or ROOT)
     else:
         server = start()
     try:
@@ -218,6 +240,44 @@ def compare_half_irc(all_line: dict[str, Any], half_irc: dict[str, Any], name: s
     return [] if met else [f"{name}: server CPU per byte delivered"]
 
 
+# History on beside history off, same run: (scenario, metric, report key, how on may compare with off)
+HISTORY_ROWS: tuple[tuple[str, str, str, Target | None], ...] = (
+    ("flood", "deliveries/s", "deliveries_per_second", (">=", 1 - HISTORY_TOLERANCE)),
+    ("flood", "server CPU ns/deliv", "server_cpu_ns_per_delivery", ("<=", 1 + HISTORY_TOLERANCE)),
+    ("flood", "peak RSS KiB", "server_peak_rss_kib", None),
+    ("busy room", "latency p50 ms", "latency_ms_p50", None),
+    ("busy room", "latency p99 ms", "latency_ms_p99", ("<=", 1 + HISTORY_TOLERANCE)),
+    ("busy room", "server CPU ns/deliv", "server_cpu_ns_per_delivery", ("<=", 1 + HISTORY_TOLERANCE)),
+    ("crowd", "peak RSS/client KiB", "rss_kib_per_client", ("<=", 1 + HISTORY_TOLERANCE)),
+)
+
+
+def compare_history(results: dict[tuple[str, str], dict[str, Any]], quick: bool) -> list[str]:
+    """Print each history-on figure beside the history-off one of the same run; the failures."""
+    pairs = [
+        row for row in HISTORY_ROWS if (row[0], "server") in results and (f"{row[0]} no history", "server") in results
+    ]
+    if not pairs:
+        return []
+    failures = []
+    print("\nhistory on (the defaults) beside off (--history-lines 0), same run:")
+    print(f"{'scenario':<12} {'metric':<20} {'on':>10} {'off':>10} {'on/off':>6}  target")
+    for scenario_name, metric, key, target in pairs:
+        on = results[scenario_name, "server"].get(key)
+        off = results[f"{scenario_name} no history", "server"].get(key)
+        ratio = on / off if isinstance(on, (int, float)) and isinstance(off, (int, float)) and off else None
+        judged = ""
+        if target is not None and not quick:
+            comparison, bound = target
+            met = verdict(comparison, ratio, bound)
+            judged = f"{comparison} {bound:g} {'met' if met else 'MISSED'}"
+            if not met:
+                failures.append(f"{scenario_name} {metric} with history on")
+        shown = number(ratio) if ratio is not None else "-"
+        print(f"{scenario_name:<12} {metric:<20} {number(on):>10} {number(off):>10} {shown:>6}  {judged}")
+    return failures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small scenarios, seconds; checks zero loss only")
@@ -239,6 +299,8 @@ def main() -> int:
         for label, start in servers.items():
             if scenario.irc and not (label == "server" or (label == "against" and not scenario.irc_caps)):
                 continue  # (IRC: the real server, and the tree --against in the plain IRC scenario)
+            if scenario.history_off and label != "server":
+                continue  # (history on beside off: the real server's figures)
             tree = against if label == "against" else None
             results[scenario.name, label] = run_scenario(scenario, start, arguments.quick, tree)
             print(f"ran {scenario.name} against {label}", file=sys.stderr, flush=True)
@@ -296,6 +358,7 @@ def main() -> int:
     for irc_name in ("half IRC", "IRC caps"):
         if not arguments.quick and ("flood", "server") in results and (irc_name, "server") in results:
             failures.extend(compare_half_irc(results["flood", "server"], results[irc_name, "server"], irc_name))
+    failures.extend(compare_history(results, arguments.quick))
     if not arguments.quick and "crowd" in [s.name for s in chosen]:
         crowd_login = results["crowd", "server"]["login_seconds"]
         print(

@@ -1,4 +1,5 @@
-"""The benchmark still runs: ``bench/run.py --quick`` against both servers, zero loss.
+"""The benchmarks still run: ``bench/run.py --quick`` against both servers, zero loss, and
+``bench/history_figures.py --quick``.
 
 It asserts no speed (speed is measured by ``python bench/run.py``, not by tests).
 """
@@ -25,6 +26,7 @@ class QuickBenchmarkTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         for scenario in ("flood", "half IRC", "IRC caps", "busy room", "crowd", "login storm"):
             self.assertIn(scenario, result.stdout)
+        self.assertIn("history on (the defaults) beside off", result.stdout)
         loss_rows = [line.split() for line in result.stdout.splitlines() if " lost " in line]
         self.assertEqual(len(loss_rows), 5)  # flood, half IRC, IRC caps, busy room, crowd
         for row in loss_rows:
@@ -32,6 +34,20 @@ class QuickBenchmarkTest(unittest.TestCase):
             irc = "IRC" in row[:2]  # (the null server speaks no IRC)
             expected = ("0", "-") if irc else ("0", "0")
             self.assertEqual((server_lost, null_lost), expected, row)
+
+    def test_history_figures_run(self) -> None:
+        """bench/history_figures.py --quick: history's memory within its bounds, and users
+        reconnecting for their gap get all of it (a few seconds)."""
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "history_figures.py"), "--quick"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=str(ROOT),
+            check=False,
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("answers with the whole gap", result.stdout)
 
 
 if __name__ == "__main__":
