@@ -31,6 +31,11 @@ generator's: one process reading every byte, it is bound by the bytes it reads.)
 each IRC sender gets its own messages back (deliveries too).  Tagged readers share one encoding of
 each event, as plain ones do, so its target is the same: at most 1.1 times the all-line flood's
 server CPU per byte delivered.
+"flood no history", "busy room no history" and "crowd no history" are those scenarios again against
+the real server with ``--history-lines 0``, right after them: a second table gives the figures with
+history on (the defaults) beside off, with a target of 5 % on throughput, server CPU per delivery,
+the busy room's p99 and the crowd's memory per client (history's own memory is
+bench/history_figures.py's, as is the reconnection storm).
 Exit status 1 if any message was lost or any client failed to log in, or (full run) a target was missed.
 """
 
