@@ -13,16 +13,15 @@ import unittest
 from support import ROOT
 
 
+def quick(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``bench/<script> --quick``, run from the repository's root."""
+    command = [sys.executable, str(ROOT / "bench" / script), "--quick"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT), check=False)
+
+
 class QuickBenchmarkTest(unittest.TestCase):
     def test_every_scenario_runs_without_loss(self) -> None:
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            cwd=str(ROOT),
-            check=False,
-        )
+        result = quick("run.py", 240)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         for scenario in ("flood", "half IRC", "IRC caps", "busy room", "crowd", "login storm"):
             self.assertIn(scenario, result.stdout)
@@ -38,14 +37,7 @@ class QuickBenchmarkTest(unittest.TestCase):
     def test_history_figures_run(self) -> None:
         """bench/history_figures.py --quick: history's memory within its bounds, and users
         reconnecting for their gap get all of it (a few seconds)."""
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "history_figures.py"), "--quick"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=str(ROOT),
-            check=False,
-        )
+        result = quick("history_figures.py", 120)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("answers with the whole gap", result.stdout)
 
