@@ -65,7 +65,9 @@ class History:
 
     def __init__(self, lines: int, size: int, age: float) -> None:
         self.lines, self.size, self.age = lines, size, age
-        self._entries: deque[tuple[Kept, int]] = deque()  # (entry, its size)
+        # Each kept message as a plain tuple (a ``Kept``'s fields, then its size): made on the path
+        # of every broadcast, so no object is built for it until a question is asked.
+        self._entries: deque[tuple[MessageId, float, str, str | None, str | None, str | None, int]] = deque()
         self._index: dict[str, int] = {}  # id -> place: the n-th message ever kept
         self._first = 0  # the place of the oldest kept
         self._bytes = 0
@@ -80,7 +82,7 @@ class History:
 
     def newest(self) -> Kept | None:
         """The newest message kept, if any."""
-        return self._entries[-1][0] if self._entries else None
+        return Kept(*self._entries[-1][:6]) if self._entries else None
 
     @property
     def kept_bytes(self) -> int:
@@ -88,50 +90,65 @@ class History:
 
     def add(self, entry: Kept) -> None:
         """Keep ``entry`` (the newest), then let go of whatever is over a bound."""
-        if not self.on:
-            return
-        size = size_of(entry)
-        if size > self.size:
-            self.dropped += 1
-            return
-        self._index[entry.id] = self._first + len(self._entries)
-        self._entries.append((entry, size))
-        self._bytes += size
-        while len(self._entries) > self.lines or self._bytes > self.size:
-            self._drop_oldest()
-        self.trim(entry.at)
+        if self.on:
+            self._keep([(*entry, size_of(entry))], entry.at)
 
     def add_said(self, event: Said) -> None:
         """Keep each text of a stamped ``Said`` (a TAGMSG, with no text, is not a message)."""
         stamp = event.stamp
         if stamp is None or event.command == "TAGMSG" or not self.on:
             return
-        raws = event.raws
+        raws, sender, command, at = event.raws, event.sender, event.command, stamp.accepted_at
+        named = len(sender) if sender.isascii() else len(sender.encode("utf-8"))
+        records = []
         for k, text in enumerate(event.texts):
             entry_id = stamp.id if k == 0 else MessageId(f"{stamp.id}.{k}")
             raw = raws[k] if raws is not None and k < len(raws) else None
-            self.add(Kept(entry_id, stamp.accepted_at, event.sender, text, raw, event.command))
+            size = named + len(entry_id)
+            if text is not None:
+                size += len(text) if text.isascii() else len(text.encode("utf-8"))
+            if raw is not None:
+                size += len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+            records.append((entry_id, at, sender, text, raw, command, size))
+        self._keep(records, at)
+
+    def _keep(
+        self, records: list[tuple[MessageId, float, str, str | None, str | None, str | None, int]], at: float
+    ) -> None:
+        """Keep ``records`` (the newest, accepted at ``at``), then let go of what is over a bound."""
+        entries, index = self._entries, self._index
+        for record in records:
+            if record[6] > self.size:
+                self.dropped += 1
+                continue
+            index[record[0]] = self._first + len(entries)
+            entries.append(record)
+            self._bytes += record[6]
+        while len(entries) > self.lines or self._bytes > self.size:
+            self._drop_oldest()
+        if entries and entries[0][1] < at - self.age:
+            self.trim(at)
 
     def trim(self, now: float) -> None:
         """Let go of the messages older than ``age`` at ``now``."""
         oldest = now - self.age
-        while self._entries and self._entries[0][0].at < oldest:
+        while self._entries and self._entries[0][1] < oldest:
             self._drop_oldest()
 
     def _drop_oldest(self) -> None:
-        entry, size = self._entries.popleft()
-        self._bytes -= size
+        record = self._entries.popleft()
+        self._bytes -= record[6]
         self._first += 1
         self.dropped += 1
-        if self._index.get(entry.id) == self._first - 1:
-            del self._index[entry.id]
+        if self._index.get(record[0]) == self._first - 1:
+            del self._index[record[0]]
 
     def _slice(self, start: int, stop: int) -> list[Kept]:
         """Kept entries from place ``start`` up to ``stop`` (places, not indexes)."""
         low, high = max(start - self._first, 0), min(stop - self._first, len(self._entries))
         if low >= high:
             return []
-        return [entry for entry, _ in islice(self._entries, low, high)]
+        return [Kept(*record[:6]) for record in islice(self._entries, low, high)]
 
     def place(self, entry_id: str) -> int | None:
         """Where ``entry_id`` is (the n-th message ever kept), if it is still kept."""
@@ -203,4 +220,4 @@ class History:
         return Answer(entries, "more" if first + 1 + len(entries) < last else "complete")
 
     def entries(self) -> Iterable[Kept]:
-        return (entry for entry, _ in self._entries)
+        return (Kept(*record[:6]) for record in self._entries)
