@@ -130,7 +130,7 @@ class RegistrationTest(IrcTestCase):
         self.assertTrue(burst[0].startswith(f":{SERVER_NAME} 001 {nick} :Welcome"))
         tokens = burst[4].split(" :", 1)[0].split(" ")[3:]
         self.assertLessEqual(len(tokens), 13)
-        for token in ("CHANTYPES=#", "CASEMAPPING=ascii", "NICKLEN=32", "PREFIX=", "CHANMODES=,,,", "UTF8ONLY"):
+        for token in ("CHANTYPES=#", "CASEMAPPING=ascii", "NICKLEN=32", "PREFIX=(o)@", "CHANMODES=bq,,,", "UTF8ONLY"):
             self.assertIn(token, tokens)
 
     def test_before_registration_other_commands_get_451_and_ping_works(self) -> None:

@@ -37,7 +37,7 @@ class WelcomeTest(unittest.TestCase):
         tokens = dict(token.partition("=")[::2] for token in irc_replies.ISUPPORT)
         self.assertEqual(tokens["NICKLEN"], str(MAX_USERNAME_CHARS))
         self.assertEqual(tokens["TARGMAX"], f"PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}")
-        self.assertEqual((tokens["CHANTYPES"], tokens["CHANLIMIT"], tokens["PREFIX"]), ("#", "#:1", ""))
+        self.assertEqual((tokens["CHANTYPES"], tokens["CHANLIMIT"], tokens["PREFIX"]), ("#", "#:1", "(o)@"))
         self.assertIn("UTF8ONLY", tokens)
 
 

@@ -35,6 +35,7 @@ from typing import Final
 
 from algokart_chat import irc
 from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Stamp, Together, Told
+from algokart_chat.names import username_key
 from algokart_chat.room import RoomHost
 
 Encoder = Callable[[RoomEvent], bytes]
@@ -44,13 +45,19 @@ SERVER_TIME: Final = "server-time"
 MESSAGE_TAGS: Final = "message-tags"
 ACCOUNT_TAG: Final = "account-tag"
 EXTENDED_JOIN: Final = "extended-join"
+MAX_REMOVALS: Final = 64  # kicks and kills whose departure is still to be announced
+REMOVAL_SECONDS: Final = 10.0
+
+
+def _nobody(_name: str) -> bool:
+    return False
 
 
 class IrcChannel:
     """The room as the channel ``name`` of the IRC server ``server``; ``host`` is the server's
     room and the services around it that the sessions use."""
 
-    __slots__ = ("_clock", "_forms", "created", "host", "key", "name", "server", "wire")
+    __slots__ = ("_clock", "_forms", "_removals", "created", "host", "is_operator", "key", "name", "server", "wire")
 
     def __init__(self, host: RoomHost, server: str, name: str, clock: Callable[[], float] = time.time) -> None:
         self.host = host
@@ -62,6 +69,9 @@ class IrcChannel:
         # One bound method, made once: the room events cache their bytes per encoder.
         self.wire: Encoder = self._encode
         self._forms: dict[Form, Encoder] = {PLAIN: self.wire}  # one encoder per form, made once
+        self.is_operator: Callable[[str], bool] = _nobody  # (irc_moderation.Operators: @ in NAMES, WHO)
+        # name key -> (when, operator, kick or kill, reason): how its departure reads (note_removal)
+        self._removals: dict[str, tuple[float, str, str, str]] = {}
 
     def encoder(self, form: Form) -> Encoder:
         """The encoder of room events for clients of ``form`` (``wire`` for the plain form)."""
@@ -91,7 +101,8 @@ class IrcChannel:
         (userhost-in-names), each as its whole mask."""
         head = f":{self.server} 353 {me} = {self.name} :".encode()
         names = self.host.room.names()
-        listed = " ".join(map(self.mask, names) if userhost else names)
+        shown = self.mask if userhost else str
+        listed = " ".join(("@" if self.is_operator(name) else "") + shown(name) for name in names)
         return b"".join(irc.lines_for(head, listed)) + self.numeric("366", me, self.name, "End of /NAMES list")
 
     def told_lines(self, told: Told, recipient: str, form: Form = PLAIN) -> bytes:
@@ -173,7 +184,7 @@ class IrcChannel:
             head = irc.text_head(event.sender, self.server, command, self.name)
             return self._text_lines(head, event.texts, event.raws)
         if isinstance(event, Departed):
-            return b"".join(irc.message(self.mask(name), "QUIT", "Quit") for name in event.names)
+            return b"".join(map(self._departure, event.names))
         if isinstance(event, Parted):
             return irc.message(self.mask(event.name), "PART", self.name)
         if isinstance(event, Arrived):
@@ -183,6 +194,26 @@ class IrcChannel:
         if isinstance(event, Together):
             return b"".join(part.encoded(self.wire) for part in event.parts)
         return b""  # (a direct message is encoded for its one recipient: told_lines)
+
+    def note_removal(self, name: str, operator: str, how: str, reason: str) -> None:
+        """``operator`` kicks (``how``: kick) or kills ``name``: its departure, announced next, is a
+        ``KICK`` (a ``QUIT :Killed (...)``) rather than a plain ``QUIT``.  At most MAX_REMOVALS
+        are kept, each for REMOVAL_SECONDS (a departure not heard by then is a plain one)."""
+        now = self._clock()
+        for key in [key for key, noted in self._removals.items() if now - noted[0] > REMOVAL_SECONDS]:
+            del self._removals[key]
+        if len(self._removals) >= MAX_REMOVALS:
+            del self._removals[next(iter(self._removals))]
+        self._removals[username_key(name)] = (now, operator, how, reason)
+
+    def _departure(self, name: str) -> bytes:
+        removal = self._removals.pop(username_key(name), None) if self._removals else None
+        if removal is None or self._clock() - removal[0] > REMOVAL_SECONDS:
+            return irc.message(self.mask(name), "QUIT", "Quit")
+        _at, operator, how, reason = removal
+        if how == "kick":
+            return irc.message(self.mask(operator), "KICK", self.name, name, reason or operator)
+        return irc.message(self.mask(name), "QUIT", f"Killed ({operator} ({reason or 'no reason'}))")
 
     @staticmethod
     def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> bytes:

@@ -12,9 +12,10 @@ Plan:
   as the line protocol's ``WHO`` does.
 - ``WHO <mask>`` matches with ``irc.Wildcard``, names compared as names are (``username_key``):
   linear in each name, nothing cached; a mask longer than any name matches nothing, unread.
-- Channel modes, topics, bans and operators do not exist: the replies say the lists are empty and
-  that no one is an operator, which is what irssi's and WeeChat's probes after ``JOIN`` expect.
-  So multi-prefix (every prefix of a member in NAMES, WHO and WHOIS) holds as it is: there are none.
+- Channel modes and topics do not exist: the replies say the lists are empty, which is what irssi's
+  and WeeChat's probes after ``JOIN`` expect.  Operators (``irc_moderation``) are ``@`` in NAMES
+  and WHO; the ban and quiet lists are ``irc_moderation``'s.  So multi-prefix (every prefix of a
+  member in NAMES, WHO and WHOIS) holds as it is: ``@`` is the only one.
 - userhost-in-names: ``NAMES`` lists whole masks to a client that enabled it.
 
 Guarantees: a query changes nothing, in the room or in the session, and every reply goes to the
@@ -79,11 +80,16 @@ def who(asker: Asker, params: list[str]) -> None:
         everyone = channel.host.room.names()
         found = everyone if channel.is_ours(mask) else matching_names(mask, everyone)
         lines = [
-            channel.numeric("352", me, channel.name, name, server, server, name, "H", f"0 {name}") for name in found
+            channel.numeric("352", me, channel.name, name, server, server, name, _flags(channel, name), f"0 {name}")
+            for name in found
         ]
         asker.send_long(b"".join(lines) + channel.numeric("315", me, mask, "End of WHO list"))
 
     asker.wait_for_room(answer)
+
+
+def _flags(channel: IrcChannel, name: str) -> str:
+    return "H@" if channel.is_operator(name) else "H"
 
 
 def whois(asker: Asker, params: list[str]) -> None:

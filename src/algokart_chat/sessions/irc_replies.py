@@ -5,7 +5,8 @@ server closes a connection, and the form of a labeled response (docs/IRC.md, *Re
 
 Plan: what the server advertises is what the other parts do: ``NICKLEN`` is the line protocol's
 name limit, ``TARGMAX`` is ``irc_messages.MAX_TARGETS``, ``CHANLIMIT`` and ``CHANTYPES`` say there
-is one channel, and ``PREFIX``/``CHANMODES`` are empty, as there are no operators or modes.
+is one channel, ``PREFIX`` is ``(o)@`` (operators: ``irc_moderation``) and ``CHANMODES`` has the
+ban and quiet lists (``b``, ``q``), the only modes.
 
 Guarantees: pure; every reply is whole lines, and the same arguments give the same bytes.
 """
@@ -25,8 +26,8 @@ ISUPPORT: Final = (
     "CHANTYPES=#",
     "CASEMAPPING=ascii",
     f"NICKLEN={MAX_USERNAME_CHARS}",
-    "PREFIX=",
-    "CHANMODES=,,,",
+    "PREFIX=(o)@",
+    "CHANMODES=bq,,,",
     "CHANLIMIT=#:1",
     "UTF8ONLY",
     f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}",

@@ -58,7 +58,7 @@ from algokart_chat.moderators import Moderators
 from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
 from algokart_chat.password_checks import CheckResult, Logins, Outcome
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import irc_caps, irc_queries, irc_replies, irc_sasl
+from algokart_chat.sessions import irc_caps, irc_moderation, irc_queries, irc_replies, irc_sasl
 from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
 from algokart_chat.text import clean_text
@@ -74,7 +74,7 @@ _MESSAGES: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
 class IrcSessions:
     """The IRC gateway on one listener: a session for each connection, and the channel they share."""
 
-    __slots__ = ("channel", "logins", "moderators", "session_type")
+    __slots__ = ("channel", "logins", "moderators", "operators", "session_type")
 
     def __init__(
         self,
@@ -87,12 +87,14 @@ class IrcSessions:
         self.channel = IrcChannel(host, server_name, channel)
         self.logins = logins  # None: no accounts (no sasl, no PASS, every free nick for anyone)
         self.moderators = moderators if moderators is not None else Moderators(None, 64)
+        self.operators = irc_moderation.Operators(host.room, logins.checks.account if logins else _no_account)
+        self.channel.is_operator = self.operators.is_operator
         self.session_type = SessionType(
             "irc", irc.MAX_INPUT_BYTES, telnet=False, strip=False, new_session=self.new_session
         )
 
     def new_session(self, connection: Connection) -> IrcSession:
-        return IrcSession(self.channel, connection, self.logins, self.moderators)
+        return IrcSession(self.channel, connection, self.logins, self.moderators, self.operators)
 
 
 class IrcSession:
@@ -123,6 +125,8 @@ class IrcSession:
         "_messages",
         "_moderators",
         "_nick",
+        "_operator",
+        "_operators",
         "_pass_argument",
         "_ping_sent",
         "_quit_reason",
@@ -134,9 +138,16 @@ class IrcSession:
     )
 
     def __init__(
-        self, channel: IrcChannel, connection: Connection, logins: Logins | None, moderators: Moderators
+        self,
+        channel: IrcChannel,
+        connection: Connection,
+        logins: Logins | None,
+        moderators: Moderators,
+        operators: irc_moderation.Operators | None = None,
     ) -> None:
         self._channel = channel
+        self._operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
+        self._operator = False  # logged in to an account with the op role, or OPERed
         self._moderators = moderators  # a banned nick is refused (465), a muted one cannot send (404)
         self._connection = connection
         self._logins = logins
@@ -318,6 +329,8 @@ class IrcSession:
         self._pass_argument = None
         nick, host = self._nick, self._channel.host
         self._nick, self._joined = None, False
+        if nick is not None:
+            self._operators.gone(nick)
         if nick is not None and self._registered:  # (before registration it holds no name)
             host.room.leave(self, nick)
             if not host.shutting_down:
@@ -332,7 +345,30 @@ class IrcSession:
     def refusal(self, code: str) -> bytes:
         return irc_replies.refusal(self._channel.server, code)
 
-    # --- what its parts use (irc_queries.Asker, irc_messages.Speaker) ---------------------------
+    # --- what its parts use (irc_queries.Asker, irc_messages.Speaker, irc_moderation.Moderator) ----
+    @property
+    def operator(self) -> str | None:
+        return self._nick if self._operator and self._registered else None
+
+    @property
+    def operators(self) -> irc_moderation.Operators:
+        return self._operators
+
+    @property
+    def moderators(self) -> Moderators:
+        return self._moderators
+
+    def become_operator(self) -> None:
+        self._operator = True
+        if self._nick is not None:
+            self._operators.opered(self._nick)
+
+    def check_password(self, name: str, password: str, done: Callable[[str, CheckResult], None]) -> bool:
+        if self._logins is None:
+            return False
+        self._check_password(name, password, done)
+        return True
+
     def reply(self, code: str, *params: str) -> None:
         self.send(self._channel.numeric(code, self.me, *params))
 
@@ -477,6 +513,7 @@ class IrcSession:
     def _logged_in(self, result: CheckResult) -> None:
         assert result.account is not None
         account = self._account = result.account.name
+        self._operator = "op" in result.account.roles
         mask = f"{self.me}!{self._user[0] if self._user else '*'}@{self._channel.server}"
         self.reply("900", mask, account, f"You are now logged in as {account}")
 
@@ -565,6 +602,9 @@ class IrcSession:
 
     def _renamed(self, old: str, new: str) -> None:
         self._nick = new
+        if self._operator:
+            self._operators.gone(old)
+            self._operators.opered(new)
         if not self._joined:  # (in the room, it hears its own Renamed)
             self.send(irc.message(self._channel.mask(old), "NICK", new))
 
@@ -716,6 +756,11 @@ class IrcSession:
 
 Handler = Callable[[IrcSession, list[str]], None]
 
+
+def _no_account(_name: str) -> None:
+    return None
+
+
 _AUTHENTICATE_CONTINUE: Final = b"AUTHENTICATE +" + irc.CRLF
 _ACCOUNT_REQUIRED: Final = "An account is required on this server: log in with SASL or PASS <account>:<password>"
 _WHY_NOT: Final = {  # what follows 904's and 464's words for each outcome of a failed check
@@ -745,7 +790,10 @@ _REGISTERED: Final[dict[str, Handler]] = {
     "WHOIS": irc_queries.whois,
     "LIST": irc_queries.list_channels,
     "TOPIC": irc_queries.topic,
-    "MODE": irc_queries.mode,
+    "MODE": irc_moderation.mode,
+    "OPER": irc_moderation.oper,
+    "KICK": irc_moderation.kick,
+    "KILL": irc_moderation.kill,
     "ISON": irc_queries.ison,
     "USERHOST": irc_queries.userhost,
 }
