@@ -26,11 +26,8 @@ class IrcModerationTestCase(ModerationTestCase):
 
     def irc(self, nick: str | None = None, source: str = "127.0.0.1") -> IrcClient:
         """An IRC client registered as ``nick`` (a new name if None) and in the channel."""
-        sock = socket.socket()
-        sock.settimeout(TIMEOUT)
-        sock.bind((source, 0))
-        sock.connect(("127.0.0.1", self.server.ports["IRC"]))
-        client = IrcClient(0, sock=sock)
+        port = self.server.ports["IRC"]
+        client = IrcClient(0, socket.create_connection(("127.0.0.1", port), TIMEOUT, source_address=(source, 0)))
         self.addCleanup(client.close)
         client.register(nick or unique_name("irc"))
         client.join()
@@ -208,7 +205,14 @@ class BanAndQuietTest(IrcModerationTestCase):
         listed = self.numerics(op, "MODE #chat q")
         self.assertRegex(listed[0], rf"^:{SERVER_NAME} 728 olga #chat q {irc_user.nick}!\*@\* olga :\d+$")
         self.assertEqual(listed[-1], f":{SERVER_NAME} 729 olga #chat q :End of Channel Quiet List")
-        self.numerics(op, f"MODE #chat -q {irc_user.nick}")
+        self.assertEqual(
+            self.numerics(op, f"MODE #chat -q+b-b {irc_user.nick} ghost9 ghost9"),
+            [
+                f":{mask('olga')} MODE #chat -q :{irc_user.nick}!*@*",
+                f":{mask('olga')} MODE #chat +b :ghost9!*@*",
+                f":{mask('olga')} MODE #chat -b :ghost9!*@*",
+            ],
+        )
         irc_user.send("PRIVMSG #chat :back")
         self.assertIn(f":{mask(irc_user.nick)} PRIVMSG #chat :back", op.sync())
 

@@ -160,6 +160,7 @@ def _remove(session: Moderator, nick: str, reason: str, how: str) -> None:
 
 
 _LISTS: Final[dict[str, Kind]] = {"b": "ban", "q": "mute"}
+_LIST_CHANGES: Final = frozenset("+-bq")
 
 
 def mode(session: Moderator, params: list[str]) -> None:
@@ -169,7 +170,7 @@ def mode(session: Moderator, params: list[str]) -> None:
     if len(params) == 1 and username_key(params[0]) == username_key(session.me) and session.operator:
         session.reply("221", "+o")
         return
-    if len(params) < 2 or not channel.is_ours(params[0]) or params[1].strip("+-").strip("bq"):
+    if len(params) < 2 or not channel.is_ours(params[0]) or not _LIST_CHANGES.issuperset(params[1]):
         irc_queries.mode(session, params)  # (no list modes: what the queries answer)
         return
     sign, arguments = "+", iter(params[2:])
