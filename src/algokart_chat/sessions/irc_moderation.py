@@ -156,7 +156,7 @@ def _remove(session: Moderator, nick: str, reason: str, how: str) -> None:
     reason = _reason(reason)
     channel.note_removal(name, operator, how, reason)
     if not session.moderators.kick(operator, name, reason):
-        session.reply("401", nick, "No such nick/channel")  # (on another node: a kick is per node)
+        session.reply("401", nick, "No such nick/channel")  # (gone meanwhile)
 
 
 _LISTS: Final[dict[str, Kind]] = {"b": "ban", "q": "mute"}
