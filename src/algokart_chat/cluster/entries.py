@@ -204,7 +204,10 @@ def _irc_head(command: str | None, echo: bool, tags: str | None) -> str:
 def stamp(entry_id: str, index: int) -> Stamp:
     """The stamp of the ``index``-th record of the batch that Redis numbered ``entry_id``."""
     milliseconds, _, _ = entry_id.partition("-")
-    return Stamp(MessageId(f"{entry_id}-{index}"), int(milliseconds) / 1000 if milliseconds.isascii() and milliseconds.isdigit() else 0.0)
+    return Stamp(
+        MessageId(f"{entry_id}-{index}"),
+        int(milliseconds) / 1000 if milliseconds.isascii() and milliseconds.isdigit() else 0.0,
+    )
 
 
 class Batch(NamedTuple):
