@@ -190,15 +190,19 @@ class ModerationTest(ModerationTestCase):
 
     def test_a_timed_mute_ends(self) -> None:
         op = self.operator()
-        troll = self.user("troll6")
-        op.send("MUTE troll6 1s")
+        troll, watcher = self.user("troll6"), self.user("watcher6")
+        op.send("MUTE troll6 3s")
         op.expect("OK")
+        troll.send("MSG still muted?")
+        (refusal,) = troll.sync()
+        self.assertTrue(refusal.startswith("ERR muted until "), refusal)
         deadline = time.monotonic() + TIMEOUT
-        while True:  # (asks again until the second is over: no fixed sleep)
+        while True:  # (asks again, a reply at a time, until the mute is over: no fixed sleep)
             troll.send("MSG ok now?")
             if troll.sync() == []:
                 break
             self.assertLess(time.monotonic(), deadline)
+        self.assertIn("MSG troll6 ok now?", watcher.sync())
 
     def test_the_audit_line_in_json(self) -> None:
         with ServerProcess(

@@ -415,7 +415,7 @@ OPTIONS: tuple[Option, ...] = (
         "HISTORY_LINES",
         _whole_number(0, 1 << 24),
         "1000",
-        "most messages the room keeps for HISTORY (and IRC's CHATHISTORY); 0 = no history",
+        "most messages the room keeps for HISTORY; 0 = no history",
     ),
     Option(
         "--history-bytes",
