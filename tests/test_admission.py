@@ -83,6 +83,15 @@ class AdmissionTest(unittest.TestCase):
         gate.forget("192.0.2.1")
         self.assertIsNone(gate.admit("192.0.2.1", 2 * NEW_CONNECTIONS_WINDOW, True))
 
+    def test_an_idle_address_refused_for_connecting_too_fast_is_still_forgotten(self) -> None:
+        gate = admission("--max-per-ip", "1", "--max-new-per-ip", "1")
+        for _ in range(2):
+            gate.admit("192.0.2.1", 0.0, True)
+            gate.forget("192.0.2.1")
+        self.assertEqual(gate.admit("192.0.2.1", 0.0, True), "connecting-too-fast")
+        self.assertTrue(gate.forget_idle(1.0))  # (still owed: remembered, and waited for)
+        self.assertFalse(gate.forget_idle(2 * NEW_CONNECTIONS_WINDOW))  # forgotten, nothing left
+
     def test_key_of_a_peer(self) -> None:
         gate = admission("--ipv6-prefix", "48")
         self.assertEqual(gate.key_of(("2001:db8:1:2::3", 5000)), "2001:db8:1::/48")

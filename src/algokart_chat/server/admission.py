@@ -92,6 +92,8 @@ class Admission:
             return "too-many-connections"
         if address.arrivals is not None:
             if not address.arrivals.available(now):
+                if not address.connections:  # (still idle: forgotten once nothing is owed)
+                    self._idle[key] = None
                 return "connecting-too-fast"
             address.arrivals.charge(1, now)
         address.connections += 1
