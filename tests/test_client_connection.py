@@ -11,7 +11,7 @@ import unittest
 
 from support import TIMEOUT, unused_port
 
-from algokart_chat.client.connection import Connection, connect, connection_problem, host_and_port
+from algokart_chat.client.connection import LONGEST_PART, Connection, connect, connection_problem, host_and_port
 
 
 class ConnectionTest(unittest.TestCase):
@@ -50,6 +50,16 @@ class ConnectionTest(unittest.TestCase):
         self.io_thread.join(TIMEOUT)
         self.assertEqual(self.received, [b"OK\n", b"MSG bob hi\n", b"no end"])
         self.assertFalse(self.connection.send(b"MSG too late"))  # gone: nothing is queued
+
+    def test_a_line_that_never_ends_comes_in_parts(self) -> None:
+        endless = b"x" * (3 * LONGEST_PART)
+        self.server.sendall(endless + b"\n")
+        self.server.close()
+        self.assertTrue(self.connection.closed.wait(TIMEOUT))
+        self.io_thread.join(TIMEOUT)
+        self.assertEqual(b"".join(self.received), endless + b"\n")
+        self.assertTrue(all(len(part) <= 2 * LONGEST_PART for part in self.received))
+        self.assertGreater(len(self.received), 1)
 
     def test_quit_or_exit_is_noticed(self) -> None:
         for word in (b"quit", b"EXIT bye"):

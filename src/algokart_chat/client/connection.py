@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 QUIT_WAIT_SECONDS = 5.0  # how long to wait for the server to close after QUIT
+LONGEST_PART = 65536  # the most of one line held before it is handed over in parts
 
 
 class Connection:
@@ -52,7 +53,8 @@ class Connection:
 
     def run(self, on_line: Callable[[bytes], None]) -> None:
         """The I/O thread: send what is queued, call ``on_line`` for each line (LF included) the
-        server sends, until it closes the connection; then set ``closed``."""
+        server sends, until it closes the connection; then set ``closed``.  A line longer than
+        ``LONGEST_PART`` (no server line is) comes in parts of at least that, the last with the LF."""
         selector = selectors.DefaultSelector()
         selector.register(self._wakeup_reader, selectors.EVENT_READ)
         selector.register(self.sock, selectors.EVENT_READ)
@@ -76,6 +78,9 @@ class Connection:
                 *lines, partial = partial.split(b"\n")
                 for line in lines:
                     on_line(line + b"\n")
+                if len(partial) >= LONGEST_PART:  # (a server that never ends its line costs no memory)
+                    on_line(partial)
+                    partial = b""
         except OSError:
             pass
         finally:
