@@ -233,5 +233,19 @@ class WildcardTest(unittest.TestCase):
         self.assertEqual(name.reads, 0)
 
 
+class LongRepliesTest(unittest.TestCase):
+    def test_a_reply_that_echoes_a_long_mask_is_cut_to_a_line(self) -> None:
+        for echoed in ("*" * 600, "\U00010400" * 200, "a" * 300 + "\u00e9" * 200):
+            with self.subTest(echoed=echoed[:3]):
+                line = irc.message("irc.test", "315", "alice", echoed, "End of WHO list")
+                self.assertLessEqual(len(line), irc.LINE_BYTES)
+                text = line.decode("utf-8")  # (cut at whole characters)
+                self.assertTrue(text.endswith(" :End of WHO list\r\n"), text[-30:])
+                self.assertTrue(text.startswith(":irc.test 315 alice " + echoed[:10]))
+
+    def test_a_reply_that_fits_is_as_it_was(self) -> None:
+        self.assertEqual(irc.message("irc.test", "001", "alice", "Welcome"), b":irc.test 001 alice :Welcome\r\n")
+
+
 if __name__ == "__main__":
     unittest.main()

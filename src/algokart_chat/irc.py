@@ -169,12 +169,24 @@ def server_time(seconds: float) -> str:
 
 
 def message(prefix: str | None, command: str, *params: str) -> bytes:
-    """``:prefix COMMAND p1 p2 :last`` and CRLF; the last parameter is always trailing."""
-    parts = [f":{prefix} {command}" if prefix else command]
-    if params:
-        parts.extend(params[:-1])
-        parts.append(":" + params[-1])
-    return " ".join(parts).encode("utf-8") + CRLF
+    """``:prefix COMMAND p1 p2 :last`` and CRLF; the last parameter is always trailing.  A line
+    that would be longer than LINE_BYTES (a reply that echoes a long mask or target) has its
+    longest parameters cut, at whole characters, until it fits."""
+    head = f":{prefix} {command}" if prefix else command
+    line = " ".join([head, *params[:-1], ":" + params[-1]] if params else [head]).encode("utf-8") + CRLF
+    if len(line) <= LINE_BYTES or not params:
+        return line
+    fitted = [param.encode("utf-8") for param in params]
+    excess = len(line) - LINE_BYTES
+    for index in sorted(range(len(fitted)), key=lambda index: -len(fitted[index])):  # longest first
+        data = fitted[index]
+        keep = max(len(data) - excess, 1)
+        if excess <= 0 or keep >= len(data):
+            continue
+        cut = _utf8_boundary(data, keep) or _first_character_end(data)
+        excess -= len(data) - cut
+        fitted[index] = data[:cut]
+    return b" ".join([head.encode("utf-8"), *fitted[:-1], b":" + fitted[-1]]) + CRLF
 
 
 def user_mask(nick: str, server: str) -> str:
