@@ -7,7 +7,7 @@ import unittest
 import support
 
 from algokart_chat import protocol
-from algokart_chat.events import Departed, Said, Told
+from algokart_chat.events import Arrived, AwayChanged, Departed, Parted, Said, Told
 from algokart_chat.protocol import Command
 
 
@@ -31,6 +31,7 @@ class ReplyTest(unittest.TestCase):
         self.assertEqual(protocol.with_text(protocol.direct_prefix("José"), "é"), "DM José é\n".encode())
         self.assertEqual(protocol.user_line("Yudi"), b"USER Yudi\n")
         self.assertEqual(protocol.disconnected("Naman"), b"INFO Naman disconnected\n")
+        self.assertEqual(protocol.is_away("Zoë", "at lunch"), "INFO Zoë is away: at lunch\n".encode())
         self.assertEqual(
             protocol.error("no-such-user"), b"ERR no-such-user nobody online has that name; WHO lists who is\n"
         )
@@ -58,6 +59,11 @@ class EventEncodingTest(unittest.TestCase):
         self.assertEqual(protocol.wire(Said("alice", ["hi", "ho  ho"])), b"MSG alice hi\nMSG alice ho  ho\n")
         self.assertEqual(protocol.wire(Told("Zoë", "psst")), "DM Zoë psst\n".encode())
         self.assertEqual(protocol.wire(Departed(["a", "b"])), b"INFO a disconnected\nINFO b disconnected\n")
+        # Reasons and away messages are IRC's: a line user's lines are what they always were.
+        self.assertEqual(protocol.wire(Departed(["a"], ["Quit: bye"])), b"INFO a disconnected\n")
+        self.assertEqual(protocol.wire(Parted("a", "brb")), b"INFO a disconnected\n")
+        self.assertEqual(protocol.wire(AwayChanged("a", "lunch")), b"")
+        self.assertEqual(protocol.wire(Arrived("a", away="lunch")), b"")
 
     def test_an_event_is_encoded_once_and_its_bytes_shared(self) -> None:
         event = Said("alice", ["hi"])

@@ -6,7 +6,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.text import clean_text, one_line
+from algokart_chat.text import clean_text, cut, one_line
 
 # Everything str.splitlines takes for the end of a line (LF and CR aside, which end lines on the wire).
 LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -15,6 +15,14 @@ LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 class TextTest(unittest.TestCase):
     def test_control_characters_removed_tabs_become_spaces(self) -> None:
         self.assertEqual(clean_text("a\tb\x1b[2Jc\x7fd\x85e\x9bf\x00g"), "a b[2Jcdefg")
+
+    def test_cut_keeps_whole_characters_within_the_bytes(self) -> None:
+        self.assertEqual(cut("abc", 3), "abc")
+        self.assertEqual(cut("abcd", 3), "abc")
+        self.assertEqual(cut("aé€\U0001f600", 6), "aé€")  # 1 + 2 + 3 bytes
+        self.assertEqual(cut("aé€\U0001f600", 9), "aé€")
+        self.assertEqual(cut("aé€\U0001f600", 10), "aé€\U0001f600")
+        self.assertEqual(cut("é" * 10, 0), "")
 
     def test_inner_spacing_kept_ends_trimmed(self) -> None:
         self.assertEqual(clean_text("\x01 hi   there \x02"), "hi   there")

@@ -6,7 +6,10 @@ turns an event into its own wire lines.  An event is encoded at most once per pr
 share one bytes object (a broadcast to 10,000 people is encoded once, not 10,000 times).
 
 Text in an event is what the sender said, cleaned by the sender's protocol; it never holds a line
-break, so the cluster can put several texts in one record, separated by LF.
+break, so the cluster can put several texts in one record, separated by LF.  A departure's reason
+and an away message are cleaned as message text is (``text.clean_text``) and at most
+``NOTE_BYTES`` bytes of UTF-8 (``text.cut``); no protocol shows them to line users but the away
+message of someone they write to.
 
 What someone says (``Said``, ``Told``) is stamped by the room that accepts it (``Stamp``): an id
 and a time, the same for every recipient and, in a cluster, on every node.  IRC shows them as the
@@ -17,7 +20,9 @@ own message back, stamped, as ``Echoed`` (IRC's echo-message).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, NewType
+from typing import Final, NamedTuple, NewType
+
+NOTE_BYTES: Final = 200  # the longest departure reason or away message, in bytes of UTF-8
 
 Encoder = Callable[["RoomEvent"], bytes]
 
@@ -106,35 +111,55 @@ class Told(RoomEvent):
 
 
 class Departed(RoomEvent):
-    """``names`` left, in the order they left (those noticed at one moment travel together)."""
+    """``names`` left, in the order they left (those noticed at one moment travel together);
+    ``reasons``, if given, says why each of them left (None: no reason given, as for anyone
+    whose connection just ended), in the same order."""
 
-    __slots__ = ("names",)
+    __slots__ = ("names", "reasons")
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], reasons: Sequence[str | None] | None = None) -> None:
         super().__init__()
-        self.names = names
+        self.names, self.reasons = names, reasons
+
+    def reason(self, index: int) -> str | None:
+        """Why ``names[index]`` left, if it said."""
+        return self.reasons[index] if self.reasons is not None else None
 
 
 class Arrived(RoomEvent):
-    """``name`` came into the room (a login, an IRC JOIN).  Only members that asked for arrivals
-    get it: the line protocol has no notice of them, and 10,000 logins must not cost 10,000 x
-    10,000 deliveries.  ``account``: the account it logged in to, if any (IRC's extended-join)."""
+    """``name`` came into the room (a login, an IRC JOIN), away with the message ``away`` if it
+    set one before.  Only members that asked for arrivals get it: the line protocol has no notice
+    of them, and 10,000 logins must not cost 10,000 x 10,000 deliveries.  ``account``: the account
+    it logged in to, if any (IRC's extended-join)."""
 
-    __slots__ = ("account", "name")
+    __slots__ = ("account", "away", "name")
 
-    def __init__(self, name: str, account: str | None = None) -> None:
+    def __init__(self, name: str, account: str | None = None, away: str | None = None) -> None:
         super().__init__()
-        self.name, self.account = name, account
+        self.name, self.account, self.away = name, account, away
 
 
 class Parted(RoomEvent):
-    """``name`` left the room but keeps the name (an IRC PART): a departure for everyone else."""
+    """``name`` left the room but keeps the name (an IRC PART, with its ``reason`` if it gave
+    one): a departure for everyone else."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "reason")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, reason: str | None = None) -> None:
         super().__init__()
-        self.name = name
+        self.name, self.reason = name, reason
+
+
+class AwayChanged(RoomEvent):
+    """``name`` is away now with the message ``away``, or back (None).  Like ``Arrived`` it goes
+    only to members that asked for arrivals (the line protocol has no notice of it), never to
+    ``name`` itself."""
+
+    __slots__ = ("away", "name")
+
+    def __init__(self, name: str, away: str | None) -> None:
+        super().__init__()
+        self.name, self.away = name, away
 
 
 class Renamed(RoomEvent):

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
 
-from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.events import Arrived, AwayChanged, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
 from algokart_chat.history import Kept, State
 from algokart_chat.irc import server_time
 
@@ -181,6 +181,11 @@ def wire_with_ids(event: RoomEvent) -> bytes:
     return event.encoded(wire)
 
 
+def is_away(name: str, away: str) -> bytes:
+    """What a user who wrote to ``name`` is told when ``name`` (an IRC user) is away."""
+    return b"INFO " + name.encode("utf-8") + b" is away: " + away.encode("utf-8") + b"\n"
+
+
 def wire(event: RoomEvent) -> bytes:
     """The line protocol's bytes for a room event (``event.encoded(wire)`` shares them)."""
     return _ENCODERS[type(event)](event)
@@ -228,5 +233,6 @@ _ENCODERS: Final[dict[type[RoomEvent], Callable[[RoomEvent], bytes]]] = {
     Parted: _parted,
     Renamed: _renamed,
     Arrived: _nothing,
+    AwayChanged: _nothing,
     Together: _together,
 }

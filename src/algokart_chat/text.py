@@ -8,7 +8,8 @@ reader's screen, and spaces at either end go.  Combining marks and the zero-widt
 sequences stay.  (docs/PROTOCOL.md, *Message text*.)
 
 ``one_line`` applies the line-break part of those rules alone, to what an IRC user said as IRC
-users get it (its formatting codes kept).
+users get it (its formatting codes kept).  ``cut`` shortens a text to a number of bytes of UTF-8
+without splitting a character.
 """
 
 from __future__ import annotations
@@ -43,3 +44,14 @@ def one_line(text: str) -> str:
 
 def _spaced(text: str) -> str:
     return text.replace("\u2028", " ").replace("\u2029", " ")
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` if its UTF-8 is at most ``limit`` bytes, else its longest start that is (whole
+    characters only)."""
+    if len(text) <= limit // 4:  # (no character is more than 4 bytes)
+        return text
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
