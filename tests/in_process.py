@@ -24,7 +24,7 @@ class CountingRoom(MemoryRoom[Member]):
 
     __slots__ = ("broadcasts",)
 
-    def __init__(self, departed: Callable[[str], None]) -> None:
+    def __init__(self, departed: Callable[[str, str | None], None]) -> None:
         super().__init__(departed)
         self.broadcasts = 0
 
@@ -38,7 +38,7 @@ class DeferredRoom(CountingRoom):
 
     __slots__ = ("answers", "is_ready")
 
-    def __init__(self, departed: Callable[[str], None]) -> None:
+    def __init__(self, departed: Callable[[str, str | None], None]) -> None:
         super().__init__(departed)
         self.answers: list[Callable[[], None]] = []
         self.is_ready = True

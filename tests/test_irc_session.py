@@ -23,7 +23,7 @@ class StreamRoom(CountingRoom):
 
     __slots__ = ("later",)
 
-    def __init__(self, departed: Callable[[str], None]) -> None:
+    def __init__(self, departed: Callable[[str, str | None], None]) -> None:
         super().__init__(departed)
         self.later: list[Callable[[], None]] = []
 

@@ -24,7 +24,12 @@ class Inbox:
 class RoomTest(unittest.TestCase):
     def setUp(self) -> None:
         self.departures: list[str] = []
-        self.room: MemoryRoom[Inbox] = MemoryRoom(self.departures.append)
+        self.reasons: list[str | None] = []
+        self.room: MemoryRoom[Inbox] = MemoryRoom(self.departed)
+
+    def departed(self, name: str, reason: str | None) -> None:
+        self.departures.append(name)
+        self.reasons.append(reason)
 
     def join(self, name: str, member: Inbox | None = None) -> JoinResult:
         answers: list[JoinResult] = []

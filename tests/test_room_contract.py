@@ -19,7 +19,7 @@ from typing import Any
 from support import TIMEOUT, AnyRedis, skip_without_cluster, start_redis, unique_name
 
 from algokart_chat import protocol
-from algokart_chat.events import Arrived, Echoed, RoomEvent, Said, Together, Told
+from algokart_chat.events import Arrived, AwayChanged, Departed, Echoed, Parted, RoomEvent, Said, Together, Told
 from algokart_chat.moderation import Change, Entry
 from algokart_chat.room import ChatRoom, JoinResult
 from algokart_chat.room_memory import MemoryRoom
@@ -27,7 +27,7 @@ from algokart_chat.room_memory import MemoryRoom
 
 class Inbox:
     """Records what it is delivered: room events as the line protocol would send them (and their
-    kinds, in ``kinds``)."""
+    kinds, in ``kinds``, and the events themselves, in ``events``)."""
 
     def __init__(self, name: str = "") -> None:
         self.name = name
@@ -50,11 +50,13 @@ class Listener:
 
     def __init__(self) -> None:
         self.departures: list[str] = []
+        self.reasons: list[str | None] = []
         self.resets: list[str] = []
         self.changes: list[Change] = []  # operators' actions, as the room hands them back
 
-    def departed(self, name: str) -> None:
+    def departed(self, name: str, reason: str | None = None) -> None:
         self.departures.append(name)
+        self.reasons.append(reason)
 
     def announce_departures(self) -> None:
         pass
@@ -273,6 +275,68 @@ class RoomContract(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(watcher.received, [b"INFO old disconnected\n"])  # (Renamed, for a line user)
         for listener in self.listeners:
             self.assertEqual(listener.departures, [])  # not a departure
+
+    async def test_departures_and_parts_carry_their_reasons(self) -> None:
+        watcher, nick, bob = Inbox("watcher"), Inbox("Nick"), Inbox("bob")
+        await self.claim(0, "watcher", watcher, hears_arrivals=True)
+        await self.join(1, "bob", bob)
+        await self.claim(1, "Nick", nick, hidden=True)
+        self.room(1).show(nick, "Nick")
+        await self.sync()
+        self.room(1).hide(nick, "Nick", "brb")
+        self.room(1).leave(bob, "bob", "Quit: gone home")
+        self.room(1).leave(nick, "Nick")  # (out of the room: no departure)
+        await self.sync()
+        parted = [event for event in watcher.events if isinstance(event, Parted)]
+        self.assertEqual([(event.name, event.reason) for event in parted], [("Nick", "brb")])
+        for listener in self.listeners:
+            self.assertEqual((listener.departures, listener.reasons), (["bob"], ["Quit: gone home"]))
+        self.assertEqual(Departed(["a", "b"], [None, "why"]).reason(1), "why")
+        self.assertIsNone(Departed(["a"]).reason(0))
+
+    async def test_away_messages_are_known_everywhere_and_told_to_those_who_hear_arrivals(self) -> None:
+        watcher, line, nick = Inbox("watcher"), Inbox("line"), Inbox("Nick")
+        await self.claim(0, "watcher", watcher, hears_arrivals=True)
+        await self.join(0, "line", line)
+        await self.claim(1, "Nick", nick, hears_arrivals=True)
+        await self.sync()
+        self.room(1).set_away(nick, "Nick", "lunch")
+        self.room(1).set_away(nick, "Nick", "lunch")  # (no change: no news)
+        self.room(0).set_away(Inbox(), "Nick", "not its owner")
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual((room.away("NICK"), room.away("line"), room.away("nobody")), ("lunch", None, None))
+        changes = [(event.name, event.away) for event in watcher.events if isinstance(event, AwayChanged)]
+        self.assertEqual(changes, [("Nick", "lunch")])
+        self.assertNotIn("AwayChanged", line.kinds)  # a line user does not hear them
+        self.assertEqual(nick.kinds, [])  # nor the one who changed
+        self.assertEqual(await self.claim(1, "Nick2", nick, renaming="Nick"), "ok")
+        await self.sync()
+        for room in self.rooms:
+            self.assertEqual((room.away("Nick2"), room.away("Nick")), ("lunch", None))  # it follows the name
+            self.assertEqual(room.away_messages(), {"Nick2": "lunch"})
+        self.room(1).hide(nick, "Nick2")
+        self.room(1).set_away(nick, "Nick2", "dinner")  # out of the room: kept, told to no one
+        self.room(1).show(nick, "Nick2", hears_arrivals=True)
+        self.room(1).set_away(nick, "Nick2", None)
+        await self.sync()
+        news = [event for event in watcher.events if isinstance(event, AwayChanged | Arrived)]
+        self.assertEqual(
+            [(type(event).__name__, event.name, event.away) for event in news],
+            [
+                ("Arrived", "line", None),
+                ("Arrived", "Nick", None),
+                ("AwayChanged", "Nick", "lunch"),
+                ("Arrived", "Nick2", "dinner"),
+                ("AwayChanged", "Nick2", None),
+            ],
+        )
+        self.room(1).set_away(nick, "Nick2", "gone")
+        self.room(1).leave(nick, "Nick2")
+        await self.sync()
+        for room in self.rooms:
+            self.assertIsNone(room.away("Nick2"))  # it goes with its holder
+            self.assertEqual(room.away_messages(), {})
 
 
 class ClusterRoomContract(RoomContract):

@@ -18,7 +18,10 @@ Guarantees of every room:
 - ``join`` and ``sync`` answer through a callback: at once here, after a round trip in a
   cluster.  A member is told ``"ok"`` only once the room lists it (and everyone who joined
   before it).
-- Every departure reaches ``departed`` exactly once, after whatever the leaver sent.
+- Every departure reaches ``departed`` exactly once, after whatever the leaver sent, with its
+  reason.
+- A change of away message reaches those who hear arrivals in its place among the broadcasts,
+  and every room (every node of a cluster) knows it from then on, until its holder leaves.
 - Every message the room accepts (``events.Said``, ``events.Told``) is stamped (``events.Stamp``)
   before anyone gets it: an id no other message has, here or after a restart, and the time of
   acceptance, the same for every recipient (in a cluster, on every node).  A sender that asks for
@@ -97,11 +100,26 @@ class ChatRoom(Protocol[MemberT_contra]):
     def show(self, member: MemberT_contra, name: str, *, hears_arrivals: bool = False) -> None:
         """``member``, holding ``name`` hidden, comes into the room: the others hear ``Arrived``."""
 
-    def hide(self, member: MemberT_contra, name: str) -> None:
-        """``member`` leaves the room but keeps ``name``: the others hear ``Parted``."""
+    def hide(self, member: MemberT_contra, name: str, reason: str | None = None) -> None:
+        """``member`` leaves the room but keeps ``name``: the others hear ``Parted`` (with
+        ``reason``)."""
 
-    def leave(self, member: MemberT_contra, name: str) -> None:
-        """``member`` (holding ``name``) is gone; the name is free at once."""
+    def leave(self, member: MemberT_contra, name: str, reason: str | None = None) -> None:
+        """``member`` (holding ``name``) is gone; the name is free at once.  ``reason`` goes with
+        the departure to everyone (``Departed``)."""
+
+    def set_away(self, member: MemberT_contra, name: str, away: str | None) -> None:
+        """``member``, holding ``name``, is away with the message ``away`` (None: back).  If that
+        changes its message and it is in the room, the members that hear arrivals but it hear
+        ``AwayChanged``; ``Arrived`` carries the message when it comes in."""
+
+    def away(self, name: str) -> str | None:
+        """The away message of whoever holds ``name``, in the room or hidden; None if not away.
+        The message follows its holder through a rename and goes when it leaves."""
+
+    def away_messages(self) -> dict[str, str]:
+        """Every away message, by its holder's name as ``names()`` and ``held_name`` give it (so
+        that a list of names is checked without folding each: O(those away))."""
 
     def knows(self, name: str) -> bool:
         """Whether someone in the room has ``name`` (ignoring case and width)."""

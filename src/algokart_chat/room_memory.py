@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic
 
-from algokart_chat.events import Arrived, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
+from algokart_chat.events import Arrived, AwayChanged, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
 from algokart_chat.history import History
 from algokart_chat.moderation import Change
 from algokart_chat.names import username_key
@@ -31,6 +31,7 @@ class MemoryRoom(Generic[MemberT]):
 
     __slots__ = (
         "_accounts",
+        "_away",
         "_clock",
         "_departed",
         "_hidden",
@@ -48,7 +49,7 @@ class MemoryRoom(Generic[MemberT]):
 
     def __init__(
         self,
-        departed: Callable[[str], None] | None = None,
+        departed: Callable[[str, str | None], None] | None = None,
         schedule: Callable[[Callable[[], None]], object] | None = None,
         clock: Callable[[], float] = time.time,
         history: History | None = None,
@@ -60,6 +61,7 @@ class MemoryRoom(Generic[MemberT]):
         self._accounts: dict[str, str] = {}  # the account each holder logged in to, if any
         self._members: dict[str, MemberT] = {}  # those in the room: they get what it delivers
         self._listeners: dict[str, MemberT] = {}  # members that get Arrived
+        self._away: dict[str, str] = {}  # the away messages of those who hold a name
         self._departed = departed
         self._schedule = schedule
         self._said: list[Broadcast[MemberT]] = []  # this turn's broadcasts, not delivered yet
@@ -108,7 +110,10 @@ class MemoryRoom(Generic[MemberT]):
             was_present = old in self._members
             hidden = old in self._hidden
             hears_arrivals = old in self._listeners
+            away = self._away.get(old)
             self._forget(old)
+            if away is not None:
+                self._away[key] = away
         self._holders[key], self._names[key] = member, name
         if account is not None:
             self._accounts[key] = account
@@ -129,7 +134,7 @@ class MemoryRoom(Generic[MemberT]):
             self.changes += 1
             self._enter(key, member, hears_arrivals, announce=True)
 
-    def hide(self, member: MemberT, name: str) -> None:
+    def hide(self, member: MemberT, name: str, reason: str | None = None) -> None:
         key = username_key(name)
         if self._holders.get(key) is member and key not in self._hidden:
             self.deliver_said()  # (what it said before it went comes first)
@@ -137,11 +142,32 @@ class MemoryRoom(Generic[MemberT]):
             self._listeners.pop(key, None)
             self._hidden.add(key)
             self.changes += 1
-            self._tell(Parted(self._names[key]))
+            self._tell(Parted(self._names[key], reason))
+
+    def set_away(self, member: MemberT, name: str, away: str | None) -> None:
+        key = username_key(name)
+        if self._holders.get(key) is not member or self._away.get(key) == away:
+            return
+        if away is None:
+            del self._away[key]
+        else:
+            self._away[key] = away
+        if key in self._members:
+            self.deliver_said()  # (in its place among the broadcasts)
+            change = AwayChanged(self._names[key], away)
+            for listener in self._listeners.values():
+                if listener is not member:
+                    listener.deliver(change)
+
+    def away(self, name: str) -> str | None:
+        return self._away.get(username_key(name)) if self._away else None
+
+    def away_messages(self) -> dict[str, str]:
+        return {self._names[key]: away for key, away in self._away.items()}
 
     def _enter(self, key: str, member: MemberT, hears_arrivals: bool, announce: bool) -> None:
         if announce:
-            arrival = Arrived(self._names[key], self._accounts.get(key))
+            arrival = Arrived(self._names[key], self._accounts.get(key), self._away.get(key))
             for listener in self._listeners.values():
                 listener.deliver(arrival)
         self._members[key] = member
@@ -158,8 +184,9 @@ class MemoryRoom(Generic[MemberT]):
         self._listeners.pop(key, None)
         self._hidden.discard(key)
         self._accounts.pop(key, None)
+        self._away.pop(key, None)
 
-    def leave(self, member: MemberT, name: str) -> None:
+    def leave(self, member: MemberT, name: str, reason: str | None = None) -> None:
         key = username_key(name)
         if self._holders.get(key) is not member:
             return
@@ -168,7 +195,7 @@ class MemoryRoom(Generic[MemberT]):
         self._forget(key)
         self.changes += 1
         if was_present and self._departed is not None:
-            self._departed(name)
+            self._departed(name, reason)
 
     def knows(self, name: str) -> bool:
         return username_key(name) in self._members

@@ -116,7 +116,7 @@ class ChatServer:
         self._stats_log = StatsLog(loop, settings.stats_interval, lambda: (len(self._connections), len(self.room)))
         self._memory = MemoryRelease(loop, find_malloc_trim())
         self._sweep_timer: asyncio.TimerHandle | None = None
-        self._departures: list[str] = []  # names noticed gone this iteration
+        self._departures: list[tuple[str, str | None]] = []  # (name, reason) noticed gone this iteration
         self._waiting_for_room: dict[Callable[[], None], None] = {}
         self._all_gone: asyncio.Future[None] | None = None  # at shutdown, once no connection is left
         self.room: ChatRoom[Member] = (
@@ -247,8 +247,9 @@ class ChatServer:
         self._memory.soon()
 
     # --- what the room tells the server, and what sessions need around it ------------------------
-    def departed(self, name: str) -> None:
-        """The room says ``name`` left: tell our members still there, at the end of this loop iteration.
+    def departed(self, name: str, reason: str | None = None) -> None:
+        """The room says ``name`` left (for ``reason``, if it gave one): tell our members still
+        there, at the end of this loop iteration.
 
         Departures noticed together (10,000 users whose network went down) go out as one event
         to those still there, so a mass departure costs O(users), not O(users squared); while a
@@ -259,7 +260,7 @@ class ChatServer:
             return
         if not self._departures and not self._output.writing:  # (a write pass announces them when done)
             self.loop.call_soon(self.announce_departures)
-        self._departures.append(name)
+        self._departures.append((name, reason))
 
     def _write_pass_done(self) -> None:
         if self._departures:  # those noticed during the pass: one event for all of them
@@ -278,9 +279,10 @@ class ChatServer:
     def announce_departures(self) -> None:
         """Send the departures noticed so far now.  Called before anyone joins, too: a user who
         logs in after a departure must not hear of it."""
-        names, self._departures = self._departures, []
-        if names and not self.shutting_down:
-            self.room.tell_local(Departed(names))
+        departures, self._departures = self._departures, []
+        if departures and not self.shutting_down:
+            reasons = [reason for _, reason in departures]
+            self.room.tell_local(Departed([name for name, _ in departures], reasons if any(reasons) else None))
 
     def when_room_ready(self, resume: Callable[[], None]) -> None:
         """A connection stopped reading because the room cannot take commands; ``resume`` it
