@@ -165,8 +165,8 @@ class Server:
         self.waiting: list[Callable[[], None]] = []
         self.fanned_out = 0
 
-    def departed(self, name: str) -> None:
-        self.heard.append(f"departed {name}")
+    def departed(self, name: str, reason: str | None = None) -> None:
+        self.heard.append(f"departed {name}" if reason is None else f"departed {name} ({reason})")
 
     def announce_departures(self) -> None:
         self.heard.append("announce")

@@ -16,11 +16,13 @@ from algokart_chat.cluster.entries import (
     IRC_BROADCAST,
     IRC_DIRECT,
     SYNC,
+    Away,
     BadEntry,
     Batch,
     Join,
     Keys,
     Leave,
+    Presence,
     Record,
     broadcast_record,
     decode_entry,
@@ -143,6 +145,18 @@ class EntryTest(unittest.TestCase):
         self.assertEqual(decode_entry(batch, b"1700000000123-4"), Batch("n1", 7, b"", "1700000000123-4"))
         older = {b"t": b"m", b"v": b"2", b"o": b"n1", b"s": b"7", b"d": b""}  # (format 2 reads as 3)
         self.assertEqual(decode_entry(older), Batch("n1", 7, b""))
+
+    def test_reasons_and_away_messages_are_optional_and_read_leniently(self) -> None:
+        leave = {b"t": b"l", b"n": b"Al", b"c": b"n1.1"}
+        part = {b"t": b"p", b"n": b"Al", b"c": b"n1.1", b"s": b"0"}
+        self.assertEqual(decode_entry({**leave, b"q": "Quit: gone ✓".encode()}), Leave("Al", "n1.1", "Quit: gone ✓"))
+        self.assertEqual(decode_entry({**part, b"q": b"brb"}), Presence("Al", "n1.1", False, "brb"))
+        self.assertEqual(decode_entry({**part, b"q": b""}), Presence("Al", "n1.1", False))
+        self.assertEqual(decode_entry({**part, b"a": b"lunch"}), Away("Al", "n1.1", "lunch"))
+        self.assertEqual(decode_entry({**part, b"s": b"1", b"a": b""}), Away("Al", "n1.1", None))
+        # Repaired, never a reason to lose the departure: not UTF-8, controls, too long.
+        self.assertEqual(decode_entry({**leave, b"q": b"\xffa\x1b[2Jb\r\nc"}), Leave("Al", "n1.1", "\ufffda[2Jbc"))
+        self.assertEqual(decode_entry({**leave, b"q": "é".encode() * 300}), Leave("Al", "n1.1", "é" * 100))
 
     def test_malformed_entries_are_bad_entries(self) -> None:
         for fields in (

@@ -12,18 +12,20 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import protocol
 from algokart_chat.cluster.entries import (
+    Away,
     BadEntry,
     Batch,
     Entry,
     Join,
     Leave,
+    Presence,
     User,
     broadcast_record,
     direct_record,
     sync_record,
 )
 from algokart_chat.cluster.replica import Replica
-from algokart_chat.events import Echoed, RoomEvent, Said, Told
+from algokart_chat.events import AwayChanged, Echoed, RoomEvent, Said, Told
 from algokart_chat.room import JoinResult
 
 NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
@@ -61,8 +63,8 @@ class Audience:
     def __init__(self) -> None:
         self.heard: list[str] = []  # "departed <name>" and "announce", in order
 
-    def departed(self, name: str) -> None:
-        self.heard.append(f"departed {name}")
+    def departed(self, name: str, reason: str | None = None) -> None:
+        self.heard.append(f"departed {name}" if reason is None else f"departed {name} ({reason})")
 
     def announce_departures(self) -> None:
         self.heard.append("announce")
@@ -169,6 +171,34 @@ class LeaveTest(ReplicaTestCase):
         self.replica.apply(Join("alice", NODE, token))
         self.replica.release_all()
         self.assertTrue(self.replica.apply(Leave("alice", token)))
+
+
+class ReasonAndAwayTest(ReplicaTestCase):
+    def test_a_departure_comes_with_its_reason(self) -> None:
+        self.replica.apply(Leave("carol", f"{OTHER}.1", "Quit: gone home"))
+        self.assertEqual(self.audience.heard, ["departed carol (Quit: gone home)"])
+
+    def test_away_messages_of_the_holder_reach_those_who_hear_arrivals_but_it(self) -> None:
+        listener: Any = Recorder()
+        token = self.replica.expect_join(listener, self.answers.append, True)
+        self.replica.apply(Join("alice", NODE, token))
+        self.replica.apply(Away("carol", f"{OTHER}.9", "not its login"))
+        self.replica.apply(Away("carol", f"{OTHER}.1", "lunch"))
+        self.replica.apply(Away("carol", f"{OTHER}.1", "lunch"))  # (no change: no news)
+        self.replica.apply(Away("alice", token, "brb"))  # (its own: not told)
+        self.assertEqual((self.replica.away("CAROL"), self.replica.away("alice")), ("lunch", "brb"))
+        changes = [(event.name, event.away) for event in listener.got if isinstance(event, AwayChanged)]
+        self.assertEqual(changes, [("carol", "lunch")])
+        self.replica.apply(Leave("carol", f"{OTHER}.1"))
+        self.assertIsNone(self.replica.away("carol"))
+
+    def test_an_away_entry_read_by_an_older_node_changes_nothing(self) -> None:
+        """An older node, which knows no ``a``, reads an away entry as a presence entry to where
+        its user is already."""
+        member = self.login("alice")
+        changes = self.replica.changes
+        self.replica.apply(Presence("carol", f"{OTHER}.1", True))
+        self.assertEqual((self.replica.changes, self.replica.names(), member.got), (changes, ["carol", "alice"], []))
 
 
 class BatchTest(ReplicaTestCase):

@@ -60,7 +60,7 @@ class PipelineTest(WriterTestCase):
         claim = self.claim("bob")
         self.writer.send(claim)
         self.writer.add_record(b"*ann 3\nbye")
-        self.writer.send(LeaveWrite("t9", "cy", "Cy"))
+        self.writer.send(LeaveWrite("t9", "cy", "Cy", "Quit: bye"))
         await self.flushed()
         xadd, claimed, xadd2, left = self.pipeline()
         self.assertEqual(xadd[:2], ("XADD", "{c}:events"))
@@ -70,19 +70,22 @@ class PipelineTest(WriterTestCase):
         )
         self.assertEqual((xadd2[2]["s"], xadd2[2]["d"]), (2, b"*ann 3\nbye"))
         self.assertEqual(
-            left, ("LEAVE", ["{c}:users", "{c}:events", f"{{c}}:node:{self.node}"], ["cy", "t9", "Cy", "0-0"])
+            left,
+            ("LEAVE", ["{c}:users", "{c}:events", f"{{c}}:node:{self.node}"], ["cy", "t9", "Cy", "0-0", "Quit: bye"]),
         )
         self.assertEqual(self.written, 1)
         self.assertEqual(self.answers, [])  # an ok claim is answered when its join is read back
 
     async def test_a_rename_and_a_presence_carry_their_fields(self) -> None:
-        self.redis.will("EXECUTE", [[b"ok"], 1])
+        self.redis.will("EXECUTE", [[b"ok"], 1, 1])
         self.writer.send(ClaimWrite("t2", "bo", "Bo", hidden=True, renaming=("al", "t1", "Al")))
-        self.writer.send(PresenceWrite("t2", "bo", "Bo", shown=True))
+        self.writer.send(PresenceWrite("t2", "bo", "Bo", "1"))
+        self.writer.send(PresenceWrite("t2", "bo", "Bo", "a", "lunch"))
         await self.flushed()
-        claimed, shown = self.pipeline()
+        claimed, shown, away = self.pipeline()
         self.assertEqual(claimed[2][6:], ["1", "al", "t1", "Al"])
-        self.assertEqual(shown, ("PRESENCE", ["{c}:users", "{c}:events"], ["bo", "t2", "Bo", "1", "0-0"]))
+        self.assertEqual(shown, ("PRESENCE", ["{c}:users", "{c}:events"], ["bo", "t2", "Bo", "1", "0-0", ""]))
+        self.assertEqual(away[2], ["bo", "t2", "Bo", "a", "0-0", "lunch"])
 
     async def test_writes_made_while_a_pipeline_is_in_flight_go_in_the_next(self) -> None:
         def meanwhile() -> list[Any]:

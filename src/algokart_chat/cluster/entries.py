@@ -15,8 +15,9 @@ slot, so the scripts also run on Redis Cluster.
 Stream entries (field -> value, all bytes):
 
     join      t=j n=<name> o=<node> c=<token> [h=1] [r=<old name> rc=<old token>] [a=<account>]
-    leave     t=l n=<name> c=<token>
-    presence  t=p n=<name> c=<token> s=<1 shown | 0 hidden>
+    leave     t=l n=<name> c=<token> [q=<reason>]
+    presence  t=p n=<name> c=<token> s=<1 shown | 0 hidden> [q=<reason>]
+    away      t=p n=<name> c=<token> s=<1 | 0, as it is> a=<away message | empty: back>
     batch     t=m v=<format> o=<node> s=<sequence> d=<records>
     moderate  t=x a=<set | lift | kick> o=<node> d=<change as JSON (moderation.change_json)>
 
@@ -27,7 +28,13 @@ whose password was checked for that account (as the accounts file names it): eve
 on that user's arrival and messages (IRC's account-tag, extended-join, WHOIS 330).  A node older
 than ``a`` reads such a join as one without an account (it ignores fields it does not know), and
 its REGISTER snapshot skips a user record with `` a=`` as malformed (it logs it): that user is
-missing from its list until they log in again (docs/CLUSTER.md, *Accounts*).
+missing from its list until they log in again (docs/CLUSTER.md, *Accounts*).  ``q`` is why
+someone left (an IRC QUIT's or PART's reason).  An away entry is a presence entry with ``a``, whose ``s`` says where its
+user is already (the script that writes it reads it, atomically): so a node of an earlier version,
+which knows neither ``q`` nor ``a``, reads every entry as it did, an away entry as a presence
+change to where the user already is, which changes nothing.  Optional fields are read leniently:
+a reason or away message that is not UTF-8 or too long is repaired (U+FFFD, cut to
+``events.NOTE_BYTES``), never a reason to skip the departure it comes with.
 
 A moderate entry is an operator's action, written with the hash it changes by one script, so
 every node applies it in stream order (``moderation.Change``).  It is an entry of its own, not a
@@ -64,8 +71,9 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from algokart_chat.events import MessageId, RoomEvent, Said, Stamp, Told
+from algokart_chat.events import NOTE_BYTES, MessageId, RoomEvent, Said, Stamp, Told
 from algokart_chat.moderation import Change, parse_change
+from algokart_chat.text import clean_text, cut
 
 _CLUSTER_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -118,12 +126,20 @@ class User(NamedTuple):
 class Leave(NamedTuple):
     name: str
     token: str
+    reason: str | None = None
 
 
 class Presence(NamedTuple):
     name: str
     token: str
     shown: bool
+    reason: str | None = None  # (of a PART)
+
+
+class Away(NamedTuple):
+    name: str
+    token: str
+    away: str | None  # the message; None: back
 
 
 class Moderate(NamedTuple):
@@ -217,7 +233,7 @@ class Batch(NamedTuple):
     entry_id: str = "0-0"  # as Redis numbered it (``<ms>-<seq>``): the stamps of its messages
 
 
-Entry = Join | Leave | Presence | Batch | Moderate
+Entry = Join | Leave | Presence | Away | Batch | Moderate
 
 
 def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | str | int]:
@@ -279,9 +295,12 @@ def decode_entry(fields: dict[bytes, bytes], entry_id: bytes = b"0-0") -> Entry:
             account = _text(fields[b"a"]) if b"a" in fields else None
             return Join(_text(fields[b"n"]), _text(fields[b"o"]), _text(fields[b"c"]), hidden, renamed, account)
         if kind == b"l":
-            return Leave(_text(fields[b"n"]), _text(fields[b"c"]))
+            return Leave(_text(fields[b"n"]), _text(fields[b"c"]), _note(fields.get(b"q")))
         if kind == b"p":
-            return Presence(_text(fields[b"n"]), _text(fields[b"c"]), fields[b"s"] == b"1")
+            if b"a" in fields:
+                return Away(_text(fields[b"n"]), _text(fields[b"c"]), _note(fields[b"a"]))
+            shown = fields[b"s"] == b"1"
+            return Presence(_text(fields[b"n"]), _text(fields[b"c"]), shown, _note(fields.get(b"q")))
         if kind == b"x":
             return Moderate(_text(fields[b"o"]), parse_change(fields[b"a"].decode(), fields[b"d"].decode("utf-8")))
     except KeyError as missing:
@@ -314,6 +333,13 @@ def records(data: bytes) -> list[Record]:
         found.append(Record(target[0], name, data[header_end + 1 : end]))
         offset = end
     return found
+
+
+def _note(value: bytes | None) -> str | None:
+    """An optional reason or away message, repaired rather than refused; None if empty."""
+    if not value:
+        return None
+    return cut(clean_text(value[: NOTE_BYTES * 2].decode("utf-8", "replace")), NOTE_BYTES) or None
 
 
 def _text(value: bytes) -> str:

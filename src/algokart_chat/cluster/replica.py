@@ -10,8 +10,10 @@ Guarantees:
 - A batch sent twice (same node and sequence) is applied once, and so is a login's join; a leave
   whose login no longer holds the name changes nothing, so however many nodes write one
   departure, it counts once.
-- Every departure reaches ``Audience.departed`` once; a join of this node's LOGIN first flushes
+- Every departure reaches ``Audience.departed`` once, with its reason; a join of this node's LOGIN first flushes
   the departures applied before it (``announce_departures``), then answers the LOGIN ``"ok"``.
+- Away messages are known from the stream, so a node knows only those set or changed since it
+  joined the cluster (the snapshot it starts from has none: docs/CLUSTER.md).
 - Records become room events (``events``), one per record, shared by every local recipient; the
   broadcasts of one batch reach each member as one delivery (``deliver_together``).  Each message
   is stamped from the batch's entry id and its place in it (``entries.stamp``): the same on every
@@ -37,6 +39,7 @@ from algokart_chat.cluster.entries import (
     DIRECT,
     IRC_BROADCAST,
     IRC_DIRECT,
+    Away,
     BadEntry,
     Batch,
     Entry,
@@ -50,7 +53,7 @@ from algokart_chat.cluster.entries import (
     stamp,
 )
 from algokart_chat.cluster.window import entry_number
-from algokart_chat.events import Arrived, Echoed, Parted, Renamed, Said
+from algokart_chat.events import Arrived, AwayChanged, Echoed, Parted, Renamed, Said
 from algokart_chat.history import History
 from algokart_chat.moderation import Change
 from algokart_chat.names import is_valid_username, username_key
@@ -60,7 +63,7 @@ from algokart_chat.room import Broadcast, JoinResult, MemberT, deliver_together
 class Audience(Protocol):
     """What the replica tells the server (``server.chat_server.ChatServer``)."""
 
-    def departed(self, name: str) -> None: ...
+    def departed(self, name: str, reason: str | None = None) -> None: ...
 
     def announce_departures(self) -> None: ...
 
@@ -72,6 +75,7 @@ class Replica(Generic[MemberT]):
         "_accounts",
         "_arrivals_wanted",
         "_audience",
+        "_away",
         "_hidden",
         "_history",
         "_holders",
@@ -102,6 +106,7 @@ class Replica(Generic[MemberT]):
         self._holders: dict[str, str] = {}  # username_key -> token of the login that holds it
         self._hidden: set[str] = set()
         self._accounts: dict[str, str] = {}  # username_key -> account, for logins that have one
+        self._away: dict[str, str] = {}  # username_key -> away message, as far as this node knows
         # This node's members: all of them, those in the room (they get what it delivers), and
         # those of them that hear arrivals.
         self._local: dict[str, MemberT] = {}
@@ -133,6 +138,12 @@ class Replica(Generic[MemberT]):
     def account_of(self, name: str) -> str | None:
         return self._accounts.get(username_key(name))
 
+    def away(self, name: str) -> str | None:
+        return self._away.get(username_key(name)) if self._away else None
+
+    def away_messages(self) -> dict[str, str]:
+        return {self._names[key]: away for key, away in self._away.items()}
+
     def name_of(self, member: MemberT) -> str | None:
         return self._member_names.get(member)
 
@@ -153,7 +164,7 @@ class Replica(Generic[MemberT]):
         """Start over as ``node`` from a snapshot of the room: its users, in login order.  The
         stream is then applied from where the snapshot was taken."""
         self.node = node
-        self._names, self._holders, self._hidden, self._accounts = {}, {}, set(), {}
+        self._names, self._holders, self._hidden, self._accounts, self._away = {}, {}, set(), {}, {}
         for user in users:
             key = username_key(user.name)
             self._names[key], self._holders[key] = user.name, user.token
@@ -170,7 +181,7 @@ class Replica(Generic[MemberT]):
         joining, self._joining = self._joining, {}
         syncs, self._syncs = self._syncs, {}
         self.release_all()
-        self._names, self._holders, self._hidden, self._accounts = {}, {}, set(), {}
+        self._names, self._holders, self._hidden, self._accounts, self._away = {}, {}, set(), {}, {}
         self.changes += 1
         for _member, done, _hears in joining.values():
             done("unavailable")
@@ -253,11 +264,14 @@ class Replica(Generic[MemberT]):
         if isinstance(entry, Presence):
             self._apply_presence(entry)
             return True
+        if isinstance(entry, Away):
+            self._apply_away(entry)
+            return True
         if isinstance(entry, Moderate):
             if self._moderated is not None:
                 self._moderated(entry.change)
             return True
-        return self._apply_leave(entry.name, entry.token)
+        return self._apply_leave(entry.name, entry.token, entry.reason)
 
     def _apply_join(self, join: Join) -> None:
         name = join.name
@@ -284,6 +298,9 @@ class Replica(Generic[MemberT]):
                 del self._names[old_key], self._holders[old_key]
                 self._hidden.discard(old_key)
                 self._accounts.pop(old_key, None)
+                away = self._away.pop(old_key, None)
+                if away is not None:
+                    self._away[key] = away
         self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
         self._names[key], self._holders[key] = name, join.token
         account = join.account if join.account is not None and is_valid_username(join.account) else None
@@ -330,7 +347,7 @@ class Replica(Generic[MemberT]):
         member = self._local.get(key)
         if presence.shown:
             self._hidden.discard(key)
-            arrival = Arrived(self._names[key], self._accounts.get(key))
+            arrival = Arrived(self._names[key], self._accounts.get(key), self._away.get(key))
             for listener in self._listeners.values():
                 listener.deliver(arrival)
             if member is not None:
@@ -339,11 +356,26 @@ class Replica(Generic[MemberT]):
         self._hidden.add(key)
         self._present.pop(key, None)
         self._listeners.pop(key, None)
-        parted = Parted(self._names[key])
+        parted = Parted(self._names[key], presence.reason)
         for present in self._present.values():
             present.deliver(parted)
 
-    def _apply_leave(self, name: str, token: str) -> bool:
+    def _apply_away(self, entry: Away) -> None:
+        key = username_key(entry.name)
+        if self._holders.get(key) != entry.token or self._away.get(key) == entry.away:
+            return  # that login is gone, or nothing changes
+        if entry.away is None:
+            del self._away[key]
+        else:
+            self._away[key] = entry.away
+        if key in self._hidden:
+            return
+        change = AwayChanged(self._names[key], entry.away)
+        for listener_key, listener in self._listeners.items():
+            if listener_key != key:
+                listener.deliver(change)
+
+    def _apply_leave(self, name: str, token: str, reason: str | None = None) -> bool:
         key = username_key(name)
         if self._holders.get(key) != token:
             return True  # that login is gone already
@@ -351,11 +383,12 @@ class Replica(Generic[MemberT]):
         del self._names[key], self._holders[key]
         self._hidden.discard(key)
         self._accounts.pop(key, None)
+        self._away.pop(key, None)
         self.changes += 1
         if key in self._local:  # still ours (``release`` forgets it first): the cluster retired us
             return False
         if was_present:
-            self._audience.departed(name)
+            self._audience.departed(name, reason)
         return True
 
     def backfill(self, batches: Iterable[Batch]) -> int:

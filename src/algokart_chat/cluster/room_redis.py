@@ -178,20 +178,29 @@ class RedisRoom(Generic[MemberT]):
 
     def show(self, member: MemberT, name: str, *, hears_arrivals: bool = False) -> None:
         self._replica.want_arrivals(member, name, hears_arrivals)
-        self._send_presence(member, name, True)
+        self._send_presence(member, name, "1")
 
-    def hide(self, member: MemberT, name: str) -> None:
-        self._send_presence(member, name, False)
+    def hide(self, member: MemberT, name: str, reason: str | None = None) -> None:
+        self._send_presence(member, name, "0", reason or "")
 
-    def _send_presence(self, member: MemberT, name: str, shown: bool) -> None:
+    def set_away(self, member: MemberT, name: str, away: str | None) -> None:
+        self._send_presence(member, name, "a", away or "")
+
+    def away(self, name: str) -> str | None:
+        return self._replica.away(name)
+
+    def away_messages(self) -> dict[str, str]:
+        return self._replica.away_messages()
+
+    def _send_presence(self, member: MemberT, name: str, what: str, text: str = "") -> None:
         token = self._replica.token_of(member, name)
         if token is not None and self._lease.state != "out":
-            self._writer.send(PresenceWrite(token, username_key(name), name, shown))
+            self._writer.send(PresenceWrite(token, username_key(name), name, what, text))
 
-    def leave(self, member: MemberT, name: str) -> None:
+    def leave(self, member: MemberT, name: str, reason: str | None = None) -> None:
         token = self._replica.release(member, name)
         if token is not None and self._lease.state != "out":
-            self._writer.send(LeaveWrite(token, username_key(name), name))
+            self._writer.send(LeaveWrite(token, username_key(name), name, reason or ""))
 
     def broadcast(self, payload: Said, sender: MemberT, *, echo: bool = False) -> None:
         if self._replica.name_of(sender) is not None:

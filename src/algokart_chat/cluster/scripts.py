@@ -133,22 +133,33 @@ redis.call('SADD', KEYS[5], ARGV[4])
 return {'ok', id}
 """
 
-# KEYS: users events.  ARGV: name key, token, name, shown ('1' or '0'), minid.
+# KEYS: users events.  ARGV: name key, token, name, what ('1' shown, '0' hidden, 'a' away), minid,
+# text (a PART's reason or the away message; '' if none).
 # Moves a held name into the room or out of it (an IRC JOIN or PART) and appends the presence
-# entry, only if that login still holds it and it is not there already.  Returns 1 or 0.
+# entry, only if that login still holds it and it is not there already; or, for 'a', appends an
+# away entry: a presence entry with the away message, to where the name is already (so nodes that
+# do not know away messages change nothing).  Returns 1 or 0.
 PRESENCE: Final = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if not held then return 0 end
 if string.match(held, '^%S+ %S+ (%S+) ') ~= ARGV[2] then return 0 end
 local hidden = string.sub(held, -2) == ' h'
-if (ARGV[4] == '1') ~= hidden then return 0 end
-if hidden then held = string.sub(held, 1, -3) else held = held .. ' h' end
-redis.call('HSET', KEYS[1], ARGV[1], held)
-redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[5], '*', 't', 'p', 'n', ARGV[3], 'c', ARGV[2], 's', ARGV[4])
+local fields = {'t', 'p', 'n', ARGV[3], 'c', ARGV[2]}
+if ARGV[4] == 'a' then
+  table.insert(fields, 's') table.insert(fields, hidden and '0' or '1')
+  table.insert(fields, 'a') table.insert(fields, ARGV[6])
+else
+  if (ARGV[4] == '1') ~= hidden then return 0 end
+  if hidden then held = string.sub(held, 1, -3) else held = held .. ' h' end
+  redis.call('HSET', KEYS[1], ARGV[1], held)
+  table.insert(fields, 's') table.insert(fields, ARGV[4])
+  if ARGV[6] and ARGV[6] ~= '' then table.insert(fields, 'q') table.insert(fields, ARGV[6]) end
+end
+redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[5], '*', unpack(fields))
 return 1
 """
 
-# KEYS: users events node-set.  ARGV: name key, token, name, minid.
+# KEYS: users events node-set.  ARGV: name key, token, name, minid, reason ('' if none).
 # Frees a name and appends the leave, only if that token still holds it.  Returns 1 or 0.
 LEAVE: Final = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
@@ -157,7 +168,9 @@ local token = string.match(held, '^%S+ %S+ (%S+) ')
 if token ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
-redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 't', 'l', 'n', ARGV[3], 'c', ARGV[2])
+local fields = {'t', 'l', 'n', ARGV[3], 'c', ARGV[2]}
+if ARGV[5] and ARGV[5] ~= '' then table.insert(fields, 'q') table.insert(fields, ARGV[5]) end
+redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', unpack(fields))
 return 1
 """
 

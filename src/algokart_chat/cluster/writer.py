@@ -7,8 +7,9 @@ means for the node is the lease's.
 
 Plan.  Everything a node's users do during one event-loop iteration goes out as one pipeline,
 in their order: one XADD of a batch (all the MSG, DM and sync records in a row, under the next
-sequence number), a CLAIM call per LOGIN, a PRESENCE call per JOIN or PART, a LEAVE call per
-departure, a MODERATE call per operator's action; behind Sentinel or in a Redis Cluster, ``WAIT 1`` last (``lease.Replication``).  One
+sequence number), a CLAIM call per LOGIN, a PRESENCE call per JOIN, PART or AWAY, a LEAVE call per
+departure, a MODERATE call per operator's action; behind Sentinel or in a Redis Cluster, ``WAIT 1``
+last (``lease.Replication``).  One
 pipeline is in flight at a time: what arrives meanwhile waits for the next.  Every append trims
 the stream to the window's ``minid``.
 
@@ -78,21 +79,22 @@ class ClaimWrite:
 
 
 class LeaveWrite:
-    """A departure to write, with the same fields as the claim it undoes."""
+    """A departure to write, with the same fields as the claim it undoes, and its reason."""
 
-    __slots__ = ("key", "name", "token")
+    __slots__ = ("key", "name", "reason", "token")
 
-    def __init__(self, token: str, key: str, name: str) -> None:
-        self.token, self.key, self.name = token, key, name
+    def __init__(self, token: str, key: str, name: str, reason: str = "") -> None:
+        self.token, self.key, self.name, self.reason = token, key, name, reason
 
 
 class PresenceWrite:
-    """A held name to move into the room (``shown``) or out of it, with the claim's fields."""
+    """A held name to move into the room (``what`` 1) or out of it (0, ``text`` its reason), or
+    its away message (a: ``text``, empty for back), with the claim's fields."""
 
-    __slots__ = ("key", "name", "shown", "token")
+    __slots__ = ("key", "name", "text", "token", "what")
 
-    def __init__(self, token: str, key: str, name: str, shown: bool) -> None:
-        self.token, self.key, self.name, self.shown = token, key, name, shown
+    def __init__(self, token: str, key: str, name: str, what: str, text: str = "") -> None:
+        self.token, self.key, self.name, self.what, self.text = token, key, name, what, text
 
 
 class ModerateWrite:
@@ -250,7 +252,7 @@ class Writer:
             elif isinstance(write, PresenceWrite):
                 await scripts.presence(
                     keys=[keys.users, keys.events],
-                    args=[write.key, write.token, write.name, "1" if write.shown else "0", minid],
+                    args=[write.key, write.token, write.name, write.what, minid, write.text],
                     client=pipe,
                 )
             elif isinstance(write, ModerateWrite):
@@ -262,7 +264,7 @@ class Writer:
             else:
                 await scripts.leave(
                     keys=[keys.users, keys.events, keys.node_users(node)],
-                    args=[write.key, write.token, write.name, minid],
+                    args=[write.key, write.token, write.name, minid, write.reason],
                     client=pipe,
                 )
         waiting = self._replication.waiting
