@@ -10,6 +10,7 @@ from typing import Any
 from support import FakeTransport
 
 from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.sessions.irc_channel import IrcChannel
 from in_process import InProcessServer
 
 
@@ -33,6 +34,8 @@ class FakeHost:
         self.fan_out: list[int] = []
         self.departures_announced = 0
         self.waiting: list[Callable[[], None]] = []
+        self.members: list[Listener] = []  # those of log_in, in order
+        self.channel = IrcChannel(self, "irc.test", "#chat")  # (one per server, as the sessions share it)
 
     def announce_departures(self) -> None:
         self.departures_announced += 1
@@ -56,6 +59,7 @@ class FakeHost:
             member = Listener()
             self.room.join(member, name, lambda result: None)
             members.append(member)
+        self.members += members
         return members
 
 

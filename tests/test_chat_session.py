@@ -13,8 +13,9 @@ from algokart_chat import protocol
 from algokart_chat.accounts import Account, Accounts, ScryptParams, hash_password
 from algokart_chat.password_checks import CheckResult, Logins, Outcome, PasswordChecks
 from algokart_chat.server.admission import admission_key
-from algokart_chat.sessions.line_session import ChatSessions
+from algokart_chat.sessions.line_session import AWAY_TOLD, ChatSessions
 from in_process import DeferredRoom, InProcessServer, connection, lines_of
+from irc_fakes import registered
 
 
 class RoomThatAnswersLaterTest(unittest.TestCase):
@@ -93,6 +94,38 @@ class WhoTest(unittest.TestCase):
         self.assertEqual(replies[42:], [])
         self.assertFalse(asker.reading)
         self.assertEqual(names(replies[1:42]), [f"{'n' * 30}{number:02d}" for number in range(40)] + ["asker"])
+
+
+class AwayTest(unittest.TestCase):
+    def test_a_dm_to_someone_away_is_followed_by_its_message_once_per_message(self) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        ann = registered(chat, "ann", "AWAY :at lunch")
+        bob = chat.connect("LOGIN bob", "DM ANN hi", "DM ann are you there", "MSG all", "DM ann ?")
+        chat.settle()
+        self.assertEqual(lines_of(bob), ["OK", "INFO ann is away: at lunch"])
+        chat.send(ann, "AWAY :in a meeting")
+        chat.settle()
+        chat.send(bob, "DM ann hello", "DM ann hello?")
+        chat.settle()
+        self.assertEqual(lines_of(bob)[2:], ["INFO ann is away: in a meeting"])
+        chat.send(ann, "AWAY")
+        chat.settle()
+        chat.send(bob, "DM ann back?")
+        chat.settle()
+        self.assertEqual(lines_of(bob)[3:], [])
+        self.assertEqual(len([line for line in lines_of(ann) if " PRIVMSG ann " in line]), 6)
+
+    def test_a_session_remembers_a_few_away_messages_told(self) -> None:
+        chat = InProcessServer("--max-per-ip", "0", "--rate-limit", "0")
+        self.addCleanup(chat.close)
+        count = AWAY_TOLD + 1
+        for number in range(count):
+            registered(chat, f"irc{number}", f"AWAY :away {number}")
+        bob = chat.connect("LOGIN bob", *(f"DM irc{number} hi" for number in range(count)), "DM irc0 again")
+        chat.settle()
+        told = [line for line in lines_of(bob) if line.startswith("INFO ")]
+        self.assertEqual(told, [f"INFO irc{number} is away: away {number}" for number in (*range(count), 0)])
 
 
 def names(lines: Sequence[str]) -> list[str]:

@@ -89,6 +89,11 @@ def mask(nick: str) -> str:
     return f"{nick}!{nick}@{SERVER_NAME}"
 
 
+def username(nick: str) -> str:
+    """The username field of an IRC user the scripted client registered as ``nick``."""
+    return f"~{nick[:9]}"
+
+
 class IrcTestCase(ServerTestCase):
     server_args: tuple[str, ...] = IRC_ARGS
 
@@ -258,11 +263,32 @@ class ChannelTest(IrcTestCase):
         line.send("QUIT")
         line.read_until_closed()
         self.assertEqual(client.sync(), [f":{mask(line.name)} QUIT :Quit"])
-        other = self.logged_in()
-        client.sync()
-        client.send("QUIT :see you")
+        other, watcher = self.logged_in(), self.joined()
+        self.settled(client, watcher)
+        client.send("QUIT :see \x02you\x02\u202e")  # (cleaned as message text is)
         self.assertEqual(client.read_until_closed(), [f"ERROR :Closing Link: {SERVER_NAME} (Quit: see you)"])
         self.assertEqual(other.sync(), [f"INFO {client.nick} disconnected"])
+        self.assertEqual(watcher.sync(), [f":{mask(client.nick)} QUIT :Quit: see you"])
+
+    def test_how_a_connection_ended_is_the_reason_when_it_did_not_quit(self) -> None:
+        watcher, quiet, dropped = self.joined(), self.joined(), self.joined()
+        self.settled(watcher, quiet, dropped)
+        quiet.send("QUIT")
+        quiet.read_until_closed()
+        dropped.sync()  # (what is left unread makes a close a reset)
+        dropped.close()  # (its connection ends without a word)
+        self.assertEqual(
+            watcher.read_until(f"{dropped.nick}!"),
+            [f":{mask(quiet.nick)} QUIT :Quit", f":{mask(dropped.nick)} QUIT :Connection closed"],
+        )
+
+    def test_a_long_quit_reason_is_cut_to_fit(self) -> None:
+        client, watcher = self.joined(), self.joined()
+        self.settled(watcher)
+        client.send("QUIT :" + "é" * 240)
+        client.read_until_closed()
+        (line,) = watcher.sync()
+        self.assertEqual(line, f":{mask(client.nick)} QUIT :Quit: " + "é" * 97)  # (200 bytes in all)
 
     def test_part_is_a_departure_for_line_users_and_join_again_is_allowed(self) -> None:
         client, watcher = self.joined(), self.joined()
@@ -270,7 +296,7 @@ class ChannelTest(IrcTestCase):
         self.settled(client, watcher)
         client.send("PART #chat :bye for now")
         self.assertEqual(client.read_line(), f":{mask(client.nick)} PART #chat :bye for now")
-        self.assertEqual(watcher.sync(), [f":{mask(client.nick)} PART :#chat"])
+        self.assertEqual(watcher.sync(), [f":{mask(client.nick)} PART #chat :bye for now"])
         self.assertEqual(line.sync(), [f"INFO {client.nick} disconnected"])
         line.send(f"DM {client.nick} are you there", "WHO")
         self.assertNotIn(f"USER {client.nick}", line.sync())  # out of the room, though a DM reaches it
@@ -281,6 +307,16 @@ class ChannelTest(IrcTestCase):
         self.assertEqual(watcher.sync(), [f":{mask(client.nick)} JOIN :#chat"])
         line.send("WHO")
         self.assertIn(f"USER {client.nick}", line.sync())
+        client.send("PART #chat :\x0304red\x03 \x01ACTION\x01", "JOIN #chat", "PART #chat :\x02")
+        client.sync()
+        self.assertEqual(
+            watcher.sync(),
+            [
+                f":{mask(client.nick)} PART #chat :red ACTION",  # (cleaned as message text is)
+                f":{mask(client.nick)} JOIN :#chat",
+                f":{mask(client.nick)} PART :#chat",  # (nothing left: no reason)
+            ],
+        )
 
 
 class MessageTest(IrcTestCase):
@@ -400,7 +436,7 @@ class MessageTest(IrcTestCase):
         self.assertEqual(
             bot.sync(),
             [
-                f":{SERVER_NAME} 311 {bot.nick} {bot.nick} {bot.nick} {SERVER_NAME} * :{bot.nick}",
+                f":{SERVER_NAME} 311 {bot.nick} {bot.nick} {username(bot.nick)} {SERVER_NAME} * :Test User",
                 f":{SERVER_NAME} 312 {bot.nick} {bot.nick} {SERVER_NAME} :algokart-chat",  # (no 319: no channel)
                 f":{SERVER_NAME} 318 {bot.nick} {bot.nick} :End of /WHOIS list",
             ],
@@ -546,6 +582,43 @@ class HostileInputTest(IrcTestCase):
         self.assertEqual(line.sync(), [f"MSG {me} x", f"MSG {me} z", f"DM {me} z"])
 
 
+class AwayTest(IrcTestCase):
+    def test_away_for_irc_users_and_what_line_users_are_told(self) -> None:
+        away, asker = self.joined(), self.joined()
+        line = self.logged_in()
+        self.settled(away, asker)
+        away.send("AWAY :gone \x02fishing\x02")
+        self.assertEqual(away.read_line(), f":{SERVER_NAME} 306 {away.nick} :You have been marked as being away")
+        away.sync()
+        me, them = asker.nick, away.nick
+        asker.send(f"PRIVMSG {them} :hi", f"NOTICE {them} :psst", f"WHO {them}", f"WHOIS {them}", f"USERHOST {them}")
+        self.assertEqual(
+            asker.sync(),
+            [
+                f":{SERVER_NAME} 301 {me} {them} :gone fishing",
+                f":{SERVER_NAME} 352 {me} * {username(them)} {SERVER_NAME} {SERVER_NAME} {them} G :0 Test User",
+                f":{SERVER_NAME} 315 {me} {them} :End of WHO list",
+                f":{SERVER_NAME} 311 {me} {them} {username(them)} {SERVER_NAME} * :Test User",
+                f":{SERVER_NAME} 319 {me} {them} :#chat",
+                f":{SERVER_NAME} 312 {me} {them} {SERVER_NAME} :algokart-chat",
+                f":{SERVER_NAME} 301 {me} {them} :gone fishing",
+                f":{SERVER_NAME} 318 {me} {them} :End of /WHOIS list",
+                f":{SERVER_NAME} 302 {me} :{them}=-{username(them)}@{SERVER_NAME}",
+            ],
+        )
+        line.send(f"DM {them} hello", f"DM {them} hello?", "WHO")
+        reply = line.sync()
+        self.assertEqual(reply[0], f"INFO {them} is away: gone fishing")  # once, after the first DM
+        self.assertEqual([item for item in reply if item.startswith("INFO")], [reply[0]])
+        self.assertEqual(len(away.sync()), 4)  # (every message reached it all the same)
+        away.send("AWAY")
+        self.assertEqual(away.read_line(), f":{SERVER_NAME} 305 {them} :You are no longer marked as being away")
+        away.sync()
+        asker.send(f"PRIVMSG {them} :back?", f"WHO {them}")
+        self.assertEqual(asker.sync()[0].split(" ")[8], "H")
+        self.assertEqual(asker.sync(), [])
+
+
 class QueryTest(IrcTestCase):
     def test_who_whois_names_list_and_mode_probes(self) -> None:
         client = self.joined()
@@ -558,13 +631,30 @@ class QueryTest(IrcTestCase):
             f":{SERVER_NAME} 352 {me} #chat {line.name} {SERVER_NAME} {SERVER_NAME} {line.name} H :0 {line.name}", who
         )
         self.assertEqual(who[-1], f":{SERVER_NAME} 315 {me} #chat :End of WHO list")
+        self.assertIn(
+            f":{SERVER_NAME} 352 {me} #chat {username(me)} {SERVER_NAME} {SERVER_NAME} {me} H :0 Test User", who
+        )
         client.send(f"WHO {line.name[:3]}*")
         self.assertEqual(
             len([item for item in client.read_until(r" 315 ") if " 352 " in item]), 1 + (me.startswith(line.name[:3]))
         )
+        client.send(f"WHO {me.upper()}")  # a nick: the channel field is *, as modern servers answer
+        self.assertEqual(
+            client.read_until(r" 315 "),
+            [
+                f":{SERVER_NAME} 352 {me} * {username(me)} {SERVER_NAME} {SERVER_NAME} {me} H :0 Test User",
+                f":{SERVER_NAME} 315 {me} {me.upper()} :End of WHO list",
+            ],
+        )
         client.send(f"WHOIS {line.name}")
         whois = client.read_until(r" 318 ")
         self.assertEqual([item.split(" ")[1] for item in whois], ["311", "319", "312", "318"])
+        self.assertEqual(whois[0], f":{SERVER_NAME} 311 {me} {line.name} {line.name} {SERVER_NAME} * :{line.name}")
+        client.send(f"USERHOST {me} {line.name}")
+        self.assertEqual(
+            client.read_line(),
+            f":{SERVER_NAME} 302 {me} :{me}=+{username(me)}@{SERVER_NAME} {line.name}=+{line.name}@{SERVER_NAME}",
+        )
         client.send("WHOIS nobody-here")
         self.assertEqual(
             client.read_until(r" 318 "),
@@ -602,7 +692,7 @@ class KeepAliveTest(IrcTestCase):
 
     def test_a_client_that_never_answers_gets_a_ping_timeout(self) -> None:
         client, watcher = self.joined(), self.joined()
-        while (line := watcher.read_line()) != f":{mask(client.nick)} QUIT :Quit":  # it answers, and hears
+        while (line := watcher.read_line()) != f":{mask(client.nick)} QUIT :Ping timeout":  # it answers, and hears
             if line.startswith("PING "):
                 watcher.send(f"PONG :{SERVER_NAME}")
         rest = client.read_until_closed()  # (what the silent one was sent waited in its socket)
@@ -686,3 +776,50 @@ class ClusterIrcTest(unittest.TestCase):
             on_b.send("QUIT")
             on_b.read_until_closed()
             self.assertEqual(line_b.sync(), [f"INFO {on_b.nick} disconnected"])
+
+    def test_reasons_and_away_messages_on_two_nodes(self) -> None:
+        skip_without_cluster()
+        with Cluster(2, *IRC_ARGS) as cluster:
+            a, b = cluster.nodes
+            on_a, on_b, line_b = IrcClient(a.ports["IRC"]), IrcClient(b.ports["IRC"]), b.client()
+            for client in (on_a, on_b, line_b):
+                self.addCleanup(client.close)
+            for irc_client in (on_a, on_b):
+                irc_client.register()
+                irc_client.join()
+            line_b.login()
+            on_a.sync()
+            on_b.sync()
+            them, me = on_a.nick, on_b.nick
+            on_a.send("AWAY :lunch")
+            on_a.sync()
+            on_b.send(f"PRIVMSG {them} :hi", f"WHO {them}", f"WHOIS {them}")
+            self.assertEqual(
+                on_b.sync(),
+                [
+                    f":{SERVER_NAME} 301 {me} {them} :lunch",
+                    # (an IRC user of another node: its name for its username and real name)
+                    f":{SERVER_NAME} 352 {me} * {them} {SERVER_NAME} {SERVER_NAME} {them} G :0 {them}",
+                    f":{SERVER_NAME} 315 {me} {them} :End of WHO list",
+                    f":{SERVER_NAME} 311 {me} {them} {them} {SERVER_NAME} * :{them}",
+                    f":{SERVER_NAME} 319 {me} {them} :#chat",
+                    f":{SERVER_NAME} 312 {me} {them} {SERVER_NAME} :algokart-chat",
+                    f":{SERVER_NAME} 301 {me} {them} :lunch",
+                    f":{SERVER_NAME} 318 {me} {them} :End of /WHOIS list",
+                ],
+            )
+            line_b.send(f"DM {them} hi")
+            self.assertEqual(line_b.sync(), [f"INFO {them} is away: lunch"])
+            on_a.send("PART #chat :brb", "JOIN #chat")
+            on_a.sync()
+            on_a.send("QUIT :gone home")
+            on_a.read_until_closed()
+            self.assertEqual(
+                on_b.sync(),
+                [
+                    f":{mask(them)} PART #chat :brb",
+                    f":{mask(them)} JOIN :#chat",
+                    f":{mask(them)} QUIT :Quit: gone home",
+                ],
+            )
+            self.assertEqual(line_b.sync(), [f"INFO {them} disconnected", f"INFO {them} disconnected"])

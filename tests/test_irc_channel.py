@@ -9,8 +9,8 @@ from typing import TypeVar
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
-from algokart_chat.events import Arrived, Departed, MessageId, Parted, Renamed, Said, Stamp, Together, Told
-from algokart_chat.sessions.irc_channel import IrcChannel
+from algokart_chat.events import Arrived, AwayChanged, Departed, MessageId, Parted, Renamed, Said, Stamp, Together, Told
+from algokart_chat.sessions.irc_channel import Identity, IrcChannel
 from irc_fakes import FakeHost
 
 TIME = frozenset({"server-time"})
@@ -61,6 +61,31 @@ class EventsTest(unittest.TestCase):
             lines(wire(Departed(["bob", "carol"]))),
             [":bob!bob@irc.test QUIT :Quit", ":carol!carol@irc.test QUIT :Quit"],
         )
+
+    def test_reasons_end_a_quit_or_a_part_cut_to_fit_the_line(self) -> None:
+        wire = channel_of().wire
+        self.assertEqual(
+            lines(wire(Departed(["bob", "carol"], ["Quit: gone home", None]))),
+            [":bob!bob@irc.test QUIT :Quit: gone home", ":carol!carol@irc.test QUIT :Quit"],
+        )
+        self.assertEqual(lines(wire(Parted("bob", "brb :)"))), [":bob!bob@irc.test PART #chat :brb :)"])
+        nick = "\U00010400" * 32  # 128 bytes, and so the mask 321
+        for event in (Departed([nick], ["é" * 200]), Parted(nick, "é" * 200)):
+            line = wire(event)
+            self.assertLessEqual(len(line), irc.LINE_BYTES)
+            self.assertTrue(line.endswith("é\r\n".encode()))
+
+    def test_away_lines_only_for_away_news_and_none_on_the_wire_of_everyone(self) -> None:
+        channel = channel_of()
+        away_lines = channel.away_lines
+        self.assertEqual(lines(away_lines(AwayChanged("bob", "lunch"))), [":bob!bob@irc.test AWAY :lunch"])
+        self.assertEqual(lines(away_lines(AwayChanged("bob", None))), [":bob!bob@irc.test AWAY"])
+        self.assertEqual(lines(away_lines(Arrived("bob", away="lunch"))), [":bob!bob@irc.test AWAY :lunch"])
+        for nothing in (Arrived("bob"), Said("bob", ["hi"]), Departed(["bob"])):
+            self.assertEqual(away_lines(nothing), b"")
+        self.assertEqual(channel.wire(AwayChanged("bob", "lunch")), b"")
+        self.assertEqual(lines(channel.wire(Arrived("bob", away="lunch"))), [":bob!bob@irc.test JOIN :#chat"])
+        self.assertIs(channel.away_lines, away_lines)  # (one encoder: each event encoded once for it)
 
     def test_a_line_users_text_takes_as_many_lines_as_it_needs_and_none_for_nothing(self) -> None:
         wire = channel_of().wire
@@ -179,6 +204,21 @@ class ToldTest(unittest.TestCase):
 
     def test_nothing_for_a_message_that_means_nothing_to_irc(self) -> None:
         self.assertEqual(channel_of().told_lines(Told("bob", None), "alice"), b"")
+
+
+class IdentityTest(unittest.TestCase):
+    def test_irc_users_of_this_server_have_their_own_and_anyone_else_its_name(self) -> None:
+        channel = channel_of()
+        channel.introduce("bob", Identity("~robert", "Robert"))
+        self.assertEqual(channel.identity("bob"), Identity("~robert", "Robert"))
+        self.assertEqual(channel.identity("carol"), Identity("carol", "carol"))
+        channel.introduce("bob", None)
+        self.assertEqual(channel.identity("bob"), Identity("bob", "bob"))
+
+    def test_301_is_cut_to_fit(self) -> None:
+        nick = "\U00010400" * 32
+        self.assertEqual(channel_of().away_reply("me", "bob", "lunch"), b":irc.test 301 me bob :lunch\r\n")
+        self.assertLessEqual(len(channel_of().away_reply(nick, nick, "é" * 100)), irc.LINE_BYTES)
 
 
 class NamesReplyTest(unittest.TestCase):

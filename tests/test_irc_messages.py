@@ -12,7 +12,6 @@ from typing import Any
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.events import Echoed, Said, Told
-from algokart_chat.sessions.irc_channel import IrcChannel
 from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages, distinct_targets
 from in_process import InProcessServer, lines_of
 from irc_fakes import FakeHost, Listener, registered
@@ -22,7 +21,7 @@ class FakeSpeaker:
     """``irc_messages.Speaker``, in the room as ``me`` (in the channel unless told otherwise)."""
 
     def __init__(self, host: FakeHost, joined: bool = True, echo: bool = False) -> None:
-        self.channel = IrcChannel(host, "irc.test", "#chat")
+        self.channel = host.channel
         self.name: str | None = "me"
         self.account: str | None = None
         self.joined = joined
@@ -38,6 +37,9 @@ class FakeSpeaker:
 
     def reply(self, code: str, *params: str) -> None:
         self.replies.append(" ".join((code, *params)))
+
+    def send(self, reply: bytes) -> None:
+        self.replies.append(reply.decode().removesuffix("\r\n"))
 
     def charge(self, lines: int) -> None:
         self.charged += lines

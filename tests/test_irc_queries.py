@@ -12,7 +12,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
 from algokart_chat.sessions import irc_queries
-from algokart_chat.sessions.irc_channel import IrcChannel
+from algokart_chat.sessions.irc_channel import Identity
 from algokart_chat.sessions.irc_queries import matching_names
 from in_process import InProcessServer, lines_of
 from irc_fakes import FakeHost, registered
@@ -24,7 +24,7 @@ class FakeAsker:
     """``irc_queries.Asker``: what it is sent, as lines, and how often it waited for the room."""
 
     def __init__(self, host: FakeHost, me: str = "asker", caps: frozenset[str] = frozenset()) -> None:
-        self.channel = IrcChannel(host, "irc.test", "#chat")
+        self.channel = host.channel
         self.me = me
         self.caps = caps
         self.lines: list[str] = []
@@ -49,8 +49,10 @@ class FakeAsker:
         return capability in self.caps
 
 
-def asked(query: Callable[[FakeAsker, list[str]], None], *params: str, host: FakeHost | None = None) -> FakeAsker:
-    asker = FakeAsker(host or FakeHost())
+def asked(
+    query: Callable[[FakeAsker, list[str]], None], *params: str, host: FakeHost | None = None, me: str = "asker"
+) -> FakeAsker:
+    asker = FakeAsker(host or FakeHost(), me)
     query(asker, list(params))
     return asker
 
@@ -76,24 +78,55 @@ class NamesTest(unittest.TestCase):
         )
 
 
+def introduced(host: FakeHost, nick: str, username: str, realname: str) -> None:
+    """``nick`` is an IRC user of this server (in the eyes of ``host``'s channel) with that identity."""
+    host.channel.introduce(nick, Identity(username, realname))
+
+
 class WhoTest(unittest.TestCase):
-    def test_the_channel_or_nothing_lists_everyone(self) -> None:
+    def test_everyone_with_the_channel_for_the_channel_and_with_star_for_no_mask(self) -> None:
         for params in ((), ("#chat",), ("",)):
             asker = asked(irc_queries.who, *params, host=room_of("alice", "bob"))
             mask = params[0] if params and params[0] else "*"
+            where = "#chat" if params == ("#chat",) else "*"
             self.assertEqual(
                 asker.lines,
                 [
-                    ":irc.test 352 asker #chat alice irc.test irc.test alice H :0 alice",
-                    ":irc.test 352 asker #chat bob irc.test irc.test bob H :0 bob",
+                    f":irc.test 352 asker {where} alice irc.test irc.test alice H :0 alice",
+                    f":irc.test 352 asker {where} bob irc.test irc.test bob H :0 bob",
                     f":irc.test 315 asker {mask} :End of WHO list",
                 ],
             )
             self.assertEqual((asker.waits, asker.long_replies), (1, 1))
 
-    def test_a_mask_lists_the_names_it_matches(self) -> None:
+    def test_a_mask_or_a_nick_lists_the_names_it_matches_with_star_for_the_channel(self) -> None:
         asker = asked(irc_queries.who, "B*", host=room_of("alice", "bob"))
-        self.assertEqual([line.split(" ")[4] for line in asker.lines[:-1]], ["bob"])
+        self.assertEqual(asker.lines[0], ":irc.test 352 asker * bob irc.test irc.test bob H :0 bob")
+        self.assertEqual(
+            asked(irc_queries.who, "ALICE", host=room_of("alice", "bob")).lines[0].split(" ")[3:8],
+            ["*", "alice", "irc.test", "irc.test", "alice"],
+        )
+
+    def test_an_irc_user_shows_its_username_and_real_name_and_g_when_away(self) -> None:
+        host = room_of("alice", "bob")
+        introduced(host, "bob", "~robert", "Robert B. Obb")
+        host.room.set_away(host.members[1], "bob", "lunch")
+        asker = asked(irc_queries.who, "#chat", host=host)
+        self.assertEqual(
+            asker.lines[:2],
+            [
+                ":irc.test 352 asker #chat alice irc.test irc.test alice H :0 alice",
+                ":irc.test 352 asker #chat ~robert irc.test irc.test bob G :0 Robert B. Obb",
+            ],
+        )
+
+    def test_a_long_real_name_is_cut_to_fit_the_line(self) -> None:
+        nick = "\U00010400" * 32  # 128 bytes
+        host = room_of(nick)
+        introduced(host, nick, "~user", "\u00e9" * 200)
+        line = asked(irc_queries.who, "*", host=host, me=nick).lines[0].encode() + b"\r\n"
+        self.assertLessEqual(len(line), 512)
+        self.assertTrue(line.endswith("\u00e9\r\n".encode()))
 
 
 class MatchingNamesTest(unittest.TestCase):
@@ -125,6 +158,21 @@ class WhoisTest(unittest.TestCase):
             ],
         )
         self.assertEqual(asker.waits, 1)
+
+    def test_an_irc_user_with_its_username_real_name_and_away_message(self) -> None:
+        host = room_of("alice")
+        introduced(host, "alice", "~al", "Alice Liddell")
+        host.room.set_away(host.members[0], "alice", "down the rabbit hole")
+        self.assertEqual(
+            asked(irc_queries.whois, "alice", host=host).lines,
+            [
+                ":irc.test 311 asker alice ~al irc.test * :Alice Liddell",
+                ":irc.test 319 asker alice :#chat",
+                ":irc.test 312 asker alice irc.test :algokart-chat",
+                ":irc.test 301 asker alice :down the rabbit hole",
+                ":irc.test 318 asker alice :End of /WHOIS list",
+            ],
+        )
 
     def test_a_nick_held_outside_the_room_is_not_on_the_channel(self) -> None:
         host = FakeHost()
@@ -193,6 +241,11 @@ class AtOnceTest(unittest.TestCase):
             self.answers(irc_queries.userhost, "alice", "carol", "bob", host=host),
             [":irc.test 302 asker :alice=+alice@irc.test bob=+bob@irc.test"],
         )
+        introduced(host, "bob", "~rob", "Rob")
+        host.room.set_away(host.members[1], "bob", "away")
+        self.assertEqual(
+            self.answers(irc_queries.userhost, "BOB", host=host), [":irc.test 302 asker :bob=-~rob@irc.test"]
+        )
         self.assertEqual(self.answers(irc_queries.userhost, *["alice"] * 6, host=host)[0].count("alice="), 5)
 
 
@@ -239,7 +292,7 @@ class WhoMaskTest(unittest.TestCase):
             asker.written.clear()
             chat.send(asker, f"WHO {mask}")
             chat.settle()
-            found = [line.split(" ")[4] for line in lines_of(asker) if " 352 " in line]
+            found = [line.split(" ")[7] for line in lines_of(asker) if " 352 " in line]
             self.assertEqual(found, expected, mask)
             self.assertEqual(
                 lines_of(asker)[-1],

@@ -7,6 +7,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat.events import NOTE_BYTES
 from algokart_chat.names import MAX_USERNAME_CHARS
 from algokart_chat.sessions import irc_replies
 from algokart_chat.sessions.irc_channel import IrcChannel
@@ -39,6 +40,7 @@ class WelcomeTest(unittest.TestCase):
         self.assertEqual(tokens["TARGMAX"], f"PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}")
         self.assertEqual((tokens["CHANTYPES"], tokens["CHANLIMIT"], tokens["PREFIX"]), ("#", "#:1", "(o)@"))
         self.assertIn("UTF8ONLY", tokens)
+        self.assertEqual(tokens["AWAYLEN"], str(NOTE_BYTES))
 
 
 class NickProblemTest(unittest.TestCase):
@@ -66,6 +68,24 @@ class ClosingTest(unittest.TestCase):
             )
         self.assertIsNone(irc_replies.farewell("irc.test", "closed", "gone"))
         self.assertIsNone(irc_replies.farewell("irc.test", "http-request", "gone"))
+        self.assertEqual(
+            irc_replies.farewell("irc.test", "quit", None), b"ERROR :Closing Link: irc.test (Quit: Client Quit)\r\n"
+        )
+
+    def test_what_others_see_of_why_someone_left(self) -> None:
+        reasons = {
+            ("quit", "gone home"): "Quit: gone home",
+            ("quit", None): None,  # (Quit)
+            ("closed", None): "Connection closed",
+            ("reset", None): "Connection reset by peer",
+            ("ping-timeout", None): "Ping timeout",
+            ("fell-behind", None): "Max SendQ exceeded",
+            ("kicked by op: spam", None): "kicked by op: spam",  # (an operator's, as its ERROR says)
+            ("server-shutdown", None): None,  # (no one hears of it)
+        }
+        for (reason, text), seen in reasons.items():
+            self.assertEqual(irc_replies.departure_reason(reason, text), seen, reason)
+        self.assertEqual(len(irc_replies.departure_reason("quit", "x" * NOTE_BYTES) or ""), NOTE_BYTES)
 
     def test_a_refusal_says_its_code_in_words(self) -> None:
         self.assertEqual(

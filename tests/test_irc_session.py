@@ -205,6 +205,74 @@ class MessagesTest(InProcessTest):
         self.assertEqual(self.read(client), [":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected: not UTF-8"])
 
 
+class AwayTest(InProcessTest):
+    def test_away_is_acknowledged_and_kept_by_the_room_cleaned(self) -> None:
+        ann = registered(self.chat, "ann")
+        ann.written.clear()
+        self.chat.send(ann, "AWAY :\x02out\x02 to lunch\x07", "AWAY", "AWAY :x", "AWAY :", "AWAY :\x03\x02")
+        self.assertEqual(
+            self.read(ann),
+            [":irc.test 306 ann :You have been marked as being away"]
+            + [":irc.test 305 ann :You are no longer marked as being away"]
+            + [":irc.test 306 ann :You have been marked as being away"]
+            + [":irc.test 305 ann :You are no longer marked as being away"] * 2,
+        )
+        self.chat.send(ann, "AWAY :" + "é" * 150)
+        self.chat.settle()
+        self.assertEqual(self.chat.room.away("ANN"), "é" * 100)  # (AWAYLEN: 200 bytes)
+        self.chat.send(ann, "AWAY :out to lunch")
+        self.chat.settle()
+        self.assertEqual(self.chat.room.away("ann"), "out to lunch")
+
+    def test_away_notify_tells_those_who_asked_but_the_one_away_and_after_a_join(self) -> None:
+        ann, asked, other = registered(self.chat, "ann"), registered(self.chat, "asked"), registered(self.chat, "other")
+        session_of(asked)._away_notify = True  # (the away-notify capability)
+        self.chat.settle()
+        for client in (ann, asked, other):
+            client.written.clear()
+        self.chat.send(ann, "AWAY :lunch", "PART #chat", "AWAY :still lunch", "JOIN #chat", "AWAY")
+        self.chat.settle()
+        self.assertEqual(
+            lines_of(asked),
+            [
+                ":ann!ann@irc.test AWAY :lunch",
+                ":ann!ann@irc.test PART :#chat",
+                ":ann!ann@irc.test JOIN :#chat",
+                ":ann!ann@irc.test AWAY :still lunch",
+                ":ann!ann@irc.test AWAY",
+            ],
+        )
+        self.assertEqual(lines_of(other), [":ann!ann@irc.test PART :#chat", ":ann!ann@irc.test JOIN :#chat"])
+        self.assertNotIn("AWAY", " ".join(line.split(" ")[1] for line in lines_of(ann)))
+
+    def test_a_privmsg_to_someone_away_gets_301_every_time_a_notice_none(self) -> None:
+        ann, bob = registered(self.chat, "ann", "AWAY :lunch"), registered(self.chat, "bob")
+        self.chat.settle()
+        bob.written.clear()
+        self.chat.send(bob, "PRIVMSG ANN :hi", "PRIVMSG ann :hi again", "NOTICE ann :psst", "PRIVMSG #chat :all")
+        self.assertEqual(self.read(bob), [":irc.test 301 bob ann :lunch"] * 2)
+        self.assertEqual(len([line for line in lines_of(ann) if " PRIVMSG ann " in line]), 2)
+
+
+class IdentityTest(InProcessTest):
+    def test_the_username_and_real_name_of_user_from_registration_to_leaving(self) -> None:
+        channel = self.chat.irc_sessions.channel
+        ann = self.chat.connect_irc("NICK ann", "USER annie@host 0 * :Ann \x02Example\x02")
+        self.chat.settle()
+        self.assertEqual(channel.identity("ann"), ("~user", "Ann Example"))  # (not an ident: ~user)
+        self.chat.send(ann, "NICK Anna")
+        self.chat.settle()
+        self.assertEqual(
+            (channel.identity("Anna"), channel.identity("ann")), (("~user", "Ann Example"), ("ann", "ann"))
+        )
+        self.chat.send(ann, "QUIT")
+        self.chat.settle()
+        self.assertEqual(channel.identity("Anna"), ("Anna", "Anna"))
+        bob = registered(self.chat, "bob")
+        self.assertEqual(channel.identity("bob"), ("~bob", "bob"))
+        self.assertTrue(bob.reading)
+
+
 class ClosingTest(InProcessTest):
     def test_the_keepalive_pings_once_then_times_out(self) -> None:
         session = session_of(self.chat.connect_irc())

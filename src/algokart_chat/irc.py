@@ -22,8 +22,9 @@ out; replies in, bytes out.  Nothing here touches a socket, a clock or global mu
   it with U+FFFD in place of the bad bytes, as the line protocol reads it.
 - ``Wildcard`` matches a WHO mask (``*``, ``?``) against names in time linear in each name, with
   nothing cached between masks.
+- ``username`` is the username field a user gets from its ``USER`` (no ident lookup: ``~``).
 - ``ctcp`` and ``plain_text`` turn what an IRC user said into what a line user reads: ACTION as
-  ``* text``, other CTCP not at all, formatting codes removed.
+  ``* text``, other CTCP not at all, formatting codes removed (``without_formatting``).
 
 Work is O(bytes) per line, whatever the input.
 """
@@ -194,6 +195,19 @@ def user_mask(nick: str, server: str) -> str:
     return f"{nick}!{nick}@{server}"
 
 
+USERNAME_CHARS: Final = 9  # of USER's username kept (``~`` in front makes 10, as servers show it)
+_IDENT: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_.\[\]\\^{}|`]*")
+
+
+def username(requested: str) -> str:
+    """The username field of a user whose ``USER`` asked for ``requested``: ``~`` (no ident
+    server vouches for it) and its first USERNAME_CHARS characters if they make an ident (an
+    ASCII letter or digit, then those or any of ``- _ . [ ] { } | ^``, backquote and backslash,
+    as Charybdis and InspIRCd allow), else ``~user``."""
+    wanted = requested[:USERNAME_CHARS]
+    return "~" + (wanted if _IDENT.fullmatch(wanted) else "user")
+
+
 def text_head(sender: str, server: str, command: str, target: str) -> bytes:
     """What comes before a user's text: ``:alice!alice@server PRIVMSG #chat :``."""
     return f":{user_mask(sender, server)} {command} {target} :".encode()
@@ -276,6 +290,11 @@ def plain_text(text: str) -> str | None:
         if command != "ACTION":
             return None
         text = "* " + argument
+    return without_formatting(text)
+
+
+def without_formatting(text: str) -> str:
+    """``text`` without IRC's formatting codes (bold, colours and their numbers, italics ...)."""
     return text if text.isprintable() else _FORMATTING.sub("", text)  # (printable: no codes to find)
 
 

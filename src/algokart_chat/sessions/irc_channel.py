@@ -1,7 +1,7 @@
 """The room as one IRC channel on one server: the names the gateway shows (the server's, the
-channel's, every user's mask), its numerics, and room events as IRC lines.
+channel's, every user's mask, username and real name), its numerics, and room events as IRC lines.
 
-One ``IrcChannel`` per IRC listener, shared by all its sessions (``irc_session``).
+One ``IrcChannel`` per server, shared by all the sessions of its IRC listeners (``irc_session``).
 
 Plan:
 - Room events are encoded by ``wire``, one bound method made once, so each event caches its bytes
@@ -22,6 +22,13 @@ Plan:
 - A direct message (``Told``) has one recipient, whose nick is in it: ``told_lines`` encodes it
   for that recipient, and nothing is cached.
 - Everyone, from either protocol, appears as ``<name>!<name>@<server>``: no address is shown.
+- ``WHO`` and ``WHOIS`` show the username and real name of this server's IRC users, from their
+  ``USER`` (``identity``, kept here from registration until they leave); anyone else (a line user,
+  an IRC user of another node of a cluster) has its name for both.
+- A departure's reason ends its ``QUIT`` (``Quit`` if none was given), a ``PART``'s its line;
+  either is cut to fit the line (``irc.fit``).
+- ``away_lines`` is what ``away-notify`` adds: an ``AWAY`` line for a change of away message, and
+  after the ``JOIN`` of someone away; ``wire`` has none (it is only for sessions that asked).
 
 Guarantees: nothing here sends, waits or changes the room; only ``names_lines`` reads it.  No line
 made here holds a CR or a NUL but those of its CRLF.
@@ -31,10 +38,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 from algokart_chat import irc
-from algokart_chat.events import Arrived, Departed, Parted, Renamed, RoomEvent, Said, Stamp, Together, Told
+from algokart_chat.events import Arrived, AwayChanged, Departed, Parted, Renamed, RoomEvent, Said, Stamp, Together, Told
 from algokart_chat.names import username_key
 from algokart_chat.room import RoomHost
 
@@ -53,11 +60,34 @@ def _nobody(_name: str) -> bool:
     return False
 
 
+DEFAULT_QUIT: Final = "Quit"  # what a departure without a reason shows
+
+
+class Identity(NamedTuple):
+    """Who a user says it is: the username field (``~user``) and the real name."""
+
+    username: str
+    realname: str
+
+
 class IrcChannel:
     """The room as the channel ``name`` of the IRC server ``server``; ``host`` is the server's
     room and the services around it that the sessions use."""
 
-    __slots__ = ("_clock", "_forms", "_removals", "created", "host", "is_operator", "key", "name", "server", "wire")
+    __slots__ = (
+        "_clock",
+        "_forms",
+        "_identities",
+        "_removals",
+        "away_lines",
+        "created",
+        "host",
+        "is_operator",
+        "key",
+        "name",
+        "server",
+        "wire",
+    )
 
     def __init__(self, host: RoomHost, server: str, name: str, clock: Callable[[], float] = time.time) -> None:
         self.host = host
@@ -68,6 +98,8 @@ class IrcChannel:
         self._clock = clock
         # One bound method, made once: the room events cache their bytes per encoder.
         self.wire: Encoder = self._encode
+        self.away_lines: Encoder = self._encode_away
+        self._identities: dict[str, Identity] = {}  # nick (as held) -> identity, of this server's IRC users
         self._forms: dict[Form, Encoder] = {PLAIN: self.wire}  # one encoder per form, made once
         self.is_operator: Callable[[str], bool] = _nobody  # (irc_moderation.Operators: @ in NAMES, WHO)
         # name key -> (when, operator, kick or kill, reason): how its departure reads (note_removal)
@@ -86,6 +118,17 @@ class IrcChannel:
 
         return encode
 
+    def identity(self, name: str) -> Identity:
+        """The username and real name ``WHO`` and ``WHOIS`` show for ``name`` (as the room holds it)."""
+        return self._identities.get(name) or Identity(name, name)
+
+    def introduce(self, nick: str, identity: Identity | None) -> None:
+        """``nick`` is held by an IRC user of this server with ``identity`` now (None: no longer)."""
+        if identity is None:
+            self._identities.pop(nick, None)
+        else:
+            self._identities[nick] = identity
+
     def is_ours(self, channel: str) -> bool:
         """Whether ``channel`` names this channel (as ``CASEMAPPING=ascii`` compares)."""
         return channel == self.name or irc.channel_key(channel) == self.key
@@ -95,6 +138,10 @@ class IrcChannel:
 
     def numeric(self, code: str, target: str, *params: str) -> bytes:
         return irc.message(self.server, code, target, *params)
+
+    def away_reply(self, me: str, nick: str, away: str) -> bytes:
+        """``301``: ``nick`` is away with the message ``away`` (cut to fit the line)."""
+        return irc.fit(f":{self.server} 301 {me} {nick} :".encode(), away)
 
     def names_lines(self, me: str, userhost: bool = False) -> bytes:
         """353 lines of everyone in the room, as many as it takes, and 366; with ``userhost``
@@ -184,16 +231,28 @@ class IrcChannel:
             head = irc.text_head(event.sender, self.server, command, self.name)
             return self._text_lines(head, event.texts, event.raws)
         if isinstance(event, Departed):
-            return b"".join(map(self._departure, event.names))
+            return b"".join(self._departure(name, event.reason(index)) for index, name in enumerate(event.names))
         if isinstance(event, Parted):
-            return irc.message(self.mask(event.name), "PART", self.name)
+            return self.part_line(event.name, event.reason)
         if isinstance(event, Arrived):
             return irc.message(self.mask(event.name), "JOIN", self.name)
         if isinstance(event, Renamed):
             return irc.message(self.mask(event.old), "NICK", event.new)
         if isinstance(event, Together):
             return b"".join(part.encoded(self.wire) for part in event.parts)
-        return b""  # (a direct message is encoded for its one recipient: told_lines)
+        return b""  # (a direct message is encoded for its one recipient: told_lines; AWAY: away_lines)
+
+    def part_line(self, nick: str, reason: str | None) -> bytes:
+        if reason is None:
+            return irc.message(self.mask(nick), "PART", self.name)
+        return irc.fit(f":{self.mask(nick)} PART {self.name} :".encode(), reason)
+
+    def _encode_away(self, event: RoomEvent) -> bytes:
+        if not isinstance(event, AwayChanged | Arrived):
+            return b""
+        if event.away is not None:
+            return irc.fit(f":{self.mask(event.name)} AWAY :".encode(), event.away)
+        return irc.message(self.mask(event.name), "AWAY") if isinstance(event, AwayChanged) else b""
 
     def note_removal(self, name: str, operator: str, how: str, reason: str) -> None:
         """``operator`` kicks (``how``: kick) or kills ``name``: its departure, announced next, is a
@@ -206,10 +265,12 @@ class IrcChannel:
             del self._removals[next(iter(self._removals))]
         self._removals[username_key(name)] = (now, operator, how, reason)
 
-    def _departure(self, name: str) -> bytes:
+    def _departure(self, name: str, reason: str | None) -> bytes:
+        """The line of ``name``'s departure: the kick or kill noted for it if there is one, else a
+        ``QUIT`` with its reason (``Quit`` without one)."""
         removal = self._removals.pop(username_key(name), None) if self._removals else None
         if removal is None or self._clock() - removal[0] > REMOVAL_SECONDS:
-            return irc.message(self.mask(name), "QUIT", "Quit")
+            return irc.fit(f":{self.mask(name)} QUIT :".encode(), reason or DEFAULT_QUIT)
         _at, operator, how, reason = removal
         if how == "kick":
             return irc.message(self.mask(operator), "KICK", self.name, name, reason or operator)

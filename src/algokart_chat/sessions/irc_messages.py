@@ -25,6 +25,8 @@ Plan:
 - Every message tells the server how much it gave the room to deliver (``note_fan_out``), which
   is how the server knows it is behind.
 - ``NOTICE`` never gets an error reply.
+- A ``PRIVMSG`` to a nick that is away gets ``301`` with its away message, every time, as on IRC
+  servers (``NOTICE`` gets none: it never gets an automatic reply).
 
 Guarantees: a line to too many targets sends nothing and costs only itself; every recipient gets
 one session's messages in the order they were sent.
@@ -65,6 +67,9 @@ class Speaker(Member, Protocol):
 
     def reply(self, code: str, *params: str) -> None:
         """Send the speaker the numeric ``code`` with ``params``."""
+
+    def send(self, reply: bytes) -> None:
+        """Send the speaker ``reply``, as it is."""
 
     def charge(self, lines: int) -> None:
         """Take ``lines`` more lines from the speaker's input budget."""
@@ -181,6 +186,9 @@ class IrcMessages:
         told = Told(sender, message.text, message.raw, message.command, message.tags, speaker.account)
         host.room.direct(name, told, echo_to=speaker if speaker.take_echo() else None)
         host.note_fan_out(len(message.raw) + 2 * len(sender) + 30 + len(message.tags or ""))
+        away = host.room.away(name) if message.command == "PRIVMSG" else None
+        if away is not None:
+            speaker.send(speaker.channel.away_reply(sender, name, away))
 
 
 class _Message(NamedTuple):

@@ -17,6 +17,10 @@ Plan:
   and WHO; the ban and quiet lists are ``irc_moderation``'s.  So multi-prefix (every prefix of a
   member in NAMES, WHO and WHOIS) holds as it is: ``@`` is the only one.
 - userhost-in-names: ``NAMES`` lists whole masks to a client that enabled it.
+- A user's username and real name are ``IrcChannel.identity``'s; the host is always the server's
+  name.  ``WHO`` says ``H`` (here) or ``G`` (gone: away) from the room's away messages, ``WHOIS``
+  and ``USERHOST`` say who is away too (``301``, ``-``).  The channel field of ``WHO``'s ``352`` is
+  the channel for ``WHO <channel>`` and ``*`` for a mask or a nick, as modern servers answer.
 
 Guarantees: a query changes nothing, in the room or in the session, and every reply goes to the
 asker only.
@@ -76,20 +80,24 @@ def who(asker: Asker, params: list[str]) -> None:
     mask = params[0] if params and params[0] else "*"
 
     def answer() -> None:
-        me, server = asker.me, channel.server
-        everyone = channel.host.room.names()
-        found = everyone if channel.is_ours(mask) else matching_names(mask, everyone)
-        lines = [
-            channel.numeric("352", me, channel.name, name, server, server, name, _flags(channel, name), f"0 {name}")
-            for name in found
-        ]
+        me, server, room = asker.me, channel.server, channel.host.room
+        everyone, away = room.names(), room.away_messages()
+        ours = channel.is_ours(mask)
+        where = channel.name if ours else "*"
+        lines = []
+        for name in everyone if ours else matching_names(mask, everyone):
+            username, realname = channel.identity(name)
+            flags = _flags(channel, name, name in away)
+            head = f":{server} 352 {me} {where} {username} {server} {server} {name} {flags} :0 ".encode()
+            lines.append(irc.fit(head, realname))
         asker.send_long(b"".join(lines) + channel.numeric("315", me, mask, "End of WHO list"))
 
     asker.wait_for_room(answer)
 
 
-def _flags(channel: IrcChannel, name: str) -> str:
-    return "H@" if channel.is_operator(name) else "H"
+def _flags(channel: IrcChannel, name: str, away: bool) -> str:
+    """WHO's flags: ``H`` (here) or ``G`` (gone: away), then ``@`` for an operator."""
+    return ("G" if away else "H") + ("@" if channel.is_operator(name) else "")
 
 
 def whois(asker: Asker, params: list[str]) -> None:
@@ -105,10 +113,15 @@ def whois(asker: Asker, params: list[str]) -> None:
         if name is None:
             reply = channel.numeric("401", me, nick, "No such nick/channel")
         else:
-            reply = channel.numeric("311", me, name, name, channel.server, "*", name)
+            server = channel.server
+            username, realname = channel.identity(name)
+            reply = irc.fit(f":{server} 311 {me} {name} {username} {server} * :".encode(), realname)
             if room.knows(name):
                 reply += channel.numeric("319", me, name, channel.name)
-            reply += channel.numeric("312", me, name, channel.server, "algokart-chat")
+            reply += channel.numeric("312", me, name, server, "algokart-chat")
+            away = room.away(name)
+            if away is not None:
+                reply += channel.away_reply(me, name, away)
             account = room.account_of(name)
             if account is not None:
                 reply += channel.numeric("330", me, name, account, "is logged in as")
@@ -172,8 +185,15 @@ def ison(asker: Asker, params: list[str]) -> None:
 
 
 def userhost(asker: Asker, params: list[str]) -> None:
-    room, server = asker.channel.host.room, asker.channel.server
-    asker.reply("302", " ".join(f"{nick}=+{nick}@{server}" for nick in params[:5] if room.held_name(nick)))
+    channel = asker.channel
+    room, server = channel.host.room, channel.server
+    replies = []
+    for nick in params[:5]:
+        name = room.held_name(nick)
+        if name is not None:
+            here = "+" if room.away(name) is None else "-"
+            replies.append(f"{name}={here}{channel.identity(name).username}@{server}")
+    asker.reply("302", " ".join(replies))
 
 
 def matching_names(mask: str, candidates: list[str]) -> list[str]:

@@ -1,12 +1,13 @@
 """The IRC gateway's fixed replies: the welcome burst of a registration (001-005 with the ISUPPORT
 tokens, and 422), the reason a nick is refused (432), the ``ERROR`` line that says why the
-server closes a connection, and the form of a labeled response (docs/IRC.md, *Registration*,
-*Names*, *Closing* and *Capabilities*).
+server closes a connection, the reason others see for it, and the form of a labeled response
+(docs/IRC.md, *Registration*, *Names*, *Closing* and *Capabilities*).
 
 Plan: what the server advertises is what the other parts do: ``NICKLEN`` is the line protocol's
 name limit, ``TARGMAX`` is ``irc_messages.MAX_TARGETS``, ``CHANLIMIT`` and ``CHANTYPES`` say there
-is one channel, ``PREFIX`` is ``(o)@`` (operators: ``irc_moderation``) and ``CHANMODES`` has the
-ban and quiet lists (``b``, ``q``), the only modes.
+is one channel, ``PREFIX`` is ``(o)@`` (operators: ``irc_moderation``), ``CHANMODES`` has the
+ban and quiet lists (``b``, ``q``), the only modes, and ``AWAYLEN`` is what the room keeps of an
+away message (``events.NOTE_BYTES``).
 
 Guarantees: pure; every reply is whole lines, and the same arguments give the same bytes.
 """
@@ -16,9 +17,11 @@ from __future__ import annotations
 from typing import Final
 
 from algokart_chat import irc
+from algokart_chat.events import NOTE_BYTES
 from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, username_problem
 from algokart_chat.sessions.irc_channel import IrcChannel
 from algokart_chat.sessions.irc_messages import MAX_TARGETS
+from algokart_chat.text import cut
 from algokart_chat.version import __version__
 
 NETWORK: Final = "algokart"
@@ -32,6 +35,7 @@ ISUPPORT: Final = (
     "UTF8ONLY",
     f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS}",
     f"NETWORK={NETWORK}",
+    f"AWAYLEN={NOTE_BYTES}",
 )
 
 
@@ -69,13 +73,24 @@ _NICK_PROBLEMS: Final[dict[NameProblem, str]] = {
 }
 
 
-def farewell(server: str, reason: str, quit_reason: str) -> bytes | None:
+def farewell(server: str, reason: str, quit_text: str | None) -> bytes | None:
     """The ``ERROR`` line for a connection the server closes for ``reason`` (``quit``: the client's
-    ``QUIT``, with ``quit_reason``); none when the client ended it or is not an IRC client."""
+    ``QUIT``, with its text if any); none when the client ended it or is not an IRC client."""
     if reason in ("closed", "http-request"):
         return None
-    why = f"Quit: {quit_reason}" if reason == "quit" else _CLOSE_REASONS.get(reason, reason)
+    why = f"Quit: {quit_text or 'Client Quit'}" if reason == "quit" else _CLOSE_REASONS.get(reason, reason)
     return _closing_link(server, why)
+
+
+def departure_reason(reason: str, quit_text: str | None) -> str | None:
+    """What others see of why a user whose connection ended for ``reason`` left (after ``QUIT``,
+    as in ``QUIT :Quit: gone home``): its ``QUIT``'s text, or what ended it; None for a ``QUIT``
+    without one (``irc_channel.DEFAULT_QUIT``) and for what no one else hears of."""
+    if reason == "quit":
+        return cut(f"Quit: {quit_text}", NOTE_BYTES) if quit_text else None
+    if reason.startswith(("kicked ", "banned ")):  # (an operator's: moderators)
+        return cut(reason, NOTE_BYTES)
+    return _DEPARTURE_REASONS.get(reason)
 
 
 def refusal(server: str, code: str) -> bytes:
@@ -96,6 +111,14 @@ _CLOSE_REASONS: Final = {  # the words of the ERROR line for each reason the ser
     "cluster-reset": "Cluster reset",
     "bad-password": "Password incorrect",
     "account-required": "An account is required",
+}
+
+_DEPARTURE_REASONS: Final = {  # why others see a user leave, for each way its connection ends
+    "closed": "Connection closed",
+    "reset": "Connection reset by peer",
+    "fell-behind": "Max SendQ exceeded",
+    "ping-timeout": "Ping timeout",
+    "idle": "Ping timeout",
 }
 
 

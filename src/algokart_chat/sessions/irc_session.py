@@ -22,6 +22,12 @@ whole mapping.  Plan:
   433 and may send another ``NICK``.  Then 001-005 and 422.
 - ``JOIN`` of the channel brings the user into the room, ``PART`` takes it out again (a departure
   for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
+  A ``PART``'s or ``QUIT``'s reason, cleaned as message text is and cut to ``events.NOTE_BYTES``,
+  goes with the departure (``irc_replies.departure_reason``: ``Quit: <reason>``, and why the
+  server closed it for the other ways a connection ends).
+- ``AWAY`` sets or clears the away message, which the room keeps (so that every node of a cluster
+  knows it: ``301``, ``WHO``'s ``G``); with ``away-notify`` (``_away_notify``) the session also
+  hears others' changes (``IrcChannel.away_lines``).
 - A bare CR or a NUL in a line is dropped before the line is read (``irc.without_cr_nul``), so
   nothing a client sends can end a line early for anyone it reaches.
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
@@ -52,16 +58,16 @@ from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import Echoed, RoomEvent, Told
+from algokart_chat.events import NOTE_BYTES, Arrived, AwayChanged, Echoed, RoomEvent, Told
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
-from algokart_chat.names import MAX_USERNAME_CHARS, is_valid_username, username_key
+from algokart_chat.names import is_valid_username, username_key
 from algokart_chat.password_checks import CheckResult, Logins, Outcome
 from algokart_chat.room import JoinResult, RoomHost
 from algokart_chat.sessions import irc_caps, irc_moderation, irc_queries, irc_replies, irc_sasl
-from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
+from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, Identity, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
-from algokart_chat.text import clean_text
+from algokart_chat.text import clean_text, cut
 from algokart_chat.transport.connection import Connection, SessionType
 
 log = logging.getLogger(__name__)
@@ -105,6 +111,7 @@ class IrcSession:
     __slots__ = (
         "_account",
         "_awaiting",
+        "_away_notify",
         "_batches",
         "_cap_open",
         "_cap_version",
@@ -129,7 +136,7 @@ class IrcSession:
         "_operators",
         "_pass_argument",
         "_ping_sent",
-        "_quit_reason",
+        "_quit_text",
         "_registered",
         "_sasl",
         "_tags",
@@ -156,13 +163,14 @@ class IrcSession:
         self._pass_argument: str | None = None  # PASS's argument, checked when registration completes
         self._sasl: irc_sasl.SaslExchange | None = None  # an AUTHENTICATE exchange, once one began
         self._nick: str | None = None  # claimed in the room once registered (hidden until JOIN)
-        self._user: tuple[str, str] | None = None  # USER's username and real name
+        self._user: Identity | None = None  # from USER
         self._cap_open = False  # CAP negotiation began and has not ended: registration waits
         self._registered = False
         self._joined = False  # in the room (the channel)
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
-        self._quit_reason = "Client Quit"
+        self._quit_text: str | None = None  # QUIT's reason, cleaned
+        self._away_notify = False  # hears others' away messages (the away-notify capability)
         self._messages = IrcMessages(self)  # PRIVMSG, NOTICE and TAGMSG
         self._caps = irc_caps.NONE  # the capabilities enabled
         self._cap_version = 0  # the highest CAP LS version the client sent (302: values, multiline)
@@ -209,6 +217,8 @@ class IrcSession:
             return
         else:
             data = event.encoded(self._wire)
+            if self._away_notify and isinstance(event, AwayChanged | Arrived):
+                data += event.encoded(self._channel.away_lines)
         if data:
             self._connection.send(data)
 
@@ -332,7 +342,8 @@ class IrcSession:
         if nick is not None:
             self._operators.gone(nick)
         if nick is not None and self._registered:  # (before registration it holds no name)
-            host.room.leave(self, nick)
+            self._channel.introduce(nick, None)
+            host.room.leave(self, nick, irc_replies.departure_reason(reason, self._quit_text))
             if not host.shutting_down:
                 peer = self._connection.peer_text
                 log.info("Leave: %s (%s)", nick, reason, extra=fields("leave", user=nick, peer=peer, reason=reason))
@@ -340,7 +351,7 @@ class IrcSession:
             host.room.sync(self, then)
 
     def farewell(self, reason: str) -> bytes | None:
-        return irc_replies.farewell(self._channel.server, reason, self._quit_reason)
+        return irc_replies.farewell(self._channel.server, reason, self._quit_text)
 
     def refusal(self, code: str) -> bytes:
         return irc_replies.refusal(self._channel.server, code)
@@ -514,7 +525,8 @@ class IrcSession:
         assert result.account is not None
         account = self._account = result.account.name
         self._operator = "op" in result.account.roles
-        mask = f"{self.me}!{self._user[0] if self._user else '*'}@{self._channel.server}"
+        user = self._user.username.removeprefix("~") if self._user else "*"  # (as the gateway's masks show it)
+        mask = f"{self.me}!{user}@{self._channel.server}"
         self.reply("900", mask, account, f"You are now logged in as {account}")
 
     def _sasl_checked(self, _name: str, result: CheckResult) -> None:
@@ -605,6 +617,8 @@ class IrcSession:
         if self._operator:
             self._operators.gone(old)
             self._operators.opered(new)
+        self._channel.introduce(old, None)
+        self._channel.introduce(new, self._user)
         if not self._joined:  # (in the room, it hears its own Renamed)
             self.send(irc.message(self._channel.mask(old), "NICK", new))
 
@@ -615,7 +629,7 @@ class IrcSession:
         if len(params) < 4 or not params[0] or not params[3]:
             self.reply("461", "USER", "Not enough parameters")
             return
-        self._user = (params[0][:MAX_USERNAME_CHARS], params[3])
+        self._user = Identity(irc.username(params[0]), note(params[3]))
         self._try_to_register()
 
     def _try_to_register(self) -> None:
@@ -648,6 +662,7 @@ class IrcSession:
 
     def _welcome(self, nick: str) -> None:
         self._nick, self._registered = nick, True
+        self._channel.introduce(nick, self._user)
         self._connection.mark_registered()
         self.send(irc_replies.welcome(self._channel, nick))
         peer, account = self._connection.peer_text, self._account
@@ -692,7 +707,7 @@ class IrcSession:
         if not params:
             self.reply("461", "PART", "Not enough parameters")
             return
-        reason = params[1] if len(params) > 1 else None
+        reason = (note(params[1]) or None) if len(params) > 1 else None
         for channel in params[0].split(","):
             if not self._channel.is_ours(channel):
                 self.reply("403", channel, "No such channel")
@@ -706,9 +721,19 @@ class IrcSession:
             return
         self._joined = False
         channel = self._channel
-        channel.host.room.hide(self, self._nick)
-        params = (channel.name, reason) if reason is not None else (channel.name,)
-        self.send(irc.message(channel.mask(self._nick), "PART", *params))
+        channel.host.room.hide(self, self._nick, reason)
+        self.send(channel.part_line(self._nick, reason))
+
+    # --- away -----------------------------------------------------------------------------------
+    def _away(self, params: list[str]) -> None:
+        """``AWAY :<message>`` sets it, ``AWAY`` (or an empty message) clears it."""
+        assert self._nick is not None  # (registered)
+        away = note(params[0]) if params else ""
+        self._channel.host.room.set_away(self, self._nick, away or None)
+        if away:
+            self.reply("306", "You have been marked as being away")
+        else:
+            self.reply("305", "You are no longer marked as being away")
 
     # --- messages -------------------------------------------------------------------------------
     def _privmsg(self, params: list[str]) -> None:
@@ -749,9 +774,16 @@ class IrcSession:
         pass  # (any line cleared the keepalive)
 
     def _quit(self, params: list[str]) -> None:
-        if params and params[0]:
-            self._quit_reason = clean_text(params[0])[:200] or self._quit_reason
+        if params:
+            self._quit_text = note(params[0]) or None
         self._connection.close("quit")
+
+
+def note(text: str) -> str:
+    """A reason, an away message or a real name as the gateway keeps it: cleaned as an IRC
+    user's message text is for line users (IRC formatting, controls and bidi marks removed), at
+    most ``events.NOTE_BYTES`` bytes."""
+    return cut(clean_text(irc.without_formatting(text)), NOTE_BYTES)
 
 
 Handler = Callable[[IrcSession, list[str]], None]
@@ -782,6 +814,7 @@ _ANYTIME: Final[dict[str, Handler]] = {  # before registration too
 _REGISTERED: Final[dict[str, Handler]] = {
     "JOIN": IrcSession._join,
     "PART": IrcSession._part,
+    "AWAY": IrcSession._away,
     "PRIVMSG": IrcSession._privmsg,
     "NOTICE": IrcSession._notice,
     "TAGMSG": IrcSession._tagmsg,

@@ -19,6 +19,8 @@ Plan:
   behind on some client that reads, or this loop turn has queued enough): the sender's reading
   pauses, its other lines wait in order, and everyone else, guests and ``PING`` included, is
   served meanwhile.
+- A ``DM`` to someone away (an IRC user's ``AWAY``) is followed by ``INFO <name> is away: <message>``
+  the first time only: the session remembers the last AWAY_TOLD messages it told of.
 - Every way a connection ends goes through ``leave``, so other users hear
   ``INFO <name> disconnected`` exactly once (the server sends the departures of one loop iteration
   together), and the name is free again at once.
@@ -63,6 +65,7 @@ log = logging.getLogger(__name__)
 WHO_BYTES_PER_TOKEN = 1024
 HISTORY_DEFAULT = 20  # messages HISTORY returns without a count
 HISTORY_MOST = 500  # messages a HISTORY answer holds at most
+AWAY_TOLD: Final = 16  # away messages a session remembers having told of (the oldest is forgotten)
 
 # The last line for each reason the server closes a connection (an end of file gets none).
 _FAREWELLS: Final = {
@@ -109,6 +112,7 @@ class ChatSession:
     __slots__ = (
         "_account",
         "_awaiting",
+        "_away_told",
         "_check",
         "_connection",
         "_first_live",
@@ -130,6 +134,7 @@ class ChatSession:
         self._ids = False  # IDS ON: broadcast lines carry their ids
         self._first_live: MessageId | None = None  # the first broadcast delivered (HISTORY AFTER stops there)
         self._operator = False  # logged in to an account with the op role
+        self._away_told: dict[str, str] | None = None  # name -> the away message it was told of
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
@@ -340,6 +345,7 @@ class ChatSession:
             assert self.name is not None  # DM is a logged-in command
             room.direct(name, Told(self.name, text, account=self._account))
             self._sessions.host.note_fan_out(len(text) + len(self.name) + 4)
+            self._tell_away(name)
         if answered:
             self._answered()
 
@@ -357,6 +363,24 @@ class ChatSession:
         operator = self.name if self._operator else None
         reply = line_moderation.moderate(verb, argument, operator, sessions.moderators, account_of, sessions.host.room)
         self._connection.reply(reply)
+
+    def _tell_away(self, name: str) -> None:
+        """If ``name`` is away, say so, unless this session was told of that message already."""
+        room = self._sessions.host.room
+        away = room.away(name)
+        if away is None:
+            return
+        told = self._away_told
+        if told is None:
+            told = self._away_told = {}
+        held = room.held_name(name) or name
+        if told.get(held) == away:
+            return
+        told.pop(held, None)
+        told[held] = away
+        if len(told) > AWAY_TOLD:
+            del told[next(iter(told))]
+        self._connection.reply(protocol.is_away(held, away))
 
     def _who(self, _argument: str) -> None:
         """The names online once everything before has been delivered (see ChatRoom.sync), so
