@@ -35,6 +35,7 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(
             EVERY,
             {
+                "away-notify",
                 "batch",
                 "cap-notify",
                 "echo-message",
@@ -45,8 +46,8 @@ class RegistryTest(unittest.TestCase):
                 "userhost-in-names",
             },
         )
-        self.assertEqual(irc_caps.WIRE, {"account-tag", "extended-join", "message-tags", "server-time"})
-        self.assertEqual(irc_caps.form(EVERY), {"message-tags", "server-time"})
+        self.assertEqual(irc_caps.WIRE, {"account-tag", "away-notify", "extended-join", "message-tags", "server-time"})
+        self.assertEqual(irc_caps.form(EVERY), {"away-notify", "message-tags", "server-time"})
         self.assertEqual(irc_caps.form(frozenset({"echo-message"})), NONE)
 
 

@@ -1,7 +1,7 @@
 """The IRCv3 capabilities of the IRC gateway end to end, over real sockets (docs/IRC.md,
 *Capabilities*): CAP negotiation, server-time and message-tags (every relayed message's ``time`` and
 ``msgid``, client-only tags, ``TAGMSG``), echo-message, labeled-response with batch,
-userhost-in-names and multi-prefix; beside line users, whose lines do not change, and on two nodes
+userhost-in-names, multi-prefix and away-notify; beside line users, whose lines do not change, and on two nodes
 of a cluster, where a message has the same ``msgid`` and ``time`` everywhere.  Tests synchronise on
 replies (PING/PONG), never on time.
 """
@@ -18,7 +18,9 @@ from support import Cluster, ServerProcess, skip_without_cluster, unique_name
 from algokart_chat import irc
 from test_irc import IRC_ARGS, SERVER_NAME, IrcClient, IrcTestCase, mask
 
-EVERY_CAP = "batch cap-notify echo-message labeled-response message-tags multi-prefix server-time userhost-in-names"
+EVERY_CAP = (
+    "away-notify batch cap-notify echo-message labeled-response message-tags multi-prefix server-time userhost-in-names"
+)
 SERVER_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -264,6 +266,26 @@ class NamesTest(IrcTestCase):
         prefixed = with_caps(self.irc(), "multi-prefix")
         prefixed.send("NAMES #chat")
         self.assertIn(line.name, prefixed.read_until(r" 366 ")[0].split(" :", 1)[1].split())
+
+
+class AwayNotifyTest(IrcTestCase):
+    def test_away_changes_and_a_join_of_someone_away_reach_those_who_asked_tagged_as_their_form(self) -> None:
+        notified = with_caps(self.irc(), "away-notify server-time")
+        plain = with_caps(self.irc(), "")
+        away = self.joined()
+        line = self.logged_in()
+        self.settled(notified, plain, away)
+        away.send("AWAY :lunch", "PART #chat", "JOIN #chat", "AWAY")
+        away.sync()
+        got = notified.sync()
+        self.assertTrue(all(SERVER_TIME.match(tags_of(item)["time"]) for item in got), got)
+        me = mask(away.nick)
+        self.assertEqual(
+            [untagged(item) for item in got],
+            [f":{me} AWAY :lunch", f":{me} PART :#chat", f":{me} JOIN :#chat", f":{me} AWAY :lunch", f":{me} AWAY"],
+        )
+        self.assertEqual(plain.sync(), [f":{me} PART :#chat", f":{me} JOIN :#chat"])
+        self.assertEqual([item for item in line.sync() if "AWAY" in item], [])
 
 
 class ClusterTagsTest(unittest.TestCase):

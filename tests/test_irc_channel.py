@@ -75,17 +75,33 @@ class EventsTest(unittest.TestCase):
             self.assertLessEqual(len(line), irc.LINE_BYTES)
             self.assertTrue(line.endswith("é\r\n".encode()))
 
-    def test_away_lines_only_for_away_news_and_none_on_the_wire_of_everyone(self) -> None:
+    def test_away_lines_only_for_away_notify_forms_and_none_on_the_wire_of_everyone(self) -> None:
         channel = channel_of()
-        away_lines = channel.away_lines
-        self.assertEqual(lines(away_lines(AwayChanged("bob", "lunch"))), [":bob!bob@irc.test AWAY :lunch"])
-        self.assertEqual(lines(away_lines(AwayChanged("bob", None))), [":bob!bob@irc.test AWAY"])
-        self.assertEqual(lines(away_lines(Arrived("bob", away="lunch"))), [":bob!bob@irc.test AWAY :lunch"])
-        for nothing in (Arrived("bob"), Said("bob", ["hi"]), Departed(["bob"])):
-            self.assertEqual(away_lines(nothing), b"")
-        self.assertEqual(channel.wire(AwayChanged("bob", "lunch")), b"")
-        self.assertEqual(lines(channel.wire(Arrived("bob", away="lunch"))), [":bob!bob@irc.test JOIN :#chat"])
-        self.assertIs(channel.away_lines, away_lines)  # (one encoder: each event encoded once for it)
+        away = channel.encoder(frozenset({"away-notify"}))
+        self.assertEqual(lines(away(AwayChanged("bob", "lunch"))), [":bob!bob@irc.test AWAY :lunch"])
+        self.assertEqual(lines(away(AwayChanged("bob", None))), [":bob!bob@irc.test AWAY"])
+        self.assertEqual(
+            lines(away(Arrived("bob", away="lunch"))),
+            [":bob!bob@irc.test JOIN :#chat", ":bob!bob@irc.test AWAY :lunch"],
+        )
+        self.assertEqual(lines(away(Arrived("bob"))), [":bob!bob@irc.test JOIN :#chat"])
+        for other in (channel.wire, channel.encoder(frozenset({"server-time"}))):
+            self.assertEqual(other(AwayChanged("bob", "lunch")), b"")
+            self.assertEqual(lines(other(Arrived("bob", away="lunch")))[-1].split(" ")[-2:], ["JOIN", ":#chat"])
+        self.assertIs(channel.encoder(frozenset({"away-notify"})), away)  # (one encoder per form)
+
+    def test_away_lines_are_tagged_as_the_forms_other_lines(self) -> None:
+        timed = channel_of().encoder(frozenset({"away-notify", "server-time"}))
+        self.assertRegex(
+            timed(AwayChanged("bob", "lunch")).decode(),
+            r"^@time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z :bob!bob@irc.test AWAY :lunch\r\n$",
+        )
+        joined = lines(timed(Arrived("bob", away="lunch")))
+        self.assertEqual(
+            [line.split(" ", 1)[1] for line in joined],
+            [":bob!bob@irc.test JOIN :#chat", ":bob!bob@irc.test AWAY :lunch"],
+        )
+        self.assertTrue(all(line.startswith("@time=") for line in joined))
 
     def test_a_line_users_text_takes_as_many_lines_as_it_needs_and_none_for_nothing(self) -> None:
         wire = channel_of().wire

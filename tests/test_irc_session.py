@@ -225,8 +225,8 @@ class AwayTest(InProcessTest):
         self.assertEqual(self.chat.room.away("ann"), "out to lunch")
 
     def test_away_notify_tells_those_who_asked_but_the_one_away_and_after_a_join(self) -> None:
-        ann, asked, other = registered(self.chat, "ann"), registered(self.chat, "asked"), registered(self.chat, "other")
-        session_of(asked)._away_notify = True  # (the away-notify capability)
+        ann, other = registered(self.chat, "ann"), registered(self.chat, "other")
+        asked = self.chat.connect_irc("CAP REQ :away-notify", "NICK asked", "USER a 0 * :A", "CAP END", "JOIN #chat")
         self.chat.settle()
         for client in (ann, asked, other):
             client.written.clear()

@@ -49,6 +49,7 @@ class Capability(NamedTuple):
 CAPABILITIES: Final = (
     Capability("account-notify", accounts=True),
     Capability("account-tag", wire=True, accounts=True),
+    Capability("away-notify", wire=True),
     Capability("batch"),
     Capability("cap-notify"),
     Capability("echo-message"),

@@ -27,8 +27,9 @@ Plan:
   an IRC user of another node of a cluster) has its name for both.
 - A departure's reason ends its ``QUIT`` (``Quit`` if none was given), a ``PART``'s its line;
   either is cut to fit the line (``irc.fit``).
-- ``away_lines`` is what ``away-notify`` adds: an ``AWAY`` line for a change of away message, and
-  after the ``JOIN`` of someone away; ``wire`` has none (it is only for sessions that asked).
+- ``away-notify`` is part of a form: its encoder adds an ``AWAY`` line for a change of away
+  message, and after the ``JOIN`` of someone away (tagged as the form's other lines are);
+  ``wire`` has none.
 
 Guarantees: nothing here sends, waits or changes the room; only ``names_lines`` reads it.  No line
 made here holds a CR or a NUL but those of its CRLF.
@@ -52,6 +53,7 @@ SERVER_TIME: Final = "server-time"
 MESSAGE_TAGS: Final = "message-tags"
 ACCOUNT_TAG: Final = "account-tag"
 EXTENDED_JOIN: Final = "extended-join"
+AWAY_NOTIFY: Final = "away-notify"
 MAX_REMOVALS: Final = 64  # kicks and kills whose departure is still to be announced
 REMOVAL_SECONDS: Final = 10.0
 
@@ -79,7 +81,6 @@ class IrcChannel:
         "_forms",
         "_identities",
         "_removals",
-        "away_lines",
         "created",
         "host",
         "is_operator",
@@ -98,7 +99,6 @@ class IrcChannel:
         self._clock = clock
         # One bound method, made once: the room events cache their bytes per encoder.
         self.wire: Encoder = self._encode
-        self.away_lines: Encoder = self._encode_away
         self._identities: dict[str, Identity] = {}  # nick (as held) -> identity, of this server's IRC users
         self._forms: dict[Form, Encoder] = {PLAIN: self.wire}  # one encoder per form, made once
         self.is_operator: Callable[[str], bool] = _nobody  # (irc_moderation.Operators: @ in NAMES, WHO)
@@ -213,7 +213,12 @@ class IrcChannel:
             return self.tagged(form, plain, event.stamp, event.tags, event.account)
         if isinstance(event, Arrived):
             plain = self.join_line(event.name, event.account, EXTENDED_JOIN in form)
+            if event.away is not None and AWAY_NOTIFY in form:
+                plain += self.away_line(event.name, event.away)
             return self.tagged(form, plain, None, None, event.account)
+        if isinstance(event, AwayChanged):
+            plain = self.away_line(event.name, event.away) if AWAY_NOTIFY in form else b""
+            return self.tagged(form, plain, None, None)
         return self.tagged(form, event.encoded(self.wire), event.stamp, None)
 
     def join_line(self, name: str, account: str | None, extended: bool) -> bytes:
@@ -240,19 +245,18 @@ class IrcChannel:
             return irc.message(self.mask(event.old), "NICK", event.new)
         if isinstance(event, Together):
             return b"".join(part.encoded(self.wire) for part in event.parts)
-        return b""  # (a direct message is encoded for its one recipient: told_lines; AWAY: away_lines)
+        return b""  # (a direct message is encoded for its one recipient: told_lines; AWAY: a form's)
 
     def part_line(self, nick: str, reason: str | None) -> bytes:
         if reason is None:
             return irc.message(self.mask(nick), "PART", self.name)
         return irc.fit(f":{self.mask(nick)} PART {self.name} :".encode(), reason)
 
-    def _encode_away(self, event: RoomEvent) -> bytes:
-        if not isinstance(event, AwayChanged | Arrived):
-            return b""
-        if event.away is not None:
-            return irc.fit(f":{self.mask(event.name)} AWAY :".encode(), event.away)
-        return irc.message(self.mask(event.name), "AWAY") if isinstance(event, AwayChanged) else b""
+    def away_line(self, nick: str, away: str | None) -> bytes:
+        """``nick``'s ``AWAY`` (away-notify): with its message, or alone for back."""
+        if away is None:
+            return irc.message(self.mask(nick), "AWAY")
+        return irc.fit(f":{self.mask(nick)} AWAY :".encode(), away)
 
     def note_removal(self, name: str, operator: str, how: str, reason: str) -> None:
         """``operator`` kicks (``how``: kick) or kills ``name``: its departure, announced next, is a
@@ -271,10 +275,10 @@ class IrcChannel:
         removal = self._removals.pop(username_key(name), None) if self._removals else None
         if removal is None or self._clock() - removal[0] > REMOVAL_SECONDS:
             return irc.fit(f":{self.mask(name)} QUIT :".encode(), reason or DEFAULT_QUIT)
-        _at, operator, how, reason = removal
+        _at, operator, how, why = removal
         if how == "kick":
-            return irc.message(self.mask(operator), "KICK", self.name, name, reason or operator)
-        return irc.message(self.mask(name), "QUIT", f"Killed ({operator} ({reason or 'no reason'}))")
+            return irc.message(self.mask(operator), "KICK", self.name, name, why or operator)
+        return irc.message(self.mask(name), "QUIT", f"Killed ({operator} ({why or 'no reason'}))")
 
     @staticmethod
     def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> bytes:

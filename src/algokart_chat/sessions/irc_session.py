@@ -26,8 +26,8 @@ whole mapping.  Plan:
   goes with the departure (``irc_replies.departure_reason``: ``Quit: <reason>``, and why the
   server closed it for the other ways a connection ends).
 - ``AWAY`` sets or clears the away message, which the room keeps (so that every node of a cluster
-  knows it: ``301``, ``WHO``'s ``G``); with ``away-notify`` (``_away_notify``) the session also
-  hears others' changes (``IrcChannel.away_lines``).
+  knows it: ``301``, ``WHO``'s ``G``); with ``away-notify`` (a capability of its form) the
+  session also hears others' changes.
 - A bare CR or a NUL in a line is dropped before the line is read (``irc.without_cr_nul``), so
   nothing a client sends can end a line early for anyone it reaches.
 - Like the line protocol's ``PING``, ``PING`` (and ``WHO``, ``NAMES``, a ``JOIN``'s names and a
@@ -58,7 +58,7 @@ from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import NOTE_BYTES, Arrived, AwayChanged, Echoed, RoomEvent, Told
+from algokart_chat.events import NOTE_BYTES, Echoed, RoomEvent, Told
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
 from algokart_chat.names import is_valid_username, username_key
@@ -111,7 +111,6 @@ class IrcSession:
     __slots__ = (
         "_account",
         "_awaiting",
-        "_away_notify",
         "_batches",
         "_cap_open",
         "_cap_version",
@@ -170,7 +169,6 @@ class IrcSession:
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_text: str | None = None  # QUIT's reason, cleaned
-        self._away_notify = False  # hears others' away messages (the away-notify capability)
         self._messages = IrcMessages(self)  # PRIVMSG, NOTICE and TAGMSG
         self._caps = irc_caps.NONE  # the capabilities enabled
         self._cap_version = 0  # the highest CAP LS version the client sent (302: values, multiline)
@@ -217,8 +215,6 @@ class IrcSession:
             return
         else:
             data = event.encoded(self._wire)
-            if self._away_notify and isinstance(event, AwayChanged | Arrived):
-                data += event.encoded(self._channel.away_lines)
         if data:
             self._connection.send(data)
 
