@@ -93,14 +93,20 @@ return {'ok', trimmed, retired}
 """
 )
 
+# A user's value is `<join id> <node> <token> <name>[ a=<account>][ h]`: hidden if a word after the
+# first four is there and the last is `h` (lease.snapshot_users reads it the same way).
+_HIDDEN: Final = """
+local HIDDEN = '^%S+ %S+ %S+ %S+.* h$'
+"""
+
 # KEYS: epoch nodes events users node-set.  ARGV: epoch, node, token, name key, name, minid,
 # hidden ('1' or '0'), for a rename the old name key, old token and old name ('' if none), and the
 # account the login's password was checked for, if any (ARGV[11]: absent or '' for none).
 # Claims a name and appends the join in one step; a rename frees the old name in the same step
 # (if that login still holds it: else it is a plain claim).  The user's value keeps ` a=<account>`
-# before the ` h` mark, so every script's patterns (the first four words, the last two characters)
-# read it as before.  Returns {'ok', join id}, {'taken'}, {'reset'} or {'expired'}.
-CLAIM: Final = """
+# before the ` h` mark.  Whether a user is hidden is read from the words after its name (HIDDEN:
+# the last is `h`), never from the value's last two characters: a guest may be named `h`.  Returns {'ok', join id}, {'taken'}, {'reset'} or {'expired'}.
+CLAIM: Final = _HIDDEN + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'reset'} end
 if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return {'expired'} end
 local held = redis.call('HGET', KEYS[4], ARGV[4])
@@ -114,7 +120,7 @@ local hidden = ARGV[7] == '1'
 if ARGV[8] ~= '' then
   local old = redis.call('HGET', KEYS[4], ARGV[8])
   if old and string.match(old, '^%S+ %S+ (%S+) ') == ARGV[9] then
-    hidden = string.sub(old, -2) == ' h'
+    hidden = string.find(old, HIDDEN) ~= nil
     redis.call('HDEL', KEYS[4], ARGV[8])
     redis.call('SREM', KEYS[5], ARGV[8])
     table.insert(fields, 'r') table.insert(fields, ARGV[10])
@@ -139,11 +145,11 @@ return {'ok', id}
 # entry, only if that login still holds it and it is not there already; or, for 'a', appends an
 # away entry: a presence entry with the away message, to where the name is already (so nodes that
 # do not know away messages change nothing).  Returns 1 or 0.
-PRESENCE: Final = """
+PRESENCE: Final = _HIDDEN + """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if not held then return 0 end
 if string.match(held, '^%S+ %S+ (%S+) ') ~= ARGV[2] then return 0 end
-local hidden = string.sub(held, -2) == ' h'
+local hidden = string.find(held, HIDDEN) ~= nil
 local fields = {'t', 'p', 'n', ARGV[3], 'c', ARGV[2]}
 if ARGV[4] == 'a' then
   table.insert(fields, 's') table.insert(fields, hidden and '0' or '1')
