@@ -106,7 +106,9 @@ local HIDDEN = '^%S+ %S+ %S+ %S+.* h$'
 # (if that login still holds it: else it is a plain claim).  The user's value keeps ` a=<account>`
 # before the ` h` mark.  Whether a user is hidden is read from the words after its name (HIDDEN:
 # the last is `h`), never from the value's last two characters: a guest may be named `h`.  Returns {'ok', join id}, {'taken'}, {'reset'} or {'expired'}.
-CLAIM: Final = _HIDDEN + """
+CLAIM: Final = (
+    _HIDDEN
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'reset'} end
 if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return {'expired'} end
 local held = redis.call('HGET', KEYS[4], ARGV[4])
@@ -138,6 +140,7 @@ redis.call('HSET', KEYS[4], ARGV[4], value)
 redis.call('SADD', KEYS[5], ARGV[4])
 return {'ok', id}
 """
+)
 
 # KEYS: users events.  ARGV: name key, token, name, what ('1' shown, '0' hidden, 'a' away), minid,
 # text (a PART's reason or the away message; '' if none).
@@ -145,7 +148,9 @@ return {'ok', id}
 # entry, only if that login still holds it and it is not there already; or, for 'a', appends an
 # away entry: a presence entry with the away message, to where the name is already (so nodes that
 # do not know away messages change nothing).  Returns 1 or 0.
-PRESENCE: Final = _HIDDEN + """
+PRESENCE: Final = (
+    _HIDDEN
+    + """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if not held then return 0 end
 if string.match(held, '^%S+ %S+ (%S+) ') ~= ARGV[2] then return 0 end
@@ -164,6 +169,7 @@ end
 redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[5], '*', unpack(fields))
 return 1
 """
+)
 
 # KEYS: users events node-set.  ARGV: name key, token, name, minid, reason ('' if none).
 # Frees a name and appends the leave, only if that token still holds it.  Returns 1 or 0.

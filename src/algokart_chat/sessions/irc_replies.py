@@ -21,7 +21,7 @@ from algokart_chat.events import NOTE_BYTES
 from algokart_chat.names import MAX_USERNAME_CHARS, NameProblem, username_problem
 from algokart_chat.sessions.irc_channel import IrcChannel
 from algokart_chat.sessions.irc_messages import MAX_TARGETS
-from algokart_chat.text import cut
+from algokart_chat.text import clean_text, cut
 from algokart_chat.version import __version__
 
 NETWORK: Final = "algokart"
@@ -91,6 +91,13 @@ def departure_reason(reason: str, quit_text: str | None) -> str | None:
     if reason.startswith(("kicked ", "banned ")):  # (an operator's: moderators)
         return cut(reason, NOTE_BYTES)
     return _DEPARTURE_REASONS.get(reason)
+
+
+def note(text: str) -> str:
+    """A reason, an away message or a real name as the gateway keeps it: cleaned as an IRC
+    user's message text is for line users (IRC formatting, controls and bidi marks removed), at
+    most ``events.NOTE_BYTES`` bytes."""
+    return cut(clean_text(irc.without_formatting(text)), NOTE_BYTES)
 
 
 def refusal(server: str, code: str) -> bytes:

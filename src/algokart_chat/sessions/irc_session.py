@@ -4,7 +4,8 @@ connection (``transport.connection``) and the room, which it sees as one channel
 ``IrcSessions`` makes an ``IrcSession`` for each connection of an IRC listener, all sharing one
 ``irc_channel.IrcChannel``.  The session owns what changes its own state (registration, ``JOIN``
 and ``PART``, ``QUIT``, the keepalive) and is the coordinator of its parts, which see it through
-narrow views: ``irc_messages`` (``PRIVMSG``, ``NOTICE``; ``Speaker``), ``irc_queries`` (``WHO``,
+narrow views: ``irc_registration`` (up to the welcome; ``Registrant``), ``irc_messages``
+(``PRIVMSG``, ``NOTICE``; ``Speaker``), ``irc_queries`` (``WHO``,
 ``NAMES``, ``MODE``, ...; ``Asker``), ``irc_channel`` (room events as IRC lines, masks, numerics),
 ``irc_caps`` (the capabilities offered and ``CAP`` negotiation) and ``irc_replies`` (the welcome
 burst, 432's reasons, the ``ERROR`` line of a close, a labeled response).
@@ -14,12 +15,8 @@ after up to 4096 bytes of message tags: ``irc.oversized`` says which are too lon
 ``irc.parse`` makes them messages; room events come back through ``deliver``.  docs/IRC.md has the
 whole mapping.  Plan:
 
-- Registration: ``CAP`` (``irc_caps.negotiate``; LS and REQ hold registration until END),
-  ``NICK``, ``USER``; anything else first gets 451.  The nick follows the line protocol's name rules and is
-  claimed in the room when registration completes, hidden: the name is taken, but its owner is not
-  in the room until ``JOIN``.  Before that nothing is held, so a connection that never finishes
-  keeps no one from a name: whoever logs in or registers with it first has it, and the other gets
-  433 and may send another ``NICK``.  Then 001-005 and 422.
+- Registration (``CAP``, ``PASS``, ``AUTHENTICATE``, ``NICK``, ``USER``, up to the welcome, and
+  ``NICK`` after it) is ``irc_registration``'s; anything else before it completes gets 451.
 - ``JOIN`` of the channel brings the user into the room, ``PART`` takes it out again (a departure
   for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
   A ``PART``'s or ``QUIT``'s reason, cleaned as message text is and cut to ``events.NOTE_BYTES``,
@@ -52,22 +49,20 @@ whole mapping.  Plan:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import irc
-from algokart_chat.events import NOTE_BYTES, Echoed, RoomEvent, Told
+from algokart_chat.events import Echoed, RoomEvent, Told
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
-from algokart_chat.names import is_valid_username, username_key
-from algokart_chat.password_checks import CheckResult, Logins, Outcome
-from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import irc_caps, irc_moderation, irc_queries, irc_replies, irc_sasl
-from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, Identity, IrcChannel
+from algokart_chat.password_checks import CheckResult, Logins
+from algokart_chat.room import RoomHost
+from algokart_chat.sessions import irc_caps, irc_moderation, irc_queries, irc_replies
+from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
-from algokart_chat.text import clean_text, cut
+from algokart_chat.sessions.irc_registration import COMMANDS, IrcRegistration
 from algokart_chat.transport.connection import Connection, SessionType
 
 log = logging.getLogger(__name__)
@@ -109,14 +104,10 @@ class IrcSession:
 
     # One per connection, so slots.
     __slots__ = (
-        "_account",
         "_awaiting",
         "_batches",
-        "_cap_open",
-        "_cap_version",
         "_caps",
         "_channel",
-        "_check",
         "_connection",
         "_echo_waited",
         "_echoes_asked",
@@ -127,19 +118,16 @@ class IrcSession:
         "_label",
         "_label_from",
         "_labeled",
-        "_logins",
         "_messages",
         "_moderators",
         "_nick",
         "_operator",
         "_operators",
-        "_pass_argument",
         "_ping_sent",
         "_quit_text",
         "_registered",
-        "_sasl",
+        "_registration",
         "_tags",
-        "_user",
         "_wire",
     )
 
@@ -154,16 +142,10 @@ class IrcSession:
         self._channel = channel
         self._operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
         self._operator = False  # logged in to an account with the op role, or OPERed
-        self._moderators = moderators  # a banned nick is refused (465), a muted one cannot send (404)
+        self._moderators = moderators  # a muted nick cannot send (404)
         self._connection = connection
-        self._logins = logins
-        self._account: str | None = None  # the account logged in to (SASL or PASS), as the file names it
-        self._check: asyncio.Task[None] | None = None  # a password check under way
-        self._pass_argument: str | None = None  # PASS's argument, checked when registration completes
-        self._sasl: irc_sasl.SaslExchange | None = None  # an AUTHENTICATE exchange, once one began
-        self._nick: str | None = None  # claimed in the room once registered (hidden until JOIN)
-        self._user: Identity | None = None  # from USER
-        self._cap_open = False  # CAP negotiation began and has not ended: registration waits
+        self._registration = IrcRegistration(self, channel, connection, logins, moderators)
+        self._nick: str | None = None  # its own once registered (held hidden until JOIN)
         self._registered = False
         self._joined = False  # in the room (the channel)
         self._awaiting = False  # a command waits for the room's answer
@@ -171,7 +153,6 @@ class IrcSession:
         self._quit_text: str | None = None  # QUIT's reason, cleaned
         self._messages = IrcMessages(self)  # PRIVMSG, NOTICE and TAGMSG
         self._caps = irc_caps.NONE  # the capabilities enabled
-        self._cap_version = 0  # the highest CAP LS version the client sent (302: values, multiline)
         self._form: Form = PLAIN  # those of them that change what room events look like
         self._wire: Encoder = channel.wire  # the encoder of that form
         self._tags = ""  # the message tags of the line being handled, as sent
@@ -191,12 +172,16 @@ class IrcSession:
     @property
     def account(self) -> str | None:
         """The account it logged in to (SASL or PASS), if any."""
-        return self._account
+        return self._registration.account
 
     @property
     def me(self) -> str:
         """The nick, or ``*`` before there is one: the target of the replies."""
-        return self._nick or "*"
+        return self._registration.me
+
+    @property
+    def caps(self) -> frozenset[str]:
+        return self._caps
 
     @property
     def channel(self) -> IrcChannel:
@@ -277,6 +262,10 @@ class IrcSession:
             # UTF8ONLY: a message that is not UTF-8 is refused, not relayed with U+FFFD in it
             self.send(irc.message(self._channel.server, "FAIL", command, "INVALID_UTF8", "Message rejected: not UTF-8"))
             return
+        registering = COMMANDS.get(command)
+        if registering is not None:
+            registering(self._registration, params)
+            return
         handler = _ANYTIME.get(command)
         if handler is None:
             if not self._registered:
@@ -329,10 +318,7 @@ class IrcSession:
         return None
 
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
-        if self._check is not None:  # (its answer would go nowhere: the try is given back if it can be)
-            self._check.cancel()
-            self._check = None
-        self._pass_argument = None
+        self._registration.leave()
         nick, host = self._nick, self._channel.host
         self._nick, self._joined = None, False
         if nick is not None:
@@ -371,10 +357,7 @@ class IrcSession:
             self._operators.opered(self._nick)
 
     def check_password(self, name: str, password: str, done: Callable[[str, CheckResult], None]) -> bool:
-        if self._logins is None:
-            return False
-        self._check_password(name, password, done)
-        return True
+        return self._registration.check_password(name, password, done)
 
     def reply(self, code: str, *params: str) -> None:
         self.send(self._channel.numeric(code, self.me, *params))
@@ -420,258 +403,35 @@ class IrcSession:
         """Whether the client enabled ``capability`` (``irc_caps``)."""
         return capability in self._caps
 
-    # --- registration ---------------------------------------------------------------------------
-    def _cap(self, params: list[str]) -> None:
-        offered = irc_caps.CAPABILITIES if self._logins is not None else irc_caps.WITHOUT_ACCOUNTS
-        answer = irc_caps.negotiate(self._channel.server, self.me, params, self._caps, self._cap_version, offered)
-        self._cap_version = answer.version
-        if answer.reply:
-            self.send(answer.reply)
-        if answer.enabled != self._caps:  # (after its ACK: what comes next is in the new form)
-            self._caps = answer.enabled
-            self._form = irc_caps.form(answer.enabled)
-            self._wire = self._channel.encoder(self._form)
-        if not self._registered:
-            if answer.suspends:
-                self._cap_open = True
-            elif answer.ends:
-                self._cap_open = False
-                if self._sasl is not None and self._sasl.in_progress:  # (registration ends it: SASL 3.2)
-                    self._sasl.abort()
-                    self.reply("906", "SASL authentication aborted")
-                self._try_to_register()
-
-    # --- accounts: SASL PLAIN, PASS, registered nicks ---------------------------------------------
-    def _authenticate(self, params: list[str]) -> None:
-        if self._logins is None:
-            self.reply("421", "AUTHENTICATE", "Unknown command")
-            return
-        if not params or not params[0]:
-            self.reply("461", "AUTHENTICATE", "Not enough parameters")
-            return
-        if self._account is not None:
-            self.reply("907", "You have already authenticated using SASL")
-            return
-        if self._registered:
-            self.reply("904", "SASL authentication failed: log in before registration completes")
-            return
-        if self._sasl is None:
-            self._sasl = irc_sasl.SaslExchange()
-        step = self._sasl.step(params[0])
-        action = step.action
-        if action is irc_sasl.Action.CONTINUE:
-            self.send(_AUTHENTICATE_CONTINUE)
-        elif action is irc_sasl.Action.CHECK:
-            self._check_password(step.name, step.password, self._sasl_checked)
-        elif action is irc_sasl.Action.FAIL:
-            if step.mechanisms:
-                self.reply("908", irc_sasl.MECHANISMS, "are available SASL mechanisms")
-            self.reply("904", "SASL authentication failed")
-        elif action is irc_sasl.Action.TOO_LONG:
-            self.reply("905", "SASL message too long")
-        elif action is irc_sasl.Action.ABORTED:
-            self.reply("906", "SASL authentication aborted")
-
-    def _pass(self, params: list[str]) -> None:
-        if self._registered:
-            self.reply("462", "You may not reregister")
-        elif self._logins is not None and params and params[0]:
-            self._pass_argument = params[0]  # (checked once NICK and USER are in: registration)
-
-    def _check_password(self, name: str, password: str, done: Callable[[str, CheckResult], None]) -> None:
-        """Check ``password`` for the account ``name`` off the event loop (a name without one is a
-        wrong password: ``password_checks``), holding the input until ``done(name, result)``."""
-        assert self._logins is not None
+    # --- what registration does to it (irc_registration.Registrant) -----------------------------
+    def hold(self) -> None:
         self._awaiting = True
-        connection = self._connection
 
-        def checked(result: CheckResult) -> None:
-            self._check = None
-            if connection.closing:
-                return
-            self._awaiting = False
-            if not result.ok:
-                self._log_refusal(name, result.outcome)
-            done(name, result)
-            self._command_done()
-            connection.resume()
+    def go_on(self) -> None:
+        self._awaiting = False
+        self._command_done()
+        self._connection.resume()
 
-        peer = connection.peer
-        self._check = self._logins.check(name, password, peer[0] if peer else "", checked)
+    def use_caps(self, enabled: frozenset[str]) -> None:
+        self._caps = enabled
+        self._form = irc_caps.form(enabled)
+        self._wire = self._channel.encoder(self._form)
 
-    def _log_refusal(self, name: str, outcome: Outcome) -> None:
-        peer = self._connection.peer_text
-        if outcome is Outcome.WRONG:  # (bounded by the throttle, unlike the refusals before scrypt)
-            log.info(
-                "Login failed: %s from %s (bad-password, IRC)",
-                name,
-                peer,
-                extra=fields("login-failed", user=name, peer=peer, reason="bad-password", protocol="irc"),
-            )
-        else:
-            log.debug(
-                "Login refused: %s from %s (%s, IRC)",
-                name,
-                peer,
-                outcome.value,
-                extra=fields("login-refused", user=name, peer=peer, reason=outcome.value, protocol="irc"),
-            )
+    def welcomed(self, nick: str) -> None:
+        self._nick, self._registered = nick, True
 
-    def _logged_in(self, result: CheckResult) -> None:
-        assert result.account is not None
-        account = self._account = result.account.name
-        self._operator = "op" in result.account.roles
-        user = self._user.username.removeprefix("~") if self._user else "*"  # (as the gateway's masks show it)
-        mask = f"{self.me}!{user}@{self._channel.server}"
-        self.reply("900", mask, account, f"You are now logged in as {account}")
+    def logged_in(self, operator: bool) -> None:
+        self._operator = self._operator or operator
 
-    def _sasl_checked(self, _name: str, result: CheckResult) -> None:
-        if result.ok:
-            self._logged_in(result)
-            self.reply("903", "SASL authentication successful")
-        else:
-            self.reply("904", "SASL authentication failed" + _WHY_NOT[result.outcome])
-
-    def _pass_checked(self, _name: str, result: CheckResult) -> None:
-        if result.ok:
-            self._logged_in(result)
-            self._try_to_register()
-        else:
-            self.reply("464", "Password incorrect" + _WHY_NOT[result.outcome])
-            self._connection.close("bad-password")
-
-    def _nick_refusal(self, nick: str) -> str | None:
-        """433's reason if ``nick`` is an account's name and this client is not logged in to it."""
-        if self._logins is None:
-            return None
-        account = self._logins.checks.account(nick)
-        if account is None or (self._account is not None and username_key(self._account) == username_key(nick)):
-            return None
-        return "Nickname is registered to an account: log in to it with SASL or PASS"
-
-    def _nick_command(self, params: list[str]) -> None:
-        if not params or not params[0]:
-            self.reply("431", "No nickname given")
-            return
-        wanted = params[0]
-        if wanted == self._nick:
-            return
-        if not is_valid_username(wanted):
-            self.reply("432", wanted, irc_replies.nick_problem(wanted))
-            return
-        ban = self._moderators.ban_for(wanted, "")
-        if ban is not None:
-            self.reply("465", f"You are banned from this server ({ban.describe()})")
-            return
-        old, host = self._nick, self._channel.host
-        taken = host.room.held_name(wanted) is not None
-        if not self._registered:  # nothing is held yet: the nick is claimed when registration completes
-            if taken:
-                self.reply("433", wanted, "Nickname is already in use")
-            else:
-                self._nick = wanted
-                self._try_to_register()
-            return
-        assert old is not None  # (registered, so it has a nick)
-        if taken and username_key(old) != username_key(wanted):
-            self.reply("433", wanted, "Nickname is already in use")  # (known here: no round trip)
-            return
-        refusal = self._nick_refusal(wanted)
-        if refusal is not None:
-            self.reply("433", wanted, refusal)
-            return
-        self._claim(wanted, lambda: self._renamed(old, wanted), renaming=old)
-
-    def _claim(self, nick: str, claimed: Callable[[], None], renaming: str | None = None) -> None:
-        """Claim ``nick`` in the room (hidden, unless this renames a name already in it), holding
-        the input meanwhile; then ``claimed()``, or 433 (taken) or 437 (a cluster cannot decide now)."""
-        self._awaiting = True
-        host, connection = self._channel.host, self._connection
-
-        def answered(result: JoinResult) -> None:
-            self._awaiting = False
-            if connection.closing:  # gone while the room was deciding
-                if result == "ok":
-                    host.room.leave(self, nick)
-                return
-            if result == "ok":
-                claimed()
-            elif result == "taken":
-                self.reply("433", nick, "Nickname is already in use")
-            else:
-                self.reply("437", nick, "Nick is temporarily unavailable")
-            self._command_done()
-            connection.resume()
-
-        host.announce_departures()  # (whoever left before this is not news to it)
-        host.room.join(
-            self, nick, answered, hidden=renaming is None, renaming=renaming, hears_arrivals=True, account=self._account
-        )
-
-    def _renamed(self, old: str, new: str) -> None:
+    def renamed(self, old: str, new: str) -> None:
         self._nick = new
         if self._operator:
             self._operators.gone(old)
             self._operators.opered(new)
         self._channel.introduce(old, None)
-        self._channel.introduce(new, self._user)
+        self._channel.introduce(new, self._registration.user)
         if not self._joined:  # (in the room, it hears its own Renamed)
             self.send(irc.message(self._channel.mask(old), "NICK", new))
-
-    def _user_command(self, params: list[str]) -> None:
-        if self._registered:
-            self.reply("462", "You may not reregister")
-            return
-        if len(params) < 4 or not params[0] or not params[3]:
-            self.reply("461", "USER", "Not enough parameters")
-            return
-        self._user = Identity(irc.username(params[0]), note(params[3]))
-        self._try_to_register()
-
-    def _try_to_register(self) -> None:
-        """Once ``NICK`` and ``USER`` came (and ``CAP END``, if CAP began): claim the nick, and
-        welcome the user if it is still free; if someone took it since ``NICK``, 433, and
-        registration completes with the next ``NICK`` that is free."""
-        if self._registered or self._nick is None or self._user is None or self._cap_open:
-            return
-        nick = self._nick
-        if self._pass_argument is not None and self._account is None:  # PASS <name>:<password>: its check first
-            login = irc_sasl.pass_login(self._pass_argument, nick)
-            self._pass_argument = None
-            if login is None:
-                self.reply("464", "Password incorrect: PASS <account>:<password>")
-                self._connection.close("bad-password")
-            else:
-                self._check_password(login[0], login[1], self._pass_checked)
-            return
-        if self._account is None and self._logins is not None and self._logins.require_account:
-            self.send(irc.message(self._channel.server, "FAIL", "*", "ACCOUNT_REQUIRED", _ACCOUNT_REQUIRED))
-            self._connection.close("account-required")
-            return
-        refusal = self._nick_refusal(nick)
-        if refusal is not None:  # (registration completes with the next NICK that is free)
-            self._nick = None
-            self.reply("433", nick, refusal)
-            return
-        self._nick = None  # (its own once the room says so: till then 433's target is *)
-        self._claim(nick, lambda: self._welcome(nick))
-
-    def _welcome(self, nick: str) -> None:
-        self._nick, self._registered = nick, True
-        self._channel.introduce(nick, self._user)
-        self._connection.mark_registered()
-        self.send(irc_replies.welcome(self._channel, nick))
-        peer, account = self._connection.peer_text, self._account
-        if account is not None:
-            log.info(
-                "Login: %s from %s (IRC, account %s)",
-                nick,
-                peer,
-                account,
-                extra=fields("login", user=nick, peer=peer, protocol="irc", account=account),
-            )
-        else:
-            log.info("Login: %s from %s (IRC)", nick, peer, extra=fields("login", user=nick, peer=peer, protocol="irc"))
 
     # --- the channel ----------------------------------------------------------------------------
     def _join(self, params: list[str]) -> None:
@@ -695,7 +455,7 @@ class IrcSession:
         def welcome() -> None:
             nick, channel = self.me, self._channel
             names = channel.names_lines(nick, "userhost-in-names" in self._caps)
-            self.send_long(channel.join_line(nick, self._account, "extended-join" in self._caps) + names)
+            self.send_long(channel.join_line(nick, self._registration.account, "extended-join" in self._caps) + names)
 
         self.wait_for_room(welcome)
 
@@ -703,7 +463,7 @@ class IrcSession:
         if not params:
             self.reply("461", "PART", "Not enough parameters")
             return
-        reason = (note(params[1]) or None) if len(params) > 1 else None
+        reason = (irc_replies.note(params[1]) or None) if len(params) > 1 else None
         for channel in params[0].split(","):
             if not self._channel.is_ours(channel):
                 self.reply("403", channel, "No such channel")
@@ -724,7 +484,7 @@ class IrcSession:
     def _away(self, params: list[str]) -> None:
         """``AWAY :<message>`` sets it, ``AWAY`` (or an empty message) clears it."""
         assert self._nick is not None  # (registered)
-        away = note(params[0]) if params else ""
+        away = irc_replies.note(params[0]) if params else ""
         self._channel.host.room.set_away(self, self._nick, away or None)
         if away:
             self.reply("306", "You have been marked as being away")
@@ -771,15 +531,8 @@ class IrcSession:
 
     def _quit(self, params: list[str]) -> None:
         if params:
-            self._quit_text = note(params[0]) or None
+            self._quit_text = irc_replies.note(params[0]) or None
         self._connection.close("quit")
-
-
-def note(text: str) -> str:
-    """A reason, an away message or a real name as the gateway keeps it: cleaned as an IRC
-    user's message text is for line users (IRC formatting, controls and bidi marks removed), at
-    most ``events.NOTE_BYTES`` bytes."""
-    return cut(clean_text(irc.without_formatting(text)), NOTE_BYTES)
 
 
 Handler = Callable[[IrcSession, list[str]], None]
@@ -789,20 +542,7 @@ def _no_account(_name: str) -> None:
     return None
 
 
-_AUTHENTICATE_CONTINUE: Final = b"AUTHENTICATE +" + irc.CRLF
-_ACCOUNT_REQUIRED: Final = "An account is required on this server: log in with SASL or PASS <account>:<password>"
-_WHY_NOT: Final = {  # what follows 904's and 464's words for each outcome of a failed check
-    Outcome.WRONG: "",
-    Outcome.TOO_MANY_ATTEMPTS: ": too many attempts, try again later",
-    Outcome.BUSY: ": the server is busy, try again in a moment",
-}
-
 _ANYTIME: Final[dict[str, Handler]] = {  # before registration too
-    "CAP": IrcSession._cap,
-    "AUTHENTICATE": IrcSession._authenticate,
-    "PASS": IrcSession._pass,
-    "NICK": IrcSession._nick_command,
-    "USER": IrcSession._user_command,
     "PING": IrcSession._ping,
     "PONG": IrcSession._pong,
     "QUIT": IrcSession._quit,
