@@ -39,6 +39,7 @@ from typing import Final, NamedTuple, Protocol
 
 from algokart_chat import irc
 from algokart_chat.events import Said, Told
+from algokart_chat.moderators import Moderators
 from algokart_chat.names import username_key
 from algokart_chat.room import Member
 from algokart_chat.sessions.irc_channel import IrcChannel
@@ -87,10 +88,11 @@ class IrcMessages:
     room."""
 
     # One per connection, so slots.
-    __slots__ = ("_speaker", "_unpublished")
+    __slots__ = ("_moderators", "_speaker", "_unpublished")
 
-    def __init__(self, speaker: Speaker) -> None:
+    def __init__(self, speaker: Speaker, moderators: Moderators | None = None) -> None:
         self._speaker = speaker
+        self._moderators = moderators  # a muted speaker sends nothing (PRIVMSG: 404)
         # This read's messages to the channel, not yet in the room: (command, tags, texts, raws).
         self._unpublished: tuple[str, str | None, list[str | None], list[str]] | None = None
 
@@ -98,6 +100,8 @@ class IrcMessages:
         """``command`` (PRIVMSG, NOTICE or TAGMSG) with ``params``: the targets and the text (none
         for TAGMSG); ``tags``: the line's message tags, as sent."""
         speaker = self._speaker
+        if self._muted(command, params):
+            return
         errors = command != "NOTICE"  # NOTICE never gets an error reply
         if not params or not params[0]:
             if errors:
@@ -129,6 +133,15 @@ class IrcMessages:
                 self._to_channel(message, target)
             else:
                 self._to_nick(message, target)
+
+    def _muted(self, command: str, params: list[str]) -> bool:
+        """Whether the speaker is muted (moderation): then nothing is sent, and PRIVMSG gets 404."""
+        name = self._speaker.name
+        mute = self._moderators.mute_for(name) if self._moderators is not None and name is not None else None
+        if mute is not None and command == "PRIVMSG":
+            target = params[0].split(",")[0] if params and params[0] else self._speaker.channel.name
+            self._speaker.reply("404", target, f"Cannot send to channel (you are muted {mute.describe()})")
+        return mute is not None
 
     def publish(self) -> None:
         """Give the room the messages to the channel gathered so far, if any, as one ``Said``."""

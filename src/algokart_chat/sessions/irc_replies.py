@@ -1,7 +1,8 @@
 """The IRC gateway's fixed replies: the welcome burst of a registration (001-005 with the ISUPPORT
 tokens, and 422), the reason a nick is refused (432), the ``ERROR`` line that says why the
-server closes a connection, the reason others see for it, and the form of a labeled response
-(docs/IRC.md, *Registration*, *Names*, *Closing* and *Capabilities*).
+server closes a connection, the reason others see for it, and labeled responses: their form, and
+``Labels``, what one session's labeled command answered so far (docs/IRC.md, *Registration*,
+*Names*, *Closing* and *Capabilities*).
 
 Plan: what the server advertises is what the other parts do: ``NICKLEN`` is the line protocol's
 name limit, ``TARGMAX`` is ``irc_messages.MAX_TARGETS``, ``CHANLIMIT`` and ``CHANTYPES`` say there
@@ -9,7 +10,8 @@ is one channel, ``PREFIX`` is ``(o)@`` (operators: ``irc_moderation``), ``CHANMO
 ban and quiet lists (``b``, ``q``), the only modes, and ``AWAYLEN`` is what the room keeps of an
 away message (``events.NOTE_BYTES``).
 
-Guarantees: pure; every reply is whole lines, and the same arguments give the same bytes.
+Guarantees: pure (``Labels`` aside, which holds one session's state and touches nothing else);
+every reply is whole lines, and the same arguments give the same bytes.
 """
 
 from __future__ import annotations
@@ -129,6 +131,17 @@ _DEPARTURE_REASONS: Final = {  # why others see a user leave, for each way its c
 }
 
 
+MAX_LABEL_BYTES: Final = 64  # labeled-response: a longer label is no label
+
+
+def label_of(tags: str) -> str | None:
+    """The ``label`` tag's value, if the line's ``tags`` have one that fits (at most 64 bytes)."""
+    if "label" not in tags:
+        return None
+    label = irc.parse_tags(tags).get("label")
+    return label if label and len(label.encode()) <= MAX_LABEL_BYTES else None
+
+
 def labeled(server: str, label: str, response: bytes, batch: str | None) -> bytes:
     """The ``response`` (whole lines) to a command labeled ``label`` (IRCv3 labeled-response): one
     line carries the label; none is an ``ACK`` that does; several go in a ``labeled-response``
@@ -153,3 +166,61 @@ def labeled(server: str, label: str, response: bytes, batch: str | None) -> byte
             f":{server} BATCH -{batch}".encode() + irc.CRLF,
         ]
     )
+
+
+class Labels:
+    """One session's labeled-response state: the label of the command being handled, what it
+    answered so far, and the count of its echoes (echo-message).  Echoes come back in the order
+    they were asked for, so counting them (``asked``, ``back``) tells an earlier message's echo
+    still on its way from this command's; at a sync point every echo asked for before it is back
+    or never comes, so the count catches up there (``synced``)."""
+
+    # One per connection, so slots.
+    __slots__ = ("_batches", "_echo_waited", "_from", "_gathered", "asked", "back", "label")
+
+    def __init__(self) -> None:
+        self.label: str | None = None  # the label of the command being handled
+        self._gathered: list[bytes] = []  # what that command answered so far
+        self.asked = 0  # echoes asked for, ever
+        self.back = 0  # of those, how many came back (or never will)
+        self._from = 0  # the echoes asked for before the label opened (not its response)
+        self._echo_waited = False  # the label waited for the room once for its echoes
+        self._batches = 0  # batches started (each one's reference)
+
+    def open(self, label: str) -> None:
+        self.label, self._from, self._echo_waited = label, self.asked, False
+
+    def gather(self, reply: bytes) -> bool:
+        """Keep ``reply`` for the open label's response; False if no label is open."""
+        if self.label is None:
+            return False
+        self._gathered.append(reply)
+        return True
+
+    def echo_back(self, data: bytes) -> bool:
+        """An echo came back: kept if it was asked for under the open label (then True)."""
+        self.back += 1
+        return self.back > self._from and self.gather(data)
+
+    def synced(self, asked: int) -> None:
+        """The room caught up with everything sent when ``asked`` echoes had been asked for."""
+        self.back = max(self.back, asked)
+
+    def wait_for_echoes(self) -> bool:
+        """Whether the command must wait for the room once more for its echoes (once at most:
+        whatever is not back after that never comes)."""
+        if self.asked > max(self.back, self._from) and not self._echo_waited:
+            self._echo_waited = True
+            return True
+        return False
+
+    def close(self, server: str, batch: bool) -> bytes:
+        """The labeled response of the command that ends (in a batch if several lines and ``batch``)."""
+        assert self.label is not None
+        label, self.label = self.label, None
+        response, self._gathered = b"".join(self._gathered), []
+        reference = None
+        if batch:
+            self._batches += 1
+            reference = f"L{self._batches}"
+        return labeled(server, label, response, reference)

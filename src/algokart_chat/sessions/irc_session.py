@@ -2,13 +2,12 @@
 connection (``transport.connection``) and the room, which it sees as one channel.
 
 ``IrcSessions`` makes an ``IrcSession`` for each connection of an IRC listener, all sharing one
-``irc_channel.IrcChannel``.  The session owns what changes its own state (registration, ``JOIN``
-and ``PART``, ``QUIT``, the keepalive) and is the coordinator of its parts, which see it through
+``irc_channel.IrcChannel``.  The session owns its place in the channel (``JOIN``, ``PART``,
+``AWAY``), ``QUIT``, the keepalive and labels, and coordinates its parts, which see it through
 narrow views: ``irc_registration`` (up to the welcome; ``Registrant``), ``irc_messages``
-(``PRIVMSG``, ``NOTICE``; ``Speaker``), ``irc_queries`` (``WHO``,
-``NAMES``, ``MODE``, ...; ``Asker``), ``irc_channel`` (room events as IRC lines, masks, numerics),
-``irc_caps`` (the capabilities offered and ``CAP`` negotiation) and ``irc_replies`` (the welcome
-burst, 432's reasons, the ``ERROR`` line of a close, a labeled response).
+(``PRIVMSG``, ``NOTICE``, ``TAGMSG``; ``Speaker``), ``irc_queries`` (``WHO``, ``NAMES``, ...;
+``Asker``), ``irc_channel`` (room events as IRC lines), ``irc_caps`` (``CAP``) and
+``irc_replies`` (fixed replies, labeled responses).
 
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF
 after up to 4096 bytes of message tags: ``irc.oversized`` says which are too long, 417);
@@ -38,10 +37,8 @@ whole mapping.  Plan:
 - labeled-response: a line with a ``label`` tag opens a label; everything the command answers
   (replies, and the echoes of the messages it sent: the label waits for them at the room's sync
   point) is gathered and sent when the command is done, labeled (``irc_replies.labeled``: one
-  line, an ``ACK`` for none, a batch for several).  Echoes come back in the order they were asked
-  for, so counting them (``_echoes_asked``, ``_echoes_back``) tells an earlier message's echo still
-  on its way from this command's; at a sync point every echo asked for before it is back or never
-  comes (its sender had left the channel), so the count catches up there.
+  line, an ``ACK`` for none, a batch for several), with ``irc_replies.Labels`` telling the echoes
+  of this command's messages from those of earlier ones.
 - Keepalive: with --idle-timeout set (it is off by default: TCP keepalive finds dead peers), after
   that much silence the server sends ``PING``; one more such period with no line at all closes the
   connection (``ERROR :... (Ping timeout)``).
@@ -68,7 +65,6 @@ from algokart_chat.transport.connection import Connection, SessionType
 log = logging.getLogger(__name__)
 
 REPLY_BYTES_PER_TOKEN: Final = 1024  # a long NAMES or WHO reply costs a token per KiB, as the line WHO does
-MAX_LABEL_BYTES: Final = 64  # labeled-response: a longer label is no label
 _MESSAGES: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
 
 
@@ -105,19 +101,13 @@ class IrcSession:
     # One per connection, so slots.
     __slots__ = (
         "_awaiting",
-        "_batches",
         "_caps",
         "_channel",
         "_connection",
-        "_echo_waited",
-        "_echoes_asked",
-        "_echoes_back",
         "_form",
         "_handling",
         "_joined",
-        "_label",
-        "_label_from",
-        "_labeled",
+        "_labels",
         "_messages",
         "_moderators",
         "_nick",
@@ -142,7 +132,7 @@ class IrcSession:
         self._channel = channel
         self._operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
         self._operator = False  # logged in to an account with the op role, or OPERed
-        self._moderators = moderators  # a muted nick cannot send (404)
+        self._moderators = moderators  # (for irc_moderation's commands)
         self._connection = connection
         self._registration = IrcRegistration(self, channel, connection, logins, moderators)
         self._nick: str | None = None  # its own once registered (held hidden until JOIN)
@@ -151,19 +141,13 @@ class IrcSession:
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_text: str | None = None  # QUIT's reason, cleaned
-        self._messages = IrcMessages(self)  # PRIVMSG, NOTICE and TAGMSG
+        self._messages = IrcMessages(self, moderators)  # PRIVMSG, NOTICE and TAGMSG
         self._caps = irc_caps.NONE  # the capabilities enabled
         self._form: Form = PLAIN  # those of them that change what room events look like
         self._wire: Encoder = channel.wire  # the encoder of that form
         self._tags = ""  # the message tags of the line being handled, as sent
-        self._label: str | None = None  # the label of the command being handled (labeled-response)
-        self._labeled: list[bytes] = []  # what that command answered so far
-        self._echoes_asked = 0  # echoes asked for (echo-message), ever
-        self._echoes_back = 0  # of those, how many came back (or never will)
-        self._label_from = 0  # the echoes asked for before the label opened (not its response)
-        self._echo_waited = False  # the label waited for the room once for its echoes
+        self._labels = irc_replies.Labels()  # labeled-response, and the echoes asked for
         self._handling = False  # a line is being handled (its label closes once it is)
-        self._batches = 0  # batches started (each one's reference)
 
     @property
     def name(self) -> str | None:
@@ -211,11 +195,7 @@ class IrcSession:
             data = self._channel.told_lines(event, echoed.to or event.sender, self._form)
         else:
             data = event.encoded(self._wire)
-        self._echoes_back += 1
-        if self._label is not None and self._echoes_back > self._label_from:  # (asked for under the label)
-            self._labeled.append(data)
-            return
-        if data:
+        if not self._labels.echo_back(data) and data:
             self._connection.send(data)
 
     # --- what the connection asks (transport.connection.Session) ---------------------------------
@@ -239,7 +219,7 @@ class IrcSession:
         if message is None:
             return True
         command, params, tags = message
-        label = self._label_of(tags) if tags and "labeled-response" in self._caps else None
+        label = irc_replies.label_of(tags) if tags and "labeled-response" in self._caps else None
         if command not in _MESSAGES or label is not None:
             self._messages.publish()  # (what was said to the channel before comes first)
         if command in _MESSAGES and self._registered:
@@ -248,7 +228,7 @@ class IrcSession:
                 host.when_fan_out_allowed(self._connection.resume)
                 return False
         if label is not None:
-            self._label, self._label_from, self._echo_waited = label, self._echoes_asked, False
+            self._labels.open(label)
         self._tags, self._handling = tags, True
         self._handle(command, params, replaced is not None)
         self._tags, self._handling = "", False
@@ -271,37 +251,24 @@ class IrcSession:
             if not self._registered:
                 self.reply("451", "You have not registered")
                 return
+            if command in _MESSAGES:
+                self._messages.send(command, params, self._tags)
+                return
             handler = _REGISTERED.get(command)
             if handler is None:
                 self.reply("421", command, "Unknown command")
                 return
         handler(self, params)
 
-    @staticmethod
-    def _label_of(tags: str) -> str | None:
-        """The ``label`` tag's value, if the line has one that fits (at most 64 bytes)."""
-        if "label" not in tags:
-            return None
-        label = irc.parse_tags(tags).get("label")
-        return label if label and len(label.encode()) <= MAX_LABEL_BYTES else None
-
     def _command_done(self) -> None:
         """If the labeled command is over (its line handled, nothing waits for the room, and the
         echoes of its messages are back), send its response."""
-        if self._label is None or self._awaiting or self._handling:
+        if self._labels.label is None or self._awaiting or self._handling:
             return
-        its_echoes_due = self._echoes_asked > max(self._echoes_back, self._label_from)
-        if its_echoes_due and not self._echo_waited:
-            self._echo_waited = True  # (once: whatever is not back after it never comes)
+        if self._labels.wait_for_echoes():
             self.wait_for_room(lambda: None)  # the echoes are in once the room has caught up
             return
-        label, self._label = self._label, None
-        response, self._labeled = b"".join(self._labeled), []
-        batch = None
-        if "batch" in self._caps:
-            self._batches += 1
-            batch = f"L{self._batches}"
-        self._connection.reply(irc_replies.labeled(self._channel.server, label, response, batch))
+        self._connection.reply(self._labels.close(self._channel.server, "batch" in self._caps))
 
     def line_too_long(self) -> None:
         self.reply("417", "Input line was too long")
@@ -365,11 +332,11 @@ class IrcSession:
     def wait_for_room(self, then: Callable[[], None]) -> None:
         """Hold the input until the room has caught up (ChatRoom.sync), then ``then()``."""
         self._awaiting = True
-        asked = self._echoes_asked
+        asked = self._labels.asked
 
         def answered() -> None:
             self._awaiting = False
-            self._echoes_back = max(self._echoes_back, asked)  # (any still missing never comes)
+            self._labels.synced(asked)  # (any echo still missing never comes)
             if not self._connection.closing:
                 then()
                 self._command_done()
@@ -382,9 +349,7 @@ class IrcSession:
 
     def send(self, reply: bytes) -> None:
         """Answer the command being handled: at once, or with the others of a labeled one."""
-        if self._label is not None:
-            self._labeled.append(reply)
-        else:
+        if not self._labels.gather(reply):
             self._connection.reply(reply)
 
     def send_long(self, reply: bytes) -> None:
@@ -396,7 +361,7 @@ class IrcSession:
     def take_echo(self) -> bool:
         if "echo-message" not in self._caps:
             return False
-        self._echoes_asked += 1
+        self._labels.asked += 1
         return True
 
     def has(self, capability: str) -> bool:
@@ -491,27 +456,6 @@ class IrcSession:
         else:
             self.reply("305", "You are no longer marked as being away")
 
-    # --- messages -------------------------------------------------------------------------------
-    def _privmsg(self, params: list[str]) -> None:
-        if not self._muted("PRIVMSG", params):
-            self._messages.send("PRIVMSG", params, self._tags)
-
-    def _notice(self, params: list[str]) -> None:
-        if not self._muted("NOTICE", params):
-            self._messages.send("NOTICE", params, self._tags)
-
-    def _tagmsg(self, params: list[str]) -> None:
-        if not self._muted("TAGMSG", params):
-            self._messages.send("TAGMSG", params, self._tags)
-
-    def _muted(self, command: str, params: list[str]) -> bool:
-        """Whether this user is muted (moderation): then nothing is sent, and PRIVMSG gets 404."""
-        mute = self._moderators.mute_for(self._nick) if self._nick is not None else None
-        if mute is not None and command == "PRIVMSG":
-            target = params[0].split(",")[0] if params and params[0] else self._channel.name
-            self.reply("404", target, f"Cannot send to channel (you are muted {mute.describe()})")
-        return mute is not None
-
     # --- PING, PONG, QUIT -----------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
         if not params:
@@ -551,9 +495,6 @@ _REGISTERED: Final[dict[str, Handler]] = {
     "JOIN": IrcSession._join,
     "PART": IrcSession._part,
     "AWAY": IrcSession._away,
-    "PRIVMSG": IrcSession._privmsg,
-    "NOTICE": IrcSession._notice,
-    "TAGMSG": IrcSession._tagmsg,
     "NAMES": irc_queries.names,
     "WHO": irc_queries.who,
     "WHOIS": irc_queries.whois,
