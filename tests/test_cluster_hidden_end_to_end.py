@@ -8,17 +8,14 @@ import unittest
 
 from support import Cluster, skip_without_cluster
 
-from test_irc import IRC_ARGS, IrcClient, mask
+from test_irc import IRC_ARGS, mask, on_two_nodes
 
 
 class NamedHTest(unittest.TestCase):
     def test_a_user_named_h_joins_parts_and_joins_again_on_every_node(self) -> None:
         skip_without_cluster()
         with Cluster(2, *IRC_ARGS) as cluster:
-            a, b = cluster.nodes
-            h, watcher, line = IrcClient(a.ports["IRC"]), IrcClient(b.ports["IRC"]), b.client()
-            for client in (h, watcher, line):
-                self.addCleanup(client.close)
+            h, watcher, line = on_two_nodes(self, cluster)
             watcher.register()
             watcher.join()
             watcher.sync()

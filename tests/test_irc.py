@@ -89,6 +89,16 @@ def mask(nick: str) -> str:
     return f"{nick}!{nick}@{SERVER_NAME}"
 
 
+def on_two_nodes(test: unittest.TestCase, cluster: Cluster) -> tuple[IrcClient, IrcClient, Client]:
+    """An IRC client on the cluster's first node, one on its second and a line client there, each
+    closed at the test's end."""
+    a, b = cluster.nodes
+    clients = IrcClient(a.ports["IRC"]), IrcClient(b.ports["IRC"]), b.client()
+    for client in clients:
+        test.addCleanup(client.close)
+    return clients
+
+
 def username(nick: str) -> str:
     """The username field of an IRC user the scripted client registered as ``nick``."""
     return f"~{nick[:9]}"
@@ -780,10 +790,7 @@ class ClusterIrcTest(unittest.TestCase):
     def test_reasons_and_away_messages_on_two_nodes(self) -> None:
         skip_without_cluster()
         with Cluster(2, *IRC_ARGS) as cluster:
-            a, b = cluster.nodes
-            on_a, on_b, line_b = IrcClient(a.ports["IRC"]), IrcClient(b.ports["IRC"]), b.client()
-            for client in (on_a, on_b, line_b):
-                self.addCleanup(client.close)
+            on_a, on_b, line_b = on_two_nodes(self, cluster)
             for irc_client in (on_a, on_b):
                 irc_client.register()
                 irc_client.join()
