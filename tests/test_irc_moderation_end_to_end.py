@@ -75,10 +75,12 @@ class OperatorsTest(IrcModerationTestCase):
         self.assertIn("@oscar", names.split())
         self.assertIn(f" {other.nick} ", f" {names} ")
         who = self.numerics(other, "WHO #chat")
-        self.assertIn(f":{SERVER_NAME} 352 {other.nick} #chat {me} {SERVER_NAME} {SERVER_NAME} {me} H@ :0 {me}", who)
         self.assertIn(
-            f":{SERVER_NAME} 352 {other.nick} #chat {other.nick} {SERVER_NAME} {SERVER_NAME} "
-            f"{other.nick} H :0 {other.nick}",
+            f":{SERVER_NAME} 352 {other.nick} #chat ~{me} {SERVER_NAME} {SERVER_NAME} {me} H@ :0 Test User", who
+        )
+        self.assertIn(
+            f":{SERVER_NAME} 352 {other.nick} #chat ~{other.nick} {SERVER_NAME} {SERVER_NAME} "
+            f"{other.nick} H :0 Test User",
             who,
         )
         line_op.send("BANS")
@@ -224,15 +226,16 @@ class LineOperatorTest(IrcModerationTestCase):
         banned = self.irc()
         kicked = self.irc()
         self.assertEqual(self.answers(op, f"BAN {banned.nick} 1h spam"), ["OK"])
-        self.assertRegex(
-            banned.read_until_closed()[-1], r"^ERROR :Closing Link: .* \(banned until \S+ by oscar: spam\)$"
-        )
+        closing = banned.read_until_closed()[-1]
+        self.assertRegex(closing, r"^ERROR :Closing Link: .* \(banned until \S+ by oscar: spam\)$")
+        why_banned = closing[closing.rindex("(") + 1 : -1]
         self.assertEqual(self.answers(op, f"KICK {kicked.nick} enough"), ["OK"])
         self.assertEqual(
             kicked.read_until_closed()[-1], f"ERROR :Closing Link: {SERVER_NAME} (kicked by oscar: enough)"
         )
         seen = watcher.sync()
-        self.assertIn(f":{mask(banned.nick)} QUIT :Quit", seen)
+        self.assertIn(f":{mask(banned.nick)} QUIT :{why_banned}", seen)  # (the ban's words, as a reason)
+        self.assertIn(f":{mask(kicked.nick)} QUIT :kicked by oscar: enough", seen)
         again = IrcClient(self.server.ports["IRC"])
         self.addCleanup(again.close)
         again.send(f"NICK {banned.nick}")
