@@ -109,16 +109,16 @@ class IrcSession:
         "_joined",
         "_labels",
         "_messages",
-        "_moderators",
         "_nick",
         "_operator",
-        "_operators",
         "_ping_sent",
         "_quit_text",
         "_registered",
         "_registration",
         "_tags",
         "_wire",
+        "moderators",
+        "operators",
     )
 
     def __init__(
@@ -130,9 +130,9 @@ class IrcSession:
         operators: irc_moderation.Operators | None = None,
     ) -> None:
         self._channel = channel
-        self._operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
+        self.operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
+        self.moderators = moderators  # (irc_moderation's commands; a mute is irc_messages', a ban registration's)
         self._operator = False  # logged in to an account with the op role, or OPERed
-        self._moderators = moderators  # (for irc_moderation's commands)
         self._connection = connection
         self._registration = IrcRegistration(self, channel, connection, logins, moderators)
         self._nick: str | None = None  # its own once registered (held hidden until JOIN)
@@ -289,7 +289,7 @@ class IrcSession:
         nick, host = self._nick, self._channel.host
         self._nick, self._joined = None, False
         if nick is not None:
-            self._operators.gone(nick)
+            self.operators.gone(nick)
         if nick is not None and self._registered:  # (before registration it holds no name)
             self._channel.introduce(nick, None)
             host.room.leave(self, nick, irc_replies.departure_reason(reason, self._quit_text))
@@ -310,18 +310,10 @@ class IrcSession:
     def operator(self) -> str | None:
         return self._nick if self._operator and self._registered else None
 
-    @property
-    def operators(self) -> irc_moderation.Operators:
-        return self._operators
-
-    @property
-    def moderators(self) -> Moderators:
-        return self._moderators
-
     def become_operator(self) -> None:
         self._operator = True
         if self._nick is not None:
-            self._operators.opered(self._nick)
+            self.operators.opered(self._nick)
 
     def check_password(self, name: str, password: str, done: Callable[[str, CheckResult], None]) -> bool:
         return self._registration.check_password(name, password, done)
@@ -391,8 +383,8 @@ class IrcSession:
     def renamed(self, old: str, new: str) -> None:
         self._nick = new
         if self._operator:
-            self._operators.gone(old)
-            self._operators.opered(new)
+            self.operators.gone(old)
+            self.operators.opered(new)
         self._channel.introduce(old, None)
         self._channel.introduce(new, self._registration.user)
         if not self._joined:  # (in the room, it hears its own Renamed)
@@ -400,17 +392,10 @@ class IrcSession:
 
     # --- the channel ----------------------------------------------------------------------------
     def _join(self, params: list[str]) -> None:
-        if not params:
-            self.reply("461", "JOIN", "Not enough parameters")
-            return
-        if params[0] == "0":
+        if params and params[0] == "0":
             self._part_channel(None)
-            return
-        for channel in params[0].split(","):
-            if not self._channel.is_ours(channel):
-                self.reply("403", channel, "No such channel")
-            elif not self._joined:
-                self._come_in()
+        elif self._channels("JOIN", params) and not self._joined:
+            self._come_in()
 
     def _come_in(self) -> None:
         assert self._nick is not None
@@ -425,17 +410,26 @@ class IrcSession:
         self.wait_for_room(welcome)
 
     def _part(self, params: list[str]) -> None:
-        if not params:
-            self.reply("461", "PART", "Not enough parameters")
+        if not self._channels("PART", params):
             return
-        reason = (irc_replies.note(params[1]) or None) if len(params) > 1 else None
+        if self._joined:
+            self._part_channel((irc_replies.note(params[1]) or None) if len(params) > 1 else None)
+        else:
+            self.reply("442", self._channel.name, "You're not on that channel")
+
+    def _channels(self, command: str, params: list[str]) -> bool:
+        """Whether ``params`` name the channel (among others, each of which gets 403, as does a
+        list without it); 461 without any."""
+        if not params:
+            self.reply("461", command, "Not enough parameters")
+            return False
+        ours = False
         for channel in params[0].split(","):
-            if not self._channel.is_ours(channel):
-                self.reply("403", channel, "No such channel")
-            elif not self._joined:
-                self.reply("442", channel, "You're not on that channel")
+            if self._channel.is_ours(channel):
+                ours = True
             else:
-                self._part_channel(reason)
+                self.reply("403", channel, "No such channel")
+        return ours
 
     def _part_channel(self, reason: str | None) -> None:
         if not self._joined or self._nick is None:
