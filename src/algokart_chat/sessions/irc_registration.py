@@ -262,6 +262,10 @@ class IrcRegistration:
         wanted, old = params[0], self._session.name
         if wanted == (old or self.nick):
             return
+        mute = self._moderators.mute_for(old) if old is not None else None
+        if mute is not None:  # (a new nick would be a way out of the mute, the name being what is muted)
+            reply("435", wanted, self._channel.name, f"Cannot change nickname while muted ({mute.describe()})")
+            return
         if not is_valid_username(wanted):
             reply("432", wanted, irc_replies.nick_problem(wanted))
             return

