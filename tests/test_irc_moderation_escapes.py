@@ -66,3 +66,15 @@ class IrcEscapesTest(IrcModerationTestCase):
         self.assertEqual(self.answers(op, f"UNMUTE {troll.nick}"), ["OK"])
         troll.send(f"NICK {other}")
         self.assertIn(f" NICK :{other}", "\n".join(troll.sync()))  # (unmuted: free to rename)
+
+    def test_a_ban_set_between_nick_and_the_end_of_registration_refuses_it(self) -> None:
+        op = self.operator("olga")
+        client = self.connect_irc()
+        nick = unique_name("late")
+        client.send(f"NICK {nick}")
+        client.sync()  # (NICK checked, no ban yet)
+        self.assertEqual(self.answers(op, f"BAN {nick} 1h spam"), ["OK"])
+        client.send(f"USER {nick} 0 * :Real")
+        lines = client.read_until_closed()
+        self.assertTrue(any(" 465 " in line and "banned" in line for line in lines), lines)
+        self.assertFalse([line for line in lines if " 001 " in line])

@@ -349,12 +349,24 @@ class IrcRegistration:
             session.send(irc.message(self._channel.server, "FAIL", "*", "ACCOUNT_REQUIRED", _ACCOUNT_REQUIRED))
             self._connection.close("account-required")
             return
+        if self._banned(nick):
+            return
         self.nick = None  # (its own once the room says so: till then 433's target is *)
         refusal = self._nick_refusal(nick)
         if refusal is not None:  # (registration completes with the next NICK that is free)
             session.reply("433", nick, refusal)
             return
         self._claim(nick, lambda: self._welcome(nick))
+
+    def _banned(self, nick: str) -> bool:
+        """Whether a ban refuses the nick (set since ``NICK`` was checked, when no one held it, so
+        nothing was disconnected): then 465 and the connection closes."""
+        ban = self._moderators.ban_for(nick, "")
+        if ban is None:
+            return False
+        self._session.reply("465", f"You are banned from this server ({ban.describe()})")
+        self._connection.close("banned")
+        return True
 
     def _welcome(self, nick: str) -> None:
         self._session.welcomed(nick)
