@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 
-from support import TIMEOUT, unique_name
+from support import TIMEOUT, err, unique_name
 
 from algokart_chat.accounts import Account, Accounts
 from algokart_chat.accounts_file import load_accounts, save_accounts
@@ -66,6 +66,41 @@ class IrcEscapesTest(IrcModerationTestCase):
         self.assertEqual(self.answers(op, f"UNMUTE {troll.nick}"), ["OK"])
         troll.send(f"NICK {other}")
         self.assertIn(f" NICK :{other}", "\n".join(troll.sync()))  # (unmuted: free to rename)
+
+    def test_an_account_banned_by_name_cannot_log_in_under_another_nick(self) -> None:
+        op = self.operator("olga")
+        self.assertEqual(self.answers(op, "BAN carol 1h spam"), ["OK"])
+        client = self.sasl("carol", unique_name("carolx"))
+        lines = client.read_until_closed()
+        self.assertIn(f":{SERVER_NAME} 903 {client.nick} :SASL authentication successful", lines)
+        self.assertTrue(any(" 465 " in line and "banned" in line for line in lines), lines)
+        self.assertFalse([line for line in lines if " 001 " in line])
+        with_pass = self.connect_irc()
+        nick = unique_name("carolp")
+        with_pass.send(f"PASS :carol:{password_of('carol')}", f"NICK {nick}", "USER x 0 * :Real")
+        lines = with_pass.read_until_closed()
+        self.assertTrue(any(" 465 " in line for line in lines), lines)
+        self.assertFalse([line for line in lines if " 001 " in line])
+        line_user = self.connect()
+        line_user.send(f"LOGIN carol {password_of('carol')}")
+        self.assertTrue(line_user.read_line().startswith("ERR banned until "))  # (the line protocol's LOGIN too)
+
+    def test_a_ban_of_an_account_disconnects_whoever_is_logged_in_to_it_under_another_nick(self) -> None:
+        op = self.operator("olga")
+        client = self.sasl("dave", unique_name("davex"))
+        client.read_until(r" 422 ")
+        client.join()
+        self.assertEqual(self.answers(op, "BAN dave 1h spam"), ["OK"])
+        self.assertRegex(client.read_until_closed()[-1], r"^ERROR :Closing Link: .*\(banned until \S+ by olga: spam\)$")
+
+    def test_an_operator_under_another_nick_is_protected(self) -> None:
+        op = self.operator("olga")
+        oscar = self.sasl("oscar", unique_name("oscarx"))
+        oscar.read_until(r" 422 ")
+        oscar.join()
+        for command in (f"KICK {oscar.nick}", f"MUTE {oscar.nick}", f"BAN {oscar.nick}"):
+            self.assertEqual(self.answers(op, command), [err("operator-protected")], command)
+        self.assertTrue(oscar.sync() is not None)  # (still connected)
 
     def test_a_ban_set_between_nick_and_the_end_of_registration_refuses_it(self) -> None:
         op = self.operator("olga")

@@ -32,8 +32,9 @@ from algokart_chat.names import username_key
 
 log = logging.getLogger(__name__)
 
-# The server's hook: close every connection whose (name or None, address) matches, for a reason
-# (a line that says who and why); the names of the logged-in users closed.
+# The server's hook: close every connection whose (name or None, address) matches, or (account,
+# address) for a user logged in to an account under another name, for a reason (a line that says
+# who and why); the names of the logged-in users closed.
 Matcher = Callable[[str | None, str], bool]
 Disconnect = Callable[[Matcher, str], list[str]]
 # The room's ``moderate``: share a change with every server of a cluster (each applies it when it

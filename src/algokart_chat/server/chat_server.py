@@ -296,12 +296,17 @@ class ChatServer:
             resume()
 
     def disconnect_where(self, match: Matcher, reason: str) -> list[str]:
-        """Close every connection whose (name, address) ``match`` accepts, for ``reason`` (the
-        session's farewell says it: a kick, a ban); the names of the logged-in users closed."""
+        """Close every connection whose (name, address) ``match`` accepts, or (account, address)
+        for a user logged in to an account under another name (an IRC nick: a ban of the account
+        reaches it), for ``reason`` (the session's farewell says it: a kick, a ban); the names of
+        the logged-in users closed."""
         closed = []
+        account_of = self.room.account_of
         for connection in list(self._connections):
             name, peer = connection.session.name, connection.peer
-            if match(name, peer[0] if peer else ""):
+            host = peer[0] if peer else ""
+            account = account_of(name) if name is not None else None
+            if match(name, host) or (account is not None and match(account, host)):
                 if name is not None:
                     closed.append(name)
                 connection.close(reason)

@@ -359,9 +359,10 @@ class IrcRegistration:
         self._claim(nick, lambda: self._welcome(nick))
 
     def _banned(self, nick: str) -> bool:
-        """Whether a ban refuses the nick (set since ``NICK`` was checked, when no one held it, so
-        nothing was disconnected): then 465 and the connection closes."""
-        ban = self._moderators.ban_for(nick, "")
+        """Whether a ban refuses the nick (set since ``NICK`` was checked) or the account logged
+        in to, whatever the nick: then 465 and the connection closes."""
+        moderators, account = self._moderators, self.account
+        ban = moderators.ban_for(nick, "") or (moderators.ban_for(account, "") if account is not None else None)
         if ban is None:
             return False
         self._session.reply("465", f"You are banned from this server ({ban.describe()})")

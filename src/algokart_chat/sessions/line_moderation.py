@@ -5,8 +5,8 @@ Plan: ``moderate`` checks who asks and what, then acts through ``moderators.Mode
 keeps the lists, writes the file, logs the audit line and disconnects whoever the action removes).
 An operator is a user logged in to an account with the ``op`` role (``accounts``); anyone else
 gets ``ERR not-operator`` for each command, and nothing else happens.  An account with the ``op``
-role cannot be kicked, banned or muted (``ERR operator-protected``): operators settle their
-quarrels in the accounts file.  ``KICK`` and ``MUTE`` need the user online (``ERR no-such-user``);
+role cannot be kicked, banned or muted (``ERR operator-protected``), under its own name or under
+the IRC nick of a user logged in to it: operators settle their quarrels in the accounts file.  ``KICK`` and ``MUTE`` need the user online (``ERR no-such-user``);
 ``BAN`` takes any name, address or CIDR, online or not.
 """
 
@@ -54,9 +54,10 @@ def moderate(
         held = room.held_name(word)
         if verb != "BAN" and held is None:
             return _ERR_NO_SUCH_USER
-        account = account_of(word)
-        if account is not None and "op" in account.roles:
-            return _ERR_OPERATOR_PROTECTED
+        for name in (word, room.account_of(word)):  # (an IRC nick may be another name than its account's)
+            account = account_of(name) if name is not None else None
+            if account is not None and "op" in account.roles:
+                return _ERR_OPERATOR_PROTECTED
     if verb == "KICK":
         return protocol.OK if moderators.kick(operator, word, _reason(rest)) else _ERR_NO_SUCH_USER
     duration_word, reason = protocol.split_word(rest)

@@ -254,8 +254,13 @@ class ChatSession:
             return
         if result.ok:
             assert result.account is not None  # (OK comes with its account)
-            self._operator = "op" in result.account.roles
-            self._claim(name, result.account.name)
+            ban = self._sessions.moderators.ban_for(result.account.name, self._host_address())
+            if ban is None:  # (checked again: a ban may have come while the password was checked)
+                self._operator = "op" in result.account.roles
+                self._claim(name, result.account.name)
+                return
+            connection.reply(line_moderation.refusal(ban))
+            self._answered()
             return
         connection.reply(_CHECK_REFUSALS[result.outcome])
         peer = connection.peer_text
