@@ -16,8 +16,8 @@ The package in layers; every import runs down this list, never up or sideways in
    ``password_checks``, the sessions' password checks off the event loop; ``moderators``, the bans
    and mutes in use with their file and audit log;
 3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``, with its parts
-   such as ``irc_registration``, up to the welcome, ``irc_sasl``, SASL PLAIN, and
-   ``irc_moderation``, its operators' commands) on a connection;
+   such as ``irc_registration``, up to the welcome, ``irc_presence``, JOIN/PART/AWAY,
+   ``irc_sasl``, SASL PLAIN, and ``irc_moderation``, its operators' commands) on a connection;
 4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` and ``window`` (pure) with
    ``clients``, ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py,
    imported in cluster mode only);

@@ -2,9 +2,10 @@
 connection (``transport.connection``) and the room, which it sees as one channel.
 
 ``IrcSessions`` makes an ``IrcSession`` for each connection of an IRC listener, all sharing one
-``irc_channel.IrcChannel``.  The session owns its place in the channel (``JOIN``, ``PART``,
-``AWAY``), ``QUIT``, the keepalive and labels, and coordinates its parts, which see it through
-narrow views: ``irc_registration`` (up to the welcome; ``Registrant``), ``irc_messages``
+``irc_channel.IrcChannel``.  The session owns ``QUIT``, the keepalive and labels, and
+coordinates its parts, which see it through narrow views: ``irc_registration`` (up to the
+welcome; ``Registrant``), ``irc_presence`` (``JOIN``, ``PART``, ``AWAY``; ``Present``),
+``irc_moderation`` (``OPER``, ``KICK``, ``KILL``, ``MODE``; ``Moderator``), ``irc_messages``
 (``PRIVMSG``, ``NOTICE``, ``TAGMSG``; ``Speaker``), ``irc_queries`` (``WHO``, ``NAMES``, ...;
 ``Asker``), ``irc_channel`` (room events as IRC lines), ``irc_caps`` (``CAP``) and
 ``irc_replies`` (fixed replies, labeled responses).
@@ -17,7 +18,8 @@ whole mapping.  Plan:
 - Registration (``CAP``, ``PASS``, ``AUTHENTICATE``, ``NICK``, ``USER``, up to the welcome, and
   ``NICK`` after it) is ``irc_registration``'s; anything else before it completes gets 451.
 - ``JOIN`` of the channel brings the user into the room, ``PART`` takes it out again (a departure
-  for line users), ``NICK`` renames (a departure of the old name for line users), ``QUIT`` leaves.
+  for line users; ``irc_presence``), ``NICK`` renames (a departure of the old name for line
+  users), ``QUIT`` leaves.
   A ``PART``'s or ``QUIT``'s reason, cleaned as message text is and cut to ``events.NOTE_BYTES``,
   goes with the departure (``irc_replies.departure_reason``: ``Quit: <reason>``, and why the
   server closed it for the other ways a connection ends).
@@ -56,7 +58,7 @@ from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
 from algokart_chat.password_checks import CheckResult, Logins
 from algokart_chat.room import RoomHost
-from algokart_chat.sessions import irc_caps, irc_moderation, irc_queries, irc_replies
+from algokart_chat.sessions import irc_caps, irc_moderation, irc_presence, irc_queries, irc_replies
 from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
 from algokart_chat.sessions.irc_registration import COMMANDS, IrcRegistration
@@ -106,7 +108,6 @@ class IrcSession:
         "_connection",
         "_form",
         "_handling",
-        "_joined",
         "_labels",
         "_messages",
         "_nick",
@@ -117,6 +118,7 @@ class IrcSession:
         "_registration",
         "_tags",
         "_wire",
+        "joined",
         "moderators",
         "operators",
     )
@@ -137,7 +139,7 @@ class IrcSession:
         self._registration = IrcRegistration(self, channel, connection, logins, moderators)
         self._nick: str | None = None  # its own once registered (held hidden until JOIN)
         self._registered = False
-        self._joined = False  # in the room (the channel)
+        self.joined = False  # in the room (the channel)
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_text: str | None = None  # QUIT's reason, cleaned
@@ -170,10 +172,6 @@ class IrcSession:
     @property
     def channel(self) -> IrcChannel:
         return self._channel
-
-    @property
-    def joined(self) -> bool:
-        return self._joined
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent | Echoed) -> None:
@@ -287,7 +285,7 @@ class IrcSession:
     def leave(self, reason: str, then: Callable[[], None] | None) -> None:
         self._registration.leave()
         nick, host = self._nick, self._channel.host
-        self._nick, self._joined = None, False
+        self._nick, self.joined = None, False
         if nick is not None:
             self.operators.gone(nick)
         if nick is not None and self._registered:  # (before registration it holds no name)
@@ -387,68 +385,8 @@ class IrcSession:
             self.operators.opered(new)
         self._channel.introduce(old, None)
         self._channel.introduce(new, self._registration.user)
-        if not self._joined:  # (in the room, it hears its own Renamed)
+        if not self.joined:  # (in the room, it hears its own Renamed)
             self.send(irc.message(self._channel.mask(old), "NICK", new))
-
-    # --- the channel ----------------------------------------------------------------------------
-    def _join(self, params: list[str]) -> None:
-        if params and params[0] == "0":
-            self._part_channel(None)
-        elif self._channels("JOIN", params) and not self._joined:
-            self._come_in()
-
-    def _come_in(self) -> None:
-        assert self._nick is not None
-        self._joined = True
-        self._channel.host.room.show(self, self._nick, hears_arrivals=True)
-
-        def welcome() -> None:
-            nick, channel = self.me, self._channel
-            names = channel.names_lines(nick, "userhost-in-names" in self._caps)
-            self.send_long(channel.join_line(nick, self._registration.account, "extended-join" in self._caps) + names)
-
-        self.wait_for_room(welcome)
-
-    def _part(self, params: list[str]) -> None:
-        if not self._channels("PART", params):
-            return
-        if self._joined:
-            self._part_channel((irc_replies.note(params[1]) or None) if len(params) > 1 else None)
-        else:
-            self.reply("442", self._channel.name, "You're not on that channel")
-
-    def _channels(self, command: str, params: list[str]) -> bool:
-        """Whether ``params`` name the channel (among others, each of which gets 403, as does a
-        list without it); 461 without any."""
-        if not params:
-            self.reply("461", command, "Not enough parameters")
-            return False
-        ours = False
-        for channel in params[0].split(","):
-            if self._channel.is_ours(channel):
-                ours = True
-            else:
-                self.reply("403", channel, "No such channel")
-        return ours
-
-    def _part_channel(self, reason: str | None) -> None:
-        if not self._joined or self._nick is None:
-            return
-        self._joined = False
-        channel = self._channel
-        channel.host.room.hide(self, self._nick, reason)
-        self.send(channel.part_line(self._nick, reason))
-
-    # --- away -----------------------------------------------------------------------------------
-    def _away(self, params: list[str]) -> None:
-        """``AWAY :<message>`` sets it, ``AWAY`` (or an empty message) clears it."""
-        assert self._nick is not None  # (registered)
-        away = irc_replies.note(params[0]) if params else ""
-        self._channel.host.room.set_away(self, self._nick, away or None)
-        if away:
-            self.reply("306", "You have been marked as being away")
-        else:
-            self.reply("305", "You are no longer marked as being away")
 
     # --- PING, PONG, QUIT -----------------------------------------------------------------------
     def _ping(self, params: list[str]) -> None:
@@ -486,9 +424,9 @@ _ANYTIME: Final[dict[str, Handler]] = {  # before registration too
     "QUIT": IrcSession._quit,
 }
 _REGISTERED: Final[dict[str, Handler]] = {
-    "JOIN": IrcSession._join,
-    "PART": IrcSession._part,
-    "AWAY": IrcSession._away,
+    "JOIN": irc_presence.join,
+    "PART": irc_presence.part,
+    "AWAY": irc_presence.away,
     "NAMES": irc_queries.names,
     "WHO": irc_queries.who,
     "WHOIS": irc_queries.whois,
