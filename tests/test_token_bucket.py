@@ -6,7 +6,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.token_bucket import TokenBucket
+from algokart_chat.token_bucket import UNLIMITED, InputBudget, Rates, TokenBucket
 
 
 class TokenBucketTest(unittest.TestCase):
@@ -37,5 +37,17 @@ class TokenBucketTest(unittest.TestCase):
         self.assertEqual(bucket.available(1000.0), 2)
 
 
-if __name__ == "__main__":
-    unittest.main()
+class RoundingTest(unittest.TestCase):
+    def test_a_balance_a_hair_under_a_whole_number_is_that_number(self) -> None:
+        # 0.1 a second for 0.005 s, then for 9.995 s: 1 token, 0.9999999999999999 in floats
+        budget = InputBudget(Rates(0.1, 10, 0, 0), 0.0)
+        budget.charge(10, 0, 0.0)
+        budget.available(0.005)
+        self.assertEqual(budget.available(10.0), (1, UNLIMITED))
+        budget.charge(1, 0, 10.0)
+        self.assertFalse(budget.in_debt(10.0))
+        bucket = TokenBucket(0.1, 10, 0.0)
+        bucket.charge(10, 0.0)
+        bucket.available(0.005)
+        self.assertEqual(bucket.available(10.0), 1)
+        self.assertTrue(bucket.charge(1, 10.0))

@@ -15,6 +15,11 @@ taken until it is repaid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+# Refills are fractions of a token, so a balance that is whole in exact arithmetic can come out a
+# hair either side of it (0.3 + 0.7 - 1): within this of a whole number, it is that number.
+ROUNDING: Final = 1e-9
 
 
 class TokenBucket:
@@ -29,13 +34,13 @@ class TokenBucket:
     def available(self, now: float) -> int:
         """How many whole tokens there are now (0 while in debt)."""
         self._refill(now)
-        return max(0, int(self._tokens))
+        return max(0, int(self._tokens + ROUNDING))
 
     def charge(self, cost: int, now: float) -> bool:
         """Spend ``cost`` tokens, into debt if need be; False while in debt."""
         self._refill(now)
         self._tokens -= cost
-        return self._tokens >= 0.0
+        return self._tokens > -ROUNDING
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.burst, self._tokens + (now - self._updated_at) * self.rate)
@@ -44,7 +49,7 @@ class TokenBucket:
     def in_debt(self, now: float) -> bool:
         """Whether more was spent than there is now."""
         self._refill(now)
-        return self._tokens < 0.0
+        return self._tokens <= -ROUNDING
 
     def full(self, now: float) -> bool:
         """Whether the bucket holds its whole burst now."""
@@ -101,8 +106,8 @@ class InputBudget:
         """Whole lines and bytes that may be taken now (0 and 0 while either is in debt)."""
         self._refill(now)
         rates = self.rates
-        lines = int(self._lines) if rates.lines_per_second else UNLIMITED
-        size = int(self._bytes) if rates.bytes_per_second else UNLIMITED
+        lines = int(self._lines + ROUNDING) if rates.lines_per_second else UNLIMITED
+        size = int(self._bytes + ROUNDING) if rates.bytes_per_second else UNLIMITED
         return (lines, size) if lines > 0 and size > 0 else (0, 0)
 
     def charge(self, lines: int, size: int, now: float) -> None:
@@ -115,7 +120,9 @@ class InputBudget:
         """Whether either dimension owes tokens now."""
         self._refill(now)
         rates = self.rates
-        return (rates.lines_per_second > 0 and self._lines < 0.0) or (rates.bytes_per_second > 0 and self._bytes < 0.0)
+        return (rates.lines_per_second > 0 and self._lines <= -ROUNDING) or (
+            rates.bytes_per_second > 0 and self._bytes <= -ROUNDING
+        )
 
     def full(self, now: float) -> bool:
         """Whether both dimensions hold their whole burst now (as if nothing had been spent)."""
