@@ -61,7 +61,7 @@ class ModerationClusterTestCase(unittest.TestCase):
         op = self.user(0, "olga")
         target = self.user(1, name)
         op.send(line)
-        op.expect("OK")
+        self.assertEqual(replies(op), ["OK"])
         return op, target.read_until_closed()[-1:]
 
     def refused(self, node: int, name: str) -> str:
@@ -137,7 +137,7 @@ class ModerationClusterTest(ModerationClusterTestCase):
             client.join()
             clients.append(client)
         op.send("KICK circkick1 enough", "BAN circban1")
-        op.expect("OK", "OK")
+        self.assertEqual(replies(op), ["OK", "OK"])
         closing = f"ERROR :Closing Link: {SERVER_NAME}"
         self.assertEqual(clients[0].read_until_closed()[-1], f"{closing} (kicked by olga: enough)")
         self.assertEqual(clients[1].read_until_closed()[-1], f"{closing} (banned until never by olga)")
