@@ -170,6 +170,19 @@ def _yield_to_the_event_loop() -> None:
             os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + NICENESS))
 
 
+def log_refusal(name: str, peer: str, outcome: Outcome, over_irc: bool = False) -> None:
+    """One log line for a refused check of ``name``'s password from ``peer``: INFO for a wrong
+    password (bounded by the throttle; what fail2ban reads), DEBUG for the other refusals, which
+    cost nothing and may come by the thousand.  Never the password."""
+    how, extra = (", IRC", {"protocol": "irc"}) if over_irc else ("", {})
+    if outcome is Outcome.WRONG:
+        details = fields("login-failed", user=name, peer=peer, reason="bad-password", **extra)
+        log.info("Login failed: %s from %s (bad-password%s)", name, peer, how, extra=details)
+    else:
+        details = fields("login-refused", user=name, peer=peer, reason=outcome.value, **extra)
+        log.debug("Login refused: %s from %s (%s%s)", name, peer, outcome.value, how, extra=details)
+
+
 class LoginStep(enum.Enum):
     """What a login with a name (valid) and a password or none comes to, before any check."""
 

@@ -153,6 +153,15 @@ def disconnected(name: str) -> bytes:
     return b"INFO " + name.encode("utf-8") + b" disconnected\n"
 
 
+REPLY_BYTES_PER_TOKEN = 1024
+
+
+def reply_cost(reply: bytes) -> int:
+    """What a long reply (``WHO``'s, ``HISTORY``'s) costs its asker beyond the line that asked: a
+    token of the input budget per whole KiB, so asking again and again is paced like sending."""
+    return len(reply) // REPLY_BYTES_PER_TOKEN
+
+
 def history_line(entry: Kept) -> bytes:
     """``HISTORY <id> <time> <sender> <text>``: one kept message (its text None: nothing)."""
     if entry.text is None:

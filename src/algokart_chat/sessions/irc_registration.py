@@ -38,7 +38,7 @@ from algokart_chat import irc
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
 from algokart_chat.names import is_valid_username, username_key
-from algokart_chat.password_checks import CheckResult, Logins, Outcome
+from algokart_chat.password_checks import CheckResult, Logins, Outcome, log_refusal
 from algokart_chat.room import JoinResult, Member
 from algokart_chat.sessions import irc_caps, irc_replies, irc_sasl
 from algokart_chat.sessions.irc_channel import Identity, IrcChannel
@@ -213,13 +213,7 @@ class IrcRegistration:
         self._check = self._logins.check(name, password, peer[0] if peer else "", checked)
 
     def _log_refusal(self, name: str, outcome: Outcome) -> None:
-        peer = self._connection.peer_text
-        if outcome is Outcome.WRONG:  # (bounded by the throttle, unlike the refusals before scrypt)
-            extra = fields("login-failed", user=name, peer=peer, reason="bad-password", protocol="irc")
-            log.info("Login failed: %s from %s (bad-password, IRC)", name, peer, extra=extra)
-        else:
-            extra = fields("login-refused", user=name, peer=peer, reason=outcome.value, protocol="irc")
-            log.debug("Login refused: %s from %s (%s, IRC)", name, peer, outcome.value, extra=extra)
+        log_refusal(name, self._connection.peer_text, outcome, over_irc=True)
 
     def _logged_in(self, result: CheckResult) -> None:
         assert result.account is not None

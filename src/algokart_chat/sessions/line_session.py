@@ -24,17 +24,13 @@ Plan:
 - Every way a connection ends goes through ``leave``, so other users hear
   ``INFO <name> disconnected`` exactly once (the server sends the departures of one loop iteration
   together), and the name is free again at once.
-- With accounts (``--accounts``: ``password_checks.Logins``), ``LOGIN <name> <password>`` (the
-  password is the rest of the line) checks the password off the event loop, holding the input as
-  for the room's answers, then claims the name through the room as a guest's login does; the check
-  is cancelled if the connection ends meanwhile.  The password goes nowhere but to that check:
-  no log line, no reply, no attribute of the session.  Without accounts, ``LOGIN`` is the plain one:
-  the whole argument is the name (``LOGIN a b`` is an invalid name).
-- ``HISTORY`` answers from the room's ``history`` once everything before it has been delivered
-  (``ChatRoom.sync``), as ``WHO`` does, and costs the same (a token per whole KiB).
-  ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live, so
-  recovering after a reconnection never repeats a message it already got.  ``IDS ON`` switches
-  this connection to ``protocol.wire_with_ids``: without it every live line is unchanged.
+- With accounts (``password_checks.Logins``), ``LOGIN <name> <password>`` checks the password off
+  the event loop, holding the input as for the room's answers, then claims the name as a guest's
+  login does.  The password goes nowhere but to that check.  Without accounts, the whole argument
+  is the name (``LOGIN a b`` is an invalid name).
+- ``HISTORY`` (``line_history``) answers from the room's ``history`` once everything before it
+  has been delivered (``ChatRoom.sync``), as ``WHO`` does, and costs the same.  ``IDS ON``
+  switches this connection to ``protocol.wire_with_ids``: without it every live line is unchanged.
 - Moderation (``line_moderation``): a user logged in to an account with the ``op`` role is an
   operator.  A banned name or address gets ``ERR banned`` at ``LOGIN`` (before any password
   check), a muted user ``ERR muted`` for ``MSG`` and ``DM``; with nothing listed each costs one test.
@@ -49,22 +45,19 @@ from collections.abc import Callable
 from typing import Final
 
 from algokart_chat import protocol
-from algokart_chat.events import MessageId, RoomEvent, Said, Together, Told
-from algokart_chat.history import Answer, History
+from algokart_chat.events import MessageId, RoomEvent, Said, Told
+from algokart_chat.history import History
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
 from algokart_chat.names import is_valid_username
-from algokart_chat.password_checks import CheckResult, Logins, LoginStep, Outcome
+from algokart_chat.password_checks import CheckResult, Logins, LoginStep, Outcome, log_refusal
 from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import line_moderation
+from algokart_chat.sessions import line_history, line_moderation
 from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
 
 log = logging.getLogger(__name__)
 
-WHO_BYTES_PER_TOKEN = 1024
-HISTORY_DEFAULT = 20  # messages HISTORY returns without a count
-HISTORY_MOST = 500  # messages a HISTORY answer holds at most
 AWAY_TOLD: Final = 16  # away messages a session remembers having told of (the oldest is forgotten)
 
 # The last line for each reason the server closes a connection (an end of file gets none).
@@ -139,7 +132,7 @@ class ChatSession:
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
         if self._first_live is None:
-            self._first_live = first_stamp(event)
+            self._first_live = line_history.first_kept(event)
         payload = event.encoded(protocol.wire_with_ids if self._ids else protocol.wire)
         if payload:  # (an IRC user's TAGMSG, or a direct message with no text: nothing for a line user)
             self._connection.send(payload)
@@ -263,23 +256,7 @@ class ChatSession:
             self._answered()
             return
         connection.reply(_CHECK_REFUSALS[result.outcome])
-        peer = connection.peer_text
-        if result.outcome is Outcome.WRONG:  # (bounded by the throttle, unlike the refusals before scrypt)
-            log.info(
-                "Login failed: %s from %s (bad-password)",
-                name,
-                peer,
-                extra=fields("login-failed", user=name, peer=peer, reason="bad-password"),
-            )
-        else:
-            reason = result.outcome.value
-            log.debug(
-                "Login refused: %s from %s (%s)",
-                name,
-                peer,
-                reason,
-                extra=fields("login-refused", user=name, peer=peer, reason=reason),
-            )
+        log_refusal(name, connection.peer_text, result.outcome)
         self._answered()
 
     def _claim(self, name: str, account: str | None) -> None:
@@ -303,12 +280,8 @@ class ChatSession:
             connection.mark_registered()
             connection.reply(protocol.OK)
             peer = connection.peer_text
-            if account is not None:
-                log.info(
-                    "Login: %s from %s (account)", name, peer, extra=fields("login", user=name, peer=peer, account=True)
-                )
-            else:
-                log.info("Login: %s from %s", name, peer, extra=fields("login", user=name, peer=peer))
+            details = fields("login", user=name, peer=peer, **({"account": True} if account is not None else {}))
+            log.info("Login: %s from %s%s", name, peer, " (account)" if account is not None else "", extra=details)
         else:
             self._operator = False
             connection.reply(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
@@ -398,9 +371,8 @@ class ChatSession:
             return
         reply = self._sessions.who_reply()
         self._connection.reply(reply)
-        if len(reply) >= WHO_BYTES_PER_TOKEN:
-            # A long reply costs more than a line: one more token per whole KiB beyond the line's own.
-            self._connection.charge(len(reply) // WHO_BYTES_PER_TOKEN)
+        if cost := protocol.reply_cost(reply):
+            self._connection.charge(cost)
         self._answered()
 
     def _ping(self, _argument: str) -> None:
@@ -416,46 +388,34 @@ class ChatSession:
             self._answered()
 
     def _history(self, argument: str) -> None:
-        """``HISTORY [<count>]`` or ``HISTORY AFTER <id>``, answered once everything before it was
-        delivered (see ChatRoom.sync)."""
-        word, rest = protocol.split_word(argument)
+        """``HISTORY [<count>]`` or ``HISTORY AFTER <id>`` (``line_history``), answered once
+        everything before it was delivered (see ChatRoom.sync)."""
+        asked = line_history.question(argument)
         if not self._sessions.host.room.history.on:
             self._connection.reply(_ERR_HISTORY_OFF)
-            return
-        if word.upper() == "AFTER" and rest and " " not in rest and "\t" not in rest:
-            anchor: str | None = rest
-            count = HISTORY_MOST
-        elif not word or (word.isascii() and word.isdigit() and int(word) > 0 and not rest):
-            anchor, count = None, min(int(word), HISTORY_MOST) if word else HISTORY_DEFAULT
-        else:
+        elif asked is None:
             self._connection.reply(_ERR_INVALID_ARGUMENT)
-            return
-        self._awaiting = True
-        self._sessions.host.room.sync(self, lambda: self._answer_history(anchor, count))
+        else:
+            self._awaiting = True
+            self._sessions.host.room.sync(self, lambda: self._answer_history(asked))
 
-    def _answer_history(self, anchor: str | None, count: int) -> None:
+    def _answer_history(self, asked: line_history.Question) -> None:
         if self._connection.closing:
             return
         history: History = self._sessions.host.room.history
-        now = time.time()
-        if anchor is None:
-            answer: Answer = history.latest(count, now)
-        else:
-            answer = history.after(anchor, count, now, until=self._first_live)
-        lines = [protocol.history_line(entry) for entry in answer.entries]
-        reply = b"".join(lines) + protocol.history_end(answer.state, sum(1 for line in lines if line))
+        reply = line_history.answer(history, asked, time.time(), self._first_live)
         self._connection.reply(reply)
-        if len(reply) >= WHO_BYTES_PER_TOKEN:  # (paid as WHO is: a token per whole KiB)
-            self._connection.charge(len(reply) // WHO_BYTES_PER_TOKEN)
+        if cost := protocol.reply_cost(reply):
+            self._connection.charge(cost)
         self._answered()
 
     def _switch_ids(self, argument: str) -> None:
         """``IDS ON`` or ``IDS OFF``: whether this connection's broadcast lines carry their ids."""
-        wanted = argument.upper() if argument.isascii() else ""
-        if wanted not in ("ON", "OFF"):
+        wanted = line_history.ids_wanted(argument)
+        if wanted is None:
             self._connection.reply(_ERR_INVALID_ARGUMENT)
             return
-        self._ids = wanted == "ON"
+        self._ids = wanted
         self._connection.reply(protocol.OK)
 
     def _help(self, _argument: str) -> None:
@@ -488,16 +448,6 @@ _CHECK_REFUSALS: Final = {
     Outcome.TOO_MANY_ATTEMPTS: protocol.error("too-many-attempts"),
     Outcome.BUSY: protocol.error("server-busy"),
 }
-
-
-def first_stamp(event: RoomEvent) -> MessageId | None:
-    """The id of the first message in ``event`` (parts of ``Together`` included) that history
-    keeps (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``), if any."""
-    parts = event.parts if isinstance(event, Together) else [event]
-    for part in parts:
-        if isinstance(part, Said) and part.stamp is not None and part.command != "TAGMSG":
-            return part.stamp.id
-    return None
 
 
 CommandMethod = Callable[[ChatSession, str], None]

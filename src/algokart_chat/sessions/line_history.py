@@ -1,0 +1,61 @@
+"""The line protocol's history commands, as values: ``HISTORY [<count>]`` and ``HISTORY AFTER <id>``
+read into a question, the room's answer written as lines, and ``IDS ON|OFF``.  Pure: the session
+(``line_session``) holds the input while the room syncs, then sends what ``answer`` writes.
+
+Guarantees:
+- ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live
+  (``first_kept``), so recovering after a reconnection never repeats a message it already got.
+- An answer costs what a ``WHO`` reply does (``protocol.reply_cost``).
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from algokart_chat import protocol
+from algokart_chat.events import MessageId, RoomEvent, Said, Together
+from algokart_chat.history import History
+
+DEFAULT_COUNT: Final = 20  # messages HISTORY returns without a count
+MOST: Final = 500  # messages an answer holds at most
+
+
+class Question(NamedTuple):
+    anchor: MessageId | None  # HISTORY AFTER's id; None: the latest
+    most: int  # messages at most
+
+
+def question(argument: str) -> Question | None:
+    """``HISTORY``'s argument as a question; None when it is none (``ERR invalid-argument``)."""
+    word, rest = protocol.split_word(argument)
+    if word.upper() == "AFTER" and rest and " " not in rest and "\t" not in rest:
+        return Question(MessageId(rest), MOST)
+    if not word or (word.isascii() and word.isdigit() and int(word) > 0 and not rest):
+        return Question(None, min(int(word), MOST) if word else DEFAULT_COUNT)
+    return None
+
+
+def answer(history: History, asked: Question, now: float, first_live: MessageId | None) -> bytes:
+    """The reply to ``asked`` from ``history`` at ``now``: the messages, then ``HISTORY-END``."""
+    if asked.anchor is None:
+        found = history.latest(asked.most, now)
+    else:
+        found = history.after(asked.anchor, asked.most, now, until=first_live)
+    lines = [protocol.history_line(entry) for entry in found.entries]
+    return b"".join(lines) + protocol.history_end(found.state, sum(1 for line in lines if line))
+
+
+def ids_wanted(argument: str) -> bool | None:
+    """``IDS``'s argument: True for ON, False for OFF (any case); None for anything else."""
+    wanted = argument.upper() if argument.isascii() else ""
+    return {"ON": True, "OFF": False}.get(wanted)
+
+
+def first_kept(event: RoomEvent) -> MessageId | None:
+    """The id of the first message in ``event`` (parts of ``Together`` included) that history
+    keeps (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``), if any."""
+    parts = event.parts if isinstance(event, Together) else [event]
+    for part in parts:
+        if isinstance(part, Said) and part.stamp is not None and part.command != "TAGMSG":
+            return part.stamp.id
+    return None
