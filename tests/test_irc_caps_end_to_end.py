@@ -116,6 +116,21 @@ class TagsTest(IrcTestCase):
         line.sync()
         self.assertNotEqual(tags_of(both.sync()[0])["msgid"], stamp["msgid"])
 
+    def test_a_batch_of_texts_has_the_ids_history_and_ids_on_give_them_however_long_a_text_is(self) -> None:
+        tagged = with_caps(self.irc(), "message-tags")
+        line, reader = self.logged_in(), self.logged_in()
+        reader.send("IDS ON")
+        reader.expect("OK")
+        self.settled(tagged)
+        long_text = "word " * 150  # (750 bytes: two IRC lines)
+        line.send(f"MSG {long_text.strip()}", "MSG second")  # (one read: one message of two texts)
+        line.sync()
+        ids = [tags_of(item)["msgid"] for item in tagged.sync()]
+        on_line = [item.split(" ", 1)[0][1:] for item in reader.sync()]
+        self.assertEqual(len(ids), 3)
+        self.assertEqual(on_line, [ids[0], f"{ids[0]}.1"])  # the texts' ids ...
+        self.assertEqual(ids, [on_line[0], f"{on_line[0]}.c1", on_line[1]])  # ... on IRC too
+
     def test_client_only_tags_reach_message_tags_clients_only_and_line_users_get_the_text(self) -> None:
         sender, tagged = with_caps(self.irc(), "message-tags"), with_caps(self.irc(), "message-tags")
         timed, line = with_caps(self.irc(), "server-time"), self.logged_in()

@@ -158,13 +158,14 @@ class FormsTest(unittest.TestCase):
         self.assertEqual(lines(said.encoded(channel.encoder(TAGS)))[0].split(" ")[0], "@msgid=abc-7;+typing=active")
         self.assertIs(said.encoded(channel.encoder(BOTH)), said.encoded(channel.encoder(BOTH)))  # (once per form)
 
-    def test_a_line_users_long_text_gets_an_id_per_line_within_512_bytes_without_its_tags(self) -> None:
+    def test_a_line_users_long_text_goes_on_with_its_id_and_c_per_line_within_512_bytes_without_its_tags(self) -> None:
         channel = channel_of()
         said = stamped(Said("bob", ["word " * 300]))
         tagged = lines(said.encoded(channel.encoder(BOTH)))
         self.assertEqual(len(tagged), len(lines(said.encoded(channel.wire))))
         self.assertEqual(
-            [line.split(";")[1].split(" ")[0] for line in tagged[:3]], ["msgid=abc-7", "msgid=abc-7.1", "msgid=abc-7.2"]
+            [line.split(";")[1].split(" ")[0] for line in tagged[:3]],
+            ["msgid=abc-7", "msgid=abc-7.c1", "msgid=abc-7.c2"],
         )
         self.assertTrue(all(len(line.partition(" ")[2].encode()) + 2 <= irc.LINE_BYTES for line in tagged))
 

@@ -30,10 +30,16 @@ Encoder = Callable[["RoomEvent"], bytes]
 # letters, digits, "-" and "." only (so never a space, a ":" or a line break: IRC's msgid rules).
 # One process's room (``room_memory``) makes ``<random prefix>-<counter>``, the prefix new at each
 # start; a cluster's (``cluster.replica``) ``<stream entry id>-<record>``, as Redis numbered the
-# batch (``<ms>-<seq>``) and the record's place in it, which every node reads alike.  An event
-# that becomes several IRC lines (several texts, or a long one cut) gives its first line the id
-# and the k-th after it ``<id>.<k>``.
+# batch (``<ms>-<seq>``) and the record's place in it, which every node reads alike.  A message of
+# several texts (several MSG of one read) gives the k-th text after the first ``<id>.<k>``
+# (``text_id``), on every protocol and in history; an IRC line that goes on with a text cut to fit
+# 512 bytes has its text's id and ``.c<j>``.
 MessageId = NewType("MessageId", str)
+
+
+def text_id(stamp_id: MessageId, k: int) -> MessageId:
+    """The id of the ``k``-th text (from 0) of a message stamped ``stamp_id``."""
+    return stamp_id if k == 0 else MessageId(f"{stamp_id}.{k}")
 
 
 class Stamp(NamedTuple):

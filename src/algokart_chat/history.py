@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Literal, NamedTuple
 
-from algokart_chat.events import MessageId, Said
+from algokart_chat.events import MessageId, Said, text_id
 
 State = Literal["complete", "more", "partial"]
 
@@ -102,7 +102,7 @@ class History:
         named = len(sender) if sender.isascii() else len(sender.encode("utf-8"))
         records = []
         for k, text in enumerate(event.texts):
-            entry_id = stamp.id if k == 0 else MessageId(f"{stamp.id}.{k}")
+            entry_id = text_id(stamp.id, k)
             raw = raws[k] if raws is not None and k < len(raws) else None
             size = named + len(entry_id)
             if text is not None:

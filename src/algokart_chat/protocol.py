@@ -20,7 +20,18 @@ import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
 
-from algokart_chat.events import Arrived, AwayChanged, Departed, Parted, Renamed, RoomEvent, Said, Together, Told
+from algokart_chat.events import (
+    Arrived,
+    AwayChanged,
+    Departed,
+    Parted,
+    Renamed,
+    RoomEvent,
+    Said,
+    Together,
+    Told,
+    text_id,
+)
 from algokart_chat.history import Kept, State
 from algokart_chat.irc import server_time
 
@@ -181,7 +192,7 @@ def wire_with_ids(event: RoomEvent) -> bytes:
         prefix = message_prefix(event.sender)
         first = event.stamp.id
         return b"".join(
-            b"@" + (first if k == 0 else f"{first}.{k}").encode("ascii") + b" " + with_text(prefix, text)
+            b"@" + text_id(first, k).encode("ascii") + b" " + with_text(prefix, text)
             for k, text in enumerate(event.texts)
             if text is not None
         )

@@ -42,7 +42,19 @@ from collections.abc import Callable, Sequence
 from typing import Final, NamedTuple
 
 from algokart_chat import irc
-from algokart_chat.events import Arrived, AwayChanged, Departed, Parted, Renamed, RoomEvent, Said, Stamp, Together, Told
+from algokart_chat.events import (
+    Arrived,
+    AwayChanged,
+    Departed,
+    Parted,
+    Renamed,
+    RoomEvent,
+    Said,
+    Stamp,
+    Together,
+    Told,
+    text_id,
+)
 from algokart_chat.names import username_key
 from algokart_chat.room import RoomHost
 
@@ -196,10 +208,27 @@ class IrcChannel:
         for number, line in enumerate(lines):
             tags = head
             if msgid is not None:
-                tags += (";" if tags else "") + ("msgid=" + msgid if not number else f"msgid={msgid}.{number}")
+                tags += (";" if tags else "") + ("msgid=" + msgid if not number else f"msgid={msgid}.c{number}")
             tags = (tags + after) if tags else after[1:]
             tagged.append(b"@" + tags.encode() + b" " + line + irc.CRLF)
         return b"".join(tagged)
+
+    def _texts_tagged(self, form: Form, event: Said, stamp: Stamp) -> bytes:
+        """Several texts (a read's MSG or PRIVMSG lines), each tagged with its own id
+        (``events.text_id``) whatever number of lines a long one takes: the ids history and
+        ``IDS ON`` give them."""
+        head = irc.text_head(event.sender, self.server, event.command or "PRIVMSG", self.name)
+        raws = event.raws
+        return b"".join(
+            self.tagged(
+                form,
+                self._text_lines(head, [text], None if raws is None else raws[k : k + 1]),
+                Stamp(text_id(stamp.id, k), stamp.accepted_at),
+                event.tags,
+                event.account,
+            )
+            for k, text in enumerate(event.texts)
+        )
 
     def _encode_tagged(self, form: Form, encoder: Encoder, event: RoomEvent) -> bytes:
         """``event`` for clients of ``form`` (not plain): its plain lines, tagged."""
@@ -208,6 +237,8 @@ class IrcChannel:
         if isinstance(event, Said):
             if event.command == "TAGMSG":
                 plain = self._tagmsg(event.sender, self.name) if MESSAGE_TAGS in form else b""
+            elif len(event.texts) > 1 and event.stamp is not None and MESSAGE_TAGS in form:
+                return self._texts_tagged(form, event, event.stamp)
             else:
                 plain = event.encoded(self.wire)
             return self.tagged(form, plain, event.stamp, event.tags, event.account)
