@@ -123,7 +123,7 @@ class SettingsTest(unittest.TestCase):
             self.assertIn(named, str(caught.exception))
             self.assertNotIn("\n", str(caught.exception))
             self.assertNotIn("hunter2", str(caught.exception))
-        with mock.patch("algokart_chat.config.scrypt_available", return_value=False):
+        with mock.patch("algokart_chat.options.scrypt_available", return_value=False):
             self.assertRaisesRegex(SettingsError, "OpenSSL 1.1", load_settings, ["--accounts", str(good)], {})
 
     def test_require_account_is_a_switch(self) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from support import ROOT
 
-from algokart_chat.config import OPTIONS
+from algokart_chat.options import OPTIONS
 
 README_MOST_LINES = 300
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from support import ENV_SETTINGS, ROOT, TIMEOUT
 
-from algokart_chat.config import OPTIONS
+from algokart_chat.options import OPTIONS
 
 UNIT = ROOT / "contrib" / "algokart-chat.service"
 CLUSTER_OVERRIDE = ROOT / "contrib" / "cluster-venv.conf"

@@ -7,7 +7,7 @@ The package in layers; every import runs down this list, never up or sideways in
    (lines and telnet), ``protocol`` (the line protocol), ``irc`` (IRC's wire format), ``names``
    (with ``unicode_tables``, generated data), ``text``, ``cross_protocol``, ``events`` (what
    happens in the room), ``room`` (the room's interface and guarantees), ``token_bucket``,
-   ``version``, ``config`` (the settings), ``logs`` (the log formats and writer),
+   ``version``, ``config`` (the settings, from the table of ``options``), ``logs`` (the log formats and writer),
    ``cluster.entries``, ``cluster.scripts``, ``cluster.target`` (cluster mode's keys, entries,
    scripts and URL), ``accounts`` (accounts, password hashes, the file's lines),
    ``accounts_file`` (that file on disk), ``login_throttle`` (failed logins counted),
