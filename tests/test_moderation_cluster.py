@@ -44,12 +44,23 @@ class ModerationClusterTestCase(unittest.TestCase):
 
     def user(self, node: int, name: str) -> Client:
         client = self.cluster.nodes[node].client()
-        self.addCleanup(client.close)
+        self.addCleanup(self.quit, client)
         password = f" {password_of(name)}" if name in OPERATORS else ""
         client.send(f"LOGIN {name}{password}")
         client.expect("OK")
         client.name = name
         return client
+
+    @staticmethod
+    def quit(client: Client) -> None:
+        """QUIT and wait for the close: the name is free on every node once the farewell came, so
+        the next test may log in with it (the operator's above all)."""
+        try:
+            client.send("QUIT")
+            client.read_until_closed()
+        except OSError:
+            pass  # (closed already: kicked, banned)
+        client.close()
 
     def acted(self, operator: Client, *lines: str) -> None:
         """The operator's ``lines``, each answered OK, in the stream once this returns."""
