@@ -799,7 +799,8 @@ class ClusterIrcTest(unittest.TestCase):
             on_b.sync()
             them, me = on_a.nick, on_b.nick
             on_a.send("AWAY :lunch")
-            on_a.sync()
+            on_a.sync()  # (in the stream now) ...
+            on_b.sync()  # ... and read by node B, whose PONG comes after what the stream held before it
             on_b.send(f"PRIVMSG {them} :hi", f"WHO {them}", f"WHOIS {them}")
             self.assertEqual(
                 on_b.sync(),
