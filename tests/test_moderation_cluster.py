@@ -72,6 +72,7 @@ class ModerationClusterTestCase(unittest.TestCase):
         what the user read before it was closed."""
         op = self.user(0, "olga")
         target = self.user(1, name)
+        op.sync()  # (node 0 has read the target's login)
         op.send(line)
         self.operator_saw = op.sync()  # (departures too, which may come before the PONG)
         self.assertEqual([seen for seen in self.operator_saw if not seen.startswith("INFO ")], ["OK"])
@@ -118,6 +119,7 @@ class ModerationClusterTest(ModerationClusterTestCase):
     def test_a_mute_on_one_node_mutes_the_user_on_the_other(self) -> None:
         op = self.user(0, "olga")
         troll = self.user(1, "ctroll2")
+        op.sync()  # (node 0 has read the troll's login)
         self.acted(op, "MUTE ctroll2 10m calm down")
         troll.sync()
         troll.send("MSG hello", "DM olga hi")
@@ -150,6 +152,7 @@ class ModerationClusterTest(ModerationClusterTestCase):
             client.register(nick)
             client.join()
             clients.append(client)
+        op.sync()  # (node 0 has read their logins)
         op.send("KICK circkick1 enough", "BAN circban1")
         self.assertEqual(replies(op), ["OK", "OK"])
         closing = f"ERROR :Closing Link: {SERVER_NAME}"
