@@ -24,10 +24,8 @@ Plan:
 - Every way a connection ends goes through ``leave``, so other users hear
   ``INFO <name> disconnected`` exactly once (the server sends the departures of one loop iteration
   together), and the name is free again at once.
-- With accounts (``password_checks.Logins``), ``LOGIN <name> <password>`` checks the password off
-  the event loop, holding the input as for the room's answers, then claims the name as a guest's
-  login does.  The password goes nowhere but to that check.  Without accounts, the whole argument
-  is the name (``LOGIN a b`` is an invalid name).
+- ``LOGIN`` is ``line_login``'s, up to ``OK``: with accounts (``password_checks.Logins``), the
+  password is checked off the event loop, the input held as for the room's answers.
 - ``HISTORY`` (``line_history``) answers from the room's ``history`` once everything before it
   has been delivered (``ChatRoom.sync``), as ``WHO`` does, and costs the same.  ``IDS ON``
   switches this connection to ``protocol.wire_with_ids``: without it every live line is unchanged.
@@ -49,10 +47,9 @@ from algokart_chat.events import MessageId, RoomEvent, Said, Told
 from algokart_chat.history import History
 from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
-from algokart_chat.names import is_valid_username
-from algokart_chat.password_checks import CheckResult, Logins, LoginStep, Outcome, log_refusal
-from algokart_chat.room import JoinResult, RoomHost
-from algokart_chat.sessions import line_history, line_moderation
+from algokart_chat.password_checks import Logins
+from algokart_chat.room import RoomHost
+from algokart_chat.sessions import line_history, line_login, line_moderation
 from algokart_chat.text import clean_text
 from algokart_chat.transport.connection import Connection, SessionType
 
@@ -196,16 +193,9 @@ class ChatSession:
         return "idle"  # (a client that only reads sends PING now and then, as the terminal client does)
 
     def refusal(self, code: str) -> bytes:
-        peer = self._connection.peer
-        ban = self._sessions.moderators.ban_for(None, peer[0]) if code == "banned" and peer else None
-        return line_moderation.refusal(ban) if ban is not None else protocol.error(code)
+        return line_login.refusal(code, self._sessions.moderators, self._connection)
 
     # --- commands -------------------------------------------------------------------------------
-    def _answered(self) -> None:
-        """The room answered: carry on with the lines that waited for it."""
-        self._awaiting = False
-        self._connection.resume()
-
     def _publish(self) -> None:
         texts, self._unpublished = self._unpublished, None
         assert texts and self.name is not None  # MSG is a logged-in command
@@ -214,78 +204,22 @@ class ChatSession:
         host.note_fan_out((sum(map(len, texts)) + len(texts) * (len(self.name) + 5)) * (len(host.room) - 1))
 
     def _login(self, argument: str) -> None:
-        logins = self._sessions.logins
-        name, password = protocol.split_word(argument) if logins is not None else (argument, "")
-        if self.name is not None:
-            self._connection.reply(_ERR_ALREADY_LOGGED_IN)
-        elif not is_valid_username(name):
-            self._connection.reply(_ERR_INVALID_USERNAME)
-        elif ban := self._sessions.moderators.ban_for(name, self._host_address()):
-            self._connection.reply(line_moderation.refusal(ban))
-        elif logins is None:
-            self._claim(name, None)
-        else:
-            step = logins.step(name, password or None)
-            if step is LoginStep.GUEST:
-                self._claim(name, None)
-            elif step is LoginStep.CHECK:
-                self._awaiting = True  # (the lines after it wait for the answer, in order)
-                peer = self._connection.peer
-                self._check = logins.check(name, password, peer[0] if peer else "", lambda r: self._checked(name, r))
-            else:
-                self._connection.reply(_LOGIN_REFUSALS[step])
+        line_login.login(self, argument, self._sessions, self._connection)
 
-    def _host_address(self) -> str:
-        peer = self._connection.peer
-        return peer[0] if peer else ""
-
-    def _checked(self, name: str, result: CheckResult) -> None:
-        """The password check's answer (never called if the connection went meanwhile)."""
-        self._check = None
-        connection = self._connection
-        if connection.closing:
-            return
-        if result.ok:
-            assert result.account is not None  # (OK comes with its account)
-            ban = self._sessions.moderators.ban_for(result.account.name, self._host_address())
-            if ban is None:  # (checked again: a ban may have come while the password was checked)
-                self._operator = "op" in result.account.roles
-                self._claim(name, result.account.name)
-                return
-            connection.reply(line_moderation.refusal(ban))
-            self._answered()
-            return
-        connection.reply(_CHECK_REFUSALS[result.outcome])
-        log_refusal(name, connection.peer_text, result.outcome)
-        self._answered()
-
-    def _claim(self, name: str, account: str | None) -> None:
-        """Take ``name`` in the room (``account``: the account, as the file names it, whose password
-        was checked)."""
+    # --- what the login does to it (line_login.Entrant) -------------------------------------------
+    def hold(self) -> None:
         self._awaiting = True
-        host = self._sessions.host
-        host.announce_departures()  # (whoever left before this LOGIN is not news to it)
-        host.room.join(self, name, lambda result: self._joined(name, result, account), account=account)
 
-    def _joined(self, name: str, result: JoinResult, account: str | None) -> None:
-        """The room's answer to LOGIN ``name``: at once in memory, after a round trip in a cluster."""
-        connection = self._connection
-        if connection.closing:  # gone while the room was deciding
-            if result == "ok":
-                self._sessions.host.room.leave(self, name)
-            return
-        if result == "ok":
-            self.name = name
-            self._account = account
-            connection.mark_registered()
-            connection.reply(protocol.OK)
-            peer = connection.peer_text
-            details = fields("login", user=name, peer=peer, **({"account": True} if account is not None else {}))
-            log.info("Login: %s from %s%s", name, peer, " (account)" if account is not None else "", extra=details)
-        else:
-            self._operator = False
-            connection.reply(_ERR_USERNAME_TAKEN if result == "taken" else _ERR_CLUSTER_UNAVAILABLE)
-        self._answered()
+    def answered(self) -> None:
+        """The room (or a password check) answered: carry on with the lines that waited for it."""
+        self._awaiting = False
+        self._connection.resume()
+
+    def checking(self, check: asyncio.Task[None] | None) -> None:
+        self._check = check
+
+    def entered(self, name: str, account: str | None, operator: bool) -> None:
+        self.name, self._account, self._operator = name, account, operator
 
     def _message(self, argument: str) -> None:
         text = clean_text(argument)
@@ -325,7 +259,7 @@ class ChatSession:
             self._sessions.host.note_fan_out(len(text) + len(self.name) + 4)
             self._tell_away(name)
         if answered:
-            self._answered()
+            self.answered()
 
     def _muted(self) -> bool:
         """Whether this user is muted (then told so)."""
@@ -373,7 +307,7 @@ class ChatSession:
         self._connection.reply(reply)
         if cost := protocol.reply_cost(reply):
             self._connection.charge(cost)
-        self._answered()
+        self.answered()
 
     def _ping(self, _argument: str) -> None:
         """PONG once everything sent to the room before it has been delivered (see ChatRoom.sync):
@@ -385,7 +319,7 @@ class ChatSession:
         if not self._connection.closing:
             self._sessions.host.announce_departures()  # (a departure before the PING comes before PONG)
             self._connection.reply(protocol.PONG)
-            self._answered()
+            self.answered()
 
     def _history(self, argument: str) -> None:
         """``HISTORY [<count>]`` or ``HISTORY AFTER <id>`` (``line_history``), answered once
@@ -407,7 +341,7 @@ class ChatSession:
         self._connection.reply(reply)
         if cost := protocol.reply_cost(reply):
             self._connection.charge(cost)
-        self._answered()
+        self.answered()
 
     def _switch_ids(self, argument: str) -> None:
         """``IDS ON`` or ``IDS OFF``: whether this connection's broadcast lines carry their ids."""
@@ -428,26 +362,13 @@ class ChatSession:
         self._connection.reply(_ERR_UNKNOWN_COMMAND)
 
 
-_ERR_ALREADY_LOGGED_IN = protocol.error("already-logged-in")
-_ERR_INVALID_USERNAME = protocol.error("invalid-username")
-_ERR_USERNAME_TAKEN = protocol.error("username-taken")
 _ERR_NOT_LOGGED_IN = protocol.error("not-logged-in")
 _ERR_EMPTY_MESSAGE = protocol.error("empty-message")
 _ERR_NO_SUCH_USER = protocol.error("no-such-user")
 _ERR_UNKNOWN_COMMAND = protocol.error("unknown-command")
 _ERR_LINE_TOO_LONG = protocol.error("line-too-long")
-_ERR_CLUSTER_UNAVAILABLE = protocol.error("cluster-unavailable")
 _ERR_INVALID_ARGUMENT = protocol.error("invalid-argument")
 _ERR_HISTORY_OFF = protocol.error("history-off")
-_LOGIN_REFUSALS: Final = {
-    step: protocol.error(step.value)
-    for step in (LoginStep.PASSWORD_REQUIRED, LoginStep.ACCOUNT_REQUIRED, LoginStep.NO_SUCH_ACCOUNT)
-}
-_CHECK_REFUSALS: Final = {
-    Outcome.WRONG: protocol.error("bad-password"),
-    Outcome.TOO_MANY_ATTEMPTS: protocol.error("too-many-attempts"),
-    Outcome.BUSY: protocol.error("server-busy"),
-}
 
 
 CommandMethod = Callable[[ChatSession, str], None]
