@@ -78,7 +78,7 @@ class StreamReader:
         while not self._lease.stopping:
             await self._lease.joined.wait()
             incarnation = self._lease.incarnation
-            if backfilled != incarnation and self._replica.history_on:
+            if backfilled != incarnation and self._replica.history.on:
                 try:
                     await self._backfill()
                 except (*LINK_ERRORS, RedisError) as problem:
@@ -121,7 +121,7 @@ class StreamReader:
         reads of READ_COUNT) until the history's bounds are reached (its lines, its bytes as the
         batches' sizes, its age by the entries' ids) or the stream ends, then give the replica
         the batches oldest first.  Memory: about the history's bytes plus one read."""
-        lines, size, age_ms = self._replica.history_bounds()
+        lines, size, age_ms = self._replica.history.bounds()
         oldest_ms = int(time.time() * 1000) - age_ms
         batches: list[Batch] = []
         counted_lines = counted_bytes = 0
@@ -146,7 +146,7 @@ class StreamReader:
                 break
             upper = "(" + reply[-1][0].decode()
         batches.reverse()
-        added = self._replica.backfill(batches)
+        added = self._replica.history.backfill(batches)
         if added:
             log.info("Read %d messages of history back from the stream", added, extra=fields("history-backfill"))
 

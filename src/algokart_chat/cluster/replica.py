@@ -2,8 +2,10 @@
 
 ``RedisRoom`` does the talking to Redis; this class decides what every entry of the stream means
 for this node.  It owns every user of the cluster (names in login order, and which login holds
-each name, and the account each login's password was checked for), this node's members, the LOGINs and PINGs of this node waiting for their entries to
-come back, and, per node, the sequence of the last batch applied.
+each name), this node's members, the LOGINs and PINGs of this node waiting for their entries to
+come back, and, per node, the sequence of the last batch applied.  Its parts: ``replica_profiles``
+(each user's account and away message) and ``replica_history`` (the history kept from the stream,
+and read back from it at a join).
 
 Guarantees:
 - Applying the stream in order makes ``names()`` the same on every node, in login order.
@@ -44,15 +46,14 @@ from algokart_chat.cluster.entries import (
     Batch,
     Entry,
     Join,
-    Message,
     Moderate,
     Presence,
-    Record,
     User,
     records,
     stamp,
 )
-from algokart_chat.cluster.window import entry_number
+from algokart_chat.cluster.replica_history import ReplicaHistory
+from algokart_chat.cluster.replica_profiles import Profiles
 from algokart_chat.events import Arrived, AwayChanged, Echoed, Parted, Renamed, Said
 from algokart_chat.history import History
 from algokart_chat.moderation import Change
@@ -72,12 +73,9 @@ class Replica(Generic[MemberT]):
     """The cluster's users and this node's members, as of the last entry applied."""
 
     __slots__ = (
-        "_accounts",
         "_arrivals_wanted",
         "_audience",
-        "_away",
         "_hidden",
-        "_history",
         "_holders",
         "_joining",
         "_listeners",
@@ -86,10 +84,12 @@ class Replica(Generic[MemberT]):
         "_moderated",
         "_names",
         "_present",
+        "_profiles",
         "_seen",
         "_syncs",
         "_tokens",
         "changes",
+        "history",
         "node",
     )
 
@@ -98,15 +98,14 @@ class Replica(Generic[MemberT]):
     ) -> None:
         self._audience = audience
         self._moderated = moderated  # where an operator's action goes (the server's Moderators)
-        self._history = history if history is not None else History(0, 0, 0)  # fed every broadcast read
+        self._profiles = Profiles()  # the users' accounts and away messages
+        self.history = ReplicaHistory(history, self._profiles)  # fed every broadcast read
         self.node = ""
         # Every name held in the cluster, in login order, and which login holds it; those whose
         # owner is not in the room (an IRC nick before its JOIN) are also in _hidden.
         self._names: dict[str, str] = {}  # username_key -> name as typed
         self._holders: dict[str, str] = {}  # username_key -> token of the login that holds it
         self._hidden: set[str] = set()
-        self._accounts: dict[str, str] = {}  # username_key -> account, for logins that have one
-        self._away: dict[str, str] = {}  # username_key -> away message, as far as this node knows
         # This node's members: all of them, those in the room (they get what it delivers), and
         # those of them that hear arrivals.
         self._local: dict[str, MemberT] = {}
@@ -136,24 +135,16 @@ class Replica(Generic[MemberT]):
         return [name for key, name in self._names.items() if key not in hidden]
 
     def account_of(self, name: str) -> str | None:
-        return self._accounts.get(username_key(name))
+        return self._profiles.account_of(username_key(name))
 
     def away(self, name: str) -> str | None:
-        return self._away.get(username_key(name)) if self._away else None
+        return self._profiles.away_of(username_key(name))
 
     def away_messages(self) -> dict[str, str]:
-        return {self._names[key]: away for key, away in self._away.items()}
+        return self._profiles.away_messages(self._names)
 
     def name_of(self, member: MemberT) -> str | None:
         return self._member_names.get(member)
-
-    @property
-    def history_on(self) -> bool:
-        return self._history.on
-
-    def history_bounds(self) -> tuple[int, int, int]:
-        """The history's bounds: lines, bytes and age in milliseconds."""
-        return self._history.lines, self._history.size, round(self._history.age * 1000)
 
     def members(self) -> ValuesView[MemberT]:
         """This node's members in the room: what the room delivers here goes to them."""
@@ -164,14 +155,14 @@ class Replica(Generic[MemberT]):
         """Start over as ``node`` from a snapshot of the room: its users, in login order.  The
         stream is then applied from where the snapshot was taken."""
         self.node = node
-        self._names, self._holders, self._hidden, self._accounts, self._away = {}, {}, set(), {}, {}
+        self._names, self._holders, self._hidden = {}, {}, set()
+        self._profiles.clear()
         for user in users:
             key = username_key(user.name)
             self._names[key], self._holders[key] = user.name, user.token
             if user.hidden:
                 self._hidden.add(key)
-            if user.account is not None and is_valid_username(user.account):
-                self._accounts[key] = user.account
+            self._profiles.joined(key, user.account)
         self._seen = {}
         self.changes += 1
 
@@ -181,7 +172,8 @@ class Replica(Generic[MemberT]):
         joining, self._joining = self._joining, {}
         syncs, self._syncs = self._syncs, {}
         self.release_all()
-        self._names, self._holders, self._hidden, self._accounts, self._away = {}, {}, set(), {}, {}
+        self._names, self._holders, self._hidden = {}, {}, set()
+        self._profiles.clear()
         self.changes += 1
         for _member, done, _hears in joining.values():
             done("unavailable")
@@ -297,17 +289,10 @@ class Replica(Generic[MemberT]):
                         self._arrivals_wanted.add(key)
                 del self._names[old_key], self._holders[old_key]
                 self._hidden.discard(old_key)
-                self._accounts.pop(old_key, None)
-                away = self._away.pop(old_key, None)
-                if away is not None:
-                    self._away[key] = away
+                self._profiles.renamed(old_key, key)
         self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
         self._names[key], self._holders[key] = name, join.token
-        account = join.account if join.account is not None and is_valid_username(join.account) else None
-        if account is not None:
-            self._accounts[key] = account
-        else:
-            self._accounts.pop(key, None)
+        account = self._profiles.joined(key, join.account)
         if hidden:
             self._hidden.add(key)
         else:
@@ -347,7 +332,7 @@ class Replica(Generic[MemberT]):
         member = self._local.get(key)
         if presence.shown:
             self._hidden.discard(key)
-            arrival = Arrived(self._names[key], self._accounts.get(key), self._away.get(key))
+            arrival = Arrived(self._names[key], self._profiles.account_of(key), self._profiles.away_of(key))
             for listener in self._listeners.values():
                 listener.deliver(arrival)
             if member is not None:
@@ -362,12 +347,8 @@ class Replica(Generic[MemberT]):
 
     def _apply_away(self, entry: Away) -> None:
         key = username_key(entry.name)
-        if self._holders.get(key) != entry.token or self._away.get(key) == entry.away:
+        if self._holders.get(key) != entry.token or not self._profiles.set_away(key, entry.away):
             return  # that login is gone, or nothing changes
-        if entry.away is None:
-            del self._away[key]
-        else:
-            self._away[key] = entry.away
         if key in self._hidden:
             return
         change = AwayChanged(self._names[key], entry.away)
@@ -382,8 +363,7 @@ class Replica(Generic[MemberT]):
         was_present = key not in self._hidden
         del self._names[key], self._holders[key]
         self._hidden.discard(key)
-        self._accounts.pop(key, None)
-        self._away.pop(key, None)
+        self._profiles.left(key)
         self.changes += 1
         if key in self._local:  # still ours (``release`` forgets it first): the cluster retired us
             return False
@@ -391,51 +371,30 @@ class Replica(Generic[MemberT]):
             self._audience.departed(name, reason)
         return True
 
-    def backfill(self, batches: Iterable[Batch]) -> int:
-        """Fill the history from the stream's batches read back at a join, oldest first: their
-        broadcast messages, stamped as when applied; a batch no newer than the newest message
-        kept already is skipped (a rejoin keeps what it had).  The messages added."""
-        newest = self._history.newest()
-        floor = batch_number(newest.id) if newest is not None else (-1, -1)
-        before = len(self._history) + self._history.dropped
-        for batch in batches:
-            if batch_number(batch.entry_id) > floor:
-                self._keep(batch)
-        return len(self._history) + self._history.dropped - before
-
-    def _keep(self, batch: Batch) -> None:
-        """Keep the broadcast messages of ``batch`` in the history, stamped, delivering nothing."""
-        for index, target in enumerate(records(batch.records)):
-            if target.kind in (BROADCAST, IRC_BROADCAST):
-                event = self._message(target).event
-                if isinstance(event, Said):
-                    event.stamp = stamp(batch.entry_id, index)
-                    self._history.add_said(event)
-
     def _apply_batch(self, batch: Batch) -> None:
         if batch.sequence <= self._seen.get(batch.node, 0):
             return  # sent twice after a broken link
         self._seen[batch.node] = batch.sequence
         present = self._present
         if not self._local and batch.node != self.node:
-            if self._history.on:  # (nobody here to deliver to, but the history keeps it)
-                self._keep(batch)
+            if self.history.on:  # (nobody here to deliver to, but the history keeps it)
+                self.history.keep(batch)
             return
         said: list[Broadcast[MemberT]] = []  # broadcasts not delivered yet
         ours = batch.node == self.node  # (only here can a sender be waiting for its echo)
         for index, target in enumerate(records(batch.records)):
             if target.kind in (BROADCAST, IRC_BROADCAST):
-                event, echo = self._message(target)
+                event, echo = self._profiles.message(target)
                 event.stamp = stamp(batch.entry_id, index)
                 if isinstance(event, Said):
-                    self._history.add_said(event)
+                    self.history.add(event)
                 said.append((present.get(username_key(target.name)), event, echo and ours))
                 continue
             if said:  # (a direct message or a sync shows what came before: deliver that first)
                 deliver_together(present.values(), said)
                 said = []
             if target.kind in (DIRECT, IRC_DIRECT):
-                event, echo = self._message(target)
+                event, echo = self._profiles.message(target)
                 event.stamp = stamp(batch.entry_id, index)
                 recipient = self._local.get(username_key(target.name))  # (hidden or not)
                 if recipient is not None:
@@ -447,19 +406,3 @@ class Replica(Generic[MemberT]):
                 self.synced(target.name)
         if said:
             deliver_together(present.values(), said)
-
-    def _message(self, record: Record) -> Message:
-        """A message record's event, with the account its sender logged in to, if any."""
-        message = record.message()
-        if self._accounts:  # (a name's key costs a few microseconds: not on every record for nothing)
-            message.event.account = self._accounts.get(username_key(message.event.sender))
-        return message
-
-
-def batch_number(message_id: str) -> tuple[int, int]:
-    """The stream entry a message id (``<ms>-<seq>-<index>[.<k>]``) or entry id comes from, as
-    ``window.entry_number``; (-1, -1) for one that is neither."""
-    parts = message_id.split("-")
-    if len(parts) < 2 or not (parts[0].isascii() and parts[0].isdigit() and parts[1].isascii() and parts[1].isdigit()):
-        return (-1, -1)
-    return entry_number(f"{parts[0]}-{parts[1]}".encode())

@@ -1,0 +1,77 @@
+"""The room's history as a node's replica (``replica.Replica``) keeps it from the cluster's event
+stream.  Pure code, no I/O: ``reader`` reads the stream back, this decides what is kept.
+
+Plan: every broadcast message the replica applies goes to the ``History`` (``add``), stamped from
+its batch's entry id and its place in it (``entries.stamp``), the same on every node; a batch
+applied while this node has no member is kept without being delivered (``keep``); at a join the
+reader hands the batches it read back, oldest first (``backfill``).
+
+Guarantees:
+- A message is kept once: ``backfill`` skips every batch no newer than the newest message kept
+  already (a rejoin keeps what it had), and stamps what it keeps as the stream applied it would.
+- Direct messages, syncs and IRC ``TAGMSG``s are never kept (``History.add_said``).
+- Memory and work: the ``History``'s own bounds; O(bytes of a batch) per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from algokart_chat.cluster.entries import BROADCAST, IRC_BROADCAST, Batch, records, stamp
+from algokart_chat.cluster.replica_profiles import Profiles
+from algokart_chat.cluster.window import entry_number
+from algokart_chat.events import Said
+from algokart_chat.history import History
+
+
+class ReplicaHistory:
+    """One replica's history, fed from the stream."""
+
+    __slots__ = ("_profiles", "history")
+
+    def __init__(self, history: History | None, profiles: Profiles) -> None:
+        self.history = history if history is not None else History(0, 0, 0)
+        self._profiles = profiles  # (a kept message carries its sender's account)
+
+    @property
+    def on(self) -> bool:
+        return self.history.on
+
+    def bounds(self) -> tuple[int, int, int]:
+        """The history's bounds: lines, bytes and age in milliseconds."""
+        return self.history.lines, self.history.size, round(self.history.age * 1000)
+
+    def add(self, event: Said) -> None:
+        """A broadcast message applied (and stamped) by the replica."""
+        self.history.add_said(event)
+
+    def keep(self, batch: Batch) -> None:
+        """Keep the broadcast messages of ``batch`` in the history, stamped, delivering nothing."""
+        for index, target in enumerate(records(batch.records)):
+            if target.kind in (BROADCAST, IRC_BROADCAST):
+                event = self._profiles.message(target).event
+                if isinstance(event, Said):
+                    event.stamp = stamp(batch.entry_id, index)
+                    self.history.add_said(event)
+
+    def backfill(self, batches: Iterable[Batch]) -> int:
+        """Fill the history from the stream's batches read back at a join, oldest first: their
+        broadcast messages, stamped as when applied; a batch no newer than the newest message
+        kept already is skipped (a rejoin keeps what it had).  The messages added."""
+        history = self.history
+        newest = history.newest()
+        floor = batch_number(newest.id) if newest is not None else (-1, -1)
+        before = len(history) + history.dropped
+        for batch in batches:
+            if batch_number(batch.entry_id) > floor:
+                self.keep(batch)
+        return len(history) + history.dropped - before
+
+
+def batch_number(message_id: str) -> tuple[int, int]:
+    """The stream entry a message id (``<ms>-<seq>-<index>[.<k>]``) or entry id comes from, as
+    ``window.entry_number``; (-1, -1) for one that is neither."""
+    parts = message_id.split("-")
+    if len(parts) < 2 or not (parts[0].isascii() and parts[0].isdigit() and parts[1].isascii() and parts[1].isdigit()):
+        return (-1, -1)
+    return entry_number(f"{parts[0]}-{parts[1]}".encode())
