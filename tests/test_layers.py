@@ -1,4 +1,6 @@
-"""The package's layers (``algokart_chat/__init__.py``): every import of a module of ours runs down."""
+"""The package's layers (``algokart_chat/__init__.py``): every import of a module of ours runs down;
+and the house rule that keeps every part small enough to read: no module over MAX_MODULE_LINES
+lines, no class over MAX_CLASS_LINES (CONTRIBUTING.md, *Code map*)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 
 FOLDERS = ("cluster", "server", "sessions", "transport")
+
+MAX_MODULE_LINES = 450
+MAX_CLASS_LINES = 350
+GENERATED = ("unicode_tables",)  # generated data (tools/build_unicode_tables.py): no rule of size
 
 
 def module_name(path: Path) -> str:
@@ -89,6 +95,26 @@ class LayersTest(unittest.TestCase):
             }
             with self.subTest(module=module):
                 self.assertEqual(names & io_modules, set())
+
+
+class SizesTest(unittest.TestCase):
+    def test_no_module_is_over_the_most_lines(self) -> None:
+        over = []
+        for path in sorted(PACKAGE.rglob("*.py")):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if module_name(path) not in GENERATED and lines > MAX_MODULE_LINES:
+                over.append(f"{module_name(path)}: {lines} lines (split it into parts of their own)")
+        self.assertEqual(over, [])
+
+    def test_no_class_is_over_the_most_lines(self) -> None:
+        over = []
+        for path in sorted(PACKAGE.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > MAX_CLASS_LINES:
+                        over.append(f"{module_name(path)}.{node.name}: {lines} lines")
+        self.assertEqual(over, [])
 
 
 if __name__ == "__main__":

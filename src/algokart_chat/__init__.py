@@ -15,12 +15,14 @@ The package in layers; every import runs down this list, never up or sideways in
 2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive); and
    ``password_checks``, the sessions' password checks off the event loop; ``moderators``, the bans
    and mutes in use with their file and audit log;
-3. ``sessions/``: one session per protocol (``line_session``, ``irc_session``, with its parts
-   such as ``irc_registration``, up to the welcome, ``irc_presence``, JOIN/PART/AWAY,
-   ``irc_sasl``, SASL PLAIN, and ``irc_moderation``, its operators' commands) on a connection;
-4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` and ``window`` (pure) with
-   ``clients``, ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py,
-   imported in cluster mode only);
+3. ``sessions/``: one session per protocol on a connection: ``line_session``, with its parts
+   such as ``line_login`` (up to ``OK``), and ``irc_session``, with its parts such as
+   ``irc_registration`` (up to the welcome), ``irc_presence`` (JOIN/PART/AWAY), ``irc_sasl``
+   (SASL PLAIN) and ``irc_moderation`` (its operators' commands);
+4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` (with its parts
+   ``replica_profiles`` and ``replica_history``) and ``window`` (pure) with ``clients``,
+   ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py, imported in cluster
+   mode only);
 5. ``server/``: the server that accepts connections and wires the rest together;
 6. entry points: ``main`` (the command ``algokart-chat``; ``python -m algokart_chat``) with
    ``accounts_cli`` (its ``accounts`` subcommand), and ``client/`` (the terminal client,
