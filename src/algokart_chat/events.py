@@ -98,9 +98,11 @@ class Said(RoomEvent):
 
 class Told(RoomEvent):
     """``sender`` said ``text`` to one member (the room knows which); ``text``, ``raw``,
-    ``command``, ``tags`` and ``account`` as ``Said``'s."""
+    ``command``, ``tags`` and ``account`` as ``Said``'s.  ``to_account``: the account the
+    recipient was logged in to when the room accepted it, set by the room as it stamps it (None:
+    none); a direct message between two accounts is kept in history (``history.is_kept_direct``)."""
 
-    __slots__ = ("account", "command", "raw", "sender", "tags", "text")
+    __slots__ = ("account", "command", "raw", "sender", "tags", "text", "to_account")
 
     def __init__(
         self,
@@ -114,6 +116,7 @@ class Told(RoomEvent):
         super().__init__()
         self.sender, self.text, self.raw, self.command, self.tags = sender, text, raw, command, tags
         self.account = account
+        self.to_account: str | None = None
 
 
 class Departed(RoomEvent):

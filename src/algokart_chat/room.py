@@ -28,6 +28,9 @@ Guarantees of every room:
   its echo gets its message back (``events.Echoed``), stamped, in its place among the others'.
 - Every broadcast message (``events.Said``) is kept in ``history`` (``history.History``), within
   its bounds, once stamped; after a ``sync`` it holds everything the member has been delivered.
+  So is every direct message (``events.Told``) between two accounts: the room sets its
+  ``to_account`` (the account of the name's holder when it accepts it, on every node alike) as it
+  stamps it; any other direct message is never kept.
 - No method calls back into the caller before returning, except the callbacks of ``join`` and
   ``sync`` here.
 """

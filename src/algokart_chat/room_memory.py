@@ -5,7 +5,8 @@ implementation, one room shared by many processes over Redis.
 A message is stamped (``events.Stamp``) when ``broadcast`` or ``direct`` takes it: the id is this
 room's random prefix (new at each start, so ids never repeat across restarts) and a counter, the
 time is the clock's.  Each stamped broadcast goes into the room's ``history`` at once, so a
-``sync`` (which delivers what is gathered first) leaves history and deliveries in step."""
+``sync`` (which delivers what is gathered first) leaves history and deliveries in step; so does
+each direct message between two accounts (its ``to_account`` is the recipient's account then)."""
 
 from __future__ import annotations
 
@@ -220,8 +221,13 @@ class MemoryRoom(Generic[MemberT]):
 
     def direct(self, name: str, payload: Any, *, echo_to: MemberT | None = None) -> None:
         self.deliver_said()
+        key = username_key(name)
+        if isinstance(payload, Told):
+            payload.to_account = self._accounts.get(key)
         self._stamp(payload)
-        member = self._holders.get(username_key(name))
+        if isinstance(payload, Told):
+            self.history.add_told(payload, self._names.get(key, name))
+        member = self._holders.get(key)
         if member is not None:
             member.deliver(payload)
         if echo_to is not None and isinstance(payload, Told):
