@@ -76,6 +76,30 @@ class CatchupTest(unittest.TestCase):
         shown, _ = self.receive(b"HISTORY-END complete 0\n")
         self.assertEqual(shown, [b"-- back: 1 missed messages above", b"MSG bob live again\n"])
 
+    def test_missed_direct_messages_are_shown_marked_once_in_order(self) -> None:
+        logged_in(self.catchup, "LOGIN bob pw")
+        self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 DM alice seen\n")
+        self.assertEqual(self.catchup.last_id, "a-7")
+        self.catchup.on_connection()
+        self.assertEqual(self.receive(b"OK\n")[1], [b"IDS ON\n", b"HISTORY AFTER a-7\n"])
+        shown, _ = self.receive(
+            b"OK\n",
+            b"@a-10 DM alice live\n",
+            history("a-8", "carol", "in the room"),
+            f"HISTORY-DM a-9 {STAMP} alice bob  the  gap\n".encode(),
+            b"HISTORY-END complete 2\n",
+        )
+        self.assertEqual(
+            shown,
+            [
+                f"[missed {self.when}] MSG carol in the room".encode(),
+                f"[missed {self.when}] DM alice -> bob  the  gap".encode(),
+                b"-- back: 2 missed messages above",
+                b"DM alice live\n",
+            ],
+        )
+        self.assertEqual(self.catchup.last_id, "a-10")
+
     def test_a_partial_answer_says_messages_are_lost(self) -> None:
         logged_in(self.catchup)
         self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 MSG bob seen\n")

@@ -7,9 +7,11 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat import protocol
 from algokart_chat.events import MessageId, Stamp, Told
 from algokart_chat.history import History, Kept, Partner, is_kept_direct, size_of
 from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.sessions import line_history
 
 
 class Inbox:
@@ -174,6 +176,30 @@ class BoundsTest(unittest.TestCase):
         self.assertEqual(history.latest(5, 1000.0), ([room(0), room(999)], "complete"))
         self.assertEqual(history.after("id-0", 5, 1000.0), ([room(999)], "complete"))
         self.assertEqual(len(history.latest(5, 1000.0, account="X").entries), 5)
+
+
+class LineProtocolTest(unittest.TestCase):
+    def test_a_kept_direct_message_is_a_line_of_its_own(self) -> None:
+        self.assertEqual(
+            protocol.history_line(Kept(MessageId("a-1"), 0.5, "Zoë", "hi  there", None, None, "bob", "zoe", "bob")),
+            "HISTORY-DM a-1 1970-01-01T00:00:00.500Z Zoë bob hi  there\n".encode(),
+        )
+
+    def test_ids_on_live_direct_lines_only_for_kept_ones(self) -> None:
+        kept, guest = Told("alice", "hi", account="A"), Told("guest", "yo")
+        kept.to_account = guest.to_account = "B"
+        kept.stamp, guest.stamp = Stamp(MessageId("p-1"), 0.0), Stamp(MessageId("p-2"), 0.0)
+        self.assertEqual(protocol.wire_with_ids(kept), b"@p-1 DM alice hi\n")
+        self.assertEqual(protocol.wire_with_ids(guest), b"DM guest yo\n")
+        self.assertEqual(protocol.wire(kept), b"DM alice hi\n")  # the seed's, untouched
+        self.assertEqual((line_history.first_kept(kept), line_history.first_kept(guest)), ("p-1", None))
+
+    def test_an_answer_without_an_account_is_the_room_messages(self) -> None:
+        history = mixed()
+        asked = line_history.Question(None, 20)
+        self.assertEqual(line_history.answer(history, asked, 1000.0, None).count(b"\n"), 4)
+        self.assertIn(b"HISTORY-DM id-4 ", line_history.answer(history, asked, 1000.0, None, "B"))
+        self.assertNotIn(b"id-5", line_history.answer(history, asked, 1000.0, None, "B"))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ live in their own modules.
 - The replies and events the server sends are bytes, built once: ``OK``, ``error(code)``, ...;
   ``wire(event)`` is the line protocol's encoding of a room event (``events``), which the room
   shares among every recipient of this protocol; ``wire_with_ids`` the same with each broadcast
-  line led by its message id (``@<id> MSG <sender> <text>``), for a connection that sent ``IDS ON``.
+  line, and each direct message that history keeps, led by its message id
+  (``@<id> MSG <sender> <text>``, ``@<id> DM <sender> <text>``), for a connection that sent ``IDS ON``.
 - ``history_line`` and ``history_end``: the answer to ``HISTORY``, lines that start with a word
-  no live line starts with.
+  no live line starts with (``HISTORY``, ``HISTORY-DM`` for a direct message, ``HISTORY-END``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from algokart_chat.events import (
     Told,
     text_id,
 )
-from algokart_chat.history import Kept, State
+from algokart_chat.history import Kept, State, is_kept_direct
 from algokart_chat.irc import server_time
 
 
@@ -174,10 +175,14 @@ def reply_cost(reply: bytes) -> int:
 
 
 def history_line(entry: Kept) -> bytes:
-    """``HISTORY <id> <time> <sender> <text>``: one kept message (its text None: nothing)."""
+    """``HISTORY <id> <time> <sender> <text>``: one kept message (its text None: nothing); a
+    direct message ``HISTORY-DM <id> <time> <sender> <recipient> <text>``."""
     if entry.text is None:
         return b""
-    head = f"HISTORY {entry.id} {server_time(entry.at)} {entry.sender} "
+    if entry.to is not None:
+        head = f"HISTORY-DM {entry.id} {server_time(entry.at)} {entry.sender} {entry.to} "
+    else:
+        head = f"HISTORY {entry.id} {server_time(entry.at)} {entry.sender} "
     return head.encode("utf-8") + entry.text.encode("utf-8") + b"\n"
 
 
@@ -187,7 +192,11 @@ def history_end(state: State, count: int) -> bytes:
 
 
 def wire_with_ids(event: RoomEvent) -> bytes:
-    """``wire``, with every broadcast line led by its id: ``@<id> MSG <sender> <text>``."""
+    """``wire``, with every broadcast line led by its id: ``@<id> MSG <sender> <text>``; so is a
+    direct message that history keeps (``@<id> DM <sender> <text>``), the others are as ``wire``'s."""
+    if isinstance(event, Told) and event.text is not None and is_kept_direct(event):
+        assert event.stamp is not None
+        return b"@" + event.stamp.id.encode("ascii") + b" " + with_text(direct_prefix(event.sender), event.text)
     if isinstance(event, Said) and event.stamp is not None:
         prefix = message_prefix(event.sender)
         first = event.stamp.id

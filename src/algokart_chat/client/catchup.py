@@ -11,8 +11,9 @@ Plan and guarantees:
   connection, ``HISTORY AFTER <last id>`` after a reconnection (``HISTORY 500`` if no message was
   ever seen: everything kept was said since); ``HISTORY-END more`` asks again after the last id.
 - History lines are shown as ``[history 11:36] MSG alice hi`` (first login) or ``[missed 11:36]
-  MSG alice hi`` (after a reconnection), oldest first, times local; a live line's ``@<id> `` is
-  taken off.  While an answer is awaited, the lines that arrive are held (at most ``HELD_MOST``,
+  MSG alice hi`` (after a reconnection), oldest first, times local; a direct message kept between
+  two accounts (``HISTORY-DM``) as ``[missed 11:36] DM alice -> bob hi``, in its place among them.
+  A live line's ``@<id> `` (``MSG``, and ``DM`` between accounts) is taken off.  While an answer is awaited, the lines that arrive are held (at most ``HELD_MOST``,
   beyond which they are shown at once) and shown after it, but for any already in the answer: each
   message is shown once, in order.  The server stops ``HISTORY AFTER`` before the first message it
   sent this connection live, so held ones never repeat the answer.
@@ -148,18 +149,20 @@ class Catchup:
 
     def _answering(self, raw: bytes, line: str, word: str) -> tuple[list[bytes], list[bytes]]:
         mark = self.requests[0]
-        if word == "HISTORY":
-            parts = line.split(" ", 4)
-            if len(parts) < 4:
+        if word in ("HISTORY", "HISTORY-DM"):
+            direct = word == "HISTORY-DM"
+            parts = line.split(" ", 5 if direct else 4)
+            if len(parts) < (5 if direct else 4):
                 return [raw], []
             entry_id, stamp, sender = parts[1], parts[2], parts[3]
-            text = parts[4] if len(parts) > 4 else ""
+            text = parts[-1] if len(parts) > (5 if direct else 4) else ""
             self.last_id = entry_id
             if mark == "history":  # (at most GREETING_COUNT)
                 self.shown_ids.add(entry_id)
             if mark == "missed":
                 self.missed += 1
-            return [f"[{mark} {shown_time(stamp)}] MSG {sender} {text}".encode()], []
+            what = f"DM {sender} -> {parts[4]}" if direct else f"MSG {sender}"
+            return [f"[{mark} {shown_time(stamp)}] {what} {text}".encode()], []
         if word == "HISTORY-END" or line.startswith("ERR history-off"):
             state = line.split(" ", 2)[1] if word == "HISTORY-END" and " " in line else ""
             self.requests.popleft()

@@ -3,8 +3,12 @@ read into a question, the room's answer written as lines, and ``IDS ON|OFF``.  P
 (``line_session``) holds the input while the room syncs, then sends what ``answer`` writes.
 
 Guarantees:
+- An asker logged in to an account gets the direct messages kept between it and another account
+  (``HISTORY-DM`` lines) among the room messages, in order; any other asker gets exactly the room
+  messages (``History``'s ``account``).
 - ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live
-  (``first_kept``), so recovering after a reconnection never repeats a message it already got.
+  (``first_kept``, a kept direct message included), so recovering after a reconnection never
+  repeats a message it already got.
 - An answer costs what a ``WHO`` reply does (``protocol.reply_cost``).
 """
 
@@ -13,8 +17,8 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from algokart_chat import protocol
-from algokart_chat.events import MessageId, RoomEvent, Said, Together
-from algokart_chat.history import History
+from algokart_chat.events import MessageId, RoomEvent, Said, Together, Told
+from algokart_chat.history import History, is_kept_direct
 
 DEFAULT_COUNT: Final = 20  # messages HISTORY returns without a count
 MOST: Final = 500  # messages an answer holds at most
@@ -35,12 +39,15 @@ def question(argument: str) -> Question | None:
     return None
 
 
-def answer(history: History, asked: Question, now: float, first_live: MessageId | None) -> bytes:
-    """The reply to ``asked`` from ``history`` at ``now``: the messages, then ``HISTORY-END``."""
+def answer(
+    history: History, asked: Question, now: float, first_live: MessageId | None, account: str | None = None
+) -> bytes:
+    """The reply to ``asked`` from ``history`` at ``now`` for the asker logged in to ``account``
+    (None: none): the messages, then ``HISTORY-END``."""
     if asked.anchor is None:
-        found = history.latest(asked.most, now)
+        found = history.latest(asked.most, now, account=account)
     else:
-        found = history.after(asked.anchor, asked.most, now, until=first_live)
+        found = history.after(asked.anchor, asked.most, now, until=first_live, account=account)
     lines = [protocol.history_line(entry) for entry in found.entries]
     return b"".join(lines) + protocol.history_end(found.state, sum(1 for line in lines if line))
 
@@ -53,7 +60,10 @@ def ids_wanted(argument: str) -> bool | None:
 
 def first_kept(event: RoomEvent) -> MessageId | None:
     """The id of the first message in ``event`` (parts of ``Together`` included) that history
-    keeps (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``), if any."""
+    keeps (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``; ``add_told``: a
+    direct message between two accounts), if any."""
+    if isinstance(event, Told):
+        return event.stamp.id if event.stamp is not None and is_kept_direct(event) else None
     parts = event.parts if isinstance(event, Together) else [event]
     for part in parts:
         if isinstance(part, Said) and part.stamp is not None and part.command != "TAGMSG":

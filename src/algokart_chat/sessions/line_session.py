@@ -337,7 +337,7 @@ class ChatSession:
         if self._connection.closing:
             return
         history: History = self._sessions.host.room.history
-        reply = line_history.answer(history, asked, time.time(), self._first_live)
+        reply = line_history.answer(history, asked, time.time(), self._first_live, self._account)
         self._connection.reply(reply)
         if cost := protocol.reply_cost(reply):
             self._connection.charge(cost)
