@@ -18,7 +18,7 @@ Stream entries (field -> value, all bytes):
     leave     t=l n=<name> c=<token> [q=<reason>]
     presence  t=p n=<name> c=<token> s=<1 shown | 0 hidden> [q=<reason>]
     away      t=p n=<name> c=<token> s=<1 | 0, as it is> a=<away message | empty: back>
-    batch     t=m v=<format> o=<node> s=<sequence> d=<records>
+    batch     t=m v=<format> o=<node> s=<sequence> d=<records> [a=<direct accounts>]
     moderate  t=x a=<set | lift | kick> o=<node> d=<change as JSON (moderation.change_json)>
 
 A join with ``h=1`` holds the name for someone not in the room (an IRC nick before its JOIN); a
@@ -57,6 +57,14 @@ users.  ``<format>`` is BATCH_FORMAT (3; format 2, still read, had no head but t
 format 1 carried the line protocol's wire lines): a node skips a batch of any other format as a bad
 entry.  ``<sequence>`` counts a node's batches from 1, so a batch sent twice (its reply was lost to
 a broken link) is applied once.
+
+A batch's ``a`` names the accounts of its direct messages between two accounts, those history
+keeps: a line ``<n> <sender's account> <recipient's account>`` for the record at place ``<n>``
+(from 0), lines separated by LF, as the sender's node knew them when it wrote the batch (its
+user's login, and the account of the recipient name's holder then), so every node keeps the same
+direct messages with the same accounts, however late it reads them.  A node older than ``a``
+ignores it (it keeps no direct message); a batch without it has none to keep; a line that is not
+as above is skipped (that direct message is not kept), never a reason to skip the batch.
 
 A message is stamped (``events.Stamp``) from where it is in the stream: its id is the batch's
 entry id (``<ms>-<seq>``, given by Redis) and the record's place in the batch, ``<ms>-<seq>-<n>``,
@@ -231,13 +239,36 @@ class Batch(NamedTuple):
     sequence: int
     records: bytes  # decoded lazily, by ``records``: only nodes with members there need them
     entry_id: str = "0-0"  # as Redis numbered it (``<ms>-<seq>``): the stamps of its messages
+    directs: bytes = b""  # its ``a`` field, decoded lazily by ``direct_accounts``
+
+
+def direct_accounts(data: bytes) -> dict[int, tuple[str, str]]:
+    """A batch's ``a`` field: record place -> (sender's account, recipient's account); lines
+    that are not ``<n> <account> <account>`` are left out."""
+    found: dict[int, tuple[str, str]] = {}
+    for line in data.split(b"\n"):
+        parts = line.split(b" ")
+        if len(parts) == 3 and parts[0].isdigit() and parts[1] and parts[2]:
+            try:
+                found[int(parts[0])] = (parts[1].decode("utf-8"), parts[2].decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+def direct_line(place: int, sender_account: str, recipient_account: str) -> bytes:
+    """One line of a batch's ``a`` field."""
+    return f"{place} {sender_account} {recipient_account}".encode()
 
 
 Entry = Join | Leave | Presence | Away | Batch | Moderate
 
 
-def batch_fields(node: str, sequence: int, records: bytes) -> dict[str, bytes | str | int]:
-    return {"t": "m", "v": BATCH_FORMAT, "o": node, "s": sequence, "d": records}
+def batch_fields(node: str, sequence: int, records: bytes, directs: bytes = b"") -> dict[str, bytes | str | int]:
+    fields: dict[str, bytes | str | int] = {"t": "m", "v": BATCH_FORMAT, "o": node, "s": sequence, "d": records}
+    if directs:
+        fields["a"] = directs
+    return fields
 
 
 def broadcast_record(said: Said, echo: bool = False) -> bytes:
@@ -288,7 +319,8 @@ def decode_entry(fields: dict[bytes, bytes], entry_id: bytes = b"0-0") -> Entry:
             sequence = int(fields[b"s"])
             if sequence < 1:
                 raise BadEntry(f"batch sequence {sequence}")
-            return Batch(_text(fields[b"o"]), sequence, fields[b"d"], entry_id.decode("ascii"))
+            directs = fields.get(b"a", b"")
+            return Batch(_text(fields[b"o"]), sequence, fields[b"d"], entry_id.decode("ascii"), directs)
         if kind == b"j":
             renamed = (_text(fields[b"r"]), _text(fields[b"rc"])) if b"r" in fields else None
             hidden = fields.get(b"h") == b"1"

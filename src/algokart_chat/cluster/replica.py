@@ -19,8 +19,10 @@ Guarantees:
 - Records become room events (``events``), one per record, shared by every local recipient; the
   broadcasts of one batch reach each member as one delivery (``deliver_together``).  Each message
   is stamped from the batch's entry id and its place in it (``entries.stamp``): the same on every
-  node.  A sender on this node that asked for its echo gets it (``events.Echoed``) when its
-  record is applied here, in its place.
+  node.  History keeps the broadcasts, and the direct messages whose batch names the two accounts
+  (``Batch.directs``; kept with those accounts: ``replica_history``), on every node alike, whether
+  it delivers them or only reads them.  A sender on this node that asked for its echo gets it
+  (``events.Echoed``) when its record is applied here, in its place.
 - Every arrival and message of a user whose join carried an account carries it (``account``: IRC's
   extended-join, account-tag), on every node; records carry no account of their own, so a node
   cannot be told one for a user it did not see log in to it.
@@ -49,6 +51,7 @@ from algokart_chat.cluster.entries import (
     Moderate,
     Presence,
     User,
+    direct_accounts,
     records,
     stamp,
 )
@@ -382,6 +385,7 @@ class Replica(Generic[MemberT]):
             return
         said: list[Broadcast[MemberT]] = []  # broadcasts not delivered yet
         ours = batch.node == self.node  # (only here can a sender be waiting for its echo)
+        directs = direct_accounts(batch.directs) if batch.directs else None
         for index, target in enumerate(records(batch.records)):
             if target.kind in (BROADCAST, IRC_BROADCAST):
                 event, echo = self._profiles.message(target)
@@ -396,6 +400,8 @@ class Replica(Generic[MemberT]):
             if target.kind in (DIRECT, IRC_DIRECT):
                 event, echo = self._profiles.message(target)
                 event.stamp = stamp(batch.entry_id, index)
+                if directs is not None and index in directs:
+                    self.history.add_direct(target, event, directs[index])
                 recipient = self._local.get(username_key(target.name))  # (hidden or not)
                 if recipient is not None:
                     recipient.deliver(event)

@@ -9,7 +9,10 @@ reader hands the batches it read back, oldest first (``backfill``).
 Guarantees:
 - A message is kept once: ``backfill`` skips every batch no newer than the newest message kept
   already (a rejoin keeps what it had), and stamps what it keeps as the stream applied it would.
-- Direct messages, syncs and IRC ``TAGMSG``s are never kept (``History.add_said``).
+- A direct message is kept only when its batch names the accounts of both its sides
+  (``Batch.directs``, see ``entries.direct_accounts``), with those accounts, never the accounts
+  this node would guess from the names now (a name may have changed hands since); syncs and IRC
+  ``TAGMSG``s are never kept.
 - Memory and work: the ``History``'s own bounds; O(bytes of a batch) per batch.
 """
 
@@ -17,11 +20,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from algokart_chat.cluster.entries import BROADCAST, IRC_BROADCAST, Batch, records, stamp
+from algokart_chat.cluster.entries import (
+    BROADCAST,
+    DIRECT,
+    IRC_BROADCAST,
+    IRC_DIRECT,
+    Batch,
+    Record,
+    direct_accounts,
+    records,
+    stamp,
+)
 from algokart_chat.cluster.replica_profiles import Profiles
 from algokart_chat.cluster.window import entry_number
-from algokart_chat.events import Said
+from algokart_chat.events import Said, Told
 from algokart_chat.history import History
+from algokart_chat.names import is_valid_username
 
 
 class ReplicaHistory:
@@ -45,14 +59,26 @@ class ReplicaHistory:
         """A broadcast message applied (and stamped) by the replica."""
         self.history.add_said(event)
 
+    def add_direct(self, target: Record, event: Said | Told, accounts: tuple[str, str]) -> None:
+        """A direct message applied (and stamped) by the replica, between the two ``accounts``
+        its batch names (sender's, recipient's): kept with them."""
+        if isinstance(event, Told) and is_valid_username(accounts[0]) and is_valid_username(accounts[1]):
+            event.account, event.to_account = accounts
+            self.history.add_told(event, target.name)
+
     def keep(self, batch: Batch) -> None:
-        """Keep the broadcast messages of ``batch`` in the history, stamped, delivering nothing."""
+        """Keep the messages of ``batch`` in the history, stamped, delivering nothing."""
+        directs = direct_accounts(batch.directs) if batch.directs else None
         for index, target in enumerate(records(batch.records)):
             if target.kind in (BROADCAST, IRC_BROADCAST):
                 event = self._profiles.message(target).event
                 if isinstance(event, Said):
                     event.stamp = stamp(batch.entry_id, index)
                     self.history.add_said(event)
+            elif directs is not None and index in directs and target.kind in (DIRECT, IRC_DIRECT):
+                event = self._profiles.message(target).event
+                event.stamp = stamp(batch.entry_id, index)
+                self.add_direct(target, event, directs[index])
 
     def backfill(self, batches: Iterable[Batch]) -> int:
         """Fill the history from the stream's batches read back at a join, oldest first: their

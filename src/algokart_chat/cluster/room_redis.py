@@ -207,7 +207,15 @@ class RedisRoom(Generic[MemberT]):
             self._writer.add_record(broadcast_record(payload, echo))
 
     def direct(self, name: str, payload: Told, *, echo_to: MemberT | None = None) -> None:
-        self._writer.add_record(direct_record(name, payload, echo_to is not None))
+        # Between two accounts, history keeps it (on every node, with these accounts): the name
+        # goes as its holder typed it, as the memory room keeps it.
+        sender = payload.account
+        recipient = self._replica.account_of(name) if sender is not None else None
+        if sender is None or recipient is None:
+            self._writer.add_record(direct_record(name, payload, echo_to is not None))
+            return
+        held = self._replica.held_name(name) or name
+        self._writer.add_record(direct_record(held, payload, echo_to is not None), (sender, recipient))
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
         if self._lease.state == "out":

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from algokart_chat.cluster.clients import LINK_ERRORS, REDIRECTS
-from algokart_chat.cluster.entries import SYNC, batch_fields, records
+from algokart_chat.cluster.entries import SYNC, batch_fields, direct_line, records
 from algokart_chat.cluster.lease import Lease, Replication
 from algokart_chat.cluster.link import RedisLink, retry_delay
 from algokart_chat.cluster.replica import Replica
@@ -48,13 +48,15 @@ MAX_UNSENT_BYTES = 4 * 1024 * 1024  # beyond this, connections wait for the link
 
 
 class BatchWrite:
-    """Records to append as one batch entry, under this node's sequence number ``sequence``."""
+    """Records to append as one batch entry, under this node's sequence number ``sequence``, and
+    the accounts of its direct messages between two accounts (``entries.direct_line``)."""
 
-    __slots__ = ("data", "parts", "sequence")
+    __slots__ = ("data", "directs", "parts", "sequence")
 
     def __init__(self, sequence: int, first: bytes) -> None:
         self.sequence = sequence
         self.parts = [first]
+        self.directs: list[bytes] = []
         self.data = b""  # the parts joined, once it is sent
 
 
@@ -171,8 +173,9 @@ class Writer:
         """This node lost its place: what waits to be written belongs to the old one."""
         self._outbox, self._unsent_bytes = [], 0
 
-    def add_record(self, data: bytes) -> None:
-        """A record for this iteration's batch (a new batch if the last write is not one)."""
+    def add_record(self, data: bytes, accounts: tuple[str, str] | None = None) -> None:
+        """A record for this iteration's batch (a new batch if the last write is not one); a
+        direct message between two accounts with ``accounts`` (its sender's and recipient's)."""
         if self._lease.state == "out":
             return
         self._unsent_bytes += len(data)
@@ -181,7 +184,10 @@ class Writer:
             last.parts.append(data)
         else:
             self._sequence += 1
-            self.send(BatchWrite(self._sequence, data))
+            last = BatchWrite(self._sequence, data)
+            self.send(last)
+        if accounts is not None:
+            last.directs.append(direct_line(len(last.parts) - 1, *accounts))
 
     def send(self, write: Write) -> None:
         """Write this in the next pipeline."""
@@ -239,7 +245,8 @@ class Writer:
             if isinstance(write, BatchWrite):
                 if not write.data:
                     write.data = b"".join(write.parts)
-                pipe.xadd(keys.events, batch_fields(node, write.sequence, write.data), minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
+                fields = batch_fields(node, write.sequence, write.data, b"\n".join(write.directs))
+                pipe.xadd(keys.events, fields, minid=minid, approximate=True)  # type: ignore[arg-type]  # redis-py's hint omits int values, which it takes
             elif isinstance(write, ClaimWrite):
                 old_key, old_token, old_name = write.renaming or ("", "", "")
                 await scripts.claim(
