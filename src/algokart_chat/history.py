@@ -284,7 +284,7 @@ class History:
         found.reverse()
         return found, False
 
-    def _lost(self, account: str | None, peer: str | None) -> bool:
+    def _lost(self, account: str | None) -> bool:
         """Whether messages the asker might have seen were let go."""
         return bool(self.room_dropped if account is None else self.dropped)
 
@@ -298,7 +298,7 @@ class History:
         entries, more = self._backward(self._end, count, self._seen(account, with_peer))
         if more:
             return Answer(entries, "more")
-        return Answer(entries, "partial" if self._lost(account, with_peer) else "complete")
+        return Answer(entries, "partial" if self._lost(account) else "complete")
 
     def after(
         self,
