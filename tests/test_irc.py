@@ -16,7 +16,8 @@ from support import TIMEOUT, Client, Cluster, ServerProcess, ServerTestCase, err
 from test_tls import CERT, KEY
 
 SERVER_NAME = "irc.test"
-IRC_ARGS = ("--irc-port", "0", "--irc-server-name", SERVER_NAME)
+# (no join replay: these tests read exactly what follows a JOIN; test_irc_history_end_to_end has it)
+IRC_ARGS = ("--irc-port", "0", "--irc-server-name", SERVER_NAME, "--irc-join-replay", "0")
 
 
 class IrcClient:

@@ -19,7 +19,8 @@ from algokart_chat import irc
 from test_irc import IRC_ARGS, SERVER_NAME, IrcClient, IrcTestCase, mask
 
 EVERY_CAP = (
-    "away-notify batch cap-notify echo-message labeled-response message-tags multi-prefix server-time userhost-in-names"
+    "away-notify batch cap-notify draft/chathistory echo-message labeled-response message-tags multi-prefix "
+    "server-time userhost-in-names"
 )
 SERVER_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -53,6 +53,7 @@ class Settings:
     irc_tls_port: int | None
     irc_channel: str
     irc_server_name: str
+    irc_join_replay: int
     redis_url: str | None
     cluster_name: str
     node_timeout: float

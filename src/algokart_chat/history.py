@@ -26,6 +26,8 @@ Plan and guarantees:
   everything asked for; ``more``, the count cut it (ask again from its last, or first, id);
   ``partial``, some of what was asked for is gone (older than what is kept, or an id this history
   does not know, such as one from before a restart).
+- IRC's CHATHISTORY asks by time and by place too (``span``, ``place_at``: a binary search by
+  time; ``visible_place``, ``between_places``: the same viewer's filter as the questions).
 - Cost: an id costs a dict look-up; a lookup then walks the kept entries from there to the end of
   its answer: the entries returned (and one more, to tell ``more``), plus the direct messages of
   others it passes over, so at most every entry kept (``lines``).  While no direct message is kept
@@ -34,6 +36,7 @@ Plan and guarantees:
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from itertools import islice
@@ -270,12 +273,15 @@ class History:
                 found.append(_kept(record))
         return found, False
 
-    def _backward(self, stop: int, count: int, seen: Callable[[Record], bool] | None) -> tuple[list[Kept], bool]:
-        """Up to ``count`` records the asker sees just before place ``stop``, oldest first, and
-        whether older ones it sees are kept."""
-        skip = len(self._entries) - min(max(stop - self._first, 0), len(self._entries))
+    def _backward(
+        self, stop: int, count: int, seen: Callable[[Record], bool] | None, start: int = 0
+    ) -> tuple[list[Kept], bool]:
+        """Up to ``count`` records the asker sees just before place ``stop`` (and from ``start``
+        on), oldest first, and whether older ones it sees are kept there."""
+        kept = len(self._entries)
+        skip = kept - min(max(stop - self._first, 0), kept)
         found: list[Kept] = []
-        for record in islice(reversed(self._entries), skip, None):
+        for record in islice(reversed(self._entries), skip, max(kept - max(start - self._first, 0), skip)):
             if seen is None or seen(record):
                 if len(found) == count:
                     found.reverse()
@@ -368,6 +374,40 @@ class History:
         entries, more = self._forward(first + 1, last, count, seen)
         return Answer(entries, "more" if more else "complete")
 
+    # --- by place and time, for questions asked in other terms (IRC's CHATHISTORY) ----------------
+    @property
+    def span(self) -> tuple[int, int]:
+        """The places of the oldest kept and just after the newest (equal: nothing kept)."""
+        return self._first, self._end
+
+    def place_at(self, milliseconds: int, *, after: bool) -> int:
+        """The place of the first kept message accepted after ``milliseconds`` since the epoch
+        (``after``), or at or after it: times compared to the millisecond, as IRC shows them.
+        (Kept in the order accepted; a clock stepped back makes this the first such in that order.)"""
+        search = bisect_right if after else bisect_left
+        return self._first + search(self._entries, milliseconds, key=_milliseconds)
+
+    def visible_place(self, entry_id: str, *, account: str | None = None, with_peer: str | None = None) -> int | None:
+        """Where ``entry_id`` is, if it is kept and the asker sees it."""
+        return self._visible_place(entry_id, self._seen(account, with_peer))
+
+    def between_places(
+        self,
+        start: int,
+        stop: int,
+        count: int,
+        *,
+        newest: bool = False,
+        account: str | None = None,
+        with_peer: str | None = None,
+    ) -> list[Kept]:
+        """Up to ``count`` messages the asker sees from place ``start`` up to, not including,
+        ``stop``, oldest first: the oldest of them there, or with ``newest`` the newest."""
+        seen = self._seen(account, with_peer)
+        if newest:
+            return self._backward(stop, count, seen, start)[0]
+        return self._forward(start, stop, count, seen)[0]
+
     def partners(self, account: str, now: float) -> list[Partner]:
         """The accounts ``account`` exchanged direct messages with, in what is kept, the latest
         first, each once (IRC's CHATHISTORY TARGETS).  Walks every entry kept."""
@@ -386,6 +426,10 @@ class History:
     def entries(self) -> Iterable[Kept]:
         """Every entry kept, direct messages included, oldest first (for tests and figures)."""
         return map(_kept, self._entries)
+
+
+def _milliseconds(record: Record) -> int:
+    return round(record[1] * 1000)
 
 
 def _is_room_message(record: Record) -> bool:

@@ -184,7 +184,9 @@ def make_listeners(
     if settings.tls_port is not None:
         listeners.append(Listener(settings.tls_port, "--tls-port / TLS_PORT", tls, chat, "TLS"))
     if settings.irc_port is not None or settings.irc_tls_port is not None:
-        irc = IrcSessions(server, settings.irc_server_name, settings.irc_channel, logins, moderators).session_type
+        irc = IrcSessions(
+            server, settings.irc_server_name, settings.irc_channel, logins, moderators, settings.irc_join_replay
+        ).session_type
         if settings.irc_port is not None:
             listeners.append(Listener(settings.irc_port, "--irc-port / IRC_PORT", None, irc, "IRC"))
         if settings.irc_tls_port is not None:

@@ -334,6 +334,14 @@ OPTIONS: tuple[Option, ...] = (
         "the server's name to IRC clients, in every user's mask nick!nick@NAME",
     ),
     Option(
+        "--irc-join-replay",
+        "IRC_JOIN_REPLAY",
+        _whole_number(0, 100),
+        "20",
+        "the channel's last messages an IRC client gets, with their times, after it joins "
+        "(none for clients that ask for draft/chathistory); 0 = off",
+    ),
+    Option(
         "--redis-url",
         "REDIS_URL",
         _redis_url,

@@ -24,7 +24,8 @@ Plan (``negotiate``, one ``CAP`` line in, the reply and the new state out):
   ``Answer.suspends``).
 
 A server without accounts offers ``WITHOUT_ACCOUNTS``: no ``sasl``, ``account-tag``,
-``account-notify`` or ``extended-join``.
+``account-notify`` or ``extended-join``; one that keeps no history, no ``draft/chathistory``
+(``offered``).
 
 Since the set of capabilities never changes while the server runs, ``CAP NEW`` and ``CAP DEL``
 are never sent; ``cap-notify`` is offered so that clients know they would be.
@@ -43,6 +44,7 @@ class Capability(NamedTuple):
     value: str = ""  # shown as name=value to clients of CAP 302 (LS, NEW)
     wire: bool = False  # changes how room events are encoded for the client: part of its form
     accounts: bool = False  # offered only by a server with accounts (--accounts)
+    history: bool = False  # offered only by a server that keeps history (--history-lines ...)
 
 
 # The capabilities offered, one entry each (docs/IRC.md, *Capabilities*, says what each does here).
@@ -52,6 +54,7 @@ CAPABILITIES: Final = (
     Capability("away-notify", wire=True),
     Capability("batch"),
     Capability("cap-notify"),
+    Capability("draft/chathistory", history=True),  # (irc_history)
     Capability("echo-message"),
     Capability("extended-join", wire=True, accounts=True),
     Capability("labeled-response"),
@@ -131,6 +134,15 @@ def request(
         else:
             result.add(name)
     return frozenset(result)
+
+
+def offered(accounts: bool, history: bool) -> tuple[Capability, ...]:
+    """What a server offers: with ``accounts`` or not, keeping ``history`` or not."""
+    return tuple(
+        capability
+        for capability in CAPABILITIES
+        if (accounts or not capability.accounts) and (history or not capability.history)
+    )
 
 
 def form(enabled: frozenset[str]) -> frozenset[str]:

@@ -3,7 +3,8 @@ and *Away*), for its session (``irc_session.IrcSession``), which it sees through
 
 Plan:
 - ``JOIN`` of the channel shows the user in the room (it was held hidden since registration) and
-  answers with the ``JOIN`` line and the names once the room has caught up; ``JOIN 0`` parts.
+  answers with the ``JOIN`` line and the names once the room has caught up, then the channel's
+  last messages (``irc_history.replay_on_join``); ``JOIN 0`` parts.
 - ``PART`` hides the user again (a departure for line users), with its reason, cleaned and cut as
   every note is (``irc_replies.note``).  A list of channels answers 403 for each other channel.
 - ``AWAY :<message>`` sets the away message, which the room keeps (every node of a cluster knows
@@ -19,10 +20,10 @@ from typing import Protocol
 
 from algokart_chat.room import Member
 from algokart_chat.sessions import irc_replies
-from algokart_chat.sessions.irc_queries import Asker
+from algokart_chat.sessions.irc_history import Historian, replay_on_join
 
 
-class Present(Asker, Member, Protocol):
+class Present(Historian, Member, Protocol):
     """What these commands need of the session."""
 
     joined: bool  # in the room (the channel)
@@ -50,6 +51,7 @@ def _come_in(session: Present) -> None:
     def welcome() -> None:
         names = channel.names_lines(nick, session.has("userhost-in-names"))
         session.send_long(channel.join_line(nick, session.account, session.has("extended-join")) + names)
+        replay_on_join(session)  # (the channel's last messages, with their times: irc_history)
 
     session.wait_for_room(welcome)
 

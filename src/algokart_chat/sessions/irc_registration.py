@@ -40,7 +40,7 @@ from algokart_chat.moderators import Moderators
 from algokart_chat.names import is_valid_username, username_key
 from algokart_chat.password_checks import CheckResult, Logins, Outcome, log_refusal
 from algokart_chat.room import JoinResult, Member
-from algokart_chat.sessions import irc_caps, irc_replies, irc_sasl
+from algokart_chat.sessions import irc_caps, irc_history, irc_replies, irc_sasl
 from algokart_chat.sessions.irc_channel import Identity, IrcChannel
 from algokart_chat.transport.connection import Connection
 
@@ -134,7 +134,7 @@ class IrcRegistration:
     # --- CAP ------------------------------------------------------------------------------------
     def cap(self, params: list[str]) -> None:
         session = self._session
-        offered = irc_caps.CAPABILITIES if self._logins is not None else irc_caps.WITHOUT_ACCOUNTS
+        offered = irc_caps.offered(self._logins is not None, self._channel.host.room.history.on)
         answer = irc_caps.negotiate(self._channel.server, self.me, params, session.caps, self._cap_version, offered)
         self._cap_version = answer.version
         if answer.reply:
@@ -367,7 +367,8 @@ class IrcRegistration:
         self._session.welcomed(nick)
         self._channel.introduce(nick, self.user)
         self._connection.mark_registered()
-        self._session.send(irc_replies.welcome(self._channel, nick))
+        history = irc_history.ISUPPORT if self._channel.host.room.history.on else ()
+        self._session.send(irc_replies.welcome(self._channel, nick, history))
         peer, account = self._connection.peer_text, self.account
         how = "IRC" if account is None else f"IRC, account {account}"
         extra = fields("login", user=nick, peer=peer, protocol="irc", **({"account": account} if account else {}))

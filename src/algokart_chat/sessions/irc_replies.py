@@ -41,8 +41,9 @@ ISUPPORT: Final = (
 )
 
 
-def welcome(channel: IrcChannel, nick: str) -> bytes:
-    """What a user registered as ``nick`` is told first: 001-004, 005 (ISUPPORT) and 422."""
+def welcome(channel: IrcChannel, nick: str, history: tuple[str, ...] = ()) -> bytes:
+    """What a user registered as ``nick`` is told first: 001-004, 005 (ISUPPORT, with
+    ``history``'s tokens: ``irc_history.ISUPPORT`` when history is kept) and 422."""
     server = channel.server
     burst = [
         channel.numeric("001", nick, f"Welcome to the {NETWORK} IRC Network {channel.mask(nick)}"),
@@ -51,7 +52,7 @@ def welcome(channel: IrcChannel, nick: str) -> bytes:
         channel.numeric("004", nick, server, f"algokart-chat-{__version__}", "i", "n"),
         *(
             channel.numeric("005", nick, *group, "are supported by this server")
-            for group in irc.isupport_lines(list(ISUPPORT))
+            for group in irc.isupport_lines([*ISUPPORT, *history])
         ),
         channel.numeric("422", nick, "MOTD File is missing"),
     ]
@@ -146,12 +147,13 @@ def labeled(server: str, label: str, response: bytes, batch: str | None) -> byte
     """The ``response`` (whole lines) to a command labeled ``label`` (IRCv3 labeled-response): one
     line carries the label; none is an ``ACK`` that does; several go in a ``labeled-response``
     batch called ``batch`` whose start does (without ``batch``, the client did not enable batch:
-    they go as they are, unlabeled)."""
+    they go as they are, unlabeled).  A response that is one batch already (``CHATHISTORY``'s)
+    has the label on its start, as the spec allows for a batch type that covers it all."""
     label_tag = irc.tag("label", label)
     count = response.count(irc.CRLF)
     if count == 0:
         return irc.with_tag(irc.message(server, "ACK"), label_tag)
-    if count == 1:
+    if count == 1 or _one_batch(server, response):
         return irc.with_tag(response, label_tag)
     if batch is None:
         return response
@@ -166,6 +168,15 @@ def labeled(server: str, label: str, response: bytes, batch: str | None) -> byte
             f":{server} BATCH -{batch}".encode() + irc.CRLF,
         ]
     )
+
+
+def _one_batch(server: str, response: bytes) -> bool:
+    """Whether ``response`` is one batch: its first line starts it, its last ends it."""
+    start = f":{server} BATCH +".encode()
+    if not response.startswith(start):
+        return False
+    reference = response[len(start) :].split(b" ", 1)[0].split(b"\r", 1)[0]
+    return response.endswith(f":{server} BATCH -".encode() + reference + irc.CRLF)
 
 
 class Labels:
@@ -219,8 +230,9 @@ class Labels:
         assert self.label is not None
         label, self.label = self.label, None
         response, self._gathered = b"".join(self._gathered), []
-        reference = None
-        if batch:
-            self._batches += 1
-            reference = f"L{self._batches}"
-        return labeled(server, label, response, reference)
+        return labeled(server, label, response, self.reference("L") if batch else None)
+
+    def reference(self, kind: str) -> str:
+        """A batch reference this connection has not used: ``kind`` and a count."""
+        self._batches += 1
+        return f"{kind}{self._batches}"

@@ -58,7 +58,7 @@ from algokart_chat.logs import fields
 from algokart_chat.moderators import Moderators
 from algokart_chat.password_checks import CheckResult, Logins
 from algokart_chat.room import RoomHost
-from algokart_chat.sessions import irc_caps, irc_moderation, irc_presence, irc_queries, irc_replies
+from algokart_chat.sessions import irc_caps, irc_history, irc_moderation, irc_presence, irc_queries, irc_replies
 from algokart_chat.sessions.irc_channel import PLAIN, Encoder, Form, IrcChannel
 from algokart_chat.sessions.irc_messages import IrcMessages
 from algokart_chat.sessions.irc_registration import COMMANDS, IrcRegistration
@@ -73,7 +73,7 @@ _MESSAGES: Final = ("PRIVMSG", "NOTICE", "TAGMSG")
 class IrcSessions:
     """The IRC gateway on one listener: a session for each connection, and the channel they share."""
 
-    __slots__ = ("channel", "logins", "moderators", "operators", "session_type")
+    __slots__ = ("channel", "join_replay", "logins", "moderators", "operators", "session_type")
 
     def __init__(
         self,
@@ -82,8 +82,10 @@ class IrcSessions:
         channel: str,
         logins: Logins | None = None,
         moderators: Moderators | None = None,
+        join_replay: int = 0,
     ) -> None:
         self.channel = IrcChannel(host, server_name, channel)
+        self.join_replay = join_replay  # messages replayed after a JOIN (irc_history)
         self.logins = logins  # None: no accounts (no sasl, no PASS, every free nick for anyone)
         self.moderators = moderators if moderators is not None else Moderators(None, 64)
         self.operators = irc_moderation.Operators(host.room, logins.checks.account if logins else _no_account)
@@ -93,7 +95,7 @@ class IrcSessions:
         )
 
     def new_session(self, connection: Connection) -> IrcSession:
-        return IrcSession(self.channel, connection, self.logins, self.moderators, self.operators)
+        return IrcSession(self.channel, connection, self.logins, self.moderators, self.operators, self.join_replay)
 
 
 class IrcSession:
@@ -108,6 +110,7 @@ class IrcSession:
         "_connection",
         "_form",
         "_handling",
+        "_join_replay",
         "_labels",
         "_messages",
         "_nick",
@@ -130,8 +133,10 @@ class IrcSession:
         logins: Logins | None,
         moderators: Moderators,
         operators: irc_moderation.Operators | None = None,
+        join_replay: int = 0,
     ) -> None:
         self._channel = channel
+        self._join_replay = join_replay
         self.operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
         self.moderators = moderators  # (irc_moderation's commands; a mute is irc_messages', a ban registration's)
         self._operator = False  # logged in to an account with the op role, or OPERed
@@ -172,6 +177,10 @@ class IrcSession:
     @property
     def channel(self) -> IrcChannel:
         return self._channel
+
+    @property
+    def join_replay(self) -> int:
+        return self._join_replay
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent | Echoed) -> None:
@@ -358,6 +367,9 @@ class IrcSession:
         """Whether the client enabled ``capability`` (``irc_caps``)."""
         return capability in self._caps
 
+    def batch_reference(self) -> str:
+        return self._labels.reference("H")
+
     # --- what registration does to it (irc_registration.Registrant) -----------------------------
     def hold(self) -> None:
         self._awaiting = True
@@ -438,4 +450,5 @@ _REGISTERED: Final[dict[str, Handler]] = {
     "KILL": irc_moderation.kill,
     "ISON": irc_queries.ison,
     "USERHOST": irc_queries.userhost,
+    "CHATHISTORY": irc_history.chathistory,
 }

@@ -1,0 +1,354 @@
+"""The IRC gateway's history: IRCv3 ``draft/chathistory`` (the ``CHATHISTORY`` command) and the
+last lines replayed after a ``JOIN`` (``--irc-join-replay``), both read from the room's
+``history.History`` (docs/IRC.md, *History*).
+
+What it owns: reading a ``CHATHISTORY`` line into a ``Query`` (or the ``FAIL`` that refuses it),
+choosing the kept messages it asks for (``choose``, ``targets``), writing them as IRC lines for
+one client, and the two session-facing steps, ``chathistory`` and ``replay_on_join``, which see
+the session through ``Historian``.
+
+Plan:
+- ``CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit>``, ``BETWEEN <target> <ref>
+  <ref> <limit>`` and ``TARGETS <timestamp> <timestamp> <limit>``, as the IRCv3 chathistory spec
+  says; a reference is ``msgid=<id>``, ``timestamp=YYYY-MM-DDThh:mm:ss.sssZ`` or, for
+  ``LATEST``, ``*``.  Times compare to the millisecond, as the ``time`` tag shows them, so a
+  message's own time excludes it.  A limit above ``MOST`` (``CHATHISTORY`` in ISUPPORT), or 0,
+  is ``MOST``.
+- An id history does not know (let go, or from before a restart: ids are never reused) is older
+  than everything kept: ``LATEST`` and ``AFTER`` from it return the newest or oldest kept,
+  ``BEFORE`` nothing; ``AROUND`` it returns nothing.
+- Targets: the channel; a nick has no history here, so it gets an empty batch (``TARGETS`` lists
+  the channel only).  Another channel is ``INVALID_TARGET``.
+- The answer waits for the room's sync point (so it holds everything the client was delivered
+  before it asked, on every node of a cluster), then goes as a ``chathistory`` batch (with the
+  ``batch`` capability; an empty one for nothing), each message as the client's form shows live
+  ones: ``time`` with server-time, ``msgid`` with message-tags.  A labeled request gets the label
+  on the batch's start (``irc_replies.labeled``).  It is paid from the asker's input budget by
+  its size (``send_long``: a token per KiB), as the line protocol's ``HISTORY`` is.
+- Join replay: after the names of a ``JOIN``, the last ``join_replay`` messages (CTCP requests
+  left out), never to a client that enabled ``draft/chathistory`` (it asks for what it wants).
+  With server-time each has its ``time``; without, a ``NOTICE`` from the server says what follows
+  and each text starts with its time, ``[HH:MM:SS]`` (UTC), so no one takes them for live.
+
+Guarantees: no answer holds more than ``MOST`` messages; bad input gets a ``FAIL`` (or 461) and
+changes nothing; nothing here keeps any state.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Callable
+from typing import Final, Literal, NamedTuple, Protocol
+
+from algokart_chat import irc
+from algokart_chat.events import Said, Stamp
+from algokart_chat.history import History, Kept
+from algokart_chat.names import username_problem
+from algokart_chat.sessions import irc_caps
+from algokart_chat.sessions.irc_queries import Asker
+
+CAPABILITY: Final = "draft/chathistory"
+MOST: Final = 100  # messages one answer holds at most (ISUPPORT CHATHISTORY)
+MOST_REPLAYED: Final = 100  # the most --irc-join-replay may ask for
+ISUPPORT: Final = (f"CHATHISTORY={MOST}", "MSGREFTYPES=timestamp,msgid")
+_TIMESTAMP: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
+_COUNTS: Final = {"LATEST": 4, "BEFORE": 4, "AFTER": 4, "AROUND": 4, "BETWEEN": 5, "TARGETS": 4}
+
+
+class Ref(NamedTuple):
+    """A message reference: ``msgid=`` (``id``), ``timestamp=`` (``ms``, since the epoch) or ``*``."""
+
+    kind: Literal["msgid", "timestamp", "*"]
+    id: str = ""
+    ms: int = 0
+
+
+class Query(NamedTuple):
+    sub: str  # LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS
+    target: str  # "" for TARGETS
+    first: Ref
+    second: Ref | None  # BETWEEN's and TARGETS' other end
+    limit: int
+
+
+class Refusal(NamedTuple):
+    """``FAIL CHATHISTORY <code> <context...> :<text>``."""
+
+    code: str
+    context: tuple[str, ...]
+    text: str
+
+
+def read(params: list[str], most: int = MOST) -> Query | Refusal:
+    """``CHATHISTORY <params>`` (at least one) as a query, or why not, as the spec's ``FAIL``."""
+    sub = params[0].upper()
+    count = _COUNTS.get(sub)
+    if count is None:
+        return Refusal("INVALID_PARAMS", (_word(params[0]),), "Unknown command")
+    if len(params) != count:
+        return Refusal(
+            "INVALID_PARAMS", (sub,), "Insufficient parameters" if len(params) < count else "Too many parameters"
+        )
+    target, refs = ("", params[1:3]) if sub == "TARGETS" else (params[1], params[2 : count - 1])
+    read_refs: list[Ref] = []
+    for text in refs:
+        ref = reference(text, star=sub == "LATEST")
+        if ref is None or (sub == "TARGETS" and ref.kind != "timestamp"):
+            wrong = "timestamp" if text.lower().startswith("timestamp=") or sub == "TARGETS" else "message reference"
+            return Refusal("INVALID_PARAMS", (sub, _word(text)), f"Invalid {wrong}")
+        read_refs.append(ref)
+    limit = params[-1]
+    if not (limit.isascii() and limit.isdigit()):
+        return Refusal("INVALID_PARAMS", (sub, _word(limit)), "Invalid limit")
+    wanted = int(limit) if len(limit) <= 9 else most
+    second = read_refs[1] if len(read_refs) > 1 else None
+    return Query(sub, target, read_refs[0], second, most if wanted == 0 or wanted > most else wanted)
+
+
+def _word(text: str) -> str:
+    """``text`` if it can be a middle parameter of a reply (echoed in a ``FAIL``), else ``*``."""
+    return text if text and " " not in text and not text.startswith(":") else "*"
+
+
+def reference(text: str, star: bool = False) -> Ref | None:
+    """``msgid=<id>``, ``timestamp=<server-time>`` (or ``*`` if ``star``) as a ``Ref``; None if
+    it is none of them."""
+    if star and text == "*":
+        return Ref("*")
+    kind, equals, value = text.partition("=")
+    kind = kind.lower()
+    if not equals or not value:
+        return None
+    if kind == "msgid":
+        return Ref("msgid", id=value)
+    if kind == "timestamp":
+        ms = milliseconds(value)
+        return None if ms is None else Ref("timestamp", ms=ms)
+    return None
+
+
+def milliseconds(server_time: str) -> int | None:
+    """A server-time value (``2019-01-04T14:33:26.123Z``) in milliseconds since the epoch."""
+    match = _TIMESTAMP.fullmatch(server_time)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        whole = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
+    except (OverflowError, ValueError):
+        return None
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24 and int(minute) < 60):
+        return None
+    return whole * 1000 + int(((fraction or "") + "000")[:3])
+
+
+# --- choosing -------------------------------------------------------------------------------------
+class Viewer(NamedTuple):
+    """Whose messages an answer holds (``History``'s ``account`` and ``with_peer``): the room's
+    (both None) or the direct messages between two accounts."""
+
+    account: str | None = None
+    with_peer: str | None = None
+
+
+ROOM: Final = Viewer()
+
+
+def choose(history: History, query: Query, viewer: Viewer = ROOM) -> list[Kept]:
+    """The kept messages ``query`` (not ``TARGETS``) asks for, of those ``viewer`` names, oldest first."""
+    first, end = history.span
+    limit, ref, seen = query.limit, query.first, viewer._asdict()
+    if query.sub == "LATEST":
+        low = first if ref.kind == "*" else _after(history, ref, viewer)
+        return history.between_places(low, end, limit, newest=True, **seen)
+    if query.sub == "BEFORE":
+        return history.between_places(first, _before(history, ref, viewer), limit, newest=True, **seen)
+    if query.sub == "AFTER":
+        return history.between_places(_after(history, ref, viewer), end, limit, **seen)
+    if query.sub == "AROUND":
+        if ref.kind == "msgid":
+            middle = history.visible_place(ref.id, **seen)
+        else:
+            middle = history.place_at(ref.ms, after=False)
+        if middle is None:
+            return []
+        later = history.between_places(middle, end, limit - limit // 2, **seen)
+        earlier = history.between_places(first, middle, limit - len(later), newest=True, **seen)
+        if len(earlier) + len(later) < limit:  # (near the oldest kept: more of the later ones)
+            later = history.between_places(middle, end, limit - len(earlier), **seen)
+        return earlier + later
+    assert query.second is not None  # (BETWEEN)
+    other = query.second
+    if _forward(history, ref, other, viewer):
+        low, high = _after(history, ref, viewer), _before(history, other, viewer)
+        return history.between_places(low, high, limit, **seen)
+    low, high = _after(history, other, viewer), _before(history, ref, viewer)
+    return history.between_places(low, high, limit, newest=True, **seen)
+
+
+def targets(history: History, query: Query, channel: str) -> list[tuple[str, int]]:
+    """``TARGETS``: the channel with the time of its newest message (ms), if that is strictly
+    between the query's two timestamps."""
+    first, end = history.span
+    newest = history.between_places(first, end, 1, newest=True)
+    assert query.second is not None
+    low, high = sorted((query.first.ms, query.second.ms))
+    if not newest:
+        return []
+    at = round(newest[0].at * 1000)
+    return [(channel, at)] if low < at < high else []
+
+
+def _after(history: History, ref: Ref, viewer: Viewer) -> int:
+    """The place of the first message after ``ref``."""
+    if ref.kind == "timestamp":
+        return history.place_at(ref.ms, after=True)
+    place = history.visible_place(ref.id, **viewer._asdict())
+    return history.span[0] if place is None else place + 1  # (unknown: older than all kept)
+
+
+def _before(history: History, ref: Ref, viewer: Viewer) -> int:
+    """The place just after the last message before ``ref``."""
+    if ref.kind == "timestamp":
+        return history.place_at(ref.ms, after=False)
+    place = history.visible_place(ref.id, **viewer._asdict())
+    return history.span[0] if place is None else place
+
+
+def _forward(history: History, ref: Ref, other: Ref, viewer: Viewer) -> bool:
+    """Whether ``ref`` comes before ``other`` (BETWEEN goes forwards in time)."""
+    if ref.kind == other.kind == "timestamp":
+        return ref.ms <= other.ms
+    return _before(history, ref, viewer) <= _before(history, other, viewer)
+
+
+# --- writing --------------------------------------------------------------------------------------
+def lines(encode: Callable[[Said], bytes], entries: list[Kept], timed: bool = False) -> list[bytes]:
+    """``entries`` as IRC lines (a message's lines each), as ``encode`` writes live messages;
+    ``timed``: each text starts with its time (``[HH:MM:SS]``, UTC) and CTCP requests are left
+    out (join replay to a client without server-time)."""
+    written: list[bytes] = []
+    for entry in entries:
+        said = _said(entry, timed)
+        if said is not None and (data := encode(said)):
+            written.append(data)
+    return written
+
+
+def _said(entry: Kept, timed: bool) -> Said | None:
+    if timed and entry.text is None:
+        return None  # (a CTCP request: replayed, it would ask again)
+    at = "[" + time.strftime("%H:%M:%S", time.gmtime(entry.at)) + "] " if timed else ""
+    if entry.raw is not None:
+        raw = entry.raw
+        if at:
+            raw = f"\x01ACTION {at}{raw[8:]}" if raw.startswith("\x01ACTION ") else at + raw
+        said = Said(entry.sender, [entry.text], [raw], entry.command)
+    elif entry.text is not None:
+        said = Said(entry.sender, [at + entry.text], None, entry.command)
+    else:
+        return None
+    said.stamp = Stamp(entry.id, entry.at)
+    return said
+
+
+def batched(server: str, reference: str | None, kind: str, data: bytes) -> bytes:
+    """``data`` (whole lines) in a batch of ``kind`` (``chathistory #chat``) called ``reference``;
+    None: as it is (the client did not enable batch)."""
+    if reference is None:
+        return data
+    tag = f"batch={reference}"
+    inner = [irc.with_tag(line + irc.CRLF, tag) for line in data.split(irc.CRLF)[:-1]]
+    start = f":{server} BATCH +{reference} {kind}".encode() + irc.CRLF
+    return b"".join([start, *inner, f":{server} BATCH -{reference}".encode() + irc.CRLF])
+
+
+def fail(server: str, refusal: Refusal) -> bytes:
+    return irc.message(server, "FAIL", "CHATHISTORY", refusal.code, *refusal.context, refusal.text)
+
+
+# --- the session's side ---------------------------------------------------------------------------
+class Historian(Asker, Protocol):
+    """What history needs of the session."""
+
+    @property
+    def caps(self) -> frozenset[str]: ...
+
+    @property
+    def join_replay(self) -> int:
+        """Messages to replay after a JOIN (0: none)."""
+
+    def batch_reference(self) -> str:
+        """A batch reference no other batch of this connection has."""
+
+
+def chathistory(session: Historian, params: list[str]) -> None:
+    """``CHATHISTORY <params>``: the messages asked for, once the room has caught up."""
+    channel = session.channel
+    if not params:
+        session.reply("461", "CHATHISTORY", "Not enough parameters")
+        return
+    query = read(params)
+    if isinstance(query, Refusal):
+        session.send(fail(channel.server, query))
+        return
+    target = query.target
+    if query.sub != "TARGETS" and not channel.is_ours(target) and not _nick(target):
+        refusal = Refusal("INVALID_TARGET", (query.sub, _word(target)), "Messages could not be retrieved")
+        session.send(fail(channel.server, refusal))
+        return
+    history = channel.host.room.history
+    if not history.on:
+        refusal = Refusal("MESSAGE_ERROR", (query.sub, _word(target)), "History is off on this server")
+        session.send(fail(channel.server, refusal))
+        return
+    session.wait_for_room(lambda: _answer(session, query, history))
+
+
+def _nick(target: str) -> bool:
+    return not target.startswith(("#", "&")) and username_problem(target) is None
+
+
+def _answer(session: Historian, query: Query, history: History) -> None:
+    channel = session.channel
+    history.trim(time.time())
+    reference = session.batch_reference() if session.has("batch") else None
+    if query.sub == "TARGETS":
+        found = targets(history, query, channel.name)
+        listed = b"".join(
+            irc.message(channel.server, "CHATHISTORY", "TARGETS", name, irc.server_time(ms / 1000))
+            for name, ms in found
+        )
+        session.send_long(batched(channel.server, reference, "draft/chathistory-targets", listed))
+        return
+    if channel.is_ours(query.target):
+        name, entries = channel.name, choose(history, query)
+    else:  # (a nick: no conversation is kept here)
+        name, entries = channel.host.room.held_name(query.target) or query.target, []
+    encode = channel.encoder(irc_caps.form(session.caps))
+    data = b"".join(lines(encode, entries))
+    session.send_long(batched(channel.server, reference, f"chathistory {name}", data))
+
+
+def replay_on_join(session: Historian) -> None:
+    """After a JOIN's names: the channel's last ``join_replay`` messages, unless the client asks
+    for history itself (``draft/chathistory``)."""
+    count, channel = session.join_replay, session.channel
+    history = channel.host.room.history
+    if count < 1 or session.has(CAPABILITY) or not history.on:
+        return
+    history.trim(time.time())
+    first, end = history.span
+    entries = history.between_places(first, end, count, newest=True)
+    timed = not session.has("server-time")
+    written = lines(channel.encoder(irc_caps.form(session.caps)), entries, timed)
+    if not written:
+        return
+    reference = session.batch_reference() if session.has("batch") else None
+    reply = batched(channel.server, reference, f"chathistory {channel.name}", b"".join(written))
+    if timed:
+        notice = f"Replaying the last {len(written)} messages (times in UTC)"
+        reply = irc.message(channel.server, "NOTICE", channel.name, notice) + reply
+    session.send_long(reply)
