@@ -38,6 +38,7 @@ class RegistryTest(unittest.TestCase):
                 "away-notify",
                 "batch",
                 "cap-notify",
+                "draft/chathistory",
                 "echo-message",
                 "labeled-response",
                 "message-tags",
@@ -49,6 +50,14 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(irc_caps.WIRE, {"account-tag", "away-notify", "extended-join", "message-tags", "server-time"})
         self.assertEqual(irc_caps.form(EVERY), {"away-notify", "message-tags", "server-time"})
         self.assertEqual(irc_caps.form(frozenset({"echo-message"})), NONE)
+
+    def test_a_server_without_history_offers_no_chathistory_and_one_without_accounts_no_sasl(self) -> None:
+        names = {capability.name for capability in irc_caps.offered(accounts=True, history=True)}
+        self.assertEqual(names, {capability.name for capability in irc_caps.CAPABILITIES})
+        self.assertEqual(
+            names - {c.name for c in irc_caps.offered(accounts=True, history=False)}, {"draft/chathistory"}
+        )
+        self.assertNotIn("sasl", {capability.name for capability in irc_caps.offered(accounts=False, history=True)})
 
 
 class LsTest(unittest.TestCase):

@@ -13,7 +13,7 @@ import unittest
 
 from support import Cluster, skip_without_cluster, unique_name
 
-from test_irc import IRC_ARGS, SERVER_NAME, IrcClient, IrcTestCase, mask
+from test_irc import IRC_ARGS, SERVER_NAME, IrcClient, IrcTestCase, mask, on_two_nodes
 from test_irc_caps_end_to_end import SERVER_TIME, tags_of, untagged, with_caps
 
 FULL = "batch server-time message-tags draft/chathistory"
@@ -218,10 +218,7 @@ class ClusterHistoryTest(unittest.TestCase):
     def test_a_message_sent_on_node_a_is_read_on_node_b_with_the_same_msgid(self) -> None:
         skip_without_cluster()
         with Cluster(2, *IRC_ARGS) as cluster:
-            first, second = cluster.nodes
-            on_a, on_b = IrcClient(first.ports["IRC"]), IrcClient(second.ports["IRC"])
-            for client in (on_a, on_b):
-                self.addCleanup(client.close)
+            on_a, on_b, _line = on_two_nodes(self, cluster)
             with_caps(on_a, "echo-message server-time message-tags")
             with_caps(on_b, FULL)
             on_a.send("PRIVMSG #chat :from a")

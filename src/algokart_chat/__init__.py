@@ -18,7 +18,8 @@ The package in layers; every import runs down this list, never up or sideways in
 3. ``sessions/``: one session per protocol on a connection: ``line_session``, with its parts
    such as ``line_login`` (up to ``OK``), and ``irc_session``, with its parts such as
    ``irc_registration`` (up to the welcome), ``irc_presence`` (JOIN/PART/AWAY), ``irc_sasl``
-   (SASL PLAIN) and ``irc_moderation`` (its operators' commands);
+   (SASL PLAIN), ``irc_history`` (CHATHISTORY, the replay after a JOIN) and ``irc_moderation``
+   (its operators' commands);
 4. the rooms: ``room_memory`` and, in ``cluster/``, ``replica`` (with its parts
    ``replica_profiles`` and ``replica_history``) and ``window`` (pure) with ``clients``,
    ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py, imported in cluster
