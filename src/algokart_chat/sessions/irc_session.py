@@ -7,7 +7,8 @@ coordinates its parts, which see it through narrow views: ``irc_registration`` (
 welcome; ``Registrant``), ``irc_presence`` (``JOIN``, ``PART``, ``AWAY``; ``Present``),
 ``irc_moderation`` (``OPER``, ``KICK``, ``KILL``, ``MODE``; ``Moderator``), ``irc_messages``
 (``PRIVMSG``, ``NOTICE``, ``TAGMSG``; ``Speaker``), ``irc_queries`` (``WHO``, ``NAMES``, ...;
-``Asker``), ``irc_channel`` (room events as IRC lines), ``irc_caps`` (``CAP``) and
+``Asker``), ``irc_history`` (``CHATHISTORY``, the replay after ``JOIN``; ``Historian``),
+``irc_channel`` (room events as IRC lines), ``irc_caps`` (``CAP``) and
 ``irc_replies`` (fixed replies, labeled responses).
 
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF
@@ -110,7 +111,6 @@ class IrcSession:
         "_connection",
         "_form",
         "_handling",
-        "_join_replay",
         "_labels",
         "_messages",
         "_nick",
@@ -121,6 +121,7 @@ class IrcSession:
         "_registration",
         "_tags",
         "_wire",
+        "join_replay",
         "joined",
         "moderators",
         "operators",
@@ -136,7 +137,7 @@ class IrcSession:
         join_replay: int = 0,
     ) -> None:
         self._channel = channel
-        self._join_replay = join_replay
+        self.join_replay = join_replay  # messages replayed after a JOIN (irc_history)
         self.operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
         self.moderators = moderators  # (irc_moderation's commands; a mute is irc_messages', a ban registration's)
         self._operator = False  # logged in to an account with the op role, or OPERed
@@ -177,10 +178,6 @@ class IrcSession:
     @property
     def channel(self) -> IrcChannel:
         return self._channel
-
-    @property
-    def join_replay(self) -> int:
-        return self._join_replay
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent | Echoed) -> None:
