@@ -8,8 +8,7 @@ welcome; ``Registrant``), ``irc_presence`` (``JOIN``, ``PART``, ``AWAY``; ``Pres
 ``irc_moderation`` (``OPER``, ``KICK``, ``KILL``, ``MODE``; ``Moderator``), ``irc_messages``
 (``PRIVMSG``, ``NOTICE``, ``TAGMSG``; ``Speaker``), ``irc_queries`` (``WHO``, ``NAMES``, ...;
 ``Asker``), ``irc_history`` (``CHATHISTORY``, the replay after ``JOIN``; ``Historian``),
-``irc_channel`` (room events as IRC lines), ``irc_caps`` (``CAP``) and
-``irc_replies`` (fixed replies, labeled responses).
+``irc_channel`` (room events as IRC lines), ``irc_caps`` (``CAP``) and ``irc_replies``.
 
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF
 after up to 4096 bytes of message tags: ``irc.oversized`` says which are too long, 417);
