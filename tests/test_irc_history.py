@@ -1,6 +1,7 @@
 """The pure parts of IRC history (``sessions.irc_history``): a ``CHATHISTORY`` line read into a
 query or the spec's ``FAIL``, the kept messages each subcommand chooses, by msgid and by time to
-the millisecond, ``TARGETS``, the lines of a join replay without server-time, and a labeled
+the millisecond, the direct messages between two accounts for a nick target, ``TARGETS`` (the
+channel and the asker's partners), the lines of a join replay without server-time, and a labeled
 answer that is one batch (``irc_replies.labeled``)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.events import MessageId, Said
+from algokart_chat.events import MessageId, Said, Told
 from algokart_chat.history import History, Kept
 from algokart_chat.sessions import irc_replies
 from algokart_chat.sessions.irc_history import (
@@ -21,6 +22,7 @@ from algokart_chat.sessions.irc_history import (
     choose,
     lines,
     milliseconds,
+    peer,
     read,
     targets,
 )
@@ -160,9 +162,83 @@ class ChooseTest(unittest.TestCase):
     def test_targets_names_the_channel_if_its_newest_message_is_strictly_inside(self) -> None:
         kept = history(3)
         inside = Query("TARGETS", "", timestamp(10), timestamp(1), 5)
-        self.assertEqual(targets(kept, inside, "#chat"), [("#chat", at(2))])
-        self.assertEqual(targets(kept, Query("TARGETS", "", timestamp(0), timestamp(2), 5), "#chat"), [])
-        self.assertEqual(targets(History(10, 100, 10), inside, "#chat"), [])
+        self.assertEqual(targets(kept, inside, "#chat", None, START), [("#chat", at(2))])
+        self.assertEqual(targets(kept, Query("TARGETS", "", timestamp(0), timestamp(2), 5), "#chat", None, START), [])
+        self.assertEqual(targets(History(10, 100, 10), inside, "#chat", None, START), [])
+
+
+def direct(k: int, sender: str, to: str, accounts: tuple[str, str]) -> Kept:
+    return Kept(MessageId(f"m{k}"), START + k, sender, f"dm {k}", None, None, to, *accounts)
+
+
+def mixed() -> History:
+    """m0 room, m1 ann->bob, m2 room, m3 bob->ann, m4 ann->cy, m5 room (accounts A, B, C)."""
+    kept = History(1000, 1 << 20, 1e9)
+    for entry in (
+        Kept(MessageId("m0"), START, "dan", "room 0"),
+        direct(1, "ann", "bob", ("A", "B")),
+        Kept(MessageId("m2"), START + 2, "dan", "room 2"),
+        direct(3, "bob", "ann", ("B", "A")),
+        direct(4, "ann", "cy", ("A", "C")),
+        Kept(MessageId("m5"), START + 5, "dan", "room 5"),
+    ):
+        kept.add(entry)
+    return kept
+
+
+class Names:
+    def __init__(self, held: dict[str, str | None]) -> None:
+        self.held = held  # nick -> account
+
+    def held_name(self, name: str) -> str | None:
+        return next((nick for nick in self.held if nick.lower() == name.lower()), None)
+
+    def account_of(self, name: str) -> str | None:
+        return self.held.get(name)
+
+
+class DirectTest(unittest.TestCase):
+    def test_the_channel_s_answers_hold_room_messages_only(self) -> None:
+        kept = mixed()
+        self.assertEqual(ids(choose(kept, query("LATEST", Ref("*"), 2))), ["m2", "m5"])
+        self.assertEqual(ids(choose(kept, query("BEFORE", msgid(5), 9))), ["m0", "m2"])
+        self.assertEqual(ids(choose(kept, query("AROUND", msgid(2), 2))), ["m0", "m2"])
+        self.assertEqual(ids(choose(kept, query("BETWEEN", msgid(0), 9, msgid(5)))), ["m2"])
+        self.assertEqual(ids(choose(kept, query("AFTER", msgid(1), 9))), ["m0", "m2", "m5"])  # (a DM's id: unknown)
+
+    def test_a_nick_target_holds_the_conversation_between_two_accounts_only(self) -> None:
+        kept = mixed()
+        for account, with_peer in (("A", "B"), ("B", "A")):
+            self.assertEqual(ids(choose(kept, query("LATEST", Ref("*"), 9), account, with_peer)), ["m1", "m3"])
+        self.assertEqual(ids(choose(kept, query("LATEST", Ref("*"), 1), "A", "B")), ["m3"])
+        self.assertEqual(ids(choose(kept, query("AFTER", timestamp(1), 9), "A", "B")), ["m3"])
+        self.assertEqual(ids(choose(kept, query("BEFORE", msgid(4), 9), "A", "B")), [])  # (not theirs: unknown)
+        self.assertEqual(ids(choose(kept, query("AROUND", msgid(3), 9), "A", "B")), ["m1", "m3"])
+        self.assertEqual(ids(choose(kept, query("LATEST", Ref("*"), 9), "A", "C")), ["m4"])
+        self.assertEqual(ids(choose(kept, query("LATEST", Ref("*"), 9), "B", "C")), [])
+
+    def test_targets_lists_the_channel_and_the_partners_by_latest_time_from_the_first_timestamp(self) -> None:
+        kept = mixed()
+        forwards = Query("TARGETS", "", timestamp(0), timestamp(10), 9)
+        self.assertEqual(
+            targets(kept, forwards, "#chat", "A", START), [("bob", at(3)), ("cy", at(4)), ("#chat", at(5))]
+        )
+        self.assertEqual(targets(kept, forwards._replace(limit=1), "#chat", "A", START), [("bob", at(3))])
+        backwards = Query("TARGETS", "", timestamp(10), timestamp(0), 2)
+        self.assertEqual(targets(kept, backwards, "#chat", "A", START), [("#chat", at(5)), ("cy", at(4))])
+        self.assertEqual(targets(kept, forwards, "#chat", "B", START), [("ann", at(3)), ("#chat", at(5))])
+        self.assertEqual(targets(kept, forwards, "#chat", None, START), [("#chat", at(5))])
+        early = Query("TARGETS", "", timestamp(0), timestamp(3.5), 9)
+        self.assertEqual(targets(kept, early, "#chat", "A", START), [("bob", at(3))])
+
+    def test_a_nick_s_account_is_its_holder_s_or_the_one_last_seen_with_that_name(self) -> None:
+        kept = mixed()
+        self.assertEqual(peer(kept, Names({"Bob": "B"}), "bob", "A", START), ("Bob", "B"))
+        self.assertEqual(peer(kept, Names({"bob": "X"}), "BOB", "A", START), ("bob", "X"))
+        self.assertEqual(peer(kept, Names({}), "BOB", "A", START), ("bob", "B"))
+        self.assertEqual(peer(kept, Names({}), "cy", "B", START), ("cy", None))
+        self.assertEqual(peer(kept, Names({}), "bob", None, START), ("bob", None))
+        self.assertEqual(peer(kept, Names({"guest": None}), "guest", "A", START), ("guest", None))
 
 
 def written(said: Said) -> bytes:
@@ -189,6 +265,17 @@ class WritingTest(unittest.TestCase):
             ],
         )
         self.assertEqual(len(lines(written, entries)), 4)
+
+    def test_a_direct_message_is_written_as_it_was_live_to_its_recipient(self) -> None:
+        def told(told: Told, recipient: str) -> bytes:
+            assert told.stamp is not None
+            return f":{told.sender} {told.command or 'PRIVMSG'} {recipient} {told.stamp.id} {told.text}\r\n".encode()
+
+        entries = [direct(1, "ann", "bob", ("A", "B")), Kept(MessageId("m2"), START + 2, "dan", "room 2")]
+        self.assertEqual(
+            lines(written, entries, tell=told), [b":ann PRIVMSG bob m1 dm 1\r\n", b"PRIVMSG m2 room 2\r\n"]
+        )
+        self.assertEqual(lines(written, entries), [b"PRIVMSG m2 room 2\r\n"])
 
     def test_a_batch_tags_each_line_and_a_labeled_answer_that_is_one_batch_has_the_label_on_its_start(self) -> None:
         answer = batched(

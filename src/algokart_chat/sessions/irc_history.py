@@ -17,8 +17,14 @@ Plan:
 - An id history does not know (let go, or from before a restart: ids are never reused) is older
   than everything kept: ``LATEST`` and ``AFTER`` from it return the newest or oldest kept,
   ``BEFORE`` nothing; ``AROUND`` it returns nothing.
-- Targets: the channel; a nick has no history here, so it gets an empty batch (``TARGETS`` lists
-  the channel only).  Another channel is ``INVALID_TARGET``.
+- Targets: the channel, whose answers hold its messages only, never a direct message; a nick,
+  whose answers hold the direct messages kept between the asker's account and the account of
+  that nick (``peer``: its holder's, or if no one holds it, the account that had that name in the
+  latest of them), each as it was live (``PRIVMSG <recipient> :<text>`` from its sender), and
+  nothing (an empty batch) for an asker without an account or a nick without one.  ``TARGETS``
+  lists the channel and the accounts the asker exchanged direct messages with (by the name and
+  time of the latest), those whose latest is strictly between the two timestamps, ordered from
+  the first timestamp towards the second.  Another channel is ``INVALID_TARGET``.
 - The answer waits for the room's sync point (so it holds everything the client was delivered
   before it asked, on every node of a cluster), then goes as a ``chathistory`` batch (with the
   ``batch`` capability; an empty one for nothing), each message as the client's form shows live
@@ -40,12 +46,13 @@ import calendar
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Final, Literal, NamedTuple, Protocol
 
 from algokart_chat import irc
-from algokart_chat.events import Said, Stamp
+from algokart_chat.events import Said, Stamp, Told
 from algokart_chat.history import History, Kept
-from algokart_chat.names import username_problem
+from algokart_chat.names import username_key, username_problem
 from algokart_chat.sessions import irc_caps
 from algokart_chat.sessions.irc_queries import Asker
 
@@ -145,96 +152,129 @@ def milliseconds(server_time: str) -> int | None:
 
 
 # --- choosing -------------------------------------------------------------------------------------
-class Viewer(NamedTuple):
-    """Whose messages an answer holds (``History``'s ``account`` and ``with_peer``): the room's
-    (both None) or the direct messages between two accounts."""
-
-    account: str | None = None
-    with_peer: str | None = None
-
-
-ROOM: Final = Viewer()
-
-
-def choose(history: History, query: Query, viewer: Viewer = ROOM) -> list[Kept]:
-    """The kept messages ``query`` (not ``TARGETS``) asks for, of those ``viewer`` names, oldest first."""
+def choose(history: History, query: Query, account: str | None = None, with_peer: str | None = None) -> list[Kept]:
+    """The kept messages ``query`` (not ``TARGETS``) asks for, oldest first: the room's, or with
+    ``account`` and ``with_peer`` the direct messages between those two accounts."""
     first, end = history.span
-    limit, ref, seen = query.limit, query.first, viewer._asdict()
+    limit, ref = query.limit, query.first
+    pick = partial(history.between_places, account=account, with_peer=with_peer)
+    where = partial(history.visible_place, account=account, with_peer=with_peer)
     if query.sub == "LATEST":
-        low = first if ref.kind == "*" else _after(history, ref, viewer)
-        return history.between_places(low, end, limit, newest=True, **seen)
+        return pick(first if ref.kind == "*" else _after(history, ref, where), end, limit, newest=True)
     if query.sub == "BEFORE":
-        return history.between_places(first, _before(history, ref, viewer), limit, newest=True, **seen)
+        return pick(first, _before(history, ref, where), limit, newest=True)
     if query.sub == "AFTER":
-        return history.between_places(_after(history, ref, viewer), end, limit, **seen)
+        return pick(_after(history, ref, where), end, limit)
     if query.sub == "AROUND":
-        if ref.kind == "msgid":
-            middle = history.visible_place(ref.id, **seen)
-        else:
-            middle = history.place_at(ref.ms, after=False)
+        middle = where(ref.id) if ref.kind == "msgid" else history.place_at(ref.ms, after=False)
         if middle is None:
             return []
-        later = history.between_places(middle, end, limit - limit // 2, **seen)
-        earlier = history.between_places(first, middle, limit - len(later), newest=True, **seen)
+        later = pick(middle, end, limit - limit // 2)
+        earlier = pick(first, middle, limit - len(later), newest=True)
         if len(earlier) + len(later) < limit:  # (near the oldest kept: more of the later ones)
-            later = history.between_places(middle, end, limit - len(earlier), **seen)
+            later = pick(middle, end, limit - len(earlier))
         return earlier + later
     assert query.second is not None  # (BETWEEN)
     other = query.second
-    if _forward(history, ref, other, viewer):
-        low, high = _after(history, ref, viewer), _before(history, other, viewer)
-        return history.between_places(low, high, limit, **seen)
-    low, high = _after(history, other, viewer), _before(history, ref, viewer)
-    return history.between_places(low, high, limit, newest=True, **seen)
+    if _forward(history, ref, other, where):
+        return pick(_after(history, ref, where), _before(history, other, where), limit)
+    return pick(_after(history, other, where), _before(history, ref, where), limit, newest=True)
 
 
-def targets(history: History, query: Query, channel: str) -> list[tuple[str, int]]:
-    """``TARGETS``: the channel with the time of its newest message (ms), if that is strictly
-    between the query's two timestamps."""
+def targets(history: History, query: Query, channel: str, account: str | None, now: float) -> list[tuple[str, int]]:
+    """``TARGETS``: the channel, at the time (ms) of its newest message, and for an asker with an
+    ``account`` each account it exchanged direct messages with, by the name and time of the
+    latest of them; those strictly between the query's two timestamps, from the first one's end,
+    at most its limit."""
     first, end = history.span
-    newest = history.between_places(first, end, 1, newest=True)
+    found = [(channel, _ms(newest.at)) for newest in history.between_places(first, end, 1, newest=True)]
+    if account is not None:
+        found += [(partner.name, _ms(partner.at)) for partner in history.partners(account, now)]
     assert query.second is not None
     low, high = sorted((query.first.ms, query.second.ms))
-    if not newest:
-        return []
-    at = round(newest[0].at * 1000)
-    return [(channel, at)] if low < at < high else []
+    inside = [(name, at) for name, at in found if low < at < high]
+    inside.sort(key=lambda target: target[1], reverse=query.first.ms > query.second.ms)
+    return inside[: query.limit]
 
 
-def _after(history: History, ref: Ref, viewer: Viewer) -> int:
+class Names(Protocol):
+    """What ``peer`` asks of the room (``room.ChatRoom``)."""
+
+    def held_name(self, name: str) -> str | None: ...
+
+    def account_of(self, name: str) -> str | None: ...
+
+
+def peer(history: History, room: Names, nick: str, account: str | None, now: float) -> tuple[str, str | None]:
+    """A nick target's name (as held, or as last seen) and the account of that name (None: no
+    conversation): its holder's, or if no one holds it, the account that had it in the latest
+    direct message kept between it and ``account``."""
+    held = room.held_name(nick)
+    if held is not None:
+        return held, room.account_of(held)
+    if account is not None:
+        key = username_key(nick)
+        for partner in history.partners(account, now):
+            if username_key(partner.name) == key:
+                return partner.name, partner.account
+    return nick, None
+
+
+def _ms(at: float) -> int:
+    return round(at * 1000)
+
+
+def _after(history: History, ref: Ref, where: Callable[[str], int | None]) -> int:
     """The place of the first message after ``ref``."""
     if ref.kind == "timestamp":
         return history.place_at(ref.ms, after=True)
-    place = history.visible_place(ref.id, **viewer._asdict())
+    place = where(ref.id)
     return history.span[0] if place is None else place + 1  # (unknown: older than all kept)
 
 
-def _before(history: History, ref: Ref, viewer: Viewer) -> int:
+def _before(history: History, ref: Ref, where: Callable[[str], int | None]) -> int:
     """The place just after the last message before ``ref``."""
     if ref.kind == "timestamp":
         return history.place_at(ref.ms, after=False)
-    place = history.visible_place(ref.id, **viewer._asdict())
+    place = where(ref.id)
     return history.span[0] if place is None else place
 
 
-def _forward(history: History, ref: Ref, other: Ref, viewer: Viewer) -> bool:
+def _forward(history: History, ref: Ref, other: Ref, where: Callable[[str], int | None]) -> bool:
     """Whether ``ref`` comes before ``other`` (BETWEEN goes forwards in time)."""
     if ref.kind == other.kind == "timestamp":
         return ref.ms <= other.ms
-    return _before(history, ref, viewer) <= _before(history, other, viewer)
+    return _before(history, ref, where) <= _before(history, other, where)
 
 
 # --- writing --------------------------------------------------------------------------------------
-def lines(encode: Callable[[Said], bytes], entries: list[Kept], timed: bool = False) -> list[bytes]:
-    """``entries`` as IRC lines (a message's lines each), as ``encode`` writes live messages;
-    ``timed``: each text starts with its time (``[HH:MM:SS]``, UTC) and CTCP requests are left
-    out (join replay to a client without server-time)."""
+def lines(
+    encode: Callable[[Said], bytes],
+    entries: list[Kept],
+    timed: bool = False,
+    tell: Callable[[Told, str], bytes] | None = None,
+) -> list[bytes]:
+    """``entries`` as IRC lines (a message's lines each), as ``encode`` writes live messages and
+    ``tell`` live direct messages to a recipient (None: direct messages left out); ``timed``:
+    each text starts with its time (``[HH:MM:SS]``, UTC) and CTCP requests are left out (join
+    replay to a client without server-time)."""
     written: list[bytes] = []
     for entry in entries:
-        said = _said(entry, timed)
-        if said is not None and (data := encode(said)):
+        if entry.to is not None:
+            data = tell(_told(entry), entry.to) if tell is not None and not timed else b""
+        else:
+            said = _said(entry, timed)
+            data = encode(said) if said is not None else b""
+        if data:
             written.append(data)
     return written
+
+
+def _told(entry: Kept) -> Told:
+    """A kept direct message as it was live: ``PRIVMSG <recipient> :<text>`` from its sender."""
+    told = Told(entry.sender, entry.text, entry.raw, entry.command, account=entry.from_account)
+    told.stamp = Stamp(entry.id, entry.at)
+    return told
 
 
 def _said(entry: Kept, timed: bool) -> Said | None:
@@ -277,6 +317,10 @@ class Historian(Asker, Protocol):
     def caps(self) -> frozenset[str]: ...
 
     @property
+    def account(self) -> str | None:
+        """The account the client logged in to, if any."""
+
+    @property
     def join_replay(self) -> int:
         """Messages to replay after a JOIN (0: none)."""
 
@@ -312,23 +356,24 @@ def _nick(target: str) -> bool:
 
 
 def _answer(session: Historian, query: Query, history: History) -> None:
-    channel = session.channel
-    history.trim(time.time())
+    channel, account, now = session.channel, session.account, time.time()
+    history.trim(now)
     reference = session.batch_reference() if session.has("batch") else None
     if query.sub == "TARGETS":
-        found = targets(history, query, channel.name)
         listed = b"".join(
             irc.message(channel.server, "CHATHISTORY", "TARGETS", name, irc.server_time(ms / 1000))
-            for name, ms in found
+            for name, ms in targets(history, query, channel.name, account, now)
         )
         session.send_long(batched(channel.server, reference, "draft/chathistory-targets", listed))
         return
+    form = irc_caps.form(session.caps)
     if channel.is_ours(query.target):
         name, entries = channel.name, choose(history, query)
-    else:  # (a nick: no conversation is kept here)
-        name, entries = channel.host.room.held_name(query.target) or query.target, []
-    encode = channel.encoder(irc_caps.form(session.caps))
-    data = b"".join(lines(encode, entries))
+    else:  # (a nick: the direct messages between the asker's account and that nick's)
+        name, with_peer = peer(history, channel.host.room, query.target, account, now)
+        entries = choose(history, query, account, with_peer) if account and with_peer else []
+    told = partial(channel.told_lines, form=form)
+    data = b"".join(lines(channel.encoder(form), entries, tell=told))
     session.send_long(batched(channel.server, reference, f"chathistory {name}", data))
 
 
