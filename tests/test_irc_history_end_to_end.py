@@ -1,8 +1,8 @@
 """IRC history end to end, over real sockets (docs/IRC.md, *History*): ``CHATHISTORY`` (LATEST,
 BEFORE, AFTER, BETWEEN, AROUND, TARGETS) in ``chathistory`` batches with ``time`` and ``msgid``,
 labeled, without batch, its ``FAIL`` replies, a server without history, the replay after a
-``JOIN`` (on, off, and skipped for clients that negotiate ``draft/chathistory``), and two nodes of
-a cluster, where a message sent on one is read on the other with the same ``msgid``.  Tests
+``JOIN`` (on, off, and skipped for clients that negotiate ``draft/chathistory``), the direct
+messages between two accounts for a nick target and in ``TARGETS``, and two nodes of a cluster, where a message sent on one is read on the other with the same ``msgid``.  Tests
 synchronise on replies (PING/PONG), never on time.
 """
 
@@ -14,6 +14,7 @@ import unittest
 from support import Cluster, skip_without_cluster, unique_name
 
 from test_irc import IRC_ARGS, SERVER_NAME, IrcClient, IrcTestCase, mask, on_two_nodes
+from test_irc_accounts import IrcAccountsTestCase
 from test_irc_caps_end_to_end import SERVER_TIME, tags_of, untagged, with_caps
 
 FULL = "batch server-time message-tags draft/chathistory"
@@ -118,7 +119,7 @@ class ChathistoryTest(IrcTestCase):
             )
         )
 
-    def test_targets_lists_the_channel_and_a_nick_gets_an_empty_batch(self) -> None:
+    def test_targets_lists_the_channel_and_a_nick_gets_an_empty_batch_without_an_account(self) -> None:
         client, _sender, _ids, times = self.sent(1)
         answer = ask(
             client, "CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 5"
@@ -212,6 +213,72 @@ class WithoutHistoryTest(IrcTestCase):
             ask(client, "CHATHISTORY LATEST #chat * 5"),
             [f":{SERVER_NAME} FAIL CHATHISTORY MESSAGE_ERROR LATEST #chat :History is off on this server"],
         )
+
+
+class DirectHistoryTest(IrcAccountsTestCase):
+    """Accounts (SASL PLAIN) and direct messages: one server for the class, each test its own names."""
+
+    def full(self, name: str) -> IrcClient:
+        return self.logged_in(name, caps=f"sasl {FULL}")
+
+    def tell(self, sender: IrcClient, recipient: IrcClient, text: str) -> str:
+        """``sender`` says ``text`` to ``recipient``: the line the recipient got (tags and all)."""
+        sender.send(f"PRIVMSG {recipient.nick} :{text}")
+        sender.sync()
+        got = recipient.sync()
+        self.assertEqual([untagged(line) for line in got], [f":{mask(sender.nick)} PRIVMSG {recipient.nick} :{text}"])
+        return got[0]
+
+    def test_each_of_two_accounts_reads_their_conversation_and_a_third_sees_nothing(self) -> None:
+        alice, bob, carol = self.full("alice"), self.full("bob"), self.full("carol")
+        for client in (alice, bob, carol):
+            client.sync()  # (the others' joins)
+        live = [self.tell(alice, bob, "just between us"), self.tell(bob, alice, "agreed")]
+        for asker, other in ((alice, "bob"), (bob, "alice"), (alice, "BOB")):
+            answer = batch_of(self, ask(asker, f"CHATHISTORY LATEST {other} * 10"), f"chathistory {other.lower()}")
+            self.assertEqual([untagged(line) for line in answer], [untagged(line) for line in live])
+            self.assertEqual([tags_of(line)["msgid"] for line in answer], [tags_of(line)["msgid"] for line in live])
+            self.assertEqual([tags_of(line)["time"] for line in answer], [tags_of(line)["time"] for line in live])
+        first = tags_of(live[0])["msgid"]
+        self.assertEqual(
+            len(batch_of(self, ask(bob, f"CHATHISTORY AFTER alice msgid={first} 10"), "chathistory alice")), 1
+        )
+        for other in ("alice", "bob"):
+            self.assertEqual(batch_of(self, ask(carol, f"CHATHISTORY LATEST {other} * 10"), f"chathistory {other}"), [])
+        in_channel = batch_of(self, ask(alice, "CHATHISTORY LATEST #chat * 100"), "chathistory #chat")
+        self.assertFalse([line for line in in_channel if "between us" in line or "agreed" in line], in_channel)
+
+    def test_targets_lists_the_partner_and_an_offline_partner_is_read_by_the_name_last_seen(self) -> None:
+        dave, erin = self.full("dave"), self.full("erin")
+        dave.sync()
+        dm = self.tell(dave, erin, "hello erin")
+        dave.send("PRIVMSG #chat :hello all")
+        dave.sync()
+        said_time = tags_of(erin.sync()[-1])["time"]  # (no echo: its time as erin got it)
+        window = "timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z"
+        self.assertEqual(
+            batch_of(self, ask(dave, f"CHATHISTORY TARGETS {window} 10"), "draft/chathistory-targets"),
+            [
+                f":{SERVER_NAME} CHATHISTORY TARGETS erin :{tags_of(dm)['time']}",
+                f":{SERVER_NAME} CHATHISTORY TARGETS #chat :{said_time}",
+            ],
+        )
+        erin.send("QUIT :bye")
+        erin.read_until_closed()
+        dave.read_until(" QUIT ")
+        answer = batch_of(self, ask(dave, "CHATHISTORY LATEST erin * 10"), "chathistory erin")
+        self.assertEqual([untagged(line) for line in answer], [untagged(dm)])
+
+    def test_a_user_without_an_account_gets_an_empty_batch(self) -> None:
+        fay, gus = self.full("fay"), self.full("gus")
+        fay.sync()
+        self.tell(fay, gus, "for gus only")
+        guest = with_caps(self.irc(), FULL)
+        guest.sync()
+        self.assertEqual(batch_of(self, ask(guest, "CHATHISTORY LATEST fay * 10"), "chathistory fay"), [])
+        window = "timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z"
+        listed = batch_of(self, ask(guest, f"CHATHISTORY TARGETS {window} 10"), "draft/chathistory-targets")
+        self.assertFalse([line for line in listed if " fay " in line or " gus " in line], listed)
 
 
 class ClusterHistoryTest(unittest.TestCase):
