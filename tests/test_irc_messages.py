@@ -12,6 +12,9 @@ from typing import Any
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.events import Echoed, Said, Told
+from algokart_chat.moderation import Target
+from algokart_chat.moderators import Moderators
+from algokart_chat.names import username_key
 from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages, distinct_targets
 from in_process import InProcessServer, lines_of
 from irc_fakes import FakeHost, Listener, registered
@@ -113,6 +116,24 @@ class ChecksTest(unittest.TestCase):
         room.messages.publish()
         self.assertEqual(room.speaker.replies, ["404 #chat Cannot send to channel"])
         self.assertEqual(room.bob.delivered, [])
+
+    def test_a_mute_of_the_speaker_s_account_silences_it_under_any_nick(self) -> None:
+        moderators = Moderators(None, 64)
+        room = Room()
+        room.messages = IrcMessages(room.speaker, moderators)
+        room.speaker.account = "Meg"
+        moderators.set("mute", Target(username_key("meg"), "meg"), "olga", None, "hush")
+        room.send("PRIVMSG", "#chat", "hi")
+        room.send("PRIVMSG", "bob", "hi")
+        room.send("NOTICE", "#chat", "hi")
+        room.send("TAGMSG", "bob", tags="+typing=active")
+        room.messages.publish()
+        muted = "Cannot send to channel (you are muted until never by olga: hush)"
+        self.assertEqual(room.speaker.replies, [f"404 #chat {muted}", f"404 bob {muted}"])
+        self.assertEqual((room.bob.delivered, room.carol.delivered), ([], []))
+        room.speaker.account = None  # (a guest named "me": the mute is another name's)
+        room.send("PRIVMSG", "bob", "hi")
+        self.assertEqual(len(room.bob.delivered), 1)
 
 
 class ChannelTest(unittest.TestCase):

@@ -18,6 +18,7 @@ from algokart_chat.moderation import (
     parse_entries,
     parse_target,
 )
+from algokart_chat.names import username_key
 
 
 def entry(kind: moderation.Kind, target: str, until: float | None = None, reason: str = "") -> Entry:
@@ -80,6 +81,12 @@ class ListsTest(unittest.TestCase):
         self.assertIsNone(lists.for_name("mute", "bob", 150.0))
         self.assertEqual(len(lists.expire(200.0)), 1)
         self.assertFalse(lists.has("ban"))
+
+    def test_a_name_by_its_key(self) -> None:
+        lists = Lists([entry("mute", "bob", until=200.0)])
+        self.assertIsNotNone(lists.for_key("mute", username_key("B0B"), 150.0))
+        self.assertIsNone(lists.for_key("mute", username_key("bob"), 200.0))
+        self.assertIsNone(lists.for_key("ban", username_key("bob"), 150.0))
 
     def test_address_bans_by_network(self) -> None:
         lists = Lists([entry("ban", "2001:db8::1"), entry("ban", "198.51.100.0/24"), entry("ban", "203.0.113.9")])

@@ -6,12 +6,15 @@ import shutil
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat import moderators as moderators_module
 from algokart_chat.bans_file import load_entries
 from algokart_chat.moderation import parse_target
-from algokart_chat.moderators import Matcher, Moderators
+from algokart_chat.moderators import Matcher, Moderators, MuteCheck
+from algokart_chat.names import username_key
 
 CONNECTED = [("bob", "203.0.113.5"), (None, "203.0.113.6"), ("olga", "203.0.113.6"), ("carol", "2001:db8::9")]
 
@@ -64,6 +67,32 @@ class ModeratorsTest(unittest.TestCase):
         with self.assertLogs("algokart_chat.moderators", "INFO"):
             self.assertIsNotNone(self.moderators.lift("mute", parse_target("bob"), "olga"))  # type: ignore[arg-type]
         self.assertIsNone(self.moderators.lift("mute", parse_target("bob"), "olga"))  # type: ignore[arg-type]
+
+    def test_a_mute_of_a_name_is_a_mute_of_the_account_of_that_name(self) -> None:
+        with self.assertLogs("algokart_chat.moderators", "INFO"):
+            self.moderators.set("mute", parse_target("bob"), "olga", 60.0, "")  # type: ignore[arg-type]
+        self.assertIsNotNone(self.moderators.mute_for("bob2", "BOB"))  # (an IRC nick logged in to bob)
+        self.assertIsNotNone(self.moderators.mute_for("bob", None))
+        self.assertIsNone(self.moderators.mute_for("bob2", None))  # (a guest: by its name only)
+        self.assertIsNone(self.moderators.mute_for("carol", "carol"))
+        self.now = 1060.0
+        self.assertIsNone(self.moderators.mute_for("bob2", "bob"))
+
+    def test_a_session_s_mute_check_folds_each_name_once(self) -> None:
+        check = MuteCheck(self.moderators)
+        with mock.patch.object(moderators_module, "username_key", wraps=username_key) as folded:
+            self.assertIsNone(check.mute("bob2", "bob"))  # (nothing muted: nothing folded)
+            self.assertEqual(folded.call_count, 0)
+            with self.assertLogs("algokart_chat.moderators", "INFO"):
+                self.moderators.set("mute", parse_target("bob"), "olga", None, "")  # type: ignore[arg-type]
+            for _ in range(3):
+                self.assertIsNotNone(check.mute("bob2", "bob"))
+            self.assertEqual(folded.call_args_list, [mock.call("bob2"), mock.call("bob")])
+            self.assertIsNone(check.mute("bob3", None))  # (logged out, renamed: folded again, once)
+            self.assertIsNone(check.mute("bob3", None))
+            self.assertEqual(folded.call_count, 3)
+        self.moderators.load([], fresh=False)  # (the lists replaced, as a node rejoining its cluster)
+        self.assertIsNone(check.mute("bob2", "bob"))
 
     def test_a_file_that_cannot_be_written_is_an_error_line_and_the_ban_holds(self) -> None:
         moderators = Moderators(str(self.path.parent / "gone" / "bans"), 64, clock=lambda: self.now)

@@ -195,10 +195,12 @@ class Lists:
 
     def for_name(self, kind: Kind, name: str, now: float) -> Entry | None:
         """The active entry of that kind for the name ``name``, if any."""
-        entries = self._entries[kind]
-        if not entries:
-            return None
-        entry = entries.get(username_key(name))
+        return self.for_key(kind, username_key(name), now) if self._entries[kind] else None
+
+    def for_key(self, kind: Kind, key: str, now: float) -> Entry | None:
+        """The active entry of that kind for the name whose ``username_key`` is ``key``, if any
+        (for a caller that keeps the key: computing it costs more than the lookup)."""
+        entry = self._entries[kind].get(key)
         return entry if entry is not None and entry.active(now) else None
 
     def for_address(self, kind: Kind, host: str, now: float) -> Entry | None:

@@ -12,6 +12,10 @@ room writes it to Redis, and every node ``apply``s it as it reads it back, in th
 this one included; the audit line is logged once, by the node where the operator acted.  A node
 that (re)joins the cluster ``load``s its lists from Redis, which replace its own and its file.
 
+A mute, like a ban, of a name is also one of the account of that name: ``mute_for`` takes the
+session's name and the account it logged in to (an IRC nick may be another name than its
+account's), and ``MuteCheck`` keeps their keys for a session's every message.
+
 Guarantees: a lookup with nothing listed costs one test (``Lists.has``), so users who never meet
 an operator pay nothing; the lists are bounded (``moderation.MAX_ENTRIES``); a file that cannot be
 written is one ERROR log line and the action stays in effect until the server stops.  The file is
@@ -64,8 +68,22 @@ class Moderators:
         """The ban that refuses the name or the address ``host``, if any."""
         return self.lists.matching("ban", name, host, self._clock()) if self.lists.has("ban") else None
 
-    def mute_for(self, name: str) -> Entry | None:
-        return self.lists.for_name("mute", name, self._clock()) if self.lists.has("mute") else None
+    def mute_for(self, name: str, account: str | None = None) -> Entry | None:
+        """The mute that silences the name, or the account logged in to (None: a guest), if any."""
+        if not self.lists.has("mute"):
+            return None
+        return self.mute_of(username_key(name), None if account is None else username_key(account))
+
+    def mute_of(self, name_key: str, account_key: str | None) -> Entry | None:
+        """``mute_for`` by the names' keys (``names.username_key``), for a caller that keeps them."""
+        lists = self.lists
+        if not lists.has("mute"):
+            return None
+        now = self._clock()
+        entry = lists.for_key("mute", name_key, now)
+        if entry is None and account_key is not None and account_key != name_key:
+            entry = lists.for_key("mute", account_key, now)
+        return entry
 
     def entries(self) -> list[Entry]:
         """Every active entry (those that ended are dropped first)."""
@@ -202,3 +220,29 @@ class Moderators:
                 node=self._node,
             ),
         )
+
+
+class MuteCheck:
+    """One session's mute check: the keys of its name and of its account, each computed once per
+    change of either (a name's key costs microseconds: not on every message), then looked up in
+    the lists in use.  With nothing muted it costs one test, as ``Moderators.mute_for`` does."""
+
+    # One per connection, so slots.
+    __slots__ = ("_account", "_account_key", "_moderators", "_name", "_name_key")
+
+    def __init__(self, moderators: Moderators) -> None:
+        self._moderators = moderators
+        self._name = self._name_key = ""  # (no name is empty: the first check computes the key)
+        self._account: str | None = None
+        self._account_key: str | None = None
+
+    def mute(self, name: str, account: str | None) -> Entry | None:
+        """The mute that silences ``name`` (the session's) or ``account`` (its login's), if any."""
+        moderators = self._moderators
+        if not moderators.lists.has("mute"):
+            return None
+        if name != self._name:
+            self._name, self._name_key = name, username_key(name)
+        if account != self._account:
+            self._account, self._account_key = account, None if account is None else username_key(account)
+        return moderators.mute_of(self._name_key, self._account_key)

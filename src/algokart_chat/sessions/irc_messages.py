@@ -39,7 +39,7 @@ from typing import Final, NamedTuple, Protocol
 
 from algokart_chat import irc
 from algokart_chat.events import Said, Told
-from algokart_chat.moderators import Moderators
+from algokart_chat.moderators import Moderators, MuteCheck
 from algokart_chat.names import username_key
 from algokart_chat.room import Member
 from algokart_chat.sessions.irc_channel import IrcChannel
@@ -88,11 +88,12 @@ class IrcMessages:
     room."""
 
     # One per connection, so slots.
-    __slots__ = ("_moderators", "_speaker", "_unpublished")
+    __slots__ = ("_mute_check", "_speaker", "_unpublished")
 
     def __init__(self, speaker: Speaker, moderators: Moderators | None = None) -> None:
         self._speaker = speaker
-        self._moderators = moderators  # a muted speaker sends nothing (PRIVMSG: 404)
+        # A speaker whose nick or account is muted sends nothing (PRIVMSG: 404).
+        self._mute_check = MuteCheck(moderators) if moderators is not None else None
         # This read's messages to the channel, not yet in the room: (command, tags, texts, raws).
         self._unpublished: tuple[str, str | None, list[str | None], list[str]] | None = None
 
@@ -135,9 +136,10 @@ class IrcMessages:
                 self._to_nick(message, target)
 
     def _muted(self, command: str, params: list[str]) -> bool:
-        """Whether the speaker is muted (moderation): then nothing is sent, and PRIVMSG gets 404."""
-        name = self._speaker.name
-        mute = self._moderators.mute_for(name) if self._moderators is not None and name is not None else None
+        """Whether the speaker's nick or account is muted (moderation): then nothing is sent, and
+        PRIVMSG gets 404."""
+        name, check = self._speaker.name, self._mute_check
+        mute = check.mute(name, self._speaker.account) if check is not None and name is not None else None
         if mute is not None and command == "PRIVMSG":
             target = params[0].split(",")[0] if params and params[0] else self._speaker.channel.name
             self._speaker.reply("404", target, f"Cannot send to channel (you are muted {mute.describe()})")

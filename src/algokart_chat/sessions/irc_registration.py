@@ -256,8 +256,8 @@ class IrcRegistration:
         wanted, old = params[0], self._session.name
         if wanted == (old or self.nick):
             return
-        mute = self._moderators.mute_for(old) if old is not None else None
-        if mute is not None:  # (a new nick would be a way out of the mute, the name being what is muted)
+        mute = self._moderators.mute_for(old, self.account) if old is not None else None
+        if mute is not None:  # (a new nick would be a way out of a mute of the nick; a muted user keeps it)
             reply("435", wanted, self._channel.name, f"Cannot change nickname while muted ({mute.describe()})")
             return
         if not is_valid_username(wanted):

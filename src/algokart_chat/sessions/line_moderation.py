@@ -6,8 +6,10 @@ keeps the lists, writes the file, logs the audit line and disconnects whoever th
 An operator is a user logged in to an account with the ``op`` role (``accounts``); anyone else
 gets ``ERR not-operator`` for each command, and nothing else happens.  An account with the ``op``
 role cannot be kicked, banned or muted (``ERR operator-protected``), under its own name or under
-the IRC nick of a user logged in to it: operators settle their quarrels in the accounts file.  ``KICK`` and ``MUTE`` need the user online (``ERR no-such-user``);
-``BAN`` takes any name, address or CIDR, online or not.
+the IRC nick of a user logged in to it: operators settle their quarrels in the accounts file.
+A ban or mute of a name holds for the account of that name too, under whatever nick it is logged
+in to (``moderators``).  ``KICK`` needs the user online (``ERR no-such-user``), ``MUTE`` the user
+online or an account's name; ``BAN`` takes any name, address or CIDR, online or not.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ def moderate(
         return _ERR_NO_SUCH_USER if verb != "BAN" else _ERR_BAD_TARGET
     if target.network is None:
         held = room.held_name(word)
-        if verb != "BAN" and held is None:
-            return _ERR_NO_SUCH_USER
+        if verb != "BAN" and held is None and (verb == "KICK" or account_of(word) is None):
+            return _ERR_NO_SUCH_USER  # (an account's name may be muted offline: its holder may use another nick)
         for name in (word, room.account_of(word)):  # (an IRC nick may be another name than its account's)
             account = account_of(name) if name is not None else None
             if account is not None and "op" in account.roles:

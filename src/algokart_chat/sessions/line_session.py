@@ -31,7 +31,8 @@ Plan:
   switches this connection to ``protocol.wire_with_ids``: without it every live line is unchanged.
 - Moderation (``line_moderation``): a user logged in to an account with the ``op`` role is an
   operator.  A banned name or address gets ``ERR banned`` at ``LOGIN`` (before any password
-  check), a muted user ``ERR muted`` for ``MSG`` and ``DM``; with nothing listed each costs one test.
+  check), a user whose name or account is muted ``ERR muted`` for ``MSG`` and ``DM``; with nothing
+  listed each costs one test.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from algokart_chat import protocol
 from algokart_chat.events import MessageId, RoomEvent, Said, Told
 from algokart_chat.history import History
 from algokart_chat.logs import fields
-from algokart_chat.moderators import Moderators
+from algokart_chat.moderators import Moderators, MuteCheck
 from algokart_chat.password_checks import Logins
 from algokart_chat.room import RoomHost
 from algokart_chat.sessions import line_history, line_login, line_moderation
@@ -107,6 +108,7 @@ class ChatSession:
         "_connection",
         "_first_live",
         "_ids",
+        "_mute_check",
         "_operator",
         "_sessions",
         "_unpublished",
@@ -125,6 +127,7 @@ class ChatSession:
         self._first_live: MessageId | None = None  # the first broadcast delivered (HISTORY AFTER stops there)
         self._operator = False  # logged in to an account with the op role
         self._away_told: dict[str, str] | None = None  # name -> the away message it was told of
+        self._mute_check = MuteCheck(sessions.moderators)  # (its name's and account's keys, kept)
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
@@ -264,7 +267,7 @@ class ChatSession:
     def _muted(self) -> bool:
         """Whether this user is muted (then told so)."""
         assert self.name is not None
-        mute = self._sessions.moderators.mute_for(self.name)
+        mute = self._mute_check.mute(self.name, self._account)
         if mute is not None:
             self._connection.reply(line_moderation.refusal(mute))
         return mute is not None
