@@ -1,7 +1,7 @@
 """Moderation on the line protocol, end to end: the real server with --accounts and --bans over
 real sockets.  Operators (accounts with the op role) kick, ban (by name, address and IPv6 /64 as
-a CIDR), mute and list; everyone else gets ERR not-operator; bans outlive a restart; timed entries
-end; every action is one audit log line.
+a CIDR), mute (an account's name offline too) and list; everyone else gets ERR not-operator; bans
+outlive a restart; timed entries end; every action is one audit log line.
 
 Each test that bans an address uses source addresses of its own (127.0.x.y, all loopback on
 Linux).  Tests synchronise on replies, never on sleeps (a timed entry that must end is waited for
@@ -187,6 +187,17 @@ class ModerationTest(ModerationTestCase):
         self.assertEqual(self.answers(op, "UNMUTE troll5", "UNMUTE troll5"), ["OK", err("no-such-ban")])
         troll.send("MSG hello again")
         self.assertIn("MSG troll5 hello again", watcher.sync())
+
+    def test_an_account_may_be_muted_offline_and_is_muted_at_its_login(self) -> None:
+        op = self.operator()
+        self.assertEqual(self.answers(op, "MUTE BOB 1h quiet", "MUTE ghost8 1h"), ["OK", err("no-such-user")])
+        bob = self.user("bob")
+        bob.send("MSG hi", "DM olga hi")
+        self.assertRegex(bob.read_line(), r"^ERR muted until \S+Z by olga: quiet$")
+        self.assertRegex(bob.read_line(), r"^ERR muted until ")
+        self.assertEqual(self.answers(op, "UNMUTE bob"), ["OK"])
+        bob.send("MSG hi")
+        self.assertIn("MSG bob hi", op.sync())
 
     def test_a_timed_mute_ends(self) -> None:
         op = self.operator()
