@@ -7,10 +7,12 @@ from __future__ import annotations
 import random
 import unittest
 from typing import Any
+from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import protocol
+from algokart_chat.cluster import replica_profiles
 from algokart_chat.cluster.entries import (
     Away,
     BadEntry,
@@ -26,6 +28,7 @@ from algokart_chat.cluster.entries import (
 )
 from algokart_chat.cluster.replica import Replica
 from algokart_chat.events import AwayChanged, Echoed, RoomEvent, Said, Told
+from algokart_chat.names import username_key
 from algokart_chat.room import JoinResult
 
 NODE, OTHER = "web1-42-ab-1", "web2-77-cd-1"
@@ -238,6 +241,19 @@ class BatchTest(ReplicaTestCase):
         self.assertEqual([type(event) for event in alice.got[2:]], [Said])
         self.assertEqual(bob.got[3].stamp.id, "1700000000456-0-1")
 
+    def test_a_held_name_s_key_is_computed_at_its_join_not_per_record(self) -> None:
+        alice, bob = self.login("alice"), self.login("bob")
+        self.replica.apply(Join("dave", OTHER, f"{OTHER}.9", account="dave"))  # (accounts: the sender's looked up)
+        records = b"".join(said(sender, "hi") for sender in ("alice", "carol", "dave") * 10)
+        with mock.patch.object(replica_profiles, "username_key", wraps=username_key) as folded:
+            self.replica.apply(Batch(OTHER, 1, records + direct_record("bob", Told("dave", "psst"))))
+            self.assertEqual(folded.call_count, 0)
+            self.replica.apply(Batch(OTHER, 2, direct_record("BOB", Told("dave", "psst"))))
+            self.assertEqual(folded.call_args_list, [mock.call("BOB")])  # (not as its holder typed it)
+        self.assertEqual(bob.got[0].count(b"\n"), 30)  # (the broadcasts together, then the direct messages)
+        self.assertEqual(bob.got[1:], [b"DM dave psst\n"] * 2)
+        self.assertEqual(len(alice.got), 20)  # (a sender gets the others' one by one)
+
     def test_batches_count_per_node(self) -> None:
         alice = self.login("alice")
         self.replica.apply(Batch(OTHER, 1, said("carol", "one")))
@@ -303,8 +319,12 @@ class RandomStreamTest(unittest.TestCase):
                 node = chooser.choice([OTHER, "web3-1-ef-1", NODE])
                 roll = chooser.random()
                 entry: Entry
-                if roll < 0.4:
+                if roll < 0.3:
                     entry = Join(name, node, f"{node}.{step}")
+                elif roll < 0.4:  # (a rename of a name held, or of one that is not)
+                    old = chooser.choice(["alice", "Alice", "bob", "zoë"])
+                    old_token = holders.get(old.lower(), f"{node}.0")
+                    entry = Join(name, node, f"{node}.{step}", renamed=(old, old_token))
                 elif roll < 0.8:
                     token = holders.get(name.lower()) if chooser.random() < 0.7 else f"{node}.0"
                     entry = Leave(name, token or f"{node}.0")
@@ -315,12 +335,16 @@ class RandomStreamTest(unittest.TestCase):
                 except BadEntry:
                     continue
                 if isinstance(entry, Join):
+                    if entry.renamed is not None and holders.get(entry.renamed[0].lower()) == entry.renamed[1]:
+                        del holders[entry.renamed[0].lower()]
                     holders[name.lower()] = entry.token
                 elif isinstance(entry, Leave) and holders.get(name.lower()) == entry.token:
                     del holders[name.lower()]
                     departures += 1
             self.assertEqual(len(audience.heard), departures)
             self.assertEqual(sorted(name.lower() for name in replica.names()), sorted(holders))
+            # The keys kept are those of the names held, no more (bounded, as the names are).
+            self.assertEqual(sorted(replica._keys), sorted(replica.names()))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ Guarantees:
 - An operator's action (``entries.Moderate``) goes to ``moderated`` in its place in the stream:
   after what came before it, on every node alike.
 - Malformed content raises ``BadEntry`` (the caller logs and skips the entry); work is O(bytes of
-  the entry) plus one delivery per local recipient.
+  the entry) plus one delivery per local recipient: a held name's key (``names.username_key``, not
+  cheap) is computed once, at its join, not for each entry that names it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from algokart_chat.cluster.entries import (
     stamp,
 )
 from algokart_chat.cluster.replica_history import ReplicaHistory
-from algokart_chat.cluster.replica_profiles import Profiles
+from algokart_chat.cluster.replica_profiles import NameKeys, Profiles
 from algokart_chat.events import Arrived, AwayChanged, Echoed, Parted, Renamed, Said
 from algokart_chat.history import History
 from algokart_chat.moderation import Change
@@ -81,6 +82,7 @@ class Replica(Generic[MemberT]):
         "_hidden",
         "_holders",
         "_joining",
+        "_keys",
         "_listeners",
         "_local",
         "_member_names",
@@ -109,6 +111,7 @@ class Replica(Generic[MemberT]):
         self._names: dict[str, str] = {}  # username_key -> name as typed
         self._holders: dict[str, str] = {}  # username_key -> token of the login that holds it
         self._hidden: set[str] = set()
+        self._keys = NameKeys()  # each held name's username_key, computed once
         # This node's members: all of them, those in the room (they get what it delivers), and
         # those of them that hear arrivals.
         self._local: dict[str, MemberT] = {}
@@ -158,10 +161,10 @@ class Replica(Generic[MemberT]):
         """Start over as ``node`` from a snapshot of the room: its users, in login order.  The
         stream is then applied from where the snapshot was taken."""
         self.node = node
-        self._names, self._holders, self._hidden = {}, {}, set()
+        self._names, self._holders, self._hidden, self._keys = {}, {}, set(), NameKeys()
         self._profiles.clear()
         for user in users:
-            key = username_key(user.name)
+            key = self._keys.held(user.name)
             self._names[key], self._holders[key] = user.name, user.token
             if user.hidden:
                 self._hidden.add(key)
@@ -175,7 +178,7 @@ class Replica(Generic[MemberT]):
         joining, self._joining = self._joining, {}
         syncs, self._syncs = self._syncs, {}
         self.release_all()
-        self._names, self._holders, self._hidden = {}, {}, set()
+        self._names, self._holders, self._hidden, self._keys = {}, {}, set(), NameKeys()
         self._profiles.clear()
         self.changes += 1
         for _member, done, _hears in joining.values():
@@ -209,12 +212,12 @@ class Replica(Generic[MemberT]):
     def token_of(self, member: MemberT, name: str) -> str | None:
         """The token of ``member``'s login of ``name`` (for a rename or a presence entry to
         write); None if it does not hold it."""
-        key = username_key(name)
+        key = self._keys.of(name)
         return self._holders[key] if self._local.get(key) is member else None
 
     def want_arrivals(self, member: MemberT, name: str, wanted: bool) -> None:
         """Whether ``member`` hears arrivals once it is in the room (set before its presence entry)."""
-        key = username_key(name)
+        key = self._keys.of(name)
         if self._local.get(key) is member:
             if wanted:
                 self._arrivals_wanted.add(key)
@@ -224,7 +227,7 @@ class Replica(Generic[MemberT]):
     def release(self, member: MemberT, name: str) -> str | None:
         """``member`` is leaving: it gets nothing more.  The token of its login, for the leave to
         write (the name stays listed until that leave is applied); None if it is not a member."""
-        key = username_key(name)
+        key = self._keys.of(name)
         if self._local.get(key) is not member:
             return None
         self._forget_member(key)
@@ -272,7 +275,7 @@ class Replica(Generic[MemberT]):
         name = join.name
         if not is_valid_username(name):
             raise BadEntry(f"a join of the invalid name {name!r}")
-        key = username_key(name)
+        key = self._keys.of(name)
         if self._holders.get(key) == join.token:
             return  # that login's join again (written again after a failover): nothing new
         renamed_from: str | None = None  # the old name of a rename that happened, if it was in the room
@@ -280,7 +283,7 @@ class Replica(Generic[MemberT]):
         hidden = join.hidden
         if join.renamed is not None:
             old_name, old_token = join.renamed
-            old_key = username_key(old_name)
+            old_key = self._keys.of(old_name)
             if self._holders.get(old_key) == old_token:
                 if old_key not in self._hidden:
                     renamed_from = self._names[old_key]
@@ -290,11 +293,13 @@ class Replica(Generic[MemberT]):
                     self._forget_member(old_key)
                     if wanted:
                         self._arrivals_wanted.add(key)
-                del self._names[old_key], self._holders[old_key]
+                self._keys.dropped(self._names.pop(old_key))
+                del self._holders[old_key]
                 self._hidden.discard(old_key)
                 self._profiles.renamed(old_key, key)
-        self._names.pop(key, None)  # (a name already there would be a bug elsewhere: the latest wins)
+        self._keys.dropped(self._names.pop(key, ""))  # (a name there already: a bug elsewhere; the latest wins)
         self._names[key], self._holders[key] = name, join.token
+        self._keys.held(name, key)
         account = self._profiles.joined(key, join.account)
         if hidden:
             self._hidden.add(key)
@@ -328,7 +333,7 @@ class Replica(Generic[MemberT]):
             self._listeners[key] = member
 
     def _apply_presence(self, presence: Presence) -> None:
-        key = username_key(presence.name)
+        key = self._keys.of(presence.name)
         if self._holders.get(key) != presence.token or (key in self._hidden) != presence.shown:
             return  # that login is gone, or it is where it says already
         self.changes += 1
@@ -349,7 +354,7 @@ class Replica(Generic[MemberT]):
             present.deliver(parted)
 
     def _apply_away(self, entry: Away) -> None:
-        key = username_key(entry.name)
+        key = self._keys.of(entry.name)
         if self._holders.get(key) != entry.token or not self._profiles.set_away(key, entry.away):
             return  # that login is gone, or nothing changes
         if key in self._hidden:
@@ -360,11 +365,12 @@ class Replica(Generic[MemberT]):
                 listener.deliver(change)
 
     def _apply_leave(self, name: str, token: str, reason: str | None = None) -> bool:
-        key = username_key(name)
+        key = self._keys.of(name)
         if self._holders.get(key) != token:
             return True  # that login is gone already
         was_present = key not in self._hidden
-        del self._names[key], self._holders[key]
+        self._keys.dropped(self._names.pop(key))
+        del self._holders[key]
         self._hidden.discard(key)
         self._profiles.left(key)
         self.changes += 1
@@ -388,24 +394,24 @@ class Replica(Generic[MemberT]):
         directs = direct_accounts(batch.directs) if batch.directs else None
         for index, target in enumerate(records(batch.records)):
             if target.kind in (BROADCAST, IRC_BROADCAST):
-                event, echo = self._profiles.message(target)
+                event, echo = self._profiles.message(target, self._keys.of)
                 event.stamp = stamp(batch.entry_id, index)
                 if isinstance(event, Said):
                     self.history.add(event)
-                said.append((present.get(username_key(target.name)), event, echo and ours))
+                said.append((present.get(self._keys.of(target.name)), event, echo and ours))
                 continue
             if said:  # (a direct message or a sync shows what came before: deliver that first)
                 deliver_together(present.values(), said)
                 said = []
             if target.kind in (DIRECT, IRC_DIRECT):
-                event, echo = self._profiles.message(target)
+                event, echo = self._profiles.message(target, self._keys.of)
                 event.stamp = stamp(batch.entry_id, index)
                 if directs is not None and index in directs:
                     self.history.add_direct(target, event, directs[index])
-                recipient = self._local.get(username_key(target.name))  # (hidden or not)
+                recipient = self._local.get(self._keys.of(target.name))  # (hidden or not)
                 if recipient is not None:
                     recipient.deliver(event)
-                sender = self._local.get(username_key(event.sender)) if echo and ours else None
+                sender = self._local.get(self._keys.of(event.sender)) if echo and ours else None
                 if sender is not None:
                     sender.deliver(Echoed(event, target.name))
             elif ours:

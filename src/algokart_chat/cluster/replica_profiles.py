@@ -10,11 +10,15 @@ Guarantees:
 - A rename carries the away message to the new name, and drops the account (the join that
   renames says the new login's); a user who leaves leaves nothing behind.
 - ``message`` stamps a record's event with its sender's account, and costs nothing (no name's key)
-  while no user has one.
+  while no user has one; the replica passes the keys it keeps, so a held name's is never computed.
 - Memory: one entry per user with an account or an away message, dropped when it leaves.
+- ``NameKeys`` computes each held name's key once, when it is taken, not for each entry that
+  names it (the stream names a user as its holder typed it); one entry per name held.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 from algokart_chat.cluster.entries import Message, Record
 from algokart_chat.names import is_valid_username, username_key
@@ -71,9 +75,41 @@ class Profiles:
             self._away[key] = away
         return True
 
-    def message(self, record: Record) -> Message:
-        """A message record's event, with the account its sender logged in to, if any."""
+    def message(self, record: Record, key_of: Callable[[str], str] = username_key) -> Message:
+        """A message record's event, with the account its sender logged in to, if any (``key_of``:
+        a name's key, as the replica keeps it)."""
         message = record.message()
         if self._accounts:  # (a name's key costs a few microseconds: not on every record for nothing)
-            message.event.account = self._accounts.get(username_key(message.event.sender))
+            message.event.account = self._accounts.get(key_of(message.event.sender))
         return message
+
+
+class NameKeys:
+    """The ``username_key`` of each name held, by the name as its holder typed it: a key costs
+    more than the rest of an entry's work (NFKC, the skeleton), so each is computed once."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[str, str] = {}  # name as typed -> its key
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        """The names held, as typed."""
+        return iter(self._keys)
+
+    def of(self, name: str) -> str:
+        """``username_key(name)``: kept for a name held, computed for any other spelling."""
+        key = self._keys.get(name)
+        return key if key is not None else username_key(name)
+
+    def held(self, name: str, key: str | None = None) -> str:
+        """``name`` is held now: its key (``key``, if the caller has it), kept until ``dropped``."""
+        kept = self._keys[name] = key if key is not None else username_key(name)
+        return kept
+
+    def dropped(self, name: str) -> None:
+        """``name`` is held no more (nothing happens for a name that was not)."""
+        self._keys.pop(name, None)
