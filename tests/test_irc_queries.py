@@ -7,10 +7,12 @@ from __future__ import annotations
 import tracemalloc
 import unittest
 from collections.abc import Callable
+from unittest import mock
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
+from algokart_chat.names import username_key
 from algokart_chat.sessions import irc_queries
 from algokart_chat.sessions.irc_channel import Identity
 from algokart_chat.sessions.irc_queries import matching_names
@@ -131,18 +133,30 @@ class WhoTest(unittest.TestCase):
 
 class MatchingNamesTest(unittest.TestCase):
     def test_masks_compare_as_names_do(self) -> None:
-        names = ["Alice", "alicia", "bob", "\ufdfa"]
+        names = keyed("Alice", "alicia", "bob", "\ufdfa")
         self.assertEqual(matching_names("ALI*", names), ["Alice", "alicia"])
         self.assertEqual(matching_names("ａｌｉｃｅ", names), ["Alice"])
         self.assertEqual(matching_names("?l?c??", names), ["alicia"])
         self.assertEqual(matching_names("\u0635*", names), ["\ufdfa"])
-        self.assertEqual(matching_names("*", names), names)
+        self.assertEqual(matching_names("*", names), list(names.values()))
 
     def test_a_mask_longer_than_any_name_matches_nothing(self) -> None:
-        self.assertEqual(matching_names("a" * 33, ["a" * 32]), [])
-        self.assertEqual(matching_names("abc*", ["ab", "a"]), [])
-        self.assertEqual(matching_names(HOSTILE + "*", ["\ufdfa"]), [])
-        self.assertEqual(matching_names("*", []), [])
+        self.assertEqual(matching_names("a" * 33, keyed("a" * 32)), [])
+        self.assertEqual(matching_names("abc*", keyed("ab", "a")), [])
+        self.assertEqual(matching_names(HOSTILE + "*", keyed("\ufdfa")), [])
+        self.assertEqual(matching_names("*", {}), [])
+
+    def test_who_with_a_mask_folds_the_mask_only_the_room_keeps_the_names_keys(self) -> None:
+        host = room_of("alice", "bob", "carol")
+        with mock.patch.object(irc_queries, "username_key", wraps=username_key) as folded:
+            asker = asked(irc_queries.who, "B*", host=host)
+        self.assertEqual([line.split(" ")[7] for line in asker.lines[:-1]], ["bob"])
+        self.assertEqual(folded.call_args_list, [mock.call("B*")])
+
+
+def keyed(*names: str) -> dict[str, str]:
+    """``names`` as ``ChatRoom.keyed_names`` gives them."""
+    return {username_key(name): name for name in names}
 
 
 class WhoisTest(unittest.TestCase):

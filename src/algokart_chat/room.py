@@ -138,6 +138,10 @@ class ChatRoom(Protocol[MemberT_contra]):
     def names(self) -> list[str]:
         """The names of those in the room, as their owners typed them, in login order."""
 
+    def keyed_names(self) -> dict[str, str]:
+        """``names()`` by their keys (``names.username_key``, which the room keeps: a caller that
+        compares names needs not compute them again), in login order."""
+
     def broadcast(self, payload: Any, sender: MemberT_contra, *, echo: bool = False) -> None:
         """Deliver ``payload`` to every member but ``sender``; with ``echo``, ``sender`` (if it is
         in the room) gets ``Echoed(payload)`` in its place among the others' broadcasts."""

@@ -210,6 +210,9 @@ class MemoryRoom(Generic[MemberT]):
     def names(self) -> list[str]:
         return [self._names[key] for key in self._members]
 
+    def keyed_names(self) -> dict[str, str]:
+        return {key: self._names[key] for key in self._members}
+
     def broadcast(self, payload: Any, sender: MemberT, *, echo: bool = False) -> None:
         self._stamp(payload)
         if self._schedule is None:

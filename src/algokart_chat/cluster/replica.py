@@ -137,8 +137,11 @@ class Replica(Generic[MemberT]):
         return self._names.get(username_key(name))
 
     def names(self) -> list[str]:
+        return list(self.keyed_names().values())
+
+    def keyed_names(self) -> dict[str, str]:
         hidden = self._hidden
-        return [name for key, name in self._names.items() if key not in hidden]
+        return {key: name for key, name in self._names.items() if key not in hidden}
 
     def account_of(self, name: str) -> str | None:
         return self._profiles.account_of(username_key(name))

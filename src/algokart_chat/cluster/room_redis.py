@@ -154,6 +154,9 @@ class RedisRoom(Generic[MemberT]):
     def names(self) -> list[str]:
         return self._replica.names()
 
+    def keyed_names(self) -> dict[str, str]:
+        return self._replica.keyed_names()
+
     def join(
         self,
         member: MemberT,

@@ -11,7 +11,8 @@ Plan:
 - A long ``NAMES`` or ``WHO`` reply costs a token of the input budget per KiB (``Asker.send_long``),
   as the line protocol's ``WHO`` does.
 - ``WHO <mask>`` matches with ``irc.Wildcard``, names compared as names are (``username_key``):
-  linear in each name, nothing cached; a mask longer than any name matches nothing, unread.
+  linear in each name, against the keys the room keeps (``ChatRoom.keyed_names``: none is folded
+  again); a mask longer than any name matches nothing, unread.
 - Channel modes and topics do not exist: the replies say the lists are empty, which is what irssi's
   and WeeChat's probes after ``JOIN`` expect.  Operators (``irc_moderation``) are ``@`` in NAMES
   and WHO; the ban and quiet lists are ``irc_moderation``'s.  So multi-prefix (every prefix of a
@@ -81,11 +82,11 @@ def who(asker: Asker, params: list[str]) -> None:
 
     def answer() -> None:
         me, server, room = asker.me, channel.server, channel.host.room
-        everyone, away = room.names(), room.away_messages()
+        everyone, away = room.keyed_names(), room.away_messages()
         ours = channel.is_ours(mask)
         where = channel.name if ours else "*"
         lines = []
-        for name in everyone if ours else matching_names(mask, everyone):
+        for name in everyone.values() if ours else matching_names(mask, everyone):
             username, realname = channel.identity(name)
             flags = _flags(channel, name, name in away)
             head = f":{server} 352 {me} {where} {username} {server} {server} {name} {flags} :0 ".encode()
@@ -196,15 +197,15 @@ def userhost(asker: Asker, params: list[str]) -> None:
     asker.reply("302", " ".join(replies))
 
 
-def matching_names(mask: str, candidates: list[str]) -> list[str]:
-    """The ``candidates`` ``mask`` matches (``*``, ``?``), compared as names are (``username_key``).  A mask
-    longer than a name can be, or once folded than the longest of these, is answered without
-    matching (and the first without folding it, which costs more than all the rest)."""
+def matching_names(mask: str, candidates: dict[str, str]) -> list[str]:
+    """The names of ``candidates`` (``username_key`` -> name, as ``ChatRoom.keyed_names`` gives
+    them) ``mask`` matches (``*``, ``?``), compared as names are: by their keys.  A mask longer
+    than a name can be, or once folded than the longest of these, is answered without matching
+    (and the first without folding it, which costs more than all the rest)."""
     if len(mask) - mask.count("*") > MAX_USERNAME_CHARS:
         return []
     pattern = username_key(mask)
-    keys = [username_key(name) for name in candidates]
-    if len(pattern) - pattern.count("*") > max(map(len, keys), default=0):
+    if len(pattern) - pattern.count("*") > max(map(len, candidates), default=0):
         return []
     matches = irc.Wildcard(pattern).matches
-    return [name for name, key in zip(candidates, keys, strict=True) if matches(key)]
+    return [name for key, name in candidates.items() if matches(key)]
