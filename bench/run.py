@@ -36,6 +36,11 @@ the real server with ``--history-lines 0``, right after them: a second table giv
 history on (the defaults) beside off, with a target of 5 % on throughput, server CPU per delivery,
 the busy room's p99 and the crowd's memory per client (history's own memory is
 bench/history_figures.py's, as is the reconnection storm).
+"join storm" is N IRC users (10,000; 300 with --quick) registering and joining the channel at once,
+as after a network blip (bench/join_storm.py, from four load-generator processes): the server's CPU
+seconds from the first connection until every client has its names and every JOIN has reached
+everyone already in, against the real server and the tree ``--against`` only, with a target of at
+most half the --against tree's CPU (the JOINs of a loop turn reach each member as one payload).
 Exit status 1 if any message was lost or any client failed to log in, or (full run) a target was missed.
 """
 
@@ -136,6 +141,8 @@ SERVERS: dict[str, Callable[[], Server]] = {
     "null": null_server,
     "cluster": lambda: ClusterNodes(2, *SERVER_FLAGS),
 }
+JOIN_STORM = Scenario("join storm", ("--clients", "10000", "--workers", "4"), ("--clients", "300", "--workers", "2"))
+JOIN_STORM_TARGET = 0.5  # server CPU at most this times the --against tree's
 IRC_COST_TARGET = 1.1  # "half IRC": server CPU per byte delivered at most this times the flood's
 HISTORY_TOLERANCE = 0.05  # history on: each figure within 5 % of history off's
 
@@ -182,6 +189,47 @@ def run_scenario(
     if before and peak:  # (the first process's memory, for its share of the clients)
         report["rss_kib_per_client"] = (peak - before) / (report["clients"] / len(server.ports))
     return report
+
+
+def run_join_storm(quick: bool, tree: Path) -> dict[str, Any]:
+    """bench/join_storm.py against a fresh server of ``tree`` with an IRC port; its report."""
+    irc_port = unused_port()
+    server = chat_server(*SERVER_FLAGS, "--max-new-per-ip", "0", "--irc-port", str(irc_port), quiet=True, tree=tree)
+    try:
+        arguments = JOIN_STORM.quick if quick else JOIN_STORM.loadgen
+        script = str(ROOT / "bench" / "join_storm.py")
+        command = [sys.executable, script, "--irc-port", str(irc_port), "--server-pid", str(server.pid), "--json"]
+        result = subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=600, check=False)
+        if not result.stdout.strip():
+            raise RuntimeError(f"join_storm failed: {result.stderr.strip()[-500:]}")
+        report: dict[str, Any] = json.loads(result.stdout)
+    finally:
+        server.stop()
+    return report
+
+
+def compare_join_storm(ours: dict[str, Any], theirs: dict[str, Any] | None, quick: bool) -> list[str]:
+    """Print the join storm's figures (beside the --against tree's); the failures, if any."""
+    failures = [
+        f"join storm against {label}: {report['incomplete']} clients incomplete, {report['over']} counted too many"
+        for label, report in (("server", ours), ("against", theirs))
+        if report is not None and (report["incomplete"] or report["over"] or report["refused"])
+    ]
+    line = (
+        f"join storm: {ours['clients']:,} IRC users registered and joined in {ours['storm_seconds']:.2f} s, "
+        f"server CPU {number(ours['server_cpu_seconds'])} s"
+    )
+    if theirs is not None:
+        ratio = ours["server_cpu_seconds"] / theirs["server_cpu_seconds"] if theirs["server_cpu_seconds"] else None
+        met = verdict("<=", ratio, JOIN_STORM_TARGET)
+        line += f"; against: {theirs['storm_seconds']:.2f} s, server CPU {number(theirs['server_cpu_seconds'])} s"
+        line += (
+            f", ratio {number(ratio)} (target <= {JOIN_STORM_TARGET}{'' if quick else ' met' if met else ' MISSED'})"
+        )
+        if not met and not quick:
+            failures.append("join storm server CPU")
+    print(line)
+    return failures
 
 
 def number(value: Any, digits: int = 2) -> str:
@@ -300,6 +348,12 @@ def main() -> int:
         del servers["cluster"]
         print(f"cluster: {missing}", file=sys.stderr)
     results: dict[tuple[str, str], dict[str, Any]] = {}
+    storms: dict[str, dict[str, Any]] = {}
+    if not arguments.only or JOIN_STORM.name in arguments.only.split(","):
+        for label, tree in (("server", ROOT), ("against", against)):
+            if tree is not None:
+                storms[label] = run_join_storm(arguments.quick, tree)
+                print(f"ran {JOIN_STORM.name} against {label}", file=sys.stderr, flush=True)
     for scenario in chosen:
         for label, start in servers.items():
             if scenario.irc and not (label == "server" or (label == "against" and not scenario.irc_caps)):
@@ -364,6 +418,8 @@ def main() -> int:
         if not arguments.quick and ("flood", "server") in results and (irc_name, "server") in results:
             failures.extend(compare_half_irc(results["flood", "server"], results[irc_name, "server"], irc_name))
     failures.extend(compare_history(results, arguments.quick))
+    if storms:
+        failures.extend(compare_join_storm(storms["server"], storms.get("against"), arguments.quick))
     if not arguments.quick and "crowd" in [s.name for s in chosen]:
         crowd_login = results["crowd", "server"]["login_seconds"]
         print(
