@@ -8,7 +8,7 @@ from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.events import Echoed, Said, Together, Told
+from algokart_chat.events import Arrived, Echoed, Said, Together, Told
 from algokart_chat.room import JoinResult
 from algokart_chat.room_memory import MemoryRoom
 
@@ -190,6 +190,104 @@ class TurnTest(unittest.TestCase):
                 self.assertIs(self.inboxes[1].received[0], said)
                 self.end_turn()
                 self.assertNotIn(said, newcomer.received)  # (said before they joined)
+
+
+class ArrivalsTurnTest(unittest.TestCase):
+    """With a scheduler, a turn's arrivals reach each listener once, as one payload: a join storm
+    costs a delivery per listener per turn, not one per join."""
+
+    def setUp(self) -> None:
+        self.later: list[Callable[[], None]] = []
+        self.room: MemoryRoom[Inbox] = MemoryRoom(None, self.later.append)
+        self.listener, self.line_user = Inbox(), Inbox()
+        self.room.join(self.listener, "old", lambda result: None, hears_arrivals=True)
+        self.room.join(self.line_user, "liner", lambda result: None)
+        self.end_turn()
+        self.listener.received.clear()
+
+    def end_turn(self) -> None:
+        while self.later:  # (the room holds on to this list's append)
+            self.later.pop(0)()
+
+    def arrive(self, name: str) -> Inbox:
+        inbox = Inbox()
+        self.room.join(inbox, name, lambda result: None, hidden=True)
+        self.room.show(inbox, name, hears_arrivals=True)
+        return inbox
+
+    @staticmethod
+    def arrivals(inbox: Inbox) -> list[str]:
+        """The names of the arrivals ``inbox`` got, in order, whatever they came in."""
+        names: list[str] = []
+        for payload in inbox.received:
+            for part in payload.parts if isinstance(payload, Together) else [payload]:
+                if isinstance(part, Arrived):
+                    names.append(part.name)
+        return names
+
+    def test_a_turns_arrivals_are_one_payload_and_each_joiner_gets_those_after_its_own(self) -> None:
+        joiners = [self.arrive(f"j{number}") for number in range(4)]
+        self.assertEqual(self.listener.received, [])  # (gathered till the turn is over)
+        self.assertEqual(self.room.names(), ["old", "liner", "j0", "j1", "j2", "j3"])
+        self.assertEqual(len(self.later), 1)
+        self.end_turn()
+        [together] = self.listener.received
+        self.assertIsInstance(together, Together)
+        self.assertEqual(self.arrivals(self.listener), ["j0", "j1", "j2", "j3"])
+        for number, joiner in enumerate(joiners):  # (its names list the earlier ones)
+            self.assertEqual(self.arrivals(joiner), [f"j{later}" for later in range(number + 1, 4)])
+            self.assertLessEqual(len(joiner.received), 1)
+        self.assertEqual(self.line_user.received, [])  # (no notice of arrivals for line users)
+
+    def test_a_joiners_own_sync_leaves_them_gathered_anyone_elses_delivers_them(self) -> None:
+        first = self.arrive("j0")
+        self.room.sync(first, lambda: first.deliver("names"))
+        self.assertEqual(self.listener.received, [])
+        self.arrive("j1")
+        self.room.sync(self.line_user, lambda: self.line_user.deliver("pong"))
+        self.assertEqual(self.arrivals(self.listener), ["j0", "j1"])
+        self.assertEqual(self.arrivals(first), ["j1"])
+        self.end_turn()
+        self.assertEqual(self.arrivals(self.listener), ["j0", "j1"])  # (nothing twice)
+        self.assertEqual(self.arrivals(first), ["j1"])
+
+    def test_what_shows_order_delivers_the_arrivals_first(self) -> None:
+        for show in ("broadcast", "direct", "tell_local", "hide", "away", "rename"):
+            with self.subTest(show=show):
+                self.end_turn()
+                self.listener.received.clear()
+                joiner = self.arrive(f"new-{show}")
+                if show == "broadcast":
+                    self.room.broadcast(Said("liner", ["hello"]), self.line_user)
+                elif show == "direct":
+                    self.room.direct("old", "private")
+                elif show == "tell_local":
+                    self.room.tell_local("news")
+                elif show == "hide":
+                    self.room.hide(joiner, f"new-{show}")
+                elif show == "away":
+                    self.room.set_away(joiner, f"new-{show}", "gone")
+                else:
+                    self.room.join(joiner, f"renamed-{show}", lambda result: None, renaming=f"new-{show}")
+                self.assertIsInstance(self.listener.received[0], Arrived)
+                self.end_turn()
+                self.assertEqual(self.arrivals(self.listener)[:1], [f"new-{show}"])
+                self.assertEqual(len(self.listener.received), 2)  # the arrival, then what followed
+
+    def test_one_who_leaves_during_the_turn_gets_nothing_and_its_arrival_still_reaches_the_others(self) -> None:
+        gone = self.arrive("j0")
+        self.arrive("j1")
+        self.room.leave(gone, "j0")
+        self.end_turn()
+        self.assertEqual(gone.received, [])
+        self.assertEqual(self.arrivals(self.listener), ["j0", "j1"])  # (its departure is told next)
+        self.assertEqual(self.room.names(), ["old", "liner", "j1"])
+
+    def test_names_is_a_copy(self) -> None:
+        names = self.room.names()
+        names.append("intruder")
+        self.arrive("j0")
+        self.assertEqual(self.room.names(), ["old", "liner", "j0"])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,15 @@ A message is stamped (``events.Stamp``) when ``broadcast`` or ``direct`` takes i
 room's random prefix (new at each start, so ids never repeat across restarts) and a counter, the
 time is the clock's.  Each stamped broadcast goes into the room's ``history`` at once, so a
 ``sync`` (which delivers what is gathered first) leaves history and deliveries in step; so does
-each direct message between two accounts (its ``to_account`` is the recipient's account then)."""
+each direct message between two accounts (its ``to_account`` is the recipient's account then).
+
+Arrivals are gathered per loop turn too (with ``schedule``): those who hear arrivals get the turn's
+``Arrived`` events as one ``Together`` (one delivery, one encoding per IRC form for all of them,
+not one per arrival), and a listener that came in during the turn only those after its own.  So a
+storm of joins costs a delivery per listener per turn, not per join.  Anything that shows their
+order delivers them first (a broadcast, a departure, a rename ...); a ``sync`` too, unless its
+member already has every one of them (a joiner's own, for its names: they list the earlier ones).
+``names()`` is kept as a list that arrivals extend, so a joiner's names cost a copy, not a walk."""
 
 from __future__ import annotations
 
@@ -15,7 +23,19 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic
 
-from algokart_chat.events import Arrived, AwayChanged, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
+from algokart_chat.events import (
+    Arrived,
+    AwayChanged,
+    Echoed,
+    MessageId,
+    Parted,
+    Renamed,
+    RoomEvent,
+    Said,
+    Stamp,
+    Together,
+    Told,
+)
 from algokart_chat.history import History
 from algokart_chat.moderation import Change
 from algokart_chat.names import username_key
@@ -32,18 +52,22 @@ class MemoryRoom(Generic[MemberT]):
 
     __slots__ = (
         "_accounts",
+        "_arrivals",
         "_away",
         "_clock",
         "_departed",
+        "_heard",
         "_hidden",
         "_holders",
         "_id_prefix",
+        "_listed",
         "_listeners",
         "_members",
         "_names",
         "_said",
         "_schedule",
         "_stamped",
+        "_turn_scheduled",
         "changes",
         "history",
     )
@@ -66,6 +90,12 @@ class MemoryRoom(Generic[MemberT]):
         self._departed = departed
         self._schedule = schedule
         self._said: list[Broadcast[MemberT]] = []  # this turn's broadcasts, not delivered yet
+        # This turn's arrivals, not delivered yet (at most one of _said and _arrivals holds any),
+        # and how many of them each listener that came in (or synced) during the turn already has.
+        self._arrivals: list[RoomEvent] = []
+        self._heard: dict[MemberT, int] = {}
+        self._turn_scheduled = False
+        self._listed: list[str] | None = None  # names(), while only arrivals changed the room
         self._clock = clock
         self._id_prefix = secrets.token_hex(5)  # (40 random bits: no two starts share one)
         self._stamped = 0  # messages stamped so far
@@ -77,6 +107,35 @@ class MemoryRoom(Generic[MemberT]):
         said, self._said = self._said, []
         if said:
             deliver_together(self._members.values(), said)
+
+    def deliver_arrivals(self) -> None:
+        """Deliver the arrivals gathered so far, each listener those it does not have yet."""
+        arrivals, heard = self._arrivals, self._heard
+        if not arrivals:
+            return
+        self._arrivals, self._heard = [], {}
+        everything: RoomEvent = arrivals[0] if len(arrivals) == 1 else Together(arrivals)
+        count = len(arrivals)
+        for listener in self._listeners.values():
+            start = heard.get(listener, 0) if heard else 0
+            if start == 0:
+                listener.deliver(everything)
+            elif start < count:
+                listener.deliver(arrivals[start] if start == count - 1 else Together(arrivals[start:]))
+
+    def _deliver_gathered(self) -> None:
+        """Deliver everything gathered: before whatever shows its order."""
+        self.deliver_arrivals()
+        self.deliver_said()
+
+    def _end_turn(self) -> None:
+        self._turn_scheduled = False
+        self._deliver_gathered()
+
+    def _end_turn_soon(self) -> None:
+        if not self._turn_scheduled and self._schedule is not None:
+            self._turn_scheduled = True
+            self._schedule(self._end_turn)
 
     @property
     def ready(self) -> bool:
@@ -106,6 +165,8 @@ class MemoryRoom(Generic[MemberT]):
             done("taken")
             return
         self.deliver_said()  # (what was said before someone joined is not for them)
+        if renaming is not None:
+            self.deliver_arrivals()  # (a renamed listener has heard them under its old name)
         was_present = False
         if old is not None and self._holders.get(old) is member:
             was_present = old in self._members
@@ -138,8 +199,9 @@ class MemoryRoom(Generic[MemberT]):
     def hide(self, member: MemberT, name: str, reason: str | None = None) -> None:
         key = username_key(name)
         if self._holders.get(key) is member and key not in self._hidden:
-            self.deliver_said()  # (what it said before it went comes first)
+            self._deliver_gathered()  # (what it said before it went comes first)
             del self._members[key]
+            self._listed = None
             self._listeners.pop(key, None)
             self._hidden.add(key)
             self.changes += 1
@@ -154,7 +216,7 @@ class MemoryRoom(Generic[MemberT]):
         else:
             self._away[key] = away
         if key in self._members:
-            self.deliver_said()  # (in its place among the broadcasts)
+            self._deliver_gathered()  # (in its place among the broadcasts)
             change = AwayChanged(self._names[key], away)
             for listener in self._listeners.values():
                 if listener is not member:
@@ -167,21 +229,33 @@ class MemoryRoom(Generic[MemberT]):
         return {self._names[key]: away for key, away in self._away.items()}
 
     def _enter(self, key: str, member: MemberT, hears_arrivals: bool, announce: bool) -> None:
-        if announce:
+        if announce and self._listeners:
             arrival = Arrived(self._names[key], self._accounts.get(key), self._away.get(key))
-            for listener in self._listeners.values():
-                listener.deliver(arrival)
+            if self._schedule is None:
+                for listener in self._listeners.values():
+                    listener.deliver(arrival)
+            else:
+                self._arrivals.append(arrival)
+                self._end_turn_soon()
         self._members[key] = member
+        if self._listed is not None:
+            self._listed.append(self._names[key])
         if hears_arrivals:
             self._listeners[key] = member
+            if self._arrivals:
+                self._heard[member] = len(self._arrivals)  # (its names list the earlier ones)
 
     def _tell(self, event: RoomEvent) -> None:
+        self.deliver_arrivals()
         for member in self._members.values():
             member.deliver(event)
 
     def _forget(self, key: str) -> None:
+        if self._heard:
+            self._heard.pop(self._holders[key], None)
         del self._holders[key], self._names[key]
-        self._members.pop(key, None)
+        if self._members.pop(key, None) is not None:
+            self._listed = None
         self._listeners.pop(key, None)
         self._hidden.discard(key)
         self._accounts.pop(key, None)
@@ -208,7 +282,9 @@ class MemoryRoom(Generic[MemberT]):
         return self._accounts.get(username_key(name))
 
     def names(self) -> list[str]:
-        return [self._names[key] for key in self._members]
+        if self._listed is None:
+            self._listed = [self._names[key] for key in self._members]
+        return list(self._listed)
 
     def keyed_names(self) -> dict[str, str]:
         return {key: self._names[key] for key in self._members}
@@ -218,12 +294,12 @@ class MemoryRoom(Generic[MemberT]):
         if self._schedule is None:
             deliver_together(self._members.values(), [(sender, payload, echo)])
             return
-        if not self._said:
-            self._schedule(self.deliver_said)
+        self.deliver_arrivals()
+        self._end_turn_soon()
         self._said.append((sender, payload, echo))
 
     def direct(self, name: str, payload: Any, *, echo_to: MemberT | None = None) -> None:
-        self.deliver_said()
+        self._deliver_gathered()
         key = username_key(name)
         if isinstance(payload, Told):
             payload.to_account = self._accounts.get(key)
@@ -244,11 +320,13 @@ class MemoryRoom(Generic[MemberT]):
                 self.history.add_said(payload)
 
     def sync(self, member: MemberT, done: Callable[[], None]) -> None:
+        if self._arrivals and self._heard.get(member) != len(self._arrivals):
+            self.deliver_arrivals()  # (a joiner that has them all leaves them gathered)
         self.deliver_said()
         done()
 
     def tell_local(self, payload: Any) -> None:
-        self.deliver_said()
+        self._deliver_gathered()
         for member in self._members.values():
             member.deliver(payload)
 

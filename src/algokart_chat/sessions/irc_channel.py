@@ -74,6 +74,10 @@ def _nobody(_name: str) -> bool:
     return False
 
 
+def _no_one() -> bool:
+    return False
+
+
 DEFAULT_QUIT: Final = "Quit"  # what a departure without a reason shows
 
 
@@ -93,6 +97,7 @@ class IrcChannel:
         "_forms",
         "_identities",
         "_removals",
+        "anyone_operator",
         "created",
         "host",
         "is_operator",
@@ -114,6 +119,7 @@ class IrcChannel:
         self._identities: dict[str, Identity] = {}  # nick (as held) -> identity, of this server's IRC users
         self._forms: dict[Form, Encoder] = {PLAIN: self.wire}  # one encoder per form, made once
         self.is_operator: Callable[[str], bool] = _nobody  # (irc_moderation.Operators: @ in NAMES, WHO)
+        self.anyone_operator: Callable[[], bool] = _no_one  # False: is_operator is False for every name
         # name key -> (when, operator, kick or kill, reason): how its departure reads (note_removal)
         self._removals: dict[str, tuple[float, str, str, str]] = {}
 
@@ -160,8 +166,13 @@ class IrcChannel:
         (userhost-in-names), each as its whole mask."""
         head = f":{self.server} 353 {me} = {self.name} :".encode()
         names = self.host.room.names()
-        shown = self.mask if userhost else str
-        listed = " ".join(("@" if self.is_operator(name) else "") + shown(name) for name in names)
+        if self.anyone_operator():
+            shown = self.mask if userhost else str
+            listed = " ".join(("@" if self.is_operator(name) else "") + shown(name) for name in names)
+        elif userhost:
+            listed = " ".join(map(self.mask, names))
+        else:
+            listed = " ".join(names)  # (the common case, a storm of joins: no Python step per name)
         return b"".join(irc.lines_for(head, listed)) + self.numeric("366", me, self.name, "End of /NAMES list")
 
     def told_lines(self, told: Told, recipient: str, form: Form = PLAIN) -> bytes:

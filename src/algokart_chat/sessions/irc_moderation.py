@@ -43,12 +43,18 @@ AccountOf = Callable[[str], "Account | None"]
 class Operators:
     """Who is an operator, as NAMES and WHO show it and as the commands check it."""
 
-    __slots__ = ("_account_of", "_opered", "_room")
+    __slots__ = ("_account_of", "_accounts", "_opered", "_room")
 
-    def __init__(self, room: ChatRoom[Any], account_of: AccountOf) -> None:
+    def __init__(self, room: ChatRoom[Any], account_of: AccountOf, *, accounts: bool = True) -> None:
         self._room = room
         self._account_of = account_of  # the account of that name in the accounts in use, if any
+        self._accounts = accounts  # False: the server has no accounts (account_of always says None)
         self._opered: set[str] = set()  # the keys of the nicks that gave OPER here (one per connection)
+
+    def anyone(self) -> bool:
+        """Whether anyone at all may be an operator (False: no accounts, and nobody OPERed), so
+        that a list of names is shown without asking about each."""
+        return self._accounts or bool(self._opered)
 
     def is_operator(self, name: str) -> bool:
         """Whether ``name`` is an operator: it OPERed here, or its account has the ``op`` role."""

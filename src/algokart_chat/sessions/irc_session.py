@@ -88,8 +88,11 @@ class IrcSessions:
         self.join_replay = join_replay  # messages replayed after a JOIN (irc_history)
         self.logins = logins  # None: no accounts (no sasl, no PASS, every free nick for anyone)
         self.moderators = moderators if moderators is not None else Moderators(None, 64)
-        self.operators = irc_moderation.Operators(host.room, logins.checks.account if logins else _no_account)
+        self.operators = irc_moderation.Operators(
+            host.room, logins.checks.account if logins else _no_account, accounts=logins is not None
+        )
         self.channel.is_operator = self.operators.is_operator
+        self.channel.anyone_operator = self.operators.anyone
         self.session_type = SessionType(
             "irc", irc.MAX_INPUT_BYTES, telnet=False, strip=False, new_session=self.new_session
         )
