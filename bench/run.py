@@ -199,7 +199,7 @@ def run_join_storm(quick: bool, tree: Path) -> dict[str, Any]:
         arguments = JOIN_STORM.quick if quick else JOIN_STORM.loadgen
         script = str(ROOT / "bench" / "join_storm.py")
         command = [sys.executable, script, "--irc-port", str(irc_port), "--server-pid", str(server.pid), "--json"]
-        result = subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=600, check=False)
+        result = subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=1800, check=False)
         if not result.stdout.strip():
             raise RuntimeError(f"join_storm failed: {result.stderr.strip()[-500:]}")
         report: dict[str, Any] = json.loads(result.stdout)
