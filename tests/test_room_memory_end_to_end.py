@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 
-from support import TIMEOUT, unique_name
+from support import TIMEOUT, ServerProcess, unique_name
 
 from test_irc import IRC_ARGS, SERVER_NAME, IrcClient, IrcTestCase, mask
 
@@ -24,9 +24,9 @@ def burst_nicks(count: int) -> list[str]:
 class JoinBurstTest(IrcTestCase):
     server_args = (*IRC_ARGS, "--max-per-ip", "0", "--max-new-per-ip", "0")  # (all from 127.0.0.1)
 
-    def burst(self, nicks: list[str], userhost: set[str] = frozenset()) -> list[IrcClient]:
+    def burst(self, nicks: list[str], userhost: frozenset[str] = frozenset()) -> list[IrcClient]:
         """Every one of ``nicks`` connects, registers and joins before any of them reads."""
-        assert self.server is not None
+        assert isinstance(self.server, ServerProcess)
         clients = []
         for nick in nicks:
             client = IrcClient(0, socket.create_connection(("127.0.0.1", self.server.ports["IRC"]), timeout=TIMEOUT))
@@ -63,7 +63,7 @@ class JoinBurstTest(IrcTestCase):
         watcher = self.joined()
         line_user = self.logged_in()
         nicks = burst_nicks(BURST)
-        userhost = set(nicks[::3])
+        userhost = frozenset(nicks[::3])
         clients = self.burst(nicks, userhost)
         seen = {client.nick: self.welcome(client) for client in clients}
         for client in clients:  # (a second sync: every JOIN of the burst is in by now)

@@ -23,19 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic
 
-from algokart_chat.events import (
-    Arrived,
-    AwayChanged,
-    Echoed,
-    MessageId,
-    Parted,
-    Renamed,
-    RoomEvent,
-    Said,
-    Stamp,
-    Together,
-    Told,
-)
+from algokart_chat import events
+from algokart_chat.events import Arrived, AwayChanged, Echoed, MessageId, Parted, Renamed, RoomEvent, Said, Stamp, Told
 from algokart_chat.history import History
 from algokart_chat.moderation import Change
 from algokart_chat.names import username_key
@@ -114,14 +103,14 @@ class MemoryRoom(Generic[MemberT]):
         if not arrivals:
             return
         self._arrivals, self._heard = [], {}
-        everything: RoomEvent = arrivals[0] if len(arrivals) == 1 else Together(arrivals)
+        everything: RoomEvent = arrivals[0] if len(arrivals) == 1 else events.Together(arrivals)
         count = len(arrivals)
         for listener in self._listeners.values():
             start = heard.get(listener, 0) if heard else 0
             if start == 0:
                 listener.deliver(everything)
             elif start < count:
-                listener.deliver(arrivals[start] if start == count - 1 else Together(arrivals[start:]))
+                listener.deliver(arrivals[start] if start == count - 1 else events.Together(arrivals[start:]))
 
     def _deliver_gathered(self) -> None:
         """Deliver everything gathered: before whatever shows its order."""
