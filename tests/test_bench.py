@@ -26,6 +26,7 @@ class QuickBenchmarkTest(unittest.TestCase):
         for scenario in ("flood", "half IRC", "IRC caps", "busy room", "crowd", "login storm"):
             self.assertIn(scenario, result.stdout)
         self.assertIn("history on (the defaults) beside off", result.stdout)
+        self.assertIn("join storm: 300 IRC users registered and joined", result.stdout)  # (all of them: else FAILED)
         loss_rows = [line.split() for line in result.stdout.splitlines() if " lost " in line]
         self.assertEqual(len(loss_rows), 5)  # flood, half IRC, IRC caps, busy room, crowd
         for row in loss_rows:
