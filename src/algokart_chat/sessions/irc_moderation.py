@@ -45,10 +45,11 @@ class Operators:
 
     __slots__ = ("_account_of", "_accounts", "_opered", "_room")
 
-    def __init__(self, room: ChatRoom[Any], account_of: AccountOf, *, accounts: bool = True) -> None:
+    def __init__(self, room: ChatRoom[Any], account_of: AccountOf | None) -> None:
         self._room = room
-        self._account_of = account_of  # the account of that name in the accounts in use, if any
-        self._accounts = accounts  # False: the server has no accounts (account_of always says None)
+        # The account of that name in the accounts in use, if any (None: the server has no accounts).
+        self._account_of: AccountOf = account_of or _no_account
+        self._accounts = account_of is not None
         self._opered: set[str] = set()  # the keys of the nicks that gave OPER here (one per connection)
 
     def anyone(self) -> bool:
@@ -76,6 +77,10 @@ class Operators:
     def gone(self, nick: str) -> None:
         """``nick`` left or renamed: it is no OPERed nick any more."""
         self._opered.discard(username_key(nick))
+
+
+def _no_account(_name: str) -> None:
+    return None
 
 
 class Moderator(irc_queries.Asker, Protocol):

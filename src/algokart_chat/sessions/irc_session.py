@@ -88,11 +88,8 @@ class IrcSessions:
         self.join_replay = join_replay  # messages replayed after a JOIN (irc_history)
         self.logins = logins  # None: no accounts (no sasl, no PASS, every free nick for anyone)
         self.moderators = moderators if moderators is not None else Moderators(None, 64)
-        self.operators = irc_moderation.Operators(
-            host.room, logins.checks.account if logins else _no_account, accounts=logins is not None
-        )
-        self.channel.is_operator = self.operators.is_operator
-        self.channel.anyone_operator = self.operators.anyone
+        self.operators = irc_moderation.Operators(host.room, logins.checks.account if logins else None)
+        self.channel.is_operator, self.channel.anyone_operator = self.operators.is_operator, self.operators.anyone
         self.session_type = SessionType(
             "irc", irc.MAX_INPUT_BYTES, telnet=False, strip=False, new_session=self.new_session
         )
@@ -140,7 +137,7 @@ class IrcSession:
     ) -> None:
         self._channel = channel
         self.join_replay = join_replay  # messages replayed after a JOIN (irc_history)
-        self.operators = operators or irc_moderation.Operators(channel.host.room, _no_account)
+        self.operators = operators or irc_moderation.Operators(channel.host.room, None)
         self.moderators = moderators  # (irc_moderation's commands; a mute is irc_messages', a ban registration's)
         self._operator = False  # logged in to an account with the op role, or OPERed
         self._connection = connection
@@ -423,10 +420,6 @@ class IrcSession:
 
 
 Handler = Callable[[IrcSession, list[str]], None]
-
-
-def _no_account(_name: str) -> None:
-    return None
 
 
 _ANYTIME: Final[dict[str, Handler]] = {  # before registration too
