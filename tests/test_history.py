@@ -9,7 +9,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import protocol
 from algokart_chat.events import MessageId, Said, Stamp, Together
-from algokart_chat.history import History, Kept, size_of
+from algokart_chat.history import LET_GO_LEAST, History, Kept, size_of
 from algokart_chat.room_memory import MemoryRoom
 
 
@@ -131,6 +131,101 @@ class SaidTest(unittest.TestCase):
         room.broadcast(said, Inbox())
         assert said.stamp is not None
         self.assertEqual(list(room.history.entries()), [Kept(said.stamp.id, 7.0, "bob", "hi", None, None)])
+
+
+class BatchTest(unittest.TestCase):
+    """A stamped batch is one record: its texts are let go one by one, and counted exactly."""
+
+    def said(self, stamp_id: str, texts: list[str | None], at: float = 1000.0, raws: list[str] | None = None) -> Said:
+        said = Said("Zoë", texts, raws, "PRIVMSG" if raws is not None else None)
+        said.stamp = Stamp(MessageId(stamp_id), at)
+        return said
+
+    def test_the_bytes_kept_are_the_sum_of_the_entries_at_every_step(self) -> None:
+        for lines, size in ((7, 1 << 20), (1000, 300), (5, 200)):
+            history = History(lines, size, 3600)
+            for n in range(40):
+                texts: list[str | None] = [f"t{n}.{k}" + "é" * (n % 3) for k in range(n % 13 + 1)]
+                if n % 5 == 0:
+                    texts[0] = None
+                raws = [f"r{k}" for k in range(len(texts))] if n % 2 else None
+                history.add_said(self.said(f"s-{n}", texts, raws=raws))
+                kept = list(history.entries())
+                self.assertEqual(history.kept_bytes, sum(map(size_of, kept)), (lines, size, n))
+                self.assertLessEqual(len(kept), lines)
+                self.assertLessEqual(history.kept_bytes, size)
+                self.assertEqual(len(history), len(kept))
+
+    def test_a_batch_cut_by_the_line_bound_answers_for_the_texts_it_keeps(self) -> None:
+        history = History(4, 1 << 20, 3600)
+        history.add_said(self.said("s-1", ["a", "b", "c"]))
+        history.add_said(self.said("s-2", ["d", "e"]))
+        self.assertEqual(ids(list(history.entries())), ["s-1.1", "s-1.2", "s-2", "s-2.1"])
+        self.assertEqual(history.dropped, 1)
+        self.assertIsNone(history.place("s-1"))
+        self.assertIsNone(history.place("s-1.3"))  # (no such text)
+        self.assertIsNone(history.place("s-1.01"))
+        self.assertEqual(ids(history.after("s-1.1", 10, 1000.0).entries), ["s-1.2", "s-2", "s-2.1"])
+        self.assertEqual(ids(history.before("s-2.1", 2, 1000.0).entries), ["s-1.2", "s-2"])
+        self.assertEqual(history.newest(), Kept(MessageId("s-2.1"), 1000.0, "Zoë", "e"))
+
+    def test_a_batch_over_the_byte_bound_keeps_the_texts_that_fit(self) -> None:
+        history = History(100, 30, 3600)
+        history.add_said(self.said("s-1", ["a", "x" * 40, "b"]))
+        self.assertEqual([kept.text for kept in history.entries()], ["a", "b"])
+        self.assertEqual(history.dropped, 1)
+
+
+class LostTest(unittest.TestCase):
+    """``lost_after``: how many messages after an id were let go, when the history can tell."""
+
+    def test_none_lost_after_an_id_kept(self) -> None:
+        self.assertEqual(filled(5).lost_after("id-2"), 0)
+
+    def test_the_messages_let_go_after_an_id_let_go(self) -> None:
+        history = filled(6, lines=3)  # id-1 .. id-3 let go
+        self.assertEqual(history.lost_after("id-1"), 2)
+        self.assertEqual(history.lost_after("id-3"), 0)
+        self.assertEqual(history.lost_after("id-1", until="id-3"), 1)  # (id-3 on, the asker got live)
+        self.assertEqual(history.lost_after("id-1", until="id-5"), 2)  # (until kept: up to the oldest kept)
+        answer = history.after("id-1", 10, 1000.0)
+        self.assertEqual((ids(answer.entries), answer.state), (["id-4", "id-5", "id-6"], "partial"))
+
+    def test_unknown_ids_and_ids_let_go_too_long_ago(self) -> None:
+        history = filled(10, lines=3)
+        self.assertIsNone(history.lost_after("never"))
+        self.assertIsNone(history.lost_after("id-1", until="never"))
+        history = filled(30, lines=3)  # the last LET_GO_LEAST let go are remembered: id-12 .. id-27
+        self.assertEqual(LET_GO_LEAST, 16)
+        self.assertIsNone(history.lost_after("id-11"))
+        self.assertEqual(history.lost_after("id-12"), 15)
+
+    def test_no_count_across_a_gap(self) -> None:
+        history = filled(4, lines=3)  # id-1 let go
+        history.mark_gap()  # (a cluster node rejoined: what came next may not have been read)
+        for n in range(5, 10):
+            history.add(entry(n))  # id-2 .. id-6 let go
+        self.assertIsNone(history.lost_after("id-4"))  # (2 without the gap)
+        self.assertEqual(history.lost_after("id-5"), 1)
+
+    def test_direct_messages_let_go_count_for_their_two_accounts_only(self) -> None:
+        history = History(2, 1 << 20, 3600)
+        history.add(entry(1))
+        history.add(Kept(MessageId("dm-2"), 1000.0, "alice", "psst", None, None, "bob", "A", "B"))
+        for n in range(3, 6):
+            history.add(entry(n))  # id-1, dm-2 and id-3 let go
+        self.assertEqual(history.lost_after("id-1"), 1)
+        self.assertEqual(history.lost_after("id-1", account="B"), 2)
+        self.assertEqual(history.lost_after("id-1", account="C"), 1)
+
+    def test_texts_of_a_batch_let_go(self) -> None:
+        history = History(2, 1 << 20, 3600)
+        said = Said("bob", ["a", "b", "c", "d"])
+        said.stamp = Stamp(MessageId("s-1"), 1000.0)
+        history.add_said(said)  # s-1 and s-1.1 let go
+        self.assertEqual(history.lost_after("s-1"), 1)
+        self.assertEqual(history.lost_after("s-1.1"), 0)
+        self.assertEqual(history.lost_after("s-1.2"), 0)
 
 
 class WireTest(unittest.TestCase):

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "framing", "protocol", "irc", "names", "unicode_tables", "text", "cross_protocol", "events",
         "room", "token_bucket", "version", "config", "options", "logs",
         "cluster.entries", "cluster.scripts", "cluster.target",
-        "accounts", "accounts_file", "login_throttle", "history", "moderation", "bans_file",
+        "accounts", "accounts_file", "login_throttle", "history_records", "history", "moderation", "bans_file",
     ),
     ("transport", "password_checks", "moderators"),
     ("sessions",),

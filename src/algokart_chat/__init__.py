@@ -11,6 +11,8 @@ The package in layers; every import runs down this list, never up or sideways in
    ``cluster.entries``, ``cluster.scripts``, ``cluster.target`` (cluster mode's keys, entries,
    scripts and URL), ``accounts`` (accounts, password hashes, the file's lines),
    ``accounts_file`` (that file on disk), ``login_throttle`` (failed logins counted),
+   ``history_records`` (the room's recent messages kept, by place) and ``history`` (the
+   questions asked of them),
    ``moderation`` (bans and mutes) and ``bans_file`` (their file on disk);
 2. ``transport/``: the protocol-neutral connection and what lies under it (TLS, keepalive); and
    ``password_checks``, the sessions' password checks off the event loop; ``moderators``, the bans
