@@ -217,6 +217,8 @@ class LostTest(unittest.TestCase):
         self.assertEqual(history.lost_after("id-1"), 1)
         self.assertEqual(history.lost_after("id-1", account="B"), 2)
         self.assertEqual(history.lost_after("id-1", account="C"), 1)
+        self.assertEqual(history.lost_after("dm-2", account="A"), 1)
+        self.assertIsNone(history.lost_after("dm-2"))  # (an id the asker cannot see: unknown to it)
 
     def test_texts_of_a_batch_let_go(self) -> None:
         history = History(2, 1 << 20, 3600)

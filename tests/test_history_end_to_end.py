@@ -83,7 +83,7 @@ class HistoryTest(ServerTestCase):
         client = self.logged_in()
         client.send("HISTORY AFTER no-such-id")
         _, end = read_history(client)
-        self.assertRegex(end, r"^HISTORY-END (partial|more) \d+$")
+        self.assertRegex(end, r"^HISTORY-END (partial \d+ unknown|more \d+)$")
 
     def test_bad_arguments_and_before_login(self) -> None:
         client = self.connect()
@@ -111,12 +111,29 @@ class BoundedHistoryTest(ServerTestCase):
         lines, end = read_history(bob)
         self.assertEqual(kept(lines), [(alice.name, "m2"), (alice.name, "m3"), (alice.name, "m4")])
         self.assertEqual(end, "HISTORY-END partial 3")
-        # gone, and so is the first message bob got live: every message kept reached bob live,
-        # so none comes again, with the news that some are gone
+        # gone, and so is the first message bob got live (m0 itself): every message kept reached
+        # bob live, so none comes again, and nothing bob did not get is gone
         bob.send(f"HISTORY AFTER {first}")
         lines, end = read_history(bob)
         self.assertEqual(lines, [])
-        self.assertEqual(end, "HISTORY-END partial 0")
+        self.assertEqual(end, "HISTORY-END complete 0")
+
+    def test_a_gap_older_than_the_history_says_how_many_are_lost(self) -> None:
+        alice, bob = self.logged_in(), self.logged_in()
+        bob.send("IDS ON")
+        bob.expect("OK")
+        alice.send("MSG seen")
+        last_seen = bob.read_line().split()[0][1:]
+        bob.close()
+        alice.send(*(f"MSG away {n}" for n in range(5)))  # seen, away 0 and away 1 let go
+        alice.sync()
+        again = self.logged_in()
+        again.send(f"HISTORY AFTER {last_seen}")
+        lines, end = read_history(again)
+        self.assertEqual(kept(lines), [(alice.name, f"away {n}") for n in range(2, 5)])
+        self.assertEqual(end, "HISTORY-END partial 3 2")  # (two lost after the one seen)
+        again.send("HISTORY AFTER from-before-a-restart")
+        self.assertEqual(read_history(again)[1], "HISTORY-END partial 3 unknown")
 
 
 class HistoryOffTest(unittest.TestCase):

@@ -321,18 +321,20 @@ class Records:
         rejoins): ``lost_after`` says None rather than count across this point."""
         self._gap = self._next
 
-    def _stood(self, entry_id: str) -> int | None:
-        """Where ``entry_id`` is, or stood if among the last let go."""
+    def _stood(self, entry_id: str, account: str | None) -> int | None:
+        """Where ``entry_id`` is, or stood if among the last let go, if the asker (``account``)
+        sees it (a direct message: one of its two accounts)."""
         where = self._indexed(entry_id)
         if where is not None and where < self._next:
-            return where
+            record = self._at(where)[0]
+            return where if len(record) == 9 or account in record[10:] else None
         base, dot, k = entry_id.rpartition(".")
         wanted = {entry_id: 0, base: int(k)} if dot and k.isascii() and k.isdigit() and k[0] != "0" else {entry_id: 0}
         end = self._records[0][START] if self._records else self._next  # (where the newest let go ended)
-        for gone, count, _ in reversed(self._let_go):
+        for gone, count, accounts in reversed(self._let_go):
             end -= count
             if gone in wanted and wanted[gone] < count:
-                return end + wanted[gone]
+                return end + wanted[gone] if accounts is None or account in accounts else None
         return None
 
     def lost_after(self, entry_id: str, until: str | None = None, *, account: str | None = None) -> int | None:
@@ -340,9 +342,9 @@ class Records:
         before ``until``, the first it got live): None when this history cannot tell (an id it
         never kept, from before a restart, let go before the last as many records as are kept, or
         across a ``mark_gap``).  Walks the records let go: asked of partial answers only."""
-        start, end = self._stood(entry_id), self._first
+        start, end = self._stood(entry_id, account), self._first
         if until is not None:
-            stop = self._stood(until)
+            stop = self._stood(until, account)
             end = min(end, stop) if stop is not None else -1
         if start is None or end < 0 or start < self._gap <= end:
             return None

@@ -186,9 +186,13 @@ def history_line(entry: Kept) -> bytes:
     return head.encode("utf-8") + entry.text.encode("utf-8") + b"\n"
 
 
-def history_end(state: State, count: int) -> bytes:
-    """``HISTORY-END complete|more|partial <count>``: the last line of a ``HISTORY`` answer."""
-    return f"HISTORY-END {state} {count}\n".encode("ascii")
+def history_end(state: State, count: int, lost: int | str | None = None) -> bytes:
+    """``HISTORY-END complete|more|partial <count>``: the last line of a ``HISTORY`` answer; with
+    ``lost`` (a count, or ``unknown``), a ``partial`` one of ``HISTORY AFTER`` says how many
+    messages after the id are gone."""
+    if lost is None:
+        return f"HISTORY-END {state} {count}\n".encode("ascii")
+    return f"HISTORY-END {state} {count} {lost}\n".encode("ascii")
 
 
 def wire_with_ids(event: RoomEvent) -> bytes:

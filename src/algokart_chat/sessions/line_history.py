@@ -9,6 +9,8 @@ Guarantees:
 - ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live
   (``first_kept``, a kept direct message included), so recovering after a reconnection never
   repeats a message it already got.
+- A ``partial`` answer to ``HISTORY AFTER`` says how many messages the asker would have got after
+  the id are gone (``History.lost_after``), or ``unknown``; one that lost nothing is ``complete``.
 - An answer costs what a ``WHO`` reply does (``protocol.reply_cost``).
 """
 
@@ -44,12 +46,19 @@ def answer(
 ) -> bytes:
     """The reply to ``asked`` from ``history`` at ``now`` for the asker logged in to ``account``
     (None: none): the messages, then ``HISTORY-END``."""
+    lost: int | str | None = None
     if asked.anchor is None:
         found = history.latest(asked.most, now, account=account)
     else:
         found = history.after(asked.anchor, asked.most, now, until=first_live, account=account)
+        if found.state == "partial":
+            lost = history.lost_after(asked.anchor, until=first_live, account=account)
+            if lost == 0:  # (the id was let go, but nothing after it: the whole gap is there)
+                found, lost = found._replace(state="complete"), None
+            elif lost is None:
+                lost = "unknown"
     lines = [protocol.history_line(entry) for entry in found.entries]
-    return b"".join(lines) + protocol.history_end(found.state, sum(1 for line in lines if line))
+    return b"".join(lines) + protocol.history_end(found.state, sum(1 for line in lines if line), lost)
 
 
 def ids_wanted(argument: str) -> bool | None:
