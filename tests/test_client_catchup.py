@@ -105,8 +105,26 @@ class CatchupTest(unittest.TestCase):
         self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 MSG bob seen\n")
         self.catchup.on_connection()
         self.receive(b"OK\n", b"OK\n")
-        shown, _ = self.receive(b"HISTORY-END partial 0\n")
-        self.assertIn(b"are lost", shown[0])
+        shown, _ = self.receive(b"HISTORY-END partial 0 unknown\n")
+        self.assertEqual(
+            shown[0],
+            b"-- back: 0 missed messages above; some messages sent while away may be lost"
+            b" (the server keeps only its recent history)",
+        )
+
+    def test_a_partial_answer_that_counts_the_lost_says_how_many(self) -> None:
+        for end, words in (
+            (b"HISTORY-END partial 2 38\n", b"; 38 messages sent while away may be lost"),
+            (b"HISTORY-END partial 2 1\n", b"; 1 message sent while away may be lost"),
+            (b"HISTORY-END partial 2\n", b"; some messages sent while away may be lost"),  # (an older server)
+        ):
+            self.catchup = Catchup()
+            logged_in(self.catchup)
+            self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 MSG bob seen\n")
+            self.catchup.on_connection()
+            self.receive(b"OK\n", b"OK\n")
+            shown, _ = self.receive(end)
+            self.assertIn(b"-- back: 0 missed messages above" + words + b" (", shown[0])
 
     def test_nothing_ever_seen_asks_for_everything_kept(self) -> None:
         logged_in(self.catchup)

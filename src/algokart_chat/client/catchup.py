@@ -17,7 +17,9 @@ Plan and guarantees:
   beyond which they are shown at once) and shown after it, but for any already in the answer: each
   message is shown once, in order.  The server stops ``HISTORY AFTER`` before the first message it
   sent this connection live, so held ones never repeat the answer.
-- ``partial`` says that messages sent while away are gone: older than the history the server keeps.
+- ``partial`` says that messages sent while away are gone: older than the history the server keeps;
+  ``N messages sent while away may be lost`` when the answer counts them, ``some messages`` when
+  it cannot (``unknown``: the id is too old or from before a restart).
 - ``INFO kicked by ...`` and ``INFO banned ...`` end the reconnecting: an operator meant it.
 """
 
@@ -57,6 +59,16 @@ def shown_time(stamp: str, now: datetime.datetime | None = None) -> str:
         return stamp
     today = (now or datetime.datetime.now().astimezone()).date()
     return moment.strftime("%H:%M" if moment.date() == today else "%Y-%m-%d %H:%M")
+
+
+def lost_words(end: str) -> str:
+    """What a ``HISTORY-END partial <count> <lost>`` line says is lost: ``3 messages sent``,
+    ``1 message sent``, or ``some messages sent`` (``unknown``, no count, or an error line)."""
+    words = end.split(" ")
+    lost = words[3] if len(words) > 3 and words[0] == "HISTORY-END" else ""
+    if not (lost.isascii() and lost.isdigit()):
+        return "some messages sent"
+    return f"{int(lost)} message sent" if int(lost) == 1 else f"{int(lost)} messages sent"
 
 
 class Catchup:
@@ -172,13 +184,10 @@ class Catchup:
             shown: list[bytes] = []
             if mark == "missed":
                 self.reconnecting = False
+                back = f"-- back: {self.missed} missed messages above"
                 if state == "partial" or line.startswith("ERR"):
-                    shown.append(
-                        f"-- back: {self.missed} missed messages above; older ones sent while away"
-                        " are lost (the server keeps only its recent history)".encode()
-                    )
-                else:
-                    shown.append(f"-- back: {self.missed} missed messages above".encode())
+                    back += f"; {lost_words(line)} while away may be lost (the server keeps only its recent history)"
+                shown.append(back.encode())
             held, self.held = self.held, []
             for kept in held:
                 shown.extend(self._release(kept))
