@@ -39,6 +39,37 @@ class ClusterHistoryTest(unittest.TestCase):
         mine, end = read_history(alice)
         self.assertEqual(([line for line in mine if line.startswith("HISTORY ")], end), (lines, "HISTORY-END more 1"))
 
+    def test_a_gap_older_than_the_history_is_counted_on_every_node_that_read_it(self) -> None:
+        skip_without_cluster()
+        cluster = Cluster(2, "--history-lines", "3")
+        self.addCleanup(cluster.stop)
+        alice = cluster.nodes[0].client().login()
+        watcher = cluster.nodes[1].client().login()
+        for client in (alice, watcher):
+            self.addCleanup(client.close)
+        watcher.send("IDS ON")
+        watcher.expect("OK")
+        alice.send("MSG seen")
+        seen = watcher.read_line().split()[0][1:]
+        watcher.close()
+        alice.send(*(f"MSG away {n}" for n in range(5)))  # seen, away 0 and away 1 let go
+        alice.sync()
+        back = cluster.nodes[1].client().login()
+        self.addCleanup(back.close)
+        back.sync()
+        back.send(f"HISTORY AFTER {seen}")
+        lines, end = read_history(back)
+        self.assertEqual(kept(lines), [(alice.name, f"away {n}") for n in range(2, 5)])
+        self.assertEqual(end, "HISTORY-END partial 3 2")
+        late = cluster.start_node()  # (it reads back the batch of the message seen too, and counts from it)
+        late.wait_for_log("Read 6 messages of history back from the stream")
+        newcomer = late.client().login()
+        self.addCleanup(newcomer.close)
+        newcomer.send(f"HISTORY AFTER {seen}")
+        self.assertEqual(read_history(newcomer), (lines, "HISTORY-END partial 3 2"))
+        newcomer.send("HISTORY AFTER 1-0-0")  # (before anything it read)
+        self.assertEqual(read_history(newcomer), (lines, "HISTORY-END partial 3 unknown"))
+
     def test_a_node_started_later_has_the_messages_sent_before(self) -> None:
         skip_without_cluster()
         cluster = Cluster(1)

@@ -8,7 +8,8 @@ reader hands the batches it read back, oldest first (``backfill``).
 
 Guarantees:
 - A message is kept once: ``backfill`` skips every batch no newer than the newest message kept
-  already (a rejoin keeps what it had), and stamps what it keeps as the stream applied it would.
+  already (a rejoin keeps what it had, and marks a gap: no count of lost messages across it), and
+  stamps what it keeps as the stream applied it would.
 - A direct message is kept only when its batch names the accounts of both its sides
   (``Batch.directs``, see ``entries.direct_accounts``), with those accounts, never the accounts
   this node would guess from the names now (a name may have changed hands since); syncs and IRC
@@ -87,6 +88,7 @@ class ReplicaHistory:
         history = self.history
         newest = history.newest()
         floor = batch_number(newest.id) if newest is not None else (-1, -1)
+        history.mark_gap()  # (what was sent while this node was out may be neither kept nor counted)
         before = len(history) + history.dropped
         for batch in batches:
             if batch_number(batch.entry_id) > floor:
