@@ -8,7 +8,7 @@ import unittest
 
 from support import Cluster, skip_without_cluster
 
-from test_history_end_to_end import kept, read_history
+from test_history_end_to_end import kept, read_history, seen_then_gone
 
 
 class ClusterHistoryTest(unittest.TestCase):
@@ -20,18 +20,12 @@ class ClusterHistoryTest(unittest.TestCase):
         watcher = cluster.nodes[1].client().login()
         for client in (alice, watcher):
             self.addCleanup(client.close)
-        watcher.send("IDS ON")
-        watcher.expect("OK")
-        alice.send("MSG seen")
-        seen = watcher.read_line()
-        self.assertRegex(seen, rf"^@\d+-\d+-0 MSG {alice.name} seen$")
-        watcher.close()
-        alice.send("MSG missed")
-        alice.sync()
+        seen = seen_then_gone(alice, watcher, "MSG missed")
+        self.assertRegex(seen, r"^\d+-\d+-0$")
         back = cluster.nodes[1].client().login()
         self.addCleanup(back.close)
         back.sync()
-        back.send(f"HISTORY AFTER {seen.split()[0][1:]}")
+        back.send(f"HISTORY AFTER {seen}")
         lines, end = read_history(back)
         self.assertEqual(kept(lines), [(alice.name, "missed")])
         self.assertEqual(end, "HISTORY-END complete 1")
@@ -47,13 +41,7 @@ class ClusterHistoryTest(unittest.TestCase):
         watcher = cluster.nodes[1].client().login()
         for client in (alice, watcher):
             self.addCleanup(client.close)
-        watcher.send("IDS ON")
-        watcher.expect("OK")
-        alice.send("MSG seen")
-        seen = watcher.read_line().split()[0][1:]
-        watcher.close()
-        alice.send(*(f"MSG away {n}" for n in range(5)))  # seen, away 0 and away 1 let go
-        alice.sync()
+        seen = seen_then_gone(alice, watcher, *(f"MSG away {n}" for n in range(5)))  # seen, away 0, 1 let go
         back = cluster.nodes[1].client().login()
         self.addCleanup(back.close)
         back.sync()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unittest
+from typing import Any
 
 from support import ServerProcess, ServerTestCase, err
 
@@ -24,6 +25,20 @@ def read_history(client: object) -> tuple[list[str], str]:
     while not (line := client.read_line()).startswith("HISTORY-END "):  # type: ignore[attr-defined]
         lines.append(line)
     return lines, line
+
+
+def seen_then_gone(sender: Any, watcher: Any, *missed: str) -> str:
+    """``watcher`` asks for ids, gets ``sender``'s ``MSG seen`` and leaves; then ``sender`` sends
+    ``missed`` and syncs.  The id of the message seen."""
+    watcher.send("IDS ON")
+    watcher.expect("OK")
+    sender.send("MSG seen")
+    seen = watcher.read_line()
+    assert seen.endswith(f" MSG {sender.name} seen"), seen
+    watcher.close()
+    sender.send(*missed)
+    sender.sync()
+    return str(seen.split()[0][1:])
 
 
 class HistoryTest(ServerTestCase):
@@ -60,13 +75,7 @@ class HistoryTest(ServerTestCase):
 
     def test_recovery_returns_exactly_what_was_missed(self) -> None:
         alice, bob = self.logged_in(), self.logged_in()
-        bob.send("IDS ON")
-        bob.expect("OK")
-        alice.send("MSG seen")
-        last_seen = bob.read_line().split()[0][1:]
-        bob.close()
-        alice.send("MSG missed 1", "MSG missed 2")
-        alice.sync()
+        last_seen = seen_then_gone(alice, bob, "MSG missed 1", "MSG missed 2")
         again = self.logged_in()
         again.send("IDS ON")
         again.expect("OK")
@@ -120,13 +129,7 @@ class BoundedHistoryTest(ServerTestCase):
 
     def test_a_gap_older_than_the_history_says_how_many_are_lost(self) -> None:
         alice, bob = self.logged_in(), self.logged_in()
-        bob.send("IDS ON")
-        bob.expect("OK")
-        alice.send("MSG seen")
-        last_seen = bob.read_line().split()[0][1:]
-        bob.close()
-        alice.send(*(f"MSG away {n}" for n in range(5)))  # seen, away 0 and away 1 let go
-        alice.sync()
+        last_seen = seen_then_gone(alice, bob, *(f"MSG away {n}" for n in range(5)))  # seen, away 0, 1 let go
         again = self.logged_in()
         again.send(f"HISTORY AFTER {last_seen}")
         lines, end = read_history(again)
