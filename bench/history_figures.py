@@ -8,8 +8,9 @@ many more messages than its bounds hold, texts of one size per row: short texts 
 is reached first), long texts (the byte bound), and short texts with no line bound to speak of
 (the byte bound, with the most messages kept: the most bookkeeping).  The figure is the peak of
 the memory the history held during the fill, beside ``--history-bytes`` plus ``BOOKKEEPING``
-bytes for each message kept (its ``Kept``, the id and time objects, its place in the deque and in
-the index by id, each string's header): the bookkeeping is bounded by ``--history-lines``.
+bytes for each message kept (its record, the id, time and place objects, its place in the deque
+and in the index by id, each string's header, and the id of a record let go, remembered for the
+count of messages lost): the bookkeeping is bounded by ``--history-lines``.
 (The flood's and the crowd's figures with history on beside history off are bench/run.py's.)
 
 Reconnection (row 4): a server with the defaults (history on, flood control on) and a room whose
@@ -35,7 +36,9 @@ from multiprocessing.connection import Connection
 from common import Figure, chat_server, raise_open_file_limit
 from hostile import FIGURES_HEADING, Line, Worker, figure_line, pinger
 
-BOOKKEEPING = 512  # bytes a message kept may cost beyond its strings' bytes (measured: 320-360 held, more at the peak of the index's growth)
+# Bytes a message kept may cost beyond its strings' bytes (measured: 440-500 held, more at the peak
+# of the index's growth): its record, its texts' tuple, time and place, and the id of a record let go.
+BOOKKEEPING = 640
 PING_P99_TARGET_MS = 100.0
 USER_NAMES = 50  # the fill's senders (as in a room, each sender's name is one string shared by its messages)
 

@@ -128,7 +128,7 @@ class Records:
     (seconds); 0 for any of them keeps nothing."""
 
     __slots__ = (
-        "_bytes", "_directs", "_first", "_gap", "_index", "_let_go", "_next", "_records", "_skip",
+        "_bytes", "_directs", "_first", "_gap", "_index", "_let_go", "_let_go_counts", "_let_go_directs", "_next", "_records", "_skip",
         "_skip_bytes", "age", "dropped", "lines", "room_dropped", "size",
     )  # fmt: skip
 
@@ -137,7 +137,9 @@ class Records:
         self._records: deque[Record] = deque()  # oldest first; places increase along it
         self._index: dict[str, int] = {}  # a kept record's id -> the place of its first text
         # The last records let go (as many as are kept): id, texts, and a direct one's accounts.
-        self._let_go: deque[tuple[str, int, tuple[str, str] | None]] = deque()
+        self._let_go: deque[MessageId] = deque()
+        self._let_go_counts: deque[int] = deque()  # (small ints: shared objects)
+        self._let_go_directs: dict[str, tuple[str, str]] = {}  # the direct ones among them
         self._first = 0  # the place of the oldest text kept
         self._next = 0  # the place of the next text kept
         self._skip = self._skip_bytes = 0  # texts (and bytes) of the oldest record let go already
@@ -261,10 +263,16 @@ class Records:
         if self._index.get(record[0]) == record[START]:
             del self._index[record[0]]
         let_go = self._let_go
-        accounts = cast("tuple[str, str]", record[10:]) if len(record) > 9 else None
-        let_go.append((record[0], len(record[3]), accounts))
+        let_go.append(record[0])
+        self._let_go_counts.append(len(record[3]))
+        if len(record) > 9:
+            self._let_go_directs[record[0]] = cast("tuple[str, str]", record[10:])
         if len(let_go) > max(len(self._records), LET_GO_LEAST):
-            let_go.popleft()
+            self._let_go_counts.popleft()
+            if self._let_go_directs:
+                self._let_go_directs.pop(let_go.popleft(), None)
+            else:
+                let_go.popleft()
 
     # --- places ---------------------------------------------------------------------------------
     def _indexed(self, entry_id: str) -> int | None:
@@ -331,7 +339,8 @@ class Records:
         base, dot, k = entry_id.rpartition(".")
         wanted = {entry_id: 0, base: int(k)} if dot and k.isascii() and k.isdigit() and k[0] != "0" else {entry_id: 0}
         end = self._records[0][START] if self._records else self._next  # (where the newest let go ended)
-        for gone, count, accounts in reversed(self._let_go):
+        for gone, count in zip(reversed(self._let_go), reversed(self._let_go_counts), strict=True):
+            accounts = self._let_go_directs.get(gone)
             end -= count
             if gone in wanted and wanted[gone] < count:
                 return end + wanted[gone] if accounts is None or account in accounts else None
@@ -350,7 +359,8 @@ class Records:
             return None
         place = self._records[0][START] if self._records else self._next
         lost = max(0, end - max(place, start + 1))  # (texts cut from the oldest batch kept)
-        for _, count, accounts in reversed(self._let_go):
+        for gone, count in zip(reversed(self._let_go), reversed(self._let_go_counts), strict=True):
+            accounts = self._let_go_directs.get(gone)
             place -= count
             if place + count <= start:
                 break
