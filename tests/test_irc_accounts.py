@@ -113,6 +113,15 @@ class SaslTest(IrcAccountsTestCase):
         whois = other.read_until(r" 318 ")
         self.assertIn(f":{SERVER_NAME} 330 {other.nick} alice alice :is logged in as", whois)
 
+    def test_sasl_after_registration_is_462(self) -> None:
+        client = self.irc()
+        client.register()
+        client.send("AUTHENTICATE PLAIN")  # (the error the spec asks for when there is no reauthentication)
+        self.assertEqual(
+            client.read_line(),
+            f":{SERVER_NAME} 462 {client.nick} :You may not reregister: log in with SASL before registration completes",
+        )
+
     def test_a_wrong_password_is_904_and_the_right_one_then_logs_in(self) -> None:
         client = self.irc(new_source())
         self.sasl_start(client, "bob")
@@ -142,7 +151,7 @@ class SaslTest(IrcAccountsTestCase):
         client.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + "A" * 401)
         self.assertEqual(client.read_until(r" 90\d ")[-1], f":{SERVER_NAME} 905 {me} :SASL message too long")
         client.send("AUTHENTICATE PLAIN", *["AUTHENTICATE " + "A" * 400] * 5)  # (more than a payload can be)
-        self.assertEqual(numeric(client.read_until(r" 90\d ")[-1]), "905")
+        self.assertEqual(client.read_until(r" 90\d ")[-1], f":{SERVER_NAME} 904 {me} :SASL authentication failed")
         client.send("AUTHENTICATE PLAIN")  # (an exchange open at CAP END is aborted: 906, then registration)
         client.send("CAP END")
         lines = client.read_until(r" 422 ")

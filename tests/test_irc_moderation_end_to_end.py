@@ -76,12 +76,16 @@ class OperatorsTest(IrcModerationTestCase):
         self.assertIn(f" {other.nick} ", f" {names} ")
         who = self.numerics(other, "WHO #chat")
         self.assertIn(
-            f":{SERVER_NAME} 352 {other.nick} #chat ~{me} {SERVER_NAME} {SERVER_NAME} {me} H@ :0 Test User", who
+            f":{SERVER_NAME} 352 {other.nick} #chat ~{me} {SERVER_NAME} {SERVER_NAME} {me} H*@ :0 Test User", who
         )
         self.assertIn(
             f":{SERVER_NAME} 352 {other.nick} #chat ~{other.nick} {SERVER_NAME} {SERVER_NAME} "
             f"{other.nick} H :0 Test User",
             who,
+        )
+        self.assertEqual(  # (an IRC operator is * in WHO; @ is its prefix in the channel, so only there)
+            self.numerics(other, f"WHO {me}")[0],
+            f":{SERVER_NAME} 352 {other.nick} * ~{me} {SERVER_NAME} {SERVER_NAME} {me} H* :0 Test User",
         )
         line_op.send("BANS")
         line_op.sync()

@@ -88,7 +88,7 @@ def who(asker: Asker, params: list[str]) -> None:
         lines = []
         for name in everyone.values() if ours else matching_names(mask, everyone):
             username, realname = channel.identity(name)
-            flags = _flags(channel, name, name in away)
+            flags = _flags(channel, name, name in away, ours)
             head = f":{server} 352 {me} {where} {username} {server} {server} {name} {flags} :0 ".encode()
             lines.append(irc.fit(head, realname))
         asker.send_long(b"".join(lines) + channel.numeric("315", me, mask, "End of WHO list"))
@@ -96,9 +96,12 @@ def who(asker: Asker, params: list[str]) -> None:
     asker.wait_for_room(answer)
 
 
-def _flags(channel: IrcChannel, name: str, away: bool) -> str:
-    """WHO's flags: ``H`` (here) or ``G`` (gone: away), then ``@`` for an operator."""
-    return ("G" if away else "H") + ("@" if channel.is_operator(name) else "")
+def _flags(channel: IrcChannel, name: str, away: bool, in_channel: bool) -> str:
+    """WHO's flags, as modern servers give them: ``H`` (here) or ``G`` (gone: away), then for an
+    operator ``*`` (an IRC operator) and, when the reply names the channel, ``@`` (its prefix there)."""
+    if not channel.is_operator(name):
+        return "G" if away else "H"
+    return ("G*" if away else "H*") + ("@" if in_channel else "")
 
 
 def whois(asker: Asker, params: list[str]) -> None:

@@ -161,7 +161,7 @@ class IrcRegistration:
         elif self.account is not None:
             reply("907", "You have already authenticated using SASL")
         elif self._session.name is not None:
-            reply("904", "SASL authentication failed: log in before registration completes")
+            reply("462", "You may not reregister: log in with SASL before registration completes")
         else:
             if self._sasl is None:
                 self._sasl = irc_sasl.SaslExchange()

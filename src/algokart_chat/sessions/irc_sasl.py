@@ -6,8 +6,10 @@ Plan (``SaslExchange.step``, one ``AUTHENTICATE`` parameter in, a ``SaslStep`` o
 - ``AUTHENTICATE PLAIN`` starts the exchange (the server answers ``AUTHENTICATE +``); another
   mechanism gets 908 (the list: ``PLAIN``) and 904; ``AUTHENTICATE *`` aborts it (906).
 - The payload comes base64-encoded in chunks of 400 bytes: a chunk of exactly 400 says more
-  follows, a shorter one (or ``+``, for nothing more) ends it.  A chunk over 400 bytes is 905, and
-  so is a payload over ``MAX_PAYLOAD_BYTES`` in all; both end the exchange.
+  follows, a shorter one (or ``+``, for nothing more) ends it.  A chunk over 400 bytes is 905 (the
+  spec's meaning of ERR_SASLTOOLONG: a parameter over 400 bytes); a payload over ``MAX_PAYLOAD_BYTES``
+  in all, a limit the spec leaves to the server, is a failed authentication (904).  Both end the
+  exchange.
 - The payload, decoded, is ``authzid NUL authcid NUL password``: the authzid is empty or the
   authcid (no one logs in as another), the authcid a valid name, the password not empty;
   anything else is 904 without a check.
@@ -80,9 +82,12 @@ class SaslExchange:
                 return SaslStep(Action.CONTINUE)
             return SaslStep(Action.FAIL, mechanisms=True)
         chunk = param.encode("utf-8", "surrogateescape")
-        if len(chunk) > CHUNK_BYTES or len(self._buffer) + len(chunk) > MAX_PAYLOAD_BYTES:
+        if len(chunk) > CHUNK_BYTES:
             self.abort()
             return SaslStep(Action.TOO_LONG)
+        if len(self._buffer) + len(chunk) > MAX_PAYLOAD_BYTES:
+            self.abort()
+            return SaslStep(Action.FAIL)
         if param != "+":
             self._buffer += chunk
         if len(chunk) == CHUNK_BYTES:
