@@ -242,7 +242,7 @@ class AccountTagsTest(IrcAccountsTestCase):
         plain_watcher = self.irc()
         plain_watcher.register()
         plain_watcher.join()
-        self.assertEqual(watcher.sync(), [f":{mask(plain_watcher.nick)} JOIN #chat * :{plain_watcher.nick}"])
+        self.assertEqual(watcher.sync(), [f":{mask(plain_watcher.nick)} JOIN #chat * :Test User"])
         alice = self.logged_in("alice", caps="sasl extended-join")
         self.assertEqual(alice.sync(), [])
         alice.send("PRIVMSG #chat :hello")
@@ -251,7 +251,7 @@ class AccountTagsTest(IrcAccountsTestCase):
         self.assertEqual(
             lines,
             [
-                f"@account=alice :{mask('alice')} JOIN #chat alice :alice",
+                f"@account=alice :{mask('alice')} JOIN #chat alice :Real",  # (the real name of USER)
                 f"@account=alice :{mask('alice')} PRIVMSG #chat :hello",
             ],
         )
@@ -265,7 +265,7 @@ class AccountTagsTest(IrcAccountsTestCase):
         guest.sync()
         self.assertEqual(
             watcher.sync(),
-            [f":{mask(guest.nick)} JOIN #chat * :{guest.nick}", f":{mask(guest.nick)} PRIVMSG #chat :hi"],
+            [f":{mask(guest.nick)} JOIN #chat * :Test User", f":{mask(guest.nick)} PRIVMSG #chat :hi"],
         )
         # A line user logged in to an account: its messages carry it too; a guest's do not.
         line = self.connect()

@@ -13,7 +13,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 from algokart_chat.events import Arrived, Said
 from algokart_chat.room_memory import MemoryRoom
 from algokart_chat.sessions import irc_caps
-from algokart_chat.sessions.irc_channel import IrcChannel
+from algokart_chat.sessions.irc_channel import Identity, IrcChannel
 from algokart_chat.sessions.irc_sasl import (
     CHUNK_BYTES,
     MAX_PAYLOAD_BYTES,
@@ -125,6 +125,8 @@ class EncodingTest(unittest.TestCase):
             Arrived("alice", "alice").encoded(extended), b":alice!alice@irc.test JOIN #chat alice :alice\r\n"
         )
         self.assertEqual(Arrived("bob").encoded(extended), b":bob!bob@irc.test JOIN #chat * :bob\r\n")
+        self.channel.introduce("carol", Identity("~carol", "Carol Ann"))  # (an IRC user of this server)
+        self.assertEqual(Arrived("carol").encoded(extended), b":carol!carol@irc.test JOIN #chat * :Carol Ann\r\n")
 
 
 class RoomAccountsTest(unittest.TestCase):

@@ -16,7 +16,7 @@ Plan:
   id, ``<id>.<k>`` for the k-th line after the first), ``account`` (account-tag: the account a
   message's or a JOIN's sender logged in to) and the sender's client-only tags (message-tags),
   server tags first; and ``TAGMSG``, which only message-tags readers get.  With extended-join a
-  JOIN carries the account (``*`` for none) and the nick as the real name.
+  JOIN carries the account (``*`` for none) and the real name ``WHO`` shows (``identity``).
 - A line user's text (up to 8 KiB) becomes as many lines as it takes (``irc.lines_for``); an IRC
   user's is relayed as it was sent, cut to one line if the prefix made it too long (``irc.fit``).
 - A direct message (``Told``) has one recipient, whose nick is in it: ``told_lines`` encodes it
@@ -265,9 +265,10 @@ class IrcChannel:
 
     def join_line(self, name: str, account: str | None, extended: bool) -> bytes:
         """``name``'s JOIN of the channel; ``extended`` (extended-join): with its account (``*``
-        for none) and its real name, which the gateway shows as the nick."""
+        for none) and its real name as ``WHO`` shows it (``identity``), cut to fit the line."""
         if extended:
-            return irc.message(self.mask(name), "JOIN", self.name, account or "*", name)
+            head = f":{self.mask(name)} JOIN {self.name} {account or '*'} :".encode()
+            return irc.fit(head, self.identity(name).realname)
         return irc.message(self.mask(name), "JOIN", self.name)
 
     def _encode(self, event: RoomEvent) -> bytes:
