@@ -16,6 +16,7 @@ MODULES=(
   connection_registration pingpong messages cap isupport join part names quit who whois away
   regressions buffering utf8
   away_notify message_tags echo_message labeled_responses multi_prefix sasl account_tag extended_join
+  chathistory
 )
 checkout=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$checkout/../irctest-run}

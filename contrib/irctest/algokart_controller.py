@@ -131,7 +131,7 @@ class AlgokartController(BaseServerController, DirectoryBasedController):
         before = self.log.read_text().count(RELOADED)
         self._account(username, password)
         os.kill(self.proc.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # (a loaded machine hashes slowly)
         while self.log.read_text().count(RELOADED) <= before:
             self.check_is_alive()
             if time.monotonic() > deadline:
