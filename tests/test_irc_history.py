@@ -106,7 +106,8 @@ class ReadTest(unittest.TestCase):
     def test_a_timestamp_is_utc_to_the_millisecond(self) -> None:
         self.assertEqual(milliseconds("1970-01-01T00:00:01.5Z"), 1500)
         self.assertEqual(milliseconds("1970-01-01T00:00:01.123456Z"), 1123)
-        for wrong in ("1970-01-01T00:00:01.5", "1970-01-01 00:00:01Z", "1970-01-32T00:00:00Z", "1970-01-01T24:00:00Z"):
+        wrongs = ("1970-01-01T00:00:01.5", "1970-01-01 00:00:01Z", "1970-01-32T00:00:00Z", "1970-01-01T24:00:00Z")
+        for wrong in (*wrongs, "١٩٧٠-01-01T00:00:01Z", "1970-13-01T00:00:00Z", "9999999-01-01T00:00:00Z"):
             self.assertIsNone(milliseconds(wrong), wrong)
 
 
