@@ -10,7 +10,7 @@ import subprocess
 import sys
 import unittest
 
-from support import ROOT
+from support import ROOT, once_per_ci
 
 
 def quick(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -19,6 +19,7 @@ def quick(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT), check=False)
 
 
+@once_per_ci("the benchmarks are tools; the guarantees they show are the end-to-end tests', on every Python")
 class QuickBenchmarkTest(unittest.TestCase):
     def test_every_scenario_runs_without_loss(self) -> None:
         result = quick("run.py", 240)

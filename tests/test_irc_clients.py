@@ -20,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-from support import TIMEOUT, ServerProcess, unique_name
+from support import TIMEOUT, ServerProcess, once_per_ci, unique_name
 
 REQUIRE_IRC_CLIENT = "ALGOKART_REQUIRE_IRC_CLIENT"
 
@@ -31,6 +31,7 @@ def weechat_missing() -> str | None:
     return None
 
 
+@once_per_ci("WeeChat speaks to the server the same way whatever runs the server")
 class WeeChatTest(unittest.TestCase):
     def setUp(self) -> None:
         missing = weechat_missing()

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import unittest
 
-from support import ROOT, TIMEOUT, Client, ServerProcess, unique_name
+from support import ROOT, TIMEOUT, Client, ServerProcess, once_per_ci, unique_name
 
 from algokart_chat.config import load_settings
 from algokart_chat.transport.keepalive import PROBES, enable_keepalive
@@ -62,6 +62,7 @@ class DefaultsTest(unittest.TestCase):
         enable_keepalive(sock, 30)
 
 
+@once_per_ci("the kernel finds the vanished peer; the options that ask it to are DefaultsTest's, on every Python")
 class VanishedPeerTest(unittest.TestCase):
     def test_a_peer_whose_packets_vanish_is_found_and_a_reader_stays(self) -> None:
         if os.environ.get(INSIDE):

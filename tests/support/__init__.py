@@ -4,7 +4,7 @@ Importing it puts src/ (the package) and bench/ (what the benchmarks share) on s
 why it comes before the project's modules in every test file.  The modules, lowest first:
 
 - ``basics``: the clone's paths, the timeout that guards against hangs, fresh names, free ports,
-  the server's ERR lines;
+  the server's ERR lines, the mark of the tests CI runs on one Python only (``once_per_ci``);
 - ``clients``: the blocking line client, and connections from other loopback addresses;
 - ``fakes``: a fake transport, a loop whose clock the test moves, a session that records its lines;
 - ``redis_deployments``: real Redis deployments for the cluster tests (one server, over TLS,
@@ -15,7 +15,7 @@ why it comes before the project's modules in every test file.  The modules, lowe
 
 from __future__ import annotations
 
-from support.basics import ROOT, SERVER, SRC, TIMEOUT, err, unique_name, unused_port
+from support.basics import ONCE_ELSEWHERE, ROOT, SERVER, SRC, TIMEOUT, err, once_per_ci, unique_name, unused_port
 from support.clients import Client, numbered_lines, send_in_background, socket_from
 from support.fakes import FakeTransport, ManualClockLoop, RecordingSession
 from support.processes import (
@@ -51,6 +51,7 @@ __all__ = [
     "LOG_LINE",
     "NODE_PASSWORD",
     "NODE_USER",
+    "ONCE_ELSEWHERE",
     "ON_LINUX",
     "REQUIRE_CLUSTER_TESTS",
     "ROOT",
@@ -72,6 +73,7 @@ __all__ = [
     "err",
     "memory_kib",
     "numbered_lines",
+    "once_per_ci",
     "open_descriptors",
     "redis_deployment",
     "run_server",
