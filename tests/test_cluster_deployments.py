@@ -22,14 +22,12 @@ from support import (
     SentinelRedis,
     cluster_acl,
     err,
-    once_per_ci,
     run_server,
     skip_without_cluster,
     unique_name,
 )
 
 
-@once_per_ci("what Sentinel and Redis Cluster do in a failover; the cluster suite runs on every Python")
 class DeploymentTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
