@@ -1,6 +1,6 @@
 """The line protocol's login (``sessions/line_login.py``), its pure parts: the argument split, the
 refusals before any account or room is asked, and the reply for every refusal after.  The whole
-LOGIN over a connection: test_chat_session, test_accounts_login and test_protocol_end_to_end."""
+LOGIN over a connection: test_line_session, test_accounts_login and test_protocol_end_to_end."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The line protocol's session in this process, over fake transports: what waits for the room, and
-what a reply costs."""
+"""The line protocol's session (``sessions/line_session.py``) in this process, over fake transports:
+what waits for the room, and what a reply costs.  Every command end to end, over real sockets:
+test_protocol_end_to_end; its parts: test_line_login, test_line_history, test_line_moderation."""
 
 from __future__ import annotations
 
