@@ -14,11 +14,9 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
-from unittest import mock
 
 from support import ROOT, SRC, TIMEOUT
 
-from algokart_chat.version import command_name
 from smoke import SmokeChecks
 
 
@@ -40,21 +38,6 @@ class PyzSmokeTest(SmokeChecks, unittest.TestCase):
         with zipfile.ZipFile(self.server[1]) as archive:
             tops = {name.split("/")[0] for name in archive.namelist()}
         self.assertEqual(tops, {"__main__.py", "algokart_chat"})
-
-
-class CommandNameTest(unittest.TestCase):
-    def test_messages_name_the_command_used(self) -> None:
-        cases = {
-            "src/server.py": "server.py",
-            "/venv/bin/algokart-chat": "algokart-chat",
-            "algokart-chat.exe": "algokart-chat",
-            "dist/algokart-chat.pyz": "algokart-chat.pyz",
-            "/usr/lib/python3/unittest/__main__.py": "server.py",
-            "/venv/lib/python3.12/site-packages/algokart_chat/__main__.py": "python -m algokart_chat",
-        }
-        for started_as, shown in cases.items():
-            with self.subTest(started_as=started_as), mock.patch.object(sys, "argv", [started_as]):
-                self.assertEqual(command_name("server.py"), shown)
 
 
 class LayoutTest(unittest.TestCase):

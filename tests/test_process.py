@@ -1,4 +1,5 @@
-"""The server as a process: settings, startup failures, exit statuses, graceful shutdown."""
+"""The server as a process (main.py end to end): settings, startup failures, exit statuses, graceful
+shutdown.  The command's pure parts: test_main."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from pathlib import Path
 
 from support import SRC, ServerProcess, run_server, unused_port
 
-from algokart_chat.main import REDIS_PY_NEEDED, release_numbers
 from algokart_chat.transport.connection import CLOSE_GRACE_SECONDS
 
 
@@ -90,14 +90,6 @@ class StartupTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn("needs redis-py 5.0.1 or newer (found 4.3.4)", result.stderr)
-
-    def test_redis_py_versions_compare_by_every_number(self) -> None:
-        self.assertLess(release_numbers("5.0.0"), release_numbers(REDIS_PY_NEEDED))
-        self.assertGreaterEqual(release_numbers("5.0.1"), release_numbers(REDIS_PY_NEEDED))
-        self.assertGreater(release_numbers("10.0.0rc1"), release_numbers("9.9"))
-        self.assertEqual(release_numbers("6.2.0.post2"), (6, 2, 0))
-        with self.assertRaises(ValueError):
-            release_numbers("unknown")
 
     def test_standalone_mode_needs_nothing_but_the_standard_library(self) -> None:
         with (
