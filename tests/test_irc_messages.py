@@ -1,7 +1,7 @@
 """The IRC gateway's messages (``sessions.irc_messages``): PRIVMSG and NOTICE on a fake speaker
 (the checks, what is charged, messages to the channel gathered into one ``Said``, the order of
 channel and direct messages), then in this process on fake transports (what a line to several
-targets costs in tokens)."""
+targets costs in tokens, the 301 a message to someone away gets)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from algokart_chat.moderation import Target
 from algokart_chat.moderators import Moderators
 from algokart_chat.names import username_key
 from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages, distinct_targets
-from in_process import InProcessServer, lines_of
+from in_process import CountingRoom, InProcessServer, lines_of
 from irc_fakes import FakeHost, Listener, registered
 
 
@@ -291,6 +291,21 @@ class TargetsInProcessTest(unittest.TestCase):
         chat.settle()
         head = ":sender!sender@irc.test PRIVMSG reader"
         self.assertEqual(lines_of(reader), [f"{head} :x", f"{head} :y"])
+
+
+class AwayInProcessTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.chat = InProcessServer(room=CountingRoom)
+        self.addCleanup(self.chat.close)
+
+    def test_a_privmsg_to_someone_away_gets_301_every_time_a_notice_none(self) -> None:
+        ann, bob = registered(self.chat, "ann", "AWAY :lunch"), registered(self.chat, "bob")
+        self.chat.settle()
+        bob.written.clear()
+        self.chat.send(bob, "PRIVMSG ANN :hi", "PRIVMSG ann :hi again", "NOTICE ann :psst", "PRIVMSG #chat :all")
+        self.chat.settle()
+        self.assertEqual(lines_of(bob), [":irc.test 301 bob ann :lunch"] * 2)
+        self.assertEqual(len([line for line in lines_of(ann) if " PRIVMSG ann " in line]), 2)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The IRC session (``sessions.irc_session``) in this process, on fake transports: registration,
 dispatch, what waits for the room, labeled responses that wait for their echoes, the keepalive and
-the last line of a closed connection."""
+the last line of a closed connection.  Its parts have files of their own: test_irc_presence (JOIN, PART,
+AWAY), test_irc_registration, test_irc_messages, test_irc_queries and the others; end to end: test_irc."""
 
 from __future__ import annotations
 
@@ -203,55 +204,6 @@ class MessagesTest(InProcessTest):
         client.written.clear()
         connection(client).data_received(b"PRIVMSG #chat :caf\xe9\r\n")
         self.assertEqual(self.read(client), [":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected: not UTF-8"])
-
-
-class AwayTest(InProcessTest):
-    def test_away_is_acknowledged_and_kept_by_the_room_cleaned(self) -> None:
-        ann = registered(self.chat, "ann")
-        ann.written.clear()
-        self.chat.send(ann, "AWAY :\x02out\x02 to lunch\x07", "AWAY", "AWAY :x", "AWAY :", "AWAY :\x03\x02")
-        self.assertEqual(
-            self.read(ann),
-            [":irc.test 306 ann :You have been marked as being away"]
-            + [":irc.test 305 ann :You are no longer marked as being away"]
-            + [":irc.test 306 ann :You have been marked as being away"]
-            + [":irc.test 305 ann :You are no longer marked as being away"] * 2,
-        )
-        self.chat.send(ann, "AWAY :" + "é" * 150)
-        self.chat.settle()
-        self.assertEqual(self.chat.room.away("ANN"), "é" * 100)  # (AWAYLEN: 200 bytes)
-        self.chat.send(ann, "AWAY :out to lunch")
-        self.chat.settle()
-        self.assertEqual(self.chat.room.away("ann"), "out to lunch")
-
-    def test_away_notify_tells_those_who_asked_but_the_one_away_and_after_a_join(self) -> None:
-        ann, other = registered(self.chat, "ann"), registered(self.chat, "other")
-        asked = self.chat.connect_irc("CAP REQ :away-notify", "NICK asked", "USER a 0 * :A", "CAP END", "JOIN #chat")
-        self.chat.settle()
-        for client in (ann, asked, other):
-            client.written.clear()
-        self.chat.send(ann, "AWAY :lunch", "PART #chat", "AWAY :still lunch", "JOIN #chat", "AWAY")
-        self.chat.settle()
-        self.assertEqual(
-            lines_of(asked),
-            [
-                ":ann!ann@irc.test AWAY :lunch",
-                ":ann!ann@irc.test PART :#chat",
-                ":ann!ann@irc.test JOIN :#chat",
-                ":ann!ann@irc.test AWAY :still lunch",
-                ":ann!ann@irc.test AWAY",
-            ],
-        )
-        self.assertEqual(lines_of(other), [":ann!ann@irc.test PART :#chat", ":ann!ann@irc.test JOIN :#chat"])
-        self.assertNotIn("AWAY", " ".join(line.split(" ")[1] for line in lines_of(ann)))
-
-    def test_a_privmsg_to_someone_away_gets_301_every_time_a_notice_none(self) -> None:
-        ann, bob = registered(self.chat, "ann", "AWAY :lunch"), registered(self.chat, "bob")
-        self.chat.settle()
-        bob.written.clear()
-        self.chat.send(bob, "PRIVMSG ANN :hi", "PRIVMSG ann :hi again", "NOTICE ann :psst", "PRIVMSG #chat :all")
-        self.assertEqual(self.read(bob), [":irc.test 301 bob ann :lunch"] * 2)
-        self.assertEqual(len([line for line in lines_of(ann) if " PRIVMSG ann " in line]), 2)
 
 
 class IdentityTest(InProcessTest):
