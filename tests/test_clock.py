@@ -51,7 +51,7 @@ class SameOrderTest(unittest.TestCase):
         clock.call_soon(lambda: ran.append("soon 2"))
 
     def test_manual_clock(self) -> None:
-        clock, ran = ManualClock(), []
+        clock, ran = ManualClock(), list[str]()
         self.schedule(clock, ran)
         clock.advance(0.05)
         self.assertEqual(ran, ["soon 1", "soon 2", "later", "at"])

@@ -81,7 +81,8 @@ class EventsTest(unittest.TestCase):
         self.assertEqual((echoed.to, echoed.event.stamp), ("bob", Stamp(MessageId("x-1"), 12.5)))
 
     def test_events_are_slotted(self) -> None:
-        for event in (Said("a", ["x"]), Told("a", "x"), Departed(["a"]), Together([])):
+        events: list[RoomEvent] = [Said("a", ["x"]), Told("a", "x"), Departed(["a"]), Together([])]
+        for event in events:
             with self.subTest(event=type(event).__name__), self.assertRaises(AttributeError):
                 event.extra = 1  # type: ignore[attr-defined]
 
