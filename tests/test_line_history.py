@@ -1,0 +1,84 @@
+"""The line protocol's history commands (``sessions.line_history``), their pure parts: HISTORY's
+argument read into a question, the answer written from a history (latest, AFTER an id, stopping
+before what the asker got live, what a partial one says it lost), IDS's argument, and the first
+message of an event that history keeps.  Over a connection and end to end:
+test_history_end_to_end; the history itself: test_history and test_history_records."""
+
+from __future__ import annotations
+
+import unittest
+
+import support  # noqa: F401  (puts src/ on sys.path)
+
+from algokart_chat.events import Arrived, MessageId, Said, Stamp, Together, Told
+from algokart_chat.sessions.line_history import DEFAULT_COUNT, MOST, Question, answer, first_kept, ids_wanted, question
+from test_history import filled
+
+
+def stamped(event: Said | Told, stamp_id: str) -> Said | Told:
+    event.stamp = Stamp(MessageId(stamp_id), 1000.0)
+    return event
+
+
+class QuestionTest(unittest.TestCase):
+    def test_a_count_or_after_an_id(self) -> None:
+        self.assertEqual(question(""), Question(None, DEFAULT_COUNT))
+        self.assertEqual(question("5"), Question(None, 5))
+        self.assertEqual(question(str(MOST + 1)), Question(None, MOST))
+        self.assertEqual(question("after x-1"), Question(MessageId("x-1"), MOST))
+        self.assertEqual(question("AFTER x-1"), Question(MessageId("x-1"), MOST))
+
+    def test_anything_else_is_no_question(self) -> None:
+        for argument in ("0", "-1", "5 more", "٣", "AFTER", "AFTER a b", "AFTER a\tb", "LATEST"):
+            with self.subTest(argument=argument):
+                self.assertIsNone(question(argument))
+
+    def test_ids_on_or_off_in_any_case(self) -> None:
+        self.assertEqual([ids_wanted(word) for word in ("ON", "on", "Off", "OFF")], [True, True, False, False])
+        for word in ("", "yes", "ON ", "ſON"):
+            with self.subTest(word=word):
+                self.assertIsNone(ids_wanted(word))
+
+
+class AnswerTest(unittest.TestCase):
+    def test_the_latest_then_the_end_line(self) -> None:
+        lines = answer(filled(3), Question(None, 2), 1000.0, None).decode().splitlines()
+        self.assertEqual([line.split(" ")[1] for line in lines[:-1]], ["id-2", "id-3"])
+        self.assertEqual(lines[-1], "HISTORY-END more 2")
+
+    def test_after_an_id_stops_before_the_first_message_got_live(self) -> None:
+        lines = answer(filled(5), Question(MessageId("id-1"), MOST), 1000.0, MessageId("id-4")).decode().splitlines()
+        self.assertEqual([line.split(" ")[1] for line in lines[:-1]], ["id-2", "id-3"])
+        self.assertEqual(lines[-1], "HISTORY-END complete 2")
+
+    def test_a_partial_answer_says_how_many_are_lost(self) -> None:
+        history = filled(6, lines=3)  # id-1 .. id-3 let go
+        self.assertTrue(answer(history, Question(MessageId("id-1"), MOST), 1000.0, None).endswith(b"partial 3 2\n"))
+        self.assertTrue(
+            answer(history, Question(MessageId("gone"), MOST), 1000.0, None).endswith(b"partial 3 unknown\n")
+        )
+        # (the id was let go but nothing after it was: the whole gap is there)
+        self.assertTrue(answer(history, Question(MessageId("id-3"), MOST), 1000.0, None).endswith(b"complete 3\n"))
+
+
+class FirstKeptTest(unittest.TestCase):
+    def test_the_first_stamped_text_that_history_keeps(self) -> None:
+        said = stamped(Said("bob", ["hi"]), "s-1")
+        tag = stamped(Said("bob", [], None, "TAGMSG", "+typing=active"), "s-0")
+        self.assertEqual(first_kept(said), "s-1")
+        self.assertIsNone(first_kept(tag))
+        self.assertIsNone(first_kept(Said("bob", ["not stamped"])))
+        self.assertEqual(first_kept(Together([Arrived("ann"), tag, said])), "s-1")
+        self.assertIsNone(first_kept(Together([Arrived("ann")])))
+
+    def test_a_direct_message_only_between_two_accounts(self) -> None:
+        told = stamped(Told("ann", "psst", account="A"), "d-1")
+        self.assertIsNone(first_kept(told))
+        assert isinstance(told, Told)
+        told.to_account = "B"
+        self.assertEqual(first_kept(told), "d-1")
+        self.assertIsNone(first_kept(Together([told])))  # (a Together holds broadcasts only)
+
+
+if __name__ == "__main__":
+    unittest.main()
