@@ -1,6 +1,8 @@
 """The package's layers (``algokart_chat/__init__.py``): every import of a module of ours runs down;
-and the house rule that keeps every part small enough to read: no module over MAX_MODULE_LINES
-lines, no class over MAX_CLASS_LINES (CONTRIBUTING.md, *Code map*)."""
+the house rule that keeps every part small enough to read: no module over MAX_MODULE_LINES lines,
+no class over MAX_CLASS_LINES (CONTRIBUTING.md, *Code map*); and the tests mirror the modules:
+every module has a test file named after it (CONTRIBUTING.md, *Code map*), but those of
+NOT_NAMED."""
 
 from __future__ import annotations
 
@@ -33,11 +35,27 @@ FOLDERS = ("cluster", "server", "sessions", "transport")
 MAX_MODULE_LINES = 450
 MAX_CLASS_LINES = 350
 GENERATED = ("unicode_tables",)  # generated data (tools/build_unicode_tables.py): no rule of size
+TESTS = SRC.parent / "tests"
+# The modules with no test file named after them: the file that tests them instead, and why.
+NOT_NAMED: dict[str, tuple[str, str]] = {
+    "transport.interfaces": ("test_connection", "Protocols only: tested through their implementations"),
+    "unicode_tables": ("test_names", "generated: test_names checks it is what its builder makes of Unicode's data"),
+    "__main__": ("test_accounts_cli", "two statements: test_accounts_cli runs python -m algokart_chat"),
+    "cluster.room_redis": ("test_room_contract", "the room's coordinator: the room's rules run on both rooms"),
+}
 
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_files(module: str) -> tuple[str, str]:
+    """The names a test file of ``module`` may have: ``test_<module>`` (with the folder's name
+    before it in cluster/ and client/) and ``test_<module>_end_to_end``."""
+    parts = module.split(".")
+    name = "_".join(parts) if parts[0] in ("cluster", "client") else parts[-1]
+    return f"test_{name}.py", f"test_{name}_end_to_end.py"
 
 
 def layer_of(module: str) -> int:
@@ -115,6 +133,33 @@ class SizesTest(unittest.TestCase):
                     if lines > MAX_CLASS_LINES:
                         over.append(f"{module_name(path)}.{node.name}: {lines} lines")
         self.assertEqual(over, [])
+
+
+class MirrorTest(unittest.TestCase):
+    def modules(self) -> list[str]:
+        return [module_name(path) for path in sorted(PACKAGE.rglob("*.py")) if path.name != "__init__.py"]
+
+    def test_every_module_has_a_test_file_named_after_it(self) -> None:
+        missing = [
+            f"{module}: tests/{' or '.join(test_files(module))} (or in NOT_NAMED, with the reason)"
+            for module in self.modules()
+            if module not in NOT_NAMED and not any((TESTS / name).exists() for name in test_files(module))
+        ]
+        self.assertEqual(missing, [])
+
+    def test_each_module_not_named_is_one_and_its_tests_exist(self) -> None:
+        modules = self.modules()
+        for module, (tests, reason) in NOT_NAMED.items():
+            with self.subTest(module=module):
+                self.assertIn(module, modules)
+                self.assertFalse(any((TESTS / name).exists() for name in test_files(module)), "named now: drop it")
+                self.assertTrue((TESTS / f"{tests}.py").exists(), tests)
+                self.assertTrue(reason)
+
+    def test_the_names_follow_the_folder_rule(self) -> None:
+        self.assertEqual(test_files("server.output"), ("test_output.py", "test_output_end_to_end.py"))
+        self.assertEqual(test_files("cluster.link")[0], "test_cluster_link.py")
+        self.assertEqual(test_files("client.terminal")[0], "test_client_terminal.py")
 
 
 if __name__ == "__main__":
