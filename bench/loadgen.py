@@ -16,7 +16,8 @@ it registers, joins ``#chat`` (logged in once its ``366`` arrives), sends ``PRIV
 counts the ``PRIVMSG`` lines it gets (the JOINs of later logins are not deliveries).  With
 ``--irc-caps`` too, every IRC client first asks for every capability the gateway offers
 (server-time, message-tags, echo-message ...): each message then carries its tags, and an IRC
-sender gets its own messages back, which count as deliveries.
+sender gets its own messages back, which count as deliveries.  ``--irc-caps-every N`` instead:
+only every Nth IRC client asks (2: half of them, senders included), the others stay plain.
 """
 
 from __future__ import annotations
@@ -146,6 +147,12 @@ def is_irc(arguments: argparse.Namespace, number: int) -> bool:
     return arguments.irc_port is not None and number % arguments.irc_every == arguments.irc_every - 1
 
 
+def asks_caps(arguments: argparse.Namespace, number: int) -> bool:
+    """Whether client ``number`` is on IRC and asks for every capability."""
+    every = arguments.irc_caps_every or (1 if arguments.irc_caps else 0)
+    return every > 0 and is_irc(arguments, number) and (number // arguments.irc_every) % every == every - 1
+
+
 def server_cpu_seconds(pids: list[int | None]) -> float | None:
     """The CPU time of every server process so far (a cluster's nodes together), where /proc tells."""
     times = [cpu_seconds(pid) for pid in pids]
@@ -156,9 +163,8 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     per_sender = round(arguments.rate * arguments.seconds) if arguments.rate else arguments.messages
     expected = arguments.senders * per_sender * (arguments.clients - 1)
-    if arguments.irc_port is not None and arguments.irc_caps:  # (echo-message: IRC senders get theirs back)
-        irc_senders = sum(1 for number in range(arguments.senders) if is_irc(arguments, number))
-        expected += irc_senders * per_sender
+    # (echo-message: the IRC senders with every capability get their own messages back)
+    expected += sum(1 for number in range(arguments.senders) if asks_caps(arguments, number)) * per_sender
     run = Run(arguments.clients, expected)
     rss_before = rss_kib(arguments.server_pid)
     connecting = asyncio.Semaphore(arguments.connect_concurrency)
@@ -171,7 +177,7 @@ async def generate(arguments: argparse.Namespace) -> dict[str, Any]:
     async def connect(number: int) -> None:
         measure = arguments.senders <= number < arguments.senders + arguments.sample
         irc = is_irc(arguments, number)
-        client = BenchClient(run, f"b{number}", measure, irc, arguments.irc_caps)
+        client = BenchClient(run, f"b{number}", measure, irc, asks_caps(arguments, number))
         port = arguments.irc_port if irc else ports[number % len(ports)]
         async with connecting:
             try:
@@ -268,6 +274,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--irc-port", type=int, help="the server's IRC port: some clients use IRC")
     parser.add_argument("--irc-every", type=int, default=2, help="with --irc-port: every Nth client is on IRC")
     parser.add_argument("--irc-caps", action="store_true", help="with --irc-port: IRC clients ask for every capability")
+    parser.add_argument(
+        "--irc-caps-every", type=int, default=0, help="with --irc-port: every Nth IRC client asks for them"
+    )
     parser.add_argument("--server-pid", type=int, help="to read the server's RSS (and CPU time) from /proc")
     parser.add_argument("--cpu-pids", help="comma-separated: add up these processes' CPU time (several nodes)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
