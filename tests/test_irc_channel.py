@@ -169,6 +169,25 @@ class FormsTest(unittest.TestCase):
         )
         self.assertTrue(all(len(line.partition(" ")[2].encode()) + 2 <= irc.LINE_BYTES for line in tagged))
 
+    def test_a_reads_several_texts_are_tagged_as_each_text_alone_would_be(self) -> None:
+        channel = channel_of()
+        texts: list[str | None] = ["hi", "word " * 150, None, "", "é" * 300]
+        every = BOTH | {"account-tag"}
+        said = stamped(Said("bob", texts, tags="+typing=active", account="acct"))
+        expected = b"".join(
+            channel.tagged(
+                every,
+                channel.wire(Said("bob", [text])),
+                Stamp(MessageId(STAMP.id + (f".{k}" if k else "")), STAMP.accepted_at),
+                "+typing=active",
+                "acct",
+            )
+            for k, text in enumerate(texts)
+        )
+        self.assertEqual(said.encoded(channel.encoder(every)), expected)
+        self.assertIn(b";msgid=abc-7.1.c1;", expected)  # (the long text's second line)
+        self.assertIn(b"@time=2011-10-19T16:40:51.620Z;account=acct;msgid=abc-7.3;+typing=active ", expected)
+
     def test_tagmsg_only_for_message_tags_and_nothing_for_plain_or_line_readers(self) -> None:
         channel = channel_of()
         tagmsg = stamped(Said("bob", [], [], "TAGMSG", "+draft/react=\\o/"))

@@ -227,19 +227,32 @@ class IrcChannel:
     def _texts_tagged(self, form: Form, event: Said, stamp: Stamp) -> bytes:
         """Several texts (a read's MSG or PRIVMSG lines), each tagged with its own id
         (``events.text_id``) whatever number of lines a long one takes: the ids history and
-        ``IDS ON`` give them."""
+        ``IDS ON`` give them.  The same lines as ``tagged`` makes of each text on its own, but
+        the tags all texts share (``time``, ``account``, the client-only ones) made once: a
+        flood's event holds hundreds of texts."""
         head = irc.text_head(event.sender, self.server, event.command or "PRIVMSG", self.name)
         raws = event.raws
-        return b"".join(
-            self.tagged(
-                form,
-                self._text_lines(head, [text], None if raws is None else raws[k : k + 1]),
-                Stamp(text_id(stamp.id, k), stamp.accepted_at),
-                event.tags,
-                event.account,
+        shared = []
+        if SERVER_TIME in form:
+            shared.append("time=" + irc.server_time(stamp.accepted_at))
+        if event.account is not None and ACCOUNT_TAG in form:
+            shared.append(irc.tag("account", event.account))
+        front = ("@" + "".join(tag + ";" for tag in shared) + "msgid=").encode()
+        after = (f";{event.tags}" if event.tags else "").encode() + b" "  # (MESSAGE_TAGS is in the form)
+        tagged: list[bytes] = []
+        for k, text in enumerate(event.texts):
+            if raws is not None:
+                lines = [irc.fit(head, irc.without_cr_nul(raws[k]))]
+            elif text is None:
+                continue
+            else:
+                lines = list(irc.lines_for(head, text))
+            msgid = text_id(stamp.id, k).encode()
+            tagged.append(front + msgid + after + lines[0])
+            tagged.extend(
+                front + msgid + b".c%d" % number + after + line for number, line in enumerate(lines) if number
             )
-            for k, text in enumerate(event.texts)
-        )
+        return b"".join(tagged)
 
     def _encode_tagged(self, form: Form, encoder: Encoder, event: RoomEvent) -> bytes:
         """``event`` for clients of ``form`` (not plain): its plain lines, tagged."""
@@ -329,8 +342,14 @@ class IrcChannel:
         is cut to one line if the prefix made it too long, as it was sent."""
         if raws is not None:  # (CR and NUL were dropped on arrival; again here for a node that did not)
             return b"".join([irc.fit(head, irc.without_cr_nul(raw)) for raw in raws])
+        room = irc.LINE_BYTES - len(head) - len(irc.CRLF)
         lines: list[bytes] = []
         for text in texts:
-            if text is not None:
+            if text is None:
+                continue
+            data = text.encode()
+            if 0 < len(data) <= room:  # (one line: most texts, taken without irc.lines_for's generator)
+                lines.append(head + data + irc.CRLF)
+            else:
                 lines.extend(irc.lines_for(head, text))
         return b"".join(lines)

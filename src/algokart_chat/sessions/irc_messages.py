@@ -218,6 +218,8 @@ class _Message(NamedTuple):
 
 def distinct_targets(targets: str) -> list[str]:
     """The comma list of a PRIVMSG or NOTICE, each target once (as channels or names compare)."""
+    if "," not in targets:  # (one target: nothing to fold)
+        return [targets]
     seen: dict[str, str] = {}
     for target in targets.split(","):
         key = irc.channel_key(target) if target.startswith(("#", "&")) else username_key(target)
