@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sessions",),
     ("room_memory", "cluster"),
     ("server",),
-    ("main", "client", "__main__", "accounts_cli"),
+    ("command", "main", "client", "__main__", "accounts_cli"),
 )  # fmt: skip
 
 

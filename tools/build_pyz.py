@@ -34,7 +34,7 @@ if sys.argv[1:2] == ["client"]:
     sys.argv[0:2] = [sys.argv[0] + " client"]  # so its messages say "algokart-chat.pyz client: ..."
     from algokart_chat.client.main import main
 else:
-    from algokart_chat.main import main
+    from algokart_chat.command import main
 sys.exit(main())
 '''
 

@@ -27,9 +27,9 @@ The package in layers; every import runs down this list, never up or sideways in
    ``link``, ``lease``, ``writer``, ``reader`` and ``room_redis`` (redis-py, imported in cluster
    mode only);
 5. ``server/``: the server that accepts connections and wires the rest together;
-6. entry points: ``main`` (the command ``algokart-chat``; ``python -m algokart_chat``) with
-   ``accounts_cli`` (its ``accounts`` subcommand), and ``client/`` (the terminal client,
-   ``algokart-chat-client``).
+6. entry points: ``command`` (the command ``algokart-chat``; ``python -m algokart_chat``), which
+   runs ``main`` (the server) or ``accounts_cli`` (its ``accounts`` subcommand), importing only
+   that one; and ``client/`` (the terminal client, ``algokart-chat-client``).
 
 From a clone, ``python src/server.py`` and ``python src/test_client.py`` run them with nothing
 installed.

@@ -6,7 +6,7 @@
     algokart-chat accounts --accounts FILE list               # names and roles, never hashes
 
 The same through ``python src/server.py accounts ...``, ``python -m algokart_chat accounts ...`` and
-``python algokart-chat.pyz accounts ...`` (``main.main`` hands ``accounts`` to this module).
+``python algokart-chat.pyz accounts ...`` (``command`` hands ``accounts`` to this module).
 ``--accounts`` may come before or after the subcommand; ``ACCOUNTS`` in the environment stands in
 for it, as for the server.
 

@@ -1,6 +1,6 @@
-"""The server's command: ``python src/server.py [--port N] ...`` (installed: ``algokart-chat``;
-``python -m algokart_chat``) runs the chat server (``--help`` lists all); ``... accounts ...``
-manages the accounts file instead (``accounts_cli``).
+"""The chat server as a command: ``python src/server.py [--port N] ...`` (installed: ``algokart-chat``;
+``python -m algokart_chat``; ``--help`` lists all).  ``command`` hands every command line to
+``main`` here but those of ``... accounts ...``, the accounts file's (``accounts_cli``).
 
 SIGHUP reloads the TLS certificate and key for new connections (nobody is dropped), and the
 accounts file (``--accounts``): the next password check uses the new accounts.  With accounts, one
@@ -26,7 +26,6 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 
-from algokart_chat import accounts_cli
 from algokart_chat.accounts_file import AccountsFile, AccountsFileError
 from algokart_chat.bans_file import BansFileError
 from algokart_chat.config import Settings, SettingsError, load_settings
@@ -55,8 +54,6 @@ class StartupError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["accounts"]:  # the accounts file's command, not the server
-        return accounts_cli.main(arguments[1:])
     try:
         settings = load_settings(arguments, os.environ, PROG)
     except SettingsError as problem:
