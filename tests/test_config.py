@@ -62,6 +62,16 @@ class SettingsTest(unittest.TestCase):
             ([], {"IPV6_PREFIX": "0"}, "IPV6_PREFIX"),
             (["--ipv6-prefix", "/64"], {}, "--ipv6-prefix"),
         ]
+        for name, value in (  # a flag, or the variable of one
+            ("--idle-timeout", "-1"), ("MAX_CLIENTS", "many"), ("--log-level", "chatty"),
+            ("--redis-url", "http://10.0.0.5:6379"), ("REDIS_URL", "redis://"),
+            ("--redis-url", "redis://localhost:port/0"), ("--redis-url", "redis://localhost/db"),
+            ("--redis-url", "redis://localhost/0?socket_timeout=abc"),
+            ("--redis-url", "rediss://localhost/0?ssl_ca_certs=/no/such/ca.crt"),
+            ("--redis-url", "redis+sentinel://localhost:26379"),
+            ("--cluster-name", "a b"), ("CLUSTER_NAME", "{x}"), ("--node-timeout", "0"), ("NODE_TIMEOUT", "ten"),
+        ):  # fmt: skip
+            cases.append(([name, value], {}, name) if name.startswith("--") else ([], {name: value}, name))
         for argv, environ, name in cases:
             with self.subTest(argv=argv, environ=environ):
                 with self.assertRaises(SettingsError) as caught:

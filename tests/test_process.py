@@ -46,26 +46,9 @@ class StartupTest(unittest.TestCase):
         self.assertNotIn("Traceback", result.stderr)
 
     def test_bad_settings_exit_2_with_one_line_naming_it(self) -> None:
-        cases = [
-            (["--port", "99999"], {}, "--port"),
-            ([], {"PORT": "abc"}, "PORT"),
-            (["--idle-timeout", "-1"], {}, "--idle-timeout"),
-            ([], {"MAX_CLIENTS": "many"}, "MAX_CLIENTS"),
-            (["--log-level", "chatty"], {}, "--log-level"),
-            (["--nonsense"], {}, "--nonsense"),
-            (["--redis-url", "http://10.0.0.5:6379"], {}, "--redis-url"),
-            ([], {"REDIS_URL": "redis://"}, "REDIS_URL"),
-            (["--redis-url", "redis://localhost:port/0"], {}, "--redis-url"),
-            (["--redis-url", "redis://localhost/db"], {}, "--redis-url"),
-            (["--redis-url", "redis://localhost/0?socket_timeout=abc"], {}, "--redis-url"),
-            (["--redis-url", "rediss://localhost/0?ssl_ca_certs=/no/such/ca.crt"], {}, "--redis-url"),
-            (["--redis-url", "redis+sentinel://localhost:26379"], {}, "--redis-url"),
-            (["--cluster-name", "a b"], {}, "--cluster-name"),
-            ([], {"CLUSTER_NAME": "{x}"}, "CLUSTER_NAME"),
-            (["--node-timeout", "0"], {}, "--node-timeout"),
-            ([], {"NODE_TIMEOUT": "ten"}, "NODE_TIMEOUT"),
-            (["--irc-channel", "#" + "😀" * 44, "--irc-server-name", "s" * 63], {}, "--irc-channel"),
-        ]
+        # A bad value of a flag or a variable (every setting's: test_config), and a flag argparse
+        # does not know: the process's side of the rule.
+        cases = [(["--port", "99999"], {}, "--port"), ([], {"PORT": "abc"}, "PORT"), (["--nonsense"], {}, "--nonsense")]
         for args, env, name in cases:
             with self.subTest(args=args, env=env):
                 result = run_server(*args, env=env)
