@@ -209,7 +209,7 @@ class RedisFailureTest(ClusterTestCase):
         sender, reader = self.user(cluster, 0), self.user(cluster, 1)
         sender.send("MSG before")
         reader.expect(f"MSG {sender.name} before")
-        _shutdown_saving(self.one_server(cluster))
+        self.one_server(cluster).shutdown_saving()
         sender.send(*(f"MSG while-down {number}" for number in range(20)))
         cluster.nodes[0].wait_for_log(r"^Lost the link to Redis")
         cluster.redis = RedisServer(port=self.one_server(cluster).port, data_dir=data.name)
@@ -266,7 +266,7 @@ class RedisFailureTest(ClusterTestCase):
         self.addCleanup(data.cleanup)
         cluster = self.cluster(2, "--node-timeout", "1", redis=RedisServer(data_dir=data.name))
         users = [self.user(cluster, 0), self.user(cluster, 1)]
-        _shutdown_saving(self.one_server(cluster))
+        self.one_server(cluster).shutdown_saving()
         for user in users:
             self.assertEqual(user.read_until_closed(), ["INFO cluster-unavailable"])
         cluster.redis = RedisServer(port=self.one_server(cluster).port, data_dir=data.name)
@@ -353,16 +353,6 @@ class StartupTest(ClusterTestCase):
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn("address already in use", result.stderr)
         self.assertEqual(cluster.redis.command("ZCARD", "{" + cluster.name + "}:nodes"), 1, "only the first node")
-
-
-def _shutdown_saving(redis: RedisServer) -> None:
-    """SHUTDOWN SAVE: Redis writes its data and exits (the connection ends without a reply)."""
-    try:
-        redis.command("SHUTDOWN", "SAVE")
-    except Exception as ended:  # redis-py's ConnectionError: the expected end of the connection
-        if "Connection" not in type(ended).__name__:
-            raise
-    redis.stop()
 
 
 if __name__ == "__main__":

@@ -148,7 +148,8 @@ class RedisServer:
             return f"rediss://{NODE_USER}:{NODE_PASSWORD}@127.0.0.1:{self.port}/0?ssl_ca_certs={ca}"
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def client(self) -> Any:
+    def client(self, **options: Any) -> Any:
+        """A redis-py client, with ``options`` for ``redis.Redis``."""
         import redis
 
         if self.tls:
@@ -159,12 +160,26 @@ class RedisServer:
                 password=ADMIN_PASSWORD,
                 ssl=True,
                 ssl_ca_certs=str(TLS_DIR / "localhost.crt"),
+                **options,
             )
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=TIMEOUT)
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=TIMEOUT, **options)
 
     def command(self, *args: Any) -> Any:
         with self.client() as connection:
             return connection.execute_command(*args)
+
+    def shutdown_saving(self) -> None:
+        """SHUTDOWN SAVE: Redis writes its data and exits.  The connection ends without a reply,
+        which a client without retries reports at once (redis-py's default retries would wait
+        seconds for a Redis that is gone)."""
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.retry import Retry
+
+        # (the connection's end, without a reply, is the expected answer)
+        with self.client(retry=Retry(NoBackoff(), 0)) as connection, contextlib.suppress(RedisConnectionError):
+            connection.execute_command("SHUTDOWN", "SAVE")
+        self.stop()
 
     def kill(self) -> None:
         """SIGKILL: a crash, nothing saved, no goodbye to anyone."""
