@@ -45,6 +45,19 @@ class CatchupTest(unittest.TestCase):
         self.assertEqual(shown, [f"[history {self.when}] MSG bob hi there".encode()])
         self.assertEqual(self.catchup.last_id, "a-1")
 
+    def test_settled_once_the_login_and_its_history_are_answered(self) -> None:
+        self.assertTrue(self.catchup.settled)
+        self.catchup.sent(b"LOGIN alice")
+        self.assertFalse(self.catchup.settled)  # (the prompt waits: what comes now may be history)
+        self.receive(b"OK\n", b"OK\n")
+        self.assertFalse(self.catchup.settled)
+        self.receive(b"HISTORY-END complete 0\n")
+        self.assertTrue(self.catchup.settled)
+        refused = Catchup()
+        refused.sent(b"LOGIN alice")
+        refused.received(b"ERR username-taken pick another\n")
+        self.assertTrue(refused.settled)
+
     def test_live_lines_lose_their_id_and_are_held_until_the_answer_without_repeats(self) -> None:
         logged_in(self.catchup)
         shown, _ = self.receive(b"OK\n", b"@a-2 MSG bob second\n", b"@a-3 MSG bob third\n")

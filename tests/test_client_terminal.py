@@ -34,7 +34,6 @@ class ScreenTest(unittest.TestCase):
         self.assertEqual(self.shown(screen, b"MSG bob hi\n"), ["\r\x1b[KMSG bob hi\n"])
         screen.prompting = True
         self.assertEqual(self.shown(screen, b"MSG bob hi\n"), ["\r\x1b[KMSG bob hi\n> half typ"])
-        self.assertTrue(screen.shown_a_line.is_set())
 
     def test_colour_by_kind_of_line(self) -> None:
         screen = terminal.Screen(colour=True, current_input=lambda: "")

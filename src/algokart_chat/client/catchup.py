@@ -103,6 +103,11 @@ class Catchup:
         self.missed = 0
         self.login_failed: str | None = None  # a login error after a reconnection (its code)
 
+    @property
+    def settled(self) -> bool:
+        """No login and no history answer awaited: what the server sends now is live."""
+        return not self.pending_logins and not self.requests
+
     def sent(self, line: bytes) -> None:
         """Note a line the user sends: a ``LOGIN`` is remembered until its answer."""
         words = line.decode("utf-8", "replace").strip().split(None, 1)

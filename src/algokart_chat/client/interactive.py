@@ -66,12 +66,16 @@ def run_interactive(connection: Connection, user: str | None, reconnect: Callabl
     catchup = Catchup()
     link = Link(connection)
 
+    greeted = threading.Event()  # the login (and the history shown after it) answered
+
     def on_line(raw: bytes) -> None:
         shown, replies = catchup.received(raw)
         for line in shown:
             screen.show(line)
         for reply in replies:
             link.connection.send(reply)
+        if catchup.settled:
+            greeted.set()
 
     def receive() -> None:
         leave_interrupts_to_the_main_thread()
@@ -92,6 +96,7 @@ def run_interactive(connection: Connection, user: str | None, reconnect: Callabl
             for line in catchup.on_connection():
                 current.send(line)
         link.finished.set()
+        greeted.set()
         wake_prompt()  # the server went away for good (or QUIT was said): leave the prompt
 
     if user:
@@ -99,8 +104,8 @@ def run_interactive(connection: Connection, user: str | None, reconnect: Callabl
         connection.send(f"LOGIN {user}\n".encode())
     threading.Thread(target=receive, daemon=True).start()
     threading.Thread(target=keep_alive, args=(link, screen), daemon=True).start()
-    if user:  # show the answer to --user before the first prompt
-        screen.shown_a_line.wait(QUIT_WAIT_SECONDS)
+    if user:  # show the answer to --user, and the last messages after it, before the first prompt
+        greeted.wait(QUIT_WAIT_SECONDS)
     try:
         at_prompt.set()
         while not link.finished.is_set() and not link.connection.quit_sent:

@@ -58,7 +58,6 @@ class Screen:
         self.prompting = False  # True while the prompt is on screen and the user can type
         self.in_readline_hooks = False  # readline is running our hooks: see interactive.prompt_interrupter
         self.editing: Callable[[], bool] = lambda: True  # False once the line editor has let go
-        self.shown_a_line = threading.Event()
         self.lock = threading.Lock()
         self.hidden_pongs: collections.deque[bool] = collections.deque()  # one entry per PING sent
 
@@ -73,7 +72,6 @@ class Screen:
             redraw = f"{PROMPT}{self.current_input()}" if self.prompting and self.editing() else ""
             sys.stdout.write(f"\r\x1b[K{line}\n{redraw}")
             sys.stdout.flush()
-        self.shown_a_line.set()
 
 
 class WindowsLineEditor:
