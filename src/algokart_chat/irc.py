@@ -5,6 +5,8 @@ out; replies in, bytes out.  Nothing here touches a socket, a clock or global mu
   sent, read only where a command needs them: ``parse_tags``) and prefix, which a client need not
   send and the gateway ignores, the command, and its parameters, the last one possibly trailing
   (``:`` and spaces kept).  ``oversized`` says whether a line breaks the message-tags size limits.
+  ``simple_privmsg`` reads the commonest line, ``PRIVMSG <target> :<text>``, at a fraction of the
+  cost, and agrees with those (and ``without_cr_nul``, ``invalid_utf8``) on every line it reads.
 - Message tags (IRCv3 message-tags): ``parse_tags`` reads them, values unescaped; ``client_tags``
   writes the client-only ones (``+...``) back, escaped, for relaying; ``tag`` writes one and
   ``with_tag`` puts one in front of a line's others;
@@ -117,6 +119,26 @@ def parse(line: str) -> Message | None:
         params.append(trailing)
     command = words[0]
     return Message(command.upper() if command.isascii() else command, params, tags)
+
+
+def simple_privmsg(line: str) -> tuple[str, str] | None:
+    """``(target, text)`` of the commonest line, ``PRIVMSG <target> :<text>`` (upper case, no tags,
+    no prefix, one word of target, no CR or NUL, within the size limits, UTF-8), read with a few
+    string tests; None for any other line, which ``parse`` reads.  Where it answers, it agrees with
+    ``without_cr_nul``, ``oversized``, ``invalid_utf8`` and ``parse`` together: the line is
+    ``Message("PRIVMSG", [target, text])``."""
+    if not line.startswith("PRIVMSG ") or "\r" in line or "\0" in line:
+        return None
+    if line.isascii():  # (O(1) on a str; then its length is its bytes, and it is UTF-8)
+        if len(line) > LINE_BYTES - len(CRLF):
+            return None
+    elif oversized(line) or invalid_utf8(line) is not None:
+        return None
+    head, colon, text = line.partition(" :")
+    target = head[8:]
+    if not colon or not target or " " in target:  # (several words, or spaces: parse reads them)
+        return None
+    return target, text
 
 
 # --- message tags (IRCv3 message-tags, server-time) -----------------------------------------

@@ -236,6 +236,10 @@ class MuteCheck:
         self._account: str | None = None
         self._account_key: str | None = None
 
+    def anyone_muted(self) -> bool:
+        """Whether any mute is in force (if not, ``mute`` is None for everyone)."""
+        return self._moderators.lists.has("mute")
+
     def mute(self, name: str, account: str | None) -> Entry | None:
         """The mute that silences ``name`` (the session's) or ``account`` (its login's), if any."""
         moderators = self._moderators

@@ -340,10 +340,13 @@ class IrcChannel:
     def _text_lines(head: bytes, texts: Sequence[str | None], raws: Sequence[str] | None) -> bytes:
         """A line user's text (up to 8 KiB) is split over as many lines as it takes; an IRC user's
         is cut to one line if the prefix made it too long, as it was sent."""
-        if raws is not None:  # (CR and NUL were dropped on arrival; again here for a node that did not)
-            return b"".join([irc.fit(head, irc.without_cr_nul(raw)) for raw in raws])
         room = irc.LINE_BYTES - len(head) - len(irc.CRLF)
         lines: list[bytes] = []
+        if raws is not None:  # (CR and NUL were dropped on arrival; again here for a node that did not)
+            for raw in raws:
+                data = irc.without_cr_nul(raw).encode()
+                lines.append(head + data + irc.CRLF if len(data) <= room else irc.fit(head, irc.without_cr_nul(raw)))
+            return b"".join(lines)
         for text in texts:
             if text is None:
                 continue

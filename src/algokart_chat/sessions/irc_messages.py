@@ -109,7 +109,10 @@ class IrcMessages:
                 speaker.reply("411", f"No recipient given ({command})")
             return
         relayed = irc.client_tags(irc.parse_tags(tags)) if tags else None
-        raw = one_line(params[1]) if len(params) > 1 and command != "TAGMSG" else ""  # (what IRC users get of it)
+        said = params[1] if len(params) > 1 and command != "TAGMSG" else ""
+        # What IRC users get of it, and what line users do (printable: neither has anything to remove)
+        printable = said.isprintable()
+        raw = said if printable else one_line(said)
         if not raw and command != "TAGMSG":
             if errors:
                 speaker.reply("412", "No text to send")
@@ -125,6 +128,8 @@ class IrcMessages:
             speaker.charge(len(targets) - 1)
         if command == "TAGMSG":
             text: str | None = None
+        elif printable:  # (no control, format character or separator but the space: no CTCP either)
+            text = raw.strip(" ") or None
         else:
             plain = irc.plain_text(raw)
             text = clean_text(plain) or None if plain is not None else None
@@ -135,11 +140,38 @@ class IrcMessages:
             else:
                 self._to_nick(message, target)
 
+    def privmsg(self, target: str, said: str) -> None:
+        """``PRIVMSG target :said`` with no tags: what ``send`` does, in fewer steps for the commonest
+        case (nothing muted, the channel, printable text, joining the read's messages so far)."""
+        speaker = self._speaker
+        pending = self._unpublished
+        check = self._mute_check
+        if (
+            (pending is None or (pending[0] == "PRIVMSG" and pending[1] is None))
+            and (check is None or not check.anyone_muted())
+            and said.isprintable()  # (then it is its own raw, and its text once trimmed: send's cleaning)
+            and target == speaker.channel.name  # (ours: "#" and no comma, so one channel target)
+            and speaker.joined
+        ):
+            text = said.strip(" ") or None
+            if not said:
+                speaker.reply("412", "No text to send")
+            elif pending is None:
+                self._unpublished = ("PRIVMSG", None, [text], [said])
+            else:
+                pending[2].append(text)
+                pending[3].append(said)
+        else:
+            self.send("PRIVMSG", [target, said])
+
     def _muted(self, command: str, params: list[str]) -> bool:
         """Whether the speaker's nick or account is muted (moderation): then nothing is sent, and
         PRIVMSG gets 404."""
-        name, check = self._speaker.name, self._mute_check
-        mute = check.mute(name, self._speaker.account) if check is not None and name is not None else None
+        check = self._mute_check
+        if check is None or not check.anyone_muted():  # (a test, before the name and account are asked for)
+            return False
+        name = self._speaker.name
+        mute = check.mute(name, self._speaker.account) if name is not None else None
         if mute is not None and command == "PRIVMSG":
             target = params[0].split(",")[0] if params and params[0] else self._speaker.channel.name
             self._speaker.reply("404", target, f"Cannot send to channel (you are muted {mute.describe()})")
