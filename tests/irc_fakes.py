@@ -1,10 +1,11 @@
 """Fakes for the unit tests of the IRC session and its parts: the server around the room
 (``RoomHost``) over an in-memory room, members that keep what the room delivers to them, and IRC
-users registered on an ``InProcessServer``."""
+users registered on an ``InProcessServer``, and hostile lines shaped like a PRIVMSG."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from support import FakeTransport
@@ -68,3 +69,25 @@ def registered(chat: InProcessServer, nick: str, *lines: str) -> FakeTransport:
     transport = chat.connect_irc(f"NICK {nick}", f"USER {nick} 0 * :{nick}", "JOIN #chat", *lines)
     chat.settle()
     return transport
+
+
+def hostile_lines(seed: int, count: int) -> Iterator[str]:
+    """Lines shaped like a PRIVMSG that go wrong anywhere: tags, prefixes, spaces, colons, commas,
+    CR, NUL, bytes that are not UTF-8, characters of 2 and 4 bytes, near the size limits."""
+    heads = ("PRIVMSG ", "PRIVMSG ", "PRIVMSG ", "privmsg ", "PRIVMSG  ", "NOTICE ", "@a=b PRIVMSG ", ":p PRIVMSG ")
+    targets = ("#chat", "#Chat", "bob", "#a,#b", "", ":x", "a:b", "#c h")
+    separators = (" :", " :", " :", " ", "  :", " : ", ":")
+    pieces = [
+        *("x", "hello there", " ", ":", " :", ",", "\r", "\0", "\udcff", "\udc80", "\x01", "\x02", "\t", "é"),
+        *("\U0001f600", "\u2028", "\u200e", "@", "x" * 100, "é" * 60, "\U0001f600" * 40),
+    ]
+    chooser = random.Random(seed)
+    for _ in range(count):
+        text = "".join(chooser.choice(pieces) for _ in range(chooser.randrange(0, 6)))
+        line = chooser.choice(heads) + chooser.choice(targets) + chooser.choice(separators) + text
+        if chooser.random() < 0.3:  # (something anywhere)
+            at = chooser.randrange(len(line) + 1)
+            line = line[:at] + chooser.choice(pieces) + line[at:]
+        if chooser.random() < 0.1:  # (around the 510 bytes a line may hold, either side)
+            line += "y" * max(0, 510 - len(line.encode("utf-8", "surrogateescape")) + chooser.randrange(-3, 4))
+        yield line

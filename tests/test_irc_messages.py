@@ -5,17 +5,20 @@ targets costs in tokens, the 301 a message to someone away gets)."""
 
 from __future__ import annotations
 
+import random
 import unittest
 from collections.abc import Callable
 from typing import Any
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
+from algokart_chat import irc
 from algokart_chat.events import Echoed, Said, Told
 from algokart_chat.moderation import Target
 from algokart_chat.moderators import Moderators
 from algokart_chat.names import username_key
 from algokart_chat.sessions.irc_messages import MAX_TARGETS, IrcMessages, distinct_targets
+from algokart_chat.text import clean_text, one_line
 from in_process import CountingRoom, InProcessServer, lines_of
 from irc_fakes import FakeHost, Listener, registered
 
@@ -158,6 +161,58 @@ class ChannelTest(unittest.TestCase):
             said(room.bob),
             [("me", ["one"], ["one"], "PRIVMSG"), ("me", [None], ["\x01VERSION\x01"], "NOTICE")],
         )
+
+
+def observed(room: Room) -> tuple[Any, ...]:
+    """Everything a test can see of what a room's speaker did, its read's messages published."""
+    room.messages.publish()
+
+    def fields(event: Any) -> Any:
+        event = event.event if isinstance(event, Echoed) else event
+        return (type(event).__name__, *(getattr(event, key) for key in type(event).__slots__))
+
+    heard = [[fields(event) for event in member.delivered] for member in (room.bob, room.carol)]
+    echoes = [fields(event) for event in room.speaker.echoes]
+    speaker = room.speaker
+    return heard, echoes, speaker.replies, speaker.charged, len(speaker.waiting), room.host.fan_out
+
+
+class PrivmsgTest(unittest.TestCase):
+    """``privmsg``, the commonest PRIVMSG's shorter way, does what ``send`` does for it."""
+
+    def test_printable_text_is_its_own_raw_and_its_text_once_trimmed(self) -> None:
+        printable = "".join(char for char in map(chr, range(0x110000)) if char.isprintable())
+        self.assertEqual(one_line(printable), printable)
+        self.assertEqual(irc.plain_text(printable), printable)
+        self.assertEqual(clean_text("x" + printable + "x"), "x" + printable + "x")  # (nothing removed)
+        self.assertEqual(clean_text(irc.plain_text("  " + printable + " ") or ""), printable.strip(" "))
+
+    def test_agrees_with_send_on_random_and_hostile_messages(self) -> None:
+        chooser = random.Random(11)
+        targets = ("#chat", "#chat", "#CHAT", "#other", "bob", "nobody", "#chat,bob", "#chat,#chat", "a,b,c,d,e")
+        texts = ["hi", " hi  there ", "", " ", "\x02bold\x02", "\x01ACTION waves\x01", "\x01VERSION\x01", "a\x0bb"]
+        texts += ["\u200eltr", "\u2028", "\t", "caf\u00e9", "\U0001f600", "\x85", "\u200d"]
+        before = (None, ("PRIVMSG", "#chat", "x", ""), ("NOTICE", "#chat", "x", ""), ("PRIVMSG", "#chat", "x", "+a=b"))
+        for case in range(2_000):
+            muted, joined, echo = chooser.random() < 0.2, chooser.random() < 0.8, chooser.random() < 0.3
+            lines = [(chooser.choice(targets), chooser.choice(texts)) for _ in range(chooser.randrange(1, 4))]
+            first = chooser.choice(before)
+            outcomes = []
+            for quick in (False, True):
+                room = Room(joined, echo)
+                moderators = Moderators(None, 64)
+                room.messages = IrcMessages(room.speaker, moderators)
+                if muted:
+                    moderators.set("mute", Target(username_key("me"), "me"), "olga", None, "hush")
+                if first is not None:
+                    room.send(first[0], first[1], first[2], tags=first[3])
+                for target, text in lines:
+                    if quick:
+                        room.messages.privmsg(target, text)
+                    else:
+                        room.send("PRIVMSG", target, text)
+                outcomes.append(observed(room))
+            self.assertEqual(outcomes[0], outcomes[1], (case, muted, joined, echo, first, lines))
 
 
 class DirectTest(unittest.TestCase):

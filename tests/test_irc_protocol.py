@@ -14,6 +14,7 @@ import support  # noqa: F401  (puts src/ on sys.path)
 from algokart_chat import irc
 from algokart_chat.irc import Message
 from algokart_chat.names import is_valid_username
+from irc_fakes import hostile_lines
 
 
 class ParseTest(unittest.TestCase):
@@ -31,6 +32,50 @@ class ParseTest(unittest.TestCase):
     def test_nothing_to_do(self) -> None:
         for line in ("", "   ", ":prefix", "@tags", ":a :b"):
             self.assertIsNone(irc.parse(line), line)
+
+
+def general_read(line: str) -> Message | None:
+    """What the session makes of a line without ``simple_privmsg``: None for one too long."""
+    line = irc.without_cr_nul(line)
+    if irc.oversized(line):
+        return None
+    replaced = irc.invalid_utf8(line)
+    return irc.parse(line if replaced is None else replaced)
+
+
+class SimplePrivmsgTest(unittest.TestCase):
+    def test_the_commonest_lines(self) -> None:
+        self.assertEqual(irc.simple_privmsg("PRIVMSG #chat :hello :) there "), ("#chat", "hello :) there "))
+        self.assertEqual(irc.simple_privmsg("PRIVMSG bob :caf\u00e9 \x02bold"), ("bob", "caf\u00e9 \x02bold"))
+        self.assertEqual(irc.simple_privmsg("PRIVMSG #chat :"), ("#chat", ""))
+        limit = "PRIVMSG #chat :" + "x" * (510 - 15)
+        self.assertEqual(irc.simple_privmsg(limit), ("#chat", "x" * 495))
+
+    def test_any_other_line_is_left_to_parse(self) -> None:
+        for line in (
+            "privmsg #chat :hi",  # (lower case)
+            "@+typing=active PRIVMSG #chat :hi",
+            ":me PRIVMSG #chat :hi",
+            "PRIVMSG  #chat :hi",
+            "PRIVMSG #chat hi",
+            "PRIVMSG #chat extra :hi",
+            "PRIVMSG :#chat :hi",
+            "PRIVMSG #chat :a\rb",
+            "PRIVMSG #chat :a\0b",
+            "PRIVMSG #chat :" + "x" * 496,  # (511 bytes: 417)
+            "PRIVMSG #chat :" + "é" * 248,  # (511 bytes)
+            "PRIVMSG #chat :caf\udce9",  # (not UTF-8)
+        ):
+            self.assertIsNone(irc.simple_privmsg(line), line)
+
+    def test_agrees_with_the_general_reading_on_random_and_hostile_lines(self) -> None:
+        answered = 0
+        for line in hostile_lines(seed=7, count=20_000):
+            quick = irc.simple_privmsg(line)
+            if quick is not None:
+                answered += 1
+                self.assertEqual(Message("PRIVMSG", list(quick), ""), general_read(line), repr(line))
+        self.assertGreater(answered, 1_000)  # (it answers for many of them: the test means something)
 
 
 class TagsTest(unittest.TestCase):

@@ -8,14 +8,17 @@ from __future__ import annotations
 import unittest
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 from support import FakeTransport
 
+from algokart_chat import irc
 from algokart_chat.room import Member
 from algokart_chat.room_memory import MemoryRoom
+from algokart_chat.server.chat_server import ChatServer
 from algokart_chat.sessions.irc_session import IrcSession
 from in_process import CountingRoom, DeferredRoom, InProcessServer, connection, lines_of
-from irc_fakes import registered
+from irc_fakes import hostile_lines, registered
 
 
 class StreamRoom(CountingRoom):
@@ -204,6 +207,52 @@ class MessagesTest(InProcessTest):
         client.written.clear()
         connection(client).data_received(b"PRIVMSG #chat :caf\xe9\r\n")
         self.assertEqual(self.read(client), [":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected: not UTF-8"])
+
+
+class SimplePrivmsgTest(unittest.TestCase):
+    """The commonest line, read by ``irc.simple_privmsg`` and sent by ``IrcMessages.privmsg``, gives
+    everyone what the general reading gives them."""
+
+    def outcome(self, data: bytes, quick: bool) -> list[bytes]:
+        chat = InProcessServer("--rate-limit", "0", "--rate-limit-bytes", "0")
+        self.addCleanup(chat.close)
+        echo = "CAP LS 302", "CAP REQ :echo-message", "CAP END"
+        clients = [registered(chat, "ann"), chat.connect_irc(*echo, "NICK cat", "USER c 0 * :c", "JOIN #chat")]
+        clients.append(chat.connect("LOGIN dan"))
+        chat.settle()
+        for client in clients:
+            client.written.clear()
+        with mock.patch.object(irc, "simple_privmsg", irc.simple_privmsg if quick else lambda line: None):
+            connection(clients[0]).data_received(data)
+            chat.settle()
+        return [bytes(client.written) for client in clients]
+
+    def test_agrees_with_the_general_reading_on_random_and_hostile_lines(self) -> None:
+        lines = [line.encode("utf-8", "surrogateescape") + b"\r\n" for line in hostile_lines(seed=3, count=600)]
+        heard = 0
+        for start in range(0, len(lines), 20):  # (reads of 20 lines: messages of one read travel together)
+            data = b"".join(lines[start : start + 20])
+            outcome = self.outcome(data, quick=True)
+            self.assertEqual(outcome, self.outcome(data, quick=False), data)
+            heard += outcome[2].count(b"MSG ann ")
+        self.assertGreater(heard, 20)  # (many were said: the test means something)
+
+    def test_it_waits_while_the_server_is_behind(self) -> None:
+        chat = InProcessServer()
+        self.addCleanup(chat.close)
+        ann, dan = registered(chat, "ann"), chat.connect("LOGIN dan")
+        chat.settle()
+        waiting: list[Callable[[], None]] = []
+        with (
+            mock.patch.object(ChatServer, "fan_out_allowed", lambda server: False),
+            mock.patch.object(ChatServer, "when_fan_out_allowed", lambda server, resume: waiting.append(resume)),
+        ):
+            chat.send(ann, "PRIVMSG #chat :one", "PRIVMSG #chat :two")
+            chat.settle()
+        self.assertEqual((lines_of(dan)[1:], len(waiting)), ([], 1))
+        waiting[0]()
+        chat.settle()
+        self.assertEqual(lines_of(dan)[1:], ["MSG ann one", "MSG ann two"])
 
 
 class IdentityTest(InProcessTest):
