@@ -12,9 +12,8 @@ welcome; ``Registrant``), ``irc_presence`` (``JOIN``, ``PART``, ``AWAY``; ``Pres
 
 The connection hands over lines (CRLF or LF, no telnet, nothing trimmed, 512 bytes with the CRLF
 after up to 4096 bytes of message tags: ``irc.oversized`` says which are too long, 417);
-``irc.parse`` makes them messages (``irc.simple_privmsg`` the commonest, ``PRIVMSG #chat :text``,
-for less); room events come back through ``deliver``.  docs/IRC.md has the
-whole mapping.  Plan:
+``irc.parse`` makes them messages (``irc.simple_privmsg`` the commonest, for less); room events
+come back through ``deliver``.  docs/IRC.md has the whole mapping.  Plan:
 
 - Registration (``CAP``, ``PASS``, ``AUTHENTICATE``, ``NICK``, ``USER``, up to the welcome, and
   ``NICK`` after it) is ``irc_registration``'s; anything else before it completes gets 451.
@@ -214,15 +213,9 @@ class IrcSession:
 
     def line_received(self, line: str) -> bool:
         self._ping_sent = False
-        said = irc.simple_privmsg(line) if self._registered else None
-        if said is not None:  # the commonest line, read cheaply: what the rest does with it, in short
-            host = self._channel.host
-            if not host.fan_out_allowed():  # the server is behind: this line and the rest wait
-                host.when_fan_out_allowed(self._connection.resume)
-                return False
-            self._handling = True
+        said = irc.simple_privmsg(line) if self._registered and self._channel.host.fan_out_allowed() else None
+        if said is not None:  # the commonest line, for less: no tags, so no label (behind: it waits, below)
             self._messages.privmsg(*said)
-            self._handling = False
             return True
         line = irc.without_cr_nul(line)
         if irc.oversized(line):
