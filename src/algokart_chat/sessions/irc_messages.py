@@ -24,6 +24,9 @@ Plan:
   again (in a cluster it may be someone who just came in elsewhere).
 - Every message tells the server how much it gave the room to deliver (``note_fan_out``), which
   is how the server knows it is behind.
+- ``privmsg`` is the commonest line's shorter way (no tags, our channel, printable text, nothing
+  muted): it does what ``send`` does, and hands it anything else.  Printable text has nothing the
+  cleaning removes, so it is its own raw and, trimmed, its text.
 - ``NOTICE`` never gets an error reply.
 - A ``PRIVMSG`` to a nick that is away gets ``301`` with its away message, every time, as on IRC
   servers (``NOTICE`` gets none: it never gets an automatic reply).
