@@ -343,9 +343,9 @@ class IrcChannel:
         room = irc.LINE_BYTES - len(head) - len(irc.CRLF)
         lines: list[bytes] = []
         if raws is not None:  # (CR and NUL were dropped on arrival; again here for a node that did not)
-            for text in map(irc.without_cr_nul, raws):  # (one that fits, without fit's call: most)
-                data = text.encode()
-                lines.append(head + data + irc.CRLF if len(data) <= room else irc.fit(head, text))
+            for kept in map(irc.without_cr_nul, raws):  # (one that fits, without fit's call: most)
+                data = kept.encode()
+                lines.append(head + data + irc.CRLF if len(data) <= room else irc.fit(head, kept))
             return b"".join(lines)
         for text in texts:
             if text is None:
