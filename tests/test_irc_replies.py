@@ -111,6 +111,26 @@ class LabeledTest(unittest.TestCase):
             ],
         )
 
+    def test_a_nested_batch_s_lines_belong_to_it_only_its_start_and_end_carry_the_outer_tag(self) -> None:
+        response = (
+            b":n!n@s JOIN #chat\r\n:s BATCH +H1 chathistory #chat\r\n@batch=H1;time=t :a!a@s PRIVMSG #chat :hi\r\n"
+            b"@batch=H1 :a!a@s PRIVMSG #chat :BATCH +x\r\n:s BATCH -H1\r\n:s 366 n #chat :End\r\n"
+        )
+        self.assertEqual(
+            irc_replies.labeled("s", "j1", response, "L2").split(b"\r\n"),
+            [
+                b"@label=j1 :s BATCH +L2 labeled-response",
+                b"@batch=L2 :n!n@s JOIN #chat",
+                b"@batch=L2 :s BATCH +H1 chathistory #chat",
+                b"@batch=H1;time=t :a!a@s PRIVMSG #chat :hi",
+                b"@batch=H1 :a!a@s PRIVMSG #chat :BATCH +x",
+                b"@batch=L2 :s BATCH -H1",
+                b"@batch=L2 :s 366 n #chat :End",
+                b":s BATCH -L2",
+                b"",
+            ],
+        )
+
     def test_several_lines_without_batch_go_unlabeled(self) -> None:
         response = b":s 311 me bob\r\n:s 318 me bob :End\r\n"
         self.assertIs(irc_replies.labeled("s", "7", response, None), response)

@@ -148,7 +148,9 @@ def labeled(server: str, label: str, response: bytes, batch: str | None) -> byte
     line carries the label; none is an ``ACK`` that does; several go in a ``labeled-response``
     batch called ``batch`` whose start does (without ``batch``, the client did not enable batch:
     they go as they are, unlabeled).  A response that is one batch already (``CHATHISTORY``'s)
-    has the label on its start, as the spec allows for a batch type that covers it all."""
+    has the label on its start, as the spec allows for a batch type that covers it all.  A batch
+    nested in the response (a ``JOIN``'s replay) keeps its lines: only its ``BATCH +``/``-`` lines
+    carry the outer tag, since a message belongs to one batch."""
     label_tag = irc.tag("label", label)
     count = response.count(irc.CRLF)
     if count == 0:
@@ -160,14 +162,25 @@ def labeled(server: str, label: str, response: bytes, batch: str | None) -> byte
     lines = response.split(irc.CRLF)
     lines.pop()  # (after the last CRLF)
     batch_tag = irc.tag("batch", batch)
-    start = f":{server} BATCH +{batch} labeled-response".encode() + irc.CRLF
-    return b"".join(
-        [
-            irc.with_tag(start, label_tag),
-            *(irc.with_tag(line + irc.CRLF, batch_tag) for line in lines),
-            f":{server} BATCH -{batch}".encode() + irc.CRLF,
-        ]
-    )
+    inside = [irc.with_tag(f":{server} BATCH +{batch} labeled-response".encode() + irc.CRLF, label_tag)]
+    depth = 0  # (of the batches nested in the response)
+    for line in lines:
+        edge = _batch_edge(line)
+        depth = max(depth + min(edge, 0), 0)
+        inside.append(irc.with_tag(line + irc.CRLF, batch_tag) if depth == 0 else line + irc.CRLF)
+        depth += max(edge, 0)
+    inside.append(f":{server} BATCH -{batch}".encode() + irc.CRLF)
+    return b"".join(inside)
+
+
+def _batch_edge(line: bytes) -> int:
+    """1 if ``line`` starts a batch (``BATCH +<ref>``), -1 if it ends one, else 0."""
+    words = line.split(b" ", 3)
+    while words and words[0][:1] in (b"@", b":"):  # (its tags, its source)
+        words.pop(0)
+    if len(words) < 2 or words[0] != b"BATCH":
+        return 0
+    return {b"+": 1, b"-": -1}.get(words[1][:1], 0)
 
 
 def _one_batch(server: str, response: bytes) -> bool:
