@@ -110,6 +110,25 @@ class ReadTest(unittest.TestCase):
         for wrong in (*wrongs, "١٩٧٠-01-01T00:00:01Z", "1970-13-01T00:00:00Z", "9999999-01-01T00:00:00Z"):
             self.assertIsNone(milliseconds(wrong), wrong)
 
+    def test_a_date_or_time_that_does_not_exist_is_no_timestamp(self) -> None:
+        for wrong in (
+            "2019-02-31T00:00:00Z",
+            "2019-02-29T00:00:00Z",
+            "2019-04-31T00:00:00Z",
+            "2019-01-00T00:00:00Z",
+            "2019-00-01T00:00:00Z",
+            "2019-01-01T00:00:61Z",
+            "2019-01-01T00:00:99Z",
+            "2019-01-01T00:60:00Z",
+            "2019-01-01T24:00:00Z",
+        ):
+            self.assertIsNone(milliseconds(wrong), wrong)
+        self.assertEqual(milliseconds("2020-02-29T00:00:00Z"), 1582934400000)  # (a leap year)
+        self.assertEqual(milliseconds("2016-12-31T23:59:59.999Z"), 1483228799999)
+        # a leap second: the last millisecond of the second before it, whatever its fraction
+        self.assertEqual(milliseconds("2016-12-31T23:59:60.500Z"), 1483228799999)
+        self.assertEqual(milliseconds("2017-01-01T00:00:00Z"), 1483228800000)
+
 
 class ChooseTest(unittest.TestCase):
     def test_latest_the_newest_or_those_after_a_reference(self) -> None:
@@ -258,7 +277,7 @@ class WritingTest(unittest.TestCase):
             Kept(MessageId("d"), 3726.0, "ann", "ok", "\x02ok\x02", "NOTICE"),
         ]
         self.assertEqual(
-            lines(written, entries, timed=True),
+            lines(written, entries, timed=True, replay=True),
             [
                 b"PRIVMSG a [01:02:03] hi\r\n",
                 b"PRIVMSG b \x01ACTION [01:02:04] waves\x01\r\n",
@@ -266,6 +285,11 @@ class WritingTest(unittest.TestCase):
             ],
         )
         self.assertEqual(len(lines(written, entries)), 4)
+        # with server-time a replay is not timed, and still leaves CTCP requests out; CHATHISTORY keeps them
+        replayed = lines(written, entries, replay=True)
+        self.assertEqual(
+            replayed, [b"PRIVMSG a hi\r\n", b"PRIVMSG b \x01ACTION waves\x01\r\n", b"NOTICE d \x02ok\x02\r\n"]
+        )
 
     def test_a_direct_message_is_written_as_it_was_live_to_its_recipient(self) -> None:
         def told(told: Told, recipient: str) -> bytes:

@@ -137,18 +137,26 @@ def reference(text: str, star: bool = False) -> Ref | None:
 
 
 def milliseconds(server_time: str) -> int | None:
-    """A server-time value (``2019-01-04T14:33:26.123Z``) in milliseconds since the epoch."""
+    """A server-time value (``2019-01-04T14:33:26.123Z``) in milliseconds since the epoch; None
+    for a date or time that does not exist.  A leap second (``:60``) is read as the last
+    millisecond of the second before it: after everything in that second, before the next minute
+    (the server's own times, POSIX ones, never show it)."""
     match = _TIMESTAMP.fullmatch(server_time)
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction = match.groups()
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second <= 60):
+        return None
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return None
+    fraction = int(((match.group(7) or "") + "000")[:3])
+    if second == 60:
+        second, fraction = 59, 999
     try:
-        whole = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
+        whole = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     except (OverflowError, ValueError):
         return None
-    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24 and int(minute) < 60):
-        return None
-    return whole * 1000 + int(((fraction or "") + "000")[:3])
+    return whole * 1000 + fraction
 
 
 # --- choosing -------------------------------------------------------------------------------------
@@ -253,17 +261,19 @@ def lines(
     entries: list[Kept],
     timed: bool = False,
     tell: Callable[[Told, str], bytes] | None = None,
+    replay: bool = False,
 ) -> list[bytes]:
     """``entries`` as IRC lines (a message's lines each), as ``encode`` writes live messages and
     ``tell`` live direct messages to a recipient (None: direct messages left out); ``timed``:
-    each text starts with its time (``[HH:MM:SS]``, UTC) and CTCP requests are left out (join
-    replay to a client without server-time)."""
+    each text starts with its time (``[HH:MM:SS]``, UTC: join replay to a client without
+    server-time); ``replay``: CTCP requests but ``ACTION`` are left out (join replay: replayed,
+    one would ask again; ``CHATHISTORY`` keeps them, as the spec lets it)."""
     written: list[bytes] = []
     for entry in entries:
         if entry.to is not None:
-            data = tell(_told(entry), entry.to) if tell is not None and not timed else b""
+            data = tell(_told(entry), entry.to) if tell is not None and not replay else b""
         else:
-            said = _said(entry, timed)
+            said = _said(entry, timed, replay)
             data = encode(said) if said is not None else b""
         if data:
             written.append(data)
@@ -277,8 +287,8 @@ def _told(entry: Kept) -> Told:
     return told
 
 
-def _said(entry: Kept, timed: bool) -> Said | None:
-    if timed and entry.text is None:
+def _said(entry: Kept, timed: bool, replay: bool) -> Said | None:
+    if replay and entry.text is None:
         return None  # (a CTCP request: replayed, it would ask again)
     at = "[" + time.strftime("%H:%M:%S", time.gmtime(entry.at)) + "] " if timed else ""
     if entry.raw is not None:
@@ -388,7 +398,7 @@ def replay_on_join(session: Historian) -> None:
     first, end = history.span
     entries = history.between_places(first, end, count, newest=True)
     timed = not session.has("server-time")
-    written = lines(channel.encoder(irc_caps.form(session.caps)), entries, timed)
+    written = lines(channel.encoder(irc_caps.form(session.caps)), entries, timed, replay=True)
     if not written:
         return
     reference = session.batch_reference() if session.has("batch") else None
