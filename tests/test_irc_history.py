@@ -248,6 +248,7 @@ class DirectTest(unittest.TestCase):
         self.assertEqual(targets(kept, backwards, "#chat", "A", START), [("#chat", at(5)), ("cy", at(4))])
         self.assertEqual(targets(kept, forwards, "#chat", "B", START), [("ann", at(3)), ("#chat", at(5))])
         self.assertEqual(targets(kept, forwards, "#chat", None, START), [("#chat", at(5))])
+        self.assertEqual(targets(kept, forwards, None, "A", START), [("bob", at(3)), ("cy", at(4))])  # (not joined)
         early = Query("TARGETS", "", timestamp(0), timestamp(3.5), 9)
         self.assertEqual(targets(kept, early, "#chat", "A", START), [("bob", at(3))])
 

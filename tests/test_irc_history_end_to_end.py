@@ -138,6 +138,24 @@ class ChathistoryTest(IrcTestCase):
         )
         self.assertEqual(batch_of(self, ask(client, "CHATHISTORY LATEST someone * 5"), "chathistory someone"), [])
 
+    def test_a_client_not_in_the_channel_reads_none_of_it_never_joined_or_parted(self) -> None:
+        _client, _sender, ids, _times = self.sent(2)
+        window = "timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z"
+        outside = self.irc()
+        outside.send("CAP LS 302", "CAP REQ :batch server-time message-tags draft/chathistory", "CAP END")
+        outside.register()
+        for _ in range(2):  # (never joined, then parted)
+            self.assertEqual(batch_of(self, ask(outside, "CHATHISTORY LATEST #chat * 10"), "chathistory #chat"), [])
+            self.assertEqual(
+                batch_of(self, ask(outside, f"CHATHISTORY AFTER #chat msgid={ids[0]} 10"), "chathistory #chat"), []
+            )
+            targets = batch_of(self, ask(outside, f"CHATHISTORY TARGETS {window} 10"), "draft/chathistory-targets")
+            self.assertEqual(targets, [])
+            outside.join()
+            self.assertEqual(self.messages(outside, "CHATHISTORY LATEST #chat * 10")[-2:], ids)
+            outside.send("PART #chat")
+            outside.read_until(" PART ")
+
     def test_bad_requests_get_the_specs_fail_replies_and_the_connection_goes_on(self) -> None:
         client = with_caps(self.irc(), FULL)
         fail = f":{SERVER_NAME} FAIL CHATHISTORY"

@@ -17,12 +17,14 @@ Plan:
 - An id history does not know (let go, or from before a restart: ids are never reused) is older
   than everything kept: ``LATEST`` and ``AFTER`` from it return the newest or oldest kept,
   ``BEFORE`` nothing; ``AROUND`` it returns nothing.
-- Targets: the channel, whose answers hold its messages only, never a direct message; a nick,
+- Targets: the channel, whose answers hold its messages only, never a direct message, and only
+  for a client in it (``joined``): to others, who are not in the room, an empty batch, as the
+  spec's security section says of a target without permission (``TARGETS`` leaves it out); a nick,
   whose answers hold the direct messages kept between the asker's account and the account of
   that nick (``peer``: its holder's, or if no one holds it, the account that had that name in the
   latest of them), each as it was live (``PRIVMSG <recipient> :<text>`` from its sender), and
   nothing (an empty batch) for an asker without an account or a nick without one.  ``TARGETS``
-  lists the channel and the accounts the asker exchanged direct messages with (by the name and
+  lists the channel (to a client in it) and the accounts the asker exchanged direct messages with (by the name and
   time of the latest), those whose latest is strictly between the two timestamps, ordered from
   the first timestamp towards the second.  Another channel is ``INVALID_TARGET``.
 - The answer waits for the room's sync point (so it holds everything the client was delivered
@@ -189,13 +191,17 @@ def choose(history: History, query: Query, account: str | None = None, with_peer
     return pick(_after(history, other, where), _before(history, ref, where), limit, newest=True)
 
 
-def targets(history: History, query: Query, channel: str, account: str | None, now: float) -> list[tuple[str, int]]:
-    """``TARGETS``: the channel, at the time (ms) of its newest message, and for an asker with an
-    ``account`` each account it exchanged direct messages with, by the name and time of the
-    latest of them; those strictly between the query's two timestamps, from the first one's end,
-    at most its limit."""
+def targets(
+    history: History, query: Query, channel: str | None, account: str | None, now: float
+) -> list[tuple[str, int]]:
+    """``TARGETS``: the ``channel`` (None: left out), at the time (ms) of its newest message, and
+    for an asker with an ``account`` each account it exchanged direct messages with, by the name
+    and time of the latest of them; those strictly between the query's two timestamps, from the
+    first one's end, at most its limit."""
     first, end = history.span
-    found = [(channel, _ms(newest.at)) for newest in history.between_places(first, end, 1, newest=True)]
+    found: list[tuple[str, int]] = []
+    if channel is not None:
+        found += [(channel, _ms(newest.at)) for newest in history.between_places(first, end, 1, newest=True)]
     if account is not None:
         found += [(partner.name, _ms(partner.at)) for partner in history.partners(account, now)]
     assert query.second is not None
@@ -330,6 +336,8 @@ class Historian(Asker, Protocol):
     def account(self) -> str | None:
         """The account the client logged in to, if any."""
 
+    joined: bool  # in the room (the channel): who is not reads none of its history
+
     @property
     def join_replay(self) -> int:
         """Messages to replay after a JOIN (0: none)."""
@@ -372,13 +380,13 @@ def _answer(session: Historian, query: Query, history: History) -> None:
     if query.sub == "TARGETS":
         listed = b"".join(
             irc.message(channel.server, "CHATHISTORY", "TARGETS", name, irc.server_time(ms / 1000))
-            for name, ms in targets(history, query, channel.name, account, now)
+            for name, ms in targets(history, query, channel.name if session.joined else None, account, now)
         )
         session.send_long(batched(channel.server, reference, "draft/chathistory-targets", listed))
         return
     form = irc_caps.form(session.caps)
     if channel.is_ours(query.target):
-        name, entries = channel.name, choose(history, query)
+        name, entries = channel.name, choose(history, query) if session.joined else []
     else:  # (a nick: the direct messages between the asker's account and that nick's)
         name, with_peer = peer(history, channel.host.room, query.target, account, now)
         entries = choose(history, query, account, with_peer) if account and with_peer else []

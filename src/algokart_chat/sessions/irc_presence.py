@@ -24,9 +24,7 @@ from algokart_chat.sessions.irc_history import Historian, replay_on_join
 
 
 class Present(Historian, Member, Protocol):
-    """What these commands need of the session."""
-
-    joined: bool  # in the room (the channel)
+    """What these commands need of the session (``joined``: ``Historian``'s)."""
 
     @property
     def name(self) -> str | None: ...  # its nick, once registered
