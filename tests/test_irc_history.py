@@ -1,8 +1,9 @@
 """The pure parts of IRC history (``sessions.irc_history``): a ``CHATHISTORY`` line read into a
 query or the spec's ``FAIL``, the kept messages each subcommand chooses, by msgid and by time to
 the millisecond, the direct messages between two accounts for a nick target, ``TARGETS`` (the
-channel and the asker's partners), the lines of a join replay without server-time, and a labeled
-answer that is one batch (``irc_replies.labeled``)."""
+channel and the asker's partners), where a join replay stops (``Mark``, ``replayed``), the lines
+of a join replay (without server-time; CTCP requests left out), and a labeled answer that is one
+batch (``irc_replies.labeled``)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
-from algokart_chat.events import MessageId, Said, Told
+from algokart_chat.events import Arrived, MessageId, Said, Stamp, Together, Told
 from algokart_chat.history import History, Kept
 from algokart_chat.sessions import irc_replies
 from algokart_chat.sessions.irc_history import (
     MOST,
+    Mark,
     Query,
     Ref,
     Refusal,
@@ -24,6 +26,7 @@ from algokart_chat.sessions.irc_history import (
     milliseconds,
     peer,
     read,
+    replayed,
     targets,
 )
 
@@ -321,6 +324,36 @@ class WritingTest(unittest.TestCase):
         self.assertTrue(
             irc_replies.labeled("irc.test", "q", two, "L4").startswith(b"@label=q :irc.test BATCH +L4 labeled-response")
         )
+
+
+class ReplayTest(unittest.TestCase):
+    def test_the_replay_holds_only_what_came_before_the_first_message_delivered_live(self) -> None:
+        kept = history()
+        self.assertEqual(ids(replayed(kept, 3, None)), ["m7", "m8", "m9"])
+        self.assertEqual(ids(replayed(kept, 3, MessageId("m8"))), ["m5", "m6", "m7"])
+        self.assertEqual(ids(replayed(kept, 3, MessageId("m1"))), ["m0"])
+        self.assertEqual(replayed(kept, 3, MessageId("gone")), [])  # (let go: all kept came live)
+
+    def test_the_mark_is_the_first_kept_text_of_the_first_message_delivered(self) -> None:
+        kept = history()
+        mark = Mark(kept)
+        mark.note(Arrived("bob"))
+        self.assertIsNone(mark.first)
+        unkept = Said("bob", ["too long"])
+        unkept.stamp = Stamp(MessageId("x"), START)
+        first, later = Said("alice", ["a", "b"]), Said("alice", ["c"])
+        first.stamp, later.stamp = Stamp(MessageId("m4"), START), Stamp(MessageId("m6"), START)
+        mark.note(Together([Arrived("cy"), unkept, first]))
+        self.assertEqual(mark.first, "m4")
+        mark.note(later)
+        self.assertEqual(mark.first, "m4")
+        texts = History(1000, 1 << 20, 1e9)
+        texts.add(Kept(MessageId("y.1"), START, "alice", "second text"))
+        two = Said("alice", ["first text, let go", "second text"])
+        two.stamp = Stamp(MessageId("y"), START)
+        other = Mark(texts)
+        other.note(two)
+        self.assertEqual(other.first, "y.1")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 BEFORE, AFTER, BETWEEN, AROUND, TARGETS) in ``chathistory`` batches with ``time`` and ``msgid``,
 labeled, without batch, its ``FAIL`` replies, a server without history, the replay after a
 ``JOIN`` (on, off, and skipped for clients that negotiate ``draft/chathistory``), the direct
-messages between two accounts for a nick target and in ``TARGETS``, and two nodes of a cluster, where a message sent on one is read on the other with the same ``msgid``.  Tests
+messages between two accounts for a nick target and in ``TARGETS``, a client not in the channel
+reading none of it, and two nodes of a cluster, where a message sent on one is read on the other
+with the same ``msgid`` and one that came live while joining is not replayed too.  Tests
 synchronise on replies (PING/PONG), never on time.
 """
 
@@ -312,6 +314,23 @@ class ClusterHistoryTest(unittest.TestCase):
             lines = batch_of(self, ask(on_b, "CHATHISTORY LATEST #chat * 1"), "chathistory #chat")
             self.assertEqual(tags_of(lines[0]), tags_of(echo))
             self.assertEqual(untagged(lines[0]), said(on_a.nick, "from a"))
+
+    def test_a_message_that_came_live_while_joining_is_not_replayed_too(self) -> None:
+        skip_without_cluster()
+        with Cluster(2, *IRC_ARGS, "--irc-join-replay", "100") as cluster:
+            on_a, _on_b, line_b = on_two_nodes(self, cluster)
+            line_b.login()
+            on_a.send("CAP LS 302", "CAP REQ :batch server-time message-tags", "CAP END")
+            on_a.register()
+            for round_ in range(4):  # (node B's messages stream while node A's JOIN waits for its sync)
+                texts = [f"r{round_}-{k}" for k in range(25)]
+                line_b.send(*(f"MSG {text}" for text in texts))
+                on_a.send("JOIN #chat")
+                line_b.sync()
+                heard = [untagged(line).split(" :", 1)[-1] for line in on_a.sync() if " PRIVMSG #chat :" in line]
+                self.assertEqual(sorted(text for text in heard if text in texts), sorted(texts), round_)
+                on_a.send("PART #chat")
+                on_a.read_until(" PART ")
 
 
 if __name__ == "__main__":

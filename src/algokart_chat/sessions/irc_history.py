@@ -35,6 +35,9 @@ Plan:
   its size (``send_long``: a token per KiB), as the line protocol's ``HISTORY`` is.
 - Join replay: after the names of a ``JOIN``, the last ``join_replay`` messages (CTCP requests
   left out), never to a client that enabled ``draft/chathistory`` (it asks for what it wants).
+  Only those older than the first message the joiner got live since its ``JOIN`` (``Mark``, shown
+  what the room delivers until the replay), as ``HISTORY AFTER`` stops there: in a cluster, what
+  streams between the joiner's arrival and the room's sync point comes live and is in history too.
   With server-time each has its ``time``; without, a ``NOTICE`` from the server says what follows
   and each text starts with its time, ``[HH:MM:SS]`` (UTC), so no one takes them for live.
 
@@ -52,7 +55,7 @@ from functools import partial
 from typing import Final, Literal, NamedTuple, Protocol
 
 from algokart_chat import irc
-from algokart_chat.events import Said, Stamp, Told
+from algokart_chat.events import MessageId, RoomEvent, Said, Stamp, Together, Told, text_id
 from algokart_chat.history import History, Kept
 from algokart_chat.names import username_key, username_problem
 from algokart_chat.sessions import irc_caps
@@ -147,13 +150,11 @@ def milliseconds(server_time: str) -> int | None:
     if match is None:
         return None
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second <= 60):
-        return None
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+    days = calendar.monthrange(year, month)[1] if 1 <= month <= 12 else 0
+    if not (1 <= day <= days and hour < 24 and minute < 60 and second <= 60):
         return None
     fraction = int(((match.group(7) or "") + "000")[:3])
-    if second == 60:
-        second, fraction = 59, 999
+    second, fraction = (59, 999) if second == 60 else (second, fraction)
     try:
         whole = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     except (OverflowError, ValueError):
@@ -337,6 +338,7 @@ class Historian(Asker, Protocol):
         """The account the client logged in to, if any."""
 
     joined: bool  # in the room (the channel): who is not reads none of its history
+    replay_mark: Mark | None  # from a JOIN to its replay: where the replay stops
 
     @property
     def join_replay(self) -> int:
@@ -395,16 +397,45 @@ def _answer(session: Historian, query: Query, history: History) -> None:
     session.send_long(batched(channel.server, reference, f"chathistory {name}", data))
 
 
-def replay_on_join(session: Historian) -> None:
-    """After a JOIN's names: the channel's last ``join_replay`` messages, unless the client asks
-    for history itself (``draft/chathistory``)."""
-    count, channel = session.join_replay, session.channel
-    history = channel.host.room.history
-    if count < 1 or session.has(CAPABILITY) or not history.on:
-        return
-    history.trim(time.time())
+class Mark:
+    """Where a join replay stops: the first message the joiner got live since it joined that
+    history has (its first text kept), noted as the room delivers (``note``)."""
+
+    # One per joining connection, until its replay: slots.
+    __slots__ = ("first", "history")
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.first: MessageId | None = None
+
+    def note(self, event: RoomEvent) -> None:
+        if self.first is not None:
+            return
+        for part in event.parts if isinstance(event, Together) else (event,):
+            if isinstance(part, Said) and part.stamp is not None:
+                for k in range(len(part.texts)):
+                    if self.history.place(found := text_id(part.stamp.id, k)) is not None:
+                        self.first = found
+                        return
+
+
+def replayed(history: History, count: int, first_live: MessageId | None) -> list[Kept]:
+    """The last ``count`` channel messages older than ``first_live`` (the first the joiner got
+    live; None: none yet); none if it is no longer kept (everything kept came after it)."""
     first, end = history.span
-    entries = history.between_places(first, end, count, newest=True)
+    stop = end if first_live is None else history.place(first_live)
+    return [] if stop is None else history.between_places(first, stop, count, newest=True)
+
+
+def replay_on_join(session: Historian) -> None:
+    """After a JOIN's names: the channel's last ``join_replay`` messages not delivered live since,
+    unless the client asks for history itself (``draft/chathistory``: no ``Mark``)."""
+    mark, session.replay_mark = session.replay_mark, None
+    if mark is None:
+        return
+    channel, history = session.channel, mark.history
+    history.trim(time.time())
+    entries = replayed(history, session.join_replay, mark.first)
     timed = not session.has("server-time")
     written = lines(channel.encoder(irc_caps.form(session.caps)), entries, timed, replay=True)
     if not written:

@@ -4,7 +4,8 @@ and *Away*), for its session (``irc_session.IrcSession``), which it sees through
 Plan:
 - ``JOIN`` of the channel shows the user in the room (it was held hidden since registration) and
   answers with the ``JOIN`` line and the names once the room has caught up, then the channel's
-  last messages (``irc_history.replay_on_join``); ``JOIN 0`` parts.
+  last messages (``irc_history.replay_on_join``: the session keeps an ``irc_history.Mark`` from
+  before it is shown until then); ``JOIN 0`` parts.
 - ``PART`` hides the user again (a departure for line users), with its reason, cleaned and cut as
   every note is (``irc_replies.note``).  A list of channels answers 403 for each other channel.
 - ``AWAY :<message>`` sets the away message, which the room keeps (every node of a cluster knows
@@ -20,7 +21,7 @@ from typing import Protocol
 
 from algokart_chat.room import Member
 from algokart_chat.sessions import irc_replies
-from algokart_chat.sessions.irc_history import Historian, replay_on_join
+from algokart_chat.sessions.irc_history import CAPABILITY, Historian, Mark, replay_on_join
 
 
 class Present(Historian, Member, Protocol):
@@ -44,6 +45,9 @@ def _come_in(session: Present) -> None:
     nick, channel = session.name, session.channel
     assert nick is not None  # (registered)
     session.joined = True
+    history = channel.host.room.history  # (a replay will follow: what comes live from now on is not in it)
+    wanted = session.join_replay > 0 and not session.has(CAPABILITY) and history.on
+    session.replay_mark = Mark(history) if wanted else None
     channel.host.room.show(session, nick, hears_arrivals=True)
 
     def welcome() -> None:

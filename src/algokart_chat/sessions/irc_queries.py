@@ -1,10 +1,12 @@
-"""The IRC gateway's queries: ``NAMES``, ``WHO``, ``WHOIS``, ``LIST``, ``TOPIC``, ``MODE``, ``ISON``
-and ``USERHOST``, answered for the one channel there is (docs/IRC.md, *Queries*).
+"""The IRC gateway's queries: ``PING``, ``NAMES``, ``WHO``, ``WHOIS``, ``LIST``, ``TOPIC``, ``MODE``,
+``ISON`` and ``USERHOST``, answered for the one channel there is (docs/IRC.md, *Queries*).
 
 Each is a function of the session that asks (``Asker``: the narrow view of ``irc_session.IrcSession``
 a query needs) and the command's parameters; ``irc_session`` dispatches to them once registered.
 
 Plan:
+- ``PING`` (before registration too) answers ``PONG`` at the room's sync point, after the
+  departures announced before it, as the line protocol's ``PING`` does.
 - What lists the room (``NAMES``, ``WHO``, ``WHOIS``) answers from the room's sync point
   (``Asker.wait_for_room``), so that in a cluster replies keep the order of the commands; the rest
   answer at once.
@@ -61,6 +63,19 @@ class Asker(Protocol):
 
     def has(self, capability: str) -> bool:
         """Whether the asker enabled ``capability`` (``irc_caps``: userhost-in-names ...)."""
+
+
+def ping(asker: Asker, params: list[str]) -> None:
+    if not params:
+        asker.reply("461", "PING", "Not enough parameters")
+        return
+    token, channel = params[0], asker.channel
+
+    def pong() -> None:
+        channel.host.announce_departures()  # (a departure before the PING comes before PONG)
+        asker.send(irc.message(channel.server, "PONG", channel.server, token))
+
+    asker.wait_for_room(pong)
 
 
 def names(asker: Asker, params: list[str]) -> None:

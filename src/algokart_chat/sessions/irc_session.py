@@ -124,6 +124,7 @@ class IrcSession:
         "joined",
         "moderators",
         "operators",
+        "replay_mark",
     )
 
     def __init__(
@@ -145,6 +146,7 @@ class IrcSession:
         self._nick: str | None = None  # its own once registered (held hidden until JOIN)
         self._registered = False
         self.joined = False  # in the room (the channel)
+        self.replay_mark: irc_history.Mark | None = None  # from a JOIN to its replay (irc_history)
         self._awaiting = False  # a command waits for the room's answer
         self._ping_sent = False  # the keepalive PING is out; any line clears it
         self._quit_text: str | None = None  # QUIT's reason, cleaned
@@ -187,6 +189,8 @@ class IrcSession:
             return
         else:
             data = event.encoded(self._wire)
+        if self.replay_mark is not None:  # (joining: the replay stops at the first live message)
+            self.replay_mark.note(event)
         if data:
             self._connection.send(data)
 
@@ -400,20 +404,7 @@ class IrcSession:
         if not self.joined:  # (in the room, it hears its own Renamed)
             self.send(irc.message(self._channel.mask(old), "NICK", new))
 
-    # --- PING, PONG, QUIT -----------------------------------------------------------------------
-    def _ping(self, params: list[str]) -> None:
-        if not params:
-            self.reply("461", "PING", "Not enough parameters")
-            return
-        token = params[0]
-        channel = self._channel
-
-        def pong() -> None:
-            channel.host.announce_departures()  # (a departure before the PING comes before PONG)
-            self.send(irc.message(channel.server, "PONG", channel.server, token))
-
-        self.wait_for_room(pong)
-
+    # --- PONG, QUIT (PING: irc_queries) ---------------------------------------------------------
     def _pong(self, params: list[str]) -> None:
         pass  # (any line cleared the keepalive)
 
@@ -427,7 +418,7 @@ Handler = Callable[[IrcSession, list[str]], None]
 
 
 _ANYTIME: Final[dict[str, Handler]] = {  # before registration too
-    "PING": IrcSession._ping,
+    "PING": irc_queries.ping,
     "PONG": IrcSession._pong,
     "QUIT": IrcSession._quit,
 }
