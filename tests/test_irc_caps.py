@@ -9,10 +9,10 @@ import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat import irc
 from algokart_chat.sessions import irc_caps
-from algokart_chat.sessions.irc_caps import NONE, WITHOUT_ACCOUNTS, Answer, Capability, negotiate
+from algokart_chat.sessions.irc_caps import NONE, Answer, Capability, negotiate, offered
 
 SERVER = "irc.test"
-CAPABILITIES = WITHOUT_ACCOUNTS  # (those of a server with accounts: test_irc_sasl)
+CAPABILITIES = offered(accounts=False, history=True)  # (the default server's; with accounts: test_irc_sasl)
 EVERY = frozenset(capability.name for capability in CAPABILITIES)
 
 

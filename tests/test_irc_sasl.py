@@ -97,8 +97,8 @@ class PassTest(unittest.TestCase):
 
 class CapsTest(unittest.TestCase):
     def test_a_server_with_accounts_offers_sasl_plain_and_the_account_capabilities(self) -> None:
-        with_accounts = {capability.name for capability in irc_caps.CAPABILITIES}
-        without = {capability.name for capability in irc_caps.WITHOUT_ACCOUNTS}
+        with_accounts = {capability.name for capability in irc_caps.offered(accounts=True, history=True)}
+        without = {capability.name for capability in irc_caps.offered(accounts=False, history=True)}
         self.assertEqual(with_accounts - without, {"account-notify", "account-tag", "extended-join", "sasl"})
         answer = irc_caps.negotiate("irc.test", "*", ["LS", "302"], irc_caps.NONE, 0)
         self.assertIn("sasl=PLAIN", answer.reply.decode().partition(" :")[2].split())

@@ -336,7 +336,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--irc-join-replay",
         "IRC_JOIN_REPLAY",
-        _whole_number(0, 100),
+        _whole_number(0, 100),  # (as many as one CHATHISTORY answer: irc_history.MOST, a layer above)
         "20",
         "the channel's last messages an IRC client gets, with their times, after it joins "
         "(none for clients that ask for draft/chathistory); 0 = off",

@@ -23,9 +23,8 @@ Plan (``negotiate``, one ``CAP`` line in, the reply and the new state out):
 - ``LS`` and ``REQ`` before registration hold it until ``END`` (the session does that:
   ``Answer.suspends``).
 
-A server without accounts offers ``WITHOUT_ACCOUNTS``: no ``sasl``, ``account-tag``,
-``account-notify`` or ``extended-join``; one that keeps no history, no ``draft/chathistory``
-(``offered``).
+What a server offers is ``offered``'s choice: without accounts, no ``sasl``, ``account-tag``,
+``account-notify`` or ``extended-join``; keeping no history, no ``draft/chathistory``.
 
 Since the set of capabilities never changes while the server runs, ``CAP NEW`` and ``CAP DEL``
 are never sent; ``cap-notify`` is offered so that clients know they would be.
@@ -65,7 +64,6 @@ CAPABILITIES: Final = (
     Capability("userhost-in-names"),
 )
 WIRE: Final = frozenset(capability.name for capability in CAPABILITIES if capability.wire)
-WITHOUT_ACCOUNTS: Final = tuple(capability for capability in CAPABILITIES if not capability.accounts)
 
 CAP_NOTIFY: Final = "cap-notify"
 VERSION_302: Final = 302  # the CAP version of values, multiline replies and implicit cap-notify

@@ -63,7 +63,6 @@ from algokart_chat.sessions.irc_queries import Asker
 
 CAPABILITY: Final = "draft/chathistory"
 MOST: Final = 100  # messages one answer holds at most (ISUPPORT CHATHISTORY)
-MOST_REPLAYED: Final = 100  # the most --irc-join-replay may ask for
 ISUPPORT: Final = (f"CHATHISTORY={MOST}", "MSGREFTYPES=timestamp,msgid")
 _TIMESTAMP: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z", re.ASCII)
 _COUNTS: Final = {"LATEST": 4, "BEFORE": 4, "AFTER": 4, "AROUND": 4, "BETWEEN": 5, "TARGETS": 4}
