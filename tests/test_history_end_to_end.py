@@ -94,6 +94,22 @@ class HistoryTest(ServerTestCase):
         _, end = read_history(client)
         self.assertRegex(end, r"^HISTORY-END (partial \d+ unknown|more \d+)$")
 
+    def test_thousands_of_digits_get_an_answer_and_the_connection_stays(self) -> None:
+        alice, guest = self.logged_in(), self.logged_in()
+        guest.send("IDS ON")
+        guest.expect("OK")
+        alice.send("MSG hi")
+        seen = guest.read_line().split()[0][1:]
+        digits = "7" * 5000  # (int() refuses more than 4,300)
+        guest.send(f"HISTORY {digits}")
+        lines, end = read_history(guest)
+        self.assertEqual((kept(lines)[-1], end.split()[0]), ((alice.name, "hi"), "HISTORY-END"))
+        for anchor in (f"a.{digits}", f"{seen}.{digits}"):
+            guest.send(f"HISTORY AFTER {anchor}")
+            self.assertRegex(read_history(guest)[1], r"^HISTORY-END (partial \d+ unknown|more \d+)$")
+        guest.send("PING")
+        guest.expect("PONG")
+
     def test_bad_arguments_and_before_login(self) -> None:
         client = self.connect()
         client.send("HISTORY")

@@ -114,6 +114,21 @@ class PlacesTest(unittest.TestCase):
         records.add(entry(4))  # s-2 let go
         self.assertEqual((records.place("s-2"), records.place("s-2.1"), records.place("id-4")), (None, 2, 4))
 
+    def test_a_suffix_of_thousands_of_digits_names_no_text(self) -> None:
+        records = Records(3, 1 << 20, 3600)
+        said = Said("bob", ["a", "b"])
+        said.stamp = Stamp(MessageId("s-1"), 1000.0)
+        records.add_said(said)
+        for n in range(2, 5):
+            records.add(entry(n))  # s-1 let go
+        digits = "1" * 5000  # (int() refuses more than 4,300)
+        for entry_id in (f"s-1.{digits}", f"id-4.{digits}", f"s-1.{digits[:10]}", "id-4.1", "s-1.2"):
+            with self.subTest(entry_id=entry_id[:12]):
+                self.assertIsNone(records.place(entry_id))
+                self.assertIsNone(records.lost_after(entry_id))
+                self.assertIsNone(records.lost_after("id-2", until=entry_id))
+        self.assertEqual((records.place("id-4"), records.lost_after("s-1.1"), records.lost_after("s-1")), (4, 0, 1))
+
     def test_the_ids_let_go_that_it_remembers_are_bounded(self) -> None:
         records = Records(2, 1 << 20, 3600)
         for n in range(1, 1001):

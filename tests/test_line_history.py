@@ -28,6 +28,11 @@ class QuestionTest(unittest.TestCase):
         self.assertEqual(question("after x-1"), Question(MessageId("x-1"), MOST))
         self.assertEqual(question("AFTER x-1"), Question(MessageId("x-1"), MOST))
 
+    def test_a_count_of_any_length_is_capped_without_reading_it_whole(self) -> None:
+        self.assertEqual(question("9" * 5000), Question(None, MOST))  # (int() refuses > 4,300 digits)
+        self.assertEqual(question("0" * 5000 + "7"), Question(None, 7))
+        self.assertIsNone(question("0" * 5000))
+
     def test_anything_else_is_no_question(self) -> None:
         for argument in ("0", "-1", "5 more", "٣", "AFTER", "AFTER a b", "AFTER a\tb", "LATEST"):
             with self.subTest(argument=argument):
@@ -59,6 +64,13 @@ class AnswerTest(unittest.TestCase):
         )
         # (the id was let go but nothing after it was: the whole gap is there)
         self.assertTrue(answer(history, Question(MessageId("id-3"), MOST), 1000.0, None).endswith(b"complete 3\n"))
+
+    def test_an_id_with_a_suffix_of_any_length_is_an_id_not_kept(self) -> None:
+        history = filled(6, lines=3)
+        for anchor in ("id-1." + "7" * 5000, "id-5." + "7" * 5000, "id-5.1", "id-5." + "1" * 10):
+            with self.subTest(anchor=anchor[:12]):
+                reply = answer(history, Question(MessageId(anchor), MOST), 1000.0, MessageId("id-6." + "7" * 5000))
+                self.assertTrue(reply.endswith(b"partial 0 unknown\n"), reply[-40:])
 
 
 class FirstKeptTest(unittest.TestCase):

@@ -39,6 +39,7 @@ from typing import Final, NamedTuple, cast
 from algokart_chat.events import MessageId, Said, Told, text_id
 
 LET_GO_LEAST: Final = 16  # records let go whose places are remembered, at the least
+SUFFIX_DIGITS: Final = 9  # the digits of an id's ``.<k>`` at most (a batch holds fewer texts)
 # A record, made once per stamped batch (a direct message: one text, and its recipient and the two
 # accounts): id, time, sender, texts, raws, command, place of its first text, size, all ASCII.
 Record = (
@@ -111,6 +112,15 @@ def _part_size(record: Record, low: int, high: int) -> int:
         return size + (sum(map(len, raws[low:high])) if raws is not None else 0)
     size += sum(_utf8(text) for text in texts[low:high] if text is not None)
     return size + (sum(map(_utf8, raws[low:high])) if raws is not None else 0)
+
+
+def split_suffix(entry_id: str) -> tuple[str, int] | None:
+    """``<id>.<k>`` as its stamp's id and k (ASCII digits, no leading 0, at most ``SUFFIX_DIGITS``:
+    a longer k names no text kept, and is never read whole), or None."""
+    base, dot, k = entry_id.rpartition(".")
+    if dot and 0 < len(k) <= SUFFIX_DIGITS and k.isascii() and k.isdigit() and k[0] != "0":
+        return base, int(k)
+    return None
 
 
 def kept_text(record: Record, k: int) -> Kept:
@@ -276,13 +286,15 @@ class Records:
 
     # --- places ---------------------------------------------------------------------------------
     def _indexed(self, entry_id: str) -> int | None:
-        """Where ``entry_id`` is by the index of the kept records (unchecked)."""
+        """Where ``entry_id`` is by the index of the kept records (a text of a record kept, maybe
+        one of the first texts of the oldest, already let go)."""
         where = self._index.get(entry_id)
-        if where is None:
-            base, dot, k = entry_id.rpartition(".")
-            if dot and k.isascii() and k.isdigit() and k[0] != "0" and base in self._index:
-                where = self._index[base] + int(k)
-        return where
+        if where is not None:
+            return where
+        suffix = split_suffix(entry_id)
+        if suffix is None or (start := self._index.get(suffix[0])) is None:
+            return None
+        return start + suffix[1] if suffix[1] < len(self._at(start)[0][3]) else None
 
     def _at(self, place: int) -> tuple[Record, int]:
         """The kept record holding place ``place``, and which of its texts it is."""
@@ -292,10 +304,7 @@ class Records:
     def place(self, entry_id: str) -> int | None:
         """Where ``entry_id`` is (the n-th message ever kept), if it is still kept."""
         where = self._indexed(entry_id)
-        if where is None or not self._first <= where < self._next:
-            return None
-        record, k = self._at(where)
-        return where if k < len(record[3]) and text_id(record[0], k) == entry_id else None
+        return where if where is not None and where >= self._first else None
 
     @property
     def _end(self) -> int:
@@ -333,11 +342,11 @@ class Records:
         """Where ``entry_id`` is, or stood if among the last let go, if the asker (``account``)
         sees it (a direct message: one of its two accounts)."""
         where = self._indexed(entry_id)
-        if where is not None and where < self._next:
+        if where is not None:
             record = self._at(where)[0]
             return where if len(record) == 9 or account in record[10:] else None
-        base, dot, k = entry_id.rpartition(".")
-        wanted = {entry_id: 0, base: int(k)} if dot and k.isascii() and k.isdigit() and k[0] != "0" else {entry_id: 0}
+        suffix = split_suffix(entry_id)
+        wanted = {entry_id: 0} if suffix is None else {entry_id: 0, suffix[0]: suffix[1]}
         end = self._records[0][START] if self._records else self._next  # (where the newest let go ended)
         for gone, count in zip(reversed(self._let_go), reversed(self._let_go_counts), strict=True):
             accounts = self._let_go_directs.get(gone)

@@ -24,6 +24,7 @@ from algokart_chat.history import History, is_kept_direct
 
 DEFAULT_COUNT: Final = 20  # messages HISTORY returns without a count
 MOST: Final = 500  # messages an answer holds at most
+COUNT_DIGITS: Final = 9  # a longer count is read as MOST
 
 
 class Question(NamedTuple):
@@ -36,8 +37,11 @@ def question(argument: str) -> Question | None:
     word, rest = protocol.split_word(argument)
     if word.upper() == "AFTER" and rest and " " not in rest and "\t" not in rest:
         return Question(MessageId(rest), MOST)
-    if not word or (word.isascii() and word.isdigit() and int(word) > 0 and not rest):
-        return Question(None, min(int(word), MOST) if word else DEFAULT_COUNT)
+    if not word:
+        return Question(None, DEFAULT_COUNT)
+    digits = word.lstrip("0")  # (read only if short: int() of thousands of digits is refused, or slow)
+    if digits and digits.isascii() and digits.isdigit() and not rest:
+        return Question(None, min(int(digits), MOST) if len(digits) <= COUNT_DIGITS else MOST)
     return None
 
 
