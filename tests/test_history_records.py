@@ -4,6 +4,7 @@ message's place.  The questions asked of it: test_history; end to end: test_hist
 
 from __future__ import annotations
 
+import random
 import unittest
 
 import support  # noqa: F401  (puts src/ on sys.path)
@@ -94,6 +95,63 @@ class BatchTest(unittest.TestCase):
         history.add_said(self.said("s-1", ["a", "x" * 40, "b"]))
         self.assertEqual([kept.text for kept in history.entries()], ["a", "b"])
         self.assertEqual(history.dropped, 1)
+
+
+class MixedTest(unittest.TestCase):
+    """Room batches and direct messages together under every bound: the bytes counted are the
+    entries', a direct message goes whole, and what is said lost is what the asker would see."""
+
+    def test_a_direct_message_oldest_under_the_byte_bound_goes_whole(self) -> None:
+        history = History(1000, 200, float("inf"))
+        for n in range(4):
+            history.add(Kept(MessageId(f"d-{n}"), 1000.0, "alice", "x" * 45, None, None, "bob", "A", f"B{n}"))
+        kept = list(history.entries())
+        self.assertEqual(size_of(kept[0]), 59)
+        self.assertEqual((history.kept_bytes, len(history._records), history._skip), (177, 3, 0))
+        self.assertEqual([partner.account for partner in history.partners("A", 1000.0)], ["B3", "B2", "B1"])
+
+    def test_random_sequences(self) -> None:
+        for seed in range(40):
+            rng = random.Random(seed)
+            history = History(rng.choice((5, 20, 1000)), rng.choice((150, 400, 1 << 20)), 3600)
+            ever: list[tuple[str, tuple[str, str] | None]] = []  # (id, a direct one's accounts) of every text kept
+            for n in range(120):
+                if rng.random() < 0.4:
+                    accounts = (rng.choice("AB"), rng.choice("CD"))
+                    entry = Kept(
+                        MessageId(f"d-{n}"), 1000.0, "ann", "y" * rng.randrange(1, 60), None, None, "bo", *accounts
+                    )
+                    history.add(entry)
+                    texts = [entry.id] if history.newest() == entry else []
+                    ever.extend((text, accounts) for text in texts)
+                else:
+                    said = Said("Zoë", [f"t{k}" * rng.randrange(1, 9) for k in range(rng.randrange(1, 6))])
+                    said.stamp = Stamp(MessageId(f"s-{n}"), 1000.0)
+                    history.add_said(said)
+                    ever.extend((kept.id, None) for kept in history.entries() if kept.id.split(".")[0] == f"s-{n}")
+                kept = list(history.entries())
+                where = f"seed {seed}, step {n}"
+                self.assertEqual(history.kept_bytes, sum(map(size_of, kept)), where)
+                self.assertEqual(len(history), len(kept), where)
+                self.assertEqual(len(history._records), len({entry.id.split(".")[0] for entry in kept}), where)
+                places = {text: place for place, (text, _) in enumerate(ever)}
+                first = len(ever) - len(kept)
+                for account in (None, "A", "C"):
+                    for text, pair in ever[max(0, first - 5) : first + 2]:
+                        lost = history.lost_after(text, account=account)
+                        if lost is None:
+                            continue
+                        seen = [a is None or account in a for _, a in ever[places[text] + 1 : first]]
+                        self.assertEqual(lost, sum(seen), (where, text, account))
+                        self.assertTrue(pair is None or account in pair, (where, text, account))
+                for account in ("A", "B", "C", "D"):
+                    partners = {p.account for p in history.partners(account, 1000.0)}
+                    expected = {
+                        e.to_account if e.from_account == account else e.from_account
+                        for e in kept
+                        if e.to and account in (e.from_account, e.to_account)
+                    }
+                    self.assertEqual(partners, expected, where)
 
 
 class PlacesTest(unittest.TestCase):

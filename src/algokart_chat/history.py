@@ -20,7 +20,10 @@ Plan and guarantees:
 - Cost: an id costs a dict look-up and a binary search; a lookup then walks the kept entries from
   there to the end of its answer: the entries returned (and one more, to tell ``more``), plus the
   direct messages of others it passes over, so at most every entry kept (``lines``).  While no
-  direct message is kept nothing is passed over.  Memory never grows past the bounds.
+  direct message is kept nothing is passed over.  A walk forward first skips the records before
+  its start in C (``islice`` over the deque: O(records before it), ~5 ns each, half a millisecond
+  at 100,000); a walk backward skips those after its end the same way.
+  Memory never grows past the bounds.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ class History(Records):
         """The last ``count`` messages: ``more`` when older ones are kept, ``partial`` when older
         ones were let go."""
         self.trim(now)
-        entries, more = self._backward(self._end, count, self._seen(account, with_peer))
+        entries, more = self._backward(self._next, count, self._seen(account, with_peer))
         if more:
             return Answer(entries, "more")
         return Answer(entries, "partial" if self._lost(account) else "complete")
@@ -142,7 +145,7 @@ class History(Records):
         asker has them all: nothing is returned, ``partial``."""
         self.trim(now)
         seen = self._seen(account, with_peer)
-        end = self._end
+        end = self._next
         if until is not None:
             stop = self.place(until)
             if stop is None:
@@ -177,7 +180,7 @@ class History(Records):
         if middle is None:
             return Answer([], "partial")
         earlier, _ = self._backward(middle, (count - 1) // 2, seen)
-        later, _ = self._forward(middle, self._end, max(count, 1) - len(earlier), seen)
+        later, _ = self._forward(middle, self._next, max(count, 1) - len(earlier), seen)
         return Answer(earlier + later, "complete")
 
     def between(
@@ -197,7 +200,7 @@ class History(Records):
     @property
     def span(self) -> tuple[int, int]:
         """The places of the oldest kept and just after the newest (equal: nothing kept)."""
-        return self._first, self._end
+        return self._first, self._next
 
     def place_at(self, milliseconds: int, *, after: bool) -> int:
         """The place of the first kept message accepted after ``milliseconds`` since the epoch

@@ -23,13 +23,17 @@ Plan and guarantees:
   ``<id>.<k>`` (the ids IRC shows for them).  A bound may let go of its first texts only.
 - Every message kept has a place (the n-th kept); ``place`` finds an id's by a dict look-up and a
   binary search.  The ids of the last records let go, as many as are kept (at least
-  ``LET_GO_LEAST``), are remembered with their counts of texts, so ``lost_after`` can say how
-  many messages an asker would have seen were let go after one of them, or None when it cannot.
+  ``LET_GO_LEAST``), are remembered with their places and counts of texts, so ``lost_after`` can
+  say how many messages an asker would have seen were let go after one of them, or None when it
+  cannot: from places (dict look-ups), less the direct messages let go between the two that the
+  asker does not see (a binary search; with an account, a walk over those).
+- A direct message is let go whole; a room batch may be cut, its first texts let go, only while
+  some of its texts stay.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -52,6 +56,7 @@ START: Final = 6
 _SIZE: Final = 7
 _ROOM: Final = 9  # a room record's length
 _start_of = itemgetter(START)
+_place_of = itemgetter(0)  # (of a direct message let go)
 
 
 class Kept(NamedTuple):
@@ -105,7 +110,7 @@ def _part_size(record: Record, low: int, high: int) -> int:
     """The bytes texts ``low`` .. ``high`` - 1 of ``record`` count (``size_of`` each)."""
     texts, raws = record[3], record[4]
     size = (high - low) * (_utf8(record[2]) + _utf8(record[0])) + _suffixes(high) - _suffixes(low)
-    if len(record) > 9:
+    if len(record) > 9 and low == 0 and high == len(texts):  # (a direct message's fields: once, with it whole)
         size += sum(map(_utf8, record[9:]))
     if record[8]:  # (all ASCII: C loops)
         size += sum(map(len, cast("Sequence[str]", texts)[low:high]))
@@ -138,18 +143,20 @@ class Records:
     (seconds); 0 for any of them keeps nothing."""
 
     __slots__ = (
-        "_bytes", "_directs", "_first", "_gap", "_index", "_let_go", "_let_go_counts", "_let_go_directs", "_next", "_records", "_skip",
-        "_skip_bytes", "age", "dropped", "lines", "room_dropped", "size",
+        "_bytes", "_directs", "_first", "_gap", "_index", "_let_go", "_let_go_directs", "_let_go_places", "_next", "_records",
+        "_skip", "_skip_bytes", "age", "dropped", "lines", "room_dropped", "size",
     )  # fmt: skip
 
     def __init__(self, lines: int, size: int, age: float) -> None:
         self.lines, self.size, self.age = lines, size, age
         self._records: deque[Record] = deque()  # oldest first; places increase along it
         self._index: dict[str, int] = {}  # a kept record's id -> the place of its first text
-        # The last records let go (as many as are kept): id, texts, and a direct one's accounts.
-        self._let_go: deque[MessageId] = deque()
-        self._let_go_counts: deque[int] = deque()  # (small ints: shared objects)
-        self._let_go_directs: dict[str, tuple[str, str]] = {}  # the direct ones among them
+        # The last records let go (as many as are kept, at least LET_GO_LEAST), oldest first: id and
+        # place; by id, its place, count of texts and a direct one's accounts; the direct ones' places
+        # and accounts, in order.
+        self._let_go: deque[tuple[MessageId, int]] = deque()
+        self._let_go_places: dict[str, tuple[int, int, tuple[str, str] | None]] = {}
+        self._let_go_directs: deque[tuple[int, str, str]] = deque()
         self._first = 0  # the place of the oldest text kept
         self._next = 0  # the place of the next text kept
         self._skip = self._skip_bytes = 0  # texts (and bytes) of the oldest record let go already
@@ -239,14 +246,17 @@ class Records:
             oldest = records[0]
             left, excess_lines = len(oldest[3]) - self._skip, self._next - self._first - self.lines
             excess_bytes = self._bytes - self.size
-            if excess_lines >= left or excess_bytes >= oldest[_SIZE] - self._skip_bytes:
-                self._drop_oldest()
+            if excess_lines >= left or excess_bytes >= oldest[_SIZE] - self._skip_bytes or len(oldest) > 9:
+                self._drop_oldest()  # (a direct message is one text: let go whole)
                 continue
             count = max(excess_lines, 0)  # (a room batch: let go of its first texts only)
             part = _part_size(oldest, self._skip, self._skip + count)
             while part < excess_bytes:
                 part += _part_size(oldest, self._skip + count, self._skip + count + 1)
                 count += 1
+            if count >= left:  # (the cut would reach all its texts)
+                self._drop_oldest()
+                continue
             self._skip, self._skip_bytes, self._first = self._skip + count, self._skip_bytes + part, self._first + count
             self._bytes -= part
             self.dropped += count
@@ -272,17 +282,18 @@ class Records:
         self._skip = self._skip_bytes = 0
         if self._index.get(record[0]) == record[START]:
             del self._index[record[0]]
-        let_go = self._let_go
-        let_go.append(record[0])
-        self._let_go_counts.append(len(record[3]))
-        if len(record) > 9:
-            self._let_go_directs[record[0]] = cast("tuple[str, str]", record[10:])
-        if len(let_go) > max(len(self._records), LET_GO_LEAST):
-            self._let_go_counts.popleft()
-            if self._let_go_directs:
-                self._let_go_directs.pop(let_go.popleft(), None)
-            else:
-                let_go.popleft()
+        let_go, places, directs, start = self._let_go, self._let_go_places, self._let_go_directs, record[START]
+        accounts = cast("tuple[str, str]", record[10:]) if direct else None
+        let_go.append((record[0], start))
+        places[record[0]] = (start, len(record[3]), accounts)
+        if accounts is not None:
+            directs.append((start, *accounts))
+        while len(let_go) > max(len(self._records), LET_GO_LEAST):
+            gone, place = let_go.popleft()
+            if places[gone][0] == place:
+                del places[gone]
+            while directs and directs[0][0] <= place:
+                directs.popleft()
 
     # --- places ---------------------------------------------------------------------------------
     def _indexed(self, entry_id: str) -> int | None:
@@ -305,10 +316,6 @@ class Records:
         """Where ``entry_id`` is (the n-th message ever kept), if it is still kept."""
         where = self._indexed(entry_id)
         return where if where is not None and where >= self._first else None
-
-    @property
-    def _end(self) -> int:
-        return self._next
 
     def _walk(self, start: int, stop: int, backward: bool = False) -> Iterator[tuple[Record, int]]:
         """(record, text) of every text kept from place ``start`` up to ``stop``, oldest first (or
@@ -338,41 +345,46 @@ class Records:
         rejoins): ``lost_after`` says None rather than count across this point."""
         self._gap = self._next
 
+    def had(self, entry_id: str) -> bool:
+        """Whether ``entry_id`` is kept, or was and is among the last let go: not one never kept."""
+        if self._indexed(entry_id) is not None or entry_id in self._let_go_places:
+            return True
+        suffix = split_suffix(entry_id)
+        return suffix is not None and suffix[1] < self._let_go_places.get(suffix[0], (0, 0))[1]
+
     def _stood(self, entry_id: str, account: str | None) -> int | None:
         """Where ``entry_id`` is, or stood if among the last let go, if the asker (``account``)
-        sees it (a direct message: one of its two accounts)."""
+        sees it (a direct message: one of its two accounts).  Dict look-ups."""
         where = self._indexed(entry_id)
         if where is not None:
             record = self._at(where)[0]
             return where if len(record) == 9 or account in record[10:] else None
-        suffix = split_suffix(entry_id)
-        wanted = {entry_id: 0} if suffix is None else {entry_id: 0, suffix[0]: suffix[1]}
-        end = self._records[0][START] if self._records else self._next  # (where the newest let go ended)
-        for gone, count in zip(reversed(self._let_go), reversed(self._let_go_counts), strict=True):
-            accounts = self._let_go_directs.get(gone)
-            end -= count
-            if gone in wanted and wanted[gone] < count:
-                return end + wanted[gone] if accounts is None or account in accounts else None
-        return None
+        found, k = self._let_go_places.get(entry_id), 0
+        if found is None and (suffix := split_suffix(entry_id)) is not None:
+            found, k = self._let_go_places.get(suffix[0]), suffix[1]
+        if found is None or k >= found[1] or (found[2] is not None and account not in found[2]):
+            return None
+        return found[0] + k
 
     def lost_after(self, entry_id: str, until: str | None = None, *, account: str | None = None) -> int | None:
         """How many messages the asker (``account``) would see were let go after ``entry_id`` (and
         before ``until``, the first it got live): None when this history cannot tell (an id it
         never kept, from before a restart, let go before the last as many records as are kept, or
-        across a ``mark_gap``).  Walks the records let go: asked of partial answers only."""
+        across a ``mark_gap``).  Counted from places: every place between the two was let go, less
+        the direct messages of others among them (a binary search, then a walk over those let go
+        between the two, for an asker with an account)."""
         start, end = self._stood(entry_id, account), self._first
         if until is not None:
             stop = self._stood(until, account)
             end = min(end, stop) if stop is not None else -1
         if start is None or end < 0 or start < self._gap <= end:
             return None
-        place = self._records[0][START] if self._records else self._next
-        lost = max(0, end - max(place, start + 1))  # (texts cut from the oldest batch kept)
-        for gone, count in zip(reversed(self._let_go), reversed(self._let_go_counts), strict=True):
-            accounts = self._let_go_directs.get(gone)
-            place -= count
-            if place + count <= start:
-                break
-            if accounts is None or account in accounts:
-                lost += max(0, min(place + count, end) - max(place, start + 1))
-        return lost
+        if end <= start + 1:
+            return 0
+        directs = self._let_go_directs
+        low, high = bisect_right(directs, start, key=_place_of), bisect_left(directs, end, key=_place_of)
+        if account is None:
+            hidden = high - low
+        else:
+            hidden = sum(account not in direct[1:] for direct in islice(directs, low, high))
+        return end - start - 1 - hidden
