@@ -192,7 +192,11 @@ class LineProtocolTest(unittest.TestCase):
         self.assertEqual(protocol.wire_with_ids(kept), b"@p-1 DM alice hi\n")
         self.assertEqual(protocol.wire_with_ids(guest), b"DM guest yo\n")
         self.assertEqual(protocol.wire(kept), b"DM alice hi\n")  # the seed's, untouched
-        self.assertEqual((line_history.first_kept(kept), line_history.first_kept(guest)), ("p-1", None))
+        history = History(10, 1 << 20, 3600)
+        history.add_told(kept, "bob")
+        self.assertEqual(
+            (line_history.first_kept(kept, history), line_history.first_kept(guest, history)), ("p-1", None)
+        )
 
     def test_an_answer_without_an_account_is_the_room_messages(self) -> None:
         history = mixed()

@@ -155,6 +155,24 @@ class BoundedHistoryTest(ServerTestCase):
         self.assertEqual(read_history(again)[1], "HISTORY-END partial 3 unknown")
 
 
+class SmallHistoryTest(ServerTestCase):
+    server_args = ("--history-bytes", "200")
+
+    def test_a_first_live_message_never_kept_does_not_stop_the_recovery(self) -> None:
+        alice, carol = self.logged_in(), self.logged_in()
+        carol.send("IDS ON")
+        carol.expect("OK")
+        alice.send("MSG before")
+        before = carol.read_line().split()[0][1:]
+        bob = self.logged_in()
+        bob.send("IDS ON")
+        bob.expect("OK")
+        alice.send("MSG " + "x" * 300, "MSG after")  # (the first is over the byte bound: never kept)
+        bob.read_lines(2)
+        bob.send(f"HISTORY AFTER {before}")
+        self.assertEqual(read_history(bob), ([], "HISTORY-END complete 0"))
+
+
 class HistoryOffTest(unittest.TestCase):
     def test_history_off(self) -> None:
         with ServerProcess("--history-age", "0") as server, server.client() as client:

@@ -11,6 +11,7 @@ import unittest
 import support  # noqa: F401  (puts src/ on sys.path)
 
 from algokart_chat.events import Arrived, MessageId, Said, Stamp, Together, Told
+from algokart_chat.history import History
 from algokart_chat.sessions.line_history import DEFAULT_COUNT, MOST, Question, answer, first_kept, ids_wanted, question
 from test_history import filled
 
@@ -74,22 +75,58 @@ class AnswerTest(unittest.TestCase):
 
 
 class FirstKeptTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.history = History(100, 1 << 20, 3600)
+
+    def kept(self, event: Said | Told) -> Said | Told:
+        if isinstance(event, Told):
+            self.history.add_told(event, "bob")
+        else:
+            self.history.add_said(event)
+        return event
+
     def test_the_first_stamped_text_that_history_keeps(self) -> None:
-        said = stamped(Said("bob", ["hi"]), "s-1")
-        tag = stamped(Said("bob", [], None, "TAGMSG", "+typing=active"), "s-0")
-        self.assertEqual(first_kept(said), "s-1")
-        self.assertIsNone(first_kept(tag))
-        self.assertIsNone(first_kept(Said("bob", ["not stamped"])))
-        self.assertEqual(first_kept(Together([Arrived("ann"), tag, said])), "s-1")
-        self.assertIsNone(first_kept(Together([Arrived("ann")])))
+        said = self.kept(stamped(Said("bob", ["hi"]), "s-1"))
+        tag = self.kept(stamped(Said("bob", [], None, "TAGMSG", "+typing=active"), "s-0"))
+        self.assertEqual(first_kept(said, self.history), "s-1")
+        self.assertIsNone(first_kept(tag, self.history))
+        self.assertIsNone(first_kept(self.kept(Said("bob", ["not stamped"])), self.history))
+        self.assertEqual(first_kept(Together([Arrived("ann"), tag, said]), self.history), "s-1")
+        self.assertIsNone(first_kept(Together([Arrived("ann")]), self.history))
 
     def test_a_direct_message_only_between_two_accounts(self) -> None:
-        told = stamped(Told("ann", "psst", account="A"), "d-1")
-        self.assertIsNone(first_kept(told))
+        told = self.kept(stamped(Told("ann", "psst", account="A"), "d-1"))
+        self.assertIsNone(first_kept(told, self.history))
         assert isinstance(told, Told)
         told.to_account = "B"
-        self.assertEqual(first_kept(told), "d-1")
-        self.assertIsNone(first_kept(Together([told])))  # (a Together holds broadcasts only)
+        self.kept(told)
+        self.assertEqual(first_kept(told, self.history), "d-1")
+        self.assertIsNone(first_kept(Together([told]), self.history))  # (a Together holds broadcasts only)
+
+    def test_only_what_history_has(self) -> None:
+        small = History(100, 40, 3600)
+        big = stamped(Said("bob", ["x" * 50]), "s-1")  # (over the byte bound: never kept)
+        small.add_said(big)  # type: ignore[arg-type]
+        self.assertIsNone(first_kept(big, small))
+        batch = stamped(Said("bob", ["x" * 30, "y"]), "s-2")  # (its first text let go by the bound)
+        small.add_said(batch)  # type: ignore[arg-type]
+        self.assertEqual(first_kept(Together([big, batch]), small), "s-2")  # (kept, let go: it knows where)
+        cut = stamped(Said("bob", ["x" * 50, "y"]), "s-3")  # (over the bound as a whole: text by text)
+        small.add_said(cut)  # type: ignore[arg-type]
+        self.assertEqual(first_kept(cut, small), "s-3.1")
+        told = stamped(Told("ann", "x" * 50, account="A"), "d-1")
+        assert isinstance(told, Told)
+        told.to_account = "B"
+        small.add_told(told, "bob")
+        self.assertIsNone(first_kept(told, small))
+
+    def test_an_answer_after_a_message_never_kept_is_not_lost(self) -> None:
+        history = filled(3, size=60)
+        big = stamped(Said("bob", ["x" * 70]), "s-big")
+        history.add_said(big)  # type: ignore[arg-type]
+        live = first_kept(big, history)
+        reply = answer(history, Question(MessageId("id-1"), MOST), 1000.0, live).decode().splitlines()
+        self.assertEqual(reply[-1], "HISTORY-END complete 2")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ Guarantees:
 - An asker logged in to an account gets the direct messages kept between it and another account
   (``HISTORY-DM`` lines) among the room messages, in order; any other asker gets exactly the room
   messages (``History``'s ``account``).
-- ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live
-  (``first_kept``, a kept direct message included), so recovering after a reconnection never
-  repeats a message it already got.
+- ``HISTORY AFTER <id>`` stops before the first message this connection was delivered live that
+  history kept (``first_kept``, a kept direct message included), so recovering after a
+  reconnection never repeats a message it already got.
 - A ``partial`` answer to ``HISTORY AFTER`` says how many messages the asker would have got after
   the id are gone (``History.lost_after``), or ``unknown``; one that lost nothing is ``complete``.
 - An answer costs what a ``WHO`` reply does (``protocol.reply_cost``).
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from algokart_chat import protocol
-from algokart_chat.events import MessageId, RoomEvent, Said, Together, Told
+from algokart_chat.events import MessageId, RoomEvent, Said, Together, Told, text_id
 from algokart_chat.history import History, is_kept_direct
 
 DEFAULT_COUNT: Final = 20  # messages HISTORY returns without a count
@@ -71,14 +71,17 @@ def ids_wanted(argument: str) -> bool | None:
     return {"ON": True, "OFF": False}.get(wanted)
 
 
-def first_kept(event: RoomEvent) -> MessageId | None:
-    """The id of the first message in ``event`` (parts of ``Together`` included) that history
-    keeps (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``; ``add_told``: a
-    direct message between two accounts), if any."""
+def first_kept(event: RoomEvent, history: History) -> MessageId | None:
+    """The id of the first message in ``event`` (parts of ``Together`` included) that ``history``
+    kept (``History.add_said``: a stamped ``Said`` that is not a ``TAGMSG``; ``add_told``: a
+    direct message between two accounts; not one over its byte bound, never kept), if any."""
     if isinstance(event, Told):
-        return event.stamp.id if event.stamp is not None and is_kept_direct(event) else None
+        stamp = event.stamp
+        return stamp.id if stamp is not None and is_kept_direct(event) and history.had(stamp.id) else None
     parts = event.parts if isinstance(event, Together) else [event]
     for part in parts:
         if isinstance(part, Said) and part.stamp is not None and part.command != "TAGMSG":
-            return part.stamp.id
+            for k in range(len(part.texts)):  # (a batch over the byte bound is kept text by text)
+                if history.had(found := text_id(part.stamp.id, k)):
+                    return found
     return None

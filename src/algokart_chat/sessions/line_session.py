@@ -124,15 +124,16 @@ class ChatSession:
         self._awaiting = False  # a command waits for the room's answer
         self._check: asyncio.Task[None] | None = None  # a password check under way
         self._ids = False  # IDS ON: broadcast lines carry their ids
-        self._first_live: MessageId | None = None  # the first broadcast delivered (HISTORY AFTER stops there)
+        # The first message delivered that history keeps, a direct one too (HISTORY AFTER stops there)
+        self._first_live: MessageId | None = None
         self._operator = False  # logged in to an account with the op role
         self._away_told: dict[str, str] | None = None  # name -> the away message it was told of
         self._mute_check = MuteCheck(sessions.moderators)  # (its name's and account's keys, kept)
 
     # --- what the room delivers -----------------------------------------------------------------
     def deliver(self, event: RoomEvent) -> None:
-        if self._first_live is None:
-            self._first_live = line_history.first_kept(event)
+        if self._first_live is None and self._sessions.host.room.history.on:
+            self._first_live = line_history.first_kept(event, self._sessions.host.room.history)
         payload = event.encoded(protocol.wire_with_ids if self._ids else protocol.wire)
         if payload:  # (an IRC user's TAGMSG, or a direct message with no text: nothing for a line user)
             self._connection.send(payload)
