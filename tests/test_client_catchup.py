@@ -79,10 +79,10 @@ class CatchupTest(unittest.TestCase):
     def test_a_reconnection_logs_in_again_and_asks_for_what_came_after_the_last_seen(self) -> None:
         logged_in(self.catchup, "LOGIN alice s3cret words")
         self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 MSG bob seen\n")
-        self.assertEqual(self.catchup.on_connection(), [b"LOGIN alice s3cret words\n"])
-        shown, sent = self.receive(b"OK\n")
-        self.assertEqual((shown, sent), ([], [b"IDS ON\n", b"HISTORY AFTER a-7\n"]))
-        shown, sent = self.receive(b"OK\n", b"@a-9 MSG bob live again\n", history("a-8", "bob", "missed one"))
+        self.assertEqual(self.catchup.on_connection(), [b"IDS ON\n", b"LOGIN alice s3cret words\n"])
+        shown, sent = self.receive(b"OK\n", b"OK\n")  # (IDS ON's, hidden; the login's)
+        self.assertEqual((shown, sent), ([], [b"HISTORY AFTER a-7\n"]))
+        shown, sent = self.receive(b"@a-9 MSG bob live again\n", history("a-8", "bob", "missed one"))
         self.assertEqual(shown, [f"[missed {self.when}] MSG bob missed one".encode()])
         shown, sent = self.receive(b"HISTORY-END more 1\n")
         self.assertEqual((shown, sent), ([], [b"HISTORY AFTER a-8\n"]))
@@ -94,9 +94,8 @@ class CatchupTest(unittest.TestCase):
         self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 DM alice seen\n")
         self.assertEqual(self.catchup.last_id, "a-7")
         self.catchup.on_connection()
-        self.assertEqual(self.receive(b"OK\n")[1], [b"IDS ON\n", b"HISTORY AFTER a-7\n"])
+        self.assertEqual(self.receive(b"OK\n", b"OK\n")[1], [b"HISTORY AFTER a-7\n"])
         shown, _ = self.receive(
-            b"OK\n",
             b"@a-10 DM alice live\n",
             history("a-8", "carol", "in the room"),
             f"HISTORY-DM a-9 {STAMP} alice bob  the  gap\n".encode(),
@@ -143,7 +142,59 @@ class CatchupTest(unittest.TestCase):
         logged_in(self.catchup)
         self.receive(b"OK\n", b"HISTORY-END complete 0\n")
         self.catchup.on_connection()
-        self.assertEqual(self.receive(b"OK\n")[1], [b"IDS ON\n", f"HISTORY {RECOVERY_COUNT}\n".encode()])
+        self.assertEqual(self.receive(b"OK\n", b"OK\n")[1], [f"HISTORY {RECOVERY_COUNT}\n".encode()])
+
+    def test_ids_on_comes_first_so_no_live_line_lacks_its_id(self) -> None:
+        self.assertEqual(self.catchup.connected(), [b"IDS ON\n"])
+        self.assertEqual(self.receive(b"OK\n"), ([], []))  # (hidden)
+        self.assertEqual(logged_in(self.catchup), [f"HISTORY {GREETING_COUNT}\n".encode()])
+        shown, _ = self.receive(b"@a-2 MSG bob second\n", history("a-1", "bob", "first"))
+        shown += self.receive(history("a-2", "bob", "second"), b"HISTORY-END more 2\n")[0]
+        self.assertEqual(shown, [f"[history {self.when}] MSG bob {text}".encode() for text in ("first", "second")])
+        old = Catchup()  # (a server that refuses IDS before a login: asked after it)
+        old.connected()
+        self.assertEqual(old.received(b"ERR not-logged-in log in first\n"), ([], []))
+        self.assertEqual(logged_in(old), [b"IDS ON\n", f"HISTORY {GREETING_COUNT}\n".encode()])
+
+    def test_held_lines_in_a_recovery_without_a_last_id_are_shown_once(self) -> None:
+        logged_in(self.catchup)
+        self.receive(b"OK\n", b"HISTORY-END complete 0\n")
+        self.catchup.on_connection()
+        self.assertEqual(self.receive(b"OK\n", b"OK\n")[1], [f"HISTORY {RECOVERY_COUNT}\n".encode()])
+        shown, _ = self.receive(b"@a-2 MSG bob live\n", history("a-1", "bob", "gone"), history("a-2", "bob", "live"))
+        shown += self.receive(b"HISTORY-END complete 2\n")[0]
+        self.assertEqual(
+            shown,
+            [
+                f"[missed {self.when}] MSG bob gone".encode(),
+                f"[missed {self.when}] MSG bob live".encode(),
+                b"-- back: 2 missed messages above",
+            ],
+        )
+
+    def test_your_own_messages_are_not_shown_as_missed(self) -> None:
+        logged_in(self.catchup, "LOGIN alice pw")
+        self.receive(b"OK\n", b"HISTORY-END complete 0\n", b"@a-7 MSG bob seen\n")
+        self.catchup.sent(b"MSG mine")
+        self.catchup.sent(b"DM bob mine too")
+        self.catchup.on_connection()
+        self.receive(b"OK\n", b"OK\n")
+        shown, _ = self.receive(
+            history("a-8", "alice", "mine"),
+            history("a-9", "bob", "missed"),
+            f"HISTORY-DM a-10 {STAMP} alice bob mine too\n".encode(),
+            history("a-11", "alice", "someone else with the name, after"),
+            b"HISTORY-END complete 4\n",
+        )
+        self.assertEqual(
+            shown,
+            [
+                f"[missed {self.when}] MSG bob missed".encode(),
+                f"[missed {self.when}] MSG alice someone else with the name, after".encode(),
+                b"-- back: 2 missed messages above",
+            ],
+        )
+        self.assertEqual((self.catchup.last_id, self.catchup.own_sent), ("a-11", 0))
 
     def test_history_off_shows_nothing_of_it(self) -> None:
         logged_in(self.catchup)
@@ -154,7 +205,8 @@ class CatchupTest(unittest.TestCase):
         self.catchup.sent(b"LOGIN alice")
         self.assertEqual(self.receive(b"ERR username-taken pick another\n")[0], [b"ERR username-taken pick another\n"])
         self.assertIsNone(self.catchup.credentials)
-        self.assertEqual(self.catchup.on_connection(), [])  # nobody to log in as
+        self.assertEqual(self.catchup.on_connection(), [b"IDS ON\n"])  # nobody to log in as
+        self.receive(b"OK\n")
         logged_in(self.catchup)
         self.catchup.on_connection()
         self.receive(b"ERR bad-password wrong password for that account\n")

@@ -110,6 +110,14 @@ class HistoryTest(ServerTestCase):
         guest.send("PING")
         guest.expect("PONG")
 
+    def test_ids_on_before_login_so_no_live_line_lacks_its_id(self) -> None:
+        alice, bob = self.logged_in(), self.connect()
+        bob.send("IDS ON")
+        bob.expect("OK")
+        bob.login()
+        alice.send("MSG first")
+        self.assertRegex(bob.read_line(), rf"^@\S+ MSG {alice.name} first$")
+
     def test_bad_arguments_and_before_login(self) -> None:
         client = self.connect()
         client.send("HISTORY")

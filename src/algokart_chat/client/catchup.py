@@ -7,16 +7,23 @@ worked (name and password, in memory only), the id of the last room message seen
 request in flight, if any.
 
 Plan and guarantees:
-- After a login's ``OK`` it sends ``IDS ON`` (its ``OK`` hidden) and ``HISTORY 20`` on the first
-  connection, ``HISTORY AFTER <last id>`` after a reconnection (``HISTORY 500`` if no message was
-  ever seen: everything kept was said since); ``HISTORY-END more`` asks again after the last id.
+- Every connection starts with ``IDS ON`` (``connected``; its ``OK`` hidden), before any
+  ``LOGIN``, so every live line after the login has its id.  After a login's ``OK`` it sends
+  ``HISTORY 20`` on the first connection, ``HISTORY AFTER <last id>`` after a reconnection
+  (``HISTORY 500`` if no message was ever seen: everything kept was said since);
+  ``HISTORY-END more`` asks again after the last id.  (A server that refuses ``IDS`` before a
+  login gets it after the login's ``OK``.)
 - History lines are shown as ``[history 11:36] MSG alice hi`` (first login) or ``[missed 11:36]
   MSG alice hi`` (after a reconnection), oldest first, times local; a direct message kept between
   two accounts (``HISTORY-DM``) as ``[missed 11:36] DM alice -> bob hi``, in its place among them.
-  A live line's ``@<id> `` (``MSG``, and ``DM`` between accounts) is taken off.  While an answer is awaited, the lines that arrive are held (at most ``HELD_MOST``,
-  beyond which they are shown at once) and shown after it, but for any already in the answer: each
-  message is shown once, in order.  The server stops ``HISTORY AFTER`` before the first message it
-  sent this connection live, so held ones never repeat the answer.
+  A live line's ``@<id> `` (``MSG``, and ``DM`` between accounts) is taken off.  While an answer
+  is awaited, the lines that arrive are held (at most ``HELD_MOST``, beyond which they are shown
+  at once) and shown after it, but for any already in the answer (their ids, at most
+  ``HELD_MOST``): each message is shown once, in order.  The server stops ``HISTORY AFTER`` before
+  the first message it sent this connection live, so held ones never repeat that answer.
+- The line protocol never sends you your own ``MSG`` or ``DM``, so the last id seen can be older
+  than what you said since: after a reconnection, the answer's first lines from your own name, as
+  many as the ``MSG`` and ``DM`` lines you sent after the last id seen, are not shown as missed.
 - ``partial`` says that messages sent while away are gone: older than the history the server keeps;
   ``N messages sent while away may be lost`` when the answer counts them, ``some messages`` when
   it cannot (``unknown``: the id is too old or from before a restart).
@@ -78,10 +85,13 @@ class Catchup:
         "credentials",
         "held",
         "hidden_oks",
+        "ids_asked",
         "ids_on",
         "last_id",
         "login_failed",
         "missed",
+        "own_name",
+        "own_sent",
         "pending_logins",
         "reconnecting",
         "requests",
@@ -94,10 +104,13 @@ class Catchup:
         self.pending_logins: collections.deque[str] = collections.deque(maxlen=64)
         self.last_id: str | None = None
         self.ids_on = False
+        self.ids_asked = False  # IDS ON sent before any login: its answer is the connection's first
+        self.own_name = ""  # the name logged in as, before the drop
+        self.own_sent = 0  # MSG and DM lines sent since the last id seen (never echoed back)
         self.hidden_oks = 0
         self.requests: collections.deque[str] = collections.deque(maxlen=64)  # "history" or "missed"
         self.held: list[bytes] = []
-        self.shown_ids: set[str] = set()  # ids in the answer being shown (to drop held repeats)
+        self.shown_ids: set[str] = set()  # ids in the answer being shown (to drop held repeats; bounded)
         self.reconnecting = False  # logged in again after a drop: the answer is what was missed
         self.stay_away = False  # kicked or banned: do not reconnect
         self.missed = 0
@@ -109,31 +122,44 @@ class Catchup:
         return not self.pending_logins and not self.requests
 
     def sent(self, line: bytes) -> None:
-        """Note a line the user sends: a ``LOGIN`` is remembered until its answer."""
+        """Note a line the user sends: a ``LOGIN`` is remembered until its answer, a ``MSG`` or
+        ``DM`` counted."""
         words = line.decode("utf-8", "replace").strip().split(None, 1)
-        if words and words[0].upper() == "LOGIN" and len(words) == 2 and self.credentials is None:
+        verb = words[0].upper() if words else ""
+        if verb == "LOGIN" and len(words) == 2 and self.credentials is None:
             self.pending_logins.append(words[1])
+        elif verb in ("MSG", "DM") and self.credentials is not None:
+            self.own_sent += 1
+
+    def connected(self) -> list[bytes]:
+        """A connection made: its first line (``IDS ON``)."""
+        self.ids_on, self.ids_asked = False, True
+        return [b"IDS ON\n"]
 
     def on_connection(self) -> list[bytes]:
-        """A new connection after a drop: what to send (the same login), if anything."""
-        self.ids_on = False
+        """A new connection after a drop: what to send (``IDS ON``, the same login)."""
+        opening = self.connected()
         self.hidden_oks = 0
         self.requests.clear()
         self.held.clear()
         self.pending_logins.clear()
         self.login_failed = None
         if self.credentials is None:
-            return []
+            return opening
         self.reconnecting = True
         self.pending_logins.append(self.credentials)
+        self.own_name = self.credentials.split(" ", 1)[0]
         self.credentials = None
-        return [f"LOGIN {self.pending_logins[0]}\n".encode()]
+        return [*opening, f"LOGIN {self.pending_logins[0]}\n".encode()]
 
     def received(self, raw: bytes) -> tuple[list[bytes], list[bytes]]:
         """One line from the server: the lines to show (raw, as ``Screen.show`` takes them) and
         the lines to send."""
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         word = line.split(" ", 1)[0]
+        if self.ids_asked and (word == "OK" or line.startswith(("ERR not-logged-in", "ERR unknown-command"))):
+            self.ids_asked, self.ids_on = False, word == "OK"  # (refused: asked again after the login)
+            return [], []
         if word == "OK" and self.hidden_oks and self.credentials is not None:
             self.hidden_oks -= 1
             return [], []
@@ -152,8 +178,8 @@ class Catchup:
     def _logged_in(self, raw: bytes) -> tuple[list[bytes], list[bytes]]:
         self.credentials = self.pending_logins.popleft()
         self.pending_logins.clear()
-        self.hidden_oks = 1
-        self.ids_on = True
+        ids = [] if self.ids_on else [b"IDS ON\n"]
+        self.hidden_oks, self.ids_on = len(ids), True
         if not self.reconnecting:
             self.requests.append("history")
             ask = f"HISTORY {GREETING_COUNT}"
@@ -162,7 +188,7 @@ class Catchup:
             self.missed = 0
             ask = f"HISTORY AFTER {self.last_id}" if self.last_id else f"HISTORY {RECOVERY_COUNT}"
         shown = [] if self.reconnecting else [raw]
-        return shown, [b"IDS ON\n", ask.encode() + b"\n"]
+        return shown, [*ids, ask.encode() + b"\n"]
 
     def _answering(self, raw: bytes, line: str, word: str) -> tuple[list[bytes], list[bytes]]:
         mark = self.requests[0]
@@ -174,8 +200,11 @@ class Catchup:
             entry_id, stamp, sender = parts[1], parts[2], parts[3]
             text = parts[-1] if len(parts) > (5 if direct else 4) else ""
             self.last_id = entry_id
-            if mark == "history":  # (at most GREETING_COUNT)
+            if len(self.shown_ids) < HELD_MOST:
                 self.shown_ids.add(entry_id)
+            if mark == "missed" and self.own_sent and sender.casefold() == self.own_name.casefold():
+                self.own_sent -= 1  # (said before the drop, never echoed: not missed)
+                return [], []
             if mark == "missed":
                 self.missed += 1
             what = f"DM {sender} -> {parts[4]}" if direct else f"MSG {sender}"
@@ -188,7 +217,7 @@ class Catchup:
                 return [], [f"HISTORY AFTER {self.last_id}\n".encode()]
             shown: list[bytes] = []
             if mark == "missed":
-                self.reconnecting = False
+                self.reconnecting, self.own_sent = False, 0
                 back = f"-- back: {self.missed} missed messages above"
                 if state == "partial" or line.startswith("ERR"):
                     back += f"; {lost_words(line)} while away may be lost (the server keeps only its recent history)"
@@ -212,6 +241,6 @@ class Catchup:
     def _live(self, raw: bytes, line: str) -> bytes:
         if self.ids_on and line.startswith("@") and " " in line:
             entry_id, rest = line.split(" ", 1)
-            self.last_id = entry_id[1:]
+            self.last_id, self.own_sent = entry_id[1:], 0
             return rest.encode("utf-8", "replace") + (b"\n" if raw.endswith(b"\n") else b"")
         return raw

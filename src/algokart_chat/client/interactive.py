@@ -99,6 +99,8 @@ def run_interactive(connection: Connection, user: str | None, reconnect: Callabl
         greeted.set()
         wake_prompt()  # the server went away for good (or QUIT was said): leave the prompt
 
+    for opening in catchup.connected():  # (before any LOGIN: every live line after it has its id)
+        connection.send(opening)
     if user:
         catchup.sent(f"LOGIN {user}".encode())
         connection.send(f"LOGIN {user}\n".encode())

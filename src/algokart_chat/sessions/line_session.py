@@ -28,7 +28,8 @@ Plan:
   password is checked off the event loop, the input held as for the room's answers.
 - ``HISTORY`` (``line_history``) answers from the room's ``history`` once everything before it
   has been delivered (``ChatRoom.sync``), as ``WHO`` does, and costs the same.  ``IDS ON``
-  switches this connection to ``protocol.wire_with_ids``: without it every live line is unchanged.
+  switches this connection to ``protocol.wire_with_ids`` (before ``LOGIN`` too): without it every
+  live line is unchanged.
 - Moderation (``line_moderation``): a user logged in to an account with the ``op`` role is an
   operator.  A banned name or address gets ``ERR banned`` at ``LOGIN`` (before any password
   check), a user whose name or account is muted ``ERR muted`` for ``MSG`` and ``DM``; with nothing
@@ -393,13 +394,13 @@ _ANYTIME: dict[str, CommandMethod] = {
     "HELP": ChatSession._help,
     "QUIT": ChatSession._quit,
     "EXIT": ChatSession._quit,
+    "IDS": ChatSession._switch_ids,  # (before LOGIN too: every live line after it has its id)
 }
 _LOGGED_IN: dict[str, CommandMethod] = {
     "MSG": ChatSession._message,
     "DM": ChatSession._direct,
     "WHO": ChatSession._who,
     "HISTORY": ChatSession._history,
-    "IDS": ChatSession._switch_ids,
     **{verb: _moderation_command(verb) for verb in line_moderation.COMMANDS},
 }
 _FAN_OUT: Final = frozenset({"MSG", "DM"})  # what sends to others, so waits while the server is behind
