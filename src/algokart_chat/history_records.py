@@ -377,8 +377,9 @@ class Records:
         before ``until``, the first it got live): None when this history cannot tell (an id it
         never kept, from before a restart, let go before the last as many records as are kept, or
         across a ``mark_gap``).  Counted from places: every place between the two was let go, less
-        the direct messages of others among them (a binary search, then a walk over those let go
-        between the two, for an asker with an account)."""
+        the direct messages of others among them: a binary search, and for an asker with an account
+        a walk over the direct messages let go between the two (none while no direct message is
+        let go; at most as many as are kept)."""
         start, end = self._stood(entry_id, account), self._first
         if until is not None:
             stop = self._stood(until, account)
@@ -392,5 +393,9 @@ class Records:
         if account is None:
             hidden = high - low
         else:
-            hidden = sum(account not in direct[1:] for direct in islice(directs, low, high))
+            size = len(directs)  # (from the nearer end: islice skips in C, but one by one)
+            between = (
+                islice(directs, low, high) if low < size - high else islice(reversed(directs), size - high, size - low)
+            )
+            hidden = sum(account not in direct[1:] for direct in between)
         return end - start - 1 - hidden
