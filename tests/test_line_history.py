@@ -7,6 +7,7 @@ test_history_end_to_end; the history itself: test_history and test_history_recor
 from __future__ import annotations
 
 import unittest
+from typing import TypeVar
 
 import support  # noqa: F401  (puts src/ on sys.path)
 
@@ -15,8 +16,10 @@ from algokart_chat.history import History
 from algokart_chat.sessions.line_history import DEFAULT_COUNT, MOST, Question, answer, first_kept, ids_wanted, question
 from test_history import filled
 
+Event = TypeVar("Event", Said, Told)
 
-def stamped(event: Said | Told, stamp_id: str) -> Said | Told:
+
+def stamped(event: Event, stamp_id: str) -> Event:
     event.stamp = Stamp(MessageId(stamp_id), 1000.0)
     return event
 
@@ -95,9 +98,9 @@ class FirstKeptTest(unittest.TestCase):
         self.assertIsNone(first_kept(Together([Arrived("ann")]), self.history))
 
     def test_a_direct_message_only_between_two_accounts(self) -> None:
-        told = self.kept(stamped(Told("ann", "psst", account="A"), "d-1"))
+        told = stamped(Told("ann", "psst", account="A"), "d-1")
+        self.kept(told)
         self.assertIsNone(first_kept(told, self.history))
-        assert isinstance(told, Told)
         told.to_account = "B"
         self.kept(told)
         self.assertEqual(first_kept(told, self.history), "d-1")
@@ -106,16 +109,15 @@ class FirstKeptTest(unittest.TestCase):
     def test_only_what_history_has(self) -> None:
         small = History(100, 40, 3600)
         big = stamped(Said("bob", ["x" * 50]), "s-1")  # (over the byte bound: never kept)
-        small.add_said(big)  # type: ignore[arg-type]
+        small.add_said(big)
         self.assertIsNone(first_kept(big, small))
         batch = stamped(Said("bob", ["x" * 30, "y"]), "s-2")  # (its first text let go by the bound)
-        small.add_said(batch)  # type: ignore[arg-type]
+        small.add_said(batch)
         self.assertEqual(first_kept(Together([big, batch]), small), "s-2")  # (kept, let go: it knows where)
         cut = stamped(Said("bob", ["x" * 50, "y"]), "s-3")  # (over the bound as a whole: text by text)
-        small.add_said(cut)  # type: ignore[arg-type]
+        small.add_said(cut)
         self.assertEqual(first_kept(cut, small), "s-3.1")
         told = stamped(Told("ann", "x" * 50, account="A"), "d-1")
-        assert isinstance(told, Told)
         told.to_account = "B"
         small.add_told(told, "bob")
         self.assertIsNone(first_kept(told, small))
@@ -123,7 +125,7 @@ class FirstKeptTest(unittest.TestCase):
     def test_an_answer_after_a_message_never_kept_is_not_lost(self) -> None:
         history = filled(3, size=60)
         big = stamped(Said("bob", ["x" * 70]), "s-big")
-        history.add_said(big)  # type: ignore[arg-type]
+        history.add_said(big)
         live = first_kept(big, history)
         reply = answer(history, Question(MessageId("id-1"), MOST), 1000.0, live).decode().splitlines()
         self.assertEqual(reply[-1], "HISTORY-END complete 2")
