@@ -176,8 +176,10 @@ class RedisServer:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.retry import Retry
 
-        # (the connection's end, without a reply, is the expected answer)
-        with self.client(retry=Retry(NoBackoff(), 0)) as connection, contextlib.suppress(RedisConnectionError):
+        # (the connection's end, without a reply, is the expected answer; the oldest redis-py of our
+        # range has no types for Retry and NoBackoff)
+        no_retries = Retry(NoBackoff(), 0)  # type: ignore[no-untyped-call, unused-ignore]
+        with self.client(retry=no_retries) as connection, contextlib.suppress(RedisConnectionError):
             connection.execute_command("SHUTDOWN", "SAVE")
         self.stop()
 
