@@ -27,6 +27,7 @@ from irctest.specifications import Capabilities, OptionalBehaviors
 CHECKOUT = Path(os.environ.get("ALGOKART_CHECKOUT", Path(__file__).resolve().parents[2]))
 PYTHON = os.environ.get("ALGOKART_PYTHON", sys.executable)
 RELOADED = "Accounts reloaded from"
+READY = "Waiting for connections"
 
 
 class AlgokartController(BaseServerController, DirectoryBasedController):
@@ -107,6 +108,14 @@ class AlgokartController(BaseServerController, DirectoryBasedController):
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
         )
+        # Ready once it says so: its SIGHUP handler is in place then (registerUser's reload needs
+        # it), and the accounts file has been read.
+        deadline = time.monotonic() + 60
+        while READY not in self.log.read_text():
+            self.check_is_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
 
     def _account(self, name: str, password: str, op: bool = False) -> None:
         """Add the account, or set its password if it is there."""
